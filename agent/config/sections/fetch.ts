@@ -1,0 +1,4 @@
+import { defineSection } from '../schema.ts';
+
+// Placeholder: the owner of agent/fetch/ defines its keys here.
+export const fetch = defineSection('fetch', 'Downloads, bandwidth windows and budgets.', {});

@@ -1,0 +1,1 @@
+export { OutpostError as AgentError, isOutpostError as isAgentError, wrapError } from '../../shared/errors.ts';

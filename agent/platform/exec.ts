@@ -1,0 +1,56 @@
+// The only module that spawns processes. No shell: file + argv, with timeout and AbortSignal.
+import { spawn } from 'node:child_process';
+import type { CommandOptions, CommandResult, CommandRunner } from './types.ts';
+import { AgentError } from '../lib/errors.ts';
+
+export const processRunner: CommandRunner = { run: runCommand };
+
+export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+  const max = opts.maxOutputBytes ?? 1 << 20;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: opts.signal,
+      killSignal: 'SIGKILL',
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let errLen = 0;
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, opts.timeoutMs)
+        : undefined;
+    child.stdout.on('data', (b: Buffer) => {
+      if (outLen < max) out.push(b.subarray(0, max - outLen));
+      outLen += b.length;
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (errLen < max) err.push(b.subarray(0, max - errLen));
+      errLen += b.length;
+    });
+    child.stdin.on('error', () => {}); // child may exit before reading its input
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (e.name === 'AbortError') reject(new AgentError('E_ABORTED', `${file} aborted`, { cause: e }));
+      else reject(new AgentError('E_EXEC', `cannot run ${file}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        signal,
+        timedOut,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}

@@ -1,0 +1,82 @@
+// Contracts between the update logic and the hardware. Only agent/platform/* implements them;
+// everything else receives them from agent/app.ts.
+
+/** A key/value store the bootloader also reads (GRUB env block, U-Boot env, fw_setenv). */
+export interface BootEnv {
+  /** Current variables (after picking the valid/newest copy where there are two). */
+  read(): Promise<Record<string, string>>;
+  /** Applies all changes in one write (null deletes a key), then reads back and compares. */
+  update(changes: Record<string, string | null>): Promise<void>;
+}
+
+export type SlotName = string; // 'A' | 'B' on a typical node
+
+export interface SlotState {
+  name: SlotName;
+  /** Tries left before the bootloader gives up on this slot. */
+  triesLeft: number;
+  /** Marked good (committed) or bad. */
+  good: boolean;
+}
+
+/** Attempt-counter boot selection over a BootEnv (see agent/platform/bootcontrol/). */
+export interface BootControl {
+  /** Slot the bootloader tries first. */
+  primary(): Promise<SlotName>;
+  slots(): Promise<SlotState[]>;
+  /** Prevents the bootloader from trying this slot (before writing it). */
+  markBad(slot: SlotName): Promise<void>;
+  /** Makes `slot` primary with `tries` attempts; the other slot stays as fallback. */
+  arm(slot: SlotName, tries: number): Promise<void>;
+  /** Marks the booted slot good and primary: the update is committed. */
+  markGood(slot: SlotName): Promise<void>;
+}
+
+/** A fixed-size slot: a regular file or a block device, same code path. */
+export interface SlotDevice {
+  readonly name: SlotName;
+  readonly slotClass: string;
+  readonly path: string;
+  size(): Promise<number>;
+  /** Opens for writing at `offset` (resume); writes past capacity fail with E_SLOT_CAPACITY. */
+  openWriter(offset?: number): Promise<SlotWriter>;
+  /** sha256 (hex) of the first `length` bytes, read back from the device. */
+  digest(length: number, signal?: AbortSignal): Promise<string>;
+}
+
+export interface SlotWriter {
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Flush + fsync; the writer is closed afterwards. */
+  finish(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Rebooter {
+  reboot(reason: string): Promise<void>;
+}
+
+export interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface CommandOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string | Uint8Array;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Output beyond this many bytes per stream is dropped (default 1 MiB). */
+  maxOutputBytes?: number;
+}
+
+export interface CommandRunner {
+  run(file: string, args: readonly string[], options?: CommandOptions): Promise<CommandResult>;
+}
+
+export interface Clock {
+  now(): number;
+}
