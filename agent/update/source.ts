@@ -1,0 +1,35 @@
+// Where a deployment's bundle comes from: a local file (USB stick) or HTTP (agent/fetch/).
+// The update machine owns the durable progress; a source only turns a resume point into
+// verified blocks delivered to the sink.
+import type { BlockSink, VerifiedHead } from '../bundle/types.ts';
+
+export interface ResumePoint {
+  /** Head bytes persisted from the first attempt (re-verified before use). */
+  readonly headBytes: Buffer;
+  /** Payload being written and the first block not yet durably in the slot. */
+  readonly payload: string;
+  readonly nextBlock: number;
+  /** Source validator seen on the first attempt (HTTP ETag/Last-Modified, file size+mtime). */
+  readonly validator: string | null;
+}
+
+export interface DeliverOptions {
+  readonly sink: BlockSink;
+  /** null: start from the beginning. */
+  readonly resume: ResumePoint | null;
+  readonly signal: AbortSignal;
+  /** Re-verifies persisted head bytes / verifies a fresh head against the node's policy. */
+  readonly verifyHead: (headBytes: Buffer) => VerifiedHead;
+  /** Reports the validator as soon as it is known so it can be persisted with progress. */
+  readonly onValidator?: (validator: string | null) => void;
+}
+
+export interface BundleSource {
+  /** Human-readable origin for logs and reports (path or URL). */
+  readonly origin: string;
+  /**
+   * Delivers verified head and blocks. If the resume point's validator no longer matches the
+   * source (the bundle changed), throws E_SOURCE_CHANGED so the caller restarts cleanly.
+   */
+  deliver(options: DeliverOptions): Promise<VerifiedHead>;
+}
