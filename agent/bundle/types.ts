@@ -25,3 +25,23 @@ export interface BlockSink {
   /** Called after the whole-payload sha256 matched (single-pass reads only). */
   end(payload: PayloadEntry): Promise<void>;
 }
+
+/** A verifier bound to the node's policy (trust store, floor, compatible strings). */
+export interface BundleVerifier {
+  /** Verifies a whole bundle stream from byte 0: head first, then every block into the sink. */
+  readBundle(source: AsyncIterable<Uint8Array>, sink: BlockSink, signal?: AbortSignal): Promise<VerifiedHead>;
+  /** Re-verifies head bytes persisted by an earlier attempt (signatures, floor, compatibility). */
+  verifyHeadBytes(headBytes: Buffer): VerifiedHead;
+  /**
+   * Verifies blocks from a stream positioned at block `fromBlock` of `payload` (Range resume).
+   * The whole-payload digest is then the caller's job (slot read-back); sink.end is not called.
+   */
+  readBlocks(
+    source: AsyncIterable<Uint8Array>,
+    head: VerifiedHead,
+    payload: string,
+    fromBlock: number,
+    sink: BlockSink,
+    signal?: AbortSignal,
+  ): Promise<void>;
+}

@@ -1,7 +1,7 @@
 // Where a deployment's bundle comes from: a local file (USB stick) or HTTP (agent/fetch/).
 // The update machine owns the durable progress; a source only turns a resume point into
 // verified blocks delivered to the sink.
-import type { BlockSink, VerifiedHead } from '../bundle/types.ts';
+import type { BlockSink, BundleVerifier, VerifiedHead } from '../bundle/types.ts';
 
 export interface ResumePoint {
   /** Head bytes persisted from the first attempt (re-verified before use). */
@@ -18,8 +18,8 @@ export interface DeliverOptions {
   /** null: start from the beginning. */
   readonly resume: ResumePoint | null;
   readonly signal: AbortSignal;
-  /** Re-verifies persisted head bytes / verifies a fresh head against the node's policy. */
-  readonly verifyHead: (headBytes: Buffer) => VerifiedHead;
+  /** Bound to the node's trust store, floor and compatible strings. */
+  readonly verifier: BundleVerifier;
   /** Reports the validator as soon as it is known so it can be persisted with progress. */
   readonly onValidator?: (validator: string | null) => void;
 }
