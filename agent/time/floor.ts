@@ -1,0 +1,155 @@
+// Trusted time floor: a lower bound for "now" that survives reboots and only ever rises.
+// Nodes without a battery-backed RTC boot in 1970; TLS then fails with "certificate not yet
+// valid" and every window or expiry check is wrong. The floor is raised only from authenticated
+// sources (signed bundle creation times, hub time over the authenticated link) and is anchored
+// to the monotonic clock, so while the wall clock is behind, trusted time still advances.
+import { join } from 'node:path';
+import { writeJsonAtomic, readJsonOrSetAside } from '../lib/atomic-file.ts';
+import { AgentError } from '../lib/errors.ts';
+import type { Clock } from '../platform/types.ts';
+import type { Logger } from '../log/logger.ts';
+import { silentLogger } from '../log/logger.ts';
+import { BUILD_TIME_FLOOR_MS, MAX_PLAUSIBLE_MS, MIN_PLAUSIBLE_MS } from './limits.ts';
+
+export type FloorSource = 'build' | 'bundle' | 'hub';
+
+export const TIME_FLOOR_FILE = 'time-floor.json';
+
+interface FloorRecord {
+  v: 1;
+  floorMs: number;
+  /** Human-readable copy of floorMs for operators reading the file. */
+  floor: string;
+  source: FloorSource;
+}
+
+export interface TrustedTime {
+  /** max(system clock, floor advanced by monotonic time since it was learned). */
+  readonly now: number;
+  readonly systemNow: number;
+  readonly floorMs: number;
+  readonly source: FloorSource;
+  /** The system clock is more than the tolerance below the floor: report it, do not trust it. */
+  readonly clockBehind: boolean;
+  readonly behindMs: number;
+}
+
+export interface TimeFloorOptions {
+  /** System wall clock (default Date.now). */
+  now?: () => number;
+  /** Monotonic milliseconds (default performance.now). */
+  monotonic?: () => number;
+  /** Lowest floor ever used; default: the agent's build floor. */
+  builtInFloorMs?: number;
+  /** A clock this far below the floor is still "sane" (hub time is at least one latency old). */
+  toleranceMs?: number;
+  logger?: Logger;
+}
+
+function validateRecord(v: unknown): FloorRecord {
+  const r = v as Partial<FloorRecord> | null;
+  if (!r || r.v !== 1 || typeof r.floorMs !== 'number' || !Number.isFinite(r.floorMs)) throw new Error('not a v1 floor record');
+  if (r.source !== 'build' && r.source !== 'bundle' && r.source !== 'hub') throw new Error('unknown floor source');
+  return r as FloorRecord;
+}
+
+export class TimeFloor {
+  readonly #path: string;
+  readonly #now: () => number;
+  readonly #mono: () => number;
+  readonly #toleranceMs: number;
+  readonly #log: Logger;
+  #floorMs: number;
+  #source: FloorSource;
+  #monoAtFloor: number;
+  #writes: Promise<unknown> = Promise.resolve();
+  #warnedBehind = false;
+
+  private constructor(path: string, floorMs: number, source: FloorSource, opts: TimeFloorOptions) {
+    this.#path = path;
+    this.#now = opts.now ?? Date.now;
+    this.#mono = opts.monotonic ?? (() => performance.now());
+    this.#toleranceMs = opts.toleranceMs ?? 60_000;
+    this.#log = opts.logger ?? silentLogger();
+    this.#floorMs = floorMs;
+    this.#source = source;
+    this.#monoAtFloor = this.#mono();
+  }
+
+  /** Loads the floor kept in `stateDir` (a corrupt file is set aside; the built-in floor applies). */
+  static async open(stateDir: string, opts: TimeFloorOptions = {}): Promise<TimeFloor> {
+    const path = join(stateDir, TIME_FLOOR_FILE);
+    const builtIn = opts.builtInFloorMs ?? BUILD_TIME_FLOOR_MS;
+    const read = await readJsonOrSetAside(path, validateRecord, opts.now);
+    if (read.kind === 'corrupt') opts.logger?.warn('time floor file corrupt, set aside', { reason: read.reason, file: read.setAsideTo });
+    const stored = read.kind === 'ok' ? read.value : null;
+    return stored && stored.floorMs > builtIn
+      ? new TimeFloor(path, stored.floorMs, stored.source, opts)
+      : new TimeFloor(path, builtIn, 'build', opts);
+  }
+
+  /** The floor as learned (not advanced by elapsed time). */
+  get floorMs(): number {
+    return this.#floorMs;
+  }
+
+  /**
+   * Raises the floor to `ms` if that is higher; never lowers it. Persisted atomically before it
+   * takes effect. Returns true when the floor rose. Only call with authenticated times.
+   */
+  raise(ms: number, source: FloorSource): Promise<boolean> {
+    if (!Number.isFinite(ms) || ms < MIN_PLAUSIBLE_MS || ms > MAX_PLAUSIBLE_MS) {
+      // A wild value would pin every node's clock in the future forever: refuse it loudly.
+      return Promise.reject(new AgentError('E_TIME_FLOOR_INVALID', `implausible time for the floor: ${ms}`));
+    }
+    const step = this.#writes.then(async () => {
+      if (ms <= this.#effectiveFloor()) return false;
+      const record: FloorRecord = { v: 1, floorMs: ms, floor: new Date(ms).toISOString(), source };
+      await writeJsonAtomic(this.#path, record);
+      this.#floorMs = ms;
+      this.#source = source;
+      this.#monoAtFloor = this.#mono();
+      this.#log.info('time floor raised', { floor: record.floor, source });
+      return true;
+    });
+    this.#writes = step.catch(() => {});
+    return step;
+  }
+
+  /** From a verified bundle manifest's creation time (ISO string, Date or epoch ms). */
+  raiseFromBundle(createdAt: string | number | Date): Promise<boolean> {
+    return this.raise(toMs(createdAt), 'bundle');
+  }
+
+  /** From the hub's time, received over the authenticated session. */
+  raiseFromHub(hubTime: string | number | Date): Promise<boolean> {
+    return this.raise(toMs(hubTime), 'hub');
+  }
+
+  trustedNow(): TrustedTime {
+    const systemNow = this.#now();
+    const floor = this.#effectiveFloor();
+    const behindMs = Math.max(0, floor - systemNow);
+    const clockBehind = behindMs > this.#toleranceMs;
+    if (clockBehind && !this.#warnedBehind) {
+      this.#log.warn('system clock is behind the trusted time floor; using the floor', { behindMs, floor: new Date(floor).toISOString() });
+    }
+    this.#warnedBehind = clockBehind;
+    return { now: Math.max(systemNow, floor), systemNow, floorMs: this.#floorMs, source: this.#source, clockBehind, behindMs };
+  }
+
+  /** A platform Clock for windows, expiries and schedules: never earlier than the floor. */
+  clock(): Clock {
+    return { now: () => this.trustedNow().now };
+  }
+
+  #effectiveFloor(): number {
+    return this.#floorMs + Math.max(0, this.#mono() - this.#monoAtFloor);
+  }
+}
+
+function toMs(t: string | number | Date): number {
+  if (typeof t === 'number') return t;
+  if (t instanceof Date) return t.getTime();
+  return Date.parse(t);
+}

@@ -1,0 +1,103 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TimeFloor, TIME_FLOOR_FILE } from '../../../agent/time/floor.ts';
+import { BUILD_TIME_FLOOR_MS } from '../../../agent/time/limits.ts';
+import { isOutpostError } from '../../../shared/errors.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+async function scratch(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'outpost-floor-'));
+  dirs.push(d);
+  return d;
+}
+
+const T2027 = Date.UTC(2027, 0, 15, 12);
+const EPOCH_BOOT = 42_000; // a node without RTC: 1970-01-01T00:00:42Z
+
+test('a fresh node starts at the build floor', async () => {
+  const f = await TimeFloor.open(await scratch(), { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS);
+  const t = f.trustedNow();
+  assert.equal(t.now, BUILD_TIME_FLOOR_MS);
+  assert.equal(t.clockBehind, true);
+  assert.equal(t.source, 'build');
+});
+
+test('the floor rises, never falls, and survives a restart', async () => {
+  const dir = await scratch();
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  assert.equal(await f.raiseFromHub(new Date(T2027)), true);
+  assert.equal(f.floorMs, T2027);
+  assert.equal(await f.raiseFromBundle('2026-12-01T00:00:00Z'), false, 'an older bundle must not lower it');
+  assert.equal(f.floorMs, T2027);
+  assert.equal(await f.raise(T2027, 'hub'), false, 'equal is not a rise');
+  assert.equal(await f.raiseFromBundle(T2027 + 1000), true);
+
+  const onDisk = JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8'));
+  assert.deepEqual(onDisk, { v: 1, floorMs: T2027 + 1000, floor: new Date(T2027 + 1000).toISOString(), source: 'bundle' });
+
+  const reopened = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  assert.equal(reopened.floorMs, T2027 + 1000);
+  assert.equal(reopened.trustedNow().source, 'bundle');
+});
+
+test('concurrent raises keep the highest value on disk', async () => {
+  const dir = await scratch();
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  const values = [3, 9, 1, 7, 5].map((d) => T2027 + d * 1000);
+  await Promise.all(values.map((v) => f.raise(v, 'hub')));
+  assert.equal(f.floorMs, T2027 + 9000);
+  const onDisk = JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8'));
+  assert.equal(onDisk.floorMs, T2027 + 9000);
+});
+
+test('implausible times are refused with E_TIME_FLOOR_INVALID and change nothing', async () => {
+  const dir = await scratch();
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  for (const bad of [Number.NaN, Infinity, 0, Date.UTC(2300, 0, 1)]) {
+    await assert.rejects(f.raise(bad, 'hub'), (e) => isOutpostError(e, 'E_TIME_FLOOR_INVALID'));
+  }
+  await assert.rejects(f.raiseFromBundle('not a date'), (e) => isOutpostError(e, 'E_TIME_FLOOR_INVALID'));
+  assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS);
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('while the clock is behind, trusted time advances with the monotonic clock', async () => {
+  let mono = 1000;
+  let wall = EPOCH_BOOT;
+  const f = await TimeFloor.open(await scratch(), { now: () => wall, monotonic: () => mono });
+  await f.raiseFromHub(T2027);
+  mono += 90_000;
+  wall += 90_000;
+  const t = f.trustedNow();
+  assert.equal(t.now, T2027 + 90_000);
+  assert.equal(t.clockBehind, true);
+  assert.equal(t.behindMs, T2027 + 90_000 - wall);
+  // Once NTP fixes the clock, the system clock wins again.
+  wall = T2027 + 10 * 60_000;
+  const sane = f.trustedNow();
+  assert.equal(sane.now, wall);
+  assert.equal(sane.clockBehind, false);
+});
+
+test('a clock slightly behind (within tolerance) is not flagged', async () => {
+  const f = await TimeFloor.open(await scratch(), { now: () => T2027 - 5_000, monotonic: () => 0, toleranceMs: 60_000 });
+  await f.raiseFromHub(T2027);
+  const t = f.trustedNow();
+  assert.equal(t.clockBehind, false);
+  assert.equal(t.now, T2027, 'still never below the floor');
+});
+
+test('a corrupt floor file is set aside and the build floor applies', async () => {
+  const dir = await scratch();
+  await writeFile(join(dir, TIME_FLOOR_FILE), '{"v":1,"floorMs":"soon"');
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS);
+  assert.ok((await readdir(dir)).some((n) => n.startsWith(`${TIME_FLOOR_FILE}.corrupt-`)));
+});
