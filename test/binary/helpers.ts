@@ -1,0 +1,61 @@
+// Shared by the binary tests: build dist/ if it is stale, run a built binary, and turn the
+// agent's "not built yet" answer (E_NOT_IMPLEMENTED, exit 3) into a visible skip.
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const X64 = join(ROOT, 'dist', 'outpost');
+export const ARM64 = join(ROOT, 'dist', 'outpost-arm64');
+export const QEMU_LD_PREFIX = '/usr/aarch64-linux-gnu';
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs scripts/build.ts for the given architectures. It is incremental (about a second when
+ * dist/ matches the sources) and takes a lock, so test files running in parallel share one build.
+ */
+export function ensureBuilt(...arches: Array<'x64' | 'arm64'>): void {
+  const args = [join(ROOT, 'scripts', 'build.ts'), ...arches.flatMap((a) => ['--arch', a])];
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60_000 });
+  if (r.status !== 0) throw new Error(`build failed (${r.status ?? r.signal}):\n${r.stderr}${r.stdout}`);
+}
+
+function result(r: ReturnType<typeof spawnSync>): Run {
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export function runX64(args: readonly string[], opts: { cwd?: string; input?: string } = {}): Run {
+  return result(spawnSync(X64, args, { cwd: opts.cwd, input: opts.input, encoding: 'utf8', timeout: 60_000 }));
+}
+
+/** The arm64 binary under user-mode emulation; binfmt is not registered, so qemu is named. */
+export function runArm64(args: readonly string[], opts: { cwd?: string } = {}): Run {
+  return result(
+    spawnSync('qemu-aarch64-static', [ARM64, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, QEMU_LD_PREFIX },
+      encoding: 'utf8',
+      timeout: 120_000,
+    }),
+  );
+}
+
+/** True (and the test marked skipped) when the binary says this command is not implemented yet. */
+export function notBuiltYet(t: TestContext, r: Run, what: string): boolean {
+  if (r.code === 3 && r.stderr.startsWith('E_NOT_IMPLEMENTED')) {
+    t.skip(`${what} not built yet`);
+    return true;
+  }
+  return false;
+}
+
+/** Fails with the binary's own output, which is what one needs to see when it misbehaves. */
+export function explain(r: Run): string {
+  return `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;
+}
