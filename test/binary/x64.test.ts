@@ -3,14 +3,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../agent/main.ts';
 import { AGENT_VERSION } from '../../agent/version.ts';
-import { ROOT, X64, ensureBuilt, explain, notBuiltYet, runX64 } from './helpers.ts';
+import { COMPATIBLE, ROOT, X64, ensureBuilt, explain, makeSignedBundle, notBuiltYet, runX64 } from './helpers.ts';
 
 const PINNED = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'node', 'package.json'), 'utf8')) as { version: string }).version;
 let tmp = '';
@@ -84,35 +83,11 @@ test('a broken config fails with E_CONFIG and exit 1, not a stack trace', () => 
   assert.match(r.stderr, /^E_CONFIG: /);
 });
 
-/** Finds the private (0600) and public key files keygen wrote, whatever it names them. */
-function keyFiles(dir: string): { priv: string; pub: string } {
-  const files = readdirSync(dir).map((n) => join(dir, n));
-  const priv = files.find((f) => (statSync(f).mode & 0o077) === 0);
-  const pub = files.find((f) => (statSync(f).mode & 0o077) !== 0);
-  assert.ok(priv && pub, `keygen wrote ${files.join(', ')}`);
-  return { priv, pub };
-}
-
 test('bundle keygen, create and verify through the binary', async (t) => {
-  const keys = join(tmp, 'keys');
-  const kg = runX64(['bundle', 'keygen', '--out', keys, '--id', 'ci-1']);
-  if (notBuiltYet(t, kg, 'outpost bundle')) return;
-  assert.equal(kg.code, 0, explain(kg));
-  const { priv, pub } = keyFiles(keys);
-  const trust = join(tmp, 'trust');
-  mkdirSync(trust);
-  copyFileSync(pub, join(trust, 'ci-1.pub'));
-
-  const image = join(tmp, 'rootfs.img');
-  writeFileSync(image, randomBytes(3 * 1024 * 1024 + 123));
-  const bundle = join(tmp, 'good.bundle');
-  const create = runX64([
-    'bundle', 'create', '--image', image, '--version', '1.2.3', '--release', '7',
-    '--compatible', 'outpost-ci-board', '--key', priv, '--out', bundle,
-  ]);
-  assert.equal(create.code, 0, explain(create));
-
-  const ok = runX64(['bundle', 'verify', bundle, '--trust', trust, '--compatible', 'outpost-ci-board']);
+  const made = makeSignedBundle(t, tmp);
+  if (!made) return;
+  const { bundle, trust } = made;
+  const ok = runX64(['bundle', 'verify', bundle, '--trust', trust, '--compatible', COMPATIBLE]);
   assert.equal(ok.code, 0, explain(ok));
 
   await t.test('a flipped payload byte is rejected with a stable code', () => {
@@ -120,7 +95,7 @@ test('bundle keygen, create and verify through the binary', async (t) => {
     const bytes = readFileSync(bundle);
     bytes[bytes.length - 4096] ^= 0x01; // inside the payload, well after the manifest
     writeFileSync(bad, bytes);
-    const r = runX64(['bundle', 'verify', bad, '--trust', trust, '--compatible', 'outpost-ci-board']);
+    const r = runX64(['bundle', 'verify', bad, '--trust', trust, '--compatible', COMPATIBLE]);
     assert.notEqual(r.code, 0, explain(r));
     assert.match(r.stderr, /^E_[A-Z0-9_]+: /m);
   });
