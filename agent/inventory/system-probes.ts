@@ -1,0 +1,166 @@
+// Targeted systeminformation calls, one per section (never getAllData: it runs dozens of
+// commands a node does not need). Arrays become objects keyed by a stable name (device, mount,
+// interface) so a diff touches one disk or interface, not the whole list. Values that change on
+// every run go to `volatile`.
+import si from 'systeminformation';
+import { networkInterfaces as osInterfaces } from 'node:os';
+import type { JsonObject, JsonValue } from './types.ts';
+
+export interface ProbeResult {
+  facts?: JsonObject;
+  volatile?: JsonObject;
+}
+
+export interface Probe {
+  /** Source name used in `errors` (and usually the section it fills). */
+  readonly name: string;
+  run(): Promise<ProbeResult>;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : v == null ? '' : String(v));
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** systeminformation reports "-" or "" for unknown strings; both mean "unknown". */
+const known = (v: unknown): string | null => {
+  const s = str(v);
+  return s === '' || s === '-' ? null : s;
+};
+
+function keyed<T>(items: readonly T[], key: (t: T) => string, map: (t: T) => JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const item of items) {
+    const k = key(item);
+    if (k) out[k] = map(item);
+  }
+  return out;
+}
+
+export const SYSTEM_PROBES: readonly Probe[] = [
+  {
+    name: 'system',
+    run: async () => {
+      const s = await si.system();
+      return {
+        facts: {
+          system: { manufacturer: known(s.manufacturer), model: known(s.model), serial: known(s.serial), uuid: known(s.uuid), sku: known(s.sku), virtual: s.virtual ?? false },
+        },
+      };
+    },
+  },
+  {
+    name: 'bios',
+    run: async () => {
+      const b = await si.bios();
+      return { facts: { bios: { vendor: known(b.vendor), version: known(b.version), releaseDate: known(b.releaseDate), revision: known(b.revision) } } };
+    },
+  },
+  {
+    name: 'baseboard',
+    run: async () => {
+      const b = await si.baseboard();
+      return {
+        facts: { baseboard: { manufacturer: known(b.manufacturer), model: known(b.model), version: known(b.version), serial: known(b.serial), assetTag: known(b.assetTag) } },
+      };
+    },
+  },
+  {
+    name: 'cpu',
+    run: async () => {
+      const c = await si.cpu();
+      return {
+        facts: {
+          cpu: {
+            manufacturer: known(c.manufacturer), brand: known(c.brand), family: known(c.family), model: known(c.model), stepping: known(c.stepping),
+            cores: c.cores, physicalCores: c.physicalCores, processors: c.processors, speedMaxGHz: num(c.speedMax) || num(c.speed),
+          },
+        },
+      };
+    },
+  },
+  {
+    name: 'memory',
+    run: async () => {
+      const m = await si.mem();
+      return { facts: { memory: { totalBytes: m.total, swapTotalBytes: m.swaptotal } }, volatile: { memAvailableBytes: m.available } };
+    },
+  },
+  {
+    name: 'os',
+    run: async () => {
+      const o = await si.osInfo();
+      return {
+        facts: {
+          os: { platform: str(o.platform), distro: known(o.distro), release: known(o.release), codename: known(o.codename), kernel: known(o.kernel), arch: str(o.arch), hostname: known(o.hostname), uefi: o.uefi ?? null },
+        },
+      };
+    },
+  },
+  {
+    name: 'disks',
+    run: async () => {
+      const d = await si.diskLayout();
+      return {
+        facts: {
+          disks: keyed(d, (x) => str(x.device) || str(x.name), (x) => ({
+            type: known(x.type), name: known(x.name), vendor: known(x.vendor), sizeBytes: num(x.size), serial: known(x.serialNum),
+            interfaceType: known(x.interfaceType), firmware: known(x.firmwareRevision),
+          })),
+        },
+      };
+    },
+  },
+  {
+    name: 'blockDevices',
+    run: async () => {
+      const b = await si.blockDevices();
+      return {
+        facts: {
+          blockDevices: keyed(b, (x) => str(x.name), (x) => ({
+            type: known(x.type), fsType: known(x.fsType), mount: known(x.mount), sizeBytes: num(x.size), label: known(x.label), uuid: known(x.uuid),
+            model: known(x.model), serial: known(x.serial), removable: x.removable ?? null,
+          })),
+        },
+      };
+    },
+  },
+  {
+    name: 'filesystems',
+    run: async () => {
+      const f = await si.fsSize();
+      // Usage rounded to whole percent: a meaningful change, not churn on every log line.
+      return {
+        facts: {
+          filesystems: keyed(f, (x) => str(x.mount), (x) => ({ device: known(x.fs), type: known(x.type), sizeBytes: num(x.size), usedPercent: Math.round(num(x.use) ?? 0), rw: x.rw ?? null })),
+        },
+      };
+    },
+  },
+  {
+    name: 'network',
+    run: async () => {
+      const list = await si.networkInterfaces();
+      const all = osInterfaces();
+      const ifaces = (Array.isArray(list) ? list : [list]).filter((n) => !n.internal);
+      return {
+        facts: {
+          network: keyed(ifaces, (n) => str(n.iface), (n) => ({
+            mac: known(n.mac),
+            // systeminformation keeps one address per family; the kernel list has all of them.
+            addresses: (all[n.iface] ?? []).map((a) => a.cidr ?? a.address).sort() as JsonValue,
+            speedMbps: num(n.speed), operstate: known(n.operstate), type: known(n.type), mtu: num(n.mtu), default: n.default ?? false, virtual: n.virtual ?? false,
+          })),
+        },
+      };
+    },
+  },
+  {
+    name: 'temperature',
+    run: async () => {
+      const t = await si.cpuTemperature();
+      return { volatile: { temperatureC: { main: num(t.main), max: num(t.max), cores: (t.cores ?? []).map(num) } } };
+    },
+  },
+  {
+    name: 'uptime',
+    run: async () => ({ volatile: { uptimeS: Math.round(si.time().uptime) } }),
+  },
+];
