@@ -1,0 +1,127 @@
+// One SlotDevice for regular files and block devices: only size() differs (fstat for a file,
+// sysfs for a block device, whose st_size is 0). Writes are positional, bounded by capacity.
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { SlotDevice, SlotName, SlotWriter } from '../types.ts';
+import { AgentError } from '../../lib/errors.ts';
+
+export interface SlotDeviceOptions {
+  name: SlotName;
+  slotClass: string;
+  path: string;
+  /** Where block-device sizes are read (/sys/dev/block/MAJ:MIN/size, 512-byte sectors). */
+  sysfs?: string;
+}
+
+const READ_CHUNK = 1 << 20;
+
+export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
+  const sysfs = opts.sysfs ?? '/sys';
+  let capacity: Promise<number> | undefined;
+  const size = () => (capacity ??= slotSize(opts.path, sysfs));
+  return {
+    name: opts.name,
+    slotClass: opts.slotClass,
+    path: opts.path,
+    size,
+    async openWriter(offset = 0) {
+      const cap = await size();
+      if (offset < 0 || offset > cap) throw capacityError(opts.path, offset, cap);
+      const fh = await openOrThrow(opts.path, 'r+');
+      return writerFor(fh, opts.path, cap);
+    },
+    async digest(length, signal) {
+      const cap = await size();
+      if (length > cap) throw capacityError(opts.path, length, cap);
+      const fh = await openOrThrow(opts.path, 'r');
+      try {
+        const hash = createHash('sha256');
+        const buf = Buffer.allocUnsafe(READ_CHUNK);
+        let pos = 0;
+        while (pos < length) {
+          signal?.throwIfAborted();
+          const want = Math.min(READ_CHUNK, length - pos);
+          const { bytesRead } = await fh.read(buf, 0, want, pos);
+          if (bytesRead === 0) throw new AgentError('E_SLOT_READ', `${opts.path}: unexpected end at ${pos} of ${length}`);
+          hash.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+        return hash.digest('hex');
+      } catch (err) {
+        if (err instanceof AgentError || (err as Error).name === 'AbortError') throw err;
+        throw new AgentError('E_SLOT_READ', `cannot read back ${opts.path}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
+  let closed = false;
+  return {
+    async write(offset, data) {
+      if (closed) throw new AgentError('E_SLOT_WRITE', `${path}: writer is closed`);
+      if (offset < 0 || offset + data.length > cap) throw capacityError(path, offset + data.length, cap);
+      let done = 0;
+      try {
+        while (done < data.length) {
+          const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
+          done += bytesWritten;
+        }
+      } catch (err) {
+        throw new AgentError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    async finish() {
+      if (closed) return;
+      try {
+        await fh.sync(); // data durable before anyone records it as written
+      } catch (err) {
+        throw new AgentError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        closed = true;
+        await fh.close();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    },
+  };
+}
+
+async function openOrThrow(path: string, flags: string): Promise<FileHandle> {
+  try {
+    // Never create: a slot is provisioned storage, a missing one is a config error.
+    return await open(path, flags);
+  } catch (err) {
+    throw new AgentError('E_SLOT_OPEN', `cannot open slot ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function slotSize(path: string, sysfs: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new AgentError('E_SLOT_OPEN', `cannot open slot ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (st.isFile()) return st.size;
+  if (!st.isBlockDevice()) throw new AgentError('E_SLOT_OPEN', `slot ${path} is neither a regular file nor a block device`);
+  // glibc's gnu_dev_major/minor: the 64-bit dev_t splits each number across two fields.
+  const dev = BigInt(st.rdev);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  const file = `${sysfs}/dev/block/${major}:${minor}/size`;
+  try {
+    return Number((await readFile(file, 'utf8')).trim()) * 512;
+  } catch (err) {
+    throw new AgentError('E_SLOT_OPEN', `cannot read size of ${path} from ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function capacityError(path: string, end: number, cap: number): AgentError {
+  return new AgentError('E_SLOT_CAPACITY', `${path}: ${end} bytes exceed the slot capacity of ${cap}`);
+}

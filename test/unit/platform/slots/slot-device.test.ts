@@ -1,0 +1,62 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, truncate, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { openSlotDevice } from '../../../../agent/platform/slots/slot-device.ts';
+import { isOutpostError } from '../../../../shared/errors.ts';
+
+const dir = await mkdtemp(join(tmpdir(), 'outpost-slot-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function slotFile(name: string, size: number): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, '');
+  await truncate(p, size);
+  return p;
+}
+
+test('a file slot writes at offsets, fsyncs on finish and reads back its digest', async () => {
+  const path = await slotFile('a.img', 1 << 20);
+  const slot = openSlotDevice({ name: 'A', slotClass: 'rootfs', path });
+  assert.equal(await slot.size(), 1 << 20);
+  const data = randomBytes(300_000);
+  const w = await slot.openWriter();
+  await w.write(0, data.subarray(0, 100_000));
+  await w.write(100_000, data.subarray(100_000));
+  await w.finish();
+  assert.equal(await slot.digest(data.length), createHash('sha256').update(data).digest('hex'));
+  // resume: a second writer at an offset rewrites only the tail
+  const w2 = await slot.openWriter(200_000);
+  await w2.write(200_000, Buffer.alloc(100_000, 7));
+  await w2.finish();
+  const expect = Buffer.concat([data.subarray(0, 200_000), Buffer.alloc(100_000, 7)]);
+  assert.equal(await slot.digest(expect.length), createHash('sha256').update(expect).digest('hex'));
+});
+
+test('writes past capacity are refused with E_SLOT_CAPACITY and nothing is appended', async () => {
+  const path = await slotFile('b.img', 4096);
+  const slot = openSlotDevice({ name: 'B', slotClass: 'rootfs', path });
+  const w = await slot.openWriter();
+  await assert.rejects(w.write(4000, Buffer.alloc(97)), (e) => isOutpostError(e, 'E_SLOT_CAPACITY'));
+  await w.write(4000, Buffer.alloc(96)); // exactly to the end is fine
+  await w.finish();
+  await assert.rejects(slot.openWriter(4097), (e) => isOutpostError(e, 'E_SLOT_CAPACITY'));
+  await assert.rejects(slot.digest(4097), (e) => isOutpostError(e, 'E_SLOT_CAPACITY'));
+  assert.equal(await openSlotDevice({ name: 'B', slotClass: 'rootfs', path }).size(), 4096);
+});
+
+test('a missing slot or a directory is E_SLOT_OPEN, never created', async () => {
+  const missing = openSlotDevice({ name: 'X', slotClass: 'rootfs', path: join(dir, 'nope.img') });
+  await assert.rejects(missing.openWriter(), (e) => isOutpostError(e, 'E_SLOT_OPEN'));
+  await mkdir(join(dir, 'd'));
+  await assert.rejects(openSlotDevice({ name: 'D', slotClass: 'rootfs', path: join(dir, 'd') }).size(), (e) => isOutpostError(e, 'E_SLOT_OPEN'));
+});
+
+test('a closed writer refuses writes', async () => {
+  const slot = openSlotDevice({ name: 'C', slotClass: 'rootfs', path: await slotFile('c.img', 8192) });
+  const w = await slot.openWriter();
+  await w.close();
+  await assert.rejects(w.write(0, Buffer.alloc(1)), (e) => isOutpostError(e, 'E_SLOT_WRITE'));
+});
