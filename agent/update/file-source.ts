@@ -1,0 +1,42 @@
+// A local bundle file (USB stick, scp'd file) as a BundleSource. Resume re-verifies the saved
+// head, then reads from the first missing block: no byte before it is read again.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { BundleSource } from './source.ts';
+import { AgentError } from '../lib/errors.ts';
+
+const READ_CHUNK = 256 << 10;
+
+export function fileSource(path: string): BundleSource {
+  const abs = resolve(path);
+  return {
+    origin: abs,
+    async deliver({ sink, resume, signal, verifier, onValidator }) {
+      const validator = await validatorOf(abs);
+      onValidator?.(validator);
+      if (!resume) {
+        return verifier.readBundle(createReadStream(abs, { highWaterMark: READ_CHUNK, signal }), sink, signal);
+      }
+      if (resume.validator !== null && resume.validator !== validator) {
+        throw new AgentError('E_SOURCE_CHANGED', `${abs} changed since the interrupted attempt`);
+      }
+      const head = verifier.verifyHeadBytes(resume.headBytes);
+      const p = head.payloads.find((x) => x.entry.name === resume.payload);
+      if (!p) throw new AgentError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
+      const start = p.dataOffset + resume.nextBlock * p.entry.blockSize;
+      const stream = createReadStream(abs, { start, end: p.dataOffset + p.entry.size - 1, highWaterMark: READ_CHUNK, signal });
+      await verifier.readBlocks(stream, head, resume.payload, resume.nextBlock, sink, signal);
+      return head;
+    },
+  };
+}
+
+async function validatorOf(path: string): Promise<string> {
+  try {
+    const st = await stat(path);
+    return `file:${st.size}:${Math.floor(st.mtimeMs)}`;
+  } catch (err) {
+    throw new AgentError('E_SOURCE_OPEN', `cannot open bundle ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}

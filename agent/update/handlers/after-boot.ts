@@ -1,0 +1,61 @@
+// Reboot and what follows it: which slot came up, health checks, commit.
+import type { Handler } from './context.ts';
+import { targetSlot } from './context.ts';
+import { AgentError } from '../../lib/errors.ts';
+
+export const rebooting: Handler = async (ctx, signal) => {
+  signal.throwIfAborted();
+  ctx.log.info('rebooting into the new slot', { slot: ctx.journal.target });
+  await ctx.deps.rebooter.reboot(`outpost deployment ${ctx.journal.id}: trial boot of ${ctx.journal.target}`);
+  return 'reboot_requested';
+};
+
+export const booted: Handler = async (ctx) => {
+  const { target, previous } = ctx.journal;
+  const running = await ctx.deps.bootedSlot.booted();
+  if (running === target) {
+    ctx.log.info('new slot booted', { slot: target });
+    return 'booted_target';
+  }
+  if (running !== previous) throw new AgentError('E_BOOTED_SLOT', `booted slot ${running ?? 'unknown'} is neither ${target} nor ${previous}`);
+  const t = (await ctx.deps.bootControl.slots()).find((s) => s.name === target);
+  const primary = await ctx.deps.bootControl.primary();
+  if (primary === target && t !== undefined && t.triesLeft >= ctx.deps.tries) {
+    // Armed with every try left, yet the old slot runs: the reboot never happened.
+    ctx.log.warn('still on the old slot with the new one armed; rebooting again', { slot: previous });
+    return 'reboot_pending';
+  }
+  ctx.setError({ code: 'E_BOOTLOADER_FALLBACK', message: `slot ${target} did not come up; the bootloader fell back to ${previous}` });
+  ctx.log.error('bootloader fell back to the old slot', { target, running });
+  return 'booted_old';
+};
+
+export const healthChecking: Handler = async (ctx, signal) => {
+  for (const check of ctx.deps.healthChecks) {
+    try {
+      await check.check(signal);
+      ctx.log.info('health check passed', { check: check.name });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const code = err instanceof AgentError ? err.code : 'E_HEALTH_CHECK';
+      ctx.setError({ code, message: (err as Error).message });
+      ctx.log.error('health check failed', { check: check.name, error: err });
+      return 'unhealthy';
+    }
+  }
+  return 'healthy';
+};
+
+export const committing: Handler = async (ctx, signal) => {
+  const { target, bundle } = ctx.journal;
+  if (!bundle) throw new AgentError('E_JOURNAL_STATE', 'committing without bundle facts');
+  const running = await ctx.deps.bootedSlot.booted();
+  if (running !== target) throw new AgentError('E_BOOTED_SLOT', `cannot commit ${target}: ${running ?? 'unknown'} is running`);
+  // Re-read what we are about to call good: a slot is only ever good with a matching digest.
+  const got = await targetSlot(ctx).digest(bundle.payload.size, signal);
+  if (got !== bundle.payload.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${target} no longer matches the bundle`);
+  await ctx.deps.bootControl.markGood(target);
+  await ctx.deps.floor?.raise(bundle.release); // only now may older releases become unacceptable
+  ctx.log.info('committed', { slot: target, version: bundle.version, release: bundle.release });
+  return 'committed';
+};

@@ -1,0 +1,20 @@
+// State → handler. Parked and terminal states have none: the runner stops there.
+import type { HandlerTable } from './context.ts';
+import { arming, markingBad, verifying } from './install.ts';
+import { writing } from './write.ts';
+import { booted, committing, healthChecking, rebooting } from './after-boot.ts';
+import { abandoning, reverting, rollbackRebooting } from './revert.ts';
+
+export const HANDLERS: HandlerTable = {
+  marking_bad: markingBad,
+  writing,
+  verifying,
+  arming,
+  rebooting,
+  booted,
+  health_checking: healthChecking,
+  committing,
+  reverting,
+  rollback_rebooting: rollbackRebooting,
+  abandoning,
+};

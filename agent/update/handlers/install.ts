@@ -1,0 +1,41 @@
+// Before the reboot: mark bad → (write: write.ts) → read back → arm.
+import type { Handler } from './context.ts';
+import { targetSlot } from './context.ts';
+import { AgentError } from '../../lib/errors.ts';
+import { setSlotRecord } from '../slot-records.ts';
+
+export const markingBad: Handler = async (ctx, signal) => {
+  signal.throwIfAborted();
+  await ctx.deps.bootControl.markBad(ctx.journal.target);
+  // Its old content is about to go: never report it as installed again.
+  await setSlotRecord(ctx.deps.dir, ctx.journal.target, null);
+  ctx.log.info('target slot marked bad', { slot: ctx.journal.target });
+  return 'marked_bad';
+};
+
+export const verifying: Handler = async (ctx, signal) => {
+  const b = ctx.journal.bundle;
+  if (!b) throw new AgentError('E_JOURNAL_STATE', 'verifying without bundle facts');
+  const slot = targetSlot(ctx);
+  const got = await slot.digest(b.payload.size, signal);
+  if (got !== b.payload.sha256) {
+    throw new AgentError('E_SLOT_DIGEST', `slot ${slot.name} read back ${got}, expected ${b.payload.sha256}`);
+  }
+  await setSlotRecord(ctx.deps.dir, slot.name, {
+    version: b.version,
+    release: b.release,
+    sha256: b.payload.sha256,
+    size: b.payload.size,
+    installedAt: new Date(ctx.deps.now()).toISOString(),
+    deployment: ctx.journal.id,
+  });
+  ctx.log.info('slot read back and verified', { slot: slot.name, sha256: got });
+  return 'verified';
+};
+
+export const arming: Handler = async (ctx, signal) => {
+  signal.throwIfAborted();
+  await ctx.deps.bootControl.arm(ctx.journal.target, ctx.deps.tries);
+  ctx.log.info('bootloader armed', { slot: ctx.journal.target, tries: ctx.deps.tries });
+  return 'armed';
+};

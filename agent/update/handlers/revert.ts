@@ -1,0 +1,27 @@
+// The way back. Idempotent, so the resume table can send any surprise here.
+import type { Handler } from './context.ts';
+
+export const reverting: Handler = async (ctx) => {
+  // Not abortable: once started, leaving the target armed would be worse than finishing.
+  const { target, previous } = ctx.journal;
+  await ctx.deps.bootControl.markBad(target);
+  const running = await ctx.deps.bootedSlot.booted();
+  if (running === target) {
+    ctx.log.warn('target marked bad; rebooting back to the old slot', { target, previous });
+    return 'reboot_needed';
+  }
+  ctx.log.info('rolled back', { running, target });
+  return 'reverted';
+};
+
+export const rollbackRebooting: Handler = async (ctx) => {
+  await ctx.deps.rebooter.reboot(`outpost deployment ${ctx.journal.id}: back to ${ctx.journal.previous}`);
+  return 'reboot_requested';
+};
+
+export const abandoning: Handler = async (ctx) => {
+  // Before arming the old slot was never at risk; keep the half-written target unbootable.
+  await ctx.deps.bootControl.markBad(ctx.journal.target);
+  ctx.log.info('deployment abandoned before arming', { target: ctx.journal.target });
+  return 'abandoned';
+};

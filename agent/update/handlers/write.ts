@@ -1,0 +1,131 @@
+// Streams verified blocks into the target slot. Durability order per checkpoint: slot data
+// fsynced first, then the progress record saved, so a record never claims unwritten blocks.
+import type { BlockSink, VerifiedHead } from '../../bundle/types.ts';
+import type { PayloadEntry } from '../../../shared/bundle/types.ts';
+import type { SlotDevice, SlotWriter } from '../../platform/types.ts';
+import type { ResumePoint } from '../source.ts';
+import type { Handler, HandlerContext } from './context.ts';
+import { targetSlot } from './context.ts';
+import { AgentError, isAgentError } from '../../lib/errors.ts';
+import { JournalStore } from '../journal.ts';
+
+export const writing: Handler = async (ctx, signal) => {
+  const source = ctx.source;
+  if (!source) throw new AgentError('E_SOURCE_GONE', `bundle ${ctx.journal.origin} is no longer available to resume from`);
+  const j = ctx.journal;
+  if (j.bundle && j.progress && j.progress.nextBlock >= j.bundle.payload.blocks) return 'written';
+  const resume = await resumePoint(ctx);
+  if (resume) ctx.log.info('resuming write', { block: resume.nextBlock });
+  try {
+    await deliver(ctx, resume, signal);
+  } catch (err) {
+    if (!resume || !isAgentError(err, 'E_SOURCE_CHANGED')) throw err;
+    ctx.log.warn('bundle changed since the interrupted attempt; writing from the start', { error: err });
+    await ctx.save({ progress: null, bundle: null });
+    await deliver(ctx, null, signal);
+  }
+  return 'written';
+};
+
+async function resumePoint(ctx: HandlerContext): Promise<ResumePoint | null> {
+  const { bundle, progress } = ctx.journal;
+  if (!bundle || !progress || progress.nextBlock === 0) return null;
+  const headBytes = await new JournalStore(ctx.deps.dir).readHead();
+  if (!headBytes) return null;
+  return { headBytes, payload: bundle.payload.name, nextBlock: progress.nextBlock, validator: progress.validator };
+}
+
+async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal): Promise<void> {
+  const sink = new SlotSink(ctx, targetSlot(ctx), resume);
+  try {
+    await ctx.source!.deliver({
+      sink,
+      resume,
+      signal,
+      verifier: ctx.deps.verifier,
+      onValidator: (v) => (sink.validator = v),
+    });
+    await sink.complete();
+  } finally {
+    await sink.close();
+  }
+}
+
+class SlotSink implements BlockSink {
+  validator: string | null;
+  private readonly ctx: HandlerContext;
+  private readonly slot: SlotDevice;
+  private writer: SlotWriter | null = null;
+  private nextBlock: number;
+  private sinceCheckpoint = 0;
+  private payload: PayloadEntry | null = null;
+
+  constructor(ctx: HandlerContext, slot: SlotDevice, resume: ResumePoint | null) {
+    this.ctx = ctx;
+    this.slot = slot;
+    this.nextBlock = resume?.nextBlock ?? 0;
+    this.validator = resume?.validator ?? null;
+  }
+
+  async begin(head: VerifiedHead, payload: PayloadEntry): Promise<void> {
+    if (head.payloads.length !== 1) {
+      throw new AgentError('E_BUNDLE_PAYLOADS', `bundle has ${head.payloads.length} payloads; one payload per install is supported`);
+    }
+    if (payload.slotClass !== this.slot.slotClass) {
+      throw new AgentError('E_BUNDLE_SLOT_CLASS', `payload ${payload.name} is for class ${payload.slotClass}, slot ${this.slot.name} is ${this.slot.slotClass}`);
+    }
+    const cap = await this.slot.size();
+    if (payload.size > cap) throw new AgentError('E_SLOT_CAPACITY', `payload ${payload.size} bytes does not fit slot ${this.slot.name} (${cap})`);
+    const known = this.ctx.journal.bundle;
+    if (this.nextBlock > 0) {
+      if (!known || known.payload.sha256 !== payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
+    } else {
+      await new JournalStore(this.ctx.deps.dir).writeHead(head.headBytes);
+      const { name, size, sha256, blockSize, blocks } = payload;
+      const bundle = { version: head.manifest.version, release: head.manifest.release, payload: { name, size, sha256, blockSize, blocks } };
+      await this.ctx.save({ bundle, progress: { nextBlock: 0, validator: this.validator } });
+      this.ctx.log.info('writing bundle', { version: bundle.version, release: bundle.release, size, blocks, slot: this.slot.name });
+    }
+    this.payload = payload;
+  }
+
+  async block(payload: PayloadEntry, index: number, data: Buffer): Promise<void> {
+    this.payload ??= this.resumedPayload(payload);
+    if (index !== this.nextBlock) throw new AgentError('E_BUNDLE_ORDER', `block ${index} arrived, expected ${this.nextBlock}`);
+    this.writer ??= await this.slot.openWriter(index * payload.blockSize);
+    await this.writer.write(index * payload.blockSize, data);
+    this.nextBlock = index + 1;
+    this.sinceCheckpoint += data.length;
+    this.ctx.progress(Math.min(this.nextBlock * payload.blockSize, payload.size), payload.size);
+    if (this.sinceCheckpoint >= this.ctx.deps.checkpointBytes) await this.checkpoint();
+  }
+
+  async end(): Promise<void> {}
+
+  /** After the source finished: every block must be in, then fsync and record. */
+  async complete(): Promise<void> {
+    const p = this.payload ?? this.resumedPayload(null);
+    if (this.nextBlock !== p.blocks) throw new AgentError('E_BUNDLE_INCOMPLETE', `source ended after ${this.nextBlock} of ${p.blocks} blocks`);
+    await this.checkpoint();
+  }
+
+  async close(): Promise<void> {
+    // Unrecorded blocks are simply written again on resume; no fsync needed here.
+    await this.writer?.close();
+    this.writer = null;
+  }
+
+  private async checkpoint(): Promise<void> {
+    await this.writer?.finish(); // data first…
+    this.writer = null; // …reopened at the next block on demand
+    await this.ctx.save({ progress: { nextBlock: this.nextBlock, validator: this.validator } }); // …then the record
+    this.sinceCheckpoint = 0;
+  }
+
+  private resumedPayload(seen: PayloadEntry | null): PayloadEntry {
+    const b = this.ctx.journal.bundle;
+    if (!b) throw new AgentError('E_JOURNAL_STATE', 'blocks arrived before the bundle head');
+    if (seen && seen.sha256 !== b.payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
+    return { ...b.payload, slotClass: this.slot.slotClass, indexSha256: '' };
+  }
+}

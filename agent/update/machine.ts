@@ -1,0 +1,122 @@
+// The update state machine as data: closed unions, ONE transition table, ONE resume table.
+// Pure: no I/O. Handlers (handlers/) return an Event; only this table picks the next state.
+
+export const STATES = [
+  'marking_bad', // target slot made unbootable before a single byte is written
+  'writing', // verified blocks streamed into the target, progress checkpointed
+  'verifying', // read back the whole payload from the slot and compare its sha256
+  'arming', // bootloader: target primary with N tries, old slot as fallback
+  'rebooting', // reboot command runs
+  'awaiting_boot', // reboot requested; nothing to do until the next start
+  'booted', // after a start: which slot came up?
+  'health_checking', // trial boot of the target: configured + pluggable checks
+  'committing', // mark target good, raise the anti-rollback floor
+  'reverting', // mark target bad; if it is running, reboot back to the old slot
+  'rollback_rebooting', // reboot back to the old slot runs
+  'awaiting_rollback_boot',
+  'abandoning', // failure before arming: make sure the target stays bad
+  'committed', // terminal
+  'rolled_back', // terminal
+  'failed', // terminal
+] as const;
+export type State = (typeof STATES)[number];
+
+export const EVENTS = [
+  'marked_bad',
+  'written',
+  'verified',
+  'armed',
+  'reboot_requested',
+  'reboot_pending', // started again on the old slot while the target is still armed: reboot never happened
+  'booted_target',
+  'booted_old', // the bootloader fell back: tries ran out
+  'healthy',
+  'unhealthy',
+  'committed',
+  'reverted',
+  'reboot_needed',
+  'abandoned',
+  'failed',
+  'aborted',
+] as const;
+export type Event = (typeof EVENTS)[number];
+
+export type Outcome = 'committed' | 'rolled_back' | 'failed';
+export const TERMINAL: Readonly<Record<Outcome, true>> = { committed: true, rolled_back: true, failed: true };
+
+export function isTerminal(s: State): s is Outcome {
+  return s in TERMINAL;
+}
+
+/** Parked states wait for a reboot; the runner stops there and the next start resumes. */
+export function isParked(s: State): boolean {
+  return s === 'awaiting_boot' || s === 'awaiting_rollback_boot';
+}
+
+type Table = { readonly [S in State]: Partial<Readonly<Record<Event, State>>> };
+
+// prettier-ignore
+export const TRANSITIONS: Table = {
+  marking_bad:            { marked_bad: 'writing', failed: 'abandoning', aborted: 'abandoning' },
+  writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning' },
+  verifying:              { verified: 'arming', failed: 'abandoning', aborted: 'abandoning' },
+  arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting' },
+  rebooting:              { reboot_requested: 'awaiting_boot', failed: 'reverting', aborted: 'reverting' },
+  awaiting_boot:          {},
+  booted:                 { booted_target: 'health_checking', booted_old: 'rolled_back', reboot_pending: 'rebooting', failed: 'reverting', aborted: 'reverting' },
+  health_checking:        { healthy: 'committing', unhealthy: 'reverting', failed: 'reverting', aborted: 'reverting' },
+  committing:             { committed: 'committed', failed: 'reverting', aborted: 'reverting' },
+  reverting:              { reverted: 'rolled_back', reboot_needed: 'rollback_rebooting', failed: 'failed', aborted: 'failed' },
+  rollback_rebooting:     { reboot_requested: 'awaiting_rollback_boot', failed: 'failed', aborted: 'failed' },
+  awaiting_rollback_boot: {},
+  abandoning:             { abandoned: 'failed', failed: 'failed', aborted: 'failed' },
+  committed:              {},
+  rolled_back:            {},
+  failed:                 {},
+};
+
+/**
+ * State found in the journal at start-up → state to enter. Every reboot can change which slot
+ * runs, so every post-arm state re-checks it first. A state missing here is unexpected: roll back.
+ */
+// prettier-ignore
+export const RESUME: Readonly<Partial<Record<State, State>>> = {
+  marking_bad: 'marking_bad',
+  writing: 'writing', // continues at the first block not durably recorded
+  verifying: 'verifying',
+  arming: 'arming',
+  rebooting: 'booted',
+  awaiting_boot: 'booted',
+  booted: 'booted',
+  health_checking: 'booted',
+  committing: 'committing', // re-checks the booted slot before marking it good
+  reverting: 'reverting',
+  rollback_rebooting: 'reverting',
+  awaiting_rollback_boot: 'reverting',
+  abandoning: 'abandoning',
+  committed: 'committed',
+  rolled_back: 'rolled_back',
+  failed: 'failed',
+};
+
+export function next(state: State, event: Event): State {
+  const to = TRANSITIONS[state][event];
+  if (to !== undefined) return to;
+  // An event the table does not expect is a bug or a surprise: take the safe path.
+  return safeState(state);
+}
+
+/** Where a surprise leads: before arming the old slot was never at risk; after, roll back. */
+export function safeState(state: State): State {
+  if (isTerminal(state)) return state;
+  const preArm: readonly State[] = ['marking_bad', 'writing', 'verifying', 'abandoning'];
+  return preArm.includes(state) ? 'abandoning' : 'reverting';
+}
+
+export function resumeState(found: State): State {
+  return RESUME[found] ?? safeState(found);
+}
+
+export function isState(v: unknown): v is State {
+  return typeof v === 'string' && (STATES as readonly string[]).includes(v);
+}

@@ -1,0 +1,181 @@
+// Drives the machine: persist the state, run its handler, feed the event to the table, repeat.
+// Persist-before-act means a power cut at any instant leaves a journal naming a state whose
+// handler is safe to run again (see RESUME in machine.ts).
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log/logger.ts';
+import type { BundleSource } from './source.ts';
+import type { UpdateDeps } from './ports.ts';
+import type { ErrorInfo, Journal } from './journal.ts';
+import type { HandlerContext } from './handlers/context.ts';
+import { JournalStore, outcomeOf } from './journal.ts';
+import { isParked, isTerminal, next, resumeState, safeState, type Event, type Outcome, type State } from './machine.ts';
+import { HANDLERS } from './handlers/index.ts';
+import { captureLogger, deploymentLogPath } from './deployment-log.ts';
+import { writeJsonAtomic } from '../lib/atomic-file.ts';
+import { AgentError, isAgentError } from '../lib/errors.ts';
+
+export type UpdateEvent =
+  | { type: 'state'; id: string; state: State; error: ErrorInfo | null }
+  | { type: 'progress'; id: string; done: number; total: number }
+  | { type: 'outcome'; id: string; outcome: Outcome; error: ErrorInfo | null };
+
+/** Where a drive stopped: a final outcome, or parked until the node reboots, or shut down. */
+export type RunResult =
+  | { kind: 'outcome'; id: string; outcome: Outcome; error: ErrorInfo | null }
+  | { kind: 'parked'; id: string; state: State }
+  | { kind: 'stopped'; id: string; state: State };
+
+export class Runner {
+  readonly deps: UpdateDeps;
+  readonly store: JournalStore;
+  private readonly listeners = new Set<(e: UpdateEvent) => void>();
+  private controller: AbortController | null = null;
+  private running = false;
+
+  constructor(deps: UpdateDeps) {
+    this.deps = deps;
+    this.store = new JournalStore(deps.dir);
+  }
+
+  subscribe(listener: (e: UpdateEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Aborts the running handler: `cancel` rolls the deployment back, `shutdown` leaves it to resume. */
+  abort(reason: 'cancel' | 'shutdown'): void {
+    this.controller?.abort(reason);
+  }
+
+  /** Persists `state` (save counter applied) and drives from there. */
+  async enter(journal: Journal, state: State, source: BundleSource | null, error: ErrorInfo | null = null): Promise<RunResult> {
+    if (this.running) throw new AgentError('E_UPDATE_BUSY', 'a deployment step is already running in this process');
+    this.running = true;
+    try {
+      const j = await this.persist(journal, state, error);
+      return await this.drive(j, source);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  newJournal(fields: { origin: string; target: string; previous: string }): Journal {
+    const at = new Date(this.deps.now()).toISOString();
+    const id = `d-${at.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+    return { v: 1, id, state: 'marking_bad', visits: {}, ...fields, bundle: null, progress: null, error: null, startedAt: at, updatedAt: at };
+  }
+
+  private async drive(start: Journal, source: BundleSource | null): Promise<RunResult> {
+    let j = start;
+    const log = captureLogger(this.deps.logger.child('update', { deployment: j.id }), deploymentLogPath(this.deps.dir, j.id), this.deps.deploymentLogBytes, this.deps.now);
+    for (;;) {
+      const outcome = outcomeOf(j);
+      if (outcome) return this.finish(j, outcome, log);
+      if (isParked(j.state)) return { kind: 'parked', id: j.id, state: j.state };
+      const handler = HANDLERS[j.state];
+      if (!handler) throw new AgentError('E_JOURNAL_STATE', `no handler for ${j.state}`);
+      const controller = new AbortController();
+      this.controller = controller;
+      let error: ErrorInfo | null = null;
+      const ctx = this.context(() => j, (nj) => (j = nj), source, log, (e) => (error = e));
+      let event: Event;
+      try {
+        event = await handler(ctx, controller.signal);
+      } catch (err) {
+        if (controller.signal.aborted) {
+          if (controller.signal.reason === 'shutdown') return { kind: 'stopped', id: j.id, state: j.state };
+          event = 'aborted';
+          error = { code: 'E_CANCELLED', message: 'deployment cancelled' };
+        } else {
+          event = 'failed';
+          error = { code: isAgentError(err) ? err.code : 'E_INTERNAL', message: (err as Error).message ?? String(err) };
+          log.error('step failed', { state: j.state, code: error.code, error: error.message });
+        }
+      } finally {
+        this.controller = null;
+      }
+      const to = next(j.state, event);
+      log.info('transition', { from: j.state, event, to });
+      j = await this.persist(j, to, error ?? j.error);
+    }
+  }
+
+  /** Writes the journal in `state` before its handler may run; a state visited too often fails. */
+  private async persist(j: Journal, state: State, error: ErrorInfo | null): Promise<Journal> {
+    let to = state;
+    let err = error;
+    const visits = { ...j.visits };
+    for (;;) {
+      const n = (visits[to] ?? 0) + 1;
+      if (isTerminal(to) || n <= this.deps.maxStateEntries) {
+        visits[to] = n;
+        break;
+      }
+      err = { code: 'E_UPDATE_LOOP', message: `state ${to} entered ${n} times; giving up on this deployment` };
+      const safe = safeState(to);
+      to = safe === to || (visits[safe] ?? 0) >= this.deps.maxStateEntries ? 'failed' : safe;
+    }
+    const nj: Journal = { ...j, state: to, visits, error: err, updatedAt: new Date(this.deps.now()).toISOString() };
+    await this.store.write(nj);
+    this.emit({ type: 'state', id: nj.id, state: to, error: err });
+    return nj;
+  }
+
+  private context(
+    get: () => Journal,
+    set: (j: Journal) => void,
+    source: BundleSource | null,
+    log: Logger,
+    setError: (e: ErrorInfo) => void,
+  ): HandlerContext {
+    const self = this;
+    return {
+      deps: this.deps,
+      get journal() {
+        return get();
+      },
+      log,
+      source,
+      async save(patch) {
+        const nj = { ...get(), ...patch, updatedAt: new Date(self.deps.now()).toISOString() };
+        await self.store.write(nj);
+        set(nj);
+      },
+      setError,
+      progress: (done, total) => this.emit({ type: 'progress', id: get().id, done, total }),
+    };
+  }
+
+  private async finish(j: Journal, outcome: Outcome, log: Logger): Promise<RunResult> {
+    const record = {
+      id: j.id,
+      outcome,
+      error: outcome === 'committed' ? null : j.error,
+      origin: j.origin,
+      target: j.target,
+      previous: j.previous,
+      version: j.bundle?.version ?? null,
+      release: j.bundle?.release ?? null,
+      startedAt: j.startedAt,
+      finishedAt: j.updatedAt,
+      log: deploymentLogPath(this.deps.dir, j.id),
+    };
+    await writeJsonAtomic(join(this.deps.dir, 'deployments', `${j.id}.json`), record);
+    log.info('deployment finished', { outcome, code: record.error?.code });
+    this.emit({ type: 'outcome', id: j.id, outcome, error: record.error });
+    return { kind: 'outcome', id: j.id, outcome, error: record.error };
+  }
+
+  private emit(e: UpdateEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.deps.logger.warn('update listener threw', { error: err });
+      }
+    }
+  }
+}
+
+export { resumeState };

@@ -1,0 +1,250 @@
+// The update service other parts call (CLI, daemon, hub session): start a deployment from a
+// BundleSource, resume after boot, cancel, status, subscribe, operator commit/rollback.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SlotName } from '../platform/types.ts';
+import type { BundleSource } from './source.ts';
+import type { UpdateDeps } from './ports.ts';
+import type { Journal } from './journal.ts';
+import { outcomeOf } from './journal.ts';
+import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
+import { isParked, resumeState, type State } from './machine.ts';
+import { readSlotRecords, type SlotRecord } from './slot-records.ts';
+import { readDeploymentLog } from './deployment-log.ts';
+import { AgentError } from '../lib/errors.ts';
+
+export interface SlotStatus {
+  name: SlotName;
+  slotClass: string;
+  path: string;
+  booted: boolean;
+  primary: boolean;
+  good: boolean;
+  triesLeft: number;
+  installed: SlotRecord | null;
+}
+
+export interface DeploymentStatus {
+  id: string;
+  state: State;
+  outcome: 'committed' | 'rolled_back' | 'failed' | null;
+  error: { code: string; message: string } | null;
+  origin: string;
+  target: string;
+  previous: string;
+  version: string | null;
+  release: number | null;
+  blocksWritten: number | null;
+  blocks: number | null;
+}
+
+export interface UpdateStatus {
+  booted: SlotName | null;
+  primary: SlotName | null;
+  slots: SlotStatus[];
+  deployment: DeploymentStatus | null;
+  /** Set when the journal was unreadable and set aside at this start. */
+  journalProblem: string | null;
+}
+
+export interface UpdateService {
+  start(source: BundleSource): Promise<RunResult>;
+  /** Call once at start-up (daemon) or via `outpost install --resume`: continues or rolls back. */
+  resumeAfterBoot(): Promise<RunResult | null>;
+  cancel(): void;
+  /** Shutdown: stops the running step; the journal keeps it for the next start. */
+  stop(): void;
+  status(): Promise<UpdateStatus>;
+  subscribe(listener: (e: UpdateEvent) => void): () => void;
+  /** Operator commit of the running slot (skips health checks). */
+  commit(): Promise<RunResult | null>;
+  /** Operator rollback: revert the current deployment, or switch to the other good slot and reboot. */
+  rollback(): Promise<RunResult | null>;
+  /** Captured log lines of a deployment (JSON lines) for the hub report. */
+  deploymentLog(id: string): string[];
+}
+
+const POST_BOOT: readonly State[] = ['awaiting_boot', 'booted', 'health_checking', 'committing'];
+
+export function createUpdateService(deps: UpdateDeps): UpdateService {
+  const runner = new Runner(deps);
+  let journalProblem: string | null = null;
+
+  /** The journal; a corrupt one is replaced by a recovery journal (`recovered`) that rolls back. */
+  const current = async (): Promise<{ j: Journal; recovered: boolean } | null> => {
+    const r = await runner.store.read(deps.now);
+    if (r.kind === 'ok') return { j: r.value, recovered: false };
+    if (r.kind === 'corrupt') {
+      journalProblem = `journal set aside to ${r.setAsideTo}: ${r.reason}`;
+      return recover(r.setAsideTo, r.reason);
+    }
+    return null;
+  };
+
+  // A journal we cannot trust: the one thing we know is which slot runs. Roll back whatever
+  // might be in flight: a slot on trial is reverted, a half-written other slot stays bad.
+  const recover = async (setAsideTo: string, reason: string): Promise<{ j: Journal; recovered: boolean }> => {
+    const booted = await requireBooted();
+    const states = await deps.bootControl.slots();
+    const runningGood = states.find((s) => s.name === booted)?.good ?? false;
+    const other = otherSlot(booted);
+    const target = runningGood ? other : booted;
+    const previous = runningGood ? booted : other;
+    const j = runner.newJournal({ origin: 'unknown (journal corrupt)', target, previous });
+    const error = { code: 'E_JOURNAL_CORRUPT', message: `journal unreadable (${reason}); set aside to ${setAsideTo}` };
+    deps.logger.error('journal corrupt; rolling back', { setAsideTo, reason, target });
+    const otherGood = states.find((s) => s.name === other)?.good ?? false;
+    // Both slots committed: nothing was in flight that could hurt; record and stop.
+    const state: State = runningGood && otherGood ? 'failed' : 'reverting';
+    const nj: Journal = { ...j, state, error };
+    await runner.store.write(nj);
+    return { j: nj, recovered: true };
+  };
+
+  const requireBooted = async (): Promise<SlotName> => {
+    const b = await deps.bootedSlot.booted();
+    if (!b) throw new AgentError('E_BOOTED_SLOT', 'cannot tell which slot is running (check update.bootedSlot)');
+    return b;
+  };
+
+  const otherSlot = (booted: SlotName): SlotName => {
+    const me = deps.slots.find((s) => s.name === booted);
+    if (!me) throw new AgentError('E_SLOT_UNKNOWN', `booted slot ${booted} is not configured`);
+    const other = deps.slots.find((s) => s.slotClass === me.slotClass && s.name !== booted);
+    if (!other) throw new AgentError('E_SLOT_UNKNOWN', `no other ${me.slotClass} slot besides ${booted}`);
+    return other.name;
+  };
+
+  return {
+    async start(source) {
+      const c = await current();
+      if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
+      const j = c?.j;
+      if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
+      const booted = await requireBooted();
+      const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted });
+      return runner.enter(fresh, 'marking_bad', source);
+    },
+
+    async resumeAfterBoot() {
+      const c = await current();
+      let result: RunResult | null = null;
+      if (c?.recovered) result = await runner.enter(c.j, c.j.state, null, c.j.error);
+      else if (c && !outcomeOf(c.j)) {
+        const to = resumeState(c.j.state);
+        deps.logger.info('resuming deployment', { deployment: c.j.id, found: c.j.state, to });
+        result = await runner.enter(c.j, to, deps.sourceFor(c.j.origin), c.j.error);
+      }
+      if (result === null || result.kind === 'outcome') await confirmBoot();
+      return result;
+    },
+
+    cancel: () => runner.abort('cancel'),
+    stop: () => runner.abort('shutdown'),
+    subscribe: (l) => runner.subscribe(l),
+
+    async status() {
+      const r = await runner.store.read(deps.now);
+      if (r.kind === 'corrupt') journalProblem = `journal set aside to ${r.setAsideTo}: ${r.reason}`;
+      const j = r.kind === 'ok' ? r.value : null;
+      const [booted, primary, states, records] = await Promise.all([
+        deps.bootedSlot.booted().catch(() => null),
+        deps.bootControl.primary().catch(() => null),
+        deps.bootControl.slots().catch(() => []),
+        readSlotRecords(deps.dir),
+      ]);
+      return {
+        booted,
+        primary,
+        journalProblem,
+        slots: deps.slots.map((s) => {
+          const st = states.find((x) => x.name === s.name);
+          return {
+            name: s.name,
+            slotClass: s.slotClass,
+            path: s.path,
+            booted: s.name === booted,
+            primary: s.name === primary,
+            good: st?.good ?? false,
+            triesLeft: st?.triesLeft ?? 0,
+            installed: records[s.name] ?? null,
+          };
+        }),
+        deployment: j && {
+          id: j.id,
+          state: j.state,
+          outcome: outcomeOf(j),
+          error: outcomeOf(j) === 'committed' ? null : j.error,
+          origin: j.origin,
+          target: j.target,
+          previous: j.previous,
+          version: j.bundle?.version ?? null,
+          release: j.bundle?.release ?? null,
+          blocksWritten: j.progress?.nextBlock ?? null,
+          blocks: j.bundle?.payload.blocks ?? null,
+        },
+      };
+    },
+
+    async commit() {
+      const c = await current();
+      if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
+      const j = c?.j;
+      const booted = await requireBooted();
+      if (j && !outcomeOf(j)) {
+        if (!POST_BOOT.includes(j.state) && !isParked(j.state)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in ${j.state}; nothing to commit yet`);
+        if (booted !== j.target) throw new AgentError('E_BOOTED_SLOT', `deployment ${j.id} targets ${j.target} but ${booted} is running`);
+        return runner.enter(j, 'committing', null, j.error);
+      }
+      const st = (await deps.bootControl.slots()).find((s) => s.name === booted);
+      if (st?.good) return null; // already committed
+      await verifyRecorded(booted);
+      await deps.bootControl.markGood(booted);
+      return null;
+    },
+
+    async rollback() {
+      const c = await current();
+      if (c?.recovered) return runner.enter(c.j, c.j.state, null, c.j.error);
+      const j = c?.j;
+      if (j && !outcomeOf(j)) {
+        const error = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
+        const preArm: readonly State[] = ['marking_bad', 'writing', 'verifying'];
+        return runner.enter(j, preArm.includes(j.state) ? 'abandoning' : 'reverting', null, error);
+      }
+      // No deployment: switch to the other slot, but only to a committed one whose content we verified.
+      const other = otherSlot(await requireBooted());
+      const st = (await deps.bootControl.slots()).find((s) => s.name === other);
+      if (!st?.good) throw new AgentError('E_ROLLBACK_UNAVAILABLE', `slot ${other} is not marked good; nothing to roll back to`);
+      await verifyRecorded(other);
+      await deps.bootControl.markGood(other);
+      await deps.rebooter.reboot(`operator rollback to ${other}`);
+      return null;
+    },
+
+    deploymentLog: (id) => readDeploymentLog(deps.dir, id),
+  };
+
+  // The bootloader counts down a committed slot on every boot too: a healthy start of a good
+  // slot refills its tries (markGood), or a few plain reboots would make it fall back.
+  async function confirmBoot(): Promise<void> {
+    const booted = await deps.bootedSlot.booted();
+    if (!booted) return;
+    const st = (await deps.bootControl.slots()).find((s) => s.name === booted);
+    if (st?.good) await deps.bootControl.markGood(booted);
+  }
+
+  async function verifyRecorded(slot: SlotName): Promise<void> {
+    const rec = (await readSlotRecords(deps.dir))[slot];
+    const dev = deps.slots.find((s) => s.name === slot);
+    if (!rec || !dev) throw new AgentError('E_SLOT_UNVERIFIED', `no verified install recorded for slot ${slot}`);
+    if ((await dev.digest(rec.size)) !== rec.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${slot} does not match its recorded install`);
+  }
+}
+
+/** Past deployments' outcome records, newest last (for reports and `status`). */
+export async function listOutcomes(dir: string): Promise<unknown[]> {
+  const d = join(dir, 'deployments');
+  const names = (await readdir(d).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
+  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(d, n), 'utf8')) as unknown));
+}

@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EVENTS, RESUME, STATES, TRANSITIONS, isParked, isTerminal, next, resumeState, safeState, type State } from '../../../agent/update/machine.ts';
+import { HANDLERS } from '../../../agent/update/handlers/index.ts';
+
+const PRE_ARM: State[] = ['marking_bad', 'writing', 'verifying', 'abandoning'];
+
+function reachable(from: State, without: ReadonlySet<State> = new Set()): Set<State> {
+  const seen = new Set<State>([from]);
+  const todo = [from];
+  while (todo.length) {
+    const s = todo.pop()!;
+    // A resume after a reboot is an edge too: the machine can continue from there.
+    const targets = [...Object.values(TRANSITIONS[s]), RESUME[s]].filter((x): x is State => x !== undefined);
+    for (const t of targets) if (!seen.has(t) && !without.has(t)) (seen.add(t), todo.push(t));
+  }
+  return seen;
+}
+
+test('every active state has a handler and handles failed and aborted', () => {
+  for (const s of STATES) {
+    if (isTerminal(s) || isParked(s)) {
+      assert.equal(HANDLERS[s], undefined, `${s} must not act`);
+      assert.deepEqual(TRANSITIONS[s], {}, `${s} has no way out but resume`);
+      continue;
+    }
+    assert.equal(typeof HANDLERS[s], 'function', `${s} has a handler`);
+    assert.ok(TRANSITIONS[s].failed, `${s} handles failed`);
+    assert.ok(TRANSITIONS[s].aborted, `${s} handles aborted`);
+  }
+});
+
+test('the tables name only known states and events', () => {
+  for (const s of STATES) {
+    for (const [e, t] of Object.entries(TRANSITIONS[s])) {
+      assert.ok((EVENTS as readonly string[]).includes(e), `${s}: event ${e}`);
+      assert.ok(STATES.includes(t), `${s} --${e}--> ${t}`);
+    }
+    assert.ok(RESUME[s] && STATES.includes(RESUME[s]), `resume entry for ${s}`);
+  }
+});
+
+test('every state can end in an outcome (never stuck)', () => {
+  for (const s of STATES) {
+    const r = reachable(s);
+    assert.ok(r.has('committed') || r.has('rolled_back') || r.has('failed'), `${s} reaches an outcome`);
+  }
+});
+
+test('install ordering: no commit without marking bad, writing, read-back, arming, reboot, checks', () => {
+  for (const step of ['writing', 'verifying', 'arming', 'rebooting', 'booted', 'health_checking', 'committing'] as const) {
+    assert.ok(!reachable('marking_bad', new Set([step])).has('committed'), `committed unreachable without ${step}`);
+  }
+  assert.ok(reachable('marking_bad').has('committed'));
+});
+
+test('committed is entered only from committing', () => {
+  for (const s of STATES) {
+    for (const t of Object.values(TRANSITIONS[s])) if (t === 'committed') assert.equal(s, 'committing');
+  }
+});
+
+test('failures before arming abandon, after arming revert', () => {
+  for (const s of STATES) {
+    const f = TRANSITIONS[s].failed;
+    if (!f || s === 'reverting' || s === 'rollback_rebooting' || s === 'abandoning') continue;
+    assert.equal(f, PRE_ARM.includes(s) ? 'abandoning' : 'reverting', s);
+  }
+});
+
+test('resume never goes back to a pre-arm state from a post-arm one', () => {
+  for (const s of STATES) {
+    if (PRE_ARM.includes(s) || isTerminal(s)) continue;
+    assert.ok(!PRE_ARM.includes(resumeState(s)), `${s} resumes at ${resumeState(s)}`);
+  }
+  // every reboot-crossing state re-checks which slot runs first
+  for (const s of ['rebooting', 'awaiting_boot', 'health_checking'] as const) assert.equal(resumeState(s), 'booted');
+  for (const s of ['rollback_rebooting', 'awaiting_rollback_boot'] as const) assert.equal(resumeState(s), 'reverting');
+});
+
+test('an unexpected event takes the safe path', () => {
+  assert.equal(next('writing', 'healthy'), 'abandoning');
+  assert.equal(next('health_checking', 'written'), 'reverting');
+  assert.equal(next('committed', 'failed'), 'committed');
+  assert.equal(safeState('awaiting_boot'), 'reverting');
+});
