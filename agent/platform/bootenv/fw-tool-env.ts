@@ -36,7 +36,12 @@ export class FwToolEnv implements BootEnv {
   }
 
   async #run(file: string, args: string[], input?: string): Promise<CommandResult> {
-    const r = await this.#o.runner.run(file, args, { timeoutMs: this.#o.timeoutMs, input });
+    let r: CommandResult;
+    try {
+      r = await this.#o.runner.run(file, args, { timeoutMs: this.#o.timeoutMs, input });
+    } catch (err) {
+      throw new AgentError('E_BOOTENV_TOOL', `${file}: ${(err as Error).message}`, { cause: err });
+    }
     if (r.code === 0) return r;
     const detail = r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}: ${r.stderr.trim()}`;
     // Without -f, libubootenv reports an environment with no valid copy this way.
