@@ -1,0 +1,141 @@
+// One ranged GET: follows redirects (never https → http), interprets 200/206/416 and retryable
+// statuses, and exposes the body as an async iterable with a read deadline that only runs while
+// we are actually waiting for the network (a slow consumer is not a stall).
+import type { IncomingMessage } from 'node:http';
+import { AgentError } from '../lib/errors.ts';
+import { networkError, type HttpTransport } from './http-transport.ts';
+
+export interface RangeRequest {
+  readonly url: URL;
+  readonly start: number;
+  /** Inclusive last byte; null = to the end. */
+  readonly end: number | null;
+  /** Sent as If-Range when usable (strong ETag or HTTP date). */
+  readonly validator: string | null;
+  readonly signal: AbortSignal;
+  readonly deadlineMs: number;
+  readonly maxRedirects?: number;
+}
+
+export interface RangeResponse {
+  readonly status: 200 | 206;
+  /** File offset of the first body byte (0 when the server ignored Range). */
+  readonly start: number;
+  readonly validator: string | null;
+  /** Whole file size when the server said. */
+  readonly totalSize: number | null;
+  readonly body: AsyncIterable<Buffer>;
+  /** Drops the connection (idempotent). */
+  close(): void;
+}
+
+const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** ETag if strong or weak, else Last-Modified: what identifies this version of the file. */
+export function validatorOf(res: IncomingMessage): string | null {
+  const etag = res.headers.etag;
+  if (etag) return etag;
+  return res.headers['last-modified'] ?? null;
+}
+
+function ifRangeValue(validator: string | null): string | null {
+  if (!validator) return null;
+  if (validator.startsWith('"')) return validator; // strong ETag
+  if (validator.startsWith('W/')) return null; // weak ETags are not allowed in If-Range
+  return Number.isNaN(Date.parse(validator)) ? null : validator;
+}
+
+function retryAfterMs(res: IncomingMessage): number | null {
+  const v = res.headers['retry-after'];
+  if (!v) return null;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : Math.max(0, t - Date.now());
+}
+
+export class RetryableHttpError extends AgentError {
+  readonly retryAfterMs: number | null;
+  constructor(message: string, retryAfter: number | null) {
+    super('E_FETCH_HTTP', message, { retryable: true });
+    this.retryAfterMs = retryAfter;
+  }
+}
+
+async function* withDeadline(res: IncomingMessage, deadlineMs: number, expected: number | null, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let got = 0;
+  try {
+    for (;;) {
+      const timer = setTimeout(
+        () => res.destroy(new AgentError('E_FETCH_STALL', `no data for ${deadlineMs} ms`, { retryable: true })),
+        deadlineMs,
+      );
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        throw signal.aborted ? signal.reason : networkError(err, 'reading response');
+      } finally {
+        clearTimeout(timer);
+      }
+      if (r.done) break;
+      got += r.value.length;
+      yield r.value;
+    }
+    if (expected !== null && got < expected) {
+      throw new AgentError('E_FETCH_NETWORK', `connection closed after ${got} of ${expected} bytes`, { retryable: true });
+    }
+  } finally {
+    res.destroy();
+  }
+}
+
+export async function openRange(transport: HttpTransport, req: RangeRequest): Promise<RangeResponse> {
+  let url = req.url;
+  for (let hop = 0; ; hop++) {
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+    if (req.start > 0 || req.end !== null) headers.range = `bytes=${req.start}-${req.end ?? ''}`;
+    const ifRange = ifRangeValue(req.validator);
+    if (headers.range && ifRange) headers['if-range'] = ifRange;
+    const res = await transport.request({ url, headers, signal: req.signal, deadlineMs: req.deadlineMs });
+    const status = res.statusCode ?? 0;
+    const fail = (err: AgentError): never => {
+      res.destroy();
+      throw err;
+    };
+    if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+      const next = new URL(res.headers.location, url);
+      if (url.protocol === 'https:' && next.protocol !== 'https:') fail(new AgentError('E_FETCH_REDIRECT', `refusing redirect from https to ${next.protocol}`));
+      if (hop >= (req.maxRedirects ?? 5)) fail(new AgentError('E_FETCH_REDIRECT', `more than ${req.maxRedirects ?? 5} redirects`));
+      res.destroy();
+      url = next;
+      continue;
+    }
+    if (status === 416) fail(new AgentError('E_SOURCE_CHANGED', `server has no bytes at ${req.start} (416): the file is shorter than the one being resumed`));
+    if (RETRY_STATUS.has(status)) fail(new RetryableHttpError(`HTTP ${status} from ${url.host}`, retryAfterMs(res)));
+    if (status !== 200 && status !== 206) fail(new AgentError('E_FETCH_HTTP', `HTTP ${status} from ${url.origin}${url.pathname}`));
+    // Aborting must also end a body nobody is reading at the moment.
+    const onAbort = () => res.destroy();
+    req.signal.addEventListener('abort', onAbort, { once: true });
+    res.once('close', () => req.signal.removeEventListener('abort', onAbort));
+    const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
+    let start = 0;
+    let totalSize = status === 200 ? length : null;
+    if (status === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+      if (!m || Number(m[1]) !== req.start) {
+        fail(new AgentError('E_FETCH_PROTOCOL', `206 with Content-Range "${res.headers['content-range']}" for a request from ${req.start}`, { retryable: true }));
+      }
+      start = Number(m![1]);
+      totalSize = m![3] === '*' ? null : Number(m![3]);
+    }
+    return {
+      status: status as 200 | 206,
+      start,
+      validator: validatorOf(res),
+      totalSize,
+      body: withDeadline(res, req.deadlineMs, length, req.signal),
+      close: () => res.destroy(),
+    };
+  }
+}

@@ -1,0 +1,126 @@
+// One HTTP(S) request on node:http/https: verified TLS with our CA list and optional client
+// certificate, and an HTTP proxy (CONNECT tunnel for https, absolute-form for http) unless NO_PROXY
+// says otherwise. Every request has a deadline for connect + response headers and honours a signal.
+import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
+import { AgentError } from '../lib/errors.ts';
+import { bypassesProxy } from './no-proxy.ts';
+import type { TlsMaterial } from './tls-options.ts';
+
+export interface TransportOptions {
+  readonly tls: TlsMaterial;
+  /** http://[user:pass@]host:port, or null for direct connections. */
+  readonly proxy: string | null;
+  readonly noProxy: readonly string[];
+  readonly userAgent?: string;
+}
+
+export interface RequestSpec {
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  readonly signal: AbortSignal;
+  /** Connect + TLS + response headers must finish within this. */
+  readonly deadlineMs: number;
+}
+
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/;
+
+/** Maps a socket/TLS error to a stable code; TLS failures are not retried (they will not heal). */
+export function networkError(err: unknown, what: string): AgentError {
+  if (err instanceof AgentError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const message = `${what}: ${(err as Error).message ?? String(err)}`;
+  if (TLS_CODE.test(code)) return new AgentError('E_FETCH_TLS', message, { cause: err });
+  return new AgentError('E_FETCH_NETWORK', message, { retryable: true, cause: err });
+}
+
+function defaultPort(url: URL): number {
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
+function proxyAuth(proxy: URL): Record<string, string> {
+  if (!proxy.username) return {};
+  const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return { 'proxy-authorization': `Basic ${Buffer.from(creds).toString('base64')}` };
+}
+
+export class HttpTransport {
+  readonly #o: TransportOptions;
+  readonly #proxy: URL | null;
+
+  constructor(options: TransportOptions) {
+    this.#o = options;
+    this.#proxy = options.proxy ? new URL(options.proxy) : null;
+    if (this.#proxy && this.#proxy.protocol !== 'http:') {
+      throw new AgentError('E_FETCH_PROXY', `proxy ${this.#proxy.origin}: only http:// proxies are supported`);
+    }
+  }
+
+  /** Resolves with the response (any status); the caller reads or destroys it. */
+  request(spec: RequestSpec): Promise<IncomingMessage> {
+    const { url, signal } = spec;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return Promise.reject(new AgentError('E_FETCH_URL', `unsupported URL scheme ${url.protocol}`));
+    }
+    signal.throwIfAborted();
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let current: ClientRequest | null = null;
+      let tunnel: Socket | null = null;
+      let settled = false;
+      const finish = (err: unknown, res?: IncomingMessage) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (res) return resolve(res);
+        current?.destroy();
+        tunnel?.destroy();
+        reject(signal.aborted ? signal.reason : networkError(err, `GET ${url.origin}${url.pathname}`));
+      };
+      const onAbort = () => finish(signal.reason);
+      const timer = setTimeout(
+        () => finish(new AgentError('E_FETCH_STALL', `no response from ${url.host} within ${spec.deadlineMs} ms`, { retryable: true })),
+        spec.deadlineMs,
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      const headers = { 'user-agent': this.#o.userAgent ?? 'outpost', ...spec.headers };
+      const send = (make: () => ClientRequest) => {
+        if (settled) return;
+        current = make();
+        current.on('response', (res) => finish(null, res));
+        current.on('error', (err) => finish(err));
+        current.end();
+      };
+      const proxy = this.#proxy && !bypassesProxy(url, this.#o.noProxy) ? this.#proxy : null;
+      const tls = { ca: [...this.#o.tls.ca], cert: this.#o.tls.cert, key: this.#o.tls.key };
+      const path = url.pathname + url.search;
+      if (!proxy) {
+        const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
+        send(() => make(url, { headers, agent: false, ...(url.protocol === 'https:' ? tls : {}) }));
+      } else if (url.protocol === 'http:') {
+        // Plain HTTP goes to the proxy in absolute form.
+        send(() => httpRequest({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuth(proxy) }, agent: false }));
+      } else {
+        const target = `${url.hostname}:${defaultPort(url)}`;
+        const connect = httpRequest({ host: proxy.hostname, port: defaultPort(proxy), method: 'CONNECT', path: target, headers: { host: target, ...proxyAuth(proxy) }, agent: false });
+        current = connect;
+        connect.on('error', (err) => finish(new AgentError('E_FETCH_PROXY', `proxy ${proxy.host}: ${err.message}`, { retryable: true, cause: err })));
+        connect.on('connect', (res, socket) => {
+          tunnel = socket;
+          if (res.statusCode !== 200) {
+            finish(new AgentError('E_FETCH_PROXY', `proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`, { retryable: (res.statusCode ?? 0) >= 500 }));
+            return;
+          }
+          const host = url.hostname.replace(/^\[|\]$/g, '');
+          const secure = tlsConnect({ socket, host, servername: isIP(host) ? undefined : host, ...tls });
+          tunnel = secure;
+          // No agent at all: with `agent: false` Node would build a fresh Agent and dial directly.
+          send(() => httpsRequest({ host, port: defaultPort(url), path, headers, createConnection: () => secure }));
+        });
+        connect.end();
+      }
+    });
+  }
+}

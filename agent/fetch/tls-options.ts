@@ -1,0 +1,49 @@
+// Trust and client identity for HTTPS downloads. Verification is always on: the only knobs add
+// trust (a CA bundle) or narrow it (no public CAs); none turns checking off.
+import { readFile } from 'node:fs/promises';
+import { getCACertificates } from 'node:tls';
+import { AgentError } from '../lib/errors.ts';
+
+export interface TlsSettings {
+  /** PEM file with extra CA certificates (a private PKI). */
+  readonly caFile: string | null;
+  /** Trust the OS store and Node's bundled public roots (default true). */
+  readonly publicCas: boolean;
+  readonly clientCertFile: string | null;
+  readonly clientKeyFile: string | null;
+}
+
+export interface TlsMaterial {
+  readonly ca: readonly string[];
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new AgentError('E_FETCH_TLS_CONFIG', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function loadTlsMaterial(s: TlsSettings): Promise<TlsMaterial> {
+  const ca: string[] = [];
+  // 'system' is the OS store (what an image's ca-certificates package maintains); 'bundled' keeps
+  // minimal images without a store working.
+  if (s.publicCas) ca.push(...new Set([...getCACertificates('system'), ...getCACertificates('bundled')]));
+  if (s.caFile) {
+    const pem = await readPem(s.caFile, 'CA file');
+    const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (certs.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', `CA file ${s.caFile} holds no PEM certificate`);
+    ca.push(...certs);
+  }
+  if (ca.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', 'no trusted CAs: publicCas is off and no caFile is set');
+  if ((s.clientCertFile === null) !== (s.clientKeyFile === null)) {
+    throw new AgentError('E_FETCH_TLS_CONFIG', 'clientCertFile and clientKeyFile must be set together');
+  }
+  if (s.clientCertFile && s.clientKeyFile) {
+    return { ca, cert: await readPem(s.clientCertFile, 'client certificate'), key: await readPem(s.clientKeyFile, 'client key') };
+  }
+  return { ca };
+}
