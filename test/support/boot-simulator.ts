@@ -18,7 +18,7 @@ export interface SimulatedBoot {
 }
 
 // GRUB's if-chain: only these values count down; anything else is "no tries left".
-const COUNTDOWN: Record<string, string> = { '9': '8', '8': '7', '7': '6', '6': '5', '5': '4', '4': '3', '3': '2', '2': '1', '1': '0' };
+export const COUNTDOWN: Readonly<Record<string, string>> = { '9': '8', '8': '7', '7': '6', '6': '5', '5': '4', '4': '3', '3': '2', '2': '1', '1': '0' };
 
 export async function simulateBoot(env: BootEnv, opts: SimulateBootOptions = {}): Promise<SimulatedBoot> {
   const slots = opts.slots ?? ['A', 'B'];

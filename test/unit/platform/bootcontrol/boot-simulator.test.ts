@@ -4,9 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttemptCounterBootControl } from '../../../../agent/platform/bootcontrol/attempt-counter.ts';
-import { simulateBoot } from '../../../support/boot-simulator.ts';
+import { COUNTDOWN, simulateBoot } from '../../../support/boot-simulator.ts';
 import { runCommand } from '../../../../agent/platform/exec.ts';
 import { ENV_KINDS, makeEnv } from './envs.ts';
 
@@ -143,4 +144,25 @@ test('unknown names in BOOT_ORDER and non-digit counters are skipped like the sc
 test('the shipped GRUB snippet passes grub-script-check', async () => {
   const r = await runCommand('grub-script-check', [join(DOCS, 'grub.cfg')]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+test('the shipped scripts and the simulator agree on defaults, countdown and the refill', () => {
+  const grub = readFileSync(join(DOCS, 'grub.cfg'), 'utf8');
+  const uboot = readFileSync(join(DOCS, 'boot.cmd'), 'utf8');
+  for (const s of ['A', 'B']) {
+    const chain: Record<string, string> = {};
+    const re = new RegExp(`if\\s+\\[ "\\$BOOT_${s}_LEFT" = "(\\d)" \\]; then set BOOT_${s}_LEFT=(\\d); set OUTPOST_SLOT=${s}\\n`, 'g');
+    for (const m of grub.matchAll(re)) chain[m[1]!] = m[2]!;
+    assert.deepEqual(chain, COUNTDOWN, `GRUB countdown for ${s}`);
+    assert.ok(grub.includes(`if [ -z "$BOOT_${s}_LEFT" ]; then set BOOT_${s}_LEFT=3; fi`));
+    assert.ok(uboot.includes(`test -n "\${BOOT_${s}_LEFT}" || setenv BOOT_${s}_LEFT 3`));
+    assert.ok(uboot.includes(`setexpr BOOT_${s}_LEFT \${BOOT_${s}_LEFT} - 1`));
+    // Refill when nothing is bootable: 3 tries, BOOT_ORDER untouched.
+    assert.ok(grub.includes(`  set BOOT_${s}_LEFT=3\n`));
+    assert.ok(uboot.includes(`  setenv BOOT_${s}_LEFT 3\n`));
+  }
+  assert.ok(grub.includes('if [ -z "$BOOT_ORDER" ]; then set BOOT_ORDER="A B"; fi'));
+  assert.ok(uboot.includes('test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"'));
+  assert.doesNotMatch(grub, /set BOOT_ORDER=(?!"A B"; fi)/, 'GRUB only ever defaults BOOT_ORDER');
+  assert.doesNotMatch(uboot, /setenv BOOT_ORDER (?!"A B"$)/m, 'U-Boot only ever defaults BOOT_ORDER');
 });
