@@ -1,6 +1,41 @@
+// `outpost run [--config FILE]`: the daemon. SIGTERM/SIGINT abort one AbortSignal that every
+// long-lived part listens to, so shutdown closes the hub link and journals cleanly.
+import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.ts';
+import { createLogger } from '../log/logger.ts';
+import { buildApp } from '../app.ts';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err.write('E_NOT_IMPLEMENTED: outpost run is not built yet\n');
-  return 3;
+const USAGE = `usage: outpost run [--config FILE]
+
+Runs the agent: the outbound hub link, reports and update commands. Stops cleanly on SIGTERM or SIGINT.
+  --config FILE   provisioned config (default ${DEFAULT_CONFIG_FILE})
+`;
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    io.out.write(USAGE);
+    return 0;
+  }
+  const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  const logger = createLogger({ level: config.core.logLevel });
+  const app = await buildApp(config, logger);
+  const ac = new AbortController();
+  const stop = (sig: string) => {
+    logger.info('shutting down', { signal: sig });
+    ac.abort();
+  };
+  const onTerm = () => stop('SIGTERM');
+  const onInt = () => stop('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  try {
+    await app.run(ac.signal);
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
+  logger.info('stopped');
+  return 0;
 }

@@ -1,4 +1,28 @@
-import { defineSection } from '../schema.ts';
+import { defineSection, field } from '../schema.ts';
 
-// Placeholder: the owner of agent/hub/ defines its keys here.
-export const hub = defineSection('hub', 'The outbound websocket link to the hub.', {});
+const ms = (doc: string, def: number, min: number) => field.number(doc, def, { min, integer: true });
+
+export const hub = defineSection('hub', 'The outbound websocket link to the hub (docs/hub.md).', {
+  url: field.optionalString('Hub endpoint, e.g. "wss://hub.example.com/agent". null: no hub link (the agent still runs).'),
+  caFile: field.optionalString('PEM file of extra CAs trusted for the hub, in addition to the system CAs.'),
+  certFile: field.optionalString('PEM client certificate for mutual TLS (with keyFile).'),
+  keyFile: field.optionalString('PEM private key of the client certificate.'),
+  deviceId: field.optionalString('Device id sent in hello. null: "fp-" + the first 16 hex digits of the key fingerprint.'),
+  proxy: field.optionalString('HTTP proxy URL for CONNECT tunnelling. null: HTTPS_PROXY / https_proxy from the environment, honouring NO_PROXY.'),
+  pingIntervalMs: ms('Heartbeat ping interval; a link silent for two intervals is terminated and redialled.', 20_000, 100),
+  authTimeoutMs: ms('The handshake (hello to auth.result) must finish within this time.', 15_000, 100),
+  backoffBaseMs: ms('First reconnect delay ceiling; doubles per failed attempt (full jitter).', 1_000, 10),
+  backoffCapMs: ms('Largest reconnect delay ceiling.', 300_000, 100),
+  stableAfterMs: ms('A link that stayed authenticated this long resets the backoff.', 60_000, 0),
+  outboxMaxBytes: ms('Bound on unacknowledged report bytes before telemetry is coalesced.', 4 * 1024 * 1024, 64 * 1024),
+  outboxMaxCount: ms('Bound on unacknowledged reports before telemetry is coalesced.', 20_000, 16),
+  inventoryIntervalS: ms('How often inventory is checked; only changes are sent (as a diff).', 3_600, 1),
+  locationIntervalS: ms('How often location is reported.', 300, 1),
+  healthDeadlineMs: ms('The "hub reachable" health check needs a pong within this time.', 5_000, 10),
+});
+
+/** The proxy to use for `target`: explicit setting, else the environment; null for a direct link. */
+export function hubProxy(explicit: string | null, target: URL, env: Record<string, string | undefined> = process.env): { proxy: string | null; noProxy: string | null } {
+  const fromEnv = target.protocol === 'wss:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
+  return { proxy: explicit ?? fromEnv ?? null, noProxy: env.NO_PROXY ?? env.no_proxy ?? null };
+}

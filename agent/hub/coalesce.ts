@@ -1,0 +1,58 @@
+// Pure rules for shrinking a backlog of reports when the outbox is full. Update state, outcomes
+// and command results are never touched; telemetry keeps only what the hub still needs.
+import type { Inventory, InventoryReport, Report } from '../../shared/protocol/messages.ts';
+
+/** Folds later inventory reports into an earlier one; a full report resets the chain. */
+export function mergeInventory(a: InventoryReport, b: InventoryReport): InventoryReport {
+  if (b.mode === 'full') return b;
+  if (a.mode === 'full') {
+    const data: Inventory = { ...a.data };
+    for (const k of b.unset) delete data[k];
+    Object.assign(data, b.set);
+    return stripDiff(b, data);
+  }
+  const set: Inventory = { ...a.set };
+  for (const k of b.unset) delete set[k];
+  Object.assign(set, b.set);
+  const unset = [...new Set([...a.unset.filter((k) => !(k in b.set)), ...b.unset])];
+  return { v: b.v, type: 'inventory', id: b.id, seq: b.seq, at: b.at, mode: 'diff', set, unset };
+}
+
+function stripDiff(b: InventoryReport, data: Inventory): InventoryReport {
+  return { v: b.v, type: 'inventory', id: b.id, seq: b.seq, at: b.at, mode: 'full', data };
+}
+
+/** Key under which only the latest report is kept, or null when the report must never be dropped. */
+function coalesceKey(r: Report): string | null {
+  switch (r.type) {
+    case 'location':
+      return 'location';
+    case 'update.progress':
+      return `progress:${r.deploymentId}`;
+    case 'inventory':
+      return 'inventory';
+    default:
+      return null;
+  }
+}
+
+/**
+ * Returns the reports to keep, in order. Each coalesced group survives as one report at the
+ * position (and seq) of its newest member, so the hub still sees seqs strictly increasing.
+ */
+export function coalesce(reports: readonly Report[]): Report[] {
+  const last = new Map<string, number>();
+  reports.forEach((r, i) => {
+    const k = coalesceKey(r);
+    if (k) last.set(k, i);
+  });
+  let inv: InventoryReport | null = null;
+  const out: Report[] = [];
+  reports.forEach((r, i) => {
+    const k = coalesceKey(r);
+    if (r.type === 'inventory') inv = inv ? mergeInventory(inv, r) : r;
+    if (k === null) out.push(r);
+    else if (last.get(k) === i) out.push(r.type === 'inventory' ? inv! : r);
+  });
+  return out;
+}

@@ -1,0 +1,107 @@
+// Runs hub commands behind the ports and produces their acknowledgement. Each command is
+// recorded in the ledger before it is acknowledged; replays get "duplicate" and do nothing.
+import type { Command, CommandAck, PushedConfig, ReportBody } from '../../shared/protocol/messages.ts';
+import { isOutpostError } from '../../shared/errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { CommandLedger } from './command-ledger.ts';
+import type { ConfigListener, Rebooter, UpdateService } from './ports.ts';
+
+export type AckBody = Pick<CommandAck, 'result' | 'code' | 'message'>;
+
+export interface CommandDeps {
+  ledger: CommandLedger;
+  update: UpdateService | null;
+  rebooter: Rebooter | null;
+  /** Sends a full inventory report now. */
+  refreshInventory: () => Promise<void>;
+  onConfig: ConfigListener;
+  /** Journals a follow-up report (command.result) through the outbox. */
+  report: (body: ReportBody) => Promise<unknown>;
+  log: Logger;
+  now?: () => number;
+}
+
+const unsupported = (what: string): AckBody => ({ result: 'rejected', code: 'E_COMMAND_UNSUPPORTED', message: `${what} is not available on this node` });
+
+function failure(err: unknown): AckBody {
+  return {
+    result: 'rejected',
+    code: isOutpostError(err) && /^E_[A-Z0-9_]+$/.test(err.code) ? err.code : 'E_COMMAND_FAILED',
+    message: (err instanceof Error ? err.message : String(err)).slice(0, 1000),
+  };
+}
+
+export class CommandDispatcher {
+  #d: CommandDeps;
+  #now: () => number;
+
+  constructor(deps: CommandDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  async handle(cmd: Command): Promise<AckBody> {
+    const seen = this.#d.ledger.byId(cmd.id);
+    if (seen) return seen.result === 'rejected' ? { result: 'rejected', ...(seen.code ? { code: seen.code } : {}) } : { result: 'duplicate' };
+    let ack: AckBody;
+    let after: (() => Promise<void>) | null = null;
+    try {
+      switch (cmd.type) {
+        case 'offer': {
+          if (this.#d.ledger.byDeployment(cmd.deploymentId)) ack = { result: 'duplicate' };
+          else if (!this.#d.update) ack = unsupported('updating');
+          else ack = await this.#d.update.offer(cmd);
+          break;
+        }
+        case 'cancel': {
+          if (!this.#d.update) ack = unsupported('updating');
+          else ack = (await this.#d.update.cancel(cmd.deploymentId))
+            ? { result: 'accepted' }
+            : { result: 'rejected', code: 'E_CANCEL_TOO_LATE', message: 'no cancellable deployment with that id' };
+          break;
+        }
+        case 'reboot': {
+          const rebooter = this.#d.rebooter;
+          if (!rebooter) ack = unsupported('rebooting');
+          else {
+            ack = { result: 'accepted' };
+            // Reboot after the ack is on the wire; the hub sees the node come back.
+            after = async () => rebooter.reboot(cmd.reason ?? 'requested by hub');
+          }
+          break;
+        }
+        case 'inventory.refresh': {
+          ack = { result: 'accepted' };
+          after = async () => {
+            await this.#d.refreshInventory();
+            await this.#d.report({ type: 'command.result', at: this.#now(), ref: cmd.id, ok: true });
+          };
+          break;
+        }
+        case 'config.push': {
+          this.#d.onConfig(cmd.config as PushedConfig);
+          ack = { result: 'accepted' };
+          break;
+        }
+      }
+    } catch (err) {
+      ack = failure(err);
+    }
+    await this.#d.ledger.record({
+      id: cmd.id, type: cmd.type, result: ack.result,
+      ...(ack.code ? { code: ack.code } : {}),
+      ...(cmd.type === 'offer' ? { deploymentId: cmd.deploymentId } : {}),
+    });
+    if (after) {
+      const run = after;
+      setImmediate(() => {
+        run().catch(async (err) => {
+          this.#d.log.error('command failed after acknowledgement', { command: cmd.type, id: cmd.id, err });
+          const f = failure(err);
+          await this.#d.report({ type: 'command.result', at: this.#now(), ref: cmd.id, ok: false, ...(f.code ? { code: f.code } : {}), message: f.message ?? '' }).catch(() => {});
+        });
+      });
+    }
+    return ack;
+  }
+}

@@ -1,0 +1,63 @@
+// What the hub session needs from the rest of the agent, as small interfaces. agent/app.ts
+// hands in implementations (the update machine, inventory, location); the hub never imports them.
+import type { Inventory, Offer, PushedConfig } from '../../shared/protocol/messages.ts';
+
+/** An update event the hub must hear about; state and outcome are never dropped. */
+export type UpdateEvent =
+  | { type: 'progress'; deploymentId: string; phase: string; done: number; total: number }
+  | { type: 'state'; deploymentId: string; state: string; code?: string; message?: string }
+  | {
+      type: 'outcome';
+      deploymentId: string;
+      result: 'success' | 'failure' | 'rolled-back' | 'cancelled';
+      version?: string;
+      code?: string;
+      message?: string;
+      log: string;
+    };
+
+export interface OfferDecision {
+  /** 'duplicate': this deployment is already known (running or finished); nothing new starts. */
+  result: 'accepted' | 'duplicate' | 'rejected';
+  code?: string;
+  message?: string;
+}
+
+export interface UpdateService {
+  /** Must be idempotent by deploymentId: a replayed offer never starts a second deployment. */
+  offer(offer: Offer): Promise<OfferDecision>;
+  /** Cancels if that deployment is running and still cancellable; false otherwise. */
+  cancel(deploymentId: string): Promise<boolean>;
+  /** Current deployment, if any (for status output and hub hello). */
+  status(): { deploymentId: string; state: string } | null;
+  onEvent(listener: (e: UpdateEvent) => void): () => void;
+  /** Hub-pushed windows and health checks replace the provisioned ones until the next push. */
+  configure?(pushed: PushedConfig): void;
+}
+
+export interface LocationFix {
+  lat: number;
+  lon: number;
+  altM?: number;
+  accuracyM?: number;
+  source: string;
+  fixAt: number;
+  moved?: boolean;
+}
+
+/** Snapshots for reports; null means "nothing to report now". */
+export interface ReportSource {
+  /** Flat key → scalar map (nested data flattened with dotted keys by the adapter). */
+  inventory(signal: AbortSignal): Promise<Inventory | null>;
+  location(signal: AbortSignal): Promise<LocationFix | null>;
+}
+
+export interface Rebooter {
+  reboot(reason: string): Promise<void>;
+}
+
+/** Receives validated hub-pushed settings (already persisted by the hub module). */
+export type ConfigListener = (config: PushedConfig) => void;
+
+/** "The hub is reachable": authenticated and a ping answered within the deadline. */
+export type HealthCheck = (signal?: AbortSignal) => Promise<boolean>;

@@ -1,0 +1,140 @@
+// Turns what happens on the node into journaled reports: update events as they come (progress
+// throttled, state and outcome always), inventory on a timer (full first, then diffs), location
+// on a timer. Everything goes through the outbox; nothing is sent directly.
+import type { Inventory, ReportBody } from '../../shared/protocol/messages.ts';
+import { LIMITS } from '../../shared/protocol/limits.ts';
+import type { Logger } from '../log/logger.ts';
+import { diffInventory } from './flatten.ts';
+import type { ReportSource, UpdateEvent, UpdateService } from './ports.ts';
+
+export interface ReporterDeps {
+  append: (body: ReportBody) => Promise<unknown>;
+  source: ReportSource | null;
+  update: UpdateService | null;
+  log: Logger;
+  inventoryIntervalS: number;
+  locationIntervalS: number;
+  /** Progress of one deployment is journaled at most this often (phase changes always). */
+  progressEveryMs?: number;
+  now?: () => number;
+}
+
+export function reportOf(e: UpdateEvent, at: number): ReportBody {
+  switch (e.type) {
+    case 'progress':
+      return { type: 'update.progress', at, deploymentId: e.deploymentId, phase: e.phase, done: e.done, total: e.total };
+    case 'state':
+      return {
+        type: 'update.state', at, deploymentId: e.deploymentId, state: e.state,
+        ...(e.code ? { code: e.code } : {}), ...(e.message !== undefined ? { message: e.message.slice(0, LIMITS.text) } : {}),
+      };
+    case 'outcome':
+      // Keep the end of the log: that is where the reason for a rollback is.
+      return {
+        type: 'update.outcome', at, deploymentId: e.deploymentId, result: e.result,
+        ...(e.version ? { version: e.version } : {}), ...(e.code ? { code: e.code } : {}),
+        ...(e.message !== undefined ? { message: e.message.slice(0, LIMITS.text) } : {}),
+        log: e.log.length > LIMITS.log ? e.log.slice(-LIMITS.log) : e.log,
+      };
+  }
+}
+
+export class Reporter {
+  #d: ReporterDeps;
+  #now: () => number;
+  #lastInventory: Inventory | null = null;
+  #lastProgress = new Map<string, { at: number; phase: string }>();
+  #timers: NodeJS.Timeout[] = [];
+  #signal: AbortSignal | null = null;
+  #intervals: { inventoryS: number; locationS: number };
+
+  constructor(deps: ReporterDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#intervals = { inventoryS: deps.inventoryIntervalS, locationS: deps.locationIntervalS };
+  }
+
+  start(signal: AbortSignal): void {
+    this.#signal = signal;
+    const off = this.#d.update?.onEvent((e) => this.#onUpdate(e));
+    signal.addEventListener('abort', () => {
+      off?.();
+      for (const t of this.#timers) clearTimeout(t);
+    }, { once: true });
+    this.#schedule();
+    void this.#inventoryTick(false);
+    void this.#locationTick();
+  }
+
+  /** Hub-pushed report intervals take effect from the next tick. */
+  setIntervals(i: { inventoryS?: number; locationS?: number }): void {
+    this.#intervals = { inventoryS: i.inventoryS ?? this.#intervals.inventoryS, locationS: i.locationS ?? this.#intervals.locationS };
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+    if (this.#signal && !this.#signal.aborted) this.#schedule();
+  }
+
+  /** Sends a full inventory now (hub "inventory.refresh"). */
+  refreshInventory(): Promise<void> {
+    return this.#inventoryTick(true);
+  }
+
+  #schedule(): void {
+    const loop = (everyS: number, tick: () => Promise<void>) => {
+      const t = setTimeout(async () => {
+        await tick();
+        if (!this.#signal?.aborted) loop(everyS, tick);
+      }, everyS * 1000);
+      t.unref();
+      this.#timers.push(t);
+    };
+    loop(this.#intervals.inventoryS, () => this.#inventoryTick(false));
+    loop(this.#intervals.locationS, () => this.#locationTick());
+  }
+
+  #append(body: ReportBody): Promise<void> {
+    return this.#d.append(body).then(
+      () => {},
+      (err) => this.#d.log.error('cannot journal report', { type: body.type, err }),
+    );
+  }
+
+  #onUpdate(e: UpdateEvent): void {
+    if (e.type === 'progress') {
+      const prev = this.#lastProgress.get(e.deploymentId);
+      const every = this.#d.progressEveryMs ?? 1000;
+      const finished = e.done >= e.total;
+      if (prev && prev.phase === e.phase && !finished && this.#now() - prev.at < every) return;
+      this.#lastProgress.set(e.deploymentId, { at: this.#now(), phase: e.phase });
+    } else if (e.type === 'outcome') this.#lastProgress.delete(e.deploymentId);
+    void this.#append(reportOf(e, this.#now()));
+  }
+
+  async #inventoryTick(full: boolean): Promise<void> {
+    if (!this.#d.source || !this.#signal) return;
+    let snap: Inventory | null;
+    try {
+      snap = await this.#d.source.inventory(this.#signal);
+    } catch (err) {
+      return this.#d.log.warn('inventory snapshot failed', { err });
+    }
+    if (!snap) return;
+    const before = this.#lastInventory;
+    const diff = before && !full ? diffInventory(before, snap) : null;
+    if (before && !full && !diff) return;
+    this.#lastInventory = snap;
+    await this.#append(diff
+      ? { type: 'inventory', at: this.#now(), mode: 'diff', set: diff.set, unset: diff.unset }
+      : { type: 'inventory', at: this.#now(), mode: 'full', data: snap });
+  }
+
+  async #locationTick(): Promise<void> {
+    if (!this.#d.source || !this.#signal) return;
+    try {
+      const fix = await this.#d.source.location(this.#signal);
+      if (fix) await this.#append({ type: 'location', at: this.#now(), ...fix });
+    } catch (err) {
+      this.#d.log.warn('location fix failed', { err });
+    }
+  }
+}

@@ -1,0 +1,189 @@
+// The hub side of one agent connection: hello → challenge → verify signature → accepted /
+// pending / rejected; then store reports (exactly once, in order) and acknowledge them only
+// after the state file holding them is on disk; re-send outstanding commands.
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import type WebSocket from 'ws';
+import { authMessage, decodeAgentMessage, encodeHubMessage, isReport } from '../../shared/protocol/index.ts';
+import type { AgentMessage, Command, HubMessage, Report } from '../../shared/protocol/index.ts';
+import { fingerprintOf } from '../../agent/identity/device-identity.ts';
+import type { Logger } from '../../agent/log/logger.ts';
+import { HISTORY_CAP, type HubStore, type NodeRecord } from './store.ts';
+
+export interface LinkPolicy {
+  /** Accept every new key (demo convenience); otherwise unknown keys wait as pending. */
+  acceptAll: boolean;
+  pendingRetryS: number;
+  handshakeTimeoutMs: number;
+}
+
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+let counter = 0;
+const nextId = () => `h-${Date.now().toString(36)}-${++counter}`;
+
+export class AgentLink {
+  readonly ws: WebSocket;
+  node: NodeRecord | null = null;
+  #store: HubStore;
+  #log: Logger;
+  #policy: LinkPolicy;
+  #onReady: (link: AgentLink) => void;
+  #hello: Extract<AgentMessage, { type: 'hello' }> | null = null;
+  #nonce: string | null = null;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(ws: WebSocket, store: HubStore, policy: LinkPolicy, log: Logger, onReady: (link: AgentLink) => void) {
+    this.ws = ws;
+    this.#store = store;
+    this.#policy = policy;
+    this.#log = log;
+    this.#onReady = onReady;
+    const timer = setTimeout(() => {
+      if (!this.node) ws.close(4000, 'handshake timeout');
+    }, policy.handshakeTimeoutMs);
+    ws.on('close', () => clearTimeout(timer));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return this.send({ v: 1, type: 'error', id: nextId(), code: 'E_PROTOCOL_FRAME', message: 'binary frame' });
+      const d = decodeAgentMessage(data as Buffer);
+      if (!d.ok) {
+        this.send({ v: 1, type: 'error', id: nextId(), code: d.code, message: d.reason.slice(0, 500), ...(d.ref ? { ref: d.ref } : {}) });
+        return;
+      }
+      // In order, one at a time: report N is stored before N+1 is looked at.
+      this.#queue = this.#queue.then(() => this.#handle(d.message)).catch((err) => {
+        this.#log.error('agent message failed', { err });
+        ws.close(1011, 'hub error');
+      });
+    });
+  }
+
+  send(m: HubMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeHubMessage(m));
+  }
+
+  async #handle(m: AgentMessage): Promise<void> {
+    if (m.type === 'hello') {
+      if (this.#hello) return this.#protocolError('duplicate hello', m.id);
+      this.#hello = m;
+      this.#nonce = randomBytes(32).toString('base64');
+      return this.send({ v: 1, type: 'challenge', id: nextId(), nonce: this.#nonce });
+    }
+    if (m.type === 'auth') return this.#auth(m.signature, m.id);
+    if (m.type === 'error') return void this.#log.warn('agent reported an error', { node: this.node?.deviceId, code: m.code, message: m.message });
+    if (!this.node) return this.#protocolError(`${m.type} before auth`, m.id);
+    if (m.type === 'ack') return this.#ack(m.ref, m.result, m.code);
+    if (isReport(m)) return this.#report(m);
+  }
+
+  #protocolError(message: string, ref: string): void {
+    this.send({ v: 1, type: 'error', id: nextId(), code: 'E_PROTOCOL_STATE', message, ref });
+  }
+
+  async #auth(signature: string, ref: string): Promise<void> {
+    const hello = this.#hello;
+    if (!hello || !this.#nonce || this.node) return this.#protocolError('unexpected auth', ref);
+    const nonce = this.#nonce;
+    this.#nonce = null; // one attempt per challenge
+    const raw = Buffer.from(hello.publicKey, 'base64');
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    const reject = (code: string, message: string) => {
+      this.#log.warn('agent rejected', { deviceId: hello.deviceId, code });
+      this.send({ v: 1, type: 'auth.result', id: nextId(), result: 'rejected', code, message });
+      this.ws.close(4003, code);
+    };
+    if (!verify(null, authMessage(nonce, hello.deviceId), key, Buffer.from(signature, 'base64'))) {
+      return reject('E_AUTH_SIGNATURE', 'signature does not verify with the presented key');
+    }
+    const fp = fingerprintOf(raw);
+    const s = this.#store.state;
+    const claimed = Object.values(s.nodes).find((n) => n.deviceId === hello.deviceId && n.fingerprint !== fp && n.status === 'accepted');
+    if (claimed) return reject('E_AUTH_KEY_MISMATCH', 'this device id is registered with another key');
+    const now = Date.now();
+    let node = s.nodes[fp];
+    if (!node) {
+      const accepted = this.#policy.acceptAll || s.preauthorized.includes(fp);
+      node = {
+        fingerprint: fp, deviceId: hello.deviceId, publicKey: hello.publicKey, status: accepted ? 'accepted' : 'pending',
+        groups: [], agentVersion: hello.agentVersion, firstSeen: now, lastSeen: now, ackedSeq: 0, reports: 0,
+        inventory: null, location: null, deployment: null, history: [], outstanding: [], acks: [],
+      };
+      s.nodes[fp] = node;
+    }
+    if (node.status === 'pending' && s.preauthorized.includes(fp)) node.status = 'accepted';
+    node.deviceId = hello.deviceId;
+    node.agentVersion = hello.agentVersion;
+    node.lastSeen = now;
+    await this.#store.persist();
+    if (node.status === 'pending') {
+      this.#log.info('agent pending operator acceptance', { deviceId: hello.deviceId, fingerprint: fp });
+      this.send({ v: 1, type: 'auth.result', id: nextId(), result: 'pending', retryAfterS: this.#policy.pendingRetryS, node: fp.slice(0, 16) });
+      this.ws.close(4001, 'pending');
+      return;
+    }
+    this.node = node;
+    this.send({ v: 1, type: 'auth.result', id: nextId(), result: 'accepted', ackedSeq: node.ackedSeq, node: fp.slice(0, 16) });
+    this.#onReady(this);
+    for (const c of node.outstanding) this.send(c);
+  }
+
+  async #ack(ref: string, result: string, code?: string): Promise<void> {
+    const node = this.node!;
+    const cmd = node.outstanding.find((c) => c.id === ref);
+    node.outstanding = node.outstanding.filter((c) => c.id !== ref);
+    node.acks = [...node.acks, { ref, type: cmd?.type ?? 'unknown', result, ...(code ? { code } : {}), at: Date.now() }].slice(-200);
+    if (cmd?.type === 'offer' && result !== 'rejected' && node.deployment?.id !== cmd.deploymentId) {
+      node.deployment = { id: cmd.deploymentId, state: 'offered', progress: null, outcome: null };
+    }
+    await this.#store.persist();
+  }
+
+  async #report(r: Report): Promise<void> {
+    const node = this.node!;
+    if (r.seq > node.ackedSeq) {
+      apply(node, r);
+      node.ackedSeq = r.seq;
+      node.reports += 1;
+      node.lastSeen = Date.now();
+      node.history.push({ seq: r.seq, type: r.type, at: r.at });
+      if (node.history.length > HISTORY_CAP) node.history.splice(0, node.history.length - HISTORY_CAP);
+      await this.#store.persist();
+    }
+    // A replayed report (seq <= ackedSeq) is acknowledged again and not applied twice.
+    this.send({ v: 1, type: 'report.ack', id: nextId(), upTo: node.ackedSeq });
+  }
+
+  /** Sends a command now if connected; the caller has already stored it as outstanding. */
+  deliver(c: Command): void {
+    if (this.node) this.send(c);
+  }
+}
+
+function apply(node: NodeRecord, r: Report): void {
+  switch (r.type) {
+    case 'inventory':
+      if (r.mode === 'full') node.inventory = { ...r.data };
+      else {
+        const inv = { ...(node.inventory ?? {}) };
+        for (const k of r.unset) delete inv[k];
+        node.inventory = Object.assign(inv, r.set);
+      }
+      return;
+    case 'location':
+      node.location = { lat: r.lat, lon: r.lon, source: r.source, fixAt: r.fixAt, ...(r.moved !== undefined ? { moved: r.moved } : {}), ...(r.accuracyM !== undefined ? { accuracyM: r.accuracyM } : {}) };
+      return;
+    case 'update.progress':
+    case 'update.state':
+    case 'update.outcome': {
+      if (node.deployment?.id !== r.deploymentId) node.deployment = { id: r.deploymentId, state: null, progress: null, outcome: null };
+      const d = node.deployment;
+      if (r.type === 'update.progress') d.progress = { phase: r.phase, done: r.done, total: r.total };
+      if (r.type === 'update.state') d.state = r.state;
+      if (r.type === 'update.outcome') {
+        d.state = r.result;
+        d.outcome = { result: r.result, log: r.log, ...(r.code ? { code: r.code } : {}), ...(r.message ? { message: r.message } : {}) };
+      }
+      return;
+    }
+    case 'command.result':
+      return;
+  }
+}

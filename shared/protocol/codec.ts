@@ -1,0 +1,353 @@
+// Parse + validate every frame before anything acts on it. No schema library: the checks are
+// short, explicit, and return fresh objects holding only known fields.
+import { LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from './limits.ts';
+import {
+  ProtocolViolation, arr, bad, base64, bool, int, isObj, num, obj, oneOf, onlyKeys, optNum, optStr, str, token,
+  type Obj,
+} from './check.ts';
+import type {
+  AgentMessage, CommandAck, ErrorMessage, HealthCheckSpec, HubMessage, Inventory, PushedConfig, Report, Scalar, Window,
+} from './messages.ts';
+
+export { ProtocolViolation } from './check.ts';
+
+const ENVELOPE = ['v', 'type', 'id'];
+const REPORT = [...ENVELOPE, 'seq', 'at'];
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export type Decoded<T> =
+  | { ok: true; message: T }
+  /** `ref` is the offending message's id when it was readable, so the reply can point at it. */
+  | { ok: false; code: string; reason: string; ref?: string };
+
+function parseFrame(frame: string | Buffer): Obj {
+  const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+  if (size > MAX_FRAME_BYTES) throw new ProtocolViolation('E_PROTOCOL_FRAME', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8'));
+  } catch {
+    throw new ProtocolViolation('E_PROTOCOL_JSON', 'frame is not valid JSON');
+  }
+  if (!isObj(raw)) throw new ProtocolViolation('E_PROTOCOL_JSON', 'frame is not a JSON object');
+  return raw;
+}
+
+function readableId(o: Obj): string | undefined {
+  const id = o.id;
+  return typeof id === 'string' && id.length <= LIMITS.id && /^[A-Za-z0-9._:-]+$/.test(id) ? id : undefined;
+}
+
+function decode<T>(frame: string | Buffer, byType: Record<string, (o: Obj) => T>): Decoded<T> {
+  let o: Obj | undefined;
+  try {
+    o = parseFrame(frame);
+    if (o.v !== PROTOCOL_VERSION) throw new ProtocolViolation('E_PROTOCOL_VERSION', `unsupported protocol version`);
+    token(o.id, 'id');
+    if (typeof o.type !== 'string' || !Object.hasOwn(byType, o.type)) {
+      throw new ProtocolViolation('E_PROTOCOL_TYPE', `unknown message type`);
+    }
+    return { ok: true, message: byType[o.type]!(o) };
+  } catch (err) {
+    if (!(err instanceof ProtocolViolation)) throw err;
+    const ref = o ? readableId(o) : undefined;
+    return { ok: false, code: err.code, reason: err.message, ...(ref ? { ref } : {}) };
+  }
+}
+
+// ---- shared pieces ----------------------------------------------------------------------------
+
+function env(o: Obj): { v: 1; id: string } {
+  return { v: 1, id: o.id as string };
+}
+
+function scalar(v: unknown, path: string): Scalar {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return num(v, path, -Number.MAX_VALUE, Number.MAX_VALUE);
+  if (typeof v === 'string') return str(v, path, LIMITS.inventoryValue, 0);
+  return bad(path, 'expected a string, number, boolean or null');
+}
+
+function inventory(v: unknown, path: string): Inventory {
+  const o = obj(v, path);
+  const keys = Object.keys(o);
+  if (keys.length > LIMITS.inventoryKeys) bad(path, `at most ${LIMITS.inventoryKeys} keys`);
+  const out: Inventory = Object.create(null);
+  for (const k of keys) {
+    str(k, `${path} key`, LIMITS.inventoryKey);
+    out[k] = scalar(o[k], `${path}.${k.slice(0, 32)}`);
+  }
+  return out;
+}
+
+function windows(v: unknown, path: string): Window[] {
+  return arr(v, path, LIMITS.windows).map((w, i) => {
+    const p = `${path}[${i}]`;
+    const o = obj(w, p);
+    onlyKeys(o, ['days', 'start', 'end'], p);
+    const start = str(o.start, `${p}.start`, 5);
+    const end = str(o.end, `${p}.end`, 5);
+    if (!HHMM.test(start)) bad(`${p}.start`, 'expected HH:MM');
+    if (!HHMM.test(end)) bad(`${p}.end`, 'expected HH:MM');
+    const out: Window = { start, end };
+    if (o.days !== undefined) {
+      const days = arr(o.days, `${p}.days`, 7).map((d, j) => int(d, `${p}.days[${j}]`, 0, 6));
+      if (new Set(days).size !== days.length) bad(`${p}.days`, 'duplicate day');
+      out.days = days;
+    }
+    return out;
+  });
+}
+
+function optional<T>(o: Obj, key: string, read: (v: unknown, path: string) => T): Partial<Record<string, T>> {
+  return o[key] === undefined ? {} : { [key]: read(o[key], key) };
+}
+
+const code = (v: unknown, path: string) => {
+  const s = token(v, path, LIMITS.shortText);
+  if (!/^E_[A-Z0-9_]+$/.test(s)) bad(path, 'expected an error code like E_SOMETHING');
+  return s;
+};
+
+// ---- agent → hub ------------------------------------------------------------------------------
+
+function report(o: Obj, keys: string[]): { v: 1; id: string; seq: number; at: number } {
+  onlyKeys(o, [...REPORT, ...keys], o.type as string);
+  return { ...env(o), seq: int(o.seq, 'seq', 1), at: int(o.at, 'at', 0) };
+}
+
+const AGENT: Record<string, (o: Obj) => AgentMessage> = {
+  hello: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'deviceId', 'agentVersion', 'publicKey', 'capabilities'], 'hello');
+    return {
+      ...env(o), type: 'hello',
+      deviceId: token(o.deviceId, 'deviceId', LIMITS.deviceId),
+      agentVersion: str(o.agentVersion, 'agentVersion', LIMITS.shortText),
+      publicKey: base64(o.publicKey, 'publicKey', 32, 32),
+      capabilities: arr(o.capabilities, 'capabilities', LIMITS.capabilities).map((c, i) => token(c, `capabilities[${i}]`, LIMITS.shortText)),
+    };
+  },
+  auth: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'signature'], 'auth');
+    return { ...env(o), type: 'auth', signature: base64(o.signature, 'signature', 64, 64) };
+  },
+  inventory: (o) => {
+    const mode = oneOf(o.mode, 'mode', ['full', 'diff'] as const);
+    if (mode === 'full') return { ...report(o, ['mode', 'data']), type: 'inventory', mode, data: inventory(o.data, 'data') };
+    const unset = arr(o.unset, 'unset', LIMITS.inventoryKeys).map((k, i) => str(k, `unset[${i}]`, LIMITS.inventoryKey));
+    return { ...report(o, ['mode', 'set', 'unset']), type: 'inventory', mode, set: inventory(o.set, 'set'), unset };
+  },
+  location: (o) => ({
+    ...report(o, ['lat', 'lon', 'altM', 'accuracyM', 'source', 'fixAt', 'moved']), type: 'location',
+    lat: num(o.lat, 'lat', -90, 90),
+    lon: num(o.lon, 'lon', -180, 180),
+    ...optional(o, 'altM', (v, p) => num(v, p, -20_000, 100_000)),
+    ...optional(o, 'accuracyM', (v, p) => num(v, p, 0, 1e7)),
+    source: token(o.source, 'source', LIMITS.shortText),
+    fixAt: int(o.fixAt, 'fixAt', 0),
+    ...optional(o, 'moved', bool),
+  }),
+  'update.progress': (o) => ({
+    ...report(o, ['deploymentId', 'phase', 'done', 'total']), type: 'update.progress',
+    deploymentId: token(o.deploymentId, 'deploymentId'),
+    phase: token(o.phase, 'phase', LIMITS.shortText),
+    done: int(o.done, 'done', 0),
+    total: int(o.total, 'total', 0),
+  }),
+  'update.state': (o) => ({
+    ...report(o, ['deploymentId', 'state', 'code', 'message']), type: 'update.state',
+    deploymentId: token(o.deploymentId, 'deploymentId'),
+    state: token(o.state, 'state', LIMITS.shortText),
+    ...optional(o, 'code', code),
+    ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),
+  }),
+  'update.outcome': (o) => ({
+    ...report(o, ['deploymentId', 'result', 'version', 'code', 'message', 'log']), type: 'update.outcome',
+    deploymentId: token(o.deploymentId, 'deploymentId'),
+    result: oneOf(o.result, 'result', ['success', 'failure', 'rolled-back', 'cancelled'] as const),
+    ...optional(o, 'version', (v, p) => str(v, p, LIMITS.shortText)),
+    ...optional(o, 'code', code),
+    ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),
+    log: str(o.log, 'log', LIMITS.log, 0),
+  }),
+  'command.result': (o) => ({
+    ...report(o, ['ref', 'ok', 'code', 'message']), type: 'command.result',
+    ref: token(o.ref, 'ref'),
+    ok: bool(o.ok, 'ok'),
+    ...optional(o, 'code', code),
+    ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),
+  }),
+  ack: (o) => ackOf(o),
+  error: (o) => errorOf(o),
+};
+
+function ackOf(o: Obj): CommandAck {
+  onlyKeys(o, [...ENVELOPE, 'ref', 'result', 'code', 'message'], 'ack');
+  return {
+    ...env(o), type: 'ack',
+    ref: token(o.ref, 'ref'),
+    result: oneOf(o.result, 'result', ['accepted', 'duplicate', 'rejected'] as const),
+    ...optional(o, 'code', code),
+    ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),
+  };
+}
+
+function errorOf(o: Obj): ErrorMessage {
+  onlyKeys(o, [...ENVELOPE, 'ref', 'code', 'message'], 'error');
+  return {
+    ...env(o), type: 'error',
+    ...optional(o, 'ref', (v, p) => token(v, p)),
+    code: code(o.code, 'code'),
+    message: str(o.message, 'message', LIMITS.text, 0),
+  };
+}
+
+// ---- hub → agent ------------------------------------------------------------------------------
+
+function healthChecks(v: unknown, path: string): HealthCheckSpec[] {
+  return arr(v, path, LIMITS.healthChecks).map((h, i) => {
+    const p = `${path}[${i}]`;
+    const o = obj(h, p);
+    onlyKeys(o, ['name', 'command', 'timeoutS'], p);
+    const command = arr(o.command, `${p}.command`, LIMITS.commandArgs).map((a, j) => str(a, `${p}.command[${j}]`, LIMITS.commandArg, 0));
+    if (command.length === 0 || command[0] === '') bad(`${p}.command`, 'needs a program');
+    return { name: token(o.name, `${p}.name`, LIMITS.shortText), command, timeoutS: int(o.timeoutS, `${p}.timeoutS`, 1, 3600) };
+  });
+}
+
+/** Hub-pushed settings; exported so the agent can re-validate what it persisted. */
+export function pushedConfig(v: unknown, path = 'config'): PushedConfig {
+  const o = obj(v, path);
+  onlyKeys(o, ['windows', 'reportIntervals', 'healthChecks'], path);
+  const out: PushedConfig = {};
+  if (o.windows !== undefined) out.windows = windows(o.windows, `${path}.windows`);
+  if (o.reportIntervals !== undefined) {
+    const r = obj(o.reportIntervals, `${path}.reportIntervals`);
+    onlyKeys(r, ['inventoryS', 'locationS'], `${path}.reportIntervals`);
+    out.reportIntervals = {};
+    const inv = optNum(r.inventoryS, `${path}.reportIntervals.inventoryS`, 10, 7 * 86_400);
+    const loc = optNum(r.locationS, `${path}.reportIntervals.locationS`, 10, 7 * 86_400);
+    if (inv !== undefined) out.reportIntervals.inventoryS = inv;
+    if (loc !== undefined) out.reportIntervals.locationS = loc;
+  }
+  if (o.healthChecks !== undefined) out.healthChecks = healthChecks(o.healthChecks, `${path}.healthChecks`);
+  return out;
+}
+
+function bundleUrl(v: unknown, path: string): string {
+  const s = str(v, path, LIMITS.url);
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return bad(path, 'expected an absolute URL');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') bad(path, 'expected an http(s) URL');
+  return s;
+}
+
+const HUB: Record<string, (o: Obj) => HubMessage> = {
+  challenge: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'nonce'], 'challenge');
+    return { ...env(o), type: 'challenge', nonce: base64(o.nonce, 'nonce', 32, 64) };
+  },
+  'auth.result': (o) => {
+    const result = oneOf(o.result, 'result', ['accepted', 'pending', 'rejected'] as const);
+    if (result === 'accepted') {
+      onlyKeys(o, [...ENVELOPE, 'result', 'ackedSeq', 'node'], 'auth.result');
+      return { ...env(o), type: 'auth.result', result, ackedSeq: int(o.ackedSeq, 'ackedSeq', 0), node: token(o.node, 'node', LIMITS.shortText) };
+    }
+    if (result === 'pending') {
+      onlyKeys(o, [...ENVELOPE, 'result', 'retryAfterS', 'node'], 'auth.result');
+      return {
+        ...env(o), type: 'auth.result', result,
+        retryAfterS: int(o.retryAfterS, 'retryAfterS', 1, LIMITS.maxBackoffS), node: token(o.node, 'node', LIMITS.shortText),
+      };
+    }
+    onlyKeys(o, [...ENVELOPE, 'result', 'code', 'message'], 'auth.result');
+    return { ...env(o), type: 'auth.result', result, code: code(o.code, 'code'), message: str(o.message, 'message', LIMITS.text, 0) };
+  },
+  'report.ack': (o) => {
+    onlyKeys(o, [...ENVELOPE, 'upTo'], 'report.ack');
+    return { ...env(o), type: 'report.ack', upTo: int(o.upTo, 'upTo', 0) };
+  },
+  offer: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'deploymentId', 'bundle', 'version', 'release', 'install'], 'offer');
+    const b = obj(o.bundle, 'bundle');
+    onlyKeys(b, ['url', 'size', 'sha256'], 'bundle');
+    const bundle: { url: string; size: number; sha256?: string } = { url: bundleUrl(b.url, 'bundle.url'), size: int(b.size, 'bundle.size', 0) };
+    if (b.sha256 !== undefined) {
+      const h = str(b.sha256, 'bundle.sha256', 64, 64);
+      if (!/^[0-9a-f]{64}$/.test(h)) bad('bundle.sha256', 'expected 64 lowercase hex digits');
+      bundle.sha256 = h;
+    }
+    let install: 'now' | { windows: Window[] };
+    if (o.install === 'now') install = 'now';
+    else {
+      const i = obj(o.install, 'install');
+      onlyKeys(i, ['windows'], 'install');
+      install = { windows: windows(i.windows, 'install.windows') };
+      if (install.windows.length === 0) bad('install.windows', 'at least one window (or "now")');
+    }
+    return {
+      ...env(o), type: 'offer',
+      deploymentId: token(o.deploymentId, 'deploymentId'),
+      bundle,
+      version: str(o.version, 'version', LIMITS.shortText),
+      release: str(o.release, 'release', 128),
+      install,
+    };
+  },
+  cancel: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'deploymentId'], 'cancel');
+    return { ...env(o), type: 'cancel', deploymentId: token(o.deploymentId, 'deploymentId') };
+  },
+  reboot: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'reason'], 'reboot');
+    const reason = optStr(o.reason, 'reason', LIMITS.text);
+    return { ...env(o), type: 'reboot', ...(reason === undefined ? {} : { reason }) };
+  },
+  'inventory.refresh': (o) => {
+    onlyKeys(o, ENVELOPE, 'inventory.refresh');
+    return { ...env(o), type: 'inventory.refresh' };
+  },
+  'config.push': (o) => {
+    onlyKeys(o, [...ENVELOPE, 'config'], 'config.push');
+    return { ...env(o), type: 'config.push', config: pushedConfig(o.config) };
+  },
+  backoff: (o) => {
+    onlyKeys(o, [...ENVELOPE, 'retryAfterS'], 'backoff');
+    return { ...env(o), type: 'backoff', retryAfterS: int(o.retryAfterS, 'retryAfterS', 1, LIMITS.maxBackoffS) };
+  },
+  error: (o) => errorOf(o),
+};
+
+/** Hub side: decode one frame from an agent. */
+export function decodeAgentMessage(frame: string | Buffer): Decoded<AgentMessage> {
+  return decode(frame, AGENT);
+}
+
+/** Agent side: decode one frame from a hub. */
+export function decodeHubMessage(frame: string | Buffer): Decoded<HubMessage> {
+  return decode(frame, HUB);
+}
+
+/** Encodes after validating with the same rules, so neither side can send what it would refuse. */
+export function encodeAgentMessage(m: AgentMessage): string {
+  return encodeChecked(m, decodeAgentMessage);
+}
+
+export function encodeHubMessage(m: HubMessage): string {
+  return encodeChecked(m, decodeHubMessage);
+}
+
+function encodeChecked<T>(m: T, check: (f: string) => Decoded<unknown>): string {
+  const s = JSON.stringify(m);
+  const d = check(s);
+  if (!d.ok) throw new ProtocolViolation(d.code, `refusing to send invalid ${(m as { type?: string }).type}: ${d.reason}`);
+  return s;
+}
+
+export function isReport(m: AgentMessage): m is Report {
+  return m.type !== 'hello' && m.type !== 'auth' && m.type !== 'ack' && m.type !== 'error';
+}

@@ -1,0 +1,29 @@
+// Protocol constants shared by agents and hubs. Changing a limit is a protocol change: document it
+// in shared/PROTOCOL.md and keep old agents working.
+export const PROTOCOL_VERSION = 1;
+
+/** Largest websocket message either side accepts (bytes). Bigger frames close the link (1009). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+export const LIMITS = {
+  id: 64,
+  deviceId: 128,
+  shortText: 64,
+  text: 1024,
+  url: 2048,
+  log: 8 * 1024, // worst-case JSON escaping (6 bytes a char) still fits a frame
+  capabilities: 32,
+  inventoryKeys: 512,
+  inventoryKey: 128,
+  inventoryValue: 4096,
+  windows: 16,
+  healthChecks: 16,
+  commandArgs: 32,
+  commandArg: 1024,
+  maxBackoffS: 86_400,
+} as const;
+
+/** Text the agent signs: binds the hub's one-time nonce to the device id it claims. */
+export function authMessage(nonce: string, deviceId: string): Buffer {
+  return Buffer.from(`outpost-auth-v1\n${nonce}\n${deviceId}`, 'utf8');
+}

@@ -1,0 +1,183 @@
+// Every message of protocol v1 as discriminated unions on `type`. Field limits live in limits.ts
+// and are enforced by codec.ts; shared/PROTOCOL.md is the prose version of this file.
+
+export type Scalar = string | number | boolean | null;
+export type Inventory = Record<string, Scalar>;
+
+/** A maintenance window in UTC; `days` 0 = Sunday; end before start wraps past midnight. */
+export interface Window {
+  days?: number[];
+  start: string; // "HH:MM"
+  end: string;
+}
+
+export interface Envelope<T extends string> {
+  v: 1;
+  type: T;
+  /** Unique per sender; commands are acknowledged by this id. */
+  id: string;
+}
+
+// ---- agent → hub ----------------------------------------------------------------------------
+
+export interface Hello extends Envelope<'hello'> {
+  deviceId: string;
+  agentVersion: string;
+  /** base64 of the raw 32-byte ed25519 public key. */
+  publicKey: string;
+  capabilities: string[];
+}
+
+export interface AuthResponse extends Envelope<'auth'> {
+  /** base64 ed25519 signature over authMessage(nonce, deviceId). */
+  signature: string;
+}
+
+/** Fields every durable report carries: an agent-wide sequence number and when it happened. */
+export interface ReportBase<T extends string> extends Envelope<T> {
+  seq: number;
+  at: number;
+}
+
+export interface InventoryFull extends ReportBase<'inventory'> {
+  mode: 'full';
+  data: Inventory;
+}
+export interface InventoryDiff extends ReportBase<'inventory'> {
+  mode: 'diff';
+  set: Inventory;
+  unset: string[];
+}
+export type InventoryReport = InventoryFull | InventoryDiff;
+
+export interface LocationReport extends ReportBase<'location'> {
+  lat: number;
+  lon: number;
+  altM?: number;
+  accuracyM?: number;
+  source: string;
+  fixAt: number;
+  /** True when the fix left the configured site radius. */
+  moved?: boolean;
+}
+
+export interface UpdateProgress extends ReportBase<'update.progress'> {
+  deploymentId: string;
+  phase: string;
+  done: number;
+  total: number;
+}
+
+export interface UpdateState extends ReportBase<'update.state'> {
+  deploymentId: string;
+  state: string;
+  code?: string;
+  message?: string;
+}
+
+export type OutcomeResult = 'success' | 'failure' | 'rolled-back' | 'cancelled';
+export interface UpdateOutcome extends ReportBase<'update.outcome'> {
+  deploymentId: string;
+  result: OutcomeResult;
+  version?: string;
+  code?: string;
+  message?: string;
+  /** Tail of the per-deployment log (JSON lines), at most LIMITS.log characters. */
+  log: string;
+}
+
+export interface CommandResult extends ReportBase<'command.result'> {
+  ref: string;
+  ok: boolean;
+  code?: string;
+  message?: string;
+}
+
+export type Report = InventoryReport | LocationReport | UpdateProgress | UpdateState | UpdateOutcome | CommandResult;
+export type ReportType = Report['type'];
+export const REPORT_TYPES: readonly ReportType[] = [
+  'inventory', 'location', 'update.progress', 'update.state', 'update.outcome', 'command.result',
+];
+
+export type AckResult = 'accepted' | 'duplicate' | 'rejected';
+export interface CommandAck extends Envelope<'ack'> {
+  ref: string;
+  result: AckResult;
+  code?: string;
+  message?: string;
+}
+
+export interface ErrorMessage extends Envelope<'error'> {
+  /** Id of the offending message when it had a readable one. */
+  ref?: string;
+  code: string;
+  message: string;
+}
+
+export type AgentMessage = Hello | AuthResponse | Report | CommandAck | ErrorMessage;
+
+// ---- hub → agent ----------------------------------------------------------------------------
+
+export interface Challenge extends Envelope<'challenge'> {
+  /** base64 of at least 32 random bytes, never reused. */
+  nonce: string;
+}
+
+export type AuthResult =
+  | (Envelope<'auth.result'> & { result: 'accepted'; ackedSeq: number; node: string })
+  | (Envelope<'auth.result'> & { result: 'pending'; retryAfterS: number; node: string })
+  | (Envelope<'auth.result'> & { result: 'rejected'; code: string; message: string });
+
+export interface ReportAck extends Envelope<'report.ack'> {
+  /** Cumulative: every report with seq <= upTo is durably stored by the hub. */
+  upTo: number;
+}
+
+export interface Offer extends Envelope<'offer'> {
+  deploymentId: string;
+  bundle: { url: string; size: number; sha256?: string };
+  version: string;
+  release: string;
+  install: 'now' | { windows: Window[] };
+}
+
+export interface Cancel extends Envelope<'cancel'> {
+  deploymentId: string;
+}
+
+export interface Reboot extends Envelope<'reboot'> {
+  reason?: string;
+}
+
+export type InventoryRefresh = Envelope<'inventory.refresh'>;
+
+export interface HealthCheckSpec {
+  name: string;
+  command: string[];
+  timeoutS: number;
+}
+
+export interface PushedConfig {
+  windows?: Window[];
+  reportIntervals?: { inventoryS?: number; locationS?: number };
+  healthChecks?: HealthCheckSpec[];
+}
+
+export interface ConfigPush extends Envelope<'config.push'> {
+  config: PushedConfig;
+}
+
+export interface BackoffHint extends Envelope<'backoff'> {
+  /** Close and do not redial for this long (plus jitter). */
+  retryAfterS: number;
+}
+
+export type Command = Offer | Cancel | Reboot | InventoryRefresh | ConfigPush;
+export const COMMAND_TYPES: readonly Command['type'][] = ['offer', 'cancel', 'reboot', 'inventory.refresh', 'config.push'];
+
+export type HubMessage = Challenge | AuthResult | ReportAck | Command | BackoffHint | ErrorMessage;
+
+/** Distributes Omit over a union, so report bodies keep their discriminant. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A report before the outbox gives it an id and sequence number. */
+export type ReportBody = DistributiveOmit<Report, 'v' | 'id' | 'seq'>;
