@@ -1,0 +1,64 @@
+// Builds the download parts from the validated config section: one gate (windows, budget,
+// throttle) shared by every HTTP source, and a factory for sources. app.ts calls this; the
+// environment's proxy variables come in already read (agent/config/sections/fetch.ts).
+import { join } from 'node:path';
+import type { SectionOf } from '../config/schema.ts';
+import type { fetch as fetchSection, ProxyEnvironment } from '../config/sections/fetch.ts';
+import type { Logger } from '../log/logger.ts';
+import { ByteBudget } from './byte-budget.ts';
+import { DownloadGate } from './download-gate.ts';
+import { HttpBundleSource } from './http-source.ts';
+import { HttpTransport } from './http-transport.ts';
+import { parseNoProxy } from './no-proxy.ts';
+import { loadTlsMaterial } from './tls-options.ts';
+
+export type FetchSettings = SectionOf<typeof fetchSection.fields>;
+
+export interface FetchDeps {
+  /** Maps a configured path under the config root. */
+  readonly resolvePath: (p: string) => string;
+  readonly stateDir: string;
+  readonly proxyEnv: ProxyEnvironment;
+  readonly logger: Logger;
+  /** Trusted wall clock for windows and budget periods. */
+  readonly now: () => number;
+}
+
+export interface Fetcher {
+  readonly gate: DownloadGate;
+  readonly budget: ByteBudget | null;
+  sourceFor(url: string): HttpBundleSource;
+}
+
+export const BUDGET_FILE = 'download-budget.json';
+
+export function proxyFor(url: string, s: FetchSettings, env: ProxyEnvironment): string | null {
+  if (s.proxy === 'direct') return null;
+  if (s.proxy !== null) return s.proxy;
+  return new URL(url).protocol === 'https:' ? env.httpsProxy : env.httpProxy;
+}
+
+export async function createFetcher(s: FetchSettings, deps: FetchDeps): Promise<Fetcher> {
+  const path = (p: string | null) => (p === null ? null : deps.resolvePath(p));
+  const tls = await loadTlsMaterial({ caFile: path(s.caFile), publicCas: s.publicCas, clientCertFile: path(s.clientCertFile), clientKeyFile: path(s.clientKeyFile) });
+  const budget =
+    s.dailyByteBudget === null && s.monthlyByteBudget === null
+      ? null
+      : await ByteBudget.open(join(deps.stateDir, BUDGET_FILE), { dailyBytes: s.dailyByteBudget, monthlyBytes: s.monthlyByteBudget, timezone: s.budgetTimezone }, deps.now);
+  const gate = new DownloadGate({ windows: s.windows, maxBytesPerSecond: s.maxBytesPerSecond, budget, now: deps.now, logger: deps.logger });
+  const noProxy = s.noProxy ?? parseNoProxy(deps.proxyEnv.noProxy);
+  return {
+    gate,
+    budget,
+    sourceFor: (url) =>
+      new HttpBundleSource(url, {
+        transport: new HttpTransport({ tls, proxy: proxyFor(url, s, deps.proxyEnv), noProxy }),
+        retry: { maxAttempts: s.retryMaxAttempts, baseMs: s.retryBaseMs, capMs: s.retryCapMs, giveUpAfterMs: s.giveUpAfterMinutes * 60_000 },
+        readDeadlineMs: s.readDeadlineSeconds * 1000,
+        maxBlockRetries: s.maxBlockRetries,
+        throttle: gate.throttle,
+        onBytes: (n) => gate.charge(n),
+        logger: deps.logger,
+      }),
+  };
+}
