@@ -1,5 +1,6 @@
 // Contract between the verifying reader and its consumers (update state machine, HTTP fetcher).
 import type { Manifest, PayloadEntry } from '../../shared/bundle/types.ts';
+import type { TrustStore } from '../../shared/bundle/trust.ts';
 
 export interface VerifiedPayload {
   readonly entry: PayloadEntry;
@@ -30,11 +31,15 @@ export interface BlockSink {
 export interface BundleVerifier {
   /** Verifies a whole bundle stream from byte 0: head first, then every block into the sink. */
   readBundle(source: AsyncIterable<Uint8Array>, sink: BlockSink, signal?: AbortSignal): Promise<VerifiedHead>;
+  /** Verifies just the head from the first bytes of a bundle; stops reading at the first payload's data. */
+  readHead(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<VerifiedHead>;
   /** Re-verifies head bytes persisted by an earlier attempt (signatures, floor, compatibility). */
   verifyHeadBytes(headBytes: Buffer): VerifiedHead;
   /**
    * Verifies blocks from a stream positioned at block `fromBlock` of `payload` (Range resume).
-   * The whole-payload digest is then the caller's job (slot read-back); sink.end is not called.
+   * The whole-payload digest is then the caller's job (slot read-back). Neither sink.begin nor
+   * sink.end is called: the caller set the sink up for the resume. Reading stops after the
+   * payload's last block even if the source goes on (a Range to the end of the file is fine).
    */
   readBlocks(
     source: AsyncIterable<Uint8Array>,
@@ -44,4 +49,18 @@ export interface BundleVerifier {
     sink: BlockSink,
     signal?: AbortSignal,
   ): Promise<void>;
+}
+
+/** What a node accepts: its trust store, anti-rollback floor and compatible strings. */
+export interface VerifyPolicy {
+  readonly trust: TrustStore;
+  /** Lowest acceptable release (from the floor file); a bundle with release >= floor passes. */
+  readonly floor: number;
+  /** This node's compatible strings; the manifest must name at least one. Empty disables the check (tooling only). */
+  readonly compatible: readonly string[];
+  /**
+   * Reserved for time-based checks. Deliberately unused by format 1: nodes may lack a real-time
+   * clock, so acceptance never depends on the wall clock.
+   */
+  readonly now?: () => number;
 }

@@ -1,0 +1,109 @@
+// The verified streaming reader: turns bytes into verified blocks for a sink. Nothing reaches
+// the sink before the head (manifest, signatures, policy, block indexes) has been verified, and a
+// block only after its hash matched the signed index. Each step consumes at most one piece and
+// the sink is awaited before the next, so memory stays flat and a slow sink slows the source.
+import { OutpostError } from '../../shared/errors.ts';
+import { verifyHeadEntries } from '../../shared/bundle/verify-head.ts';
+import { BlockChecker } from './block-checker.ts';
+import { BundleStreamParser, type HeadCheck, type ParseEvent } from './stream-parser.ts';
+import type { BlockSink, VerifiedHead, VerifyPolicy } from './types.ts';
+
+export function policyCheck(policy: VerifyPolicy): HeadCheck {
+  return (manifestBytes, signatureBlock) => verifyHeadEntries(policy.trust, policy, manifestBytes, signatureBlock);
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+async function deliver(sink: BlockSink, head: VerifiedHead, ev: ParseEvent): Promise<void> {
+  if (ev.kind === 'begin') await sink.begin(head, ev.payload);
+  else if (ev.kind === 'block') await sink.block(ev.payload, ev.index, ev.data);
+  else await sink.end(ev.payload);
+}
+
+/** Drives a parser over a source. With no sink, stops (and closes the source) once the head is verified. */
+async function drive(
+  source: AsyncIterable<Uint8Array>,
+  parser: BundleStreamParser,
+  sink: BlockSink | null,
+  signal: AbortSignal | undefined,
+): Promise<VerifiedHead> {
+  signal?.throwIfAborted();
+  for await (const chunk of source) {
+    const buf = asBuffer(chunk);
+    for (let off = 0; off < buf.length; ) {
+      signal?.throwIfAborted();
+      off += parser.step(buf, off);
+      const head = parser.head;
+      if (!head) continue;
+      if (!sink) return head;
+      for (const ev of parser.takeEvents()) {
+        await deliver(sink, head, ev);
+        signal?.throwIfAborted();
+      }
+    }
+  }
+  if (!sink) {
+    throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${parser.position}, before the first payload`, { retryable: true });
+  }
+  parser.finish();
+  return parser.head!;
+}
+
+/** Whole bundle in one pass (local file, stdin, a fresh download). */
+export function readBundle(source: AsyncIterable<Uint8Array>, policy: VerifyPolicy, sink: BlockSink, signal?: AbortSignal): Promise<VerifiedHead> {
+  return drive(source, new BundleStreamParser(policyCheck(policy)), sink, signal);
+}
+
+/** Parses and verifies just the head; stops reading at the first payload's data. */
+export function readHead(source: AsyncIterable<Uint8Array>, policy: VerifyPolicy, signal?: AbortSignal): Promise<VerifiedHead> {
+  return drive(source, new BundleStreamParser(policyCheck(policy)), null, signal);
+}
+
+/** Re-verifies head bytes persisted earlier (trust store, floor and policy may have changed since). */
+export function verifyHeadBytes(headBytes: Buffer, policy: VerifyPolicy): VerifiedHead {
+  return parseHeadBytes(headBytes, policyCheck(policy));
+}
+
+export function parseHeadBytes(headBytes: Buffer, check: HeadCheck): VerifiedHead {
+  const parser = new BundleStreamParser(check);
+  let off = 0;
+  while (off < headBytes.length && !parser.head) off += parser.step(headBytes, off);
+  if (!parser.head) throw new OutpostError('E_BUNDLE_TRUNCATED', `head bytes end at ${headBytes.length}, before the first payload`);
+  if (off !== headBytes.length) throw new OutpostError('E_BUNDLE_HEAD', `head bytes run ${headBytes.length - off} bytes past the first payload's data offset`);
+  return parser.head;
+}
+
+/**
+ * Verifies blocks of one payload from a stream positioned at block `fromBlock` (Range resume).
+ * Stops after the payload's last block; the whole-payload digest is the caller's job.
+ */
+export async function readBlocks(
+  source: AsyncIterable<Uint8Array>,
+  head: VerifiedHead,
+  payloadName: string,
+  fromBlock: number,
+  sink: BlockSink,
+  signal?: AbortSignal,
+): Promise<void> {
+  const p = head.payloads.find((x) => x.entry.name === payloadName);
+  if (!p) throw new OutpostError('E_BUNDLE_RANGE', `no payload "${payloadName}" in this bundle`);
+  if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > p.entry.blocks) {
+    throw new OutpostError('E_BUNDLE_RANGE', `block ${fromBlock} is outside ${payloadName} (0..${p.entry.blocks})`);
+  }
+  const checker = new BlockChecker(p.entry, p.blockHashes, fromBlock);
+  signal?.throwIfAborted();
+  if (checker.done) return;
+  for await (const chunk of source) {
+    const buf = asBuffer(chunk);
+    for (let off = 0; off < buf.length && !checker.done; ) {
+      signal?.throwIfAborted();
+      const { used, block } = checker.push(buf, off);
+      off += used;
+      if (block) await sink.block(p.entry, block.index, block.data);
+    }
+    if (checker.done) return; // bytes after the payload (padding, later entries) are not ours
+  }
+  throw new OutpostError('E_BUNDLE_TRUNCATED', `${payloadName}: stream ended ${checker.remaining} bytes before the payload's end`, { retryable: true });
+}

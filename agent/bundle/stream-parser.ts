@@ -1,0 +1,310 @@
+// Synchronous push parser for one bundle stream. Two views of the same bytes, fed in lockstep:
+//  - the `tar` package's strict Parser, which demultiplexes entries and delivers their data;
+//  - a framing guard over the raw bytes: canonical headers, zero padding, end-of-archive, no
+//    trailing data, absolute offsets, and the retained head bytes.
+// Pieces are cut at framing boundaries and at most PIECE bytes. The tar parser sees each piece
+// first: it holds back body bytes until it has 512, but once a header's last byte reached it,
+// every byte before that header has been delivered. So when the guard then checks the header,
+// the previous entries are complete. One piece completes at most one block, so memory stays at
+// a couple of blocks whatever the image size.
+import { createHash } from 'node:crypto';
+import { Parser, type ReadEntry } from 'tar';
+import { OutpostError } from '../../shared/errors.ts';
+import {
+  DIGEST_BYTES, INDEX_PREFIX, MANIFEST_NAME, MAX_HEAD_BYTES, MAX_MANIFEST_BYTES, NAME_RE, paddedSize,
+  PAYLOAD_PREFIX, SIGNATURES_NAME, SIGNATURES_SIZE, TAR_BLOCK,
+} from '../../shared/bundle/format.ts';
+import { bundleLayout, type BundleLayout, type EntryLayout } from '../../shared/bundle/layout.ts';
+import { checkHeader } from '../../shared/bundle/tar-header.ts';
+import type { Manifest, PayloadEntry } from '../../shared/bundle/types.ts';
+import { BlockChecker } from './block-checker.ts';
+import type { VerifiedHead, VerifiedPayload } from './types.ts';
+
+const PIECE = 64 * 1024;
+
+/** Verifies manifest bytes against the signature block (and policy); returns the manifest. */
+export type HeadCheck = (manifestBytes: Buffer, signatureBlock: Buffer) => { manifest: Manifest; signers: string[] };
+
+export type ParseEvent =
+  | { readonly kind: 'begin'; readonly payload: PayloadEntry }
+  | { readonly kind: 'block'; readonly payload: PayloadEntry; readonly index: number; readonly data: Buffer }
+  | { readonly kind: 'end'; readonly payload: PayloadEntry };
+
+type Region = 'header' | 'data' | 'pad' | 'eof' | 'done';
+
+interface Current {
+  readonly layout: EntryLayout;
+  readonly tarEntry: ReadEntry;
+  readonly collect: Buffer[] | null; // head entries are collected whole (bounded by the limits)
+  received: number;
+  checker: BlockChecker | null;
+}
+
+export class BundleStreamParser {
+  readonly #checkHead: HeadCheck;
+  readonly #tar: Parser;
+  #failure: OutpostError | null = null;
+
+  // framing guard
+  #pos = 0;
+  #region: Region = 'header';
+  #left = TAR_BLOCK;
+  readonly #header = Buffer.alloc(TAR_BLOCK);
+  #headParts: Buffer[] | null = [];
+  #headLength = 0;
+
+  // entry sequence
+  #count = 0;
+  readonly #seen = new Set<string>();
+  #current: Current | null = null;
+  /** Entry the tar parser announced and the guard has not yet matched to a header. */
+  #tarEntry: ReadEntry | null = null;
+  #manifestBytes: Buffer | null = null;
+  #verified: { manifest: Manifest; signers: string[]; layout: BundleLayout } | null = null;
+  readonly #indexes = new Map<string, Buffer>();
+  #head: VerifiedHead | null = null;
+  #events: ParseEvent[] = [];
+
+  constructor(checkHead: HeadCheck) {
+    this.#checkHead = checkHead;
+    // gzip is sniffed by the tar parser regardless; the guard rejects it first (not a ustar header).
+    this.#tar = new Parser({ strict: true, brotli: false, zstd: false, maxMetaEntrySize: 1 });
+    this.#tar.on('error', (err: Error) => this.#fail(new OutpostError('E_BUNDLE_TAR', `tar: ${err.message}`, { cause: err })));
+    this.#tar.on('entry', (e: ReadEntry) => this.#onTarEntry(e));
+    this.#tar.on('meta', () => this.#fail(new OutpostError('E_BUNDLE_ENTRY_TYPE', 'extended (pax/GNU) headers are not allowed')));
+    this.#tar.on('ignoredEntry', (e: ReadEntry) => this.#fail(new OutpostError('E_BUNDLE_ENTRY_TYPE', `entry "${e.path}" has an unsupported type`)));
+  }
+
+  /** Set once everything before the first payload's data has been verified. */
+  get head(): VerifiedHead | null {
+    return this.#head;
+  }
+
+  get position(): number {
+    return this.#pos;
+  }
+
+  takeEvents(): ParseEvent[] {
+    const e = this.#events;
+    this.#events = [];
+    return e;
+  }
+
+  /** Consumes one piece of data[offset..]; returns the number of bytes consumed. Throws on the first fault. */
+  step(data: Buffer, offset: number): number {
+    if (this.#failure) throw this.#failure;
+    const n = this.#region === 'done' ? 1 : Math.min(data.length - offset, this.#left, PIECE);
+    const piece = data.subarray(offset, offset + n);
+    this.#retainHead(piece); // first: the guard completes the head on the header piece itself
+    this.#tar.write(piece);
+    this.#guard(piece); // its specific codes win over the tar parser's generic one
+    if (this.#failure) throw this.#failure;
+    return n;
+  }
+
+  /** End of input: the archive must be complete. */
+  finish(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#region !== 'done') {
+      // retryable: a cut stream is a transport fault; fetching again can succeed
+      throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${this.#pos}, inside ${this.#current?.layout.name ?? 'the archive framing'}`, { retryable: true });
+    }
+    this.#tar.end();
+    if (this.#failure) throw this.#failure;
+  }
+
+  #fail(err: OutpostError): void {
+    this.#failure ??= err;
+  }
+
+  #guard(piece: Buffer): void {
+    switch (this.#region) {
+      case 'header':
+        piece.copy(this.#header, TAR_BLOCK - this.#left);
+        this.#advance(piece.length);
+        if (this.#left === 0) this.#onHeader(this.#pos - TAR_BLOCK);
+        return;
+      case 'data':
+        this.#advance(piece.length);
+        if (this.#left === 0) this.#enter(this.#padLeft, 'pad');
+        return;
+      case 'pad':
+      case 'eof':
+        if (!piece.every((b) => b === 0)) {
+          const what = this.#region === 'pad' ? 'padding after an entry' : 'end-of-archive block';
+          throw new OutpostError('E_BUNDLE_PADDING', `non-zero byte in the ${what} near offset ${this.#pos}`);
+        }
+        this.#advance(piece.length);
+        if (this.#left === 0) this.#enter(this.#region === 'pad' ? TAR_BLOCK : 0, this.#region === 'pad' ? 'header' : 'done');
+        return;
+      case 'done':
+        throw new OutpostError('E_BUNDLE_TRAILING_DATA', `data after the end-of-archive blocks at offset ${this.#pos}`);
+    }
+  }
+
+  #padLeft = 0;
+
+  #advance(n: number): void {
+    this.#pos += n;
+    this.#left -= n;
+  }
+
+  #enter(left: number, region: Region): void {
+    this.#region = region;
+    this.#left = left;
+    // zero-length regions (no padding) pass straight through
+    if (left === 0 && region === 'pad') this.#enter(TAR_BLOCK, 'header');
+  }
+
+  #retainHead(piece: Buffer): void {
+    if (!this.#headParts) return;
+    this.#headLength += piece.length;
+    if (this.#headLength > MAX_HEAD_BYTES) {
+      throw new OutpostError('E_BUNDLE_HEAD_SIZE', `bundle head exceeds ${MAX_HEAD_BYTES} bytes`);
+    }
+    this.#headParts.push(Buffer.from(piece)); // copy: the source may reuse its buffers
+  }
+
+  #onHeader(offset: number): void {
+    const h = checkHeader(this.#header, offset);
+    if (h.kind === 'eof') {
+      const missing = this.#expected(this.#count);
+      if (missing) throw new OutpostError('E_BUNDLE_ENTRY_MISSING', `archive ends before entry "${missing}"`);
+      this.#enter(TAR_BLOCK, 'eof');
+      return;
+    }
+    const layout = this.#accept(h.name, h.size, offset);
+    // Both views must agree on every entry; a disagreement means a framing trick.
+    const te = this.#tarEntry;
+    this.#tarEntry = null;
+    if (!te || te.path !== h.name || te.size !== h.size || te.type !== 'File') {
+      throw new OutpostError('E_BUNDLE_TAR', `tar parser and framing disagree at entry "${h.name}"`);
+    }
+    this.#padLeft = paddedSize(h.size) - h.size;
+    this.#enter(h.size, 'data');
+    if (h.size === 0) this.#enter(this.#padLeft, 'pad');
+    const payload = layout.kind === 'payload' ? this.#payload(layout.payload!) : null;
+    this.#current = {
+      layout,
+      tarEntry: te,
+      collect: payload ? null : [],
+      received: 0,
+      checker: payload ? new BlockChecker(payload.entry, payload.blockHashes) : null,
+    };
+    if (payload && !this.#head) this.#completeHead(offset + TAR_BLOCK);
+    if (payload) this.#events.push({ kind: 'begin', payload: payload.entry });
+  }
+
+  /** Name of the entry expected at position k, or null when all entries were seen. */
+  #expected(k: number): string | null {
+    if (!this.#verified) return k === 0 ? MANIFEST_NAME : SIGNATURES_NAME;
+    return this.#verified.layout.entries[k]?.name ?? null;
+  }
+
+  #accept(name: string, size: number, offset: number): EntryLayout {
+    const k = this.#count;
+    const want = this.#expected(k);
+    if (want === null) throw new OutpostError('E_BUNDLE_ENTRY_EXTRA', `extra entry "${name}" after the last payload`);
+    if (name !== want) {
+      if (this.#seen.has(name)) throw new OutpostError('E_BUNDLE_ENTRY_DUPLICATE', `entry "${name}" appears twice`);
+      if (this.#knownLater(name)) throw new OutpostError('E_BUNDLE_ENTRY_ORDER', `entry "${name}" where "${want}" belongs`);
+      throw new OutpostError('E_BUNDLE_ENTRY_UNKNOWN', `unknown entry "${name}" (expected "${want}")`);
+    }
+    this.#seen.add(name);
+    this.#count++;
+    let layout: EntryLayout;
+    if (k === 0) {
+      if (size === 0) throw new OutpostError('E_BUNDLE_MANIFEST', 'manifest entry is empty');
+      if (size > MAX_MANIFEST_BYTES) throw new OutpostError('E_BUNDLE_MANIFEST_SIZE', `manifest is ${size} bytes; the limit is ${MAX_MANIFEST_BYTES}`);
+      layout = { name, kind: 'manifest', size, headerOffset: offset, dataOffset: offset + TAR_BLOCK };
+    } else if (k === 1) {
+      layout = { name, kind: 'signatures', size: SIGNATURES_SIZE, headerOffset: offset, dataOffset: offset + TAR_BLOCK };
+    } else {
+      layout = this.#verified!.layout.entries[k]!;
+    }
+    if (size !== layout.size) {
+      throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `entry "${name}" is ${size} bytes; the manifest implies ${layout.size}`);
+    }
+    if (offset !== layout.headerOffset) throw new OutpostError('E_BUNDLE_TAR', `entry "${name}" at ${offset}, expected ${layout.headerOffset}`);
+    return layout;
+  }
+
+  #knownLater(name: string): boolean {
+    if (this.#verified) return this.#verified.layout.entries.some((e, i) => i >= this.#count && e.name === name);
+    if (name === MANIFEST_NAME || name === SIGNATURES_NAME) return true;
+    for (const p of [INDEX_PREFIX, PAYLOAD_PREFIX]) if (name.startsWith(p) && NAME_RE.test(name.slice(p.length))) return true;
+    return false;
+  }
+
+  #payload(name: string): VerifiedPayload {
+    const v = this.#verified!;
+    const entry = v.manifest.payloads.find((p) => p.name === name)!;
+    const dataOffset = v.layout.entries.find((e) => e.kind === 'payload' && e.payload === name)!.dataOffset;
+    return { entry, dataOffset, blockHashes: this.#indexes.get(name)! };
+  }
+
+  #completeHead(headSize: number): void {
+    const v = this.#verified!;
+    const headBytes = Buffer.concat(this.#headParts!);
+    this.#headParts = null;
+    if (headBytes.length !== headSize) throw new OutpostError('E_BUNDLE_TAR', 'internal: head length mismatch');
+    this.#head = Object.freeze({
+      manifest: v.manifest,
+      headBytes,
+      payloads: Object.freeze(v.manifest.payloads.map((p) => Object.freeze(this.#payload(p.name)))),
+      signers: Object.freeze([...v.signers]),
+    });
+  }
+
+  #onTarEntry(e: ReadEntry): void {
+    if (this.#tarEntry) this.#fail(new OutpostError('E_BUNDLE_TAR', `tar entry "${e.path}" has no matching header`));
+    this.#tarEntry = e;
+    e.on('data', (chunk: Buffer) => {
+      if (this.#failure) return;
+      try {
+        const c = this.#current;
+        if (!c || c.tarEntry !== e) throw new OutpostError('E_BUNDLE_TAR', `data for tar entry "${e.path}" outside its frame`);
+        this.#onData(c, chunk);
+      } catch (err) {
+        this.#fail(err instanceof OutpostError ? err : new OutpostError('E_BUNDLE_TAR', String(err)));
+      }
+    });
+  }
+
+  #onData(c: Current, chunk: Buffer): void {
+    c.received += chunk.length;
+    if (c.checker) {
+      for (let off = 0; off < chunk.length; ) {
+        const { used, block } = c.checker.push(chunk, off);
+        off += used;
+        if (block) this.#events.push({ kind: 'block', payload: c.checker.entry, index: block.index, data: block.data });
+      }
+      if (c.checker.done) {
+        c.checker.checkTotal();
+        this.#events.push({ kind: 'end', payload: c.checker.entry });
+      }
+      return;
+    }
+    c.collect!.push(chunk);
+    if (c.received === c.layout.size) this.#onHeadEntry(c.layout, Buffer.concat(c.collect!));
+  }
+
+  #onHeadEntry(layout: EntryLayout, bytes: Buffer): void {
+    if (layout.kind === 'manifest') {
+      this.#manifestBytes = bytes;
+    } else if (layout.kind === 'signatures') {
+      const { manifest, signers } = this.#checkHead(this.#manifestBytes!, bytes);
+      const bl = bundleLayout(manifest, this.#manifestBytes!.length);
+      if (bl.headSize > MAX_HEAD_BYTES) throw new OutpostError('E_BUNDLE_HEAD_SIZE', `bundle head would be ${bl.headSize} bytes; the limit is ${MAX_HEAD_BYTES}`);
+      this.#verified = { manifest, signers, layout: bl };
+    } else if (layout.kind === 'index') {
+      const entry = this.#verified!.manifest.payloads.find((p) => p.name === layout.payload)!;
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== entry.indexSha256) {
+        throw new OutpostError('E_BUNDLE_INDEX', `block index of ${entry.name} does not match its signed digest`);
+      }
+      if (bytes.length !== entry.blocks * DIGEST_BYTES) throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `block index of ${entry.name} has the wrong size`);
+      this.#indexes.set(entry.name, bytes);
+    }
+  }
+}

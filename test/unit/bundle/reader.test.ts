@@ -1,0 +1,153 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createVerifier } from '../../../agent/bundle/verifier.ts';
+import type { BlockSink, VerifiedHead } from '../../../agent/bundle/types.ts';
+import type { PayloadEntry } from '../../../shared/bundle/types.ts';
+import { isOutpostError } from '../../../shared/errors.ts';
+import { devKeys, makeBundle, makeImage, makeTrustDir, testPolicy, type MadeBundle } from '../../support/bundle-fixtures.ts';
+import type { TrustStore } from '../../../shared/bundle/trust.ts';
+
+const BS = 64 * 1024;
+let dir: string;
+let image: Buffer;
+let made: MadeBundle;
+let bundle: Buffer;
+let trust: TrustStore;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'outpost-reader-'));
+  const keys = await devKeys(['dev-a']);
+  const img = await makeImage(join(dir, 'rootfs.img'), 20 * BS + 777, 3);
+  image = await readFile(img);
+  made = await makeBundle({ image: img, out: join(dir, 'b.bundle'), keys, blockSize: BS, release: 5 });
+  bundle = await readFile(made.path);
+  trust = (await makeTrustDir(join(dir, 'trust'), keys)).store;
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A sink that records everything, in call order. */
+class RecordingSink implements BlockSink {
+  calls: string[] = [];
+  blocks: Buffer[] = [];
+  async begin(_h: VerifiedHead, p: PayloadEntry) {
+    this.calls.push(`begin:${p.name}`);
+  }
+  async block(_p: PayloadEntry, index: number, data: Buffer) {
+    this.calls.push(`block:${index}`);
+    this.blocks.push(Buffer.from(data));
+  }
+  async end(p: PayloadEntry) {
+    this.calls.push(`end:${p.name}`);
+  }
+}
+
+/** Yields `bytes` in chunks of `size`, counting what was pulled. */
+function chunks(bytes: Buffer, size: number, stats = { pulled: 0 }): AsyncIterable<Buffer> {
+  return (async function* () {
+    for (let i = 0; i < bytes.length; i += size) {
+      const c = bytes.subarray(i, i + size);
+      stats.pulled += c.length;
+      yield c;
+    }
+  })();
+}
+
+test('readBundle delivers every verified block in order, then end', async () => {
+  const sink = new RecordingSink();
+  const head = await createVerifier(testPolicy(trust)).readBundle(createReadStream(made.path), sink);
+  assert.deepEqual(sink.calls, ['begin:rootfs.img', ...Array.from({ length: 21 }, (_, i) => `block:${i}`), 'end:rootfs.img']);
+  assert.ok(Buffer.concat(sink.blocks).equals(image));
+  assert.equal(head.manifest.release, 5);
+  assert.deepEqual([...head.signers], ['dev-a']);
+  const payloadLayout = made.layout.entries.find((e) => e.kind === 'payload')!;
+  assert.equal(head.payloads[0]!.dataOffset, payloadLayout.dataOffset);
+  assert.ok(head.headBytes.equals(bundle.subarray(0, payloadLayout.dataOffset)));
+  // the reported offset really is where the payload's bytes are in the file
+  assert.ok(bundle.subarray(payloadLayout.dataOffset, payloadLayout.dataOffset + image.length).equals(image));
+});
+
+test('odd chunk sizes (13, 511, 70000 bytes) give the same result', async () => {
+  for (const size of [13, 511, 70_000]) {
+    const sink = new RecordingSink();
+    await createVerifier(testPolicy(trust)).readBundle(chunks(bundle, size), sink);
+    assert.ok(Buffer.concat(sink.blocks).equals(image), `chunk size ${size}`);
+  }
+});
+
+test('readHead stops reading at the first payload data and matches readBundle', async () => {
+  const stats = { pulled: 0 };
+  const head = await createVerifier(testPolicy(trust)).readHead(chunks(bundle, 4096, stats));
+  assert.ok(stats.pulled < head.headBytes.length + 4096, `pulled ${stats.pulled}`);
+  assert.equal(head.headBytes.length, head.payloads[0]!.dataOffset);
+  assert.equal(head.payloads[0]!.blockHashes.length, 21 * 32);
+});
+
+test('verifyHeadBytes re-verifies a persisted head under the current policy', () => {
+  const headBytes = bundle.subarray(0, made.layout.headSize);
+  const head = createVerifier(testPolicy(trust)).verifyHeadBytes(Buffer.from(headBytes));
+  assert.equal(head.manifest.version, '1.0.0');
+  // the floor rose since the head was saved: the same bytes are now refused
+  assert.throws(() => createVerifier(testPolicy(trust, { floor: 6 })).verifyHeadBytes(headBytes), (e) => isOutpostError(e, 'E_BUNDLE_ROLLBACK'));
+  assert.throws(() => createVerifier(testPolicy(trust)).verifyHeadBytes(bundle.subarray(0, made.layout.headSize + 1)), (e) => isOutpostError(e, 'E_BUNDLE_HEAD'));
+  assert.throws(() => createVerifier(testPolicy(trust)).verifyHeadBytes(bundle.subarray(0, made.layout.headSize - 1)), (e) => isOutpostError(e, 'E_BUNDLE_TRUNCATED'));
+});
+
+test('readBlocks resumes at a block boundary and stops at the payload end', async () => {
+  const v = createVerifier(testPolicy(trust));
+  const head = v.verifyHeadBytes(bundle.subarray(0, made.layout.headSize));
+  const p = head.payloads[0]!;
+  const sink = new RecordingSink();
+  // a Range to the end of the file: padding and end-of-archive follow the payload
+  await v.readBlocks(chunks(bundle.subarray(p.dataOffset + 7 * BS), 10_000), head, 'rootfs.img', 7, sink);
+  assert.deepEqual(sink.calls, Array.from({ length: 14 }, (_, i) => `block:${i + 7}`));
+  assert.ok(Buffer.concat(sink.blocks).equals(image.subarray(7 * BS)));
+});
+
+test('readBlocks rejects a stream not positioned where it claims, and a short one', async () => {
+  const v = createVerifier(testPolicy(trust));
+  const head = v.verifyHeadBytes(bundle.subarray(0, made.layout.headSize));
+  const p = head.payloads[0]!;
+  const sink = new RecordingSink();
+  await assert.rejects(v.readBlocks(chunks(bundle.subarray(p.dataOffset + 6 * BS), 9000), head, 'rootfs.img', 7, sink), (e) => isOutpostError(e, 'E_BUNDLE_BLOCK_HASH'));
+  assert.equal(sink.blocks.length, 0);
+  await assert.rejects(v.readBlocks(chunks(bundle.subarray(p.dataOffset + 7 * BS, p.dataOffset + 9 * BS), 9000), head, 'rootfs.img', 7, sink), (e) => isOutpostError(e, 'E_BUNDLE_TRUNCATED') && e.retryable);
+  await assert.rejects(v.readBlocks(chunks(bundle, 9000), head, 'nope', 0, sink), (e) => isOutpostError(e, 'E_BUNDLE_RANGE'));
+  await assert.rejects(v.readBlocks(chunks(bundle, 9000), head, 'rootfs.img', 22, sink), (e) => isOutpostError(e, 'E_BUNDLE_RANGE'));
+});
+
+test('a slow sink holds the source back: read-ahead stays within a couple of blocks', async () => {
+  const stats = { pulled: 0 };
+  let delivered = 0;
+  let worst = 0;
+  const sink: BlockSink = {
+    async begin() {},
+    async block(_p, _i, data) {
+      delivered += data.length;
+      worst = Math.max(worst, stats.pulled - made.layout.headSize - delivered);
+      await new Promise((r) => setImmediate(r));
+    },
+    async end() {},
+  };
+  await createVerifier(testPolicy(trust)).readBundle(chunks(bundle, 16 * 1024, stats), sink);
+  assert.equal(delivered, image.length);
+  assert.ok(worst <= 2 * BS, `read ${worst} bytes ahead of the sink`);
+});
+
+test('aborting stops the read with the signal reason and no further blocks', async () => {
+  const ac = new AbortController();
+  const sink = new RecordingSink();
+  const orig = sink.block.bind(sink);
+  sink.block = async (p, i, d) => {
+    await orig(p, i, d);
+    if (i === 3) ac.abort(new Error('window closed'));
+  };
+  await assert.rejects(createVerifier(testPolicy(trust)).readBundle(chunks(bundle, 8192), sink, ac.signal), /window closed/);
+  assert.equal(sink.blocks.length, 4);
+});
