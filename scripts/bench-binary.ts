@@ -5,11 +5,11 @@
 //     `outpost --version` wall time, x64 native and arm64 under qemu, each as a ratio against the
 //     same runtime's `node -e 0` measured in the same run.
 //   node scripts/bench-binary.ts hub [--connected 60] [--idle 600] [--sample 10]
-//     against `scripts/dev-hub.ts --port 0`: start-up to the first hub message on loopback, VmRSS and
-//     RssAnon (private memory) after --connected seconds, CPU % over --idle seconds sampled every
-//     --sample seconds from /proc/PID/stat.
+//     `outpost run` against `scripts/dev-hub.ts --port 0 --accept-all`: start-up until the hub has
+//     the agent connected (its first message plus one round trip), VmRSS and RssAnon (private memory)
+//     after --connected seconds, CPU % over --idle seconds sampled every --sample seconds.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -73,50 +73,60 @@ function cpuTicks(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves with the first line of `child`'s stdout (JSON lines) for which `pick` returns a value. */
-function firstLine<T>(child: ChildProcess, pick: (line: Record<string, unknown>) => T | undefined, what: string, timeoutMs: number): Promise<T> {
+/** The dev hub prints one line with both of its URLs on stdout. */
+function hubUrls(child: ChildProcess): Promise<{ admin: string; agent: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error('dev hub did not report its URL within 10 s')), 10_000);
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (line) => {
-      let obj: Record<string, unknown>;
-      try {
-        obj = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      const v = pick(obj);
-      if (v !== undefined) {
-        clearTimeout(timer);
-        rl.close();
-        resolve(v);
-      }
+      const m = /listening on (\S+) \(agents connect to (\S+)\)/.exec(line);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({ admin: m[1]!, agent: m[2]! });
     });
-    child.once('exit', (code) => reject(new Error(`${what}: process exited ${code} first`)));
+    child.once('exit', (code) => reject(new Error(`dev hub exited ${code} before listening`)));
   });
 }
 
+/**
+ * Polls the hub's admin API until the agent is known and connected. That is the hub's answer to
+ * the agent's first message (hello, challenge, auth): the first message plus one round trip.
+ */
+async function untilConnected(admin: string, deadlineMs: number): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    const nodes = (await (await fetch(`${admin}/admin/nodes`)).json()) as Array<{ connected?: boolean }>;
+    if (nodes.some((n) => n.connected)) return;
+    await sleep(10);
+  }
+  throw new Error('the agent did not connect to the hub in time');
+}
+
 async function hub(connectedS: number, idleS: number, sampleS: number): Promise<void> {
-  const devHub = join(ROOT, 'scripts', 'dev-hub.ts');
-  if (!existsSync(devHub)) throw new Error('scripts/dev-hub.ts does not exist yet: the hub benchmark is pending');
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const hubProc = spawn(PINNED_NODE, [devHub, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(hubProc);
-    // The dev hub logs JSON lines; its listening line carries the port, a later one each agent message.
-    const port = await firstLine(hubProc, (l) => (typeof l.port === 'number' && l.port > 0 ? l.port : undefined), 'hub port', 10_000);
-    const config = join(dir, 'config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({ core: { root: dir, stateDir: '/state', logLevel: 'info' }, hub: { url: `ws://127.0.0.1:${port}` } }, null, 2),
+    mkdirSync(join(dir, 'bundles'));
+    const hubProc = spawn(
+      PINNED_NODE,
+      [join(ROOT, 'scripts', 'dev-hub.ts'), '--port', '0', '--state', join(dir, 'hub.json'), '--bundles', join(dir, 'bundles'), '--accept-all'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
     );
+    children.push(hubProc);
+    const urls = await hubUrls(hubProc);
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ core: { root: dir, logLevel: 'warn' }, hub: { url: urls.agent } }, null, 2));
     const t0 = process.hrtime.bigint();
-    const firstMessage = firstLine(hubProc, (l) => (typeof l.type === 'string' && l.from !== undefined ? true : undefined), 'first agent message', 30_000);
-    const agent = spawn(binaryPath('x64'), ['run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const agent = spawn(binaryPath('x64'), ['run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(agent);
-    await firstMessage;
-    out(`startup to first hub message: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
+    let agentErr = '';
+    agent.stderr!.on('data', (b: Buffer) => (agentErr += b.toString()));
+    const died = new Promise<never>((_, reject) =>
+      agent.once('exit', (code, signal) => reject(new Error(`agent exited ${code ?? signal}: ${agentErr.slice(0, 500)}`))),
+    );
+    died.catch(() => {}); // also raced below; a late exit after the measurement is reported there
+    await Promise.race([untilConnected(urls.admin, 30_000), died]);
+    out(`startup to authenticated on the hub (first message + 1 round trip): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
     await sleep(connectedS * 1000);
     const mem = memory(agent.pid!);
     out(`after ${connectedS} s connected: VmRSS ${(mem.vmRssKiB / 1024).toFixed(1)} MiB, RssAnon ${(mem.rssAnonKiB / 1024).toFixed(1)} MiB`);
@@ -129,10 +139,18 @@ async function hub(connectedS: number, idleS: number, sampleS: number): Promise<
       samples.push(((now - last) / hz / sampleS) * 100);
       last = now;
     }
-    const total = samples.reduce((a, b) => a + b, 0) / samples.length;
-    out(`idle CPU over ${idleS} s: mean ${total.toFixed(3)} %, median sample ${median(samples).toFixed(3)} %, max ${Math.max(...samples).toFixed(3)} % (one core = 100 %)`);
+    const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+    out(`idle CPU over ${idleS} s (${samples.length} samples): mean ${mean.toFixed(3)} %, median ${median(samples).toFixed(3)} %, max ${Math.max(...samples).toFixed(3)} % of one core`);
+    const end = memory(agent.pid!);
+    out(`at the end: VmRSS ${(end.vmRssKiB / 1024).toFixed(1)} MiB, RssAnon ${(end.rssAnonKiB / 1024).toFixed(1)} MiB`);
   } finally {
-    for (const c of children.reverse()) c.kill('SIGTERM');
+    // Wait for both to exit: the hub writes its state file on the way out.
+    for (const c of children.reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await gone;
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
