@@ -1,6 +1,112 @@
+// outpost install FILE | --resume [--config F]: a local bundle through the same state machine
+// the daemon uses. After arming, the configured reboot command runs; the next start continues
+// with `outpost install --resume` (or the daemon's resumeAfterBoot()).
+import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import { openUpdateApp } from '../update-app.ts';
+import { fileSource } from '../update/file-source.ts';
+import type { RunResult, UpdateEvent } from '../update/runner.ts';
+import { AgentError } from '../lib/errors.ts';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err.write('E_NOT_IMPLEMENTED: outpost install is not built yet\n');
-  return 3;
+const HELP = `usage: outpost install FILE [--config F]
+       outpost install --resume [--config F]
+Installs a signed bundle into the inactive slot, arms the bootloader and reboots.
+--resume continues (or rolls back) the deployment found in the journal; run it after boot.
+`;
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string' }, resume: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return (io.out.write(HELP), 0);
+  if (values.resume ? positionals.length !== 0 : positionals.length !== 1) {
+    io.err.write(`E_USAGE: give exactly one bundle file, or --resume\n${HELP}`);
+    return 2;
+  }
+  const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  const { service } = await openUpdateApp(config);
+  const show = progressPrinter(io);
+  const unsubscribe = service.subscribe((e: UpdateEvent) => {
+    if (e.type === 'progress') show.progress(e.done, e.total);
+    else if (e.type === 'state') show.line(`state: ${e.state}${e.error ? ` (${e.error.code})` : ''}`);
+  });
+  // A signal stops the current step; the journal keeps the deployment for --resume.
+  const stop = () => service.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = values.resume ? await service.resumeAfterBoot() : await service.start(fileSource(positionals[0]!));
+    show.done();
+    return report(io, result);
+  } finally {
+    unsubscribe();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+function report(io: CliIO, r: RunResult | null): number {
+  if (r === null) {
+    io.out.write('nothing to resume: no deployment in progress\n');
+    return 0;
+  }
+  switch (r.kind) {
+    case 'parked':
+      io.out.write(`deployment ${r.id}: reboot requested (${r.state}); after boot run \`outpost install --resume\`\n`);
+      return 0;
+    case 'stopped':
+      io.err.write(`E_STOPPED: deployment ${r.id} stopped in ${r.state}; continue with \`outpost install --resume\`\n`);
+      return 130;
+    case 'outcome':
+      if (r.outcome === 'committed') {
+        io.out.write(`deployment ${r.id}: committed\n`);
+        return 0;
+      }
+      throw new AgentError(r.error?.code ?? 'E_UPDATE_FAILED', `deployment ${r.id} ${r.outcome.replace('_', ' ')}: ${r.error?.message ?? 'no detail'}`);
+  }
+}
+
+// Progress for humans: a redrawn bar on a terminal, a plain line per 10% otherwise (logs,
+// serial consoles and CI keep readable output).
+interface ProgressPrinter {
+  progress(done: number, total: number): void;
+  line(text: string): void;
+  done(): void;
+}
+
+const MiB = 1 << 20;
+
+function progressPrinter(io: CliIO): ProgressPrinter {
+  let barShown = false;
+  let lastTenth = -1;
+  const endBar = () => {
+    if (barShown) io.out.write('\n');
+    barShown = false;
+  };
+  return {
+    progress(done, total) {
+      const frac = total === 0 ? 1 : done / total;
+      const text = `${(done / MiB).toFixed(1)}/${(total / MiB).toFixed(1)} MiB`;
+      if (io.isTTY) {
+        const width = 30;
+        const fill = Math.round(frac * width);
+        io.out.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${text}`);
+        barShown = true;
+        return;
+      }
+      const tenth = Math.floor(frac * 10);
+      if (tenth !== lastTenth) {
+        lastTenth = tenth;
+        io.out.write(`written ${tenth * 10}% ${text}\n`);
+      }
+    },
+    line(text) {
+      endBar();
+      io.out.write(text + '\n');
+    },
+    done: endBar,
+  };
 }

@@ -1,6 +1,17 @@
+// outpost rollback [--config F]: revert the deployment in progress, or switch to the other
+// committed slot and reboot.
+import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import { openUpdateApp } from '../update-app.ts';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err.write('E_NOT_IMPLEMENTED: outpost rollback is not built yet\n');
-  return 3;
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  const { service } = await openUpdateApp(config);
+  const r = await service.rollback();
+  if (r === null) io.out.write('switched to the other slot; reboot requested\n');
+  else if (r.kind === 'outcome') io.out.write(`deployment ${r.id}: ${r.outcome}${r.error ? ` (${r.error.code})` : ''}\n`);
+  else io.out.write(`deployment ${r.id}: ${r.state}; after boot run \`outpost install --resume\`\n`);
+  return 0;
 }

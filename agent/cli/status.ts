@@ -1,6 +1,31 @@
+// outpost status [--json] [--config F]: booted slot, primary, per-slot state, deployment.
+import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import { openUpdateApp } from '../update-app.ts';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err.write('E_NOT_IMPLEMENTED: outpost status is not built yet\n');
-  return 3;
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' } } });
+  const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  const { service } = await openUpdateApp(config);
+  const s = await service.status();
+  if (values.json) {
+    io.out.write(JSON.stringify(s, null, 2) + '\n');
+    return 0;
+  }
+  io.out.write(`booted:  ${s.booted ?? 'unknown'}\nprimary: ${s.primary ?? 'unknown'}\n`);
+  for (const slot of s.slots) {
+    const flags = [slot.booted ? 'booted' : '', slot.primary ? 'primary' : '', slot.good ? 'good' : 'not good', `tries ${slot.triesLeft}`].filter(Boolean).join(', ');
+    const what = slot.installed ? `${slot.installed.version} (release ${slot.installed.release})` : 'unknown content';
+    io.out.write(`slot ${slot.name} [${slot.slotClass}] ${what}: ${flags}\n`);
+  }
+  const d = s.deployment;
+  if (d) {
+    const progress = d.blocks ? ` ${d.blocksWritten ?? 0}/${d.blocks} blocks` : '';
+    io.out.write(`deployment ${d.id}: ${d.state}${progress} → ${d.target} (${d.version ?? '?'})${d.error ? ` ${d.error.code}: ${d.error.message}` : ''}\n`);
+  } else {
+    io.out.write('deployment: none\n');
+  }
+  if (s.journalProblem) io.out.write(`warning: ${s.journalProblem}\n`);
+  return 0;
 }

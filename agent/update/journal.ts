@@ -64,6 +64,22 @@ export class JournalStore {
     return readJsonOrSetAside(this.path, validateJournal, now);
   }
 
+  /** Read-only look (status): a corrupt journal is reported but left for the next resume to set aside. */
+  async peek(): Promise<{ kind: 'missing' } | { kind: 'ok'; value: Journal } | { kind: 'corrupt'; reason: string }> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      throw err;
+    }
+    try {
+      return { kind: 'ok', value: validateJournal(JSON.parse(text)) };
+    } catch (err) {
+      return { kind: 'corrupt', reason: (err as Error).message };
+    }
+  }
+
   write(j: Journal): Promise<void> {
     return writeJsonAtomic(this.path, j);
   }

@@ -63,7 +63,7 @@ export const TRANSITIONS: Table = {
   arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting' },
   rebooting:              { reboot_requested: 'awaiting_boot', failed: 'reverting', aborted: 'reverting' },
   awaiting_boot:          {},
-  booted:                 { booted_target: 'health_checking', booted_old: 'rolled_back', reboot_pending: 'rebooting', failed: 'reverting', aborted: 'reverting' },
+  booted:                 { booted_target: 'health_checking', booted_old: 'reverting', reboot_pending: 'rebooting', failed: 'reverting', aborted: 'reverting' },
   health_checking:        { healthy: 'committing', unhealthy: 'reverting', failed: 'reverting', aborted: 'reverting' },
   committing:             { committed: 'committed', failed: 'reverting', aborted: 'reverting' },
   reverting:              { reverted: 'rolled_back', reboot_needed: 'rollback_rebooting', failed: 'failed', aborted: 'failed' },

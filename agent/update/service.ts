@@ -144,8 +144,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     subscribe: (l) => runner.subscribe(l),
 
     async status() {
-      const r = await runner.store.read(deps.now);
-      if (r.kind === 'corrupt') journalProblem = `journal set aside to ${r.setAsideTo}: ${r.reason}`;
+      const r = await runner.store.peek();
+      const problem = r.kind === 'corrupt' ? `journal corrupt (${r.reason}); the next resume sets it aside and rolls back` : journalProblem;
       const j = r.kind === 'ok' ? r.value : null;
       const [booted, primary, states, records] = await Promise.all([
         deps.bootedSlot.booted().catch(() => null),
@@ -156,7 +156,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       return {
         booted,
         primary,
-        journalProblem,
+        journalProblem: problem,
         slots: deps.slots.map((s) => {
           const st = states.find((x) => x.name === s.name);
           return {

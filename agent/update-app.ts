@@ -1,0 +1,88 @@
+// Builds the update service's concrete parts from Config. agent/app.ts (the composition root)
+// calls createUpdateApp(); the CLI commands install/status/commit/rollback call it too.
+import { join } from 'node:path';
+import type { Config } from './config/load.ts';
+import { rootPath, stateDir } from './config/load.ts';
+import type { BootControl, CommandRunner, SlotDevice } from './platform/types.ts';
+import type { BundleVerifier } from './bundle/types.ts';
+import type { FloorKeeper, HealthCheck } from './update/ports.ts';
+import { silentLogger, type Logger } from './log/logger.ts';
+import { createVerifier } from './bundle/verifier.ts';
+import { loadTrustStore } from './bundle/trust-file.ts';
+import { readFloor, raiseFloor } from './bundle/floor.ts';
+import { openSlotDevice } from './platform/slots/slot-device.ts';
+import { bootedSlotDetector } from './platform/booted-slot.ts';
+import { commandRebooter } from './platform/rebooter.ts';
+import { processRunner } from './platform/exec.ts';
+import { openBootEnv, type BootEnvSpec } from './platform/bootenv/open.ts';
+import { AttemptCounterBootControl } from './platform/bootcontrol/attempt-counter.ts';
+import { commandHealthCheck } from './update/health.ts';
+import { fileSource } from './update/file-source.ts';
+import { createUpdateService, type UpdateService } from './update/service.ts';
+import { AgentError } from './lib/errors.ts';
+
+export interface UpdateAppOptions {
+  logger: Logger;
+  /** Bound to the node's trust store, floor and compatible strings. */
+  verifier: BundleVerifier;
+  floor: FloorKeeper | null;
+  /** Pluggable checks after a trial boot (e.g. "hub reachable"), run after the configured ones. */
+  extraHealthChecks?: readonly HealthCheck[];
+  /** Rebuilds non-file sources (HTTP) of an interrupted deployment from its origin. */
+  sourceFor?: (origin: string) => import('./update/source.ts').BundleSource | null;
+  runner?: CommandRunner;
+  now?: () => number;
+}
+
+export interface UpdateApp {
+  service: UpdateService;
+  slots: readonly SlotDevice[];
+  bootControl: BootControl;
+}
+
+export async function createUpdateApp(config: Config, opts: UpdateAppOptions): Promise<UpdateApp> {
+  const u = config.update;
+  if (u.slots.length === 0) throw new AgentError('E_CONFIG', 'config update.slots: no slots configured');
+  const runner = opts.runner ?? processRunner;
+  const slots = u.slots.map((s) => openSlotDevice({ name: s.name, slotClass: s.class, path: rootPath(config, s.path) }));
+  const env = await openBootEnv(bootEnvSpec(config));
+  const bootControl = new AttemptCounterBootControl({ env, slots: u.slots.map((s) => s.name) });
+  const service = createUpdateService({
+    dir: join(stateDir(config), 'update'),
+    slots,
+    bootControl,
+    bootedSlot: bootedSlotDetector({ source: u.bootedSlot.source, path: rootPath(config, u.bootedSlot.path), slots }),
+    rebooter: commandRebooter({ command: u.rebootCommand, timeoutMs: u.rebootTimeoutMs, runner }),
+    verifier: opts.verifier,
+    healthChecks: [...u.healthChecks.map((c) => commandHealthCheck(c, runner)), ...(opts.extraHealthChecks ?? [])],
+    floor: opts.floor,
+    // A local file origin is an absolute path; anything else is the fetcher's to rebuild.
+    sourceFor: (origin) => (origin.startsWith('/') ? fileSource(origin) : (opts.sourceFor?.(origin) ?? null)),
+    tries: u.tries,
+    checkpointBytes: u.checkpointBytes,
+    maxStateEntries: u.maxStateEntries,
+    deploymentLogBytes: u.deploymentLogBytes,
+    logger: opts.logger,
+    now: opts.now ?? Date.now,
+  });
+  return { service, slots, bootControl };
+}
+
+function bootEnvSpec(config: Config): BootEnvSpec {
+  const b = config.update.bootEnv;
+  if (b.kind === 'grub') return { kind: 'grub', path: rootPath(config, b.path!) };
+  if (b.kind === 'uboot') return { kind: 'uboot', configPath: rootPath(config, b.config!) };
+  return { kind: 'fw-tool', configPath: rootPath(config, b.config!) };
+}
+
+/**
+ * The update app as the CLI commands use it: verifier bound to the configured trust store,
+ * floor and compatible strings; floor raised at commit; JSON logs only in deployment logs.
+ */
+export async function openUpdateApp(config: Config, logger: Logger = silentLogger()): Promise<UpdateApp> {
+  const floorFile = rootPath(config, config.bundle.floorFile);
+  const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
+  const verifier = createVerifier({ trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible });
+  const floor: FloorKeeper = { raise: async (release) => void (await raiseFloor(floorFile, release)) };
+  return createUpdateApp(config, { logger, verifier, floor });
+}

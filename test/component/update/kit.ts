@@ -1,0 +1,41 @@
+// Real signed bundles for update tests: one key, an "old" image already in slot A and a bundle
+// of a "new" image, made with the same code as `outpost bundle create`.
+import { createHash } from 'node:crypto';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { makeBundle, makeImage, makeKeys, makeTrustDir, TEST_COMPATIBLE, type TestKey } from '../../support/bundle-fixtures.ts';
+import type { BundleKit, Image } from './harness.ts';
+
+export interface KitOptions {
+  imageSize: number;
+  blockSize: number;
+}
+
+export async function makeKit(opts: KitOptions): Promise<BundleKit & { dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-kit-'));
+  const keys = await makeKeys(join(dir, 'keys'));
+  const old = await image(join(dir, 'old.img'), opts.imageSize, 1);
+  const fresh = await image(join(dir, 'new.img'), opts.imageSize - 3 * 1000, 2); // not block-aligned on purpose
+  const bundle = join(dir, 'new.bundle');
+  await makeBundle({ image: fresh.path, out: bundle, keys, version: '2.0.0', release: 2, blockSize: opts.blockSize });
+  return {
+    bundle,
+    old,
+    new: fresh,
+    bundleConfig: (nodeRoot, configRoot) => bundleConfig(nodeRoot, configRoot, keys),
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function bundleConfig(nodeRoot: string, configRoot: string, keys: readonly TestKey[]): Promise<Record<string, unknown>> {
+  await makeTrustDir(join(nodeRoot, 'etc/outpost/trust'), keys);
+  // Config paths are joined to core.root: with root "/" they must name the node's directory.
+  const at = (p: string) => (configRoot === '/' ? join(nodeRoot, p) : p);
+  return { trustStore: at('/etc/outpost/trust'), floorFile: at('/state/release-floor'), compatible: [TEST_COMPATIBLE] };
+}
+
+async function image(path: string, size: number, seed: number): Promise<Image> {
+  await makeImage(path, size, seed);
+  return { path, size, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
+}
