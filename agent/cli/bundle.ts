@@ -1,6 +1,46 @@
+// `outpost bundle …`: signed bundle tooling for CI pipelines and operators (docs/bundles.md).
+// Failures print exactly one line "E_CODE: message" on stderr, so pipelines can grep the code.
 import type { CliIO } from './io.ts';
+import { isOutpostError } from '../../shared/errors.ts';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err.write('E_NOT_IMPLEMENTED: outpost bundle is not built yet\n');
-  return 3;
+const COMMANDS: Record<string, { summary: string; load: () => Promise<(args: string[], io: CliIO) => Promise<number>> }> = {
+  keygen: { summary: 'make an Ed25519 signing key pair', load: async () => (await import('../bundle/cli/keygen.ts')).keygen },
+  create: { summary: 'build and sign a bundle from an image (streaming)', load: async () => (await import('../bundle/cli/create.ts')).create },
+  sign: { summary: 'add a signature to a bundle in place (k of n)', load: async () => (await import('../bundle/cli/sign.ts')).sign },
+  verify: { summary: 'verify a bundle against a trust store; exit 0 only if valid', load: async () => (await import('../bundle/cli/verify.ts')).verify },
+  inspect: { summary: 'print the manifest as JSON (not verified)', load: async () => (await import('../bundle/cli/inspect.ts')).inspect },
+  trust: { summary: 'init | rotate | sign | show trust documents', load: async () => (await import('../bundle/cli/trust.ts')).trust },
+};
+
+function usage(io: CliIO): void {
+  io.out.write('usage: outpost bundle <command> [options]\n\ncommands:\n');
+  for (const [name, c] of Object.entries(COMMANDS)) io.out.write(`  ${name.padEnd(8)} ${c.summary}\n`);
+  io.out.write('\nRun `outpost bundle <command> --help` for its options.\n');
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    usage(io);
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err.write(`E_USAGE: unknown bundle command "${name}" (${Object.keys(COMMANDS).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load())(rest, io);
+  } catch (err) {
+    if (isOutpostError(err)) {
+      io.err.write(`${err.code}: ${oneLine(err.message)}\n`);
+      return err.code === 'E_USAGE' ? 2 : 1;
+    }
+    io.err.write(`E_INTERNAL: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+    return 70;
+  }
 }
