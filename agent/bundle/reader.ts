@@ -48,7 +48,9 @@ async function drive(
     throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${parser.position}, before the first payload`, { retryable: true });
   }
   parser.finish();
-  return parser.head!;
+  const head = parser.head!;
+  for (const ev of parser.takeEvents()) await deliver(sink, head, ev); // the last payload's end
+  return head;
 }
 
 /** Whole bundle in one pass (local file, stdin, a fresh download). */

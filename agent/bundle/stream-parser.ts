@@ -64,6 +64,8 @@ export class BundleStreamParser {
   readonly #indexes = new Map<string, Buffer>();
   #head: VerifiedHead | null = null;
   #events: ParseEvent[] = [];
+  /** A payload's `end` waits until the bytes after it (padding, next header or end of archive) check out. */
+  #pendingEnd: PayloadEntry | null = null;
 
   constructor(checkHead: HeadCheck) {
     this.#checkHead = checkHead;
@@ -111,6 +113,12 @@ export class BundleStreamParser {
     }
     this.#tar.end();
     if (this.#failure) throw this.#failure;
+    this.#releaseEnd();
+  }
+
+  #releaseEnd(): void {
+    if (this.#pendingEnd) this.#events.push({ kind: 'end', payload: this.#pendingEnd });
+    this.#pendingEnd = null;
   }
 
   #fail(err: OutpostError): void {
@@ -174,6 +182,7 @@ export class BundleStreamParser {
       return;
     }
     const layout = this.#accept(h.name, h.size, offset);
+    this.#releaseEnd();
     // Both views must agree on every entry; a disagreement means a framing trick.
     const te = this.#tarEntry;
     this.#tarEntry = null;
@@ -281,7 +290,7 @@ export class BundleStreamParser {
       }
       if (c.checker.done) {
         c.checker.checkTotal();
-        this.#events.push({ kind: 'end', payload: c.checker.entry });
+        this.#pendingEnd = c.checker.entry;
       }
       return;
     }
