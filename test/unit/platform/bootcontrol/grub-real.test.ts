@@ -37,6 +37,7 @@ const CASES: Array<[string, Record<string, string>]> = [
   ['blank environment', {}],
   ['trial slot first', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '3', OUTPOST_A_GOOD: '1' }],
   ['trial on its last try', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '1' }],
+  ['fallback on its last try', { BOOT_ORDER: 'A B', BOOT_A_LEFT: '1', BOOT_B_LEFT: '0' }],
   ['trial used up: fall back', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '2', BOOT_B_LEFT: '0' }],
   ['bad slot out of the order', { BOOT_ORDER: 'A', BOOT_A_LEFT: '9', BOOT_B_LEFT: '5' }],
   ['empty order, odd counters', { BOOT_ORDER: '', BOOT_A_LEFT: '10', BOOT_B_LEFT: 'x' }],
