@@ -75,6 +75,8 @@ export function parsePrivateKey(text: string, what = 'private key'): SigningKey 
 
 export function parsePublicKey(text: string, what = 'public key'): PublicKeyInfo {
   const o = parseJwk(text, what);
+  // a private key where a public one belongs means a secret was copied somewhere it must not be
+  if (o.d !== undefined) throw new OutpostError('E_KEY_FORMAT', `${what} is a private key; use the .pub file`);
   return { id: o.kid as string, publicHex: Buffer.from(o.x as string, 'base64url').toString('hex') };
 }
 
