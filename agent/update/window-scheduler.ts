@@ -1,0 +1,42 @@
+// Runs update steps only while downloads are allowed. At window close (or a spent budget) the
+// running step is stopped the way a shutdown stops it — the journal keeps the deployment and its
+// block progress, nothing is failed or rolled back — and at the next open it continues from there.
+import type { DownloadGate } from '../fetch/download-gate.ts';
+import type { RunResult } from './runner.ts';
+import type { Logger } from '../log/logger.ts';
+
+export interface Steppable {
+  /** Stops the running step; the journal keeps it (what `stop()` of the update service does). */
+  stop(): void;
+  /** Continues the journal's deployment (what `resumeAfterBoot()` does). */
+  resume(): Promise<RunResult | null>;
+}
+
+/**
+ * Starts with `first()` once the gate is open and keeps resuming after each window close until
+ * the deployment parks, ends, or `signal` aborts (then the last result is returned).
+ */
+export async function runInWindows(gate: DownloadGate, service: Steppable, first: () => Promise<RunResult | null>, signal: AbortSignal, log?: Logger): Promise<RunResult | null> {
+  let step = first;
+  for (;;) {
+    await gate.waitOpen(signal);
+    const session = gate.session(signal);
+    let paused = false;
+    const onClose = () => {
+      if (signal.aborted) return;
+      paused = true;
+      log?.info('download paused by the gate', { reason: (session.signal.reason as Error)?.message });
+      service.stop();
+    };
+    session.signal.addEventListener('abort', onClose, { once: true });
+    let result: RunResult | null;
+    try {
+      result = await step();
+    } finally {
+      session.signal.removeEventListener('abort', onClose);
+      session.end();
+    }
+    if (!paused || result?.kind !== 'stopped') return result;
+    step = () => service.resume();
+  }
+}
