@@ -61,6 +61,24 @@ export class UbootEnv implements BootEnv {
     return (await this.#state()).vars;
   }
 
+  /** Which copies pass their CRC, and which one the bootloader uses (-1: none). */
+  async check(): Promise<{ valid: boolean[]; current: number }> {
+    const copies = await this.#copies();
+    return { valid: copies.map((c) => c.crcOk), current: currentCopy(copies) };
+  }
+
+  /**
+   * Start-up repair: when one of two copies is torn or stale-corrupt, rewrite it from the good
+   * one (an empty update goes to the inactive copy, which is the broken one). Returns whether
+   * it wrote. With no valid copy it does nothing: guessing a boot environment is worse.
+   */
+  async repair(): Promise<boolean> {
+    const { valid, current } = await this.check();
+    if (!this.redundant || current < 0 || valid.every(Boolean)) return false;
+    await this.update({});
+    return true;
+  }
+
   update(changes: EnvChanges): Promise<void> {
     return this.#serial.run(async () => {
       // U-Boot has no empty values: "" means unset, as with `setenv name` and fw_setenv.

@@ -118,6 +118,25 @@ test('a power cut during our write leaves the previous environment for both read
   assert.deepEqual(await printenv(config), { BOOT_ORDER: 'A B', BOOT_A_LEFT: '1' });
 });
 
+test('check reports a torn copy and repair rewrites it from the good one', async () => {
+  const { file, config, geometry } = await device();
+  const env = new UbootEnv({ geometry, whenInvalid: 'empty' });
+  await env.update({ BOOT_ORDER: 'A B' }); // → copy 1
+  await env.update({ BOOT_ORDER: 'B A' }); // → copy 0
+  assert.deepEqual(await env.check(), { valid: [true, true], current: 0 });
+  assert.equal(await env.repair(), false, 'nothing to repair');
+  await tear(file, SIZE); // the older copy
+  assert.deepEqual(await env.check(), { valid: [true, false], current: 0 });
+  assert.equal(await env.repair(), true);
+  assert.deepEqual(await env.check(), { valid: [true, true], current: 1 });
+  await tear(file, 0); // now only the repaired copy is left: it must carry the same content
+  assert.deepEqual(await printenv(config), { BOOT_ORDER: 'B A' });
+  assert.equal(await new UbootEnv({ geometry: `${file} 0 1000\n${file} 0x1000 1000\n` }).repair(), true);
+  assert.deepEqual(await env.check(), { valid: [true, true], current: 0 });
+  const blank = await device();
+  assert.equal(await new UbootEnv({ geometry: blank.geometry }).repair(), false, 'no valid copy: no guess');
+});
+
 test('flag 255 → 0 wraps the same way for fw_printenv and for us', async () => {
   const { file, config, geometry } = await device();
   const img = Buffer.concat([encodeUbootCopy({ v: 'old' }, SIZE, true, 255), encodeUbootCopy({ v: 'new' }, SIZE, true, 0)]);
