@@ -99,6 +99,7 @@ export class AgentLink {
     if (claimed) return reject('E_AUTH_KEY_MISMATCH', 'this device id is registered with another key');
     const now = Date.now();
     let node = s.nodes[fp];
+    const unchanged = node !== undefined && node.status === 'accepted' && node.deviceId === hello.deviceId && node.agentVersion === hello.agentVersion;
     if (!node) {
       const accepted = this.#policy.acceptAll || s.preauthorized.includes(fp);
       node = {
@@ -112,7 +113,9 @@ export class AgentLink {
     node.deviceId = hello.deviceId;
     node.agentVersion = hello.agentVersion;
     node.lastSeen = now;
-    await this.#store.persist();
+    // A new or changed registration must be on disk before we answer; a known node's lastSeen need not.
+    if (unchanged) void this.#store.persist().catch(() => {});
+    else await this.#store.persist();
     if (node.status === 'pending') {
       this.#log.info('agent pending operator acceptance', { deviceId: hello.deviceId, fingerprint: fp });
       this.send({ v: 1, type: 'auth.result', id: nextId(), result: 'pending', retryAfterS: this.#policy.pendingRetryS, node: fp.slice(0, 16) });
