@@ -64,6 +64,8 @@ if [ "$check" = yes ]; then
 else
   version="$(basename "$binary") (not run)"
 fi
+# Keep the previous binary (a hard link, no copy) so an agent upgrade can be undone by hand.
+if [ -f "$bin" ]; then ln -f "$bin" "$bin.prev"; fi
 mv -f "$bin.new" "$bin"
 
 if [ -e "$conf" ]; then

@@ -9,7 +9,7 @@ import { bundleAgent } from './build/bundle.ts';
 import { makeBinary } from './build/inject.ts';
 import { withLock } from './build/lock.ts';
 import { arm64Node } from './build/node-arm64.ts';
-import { ARCHES, BLOB_FILE, BUNDLE_FILE, DIST, PINNED_NODE, PINNED_NODE_PACKAGE, ROOT, STAMP_FILE, binaryPath, type Arch } from './build/paths.ts';
+import { ARCHES, BUNDLE_FILE, DIST, PINNED_NODE, PINNED_NODE_PACKAGE, ROOT, STAMP_FILE, binaryPath, blobPath, type Arch } from './build/paths.ts';
 import { makeBlob } from './build/sea.ts';
 import { binaryRecord, inputsDigest, isFresh, readStamp, type Stamp } from './build/stamp.ts';
 import { STRIP, STRIP_ARM64, findTool } from './build/tools.ts';
@@ -40,15 +40,17 @@ async function build(arches: readonly Arch[], force: boolean): Promise<void> {
   const bundle = await bundleAgent(BUNDLE_FILE);
   log(`bundle ${relative(ROOT, bundle.file)} ${kib(bundle.bytes)}`);
   for (const [name, bytes] of bundle.byPackage.slice(0, 6)) log(`  ${name.padEnd(22)} ${kib(bytes)}`);
+  if (bundle.optional.length > 0) log(`  left out (optional, required in try/catch): ${bundle.optional.join(', ')}`);
 
   const inputs = inputsDigest(readFileSync(BUNDLE_FILE));
   const old = readStamp();
   const todo = arches.filter((a) => force || !isFresh(old, version, inputs, a));
   const stamp: Stamp = { node: version, inputs, binaries: old?.node === version && old.inputs === inputs ? { ...old.binaries } : {} };
   if (todo.length > 0) {
-    const blob = makeBlob(BUNDLE_FILE, BLOB_FILE);
-    log(`SEA blob ${kib(blob.length)} (no code cache: one blob for both architectures)`);
     for (const arch of todo) {
+      const codeCache = arch === 'x64'; // see scripts/build/sea.ts for why arm64 has none
+      const blob = makeBlob(BUNDLE_FILE, blobPath(arch), codeCache);
+      log(`SEA blob ${relative(ROOT, blobPath(arch))} ${kib(blob.length)}${codeCache ? ' (with V8 code cache)' : ' (script only)'}`);
       const runtime = arch === 'x64' ? PINNED_NODE : await arm64Node(version, log);
       const size = await makeBinary(runtime, strips[arch]!, blob, binaryPath(arch));
       stamp.binaries[arch] = binaryRecord(arch);

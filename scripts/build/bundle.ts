@@ -1,7 +1,12 @@
 // esbuild step: one CommonJS file holding the agent and its npm dependencies.
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { join } from 'node:path';
+import { isBuiltin } from 'node:module';
+import { OutpostError } from '../../shared/errors.ts';
 import { ROOT } from './paths.ts';
+
+// ws's native speed-ups: loaded in a try/catch that the WS_NO_* defines below switch off.
+const WS_NATIVE = ['bufferutil', 'utf-8-validate'];
 
 // node-cron's ESM build reads import.meta.url, which is empty in CJS output and esbuild does not
 // warn: the bundle would crash at load. Compute it from __filename (the binary's path in a SEA).
@@ -31,7 +36,7 @@ export function bundleOptions(outfile: string): BuildOptions {
       'process.env.WS_NO_BUFFER_UTIL': '"1"',
       'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
     },
-    external: ['bufferutil', 'utf-8-validate'],
+    external: WS_NATIVE,
   };
 }
 
@@ -40,12 +45,23 @@ export interface BundleResult {
   bytes: number;
   /** Output bytes per npm package (or "agent"/"shared"), largest first. */
   byPackage: Array<[string, number]>;
+  /** Modules left out that the code requires inside try/catch (absent in the binary). */
+  optional: string[];
 }
 
 export async function bundleAgent(outfile: string): Promise<BundleResult> {
   const result = await build(bundleOptions(outfile));
   const meta = result.metafile as Metafile;
   const out = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined);
+  // A SEA's require() loads built-ins only, and import() fails outright when the blob carries a
+  // code cache. esbuild leaves a require() unresolved only inside try/catch (systeminformation's
+  // macOS sensors, ws's add-ons): those degrade gracefully. A dynamic import() must not remain.
+  const dynamic = (out?.imports ?? []).filter((i) => i.kind === 'dynamic-import');
+  if (dynamic.length > 0) {
+    const list = dynamic.map((i) => i.path).join(', ');
+    throw new OutpostError('E_BUILD_STEP', `the bundle keeps import() of ${list}, which a single binary cannot load`);
+  }
+  const optional = [...new Set((out?.imports ?? []).filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path))];
   const sizes = new Map<string, number>();
   for (const [input, info] of Object.entries(out?.inputs ?? {})) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
@@ -56,5 +72,6 @@ export async function bundleAgent(outfile: string): Promise<BundleResult> {
     file: outfile,
     bytes: out?.bytes ?? 0,
     byPackage: [...sizes].sort((a, b) => b[1] - a[1]),
+    optional,
   };
 }

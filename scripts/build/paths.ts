@@ -8,7 +8,6 @@ export const DIST = join(ROOT, 'dist');
 export const CACHE = join(ROOT, 'node_modules', '.cache', 'outpost-build');
 
 export const BUNDLE_FILE = join(DIST, 'outpost.cjs');
-export const BLOB_FILE = join(DIST, 'outpost.blob');
 export const STAMP_FILE = join(DIST, 'outpost.build.json');
 
 /** The pinned runtime: its version is the one every binary and the SEA blob must share. */
@@ -21,6 +20,10 @@ export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 
 export type Arch = 'x64' | 'arm64';
 export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
+
+export function blobPath(arch: Arch): string {
+  return join(DIST, `outpost-${arch}.blob`);
+}
 
 export function binaryPath(arch: Arch): string {
   return join(DIST, arch === 'x64' ? 'outpost' : 'outpost-arm64');

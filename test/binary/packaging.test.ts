@@ -42,6 +42,7 @@ test('install.sh lays out binary, config, state dir and unit with tight modes', 
   assert.equal(mode(join(root, 'var/lib/outpost')), 0o700);
   assert.equal(readFileSync(join(root, 'etc/systemd/system/outpost.service'), 'utf8'), readFileSync(UNIT, 'utf8'));
   assert.equal(mode(join(root, 'etc/systemd/system/outpost.service')), 0o644);
+  assert.equal(existsSync(`${bin}.prev`), false, 'nothing to keep on a first install');
   assert.match(r.out, /installed outpost \d+\.\d+\.\d+ \(node [\d.]+, x64\)/);
   const v = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   assert.equal(v.status, 0);
@@ -63,6 +64,7 @@ test('an upgrade keeps the operator config and swaps the binary by rename', () =
     assert.match(r.out, /kept existing/);
     assert.notEqual(statSync(bin).ino, before.ino, 'new inode: replaced by rename, not rewritten in place');
     assert.equal(fstatSync(fd).size, before.size, 'the old file is intact for the process still running it');
+    assert.equal(statSync(`${bin}.prev`).ino, before.ino, 'the previous binary is kept as outpost.prev');
   } finally {
     closeSync(fd);
   }

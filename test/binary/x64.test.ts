@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -107,11 +107,98 @@ test('bundle keygen, create and verify through the binary', async (t) => {
   });
 });
 
-test('local install into file slots, then status, through the binary', async (t) => {
+/**
+ * A node on file-backed A/B slots: GRUB env made by the real grub-editenv, slot A booted and
+ * good, and the test bootloader simulator as reboot command (it picks the next slot like the
+ * shipped GRUB script does and records which one "booted").
+ */
+function fileSlotNode(dir: string, trust: string): { config: string; grubenv: string; booted: string; slotB: string } {
+  const root = join(dir, 'node');
+  for (const d of ['slots', 'boot', 'run', 'state']) mkdirSync(join(root, d), { recursive: true });
+  for (const s of ['a', 'b']) writeFileSync(join(root, `slots/${s}.img`), Buffer.alloc(4 << 20));
+  const grubenv = join(root, 'boot/grubenv');
+  for (const args of [['create'], ['set', 'BOOT_ORDER=A', 'BOOT_A_LEFT=3', 'BOOT_B_LEFT=0', 'OUTPOST_A_GOOD=1']]) {
+    const r = spawnSync('grub-editenv', [grubenv, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `grub-editenv (Debian grub-common): ${r.stderr}`);
+  }
+  const booted = join(root, 'run/booted-slot');
+  writeFileSync(booted, 'A\n');
+  const config = join(dir, 'node.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      core: { root, stateDir: '/state' },
+      update: {
+        slots: ['A', 'B'].map((n) => ({ name: n, class: 'rootfs', path: `/slots/${n.toLowerCase()}.img`, kind: 'file' })),
+        bootEnv: { kind: 'grub', path: '/boot/grubenv' },
+        rebootCommand: [process.execPath, join(ROOT, 'test/component/update/sim-reboot.ts'), grubenv, booted],
+        bootedSlot: { source: 'file', path: '/run/booted-slot' },
+      },
+      bundle: { trustStore: trust, floorFile: '/state/release-floor', compatible: [COMPATIBLE] },
+    }),
+  );
+  return { config, grubenv, booted, slotB: join(root, 'slots/b.img') };
+}
+
+test('local install into file slots, reboot, commit and status, through the binary', async (t) => {
   const probe = runX64(['install', '--help']);
   if (notBuiltYet(t, probe, 'outpost install')) return;
-  const status = runX64(['status', '--help']);
-  if (notBuiltYet(t, status, 'outpost status')) return;
-  // Filled in when install/status land: the flow needs their config keys (slots, boot env).
-  assert.fail('install and status exist now: write the install flow for the binary');
+  const dir = join(tmp, 'install');
+  mkdirSync(dir);
+  const made = makeSignedBundle(t, dir, 9);
+  if (!made) return;
+  // Trust paths in the node config are joined to core.root: give it the store inside the root.
+  const node = fileSlotNode(dir, '/trust');
+  cpSync(made.trust, join(dir, 'node', 'trust'), { recursive: true });
+
+  const install = runX64(['install', made.bundle, '--config', node.config]);
+  assert.equal(install.code, 0, explain(install));
+  assert.match(install.stdout, /reboot requested/);
+  assert.equal(readFileSync(node.booted, 'utf8').trim(), 'B', 'the simulated bootloader tried the new slot');
+
+  const resume = runX64(['install', '--resume', '--config', node.config]);
+  assert.equal(resume.code, 0, explain(resume));
+  assert.match(resume.stdout, /committed/);
+
+  // The new slot holds the image byte for byte, and GRUB's own tool reads the committed env.
+  const image = readFileSync(made.image);
+  assert.ok(readFileSync(node.slotB).subarray(0, image.length).equals(image));
+  const env = spawnSync('grub-editenv', [node.grubenv, 'list'], { encoding: 'utf8' });
+  assert.match(env.stdout, /^BOOT_ORDER=B A$/m);
+  assert.match(env.stdout, /^OUTPOST_B_GOOD=1$/m);
+
+  const status = runX64(['status', '--json', '--config', node.config]);
+  assert.equal(status.code, 0, explain(status));
+  const s = JSON.parse(status.stdout) as {
+    booted: string;
+    primary: string;
+    deployment: { outcome: string } | null;
+    slots: Array<{ name: string; good: boolean; installed: { version: string; release: number } | null }>;
+  };
+  assert.equal(s.booted, 'B');
+  assert.equal(s.primary, 'B');
+  assert.equal(s.deployment?.outcome, 'committed');
+  const b = s.slots.find((x) => x.name === 'B');
+  assert.deepEqual([b?.good, b?.installed?.version, b?.installed?.release], [true, '1.0.9', 9]);
+
+  await t.test('after the commit a lower release is refused by the raised anti-rollback floor', () => {
+    const older = makeOlder(dir, made.priv, 8);
+    const r = runX64(['install', older, '--config', node.config]);
+    assert.equal(r.code, 1, explain(r));
+    assert.match(r.stderr, /^E_BUNDLE_ROLLBACK: /m);
+    assert.equal(readFileSync(node.booted, 'utf8').trim(), 'B', 'no reboot was requested');
+  });
 });
+
+/** A validly signed bundle with a lower release number (rolled-back software). */
+function makeOlder(dir: string, priv: string, release: number): string {
+  const image = join(dir, 'older.img');
+  writeFileSync(image, Buffer.alloc(1 << 20, 7));
+  const out = join(dir, `older-${release}.bundle`);
+  const r = runX64([
+    'bundle', 'create', '--image', image, '--version', `1.0.${release}`, '--release', String(release),
+    '--compatible', COMPATIBLE, '--key', priv, '--out', out,
+  ]);
+  assert.equal(r.code, 0, explain(r));
+  return out;
+}
