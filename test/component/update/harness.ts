@@ -15,6 +15,7 @@ import { simulateBoot } from '../../support/boot-simulator.ts';
 export const REPO = resolve(import.meta.dirname, '../../..');
 const SIM_REBOOT = join(REPO, 'test/component/update/sim-reboot.ts');
 const SLOTS = ['A', 'B'] as const;
+const COMPILE_CACHE = join(tmpdir(), 'outpost-test-compile-cache');
 
 export interface Image {
   path: string;
@@ -151,6 +152,8 @@ export class TestNode {
     return new Promise((resolveRun, reject) => {
       const child = spawn(process.execPath, [join(REPO, 'bin/outpost.js'), ...args, '--config', this.configPath], {
         cwd: REPO,
+        // Compiled-code cache shared by every spawned agent: start-up is most of a test's time.
+        env: { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE },
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
