@@ -4,7 +4,7 @@
 //   node scripts/bench-binary.ts startup [--runs 15]
 //     `outpost --version` wall time, x64 native and arm64 under qemu, each as a ratio against the
 //     same runtime's `node -e 0` measured in the same run.
-//   node scripts/bench-binary.ts hub [--connected 60] [--idle 600] [--sample 10]
+//   node scripts/bench-binary.ts hub [--agent binary|source] [--connected 60] [--idle 600] [--sample 10]
 //     `outpost run` against `scripts/dev-hub.ts --port 0 --accept-all`: start-up until the hub has
 //     the agent connected (its first message plus one round trip), VmRSS and RssAnon (private memory)
 //     after --connected seconds, CPU % over --idle seconds sampled every --sample seconds.
@@ -95,14 +95,21 @@ function hubUrls(child: ChildProcess): Promise<{ admin: string; agent: string }>
 async function untilConnected(admin: string, deadlineMs: number): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
-    const nodes = (await (await fetch(`${admin}/admin/nodes`)).json()) as Array<{ connected?: boolean }>;
-    if (nodes.some((n) => n.connected)) return;
+    const nodes = (await (await fetch(`${admin}/admin/nodes`)).json()) as Array<{ online?: boolean }>;
+    if (nodes.some((n) => n.online)) return;
     await sleep(10);
   }
   throw new Error('the agent did not connect to the hub in time');
 }
 
-async function hub(connectedS: number, idleS: number, sampleS: number): Promise<void> {
+/** The agent under test: the built binary, or the source tree on the pinned Node for comparison. */
+function agentCommand(which: string, config: string): [string, string[]] {
+  if (which === 'binary') return [binaryPath('x64'), ['run', '--config', config]];
+  if (which === 'source') return [PINNED_NODE, [join(ROOT, 'bin', 'outpost.js'), 'run', '--config', config]];
+  throw new Error(`--agent must be binary or source, not ${which}`);
+}
+
+async function hub(which: string, connectedS: number, idleS: number, sampleS: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
   const children: ChildProcess[] = [];
   try {
@@ -117,7 +124,9 @@ async function hub(connectedS: number, idleS: number, sampleS: number): Promise<
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify({ core: { root: dir, logLevel: 'warn' }, hub: { url: urls.agent } }, null, 2));
     const t0 = process.hrtime.bigint();
-    const agent = spawn(binaryPath('x64'), ['run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [file, args] = agentCommand(which, config);
+    out(`agent: ${which}`);
+    const agent = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(agent);
     let agentErr = '';
     agent.stderr!.on('data', (b: Buffer) => (agentErr += b.toString()));
@@ -162,9 +171,10 @@ const { positionals, values } = parseArgs({
     connected: { type: 'string', default: '60' },
     idle: { type: 'string', default: '600' },
     sample: { type: 'string', default: '10' },
+    agent: { type: 'string', default: 'binary' },
   },
 });
 const mode = positionals[0] ?? 'startup';
 if (mode === 'startup') startup(Number(values.runs));
-else if (mode === 'hub') await hub(Number(values.connected), Number(values.idle), Number(values.sample));
+else if (mode === 'hub') await hub(values.agent, Number(values.connected), Number(values.idle), Number(values.sample));
 else throw new Error(`unknown mode ${mode} (startup | hub)`);
