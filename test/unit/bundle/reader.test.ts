@@ -8,7 +8,8 @@ import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import type { BlockSink, VerifiedHead } from '../../../agent/bundle/types.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
-import { devKeys, makeBundle, makeImage, makeTrustDir, testPolicy, type MadeBundle } from '../../support/bundle-fixtures.ts';
+import { devKeys, makeBundle, makeImage, makeTrustDir, testPolicy, TEST_COMPATIBLE, type MadeBundle } from '../../support/bundle-fixtures.ts';
+import { createBundle } from '../../../shared/bundle/create.ts';
 import type { TrustStore } from '../../../shared/bundle/trust.ts';
 
 const BS = 64 * 1024;
@@ -150,4 +151,31 @@ test('aborting stops the read with the signal reason and no further blocks', asy
   };
   await assert.rejects(createVerifier(testPolicy(trust)).readBundle(chunks(bundle, 8192), sink, ac.signal), /window closed/);
   assert.equal(sink.blocks.length, 4);
+});
+
+test('two payloads: indexes first, then payloads in manifest order; each resumable by its offset', async () => {
+  const keys = await devKeys(['dev-a']);
+  const a = await makeImage(join(dir, 'boot.img'), 3 * BS, 31);
+  const b = await makeImage(join(dir, 'root.img'), 2 * BS + 5, 32);
+  const out = join(dir, 'two.bundle');
+  const made2 = await createBundle({
+    payloads: [
+      { path: a, name: 'boot.img', slotClass: 'boot', blockSize: BS },
+      { path: b, name: 'root.img', slotClass: 'rootfs', blockSize: BS },
+    ],
+    version: '2', release: 6, compatible: [TEST_COMPATIBLE], keys: [keys[0]!.key], out,
+  });
+  assert.deepEqual(made2.layout.entries.map((e) => e.name), ['manifest.json', 'signatures.json', 'index/boot.img', 'index/root.img', 'payload/boot.img', 'payload/root.img']);
+  const bytes = await readFile(out);
+  const sink = new RecordingSink();
+  const v = createVerifier(testPolicy(trust));
+  const head = await v.readBundle(chunks(bytes, 30_000), sink);
+  assert.deepEqual(sink.calls, ['begin:boot.img', 'block:0', 'block:1', 'block:2', 'end:boot.img', 'begin:root.img', 'block:0', 'block:1', 'block:2', 'end:root.img']);
+  assert.ok(Buffer.concat(sink.blocks).equals(Buffer.concat([await readFile(a), await readFile(b)])));
+  // the head holds both indexes, so the second payload resumes from a persisted head alone
+  const again = v.verifyHeadBytes(head.headBytes);
+  const p2 = again.payloads[1]!;
+  const resumed = new RecordingSink();
+  await v.readBlocks(chunks(bytes.subarray(p2.dataOffset + BS), 4096), again, 'root.img', 1, resumed);
+  assert.deepEqual(resumed.calls, ['block:1', 'block:2']);
 });
