@@ -1,0 +1,104 @@
+// `outpost run` from the x86-64 binary against the reference hub on loopback: the bundled ws,
+// identity and inventory code (systeminformation) must work inside the single executable, the
+// daemon must log JSON lines only (journald), and SIGTERM must stop it cleanly.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AGENT_VERSION } from '../../agent/version.ts';
+import { ROOT, X64, ensureBuilt } from './helpers.ts';
+
+let tmp = '';
+let hub: ChildProcess | undefined;
+let admin = '';
+let agentUrl = '';
+
+before(async () => {
+  ensureBuilt('x64');
+  tmp = mkdtempSync(join(tmpdir(), 'outpost-run-'));
+  mkdirSync(join(tmp, 'bundles'));
+  hub = spawn(
+    process.execPath,
+    [join(ROOT, 'scripts/dev-hub.ts'), '--port', '0', '--state', join(tmp, 'hub.json'), '--bundles', join(tmp, 'bundles'), '--accept-all'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  for await (const line of createInterface({ input: hub.stdout! })) {
+    const m = /listening on (\S+) \(agents connect to (\S+)\)/.exec(line);
+    if (m) {
+      [admin, agentUrl] = [m[1]!, m[2]!];
+      break;
+    }
+  }
+  assert.ok(agentUrl, 'dev hub reported its URL');
+}, { timeout: 5 * 60_000 });
+
+after(async () => {
+  if (hub && hub.exitCode === null) {
+    hub.kill('SIGTERM');
+    await once(hub, 'exit');
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+interface NodeView {
+  fingerprint: string;
+  online: boolean;
+  agentVersion: string;
+  reports: number;
+  inventory?: Record<string, unknown> | null;
+}
+
+async function nodes(): Promise<NodeView[]> {
+  return (await (await fetch(`${admin}/admin/nodes`)).json()) as NodeView[];
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('the binary connects, authenticates, reports inventory, and stops on SIGTERM', async () => {
+  const config = join(tmp, 'agent.json');
+  writeFileSync(config, JSON.stringify({ core: { root: join(tmp, 'node'), logLevel: 'info' }, hub: { url: agentUrl } }));
+  mkdirSync(join(tmp, 'node'));
+  const agent = spawn(X64, ['run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  agent.stdout!.on('data', (b: Buffer) => (stdout += b));
+  agent.stderr!.on('data', (b: Buffer) => (stderr += b));
+  const exited = once(agent, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  try {
+    const node = await until('the agent online at the hub', async () => (await nodes()).find((n) => n.online));
+    assert.equal(node.agentVersion, AGENT_VERSION);
+    // Inventory comes from systeminformation, bundled into the binary: the hub must get it.
+    const inventory = await until('an inventory report', async () => {
+      const res = await fetch(`${admin}/admin/node`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ node: node.fingerprint }),
+      });
+      const [full] = (await res.json()) as NodeView[];
+      return full?.inventory ?? undefined;
+    });
+    assert.ok(Object.keys(inventory).length > 0, 'inventory has facts');
+  } finally {
+    agent.kill('SIGTERM');
+  }
+  const [code, signal] = await exited;
+  assert.equal(signal, null, stderr);
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `not a JSON line: ${l}`);
+  const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  assert.ok(msgs.includes('authenticated with the hub'), msgs.join(' | '));
+  assert.equal(msgs.at(-1), 'stopped');
+});
