@@ -1,0 +1,71 @@
+// Test helper: a real gpsd fed by gpsfake from an NMEA log, on a free loopback port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { START, scenarios } from '../../../scripts/make-nmea.ts';
+
+export const NMEA_DIR = join(import.meta.dirname, '../../fixtures/nmea');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Gpsfake {
+  readonly proc: ChildProcess;
+  /** Resolves when gpsfake has exited (after stop()). */
+  readonly exited: Promise<void>;
+  stop(): Promise<void>;
+  stderr(): string;
+}
+
+/** Receiver time of the last epoch in a fixture log: once a client saw it, the log was replayed. */
+export function lastEpochMs(log: string): number {
+  const epochs = scenarios()[log];
+  if (!epochs) throw new Error(`no scenario ${log}`);
+  return START + (epochs.length - 1) * 1000;
+}
+
+/**
+ * Replays `log` (a file name under test/fixtures/nmea) at 0.1 s per sentence, in a loop.
+ * (gpsfake's single-shot mode waits 60 s for gpsd after the log ends, so tests watch for the
+ * last epoch instead, see lastEpochMs.)
+ */
+export function startGpsfake(log: string, port: number): Gpsfake {
+  const args = ['-P', String(port), '-c', '0.1', '-n', '-q', join(NMEA_DIR, log)];
+  const proc = spawn('gpsfake', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve();
+    else proc.once('exit', () => resolve());
+  });
+  return {
+    proc,
+    exited,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM'); // gpsfake stops its gpsd on SIGTERM
+        const hard = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(hard);
+      }
+    },
+  };
+}
+
+/** Resolves when `check` holds, polling; rejects after a generous deadline (loaded CI boxes). */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
