@@ -4,10 +4,11 @@
 //   node scripts/bench-binary.ts startup [--runs 15]
 //     `outpost --version` wall time, x64 native and arm64 under qemu, each as a ratio against the
 //     same runtime's `node -e 0` measured in the same run.
-//   node scripts/bench-binary.ts hub [--agent binary|source] [--connected 60] [--idle 600] [--sample 10]
-//     `outpost run` against `scripts/dev-hub.ts --port 0 --accept-all`: start-up until the hub has
-//     the agent connected (its first message plus one round trip), VmRSS and RssAnon (private memory)
-//     after --connected seconds, CPU % over --idle seconds sampled every --sample seconds.
+//   node scripts/bench-binary.ts hub [--agent binary|source] [--starts 1] [--connected 60] [--idle 600] [--sample 10]
+//     `outpost run` against `scripts/dev-hub.ts --port 0 --accept-all`: start-up until the hub lists
+//     the agent online (its first message plus the auth round trip), first start and median of
+//     --starts - 1 restarts; VmRSS and RssAnon (private memory) after --connected seconds; CPU %
+//     over --idle seconds sampled every --sample seconds. --agent source runs bin/outpost.js instead.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,7 +110,42 @@ function agentCommand(which: string, config: string): [string, string[]] {
   throw new Error(`--agent must be binary or source, not ${which}`);
 }
 
-async function hub(which: string, connectedS: number, idleS: number, sampleS: number): Promise<void> {
+interface Started {
+  child: ChildProcess;
+  ms: number;
+}
+
+/** Starts the agent and resolves once the hub lists it online; rejects if it exits first. */
+async function startAgent(which: string, config: string, admin: string): Promise<Started> {
+  const [file, args] = agentCommand(which, config);
+  const t0 = process.hrtime.bigint();
+  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const died = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`agent exited ${code ?? signal}: ${err.slice(0, 500)}`))),
+  );
+  died.catch(() => {}); // only matters while racing below
+  await Promise.race([untilConnected(admin, 30_000), died]);
+  return { child, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+}
+
+async function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const gone = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  await gone;
+}
+
+async function untilOffline(admin: string): Promise<void> {
+  for (;;) {
+    const nodes = (await (await fetch(`${admin}/admin/nodes`)).json()) as Array<{ online?: boolean }>;
+    if (!nodes.some((n) => n.online)) return;
+    await sleep(10);
+  }
+}
+
+async function hub(which: string, starts: number, connectedS: number, idleS: number, sampleS: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
   const children: ChildProcess[] = [];
   try {
@@ -123,43 +159,44 @@ async function hub(which: string, connectedS: number, idleS: number, sampleS: nu
     const urls = await hubUrls(hubProc);
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify({ core: { root: dir, logLevel: 'warn' }, hub: { url: urls.agent } }, null, 2));
-    const t0 = process.hrtime.bigint();
-    const [file, args] = agentCommand(which, config);
     out(`agent: ${which}`);
-    const agent = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(agent);
-    let agentErr = '';
-    agent.stderr!.on('data', (b: Buffer) => (agentErr += b.toString()));
-    const died = new Promise<never>((_, reject) =>
-      agent.once('exit', (code, signal) => reject(new Error(`agent exited ${code ?? signal}: ${agentErr.slice(0, 500)}`))),
-    );
-    died.catch(() => {}); // also raced below; a late exit after the measurement is reported there
-    await Promise.race([untilConnected(urls.admin, 30_000), died]);
-    out(`startup to authenticated on the hub (first message + 1 round trip): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
+    // The first start also makes the device key; later starts are what a reboot costs.
+    const times: number[] = [];
+    let agent: ChildProcess | undefined;
+    for (let i = 0; i < Math.max(1, starts); i++) {
+      if (agent) {
+        await stopChild(agent);
+        await untilOffline(urls.admin);
+      }
+      const s = await startAgent(which, config, urls.admin);
+      agent = s.child;
+      children.push(agent);
+      times.push(s.ms);
+    }
+    out(`startup to online at the hub (hello, challenge, auth): first start ${times[0]!.toFixed(0)} ms` +
+      (times.length > 1 ? `, restarts median ${median(times.slice(1)).toFixed(0)} ms (${times.length - 1} runs)` : ''));
+    if (connectedS <= 0) return;
+    const pid = agent!.pid!;
     await sleep(connectedS * 1000);
-    const mem = memory(agent.pid!);
+    const mem = memory(pid);
     out(`after ${connectedS} s connected: VmRSS ${(mem.vmRssKiB / 1024).toFixed(1)} MiB, RssAnon ${(mem.rssAnonKiB / 1024).toFixed(1)} MiB`);
+    if (idleS <= 0) return;
     const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
     const samples: number[] = [];
-    let last = cpuTicks(agent.pid!);
+    let last = cpuTicks(pid);
     for (let elapsed = 0; elapsed < idleS; elapsed += sampleS) {
       await sleep(sampleS * 1000);
-      const now = cpuTicks(agent.pid!);
+      const now = cpuTicks(pid);
       samples.push(((now - last) / hz / sampleS) * 100);
       last = now;
     }
     const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-    out(`idle CPU over ${idleS} s (${samples.length} samples): mean ${mean.toFixed(3)} %, median ${median(samples).toFixed(3)} %, max ${Math.max(...samples).toFixed(3)} % of one core`);
-    const end = memory(agent.pid!);
+    out(`idle CPU over ${idleS} s (${samples.length} samples of ${sampleS} s): mean ${mean.toFixed(3)} %, median ${median(samples).toFixed(3)} %, max ${Math.max(...samples).toFixed(3)} % of one core`);
+    const end = memory(pid);
     out(`at the end: VmRSS ${(end.vmRssKiB / 1024).toFixed(1)} MiB, RssAnon ${(end.rssAnonKiB / 1024).toFixed(1)} MiB`);
   } finally {
-    // Wait for both to exit: the hub writes its state file on the way out.
-    for (const c of children.reverse()) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await gone;
-    }
+    // Agents first, then the hub, each awaited: the hub writes its state file on the way out.
+    for (const c of children.reverse()) await stopChild(c);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -172,9 +209,10 @@ const { positionals, values } = parseArgs({
     idle: { type: 'string', default: '600' },
     sample: { type: 'string', default: '10' },
     agent: { type: 'string', default: 'binary' },
+    starts: { type: 'string', default: '1' },
   },
 });
 const mode = positionals[0] ?? 'startup';
 if (mode === 'startup') startup(Number(values.runs));
-else if (mode === 'hub') await hub(values.agent, Number(values.connected), Number(values.idle), Number(values.sample));
+else if (mode === 'hub') await hub(values.agent, Number(values.starts), Number(values.connected), Number(values.idle), Number(values.sample));
 else throw new Error(`unknown mode ${mode} (startup | hub)`);
