@@ -7,6 +7,7 @@ import { runCustomScripts } from './custom-scripts.ts';
 import { withTimeout } from './timeout.ts';
 import { toJson } from './canonical-json.ts';
 import type { Inventory, JsonObject, SourceError } from './types.ts';
+import type { TrustedTime } from '../time/floor.ts';
 
 export interface InventoryCollectorOptions {
   /** Per systeminformation call. */
@@ -19,6 +20,8 @@ export interface InventoryCollectorOptions {
   slots?: () => Promise<unknown>;
   /** Timestamps `volatile.collectedAt`; pass the trusted-time clock. */
   clock?: Clock;
+  /** The trusted time floor's view: a clock behind the floor is reported (a fact that flips). */
+  trustedTime?: () => TrustedTime;
   /** Defaults to the targeted systeminformation calls. */
   probes?: readonly Probe[];
 }
@@ -67,6 +70,11 @@ export class InventoryCollector {
       : Promise.resolve();
 
     await Promise.all([...probes, slots, custom]);
+    if (o.trustedTime) {
+      const t = o.trustedTime();
+      facts.clock = { behindFloor: t.clockBehind };
+      volatile.clock = { behindMs: t.behindMs, floor: new Date(t.floorMs).toISOString(), floorSource: t.source };
+    }
     volatile.collectedAt = new Date((o.clock ?? Date).now()).toISOString();
     return { ...facts, v: 1, agent: { version: AGENT_VERSION }, errors, volatile } as Inventory;
   }

@@ -7,12 +7,15 @@ import { InventoryCollector } from './collector.ts';
 import { AckStore } from './ack-store.ts';
 import { InventoryReporter, type InventoryReport } from './reporter.ts';
 import { scheduleInventory } from './scheduler.ts';
+import type { TimeFloor } from '../time/floor.ts';
 
 export interface InventoryDeps {
   runner: CommandRunner;
   logger: Logger;
   slots?: () => Promise<unknown>;
   clock?: Clock;
+  /** Reports a system clock behind the trusted floor and stamps collections with trusted time. */
+  floor?: TimeFloor;
 }
 
 export function createCollector(config: Config, deps: Omit<InventoryDeps, 'logger'>): InventoryCollector {
@@ -23,7 +26,8 @@ export function createCollector(config: Config, deps: Omit<InventoryDeps, 'logge
     scriptTimeoutMs: c.scriptTimeoutMs,
     runner: deps.runner,
     slots: deps.slots,
-    clock: deps.clock,
+    clock: deps.clock ?? deps.floor?.clock(),
+    trustedTime: deps.floor ? () => deps.floor!.trustedNow() : undefined,
   });
 }
 
