@@ -1,7 +1,8 @@
 // Real signed bundles for update tests: one key, an "old" image already in slot A and a bundle
 // of a "new" image, made with the same code as `outpost bundle create`.
 import { createHash } from 'node:crypto';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeBundle, makeImage, makeKeys, makeTrustDir, TEST_COMPATIBLE, type TestKey } from '../../support/bundle-fixtures.ts';
@@ -10,12 +11,14 @@ import type { BundleKit, Image } from './harness.ts';
 export interface KitOptions {
   imageSize: number;
   blockSize: number;
+  /** Size of the image already in slot A (default imageSize). */
+  oldSize?: number;
 }
 
 export async function makeKit(opts: KitOptions): Promise<BundleKit & { dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-kit-'));
   const keys = await makeKeys(join(dir, 'keys'));
-  const old = await image(join(dir, 'old.img'), opts.imageSize, 1);
+  const old = await image(join(dir, 'old.img'), opts.oldSize ?? opts.imageSize, 1);
   const fresh = await image(join(dir, 'new.img'), opts.imageSize - 3 * 1000, 2); // not block-aligned on purpose
   const bundle = join(dir, 'new.bundle');
   await makeBundle({ image: fresh.path, out: bundle, keys, version: '2.0.0', release: 2, blockSize: opts.blockSize });
@@ -37,5 +40,7 @@ async function bundleConfig(nodeRoot: string, configRoot: string, keys: readonly
 
 async function image(path: string, size: number, seed: number): Promise<Image> {
   await makeImage(path, size, seed);
-  return { path, size, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return { path, size, sha256: hash.digest('hex') };
 }
