@@ -38,6 +38,7 @@ export interface HttpSourceOptions {
   readonly onBytes?: (n: number) => void;
   readonly logger?: Logger;
   readonly sleep?: Sleep;
+  /** Monotonic milliseconds (for giveUpAfterMs). */
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -81,7 +82,7 @@ export class HttpBundleSource implements BundleSource {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#log = (options.logger ?? silentLogger()).child('fetch', { url: this.origin });
     this.#sleep = options.sleep ?? realSleep;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now()); // monotonic: a clock step must not end a download
   }
 
   async deliver(o: DeliverOptions): Promise<VerifiedHead> {
