@@ -1,0 +1,104 @@
+// The update service in-process (what the daemon and hub session call): cancel, shutdown and
+// resume at the first missing block, a bundle that changed before a resume, operator commands.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { utimes } from 'node:fs/promises';
+import { TestNode } from './harness.ts';
+import { makeKit } from './kit.ts';
+import { loadConfig } from '../../../agent/config/load.ts';
+import { openUpdateApp } from '../../../agent/update-app.ts';
+import { fileSource } from '../../../agent/update/file-source.ts';
+import type { UpdateEvent } from '../../../agent/update/runner.ts';
+
+let kit: Awaited<ReturnType<typeof makeKit>>;
+const nodes: TestNode[] = [];
+before(async () => {
+  kit = await makeKit({ imageSize: 2 << 20, blockSize: 64 << 10 });
+});
+after(async () => {
+  for (const n of nodes) await n.dispose();
+  await kit.dispose();
+});
+
+async function setup(healthChecks: string[][] = []) {
+  const node = await TestNode.create({ kit, slotSize: 4 << 20, checkpointBytes: 128 << 10, healthChecks });
+  nodes.push(node);
+  const { service } = await openUpdateApp(await loadConfig(node.configPath));
+  return { node, service };
+}
+
+test('cancel during the write abandons: E_CANCELLED, target bad, old slot primary', async () => {
+  const { node, service } = await setup();
+  const off = service.subscribe((e) => {
+    if (e.type === 'progress' && e.done >= 512 << 10) service.cancel();
+  });
+  const r = await service.start(fileSource(kit.bundle));
+  off();
+  assert.deepEqual(r.kind === 'outcome' && [r.outcome, r.error?.code], ['failed', 'E_CANCELLED']);
+  assert.equal((await node.env().read()).BOOT_ORDER, 'A');
+  await node.assertBootable('after cancel');
+  const s = await service.status();
+  assert.equal(s.deployment?.state, 'failed');
+  assert.equal(s.slots.find((x) => x.name === 'B')?.installed, null);
+});
+
+test('shutdown mid-write keeps the journal; resume continues at the first block not recorded', async () => {
+  const { node, service } = await setup();
+  let stopped = false;
+  const off = service.subscribe((e) => {
+    if (!stopped && e.type === 'progress' && e.done >= 1 << 20) (stopped = true), service.stop();
+  });
+  const r = await service.start(fileSource(kit.bundle));
+  off();
+  assert.equal(r.kind, 'stopped');
+  const j = await node.journal();
+  assert.equal(j?.state, 'writing');
+  const recorded = j!.progress!.nextBlock;
+  assert.ok(recorded >= 2 && recorded < j!.bundle!.payload.blocks, `recorded ${recorded}`);
+
+  // A fresh service, as after a restart: the first progress event is the block after the record.
+  const again = (await openUpdateApp(await loadConfig(node.configPath))).service;
+  const events: UpdateEvent[] = [];
+  again.subscribe((e) => events.push(e));
+  const resumed = await again.resumeAfterBoot();
+  assert.deepEqual(resumed && resumed.kind === 'parked' && resumed.state, 'awaiting_boot');
+  const first = events.find((e) => e.type === 'progress');
+  assert.equal(first?.type === 'progress' && first.done, (recorded + 1) * (64 << 10));
+  assert.equal(await node.holds('B'), 'new');
+  const done = await again.resumeAfterBoot();
+  assert.deepEqual(done && done.kind === 'outcome' && done.outcome, 'committed');
+});
+
+test('a bundle that changed before the resume is written again from block 0', async () => {
+  const { node, service } = await setup();
+  let stopped = false;
+  service.subscribe((e) => {
+    if (!stopped && e.type === 'progress' && e.done >= 1 << 20) (stopped = true), service.stop();
+  });
+  assert.equal((await service.start(fileSource(kit.bundle))).kind, 'stopped');
+  const later = new Date(Date.now() + 60_000);
+  await utimes(kit.bundle, later, later); // same bytes, new validator: treated as changed
+  const again = (await openUpdateApp(await loadConfig(node.configPath))).service;
+  const firsts: number[] = [];
+  again.subscribe((e) => e.type === 'progress' && firsts.length < 1 && firsts.push(e.done));
+  const r = await again.resumeAfterBoot();
+  assert.deepEqual(r && r.kind === 'parked' && r.state, 'awaiting_boot');
+  assert.deepEqual(firsts, [64 << 10]);
+  assert.ok(again.deploymentLog((await node.journal())!.id).some((l) => l.includes('bundle changed')));
+});
+
+test('operator commit skips health checks; operator rollback returns to the verified old slot', async () => {
+  const { node, service } = await setup([['/bin/false']]);
+  const r = await service.start(fileSource(kit.bundle));
+  assert.equal(r.kind, 'parked');
+  assert.equal(await node.booted(), 'B');
+  const commit = await node.cli(['commit']);
+  assert.equal(commit.code, 0, commit.stderr);
+  assert.match(commit.stdout, /slot B committed/);
+  assert.equal((await node.journal())?.state, 'committed');
+  const rollback = await node.cli(['rollback']);
+  assert.equal(rollback.code, 0, rollback.stderr);
+  assert.equal(await node.booted(), 'A'); // the reboot command ran the simulator
+  assert.equal(await node.holds('A'), 'old');
+  await node.assertBootable('after operator rollback');
+});
