@@ -115,3 +115,24 @@ test('a refused connection is a retryable network error', async () => {
     (e) => isOutpostError(e, 'E_FETCH_NETWORK') && e.retryable,
   );
 });
+
+test('redirects are followed (bounded); https → http is refused', async () => {
+  const { createServer } = await import('node:http');
+  const hops = createServer((req, res) => {
+    const n = Number(req.url!.slice(1));
+    res.writeHead(302, { location: n > 0 ? `/${n - 1}` : server.url }).end();
+  });
+  await new Promise<void>((r) => hops.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${(hops.address() as { port: number }).port}`;
+    const res = await openRange(transport, { url: new URL(`${base}/3`), start: 10, end: 19, validator: null, signal: AbortSignal.timeout(5000), deadlineMs: 5000 });
+    assert.deepEqual(await drain(res.body), body.subarray(10, 20));
+    await assert.rejects(
+      openRange(transport, { url: new URL(`${base}/9`), start: 0, end: null, validator: null, signal: AbortSignal.timeout(5000), deadlineMs: 5000 }),
+      (e) => isOutpostError(e, 'E_FETCH_REDIRECT'),
+    );
+  } finally {
+    hops.closeAllConnections();
+    await new Promise((r) => hops.close(r));
+  }
+});

@@ -166,6 +166,11 @@ test('retries are bounded: persistent 503 ends in E_FETCH_RETRIES; 404 fails at 
   assert.equal(server.requests.length, 1);
 });
 
+test('a server that keeps stalling: gives up after giveUpAfterMs without progress (E_FETCH_RETRIES)', async () => {
+  await serve({ stallAfter: 1000, stallTimes: 1_000_000 });
+  await assert.rejects(run(source({ readDeadlineMs: 50, retry: { baseMs: 1, capMs: 5, maxAttempts: 1000, giveUpAfterMs: 400 } })), (e) => isOutpostError(e, 'E_FETCH_RETRIES') && isOutpostError(e.cause, 'E_FETCH_STALL'));
+});
+
 test('an abort during a backoff wait ends deliver() with the abort reason, promptly', async () => {
   await serve({ failWith: { status: 503, times: 1000 } });
   const ac = new AbortController();
