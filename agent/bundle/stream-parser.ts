@@ -50,6 +50,8 @@ export class BundleStreamParser {
   #region: Region = 'header';
   #left = TAR_BLOCK;
   readonly #header = Buffer.alloc(TAR_BLOCK);
+  /** Zero bytes expected after the current entry's data. */
+  #padLeft = 0;
   #headParts: Buffer[] | null = [];
   #headLength = 0;
 
@@ -149,8 +151,6 @@ export class BundleStreamParser {
         throw new OutpostError('E_BUNDLE_TRAILING_DATA', `data after the end-of-archive blocks at offset ${this.#pos}`);
     }
   }
-
-  #padLeft = 0;
 
   #advance(n: number): void {
     this.#pos += n;
@@ -275,7 +275,7 @@ export class BundleStreamParser {
         if (!c || c.tarEntry !== e) throw new OutpostError('E_BUNDLE_TAR', `data for tar entry "${e.path}" outside its frame`);
         this.#onData(c, chunk);
       } catch (err) {
-        this.#fail(err instanceof OutpostError ? err : new OutpostError('E_BUNDLE_TAR', String(err)));
+        this.#fail(err instanceof OutpostError ? err : new OutpostError('E_BUNDLE_TAR', String(err), { cause: err }));
       }
     });
   }

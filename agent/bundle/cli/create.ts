@@ -1,8 +1,8 @@
 import type { CliIO } from '../../cli/io.ts';
 import { createBundle } from '../../../shared/bundle/create.ts';
-import { DEFAULT_BLOCK_SIZE } from '../../../shared/bundle/format.ts';
+import { DEFAULT_BLOCK_SIZE, isPowerOfTwo, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../../shared/bundle/format.ts';
 import { readSigningKey } from '../key-files.ts';
-import { integer, parse, printHelp, required, size } from './args.ts';
+import { integer, parse, printHelp, required, size, usageError } from './args.ts';
 
 const HELP = `
 usage: outpost bundle create --image FILE --version V --release N --compatible STR [--compatible STR …]
@@ -27,13 +27,17 @@ export async function create(args: string[], io: CliIO): Promise<number> {
   if (values.help) return printHelp(io, HELP);
   const keys = await Promise.all(required(values.key, '--key').map(readSigningKey));
   const slotClass = values['slot-class'] ?? 'rootfs';
+  const blockSize = values['block-size'] === undefined ? DEFAULT_BLOCK_SIZE : size(values['block-size'], '--block-size');
+  if (!isPowerOfTwo(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+    throw usageError(`--block-size must be a power of two from 64K to 8M, got ${values['block-size']}`);
+  }
   const made = await createBundle({
     payloads: [
       {
         path: required(values.image, '--image'),
         name: values.name ?? `${slotClass}.img`,
         slotClass,
-        blockSize: values['block-size'] === undefined ? DEFAULT_BLOCK_SIZE : size(values['block-size'], '--block-size'),
+        blockSize,
       },
     ],
     version: required(values.version, '--version'),

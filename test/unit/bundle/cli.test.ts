@@ -113,6 +113,8 @@ test('trust rotate: signed by the old threshold, followed by loading the trust d
 
 test('usage errors exit 2 with E_USAGE; a missing file is E_BUNDLE_READ', async () => {
   oneErrorLine(await cli('create', '--image', 'x'), 'E_USAGE');
+  oneErrorLine(await cli('create', '--image', 'x', '--version', '1', '--release', '1', '--compatible', 'b', '--key', join(dir, 'keys', 'ci-a.key'), '--out', join(dir, 'o'), '--block-size', '96K'), 'E_USAGE');
+  oneErrorLine(await cli('create', '--image', 'x', '--version', '1', '--release', '-1', '--compatible', 'b', '--key', join(dir, 'keys', 'ci-a.key'), '--out', join(dir, 'o')), 'E_USAGE');
   assert.equal((await cli('create', '--image', 'x')).code, 2);
   oneErrorLine(await cli('verify', join(dir, 'b'), '--trust', dir, '--bogus'), 'E_USAGE');
   oneErrorLine(await cli('frobnicate'), 'E_USAGE');
