@@ -1,6 +1,65 @@
+// outpost inventory [--json] [--config F] [--no-slots]: collects this node's inventory locally,
+// exactly as it would be reported (the hub sees the same document minus nothing).
+import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { loadConfig, DEFAULT_CONFIG_FILE, stateDir } from '../config/load.ts';
+import { createCollector } from '../inventory/service.ts';
+import { hashInventory } from '../inventory/hash.ts';
+import { slotSummary } from '../inventory/slot-summary.ts';
+import { processRunner } from '../platform/exec.ts';
+import { TimeFloor } from '../time/floor.ts';
+import { AgentError } from '../lib/errors.ts';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err.write('E_NOT_IMPLEMENTED: outpost inventory is not built yet\n');
-  return 3;
+const HELP = `usage: outpost inventory [--json] [--config FILE] [--no-slots]
+
+Collects and prints this node's inventory (hardware, OS, disks, network, slots, custom scripts).
+  --json          the full document as JSON (what the hub receives, plus "hash")
+  --config FILE   provisioned config (default ${DEFAULT_CONFIG_FILE})
+  --no-slots      do not read the slots' state (e.g. on a machine without configured slots)
+`;
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' }, 'no-slots': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    throw new AgentError('E_USAGE', (err as Error).message);
+  }
+  if (values.help) {
+    io.out.write(HELP);
+    return 0;
+  }
+  const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  const floor = await TimeFloor.open(stateDir(config));
+  const slots = values['no-slots']
+    ? undefined
+    : async () => {
+        const { openUpdateApp } = await import('../update-app.ts');
+        const { service } = await openUpdateApp(config);
+        return slotSummary(await service.status());
+      };
+  const started = performance.now();
+  const inv = await createCollector(config, { runner: processRunner, slots, floor }).collect();
+  const ms = Math.round(performance.now() - started);
+  const hash = hashInventory(inv);
+  if (values.json) {
+    io.out.write(JSON.stringify({ ...inv, hash }, null, 2) + '\n');
+    return 0;
+  }
+  const { errors, volatile, ...facts } = inv;
+  for (const [k, v] of flatten(facts)) io.out.write(`${k} = ${v}\n`);
+  for (const [k, v] of flatten(volatile, 'volatile')) io.out.write(`${k} = ${v}\n`);
+  for (const [source, e] of Object.entries(errors)) io.out.write(`error ${source}: ${e.code}: ${e.message}\n`);
+  io.out.write(`hash = ${hash}\n(collected in ${ms} ms)\n`);
+  return 0;
+}
+
+function* flatten(v: unknown, prefix = ''): Generator<[string, string]> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const k of Object.keys(v).sort()) yield* flatten((v as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k);
+  } else if (Array.isArray(v)) {
+    yield [prefix, v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ')];
+  } else {
+    yield [prefix, v === null ? '(unknown)' : String(v)];
+  }
 }

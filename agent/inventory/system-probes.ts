@@ -19,6 +19,13 @@ export interface Probe {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : v == null ? '' : String(v));
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** systeminformation uses 0 or -1 for "unknown" in speeds. */
+const positive = (v: unknown): number | null => {
+  const n = num(v);
+  return n !== null && n > 0 ? n : null;
+};
+/** Loop and RAM disks come and go with mounts and tests; they are not the node's hardware. */
+const isTransientBlockDevice = (name: string) => /^(loop|ram)\d/.test(name);
 /** systeminformation reports "-" or "" for unknown strings; both mean "unknown". */
 const known = (v: unknown): string | null => {
   const s = str(v);
@@ -70,7 +77,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
         facts: {
           cpu: {
             manufacturer: known(c.manufacturer), brand: known(c.brand), family: known(c.family), model: known(c.model), stepping: known(c.stepping),
-            cores: c.cores, physicalCores: c.physicalCores, processors: c.processors, speedMaxGHz: num(c.speedMax) || num(c.speed),
+            cores: c.cores, physicalCores: c.physicalCores, processors: c.processors, speedMaxGHz: positive(c.speedMax) ?? positive(c.speed),
           },
         },
       };
@@ -97,7 +104,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'disks',
     run: async () => {
-      const d = await si.diskLayout();
+      const d = (await si.diskLayout()).filter((x) => !isTransientBlockDevice(str(x.device).replace('/dev/', '')));
       return {
         facts: {
           disks: keyed(d, (x) => str(x.device) || str(x.name), (x) => ({
@@ -111,7 +118,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'blockDevices',
     run: async () => {
-      const b = await si.blockDevices();
+      const b = (await si.blockDevices()).filter((x) => !isTransientBlockDevice(str(x.name)));
       return {
         facts: {
           blockDevices: keyed(b, (x) => str(x.name), (x) => ({
@@ -146,7 +153,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
             mac: known(n.mac),
             // systeminformation keeps one address per family; the kernel list has all of them.
             addresses: (all[n.iface] ?? []).map((a) => a.cidr ?? a.address).sort() as JsonValue,
-            speedMbps: num(n.speed), operstate: known(n.operstate), type: known(n.type), mtu: num(n.mtu), default: n.default ?? false, virtual: n.virtual ?? false,
+            speedMbps: positive(n.speed), operstate: known(n.operstate), type: known(n.type), mtu: num(n.mtu), default: n.default ?? false, virtual: n.virtual ?? false,
           })),
         },
       };

@@ -18,7 +18,8 @@ export function siteFromConfig(config: Config): SiteSurvey | null {
   };
 }
 
-export function createLocationService(config: Config, deps: { clock: Clock; logger: Logger; persist?: boolean }): LocationService {
+/** readOnly: use the stored zone but never write it (the CLI looking while the daemon runs). */
+export function createLocationService(config: Config, deps: { clock: Clock; logger: Logger; readOnly?: boolean }): LocationService {
   const l = config.location;
   const logger = deps.logger.child('location');
   return new LocationService({
@@ -28,7 +29,7 @@ export function createLocationService(config: Config, deps: { clock: Clock; logg
     limits: { minDistanceM: l.reportMinDistanceM, minAccuracyChangeM: l.reportMinAccuracyChangeM, heartbeatMs: l.heartbeatS * 1000 },
     fixMaxAgeMs: l.fixMaxAgeS * 1000,
     clock: deps.clock,
-    store: deps.persist === false ? null : new MovementStore(stateDir(config)),
+    store: new MovementStore(stateDir(config), { readOnly: deps.readOnly ?? false }),
     logger,
   });
 }

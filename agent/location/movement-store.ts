@@ -29,9 +29,11 @@ const sameSite = (a: SiteKey, b: SiteKey) => a.latitude === b.latitude && a.long
 
 export class MovementStore {
   readonly #path: string;
+  readonly #readOnly: boolean;
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, opts: { readOnly?: boolean } = {}) {
     this.#path = join(stateDir, MOVEMENT_FILE);
+    this.#readOnly = opts.readOnly ?? false;
   }
 
   /** The stored zone, or null when there is none or it belongs to a differently configured site. */
@@ -41,6 +43,7 @@ export class MovementStore {
   }
 
   async save(site: SiteKey, zone: Zone, since: number): Promise<void> {
+    if (this.#readOnly) return;
     await writeJsonAtomic(this.#path, { v: 1, zone, site, since: new Date(since).toISOString() });
   }
 }
