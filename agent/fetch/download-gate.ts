@@ -138,6 +138,11 @@ export class DownloadGate {
     for (const close of this.#sessions) close(s);
   }
 
+  /** Writes the exact budget counters (after a download step; between steps the file over-counts). */
+  async flush(): Promise<void> {
+    await this.#o.budget?.flush();
+  }
+
   /** Sleeps until `until` (capped by recheckMs), an override change, or abort. */
   async #nap(until: number | null, signal: AbortSignal): Promise<void> {
     const recheck = this.#o.recheckMs ?? 60_000;

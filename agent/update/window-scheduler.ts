@@ -35,6 +35,7 @@ export async function runInWindows(gate: DownloadGate, service: Steppable, first
     } finally {
       session.signal.removeEventListener('abort', onClose);
       session.end();
+      await gate.flush().catch((err) => log?.warn('cannot save the byte budget', { error: err }));
     }
     if (!paused || result?.kind !== 'stopped') return result;
     step = () => service.resume();
