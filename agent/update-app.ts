@@ -75,14 +75,33 @@ function bootEnvSpec(config: Config): BootEnvSpec {
   return { kind: 'fw-tool', configPath: rootPath(config, b.config!) };
 }
 
+export interface OpenUpdateAppOptions {
+  logger?: Logger;
+  extraHealthChecks?: readonly HealthCheck[];
+  sourceFor?: UpdateAppOptions['sourceFor'];
+}
+
 /**
- * The update app as the CLI commands use it: verifier bound to the configured trust store,
- * floor and compatible strings; floor raised at commit; JSON logs only in deployment logs.
+ * The update app with its bundle policy from config: verifier bound to the trust store, floor
+ * and compatible strings; the floor raised at commit. The CLI commands and app.ts use this.
  */
-export async function openUpdateApp(config: Config, logger: Logger = silentLogger()): Promise<UpdateApp> {
+export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions = {}): Promise<UpdateApp> {
   const floorFile = rootPath(config, config.bundle.floorFile);
   const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
-  const verifier = createVerifier({ trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible });
-  const floor: FloorKeeper = { raise: async (release) => void (await raiseFloor(floorFile, release)) };
-  return createUpdateApp(config, { logger, verifier, floor });
+  const policy = { trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible };
+  // A long-running daemon must refuse what a commit just made too old: rebind after each raise.
+  let current = createVerifier(policy);
+  const verifier: BundleVerifier = {
+    readBundle: (...a) => current.readBundle(...a),
+    readHead: (...a) => current.readHead(...a),
+    verifyHeadBytes: (...a) => current.verifyHeadBytes(...a),
+    readBlocks: (...a) => current.readBlocks(...a),
+  };
+  const floor: FloorKeeper = {
+    async raise(release) {
+      const now = await raiseFloor(floorFile, release);
+      current = createVerifier({ ...policy, floor: now });
+    },
+  };
+  return createUpdateApp(config, { logger: opts.logger ?? silentLogger(), verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor });
 }

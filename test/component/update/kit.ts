@@ -15,15 +15,18 @@ export interface KitOptions {
   oldSize?: number;
 }
 
-export async function makeKit(opts: KitOptions): Promise<BundleKit & { dispose(): Promise<void> }> {
+export async function makeKit(opts: KitOptions): Promise<BundleKit & { older: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-kit-'));
   const keys = await makeKeys(join(dir, 'keys'));
   const old = await image(join(dir, 'old.img'), opts.oldSize ?? opts.imageSize, 1);
   const fresh = await image(join(dir, 'new.img'), opts.imageSize - 3 * 1000, 2); // not block-aligned on purpose
   const bundle = join(dir, 'new.bundle');
   await makeBundle({ image: fresh.path, out: bundle, keys, version: '2.0.0', release: 2, blockSize: opts.blockSize });
+  const older = join(dir, 'older.bundle');
+  await makeBundle({ image: old.path, out: older, keys, version: '1.0.0', release: 1, blockSize: opts.blockSize });
   return {
     bundle,
+    older,
     old,
     new: fresh,
     bundleConfig: (nodeRoot, configRoot) => bundleConfig(nodeRoot, configRoot, keys),

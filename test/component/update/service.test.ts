@@ -102,3 +102,15 @@ test('operator commit skips health checks; operator rollback returns to the veri
   assert.equal(await node.holds('A'), 'old');
   await node.assertBootable('after operator rollback');
 });
+
+test('after a commit the same service refuses a release below the raised floor', async () => {
+  const { node, service } = await setup();
+  assert.equal((await service.start(fileSource(kit.bundle))).kind, 'parked');
+  const c = await service.resumeAfterBoot();
+  assert.deepEqual(c && c.kind === 'outcome' && c.outcome, 'committed');
+  const r = await service.start(fileSource(kit.older)); // release 1 < floor 2
+  assert.equal(r.kind === 'outcome' && r.outcome, 'failed');
+  assert.match(String(r.kind === 'outcome' && r.error?.code), /^E_BUNDLE_/);
+  assert.equal(await node.booted(), 'B');
+  await node.assertBootable('after a refused downgrade');
+});
