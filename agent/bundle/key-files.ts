@@ -1,7 +1,8 @@
 // Key files for the bundle tooling: <id>.key (private JWK, mode 0600) and <id>.pub (public JWK).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError } from '../../shared/errors.ts';
+import { readSmallFile } from './small-file.ts';
 import { generateSigningKey, parsePrivateKey, parsePublicKey, type PublicKeyInfo, type SigningKey } from '../../shared/bundle/keys.ts';
 
 export interface WrittenKeyPair {
@@ -27,12 +28,8 @@ export async function writeKeyPair(dir: string, id?: string): Promise<WrittenKey
   return { id: k.id, privatePath, publicPath, publicHex: k.publicHex };
 }
 
-async function read(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new OutpostError('E_KEY_READ', `cannot read key ${path}: ${(err as Error).message}`, { cause: err });
-  }
+function read(path: string): Promise<string> {
+  return readSmallFile(path, 16 * 1024, 'E_KEY_READ', 'key');
 }
 
 export async function readSigningKey(path: string): Promise<SigningKey> {

@@ -4,24 +4,22 @@
 //    each one verified against the store before it (so a rotation chain can be followed
 //    unattended);
 //  - a directory of public key files (*.pub): every key trusted, threshold 1.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-file.ts';
+import { readSmallFile } from './small-file.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import { parsePublicKey } from '../../shared/bundle/keys.ts';
 import {
-  applyRotation, encodeTrustDocument, parseTrustDocument, storeFromDocument, validateTrustDocument, type TrustStore,
+  applyRotation, encodeTrustDocument, MAX_TRUST_DOCUMENT_BYTES, parseTrustDocument, storeFromDocument, validateTrustDocument, type TrustStore,
 } from '../../shared/bundle/trust.ts';
 
 export const ROOT_FILE = 'root.json';
 const ROTATION_RE = /^rotation-(\d{1,15})\.json$/;
+const MAX_FILES = 256;
 
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new OutpostError('E_TRUST_READ', `cannot read trust file ${path}: ${(err as Error).message}`, { cause: err });
-  }
+function readText(path: string): Promise<string> {
+  return readSmallFile(path, MAX_TRUST_DOCUMENT_BYTES, 'E_TRUST_READ', 'trust file');
 }
 
 function fromPublicKeys(texts: Array<[string, string]>): TrustStore {
@@ -49,6 +47,7 @@ export async function loadTrustStore(path: string): Promise<TrustStore> {
     return isJwk(text) ? fromPublicKeys([[path, text]]) : storeFromDocument(parseTrustDocument(text));
   }
   const names = (await readdir(path)).sort();
+  if (names.length > MAX_FILES) throw new OutpostError('E_TRUST_READ', `trust store ${path} holds more than ${MAX_FILES} files`);
   if (!names.includes(ROOT_FILE)) {
     const pubs = names.filter((n) => n.endsWith('.pub'));
     if (pubs.length === 0) throw new OutpostError('E_TRUST_READ', `trust store ${path} has neither ${ROOT_FILE} nor *.pub keys`);
