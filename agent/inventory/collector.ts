@@ -2,7 +2,7 @@
 // each bounded by its own timeout; a failure lands in `errors` and never fails the collection.
 import { AGENT_VERSION } from '../version.ts';
 import type { Clock, CommandRunner } from '../platform/types.ts';
-import { SYSTEM_PROBES, type Probe } from './system-probes.ts';
+import { SYSTEM_PROBES, type Probe, type ProbeResult } from './system-probes.ts';
 import { runCustomScripts } from './custom-scripts.ts';
 import { withTimeout } from './timeout.ts';
 import { toJson } from './canonical-json.ts';
@@ -36,6 +36,8 @@ function errorOf(err: unknown): SourceError {
 
 export class InventoryCollector {
   readonly #opts: InventoryCollectorOptions;
+  /** Successful results of boot-static probes: they cannot change until the next boot. */
+  readonly #static = new Map<string, ProbeResult>();
 
   constructor(opts: InventoryCollectorOptions) {
     this.#opts = opts;
@@ -49,7 +51,8 @@ export class InventoryCollector {
 
     const probes = (o.probes ?? SYSTEM_PROBES).map(async (p) => {
       try {
-        const r = await withTimeout(() => p.run(), o.callTimeoutMs, p.name);
+        const r = this.#static.get(p.name) ?? (await withTimeout(() => p.run(), o.callTimeoutMs, p.name));
+        if (p.bootStatic) this.#static.set(p.name, r);
         Object.assign(facts, r.facts ? toJson(r.facts) : {});
         Object.assign(volatile, r.volatile ? toJson(r.volatile) : {});
       } catch (err) {

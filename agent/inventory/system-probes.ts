@@ -14,6 +14,8 @@ export interface ProbeResult {
 export interface Probe {
   /** Source name used in `errors` (and usually the section it fills). */
   readonly name: string;
+  /** Cannot change while the system runs (firmware, board, CPU): collected once per process. */
+  readonly bootStatic?: boolean;
   run(): Promise<ProbeResult>;
 }
 
@@ -44,6 +46,7 @@ function keyed<T>(items: readonly T[], key: (t: T) => string, map: (t: T) => Jso
 export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'system',
+    bootStatic: true,
     run: async () => {
       const s = await si.system();
       return {
@@ -55,6 +58,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   },
   {
     name: 'bios',
+    bootStatic: true,
     run: async () => {
       const b = await si.bios();
       return { facts: { bios: { vendor: known(b.vendor), version: known(b.version), releaseDate: known(b.releaseDate), revision: known(b.revision) } } };
@@ -62,6 +66,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   },
   {
     name: 'baseboard',
+    bootStatic: true,
     run: async () => {
       const b = await si.baseboard();
       return {
@@ -71,6 +76,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   },
   {
     name: 'cpu',
+    bootStatic: true,
     run: async () => {
       const c = await si.cpu();
       return {

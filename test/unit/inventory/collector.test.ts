@@ -98,3 +98,25 @@ test('a call that never answers is cut off at its timeout and reported', async (
   assert.deepEqual(inv.errors, { hangs: { code: 'E_INVENTORY_TIMEOUT', message: 'hangs took longer than 200 ms' } });
   assert.equal(typeof inv.volatile.uptimeS, 'number');
 });
+
+test('boot-static facts are collected once per process; failures are retried', async () => {
+  const calls = { board: 0, flaky: 0, mem: 0 };
+  const probes: Probe[] = [
+    { name: 'board', bootStatic: true, run: async () => (calls.board++, { facts: { board: { serial: 'X1' } } }) },
+    {
+      name: 'flaky', bootStatic: true,
+      run: async () => {
+        if (calls.flaky++ === 0) throw new AgentError('E_BUSY', 'busy');
+        return { facts: { flaky: { ok: true } } };
+      },
+    },
+    { name: 'mem', run: async () => (calls.mem++, { facts: { mem: { n: calls.mem } } }) },
+  ];
+  const collector = new InventoryCollector({ callTimeoutMs: 1000, scriptsDir: null, scriptTimeoutMs: 1000, runner: processRunner, probes });
+  const first = await collector.collect();
+  const second = await collector.collect();
+  const third = await collector.collect();
+  assert.deepEqual(calls, { board: 1, flaky: 2, mem: 3 });
+  assert.deepEqual(first.errors, { flaky: { code: 'E_BUSY', message: 'busy' } });
+  assert.deepEqual([second.board, second.flaky, third.flaky, third.mem], [{ serial: 'X1' }, { ok: true }, { ok: true }, { n: 3 }]);
+});
