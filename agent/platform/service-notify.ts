@@ -16,7 +16,7 @@ export interface ServiceEnv {
   watchdogUsec: number;
 }
 
-/** Turns the raw variables into a ServiceEnv (the caller owns reading process.env). */
+/** Turns the raw variables into a ServiceEnv; agent/config/ hands them in (it alone reads the environment). */
 export function parseServiceEnv(env: Readonly<Record<string, string | undefined>>, pid: number): ServiceEnv {
   const usec = Number(env.WATCHDOG_USEC ?? '0');
   const forPid = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === pid;

@@ -3,67 +3,29 @@
 // because Node cannot receive unix datagrams either).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { processRunner } from '../../agent/platform/exec.ts';
 import { createServiceNotifier, parseServiceEnv } from '../../agent/platform/service-notify.ts';
 import { silentLogger } from '../../agent/log/logger.ts';
 import type { CommandRunner } from '../../agent/platform/types.ts';
-
-const RECEIVER = `
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-while True:
-    msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
-    pid = 0
-    for lvl, typ, data in anc:
-        if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
-            pid = struct.unpack("iII", data[:12])[0]
-    print(pid, msg.decode().replace("\\n", "|"), flush=True)
-`;
-
-interface Datagram {
-  pid: number;
-  fields: string[];
-}
+import { startNotifyReceiver, type NotifyReceiver } from './notify-receiver.ts';
 
 let dir = '';
 let socketPath = '';
-let receiver: ChildProcess | undefined;
-const received: Datagram[] = [];
-const waiters: Array<() => void> = [];
+let receiver: NotifyReceiver | undefined;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-notify-'));
   socketPath = join(dir, 'notify.sock');
-  receiver = spawn('python3', ['-c', RECEIVER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: receiver.stdout! });
-  const [first] = (await once(lines, 'line')) as [string];
-  assert.equal(first, 'listening');
-  lines.on('line', (line: string) => {
-    const [pid, payload] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
-    // systemd-notify follows each message with a BARRIER=1 datagram of its own; not ours.
-    if (payload === 'BARRIER=1') return;
-    received.push({ pid: Number(pid), fields: payload.split('|').filter(Boolean) });
-    for (const w of waiters.splice(0)) w();
-  });
+  receiver = await startNotifyReceiver(socketPath);
 });
 
-after(() => {
-  receiver?.kill('SIGTERM');
+after(async () => {
+  await receiver?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(pred: () => boolean): Promise<void> {
-  while (!pred()) await new Promise<void>((r) => waiters.push(r));
-}
 
 test('READY, STATUS and STOPPING arrive with the agent pid as sender', async () => {
   const n = createServiceNotifier({
@@ -73,11 +35,12 @@ test('READY, STATUS and STOPPING arrive with the agent pid as sender', async () 
     pid: process.pid,
   });
   assert.equal(n.enabled, true);
+  const received = receiver!.received;
   received.length = 0;
   await n.ready('connected to\nhub');
   await n.status('idle');
   await n.stopping();
-  await until(() => received.length >= 3);
+  await receiver!.until((r) => r.length >= 3);
   for (const d of received) {
     assert.equal(d.pid, process.pid, 'systemd attributes the message to the main process');
     assert.ok(d.fields.includes(`MAINPID=${process.pid}`));
@@ -94,12 +57,13 @@ test('the watchdog pings at half of WATCHDOG_USEC until aborted', async () => {
     log: silentLogger(),
     pid: process.pid,
   });
+  const received = receiver!.received;
   received.length = 0;
   const stop = new AbortController();
   n.startWatchdog(stop.signal);
   const keepAlive = setInterval(() => {}, 1000); // the watchdog timer is unref'd by design
   try {
-    await until(() => received.filter((d) => d.fields.includes('WATCHDOG=1')).length >= 3);
+    await receiver!.until((r) => r.filter((d) => d.fields.includes('WATCHDOG=1')).length >= 3);
   } finally {
     stop.abort();
     clearInterval(keepAlive);
