@@ -37,6 +37,7 @@ async function child(argsJson: string): Promise<void> {
   const verifier = createVerifier({ trust: storeFromDocument(a.trust), floor: 0, compatible: ['bench'] });
   const slot = openSlotDevice({ name: 'B', slotClass: 'rootfs', path: a.device });
   let writer: SlotWriter | null = null;
+  let fsyncSeconds = 0;
   const sink: BlockSink = {
     async begin() {
       writer = await slot.openWriter(0);
@@ -45,7 +46,9 @@ async function child(argsJson: string): Promise<void> {
       await writer!.write(i * p.blockSize, data);
     },
     async end() {
+      const f0 = performance.now();
       await writer!.finish();
+      fsyncSeconds = (performance.now() - f0) / 1000;
     },
   };
   const source = new HttpBundleSource(a.url, { transport: new HttpTransport({ tls: { ca: [] }, proxy: null, noProxy: [] }) });
@@ -58,10 +61,10 @@ async function child(argsJson: string): Promise<void> {
   // the served bundle in memory).
   const status = readFileSync('/proc/self/status', 'utf8');
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  out(JSON.stringify({ seconds, maxRssMiB: kib('VmHWM') / 1024, rssAnonMiB: kib('RssAnon') / 1024 }));
+  out(JSON.stringify({ seconds, fsyncSeconds, maxRssMiB: kib('VmHWM') / 1024, rssAnonMiB: kib('RssAnon') / 1024 }));
 }
 
-function runChild(args: object): Promise<{ seconds: number; maxRssMiB: number; rssAnonMiB: number }> {
+function runChild(args: object): Promise<{ seconds: number; fsyncSeconds: number; maxRssMiB: number; rssAnonMiB: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [import.meta.filename, '--child', JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
@@ -112,17 +115,20 @@ async function main(): Promise<void> {
     const agent: number[] = [];
     const rss: number[] = [];
     const curl: number[] = [];
+    const fsync: number[] = [];
     for (let i = 0; i < runs; i++) {
       curl.push(await curlSha(server.url));
       const r = await runChild({ url: server.url, device, trust });
       agent.push(r.seconds);
       rss.push(r.maxRssMiB);
-      out(`run ${i + 1}: outpost ${r.seconds.toFixed(3)} s (peak RSS ${r.maxRssMiB.toFixed(1)} MiB, RssAnon at end ${r.rssAnonMiB.toFixed(1)} MiB), curl|sha256sum ${curl.at(-1)!.toFixed(3)} s`);
+      fsync.push(r.fsyncSeconds);
+      out(`run ${i + 1}: outpost ${r.seconds.toFixed(3)} s (final fsync ${r.fsyncSeconds.toFixed(3)} s; peak RSS ${r.maxRssMiB.toFixed(1)} MiB, RssAnon at end ${r.rssAnonMiB.toFixed(1)} MiB), curl|sha256sum ${curl.at(-1)!.toFixed(3)} s`);
     }
     const a = median(agent);
     const c = median(curl);
     out(`bundle ${sizeMiB} MiB, block ${values['block-kib']} KiB, ${runs} runs, slot ${device}`);
     out(`median outpost (HTTP → verify → loop slot, fsync): ${a.toFixed(3)} s = ${(sizeMiB / a).toFixed(1)} MiB/s; peak RSS ${median(rss).toFixed(1)} MiB`);
+    out(`median final fsync of the slot (inside the outpost time): ${median(fsync).toFixed(3)} s`);
     out(`median curl -s | sha256sum: ${c.toFixed(3)} s = ${(sizeMiB / c).toFixed(1)} MiB/s`);
     out(`ratio outpost / curl|sha256sum: ${(a / c).toFixed(2)}`);
   } finally {
