@@ -114,3 +114,20 @@ test('after a commit the same service refuses a release below the raised floor',
   assert.equal(await node.booted(), 'B');
   await node.assertBootable('after a refused downgrade');
 });
+
+test('install on a terminal draws a progress bar; elsewhere it prints plain lines', async () => {
+  const { run } = await import('../../../agent/cli/install.ts');
+  const { PassThrough } = await import('node:stream');
+  for (const isTTY of [true, false]) {
+    const { node } = await setup();
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => (text += b));
+    const code = await run([kit.bundle, '--config', node.configPath], { out, err, isTTY });
+    assert.equal(code, 0);
+    if (isTTY) assert.match(text, /\r\[#{30}\] 100% 2\.0\/2\.0 MiB\n/);
+    else assert.match(text, /^written 50% 1\.\d\/2\.0 MiB$/m);
+    assert.equal(text.includes('\r'), isTTY);
+  }
+});
