@@ -1,7 +1,9 @@
 // Synchronous push parser for one bundle stream. Two views of the same bytes, fed in lockstep:
 //  - the `tar` package's strict Parser, which demultiplexes entries and delivers their data;
-//  - a framing guard over the raw bytes: canonical headers, zero padding, end-of-archive, no
-//    trailing data, absolute offsets, and the retained head bytes.
+//  - the framing guard (framing-guard.ts) over the raw bytes: canonical headers, zero padding,
+//    end of archive, no trailing data, absolute offsets.
+// This class adds the meaning: entry order, sizes against the manifest, head verification,
+// retained head bytes, and blocks checked against the index.
 // Pieces are cut at framing boundaries and at most PIECE bytes. The tar parser sees each piece
 // first: it holds back body bytes until it has 512, but once a header's last byte reached it,
 // every byte before that header has been delivered. So when the guard then checks the header,
@@ -11,11 +13,12 @@ import { createHash } from 'node:crypto';
 import { Parser, type ReadEntry } from 'tar';
 import { OutpostError } from '../../shared/errors.ts';
 import {
-  DIGEST_BYTES, INDEX_PREFIX, MANIFEST_NAME, MAX_HEAD_BYTES, MAX_MANIFEST_BYTES, NAME_RE, paddedSize,
+  DIGEST_BYTES, INDEX_PREFIX, MANIFEST_NAME, MAX_HEAD_BYTES, MAX_MANIFEST_BYTES, NAME_RE,
   PAYLOAD_PREFIX, SIGNATURES_NAME, SIGNATURES_SIZE, TAR_BLOCK,
 } from '../../shared/bundle/format.ts';
 import { bundleLayout, type BundleLayout, type EntryLayout } from '../../shared/bundle/layout.ts';
-import { checkHeader } from '../../shared/bundle/tar-header.ts';
+import type { HeaderCheck } from '../../shared/bundle/tar-header.ts';
+import { FramingGuard } from './framing-guard.ts';
 import type { Manifest, PayloadEntry } from '../../shared/bundle/types.ts';
 import { BlockChecker } from './block-checker.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
@@ -30,8 +33,6 @@ export type ParseEvent =
   | { readonly kind: 'block'; readonly payload: PayloadEntry; readonly index: number; readonly data: Buffer }
   | { readonly kind: 'end'; readonly payload: PayloadEntry };
 
-type Region = 'header' | 'data' | 'pad' | 'eof' | 'done';
-
 interface Current {
   readonly layout: EntryLayout;
   readonly tarEntry: ReadEntry;
@@ -45,13 +46,7 @@ export class BundleStreamParser {
   readonly #tar: Parser;
   #failure: OutpostError | null = null;
 
-  // framing guard
-  #pos = 0;
-  #region: Region = 'header';
-  #left = TAR_BLOCK;
-  readonly #header = Buffer.alloc(TAR_BLOCK);
-  /** Zero bytes expected after the current entry's data. */
-  #padLeft = 0;
+  readonly #guard = new FramingGuard((h, offset) => this.#onHeader(h, offset));
   #headParts: Buffer[] | null = [];
   #headLength = 0;
 
@@ -85,7 +80,7 @@ export class BundleStreamParser {
   }
 
   get position(): number {
-    return this.#pos;
+    return this.#guard.position;
   }
 
   takeEvents(): ParseEvent[] {
@@ -97,11 +92,11 @@ export class BundleStreamParser {
   /** Consumes one piece of data[offset..]; returns the number of bytes consumed. Throws on the first fault. */
   step(data: Buffer, offset: number): number {
     if (this.#failure) throw this.#failure;
-    const n = this.#region === 'done' ? 1 : Math.min(data.length - offset, this.#left, PIECE);
+    const n = Math.min(data.length - offset, this.#guard.untilBoundary, PIECE);
     const piece = data.subarray(offset, offset + n);
     this.#retainHead(piece); // first: the guard completes the head on the header piece itself
     this.#tar.write(piece);
-    this.#guard(piece); // its specific codes win over the tar parser's generic one
+    this.#guard.consume(piece); // its specific codes win over the tar parser's generic one
     if (this.#failure) throw this.#failure;
     return n;
   }
@@ -109,9 +104,9 @@ export class BundleStreamParser {
   /** End of input: the archive must be complete. */
   finish(): void {
     if (this.#failure) throw this.#failure;
-    if (this.#region !== 'done') {
+    if (!this.#guard.done) {
       // retryable: a cut stream is a transport fault; fetching again can succeed
-      throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${this.#pos}, inside ${this.#current?.layout.name ?? 'the archive framing'}`, { retryable: true });
+      throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${this.#guard.position}, inside ${this.#current?.layout.name ?? 'the archive framing'}`, { retryable: true });
     }
     this.#tar.end();
     if (this.#failure) throw this.#failure;
@@ -127,43 +122,6 @@ export class BundleStreamParser {
     this.#failure ??= err;
   }
 
-  #guard(piece: Buffer): void {
-    switch (this.#region) {
-      case 'header':
-        piece.copy(this.#header, TAR_BLOCK - this.#left);
-        this.#advance(piece.length);
-        if (this.#left === 0) this.#onHeader(this.#pos - TAR_BLOCK);
-        return;
-      case 'data':
-        this.#advance(piece.length);
-        if (this.#left === 0) this.#enter(this.#padLeft, 'pad');
-        return;
-      case 'pad':
-      case 'eof':
-        if (!piece.every((b) => b === 0)) {
-          const what = this.#region === 'pad' ? 'padding after an entry' : 'end-of-archive block';
-          throw new OutpostError('E_BUNDLE_PADDING', `non-zero byte in the ${what} near offset ${this.#pos}`);
-        }
-        this.#advance(piece.length);
-        if (this.#left === 0) this.#enter(this.#region === 'pad' ? TAR_BLOCK : 0, this.#region === 'pad' ? 'header' : 'done');
-        return;
-      case 'done':
-        throw new OutpostError('E_BUNDLE_TRAILING_DATA', `data after the end-of-archive blocks at offset ${this.#pos}`);
-    }
-  }
-
-  #advance(n: number): void {
-    this.#pos += n;
-    this.#left -= n;
-  }
-
-  #enter(left: number, region: Region): void {
-    this.#region = region;
-    this.#left = left;
-    // zero-length regions (no padding) pass straight through
-    if (left === 0 && region === 'pad') this.#enter(TAR_BLOCK, 'header');
-  }
-
   #retainHead(piece: Buffer): void {
     if (!this.#headParts) return;
     this.#headLength += piece.length;
@@ -173,12 +131,10 @@ export class BundleStreamParser {
     this.#headParts.push(Buffer.from(piece)); // copy: the source may reuse its buffers
   }
 
-  #onHeader(offset: number): void {
-    const h = checkHeader(this.#header, offset);
+  #onHeader(h: HeaderCheck, offset: number): void {
     if (h.kind === 'eof') {
       const missing = this.#expected(this.#count);
       if (missing) throw new OutpostError('E_BUNDLE_ENTRY_MISSING', `archive ends before entry "${missing}"`);
-      this.#enter(TAR_BLOCK, 'eof');
       return;
     }
     const layout = this.#accept(h.name, h.size, offset);
@@ -189,9 +145,6 @@ export class BundleStreamParser {
     if (!te || te.path !== h.name || te.size !== h.size || te.type !== 'File') {
       throw new OutpostError('E_BUNDLE_TAR', `tar parser and framing disagree at entry "${h.name}"`);
     }
-    this.#padLeft = paddedSize(h.size) - h.size;
-    this.#enter(h.size, 'data');
-    if (h.size === 0) this.#enter(this.#padLeft, 'pad');
     const payload = layout.kind === 'payload' ? this.#payload(layout.payload!) : null;
     this.#current = {
       layout,
