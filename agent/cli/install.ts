@@ -57,6 +57,9 @@ function report(io: CliIO, r: RunResult | null): number {
     case 'parked':
       io.out.write(`deployment ${r.id}: reboot requested (${r.state}); after boot run \`outpost install --resume\`\n`);
       return 0;
+    case 'in_progress':
+      io.out.write(`deployment ${r.id} is already in progress (${r.state})\n`);
+      return 0;
     case 'stopped':
       io.err.write(`E_STOPPED: deployment ${r.id} stopped in ${r.state}; continue with \`outpost install --resume\`\n`);
       return 130;

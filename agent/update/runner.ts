@@ -24,7 +24,9 @@ export type UpdateEvent =
 export type RunResult =
   | { kind: 'outcome'; id: string; outcome: Outcome; error: ErrorInfo | null }
   | { kind: 'parked'; id: string; state: State }
-  | { kind: 'stopped'; id: string; state: State };
+  | { kind: 'stopped'; id: string; state: State }
+  /** A start with the id of the deployment already in the journal: nothing new was started. */
+  | { kind: 'in_progress'; id: string; state: State };
 
 export class Runner {
   readonly deps: UpdateDeps;
@@ -60,9 +62,9 @@ export class Runner {
     }
   }
 
-  newJournal(fields: { origin: string; target: string; previous: string }): Journal {
+  newJournal(fields: { origin: string; target: string; previous: string }, givenId?: string): Journal {
     const at = new Date(this.deps.now()).toISOString();
-    const id = `d-${at.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+    const id = givenId ?? `d-${at.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
     return { v: 1, id, state: 'marking_bad', visits: {}, ...fields, bundle: null, progress: null, error: null, startedAt: at, updatedAt: at };
   }
 

@@ -48,7 +48,11 @@ export interface UpdateStatus {
 }
 
 export interface UpdateService {
-  start(source: BundleSource): Promise<RunResult>;
+  /**
+   * Starts a deployment. With an `id` (a hub's deployment id) a repeated start of the deployment
+   * in the journal returns where it is instead of starting it again (idempotent offers).
+   */
+  start(source: BundleSource, opts?: { id?: string }): Promise<RunResult>;
   /** Call once at start-up (daemon) or via `outpost install --resume`: continues or rolls back. */
   resumeAfterBoot(): Promise<RunResult | null>;
   cancel(): void;
@@ -116,13 +120,18 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
   };
 
   return {
-    async start(source) {
+    async start(source, opts = {}) {
+      if (opts.id !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(opts.id)) throw new AgentError('E_UPDATE_ID', `bad deployment id ${JSON.stringify(opts.id)}`);
       const c = await current();
       if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
       const j = c?.j;
+      if (j && opts.id !== undefined && j.id === opts.id) {
+        const outcome = outcomeOf(j);
+        return outcome ? { kind: 'outcome', id: j.id, outcome, error: outcome === 'committed' ? null : j.error } : { kind: 'in_progress', id: j.id, state: j.state };
+      }
       if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
       const booted = await requireBooted();
-      const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted });
+      const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id);
       return runner.enter(fresh, 'marking_bad', source);
     },
 

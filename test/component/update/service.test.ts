@@ -131,3 +131,13 @@ test('install on a terminal draws a progress bar; elsewhere it prints plain line
     assert.equal(text.includes('\r'), isTTY);
   }
 });
+
+test('a repeated start with the same deployment id does not start a second deployment', async () => {
+  const { service } = await setup();
+  const first = await service.start(fileSource(kit.bundle), { id: 'hub-42' });
+  assert.deepEqual(first.kind === 'parked' && first.id, 'hub-42');
+  const again = await service.start(fileSource(kit.bundle), { id: 'hub-42' });
+  assert.deepEqual(again, { kind: 'in_progress', id: 'hub-42', state: 'awaiting_boot' });
+  await assert.rejects(service.start(fileSource(kit.bundle), { id: 'hub-43' }), { code: 'E_UPDATE_BUSY' });
+  await assert.rejects(service.start(fileSource(kit.bundle), { id: '../x' }), { code: 'E_UPDATE_ID' });
+});
