@@ -1,11 +1,11 @@
 // Building blocks for hostile bundles: raw tar headers of any type, entries, re-signed manifests.
-// Built independently of the production writer where it matters (raw headers), so a bug in
-// encodeHeader cannot hide itself.
+// Headers are written here from the spec's table, independently of the production writer, so
+// reassembling a bundle from its parts byte for byte (bad-input.test.ts) checks the writer
+// against the spec.
 import { gzipSync } from 'node:zlib';
 import { MANIFEST_SIG_CONTEXT, TAR_BLOCK } from '../../../shared/bundle/format.ts';
 import { signDetached, type SigningKey } from '../../../shared/bundle/keys.ts';
 import { encodeSignatureBlock } from '../../../shared/bundle/signature-block.ts';
-import { encodeHeader } from '../../../shared/bundle/tar-header.ts';
 
 export interface RawHeader {
   name: string;
@@ -44,7 +44,7 @@ export function pad(data: Buffer): Buffer {
 
 /** A complete entry: canonical header (or the given raw one), data, zero padding. */
 export function entry(name: string, data: Buffer, header?: Buffer): Buffer {
-  return Buffer.concat([header ?? encodeHeader(name, data.length), pad(data)]);
+  return Buffer.concat([header ?? rawHeader({ name, size: data.length }), pad(data)]);
 }
 
 export const EOF = Buffer.alloc(2 * TAR_BLOCK);
