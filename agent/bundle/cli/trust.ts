@@ -22,7 +22,12 @@ threshold of signatures (add more with \`trust sign\`). Revocations are carried 
 `;
 
 async function publicKeys(paths: string[]): Promise<Array<{ id: string; publicKey: string }>> {
-  return Promise.all(paths.map(async (p) => ({ id: (await readPublicKey(p)).id, publicKey: (await readPublicKey(p)).publicHex })));
+  return Promise.all(
+    paths.map(async (p) => {
+      const k = await readPublicKey(p);
+      return { id: k.id, publicKey: k.publicHex };
+    }),
+  );
 }
 
 async function signAll(doc: TrustDocument, privs: string[]): Promise<TrustDocument> {
