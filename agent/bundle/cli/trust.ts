@@ -18,7 +18,8 @@ usage: outpost bundle trust init   --key PUB [--key PUB …] [--threshold K] [--
        outpost bundle trust show   DIR|FILE
 init writes a root trust document (provisioned on nodes as root.json). rotate writes the next
 version, signed by keys of the current store; nodes accept it once it carries the current
-threshold of signatures (add more with \`trust sign\`). Revocations are carried forward.
+threshold of signatures (add more with \`trust sign\`). Revocations are carried forward; the
+threshold defaults to the current one.
 `;
 
 async function publicKeys(paths: string[]): Promise<Array<{ id: string; publicKey: string }>> {
@@ -65,11 +66,13 @@ export async function trust(args: string[], io: CliIO): Promise<number> {
     }
     case 'rotate': {
       const current = await loadTrustStore(required(values.from, '--from'));
+      const keys = await publicKeys(required(values.key, '--key'));
       let doc = validateTrustDocument({
         format: 1,
         version: current.version + 1,
-        threshold: values.threshold === undefined ? 1 : integer(values.threshold, '--threshold', 1),
-        keys: await publicKeys(required(values.key, '--key')),
+        // default: keep the current threshold (a rotation should not quietly weaken it)
+        threshold: values.threshold === undefined ? Math.min(current.threshold, keys.length) : integer(values.threshold, '--threshold', 1),
+        keys,
         revoked: [...new Set([...current.revoked, ...(values.revoke ?? [])])],
         signatures: [],
       });
