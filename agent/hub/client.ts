@@ -78,9 +78,10 @@ export class HubClient {
       ledger, update: o.update, rebooter: o.rebooter, log,
       refreshInventory: () => reporter.refreshInventory(),
       report: (b) => outbox.append(b),
-      onConfig: (c) => {
+      onConfig: async (c) => {
         // Persist first: the ack promises the setting survives a restart.
-        void writePushedConfig(o.dir, c).then(() => apply(c), (err) => log.error('cannot persist hub-pushed config', { err }));
+        await writePushedConfig(o.dir, c);
+        apply(c);
       },
     });
     const session = (ws: WebSocket) => new HubSession(ws, {

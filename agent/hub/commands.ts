@@ -4,7 +4,7 @@ import type { Command, CommandAck, PushedConfig, ReportBody } from '../../shared
 import { isOutpostError } from '../../shared/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CommandLedger } from './command-ledger.ts';
-import type { ConfigListener, Rebooter, UpdateService } from './ports.ts';
+import type { Rebooter, UpdateService } from './ports.ts';
 
 export type AckBody = Pick<CommandAck, 'result' | 'code' | 'message'>;
 
@@ -14,7 +14,8 @@ export interface CommandDeps {
   rebooter: Rebooter | null;
   /** Sends a full inventory report now. */
   refreshInventory: () => Promise<void>;
-  onConfig: ConfigListener;
+  /** Persists, then applies hub-pushed settings; resolves when they are on disk. */
+  onConfig: (config: PushedConfig) => Promise<void>;
   /** Journals a follow-up report (command.result) through the outbox. */
   report: (body: ReportBody) => Promise<unknown>;
   log: Logger;
@@ -79,7 +80,7 @@ export class CommandDispatcher {
           break;
         }
         case 'config.push': {
-          this.#d.onConfig(cmd.config as PushedConfig);
+          await this.#d.onConfig(cmd.config);
           ack = { result: 'accepted' };
           break;
         }

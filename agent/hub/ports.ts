@@ -56,8 +56,5 @@ export interface Rebooter {
   reboot(reason: string): Promise<void>;
 }
 
-/** Receives validated hub-pushed settings (already persisted by the hub module). */
-export type ConfigListener = (config: PushedConfig) => void;
-
 /** "The hub is reachable": authenticated and a ping answered within the deadline. */
 export type HealthCheck = (signal?: AbortSignal) => Promise<boolean>;

@@ -1,0 +1,142 @@
+// The reference hub in this process and real HubClients: commands, backoff hint, health check,
+// a forged signature, and bundle downloads with Range.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { generateKeyPairSync } from 'node:crypto';
+import { startDevHub, type DevHub } from '../../../scripts/dev-hub/server.ts';
+import { HubClient } from '../../../agent/hub/client.ts';
+import { identityFromKey, type DeviceIdentity } from '../../../agent/identity/device-identity.ts';
+import { createLogger, silentLogger } from '../../../agent/log/logger.ts';
+import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
+import { waitFor } from '../../support/dev-hub.ts';
+
+let dir: string;
+let hub: DevHub;
+const BUNDLE = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hub-cmd-'));
+  await mkdir(join(dir, 'bundles'));
+  await writeFile(join(dir, 'bundles', 'b.bundle'), BUNDLE);
+  hub = await startDevHub({ host: '127.0.0.1', port: 0, stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() });
+});
+
+after(async () => {
+  await hub?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const newIdentity = (name: string) => identityFromKey(generateKeyPairSync('ed25519').privateKey, name);
+
+async function agent(name: string, identity: DeviceIdentity = newIdentity(name)) {
+  const lines: Array<Record<string, unknown>> = [];
+  const out = new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } });
+  let ticks = 0;
+  const client = await HubClient.open({
+    url: hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, name), agentVersion: '0.1.0',
+    update: null, rebooter: null,
+    source: { inventory: async () => ({ 'os.name': 'x', tick: ticks++ }), location: async () => null },
+    timings: {
+      pingIntervalMs: 1000, authTimeoutMs: 3000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
+      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 1000, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
+    },
+    log: createLogger({ level: 'debug', out }),
+  });
+  const ac = new AbortController();
+  const running = client.run(ac.signal);
+  return { client, identity, lines, stop: async () => { ac.abort(); await running; } };
+}
+
+const node = (fp: string) => hub.store.state.nodes[fp]!;
+const admin = async (path: string, body: unknown) => {
+  const res = await fetch(`${hub.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  assert.equal(res.status, 200, await res.clone().text());
+  return res.json();
+};
+
+test('inventory.refresh: acked, a full inventory and a command.result follow; health check passes', async () => {
+  const a = await agent('refresh');
+  try {
+    await waitFor('first inventory', () => node(a.identity.fingerprint)?.ackedSeq >= 1);
+    assert.equal(await a.client.health(), true);
+    const [issued] = (await admin('/admin/command', { node: a.identity.fingerprint, type: 'inventory.refresh' })) as Array<{ id: string }>;
+    await waitFor('command.result stored', () => node(a.identity.fingerprint).history.some((h) => h.type === 'command.result'));
+    const n = node(a.identity.fingerprint);
+    assert.deepEqual(n.acks.map((x) => [x.ref, x.result]), [[issued!.id, 'accepted']]);
+    assert.deepEqual(n.history.map((h) => h.type), ['inventory', 'inventory', 'command.result']);
+    assert.equal(n.inventory!.tick, 1, 'the refresh sent a new full snapshot');
+  } finally {
+    await a.stop();
+  }
+});
+
+test('config.push is persisted on the node before it is acknowledged', async () => {
+  const a = await agent('push');
+  try {
+    await waitFor('online', () => a.client.link.isAuthenticated());
+    await admin('/admin/command', { node: a.identity.fingerprint, type: 'config.push', config: { reportIntervals: { locationS: 60 } } });
+    await waitFor('acked', () => node(a.identity.fingerprint).acks.length === 1);
+    const saved = await readFile(join(dir, 'push', 'hub-config.json'), 'utf8'); // already there when the ack arrived
+    assert.deepEqual(JSON.parse(saved), { reportIntervals: { locationS: 60 } });
+  } finally {
+    await a.stop();
+  }
+});
+
+test('a backoff hint closes the link and is honoured before redialling', async () => {
+  const a = await agent('backoff');
+  try {
+    await waitFor('online', () => a.client.link.isAuthenticated());
+    await admin('/admin/command', { node: a.identity.fingerprint, type: 'backoff', retryAfterS: 2 });
+    const down = await waitFor('link down after hint', () => a.lines.find((l) => l.msg === 'hub link down, redialling' && l.end === 'backoff'));
+    assert.ok(Number(down.delayMs) >= 2000, `redial after ${down.delayMs} ms`);
+    assert.equal(a.client.link.isAuthenticated(), false);
+    assert.equal(await a.client.health(), false, 'not reachable while backing off');
+  } finally {
+    await a.stop();
+  }
+});
+
+test('a signature made with another key than the one presented is rejected (E_AUTH_SIGNATURE)', async () => {
+  const real = newIdentity('forger');
+  const other = newIdentity('forger');
+  const forged: DeviceIdentity = { ...real, sign: other.sign };
+  const a = await agent('forger', forged);
+  try {
+    const line = await waitFor('rejection', () => a.lines.find((l) => l.msg === 'hub rejected this node'));
+    assert.equal(line.code, 'E_AUTH_SIGNATURE');
+    assert.equal(hub.store.state.nodes[real.fingerprint], undefined, 'nothing registered');
+  } finally {
+    await a.stop();
+  }
+});
+
+test('bundles are served with Range (206), 416 past the end, ETag and Last-Modified', async () => {
+  const url = `${hub.url}/bundles/b.bundle`;
+  const full = await fetch(url);
+  assert.equal(full.status, 200);
+  assert.deepEqual(Buffer.from(await full.arrayBuffer()), BUNDLE);
+  const etag = full.headers.get('etag')!;
+  assert.ok(etag && full.headers.get('last-modified') && full.headers.get('accept-ranges') === 'bytes');
+  const part = await fetch(url, { headers: { range: 'bytes=100-199', 'if-range': etag } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get('content-range'), `bytes 100-199/${BUNDLE.length}`);
+  assert.deepEqual(Buffer.from(await part.arrayBuffer()), BUNDLE.subarray(100, 200));
+  const tail = await fetch(url, { headers: { range: 'bytes=-10' } });
+  assert.deepEqual(Buffer.from(await tail.arrayBuffer()), BUNDLE.subarray(-10));
+  const open = await fetch(url, { headers: { range: 'bytes=9990-' } });
+  assert.equal(open.status, 206);
+  assert.equal((await open.arrayBuffer()).byteLength, 10);
+  const past = await fetch(url, { headers: { range: `bytes=${BUNDLE.length}-` } });
+  assert.equal(past.status, 416);
+  assert.equal(past.headers.get('content-range'), `bytes */${BUNDLE.length}`);
+  await past.arrayBuffer();
+  const stale = await fetch(url, { headers: { range: 'bytes=0-9', 'if-range': '"other"' } });
+  assert.equal(stale.status, 200, 'a changed validator gets the whole file');
+  await stale.arrayBuffer();
+  assert.equal((await fetch(`${hub.url}/bundles/..%2Fhub.json`)).status, 404);
+});
