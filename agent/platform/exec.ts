@@ -12,9 +12,24 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
-      signal: opts.signal,
-      killSignal: 'SIGKILL',
+      // Own process group, so a timeout or abort also kills what the command started
+      // (a health or inventory script's children would otherwise hold the pipes open).
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const onAbort = () => {
+      aborted = true;
+      killGroup();
+    };
+    let aborted = false;
+    if (opts.signal?.aborted) queueMicrotask(onAbort);
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
@@ -24,7 +39,7 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
       opts.timeoutMs !== undefined
         ? setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            killGroup();
           }, opts.timeoutMs)
         : undefined;
     child.stdout.on('data', (b: Buffer) => {
@@ -38,11 +53,16 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
     child.stdin.on('error', () => {}); // child may exit before reading its input
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.name === 'AbortError') reject(new AgentError('E_ABORTED', `${file} aborted`, { cause: e }));
-      else reject(new AgentError('E_EXEC', `cannot run ${file}: ${e.message}`, { cause: e }));
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new AgentError('E_EXEC', `cannot run ${file}: ${e.message}`, { cause: e }));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (aborted) {
+        reject(new AgentError('E_ABORTED', `${file} aborted`));
+        return;
+      }
       resolve({
         code,
         signal,
