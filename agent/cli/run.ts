@@ -1,9 +1,13 @@
 // `outpost run [--config FILE]`: the daemon. SIGTERM/SIGINT abort one AbortSignal that every
-// long-lived part listens to, so shutdown closes the hub link and journals cleanly.
+// long-lived part listens to, so shutdown closes the hub link and journals cleanly. Under
+// systemd (Type=notify) it reports READY once started, pings the watchdog, says STOPPING.
 import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.ts';
+import { daemonEnvironment } from '../config/sections/hub.ts';
 import { createLogger } from '../log/logger.ts';
+import { createServiceNotifier, parseServiceEnv } from '../platform/service-notify.ts';
+import { processRunner } from '../platform/exec.ts';
 import { buildApp } from '../app.ts';
 
 const USAGE = `usage: outpost run [--config FILE]
@@ -20,10 +24,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const logger = createLogger({ level: config.core.logLevel });
+  const notifier = createServiceNotifier({ env: parseServiceEnv(daemonEnvironment(), process.pid), runner: processRunner, log: logger, pid: process.pid });
   const app = await buildApp(config, logger);
   const ac = new AbortController();
   const stop = (sig: string) => {
     logger.info('shutting down', { signal: sig });
+    notifier.stopping().catch((err) => logger.warn('cannot notify systemd', { err }));
     ac.abort();
   };
   const onTerm = () => stop('SIGTERM');
@@ -31,7 +37,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
   try {
-    await app.run(ac.signal);
+    const running = app.run(ac.signal);
+    notifier.startWatchdog(ac.signal);
+    await notifier.ready(`device ${app.identity.deviceId}`).catch((err) => logger.warn('cannot notify systemd', { err }));
+    await running;
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);

@@ -26,3 +26,11 @@ export function hubProxy(explicit: string | null, target: URL, env: Record<strin
   const fromEnv = target.protocol === 'wss:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
   return { proxy: explicit ?? fromEnv ?? null, noProxy: env.NO_PROXY ?? env.no_proxy ?? null };
 }
+
+/**
+ * systemd's variables for `outpost run` (notify socket, watchdog), raw. Read here because only
+ * agent/config/ reads the environment; agent/platform/service-notify.ts parses them.
+ */
+export function daemonEnvironment(env: Record<string, string | undefined> = process.env): Record<string, string | undefined> {
+  return { NOTIFY_SOCKET: env.NOTIFY_SOCKET, WATCHDOG_USEC: env.WATCHDOG_USEC, WATCHDOG_PID: env.WATCHDOG_PID };
+}
