@@ -65,6 +65,7 @@ export async function runScenario(kit: BundleKit, shape: NodeShape, sc: Scenario
       run = await node.cli(['install', '--resume'], sc.kill);
     }
     const atKill = await node.journal();
+    assert.deepEqual(node.strays(), [], `${sc.name}: nothing the agent started survives the kill`);
     await node.assertBootable(`${sc.name}: after the kill`);
     await node.reboot(); // the power cut
     await node.assertBootable(`${sc.name}: after the reboot`);

@@ -2,6 +2,7 @@
 // as reboot command, and the real CLI run as a child process (SIGKILLed as a process group, so
 // a reboot command in flight dies with it, like a power cut).
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, truncate, writeFile, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -164,11 +165,7 @@ export class TestNode {
       const killGroup = () => {
         if (killed) return;
         killed = true;
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+        powerCut(child.pid!);
       };
       child.stdout.on('data', (b: Buffer) => {
         stdout += b;
@@ -187,13 +184,6 @@ export class TestNode {
       child.stderr.on('data', (b: Buffer) => (stderr += b));
       child.on('error', reject);
       child.on('close', (code, signal) => {
-        if (killed) {
-          try {
-            process.kill(-child.pid!, 'SIGKILL'); // stragglers in the group (a reboot command)
-          } catch {
-            // none left
-          }
-        }
         resolveRun({ code, signal, stdout, stderr, killed });
       });
     });
@@ -235,9 +225,70 @@ export class TestNode {
     }
   }
 
+  /** Processes still running with this node's files on their command line (after a power cut: none). */
+  strays(): number[] {
+    const out: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(this.dir)) out.push(Number(name));
+      } catch {
+        // exited while scanning
+      }
+    }
+    return out;
+  }
+
   async dispose(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Kills a process and everything it started, as a power cut would. Commands run by the agent
+ * get their own process group (platform/exec.ts), so killing the CLI's group is not enough:
+ * freeze the group first (nothing new can be spawned), then kill every descendant and the group.
+ */
+function powerCut(pid: number): void {
+  const signalGroup = (p: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-p, sig);
+    } catch {
+      // not a group leader, or gone
+    }
+  };
+  signalGroup(pid, 'SIGSTOP');
+  const tree = descendants(pid);
+  for (const p of tree) signalGroup(p, 'SIGSTOP');
+  for (const p of [...descendants(pid), ...tree]) {
+    signalGroup(p, 'SIGKILL');
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  signalGroup(pid, 'SIGKILL');
+}
+
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...; comm may contain spaces and parentheses
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited while scanning
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) if (pp === p) (out.push(c), walk(c));
+  };
+  walk(root);
+  return out;
 }
 
 async function copyInto(src: string, dst: string): Promise<void> {
