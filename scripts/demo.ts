@@ -135,6 +135,9 @@ async function story(): Promise<void> {
   if (second.result !== 'rolled-back') throw new DemoFailure(`2.1 should have rolled back, the hub got "${second.result}" ${second.code ?? ''}`);
   if ((await node.booted()) !== 'B') throw new DemoFailure(`after the rollback the node should run slot B, it runs ${await node.booted()}`);
 
+  say('node: `outpost status` on the node itself says:');
+  for (const line of (await outpost(['status', '--config', node.configPath], signal)).trimEnd().split('\n')) detail(line);
+
   chapter("6. The hub's view of the node");
   const final = await until('a fresh inventory after the rollback', async () => {
     const n = await h.node(DEVICE);
