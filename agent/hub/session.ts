@@ -33,6 +33,8 @@ export type SessionEnd =
 
 /** Replies stop when this much is already queued on the socket, so a flood cannot grow memory. */
 const MAX_BUFFERED = 256 * 1024;
+/** Valid messages waiting for their turn; beyond this they are refused, not queued. */
+const MAX_QUEUED = 1024;
 
 type Phase = 'hello' | 'auth' | 'ready' | 'done';
 
@@ -47,6 +49,7 @@ export class HubSession {
   #counter = 0;
   #onReady: (() => void) | null = null;
   #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
 
   constructor(ws: WebSocket, deps: SessionDeps) {
     this.#ws = ws;
@@ -111,10 +114,17 @@ export class HubSession {
     if (!d.ok) return this.#replyError(d.code, d.reason, d.ref);
     // One message at a time: a replayed offer must see the ledger entry of the first one.
     const m = d.message;
-    this.#queue = this.#queue.then(() => this.#handle(m)).catch((err) => {
-      this.#d.log.error('handling hub message failed', { type: m.type, err });
-      this.#replyError('E_INTERNAL', 'agent failed to handle the message', m.id);
-    });
+    if (this.#queued >= MAX_QUEUED) return this.#replyError('E_PROTOCOL_BUSY', 'too many messages waiting; resend later', m.id);
+    this.#queued++;
+    this.#queue = this.#queue
+      .then(() => this.#handle(m))
+      .catch((err) => {
+        this.#d.log.error('handling hub message failed', { type: m.type, err });
+        this.#replyError('E_INTERNAL', 'agent failed to handle the message', m.id);
+      })
+      .finally(() => {
+        this.#queued--;
+      });
   }
 
   async #handle(m: HubMessage): Promise<void> {

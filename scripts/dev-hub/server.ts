@@ -20,6 +20,8 @@ export interface DevHubOptions {
   acceptAll?: boolean;
   pendingRetryS?: number;
   publicUrl?: string;
+  /** How often the hub pings agents; one missed pong drops the connection (default 30 s). */
+  pingIntervalMs?: number;
   log: Logger;
 }
 
@@ -54,10 +56,24 @@ export async function startDevHub(o: DevHubOptions): Promise<DevHub> {
     else res.writeHead(404).end();
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  // Half-open connections (a node that lost power) are found by our own pings and dropped.
+  const alive = new WeakMap<object, boolean>();
+  const sweep = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) ws.terminate();
+      else {
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }
+  }, o.pingIntervalMs ?? 30_000);
+  sweep.unref();
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/agent') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => {});
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
       const link = new AgentLink(ws, store, policy, o.log, (l) => {
         const fp = l.node!.fingerprint;
         // One link per node: a newer connection replaces an older (probably dead) one.
@@ -83,6 +99,7 @@ export async function startDevHub(o: DevHubOptions): Promise<DevHub> {
     agentUrl: `ws://${host}:${addr.port}/agent`,
     store,
     close: async () => {
+      clearInterval(sweep);
       for (const c of wss.clients) c.terminate();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

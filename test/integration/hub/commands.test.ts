@@ -115,6 +115,24 @@ test('a signature made with another key than the one presented is rejected (E_AU
   }
 });
 
+test('an offer to a group reaches every accepted member and is acknowledged by each', async () => {
+  const a = await agent('g1');
+  const b = await agent('g2');
+  const c = await agent('g3');
+  try {
+    await waitFor('all online', () => [a, b, c].every((x) => x.client.link.isAuthenticated()));
+    for (const x of [a, b]) await admin('/admin/groups', { node: x.identity.fingerprint, groups: ['lobby'] });
+    const issued = (await admin('/admin/offer', { group: 'lobby', bundle: 'b.bundle', version: '2', release: '2' })) as Array<{ node: string; delivered: boolean }>;
+    assert.deepEqual(issued.map((i) => i.node).sort(), [a.identity.fingerprint, b.identity.fingerprint].sort());
+    await waitFor('both acked', () => [a, b].every((x) => node(x.identity.fingerprint).acks.length === 1));
+    // No update service in these agents: the ack says so, with a stable code.
+    assert.equal(node(a.identity.fingerprint).acks[0]!.code, 'E_COMMAND_UNSUPPORTED');
+    assert.equal(node(c.identity.fingerprint).acks.length, 0, 'not in the group');
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  }
+});
+
 test('bundles are served with Range (206), 416 past the end, ETag and Last-Modified', async () => {
   const url = `${hub.url}/bundles/b.bundle`;
   const full = await fetch(url);

@@ -1,0 +1,65 @@
+// A node that was offline while things happened: everything journaled while the hub was gone
+// arrives after it comes back, exactly once and in order, through the 32-report send window.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { startDevHub } from '../../../scripts/dev-hub/server.ts';
+import { HubClient } from '../../../agent/hub/client.ts';
+import { identityFromKey } from '../../../agent/identity/device-identity.ts';
+import { silentLogger } from '../../../agent/log/logger.ts';
+import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
+import type { UpdateEvent, UpdateService } from '../../../agent/hub/ports.ts';
+import { waitFor } from '../../support/dev-hub.ts';
+
+test('reports made while the hub was down are all delivered, in order, once it is back', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hub-offline-'));
+  await mkdir(join(dir, 'bundles'));
+  const opts = { host: '127.0.0.1', stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() };
+  let hub = await startDevHub({ ...opts, port: 0 });
+  const port = Number(new URL(hub.url).port);
+  const listeners = new Set<(e: UpdateEvent) => void>();
+  const update: UpdateService = {
+    offer: async () => ({ result: 'rejected', code: 'E_COMMAND_UNSUPPORTED' }),
+    cancel: async () => false,
+    status: () => null,
+    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
+  };
+  const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'offline-1');
+  const client = await HubClient.open({
+    url: hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES }, identity, dir: join(dir, 'agent'), agentVersion: '0.1.0',
+    update, rebooter: null, source: { inventory: async () => ({ a: 1 }), location: async () => null },
+    timings: {
+      pingIntervalMs: 500, authTimeoutMs: 2000, backoffBaseMs: 20, backoffCapMs: 200, stableAfterMs: 60_000,
+      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 500, outboxMaxBytes: 8 << 20, outboxMaxCount: 10_000,
+    },
+    log: silentLogger(),
+  });
+  const ac = new AbortController();
+  const running = client.run(ac.signal);
+  try {
+    await waitFor('first inventory stored', () => hub.store.state.nodes[identity.fingerprint]?.ackedSeq === 1);
+    await hub.close();
+    await waitFor('link down', () => !client.link.isAuthenticated());
+    const N = 500;
+    for (let i = 1; i <= N; i++) listeners.forEach((l) => l({ type: 'state', deploymentId: 'd-off', state: `s-${i}` }));
+    await waitFor('journaled', () => client.outbox.lastSeq === N + 1);
+    assert.equal(client.outbox.pendingCount, N, 'nothing acknowledged while offline');
+
+    hub = await startDevHub({ ...opts, port });
+    const node = await waitFor('backlog delivered', () => {
+      const n = hub.store.state.nodes[identity.fingerprint];
+      return n && n.ackedSeq === N + 1 ? n : null;
+    }, 30_000);
+    assert.deepEqual(node.history.map((h) => h.seq), Array.from({ length: N + 1 }, (_, i) => i + 1));
+    assert.equal(node.deployment?.state, `s-${N}`, 'the hub ends on the last state');
+    await waitFor('outbox drained', () => client.outbox.pendingCount === 0);
+  } finally {
+    ac.abort();
+    await running;
+    await hub.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
