@@ -57,10 +57,13 @@ export class Outbox {
   #chain: Promise<unknown> = Promise.resolve();
   #listeners = new Set<(r: Report) => void>();
   #closed = false;
+  /** Compaction trigger: the bounds, raised after a compaction that could not get under them. */
+  #compactAt = { count: 0, bytes: 0 };
 
   private constructor(dir: string, opts: OutboxOptions, log: Logger) {
     this.dir = dir;
     this.#opts = { segmentBytes: 256 * 1024, now: Date.now, ...opts };
+    this.#compactAt = { count: opts.maxCount, bytes: opts.maxBytes };
     this.#log = log;
   }
 
@@ -111,7 +114,7 @@ export class Outbox {
       await this.#write(frameLine(json));
       this.#lastSeq = seq;
       this.#push({ report, line: json, gen: this.#gen });
-      if (this.#entries.length > this.#opts.maxCount || this.#bytes > this.#opts.maxBytes) await this.#compact();
+      if (this.#entries.length > this.#compactAt.count || this.#bytes > this.#compactAt.bytes) await this.#compact();
       for (const l of this.#listeners) l(report);
       return report;
     });
@@ -125,6 +128,7 @@ export class Outbox {
       await writeJsonAtomic(join(this.dir, 'acked.json'), { acked: to });
       this.#acked = to;
       while (this.#entries.length && this.#entries[0]!.report.seq <= to) this.#bytes -= this.#entries.shift()!.line.length;
+      if (this.#entries.length <= this.#opts.maxCount && this.#bytes <= this.#opts.maxBytes) this.#compactAt = { count: this.#opts.maxCount, bytes: this.#opts.maxBytes };
       const live = new Set(this.#entries.map((e) => e.gen));
       for (const name of await readdir(this.dir)) {
         const m = SEG.exec(name);
@@ -191,6 +195,12 @@ export class Outbox {
       if (m && Number(m[1]) <= through) await unlink(join(this.dir, name));
     }
     await fsyncDir(this.dir);
+    // Still over (only never-drop reports left): wait for half as much again before rewriting the
+    // journal, so a long outage costs O(n log n) rewriting, not a rewrite per report.
+    this.#compactAt = {
+      count: Math.max(this.#opts.maxCount, Math.ceil(this.#entries.length * 1.5)),
+      bytes: Math.max(this.#opts.maxBytes, Math.ceil(this.#bytes * 1.5)),
+    };
     this.#log.warn('outbox over its bound: telemetry coalesced', { before, after: kept.length, bytes: this.#bytes });
   }
 

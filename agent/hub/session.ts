@@ -75,13 +75,19 @@ export class HubSession {
         this.#phase = 'done';
         resolve(this.#ended ?? { kind: 'closed', authenticated, code, reason: reason.toString('utf8').slice(0, 200) });
       });
-      this.#send({
-        v: 1, type: 'hello', id: this.#nextId(),
-        deviceId: this.#d.identity.deviceId,
-        agentVersion: this.#d.agentVersion,
-        publicKey: this.#d.identity.publicKey,
-        capabilities: [...this.#d.capabilities],
-      });
+      try {
+        this.#send({
+          v: 1, type: 'hello', id: this.#nextId(),
+          deviceId: this.#d.identity.deviceId,
+          agentVersion: this.#d.agentVersion,
+          publicKey: this.#d.identity.publicKey,
+          capabilities: [...this.#d.capabilities],
+        });
+      } catch (err) {
+        // Our own hello does not pass the protocol checks (a bad device id): say so, do not crash.
+        this.#d.log.error('cannot send hello', { err });
+        this.#finish({ kind: 'closed', authenticated: false, code: 4000, reason: 'invalid hello' }, 4000);
+      }
     });
   }
 

@@ -7,7 +7,16 @@ export const hub = defineSection('hub', 'The outbound websocket link to the hub 
   caFile: field.optionalString('PEM file of extra CAs trusted for the hub, in addition to the system CAs.'),
   certFile: field.optionalString('PEM client certificate for mutual TLS (with keyFile).'),
   keyFile: field.optionalString('PEM private key of the client certificate.'),
-  deviceId: field.optionalString('Device id sent in hello. null: "fp-" + the first 16 hex digits of the key fingerprint.'),
+  deviceId: field.custom<string | null>(
+    'string | null',
+    'Device id sent in hello (1-128 of A-Z a-z 0-9 . _ : -). null: "fp-" + the first 16 hex digits of the key fingerprint.',
+    null,
+    (v) => {
+      if (v === null) return null;
+      if (typeof v !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(v)) throw new Error('expected 1-128 characters of A-Z a-z 0-9 . _ : -');
+      return v;
+    },
+  ),
   proxy: field.optionalString('HTTP proxy URL for CONNECT tunnelling. null: HTTPS_PROXY / https_proxy from the environment, honouring NO_PROXY.'),
   pingIntervalMs: ms('Heartbeat ping interval; a link silent for two intervals is terminated and redialled.', 20_000, 100),
   authTimeoutMs: ms('The handshake (hello to auth.result) must finish within this time.', 15_000, 100),

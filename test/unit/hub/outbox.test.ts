@@ -129,3 +129,24 @@ test('an invalid report is refused before it reaches the journal', async () => {
   assert.equal(a.lastSeq, 0);
   await a.close();
 });
+
+test('past the bound with only never-drop reports, the journal is not rewritten on every append', async () => {
+  const a = await open({ maxCount: 10 });
+  for (let i = 1; i <= 60; i++) await a.append(state(i));
+  assert.equal(a.pendingCount, 60, 'nothing dropped');
+  await a.close();
+  // Each compaction makes a new generation: with the raised trigger a handful, not one per append.
+  const gens = (await readdir(dir)).filter((n) => n.startsWith('seg-')).map((n) => Number(n.slice(4, 14)));
+  assert.ok(Math.max(...gens) <= 8, `generation ${Math.max(...gens)}`);
+  const b = await open({ maxCount: 10 });
+  assert.deepEqual(seqs(b), Array.from({ length: 60 }, (_, i) => i + 1));
+  await b.close();
+});
+
+test('the byte bound coalesces too', async () => {
+  const a = await open({ maxBytes: 2000, maxCount: 1000 });
+  for (let i = 1; i <= 40; i++) await a.append(loc(i));
+  assert.ok(a.pendingBytes <= 2000, `${a.pendingBytes} bytes`);
+  assert.equal(a.pendingAfter(0).at(-1)!.seq, 40);
+  await a.close();
+});
