@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startHubProcess, waitFor, type HubProcess } from '../../support/dev-hub.ts';
 import { writeAgentConfig } from './agent-config.ts';
 import { spawnAgent, listeningSockets, socketCount, type AgentProcess } from './agent-process.ts';
@@ -52,6 +53,9 @@ test('unknown key waits as pending; accepted by fingerprint it reports inventory
   // Outbound only: the agent holds a socket to the hub but listens on nothing.
   assert.ok((await socketCount(a.proc.pid!)) >= 1);
   assert.deepEqual(await listeningSockets(a.proc.pid!), []);
+  const ss = execFileSync('ss', ['-ltnup'], { encoding: 'utf8' });
+  assert.ok(ss.includes(`pid=${hub.proc.pid},`), 'ss sees the hub listening (the check can fail)');
+  assert.ok(!ss.includes(`pid=${a.proc.pid},`), `ss shows the agent listening:\n${ss}`);
   assert.equal(await a.stop('SIGTERM'), 0, 'SIGTERM is a clean shutdown');
 });
 
