@@ -14,6 +14,9 @@ import { buildClientOptions } from './hub/transport.ts';
 import { flattenInventory } from './hub/flatten.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from './hub/ports.ts';
 import { createCollector } from './inventory/service.ts';
+import { createLocationService } from './location/factory.ts';
+import { PendingLocationReport, toHubFix } from './location/pending-report.ts';
+import type { LocationService } from './location/service.ts';
 import { processRunner } from './platform/exec.ts';
 import { commandRebooter } from './platform/rebooter.ts';
 import { openUpdateApp } from './update-app.ts';
@@ -39,16 +42,21 @@ export interface App {
   run(signal: AbortSignal): Promise<void>;
 }
 
-/** Inventory for hub reports: the collector's document minus the volatile part, flattened. */
-function inventorySource(config: Config): ReportSource {
+/**
+ * Reports for the hub: the inventory collector's document minus its volatile part, flattened;
+ * the location service's latest rate-limited report (moved/returned events always leave one).
+ */
+function reportSource(config: Config, location: LocationService): ReportSource {
   const collector = createCollector(config, { runner: processRunner });
+  const pending = new PendingLocationReport(location);
   return {
     async inventory() {
       const { volatile: _volatile, ...facts } = await collector.collect();
       return flattenInventory(facts);
     },
     async location() {
-      return null;
+      const r = pending.take();
+      return r ? toHubFix(r) : null;
     },
   };
 }
@@ -142,6 +150,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
     update = hubUpdateService(app.service, fetcher, () => runSignal, logger.child('update'));
   } else if (parts.update === undefined) logger.info('no update slots configured: hub offers will be refused');
 
+  const location = parts.source === undefined ? createLocationService(config, { clock: { now: Date.now }, logger }) : null;
   const h = config.hub;
   if (h.url !== null) {
     const { proxy, noProxy } = hubProxy(h.proxy, new URL(h.url));
@@ -154,7 +163,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       rebooter: parts.rebooter !== undefined
         ? parts.rebooter
         : commandRebooter({ command: config.update.rebootCommand, timeoutMs: config.update.rebootTimeoutMs, runner: processRunner }),
-      source: parts.source === undefined ? inventorySource(config) : parts.source,
+      source: location ? reportSource(config, location) : (parts.source ?? null),
       timings: h,
       log: logger,
     });
@@ -168,6 +177,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       const aborted = new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
       // The hub run subscribes the reporter first, so resume events after a reboot are journaled.
       const link = hub ? hub.run(signal) : aborted;
+      location?.start(signal).catch((err) => logger.error('location service failed', { err }));
       if (updateService) {
         const svc = updateService;
         signal.addEventListener('abort', () => svc.stop(), { once: true });

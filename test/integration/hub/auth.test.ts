@@ -59,12 +59,19 @@ test('unknown key waits as pending; accepted by fingerprint it reports inventory
   assert.equal(await a.stop('SIGTERM'), 0, 'SIGTERM is a clean shutdown');
 });
 
-test('a pre-authorised fingerprint is accepted without an operator step', async () => {
-  const config = await writeAgentConfig(join(dir, 'pre'), hub.agentUrl, { deviceId: 'pre-1' });
+test('a pre-authorised fingerprint is accepted without an operator step; its surveyed location arrives', async () => {
+  const config = await writeAgentConfig(join(dir, 'pre'), hub.agentUrl, { deviceId: 'pre-1', locationIntervalS: 1 }, {
+    location: { gpsd: false, siteId: 'munich-1', latitude: 48.137, longitude: 11.575 },
+  });
   const a = spawnAgent([BIN, 'run', '--config', config]);
   agents.push(a);
   const n = await waitFor('pre-authorised node online', async () => (await nodes()).find((x) => x.deviceId === 'pre-1' && x.online));
   assert.equal(n.status, 'accepted');
+  const [full] = await waitFor('location stored', async () => {
+    const r = await hub.admin<Array<{ location: { lat: number; lon: number; source: string } | null }>>('POST', '/admin/node', { node: 'pre-1' });
+    return r[0]?.location ? r : null;
+  });
+  assert.deepEqual([full!.location!.lat, full!.location!.lon, full!.location!.source], [48.137, 11.575, 'survey']);
   await a.stop();
 });
 
