@@ -148,10 +148,12 @@ export class AgentLink {
       node.lastSeen = Date.now();
       node.history.push({ seq: r.seq, type: r.type, at: r.at });
       if (node.history.length > HISTORY_CAP) node.history.splice(0, node.history.length - HISTORY_CAP);
-      await this.#store.persist();
     }
-    // A replayed report (seq <= ackedSeq) is acknowledged again and not applied twice.
-    this.send({ v: 1, type: 'report.ack', id: nextId(), upTo: node.ackedSeq });
+    // A replay (seq <= ackedSeq) is not applied twice, but it is acknowledged only once a write
+    // holding the watermark has finished: the first copy may still be on its way to disk.
+    const upTo = node.ackedSeq;
+    await this.#store.persist();
+    this.send({ v: 1, type: 'report.ack', id: nextId(), upTo });
   }
 
   /** Sends a command now if connected; the caller has already stored it as outstanding. */
