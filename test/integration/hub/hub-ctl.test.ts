@@ -1,0 +1,60 @@
+// The operator CLI against the reference hub process: list, accept with a group, offer to the
+// group, show; and a refused request exits 1 with a stable code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { startHubProcess, waitFor } from '../../support/dev-hub.ts';
+import { HubClient } from '../../../agent/hub/client.ts';
+import { identityFromKey } from '../../../agent/identity/device-identity.ts';
+import { silentLogger } from '../../../agent/log/logger.ts';
+
+const CTL = resolve(import.meta.dirname, '../../../scripts/hub-ctl.ts');
+const run = promisify(execFile);
+
+test('hub-ctl: nodes, accept --group, offer --group, show; errors exit 1 with E_HUB_ADMIN', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hub-ctl-'));
+  await mkdir(join(dir, 'bundles'));
+  await writeFile(join(dir, 'bundles', 'app.bundle'), 'bundle bytes');
+  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1'] });
+  const ctl = async (...args: string[]) => JSON.parse((await run(process.execPath, [CTL, '--hub', hub.url, ...args])).stdout);
+  const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'ctl-1');
+  const client = await HubClient.open({
+    url: hub.agentUrl, clientOptions: {}, identity, dir: join(dir, 'agent'), agentVersion: '0.1.0', update: null, rebooter: null, source: null,
+    timings: {
+      pingIntervalMs: 1000, authTimeoutMs: 2000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
+      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 500, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
+    },
+    log: silentLogger(),
+  });
+  const ac = new AbortController();
+  const running = client.run(ac.signal);
+  try {
+    const listed = await waitFor('pending node listed', async () => ((await ctl('nodes')) as Array<{ status: string; fingerprint: string }>).find((n) => n.status === 'pending'));
+    assert.equal(listed.fingerprint, identity.fingerprint);
+    await ctl('accept', identity.fingerprint.slice(0, 12), '--group', 'lobby');
+    await waitFor('authenticated after acceptance', () => client.link.isAuthenticated());
+    const offered = (await ctl('offer', '--group', 'lobby', '--bundle', 'app.bundle', '--version', '1.0', '--release', '7')) as Array<{ node: string; delivered: boolean }>;
+    assert.deepEqual(offered.map((o) => [o.node, o.delivered]), [[identity.fingerprint, true]]);
+    const [shown] = await waitFor('ack recorded', async () => {
+      const r = (await ctl('show', 'ctl-1')) as Array<{ acks: Array<{ type: string; code?: string }>; groups: string[] }>;
+      return r[0]?.acks.length ? r : null;
+    });
+    assert.deepEqual(shown!.groups, ['lobby']);
+    assert.deepEqual([shown!.acks[0]!.type, shown!.acks[0]!.code], ['offer', 'E_COMMAND_UNSUPPORTED']);
+    await assert.rejects(run(process.execPath, [CTL, '--hub', hub.url, 'offer', '--node', 'ctl-1', '--bundle', 'missing', '--version', '1', '--release', '1']), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /^E_HUB_ADMIN: no bundle "missing"/);
+      return true;
+    });
+  } finally {
+    ac.abort();
+    await running;
+    await hub.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
