@@ -225,13 +225,21 @@ export class TestNode {
     }
   }
 
-  /** Processes still running with this node's files on their command line (after a power cut: none). */
+  /**
+   * Processes with this node's files on their command line that a power cut missed: alive and
+   * without a pending SIGKILL (a killed process may take a moment to be torn down).
+   */
   strays(): number[] {
     const out: number[] = [];
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       try {
-        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(this.dir)) out.push(Number(name));
+        if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(this.dir)) continue;
+        const status = readFileSync(`/proc/${name}/status`, 'utf8');
+        const field = (k: string) => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '';
+        const killPending = [field('SigPnd'), field('ShdPnd')].some((m) => (BigInt(`0x${m || '0'}`) & 0x100n) !== 0n);
+        if (/^[ZX]/.test(field('State')) || killPending) continue;
+        out.push(Number(name));
       } catch {
         // exited while scanning
       }
