@@ -14,6 +14,7 @@ import { buildClientOptions } from './hub/transport.ts';
 import { flattenInventory } from './hub/flatten.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from './hub/ports.ts';
 import { createCollector } from './inventory/service.ts';
+import { scheduleInventory } from './inventory/scheduler.ts';
 import { createLocationService } from './location/factory.ts';
 import { PendingLocationReport, toHubFix } from './location/pending-report.ts';
 import type { LocationService } from './location/service.ts';
@@ -178,6 +179,13 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       // The hub run subscribes the reporter first, so resume events after a reboot are journaled.
       const link = hub ? hub.run(signal) : aborted;
       location?.start(signal).catch((err) => logger.error('location service failed', { err }));
+      // Inventory checks follow the inventory section's cron schedule (random delay per node).
+      if (hub && parts.source === undefined) {
+        const reporter = hub.reporter;
+        scheduleInventory({ request: async () => (await reporter.checkInventory(), null) }, {
+          cron: config.inventory.schedule, maxRandomDelayMs: config.inventory.randomDelayS * 1000, logger, signal,
+        });
+      }
       if (updateService) {
         const svc = updateService;
         signal.addEventListener('abort', () => svc.stop(), { once: true });

@@ -12,6 +12,7 @@ export interface ReporterDeps {
   source: ReportSource | null;
   update: UpdateService | null;
   log: Logger;
+  /** 0: no timer of our own (an external schedule calls checkInventory()). */
   inventoryIntervalS: number;
   locationIntervalS: number;
   /** Progress of one deployment is journaled at most this often (phase changes always). */
@@ -79,6 +80,11 @@ export class Reporter {
     return this.#inventoryTick(true);
   }
 
+  /** Collects now and sends a diff if anything changed (the inventory cron schedule calls this). */
+  checkInventory(): Promise<void> {
+    return this.#inventoryTick(false);
+  }
+
   #schedule(): void {
     const loop = (everyS: number, tick: () => Promise<void>) => {
       const t = setTimeout(async () => {
@@ -88,7 +94,7 @@ export class Reporter {
       t.unref();
       this.#timers.push(t);
     };
-    loop(this.#intervals.inventoryS, () => this.#inventoryTick(false));
+    if (this.#intervals.inventoryS > 0) loop(this.#intervals.inventoryS, () => this.#inventoryTick(false));
     loop(this.#intervals.locationS, () => this.#locationTick());
   }
 

@@ -25,7 +25,7 @@ export const hub = defineSection('hub', 'The outbound websocket link to the hub 
   stableAfterMs: ms('A link that stayed authenticated this long resets the backoff.', 60_000, 0),
   outboxMaxBytes: ms('Bound on unacknowledged report bytes before telemetry is coalesced.', 4 * 1024 * 1024, 64 * 1024),
   outboxMaxCount: ms('Bound on unacknowledged reports before telemetry is coalesced.', 20_000, 16),
-  inventoryIntervalS: ms('How often inventory is checked; only changes are sent (as a diff).', 3_600, 1),
+  inventoryIntervalS: ms('Extra inventory check every N seconds besides inventory.schedule (0: the cron schedule only). Only changes are sent.', 0, 0),
   locationIntervalS: ms('How often location is reported.', 300, 1),
   healthDeadlineMs: ms('The "hub reachable" health check needs a pong within this time.', 5_000, 10),
 });
