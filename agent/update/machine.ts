@@ -2,8 +2,8 @@
 // Pure: no I/O. Handlers (handlers/) return an Event; only this table picks the next state.
 
 export const STATES = [
-  'marking_bad', // target slot made unbootable before a single byte is written
-  'writing', // verified blocks streamed into the target, progress checkpointed
+  'preparing', // journaled; the target is checked not to be the running slot
+  'writing', // head verified → target marked bad → verified blocks streamed in, checkpointed
   'verifying', // read back the whole payload from the slot and compare its sha256
   'arming', // bootloader: target primary with N tries, old slot as fallback
   'rebooting', // reboot command runs
@@ -22,7 +22,7 @@ export const STATES = [
 export type State = (typeof STATES)[number];
 
 export const EVENTS = [
-  'marked_bad',
+  'prepared',
   'written',
   'verified',
   'armed',
@@ -57,7 +57,7 @@ type Table = { readonly [S in State]: Partial<Readonly<Record<Event, State>>> };
 
 // prettier-ignore
 export const TRANSITIONS: Table = {
-  marking_bad:            { marked_bad: 'writing', failed: 'abandoning', aborted: 'abandoning' },
+  preparing:            { prepared: 'writing', failed: 'abandoning', aborted: 'abandoning' },
   writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning' },
   verifying:              { verified: 'arming', failed: 'abandoning', aborted: 'abandoning' },
   arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting' },
@@ -81,7 +81,7 @@ export const TRANSITIONS: Table = {
  */
 // prettier-ignore
 export const RESUME: Readonly<Partial<Record<State, State>>> = {
-  marking_bad: 'marking_bad',
+  preparing: 'preparing',
   writing: 'writing', // continues at the first block not durably recorded
   verifying: 'verifying',
   arming: 'arming',
@@ -109,7 +109,7 @@ export function next(state: State, event: Event): State {
 /** Where a surprise leads: before arming the old slot was never at risk; after, roll back. */
 export function safeState(state: State): State {
   if (isTerminal(state)) return state;
-  const preArm: readonly State[] = ['marking_bad', 'writing', 'verifying', 'abandoning'];
+  const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'abandoning'];
   return preArm.includes(state) ? 'abandoning' : 'reverting';
 }
 

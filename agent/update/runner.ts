@@ -65,7 +65,7 @@ export class Runner {
   newJournal(fields: { origin: string; target: string; previous: string }, givenId?: string): Journal {
     const at = new Date(this.deps.now()).toISOString();
     const id = givenId ?? `d-${at.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-    return { v: 1, id, state: 'marking_bad', visits: {}, ...fields, bundle: null, progress: null, error: null, startedAt: at, updatedAt: at };
+    return { v: 1, id, state: 'preparing', visits: {}, ...fields, bundle: null, progress: null, error: null, startedAt: at, updatedAt: at };
   }
 
   private async drive(start: Journal, source: BundleSource | null): Promise<RunResult> {

@@ -132,7 +132,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
       const booted = await requireBooted();
       const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id);
-      return runner.enter(fresh, 'marking_bad', source);
+      return runner.enter(fresh, 'preparing', source);
     },
 
     async resumeAfterBoot() {
@@ -218,7 +218,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const j = c?.j;
       if (j && !outcomeOf(j)) {
         const error = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
-        const preArm: readonly State[] = ['marking_bad', 'writing', 'verifying'];
+        const preArm: readonly State[] = ['preparing', 'writing', 'verifying'];
         return runner.enter(j, preArm.includes(j.state) ? 'abandoning' : 'reverting', null, error);
       }
       // No deployment: switch to the other slot, but only to a committed one whose content we verified.

@@ -26,7 +26,7 @@ const atState = (s: string) => (line: string) => line === `state: ${s}` || line.
 
 export function stateKills(delays: readonly number[]): Scenario[] {
   const out: Scenario[] = [];
-  for (const s of ['marking_bad', 'writing', 'verifying', 'arming', 'rebooting']) {
+  for (const s of ['preparing', 'writing', 'verifying', 'arming', 'rebooting']) {
     for (const d of delays) out.push({ name: `install killed at ${s} +${d}ms`, phase: 'install', kill: { when: atState(s), delayMs: d }, healthy: true });
   }
   for (const s of ['booted', 'health_checking', 'committing']) {

@@ -1,12 +1,12 @@
 // State → handler. Parked and terminal states have none: the runner stops there.
 import type { HandlerTable } from './context.ts';
-import { arming, markingBad, verifying } from './install.ts';
+import { arming, preparing, verifying } from './install.ts';
 import { writing } from './write.ts';
 import { booted, committing, healthChecking, rebooting } from './after-boot.ts';
 import { abandoning, reverting, rollbackRebooting } from './revert.ts';
 
 export const HANDLERS: HandlerTable = {
-  marking_bad: markingBad,
+  preparing: preparing,
   writing,
   verifying,
   arming,

@@ -1,17 +1,30 @@
-// Before the reboot: mark bad → (write: write.ts) → read back → arm.
+// Before the reboot: prepare → (write: write.ts, marks the target bad once the bundle's head
+// is verified) → read back → arm.
 import type { Handler } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError } from '../../lib/errors.ts';
 import { setSlotRecord } from '../slot-records.ts';
 
-export const markingBad: Handler = async (ctx, signal) => {
+export const preparing: Handler = async (ctx, signal) => {
   signal.throwIfAborted();
+  // Never overwrite what is running, whatever the journal says.
+  const running = await ctx.deps.bootedSlot.booted();
+  if (running === ctx.journal.target) {
+    throw new AgentError('E_TARGET_RUNNING', `target slot ${ctx.journal.target} is the running slot`);
+  }
+  return 'prepared';
+};
+
+/**
+ * Called once the bundle's signatures, floor and compatibility are verified and before its
+ * first block is written: an unsigned or foreign bundle never costs the node its fallback slot.
+ */
+export async function markTargetBad(ctx: import('./context.ts').HandlerContext): Promise<void> {
   await ctx.deps.bootControl.markBad(ctx.journal.target);
   // Its old content is about to go: never report it as installed again.
   await setSlotRecord(ctx.deps.dir, ctx.journal.target, null);
   ctx.log.info('target slot marked bad', { slot: ctx.journal.target });
-  return 'marked_bad';
-};
+}
 
 export const verifying: Handler = async (ctx, signal) => {
   const b = ctx.journal.bundle;

@@ -20,8 +20,10 @@ export const rollbackRebooting: Handler = async (ctx) => {
 };
 
 export const abandoning: Handler = async (ctx) => {
-  // Before arming the old slot was never at risk; keep the half-written target unbootable.
-  await ctx.deps.bootControl.markBad(ctx.journal.target);
-  ctx.log.info('deployment abandoned before arming', { target: ctx.journal.target });
+  // Before arming the old slot was never at risk. A target that received blocks stays
+  // unbootable; one whose bundle was refused before any block (bad signature, floor, wrong
+  // board) keeps whatever it was, so a bogus offer never costs the node its fallback.
+  if (ctx.journal.bundle !== null) await ctx.deps.bootControl.markBad(ctx.journal.target);
+  ctx.log.info('deployment abandoned before arming', { target: ctx.journal.target, touched: ctx.journal.bundle !== null });
   return 'abandoned';
 };

@@ -8,6 +8,7 @@ import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError, isAgentError } from '../../lib/errors.ts';
 import { JournalStore } from '../journal.ts';
+import { markTargetBad } from './install.ts';
 
 export const writing: Handler = async (ctx, signal) => {
   const source = ctx.source;
@@ -80,6 +81,9 @@ class SlotSink implements BlockSink {
     if (this.nextBlock > 0) {
       if (!known || known.payload.sha256 !== payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
     } else {
+      // Order matters: bad in the boot env, then the bundle facts; only then blocks. A journal
+      // with `bundle` set therefore implies the target is marked bad (abandoning relies on it).
+      await markTargetBad(this.ctx);
       await new JournalStore(this.ctx.deps.dir).writeHead(head.headBytes);
       const { name, size, sha256, blockSize, blocks } = payload;
       const bundle = { version: head.manifest.version, release: head.manifest.release, payload: { name, size, sha256, blockSize, blocks } };

@@ -118,6 +118,26 @@ test('a tampered bundle never reaches the bootloader; the old slot stays primary
   await n.assertBootable('after tampered bundle');
 });
 
+test('a bundle refused at its head never costs the node its fallback slot (unsigned offer regression)', async () => {
+  const n = await node({ healthChecks: [['/bin/true']] });
+  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.settle()).journal.state, 'committed');
+  const before = await n.env().read();
+  assert.equal(before.BOOT_ORDER, 'B A');
+  const bad = join(n.dir, 'forged-head.bundle');
+  await copyFile(kit.bundle, bad);
+  const fh = await open(bad, 'r+');
+  await fh.write(Buffer.from('9'), 0, 1, 512 + 20); // inside manifest.json: its signature no longer matches
+  await fh.close();
+  const r = await n.cli(['install', bad]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^E_BUNDLE_\w+: /m);
+  assert.equal((await n.journal())?.state, 'failed');
+  // The committed fallback A is untouched: still in the boot order and still good.
+  assert.deepEqual(await n.env().read(), before);
+  await n.assertBootable('after a forged head');
+});
+
 test('a second install while one is in flight is refused', async () => {
   const n = await node();
   assert.equal((await n.cli(['install', kit.bundle])).code, 0);

@@ -57,7 +57,7 @@ test('a reboot that never happens trips the save counter and rolls back', async 
     v: 1,
     id: 'd-loop',
     state: 'awaiting_boot',
-    visits: { marking_bad: 1, writing: 1, verifying: 1, arming: 1, rebooting: 1, awaiting_boot: 1 },
+    visits: { preparing: 1, writing: 1, verifying: 1, arming: 1, rebooting: 1, awaiting_boot: 1 },
     origin: '/nowhere.bundle',
     target: 'B',
     previous: 'A',

@@ -12,7 +12,7 @@ const sample: Journal = {
   v: 1,
   id: 'd-1',
   state: 'writing',
-  visits: { marking_bad: 1, writing: 2 },
+  visits: { preparing: 1, writing: 2 },
   origin: '/media/usb/os.bundle',
   target: 'B',
   previous: 'A',

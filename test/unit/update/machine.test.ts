@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EVENTS, RESUME, STATES, TRANSITIONS, isParked, isTerminal, next, resumeState, safeState, type State } from '../../../agent/update/machine.ts';
 import { HANDLERS } from '../../../agent/update/handlers/index.ts';
 
-const PRE_ARM: State[] = ['marking_bad', 'writing', 'verifying', 'abandoning'];
+const PRE_ARM: State[] = ['preparing', 'writing', 'verifying', 'abandoning'];
 
 function reachable(from: State, without: ReadonlySet<State> = new Set()): Set<State> {
   const seen = new Set<State>([from]);
@@ -49,9 +49,9 @@ test('every state can end in an outcome (never stuck)', () => {
 
 test('install ordering: no commit without marking bad, writing, read-back, arming, reboot, checks', () => {
   for (const step of ['writing', 'verifying', 'arming', 'rebooting', 'booted', 'health_checking', 'committing'] as const) {
-    assert.ok(!reachable('marking_bad', new Set([step])).has('committed'), `committed unreachable without ${step}`);
+    assert.ok(!reachable('preparing', new Set([step])).has('committed'), `committed unreachable without ${step}`);
   }
-  assert.ok(reachable('marking_bad').has('committed'));
+  assert.ok(reachable('preparing').has('committed'));
 });
 
 test('committed is entered only from committing', () => {
