@@ -33,6 +33,8 @@ export class Runner {
   readonly store: JournalStore;
   private readonly listeners = new Set<(e: UpdateEvent) => void>();
   private controller: AbortController | null = null;
+  /** An abort asked for while no step was running applies to the next step (not lost). */
+  private requested: 'cancel' | 'shutdown' | null = null;
   private running = false;
 
   constructor(deps: UpdateDeps) {
@@ -47,7 +49,10 @@ export class Runner {
 
   /** Aborts the running handler: `cancel` rolls the deployment back, `shutdown` leaves it to resume. */
   abort(reason: 'cancel' | 'shutdown'): void {
-    this.controller?.abort(reason);
+    if (!this.running) return;
+    // A shutdown wins over a cancel: the process is leaving, the journal resumes next start.
+    if (this.requested !== 'shutdown') this.requested = reason;
+    this.controller?.abort(this.requested);
   }
 
   /** Persists `state` (save counter applied) and drives from there. */
@@ -59,6 +64,7 @@ export class Runner {
       return await this.drive(j, source);
     } finally {
       this.running = false;
+      this.requested = null;
     }
   }
 
@@ -79,6 +85,7 @@ export class Runner {
       if (!handler) throw new AgentError('E_JOURNAL_STATE', `no handler for ${j.state}`);
       const controller = new AbortController();
       this.controller = controller;
+      if (this.requested) controller.abort(this.requested);
       let error: ErrorInfo | null = null;
       const ctx = this.context(() => j, (nj) => (j = nj), source, log, (e) => (error = e));
       let event: Event;

@@ -141,3 +141,17 @@ test('a repeated start with the same deployment id does not start a second deplo
   await assert.rejects(service.start(fileSource(kit.bundle), { id: 'hub-43' }), { code: 'E_UPDATE_BUSY' });
   await assert.rejects(service.start(fileSource(kit.bundle), { id: '../x' }), { code: 'E_UPDATE_ID' });
 });
+
+test('a shutdown asked for between two steps is not lost (abort-between-steps regression)', async () => {
+  const { node, service } = await setup();
+  // State events are emitted after the journal write and before the next handler starts:
+  // exactly the gap in which no step's AbortController exists.
+  const off = service.subscribe((e) => {
+    if (e.type === 'state' && e.state === 'verifying') service.stop();
+  });
+  const r = await service.start(fileSource(kit.bundle));
+  off();
+  assert.deepEqual([r.kind, r.kind === 'stopped' && r.state], ['stopped', 'verifying']);
+  assert.equal((await node.journal())?.state, 'verifying');
+  await node.assertBootable('after a shutdown between steps');
+});
