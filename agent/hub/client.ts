@@ -16,7 +16,10 @@ import { hubReachable } from './health.ts';
 import { readPushedConfig, writePushedConfig } from './pushed-config.ts';
 import type { HealthCheck, Rebooter, ReportSource, UpdateService } from './ports.ts';
 
-export const CAPABILITIES = ['inventory', 'location', 'update', 'reboot', 'config'] as const;
+/** What this node can do, told to the hub in hello: only the parts that are wired in. */
+export function capabilities(o: Pick<HubClientOptions, 'update' | 'rebooter' | 'source'>): string[] {
+  return [...(o.source ? ['inventory', 'location'] : []), ...(o.update ? ['update'] : []), ...(o.rebooter ? ['reboot'] : []), 'config'];
+}
 
 export interface HubTimings {
   pingIntervalMs: number;
@@ -85,7 +88,7 @@ export class HubClient {
       },
     });
     const session = (ws: WebSocket) => new HubSession(ws, {
-      identity: o.identity, outbox, commands, log, agentVersion: o.agentVersion, capabilities: CAPABILITIES,
+      identity: o.identity, outbox, commands, log, agentVersion: o.agentVersion, capabilities: capabilities(o),
       authTimeoutMs: o.timings.authTimeoutMs, window: 32,
     });
     const link = new HubLink({
