@@ -169,7 +169,8 @@ async function deploy(r: Release, deploymentId: string, until: Until) {
     const d = n?.deployment;
     if (d?.id !== deploymentId) return null;
     const p = d.progress;
-    const line = p ? `hub: ${p.phase} ${mib(p.done)} of ${mib(p.total)} (${Math.floor((100 * p.done) / Math.max(1, p.total))}%)` : '';
+    // Progress as the hub receives it (at most once a second): bytes verified and written to the slot.
+    const line = p ? `hub: progress (${p.phase}) ${mib(p.done)} of ${mib(p.total)} (${Math.floor((100 * p.done) / Math.max(1, p.total))}%)` : '';
     if (line && line !== shown) say((shown = line));
     return d.outcome ? n : null;
   });

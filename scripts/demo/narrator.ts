@@ -14,7 +14,8 @@ const err = (f: Fields) => {
 const SENTENCES: Record<string, (f: Fields) => string | null> = {
   'hub holds this node as pending until an operator accepts its fingerprint': () => 'node: the hub holds us as "pending" until an operator accepts our key',
   'authenticated with the hub': () => 'node: connected to the hub and authenticated (signed its challenge with the device key)',
-  'downloads paused': (f) => `node: download paused (${f.reason})${f.until ? ` until ${f.until}` : ''}`,
+  'downloads paused': (f) => `node: downloads paused (${f.reason})${f.until ? ` until ${f.until}` : ''}`,
+  'download paused by the gate': (f) => `node: download window closed (${f.reason}); the deployment waits, its verified blocks kept`,
   'writing bundle': (f) => `node: bundle signature and manifest OK; streaming ${f.blocks} verified blocks of version ${f.version} into slot ${f.slot}`,
   'resuming write': (f) => `node: resuming the write at block ${f.block}`,
   'slot read back and verified': (f) => `node: slot ${f.slot} read back, its sha256 matches the signed manifest`,

@@ -85,7 +85,7 @@ export class DemoNode {
 
     const config = {
       core: { root: r, stateDir: '/var/lib/outpost', logLevel: 'info' },
-      hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000, inventoryIntervalS: 5 },
+      hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000, locationIntervalS: 2 },
       inventory: { scriptsDir: null, randomDelayS: 0 },
       update: {
         slots: ['A', 'B'].map((name) => ({ name, class: 'rootfs', path: `/slots/${name.toLowerCase()}.img`, kind: 'file' })),
