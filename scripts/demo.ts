@@ -139,9 +139,10 @@ async function story(): Promise<void> {
   for (const line of (await outpost(['status', '--config', node.configPath], signal)).trimEnd().split('\n')) detail(line);
 
   chapter("6. The hub's view of the node");
-  const final = await until('a fresh inventory after the rollback', async () => {
+  // After the last restart the agent sends a full inventory: the hub sees 2.0 running on B again.
+  const final = await until('the inventory of the rolled-back node at the hub', async () => {
     const n = await h.node(DEVICE);
-    return n && n.deployment?.id === 'demo-2-1' && n.deployment.outcome ? n : null;
+    return n?.inventory?.['custom.rootfs.slot'] === 'B' && n.inventory['custom.rootfs.version'] === '2.0' ? n : null;
   });
   printHubView(final);
   say('demo finished: every step above ran through the real CLI, hub and agent processes');
@@ -180,19 +181,18 @@ async function deploy(r: Release, deploymentId: string, until: Until) {
 }
 
 function pick(inv: Record<string, unknown>): string {
-  const want = [/^os\.(distro|release)$/, /^cpu\.(brand|cores)$/, /^slots\.booted$/, /^agent\.version$/];
+  const want = [/^custom\.rootfs\./, /^os\.(distro|release)$/, /^cpu\.cores$/, /^agent\.version$/];
   const keys = Object.keys(inv).filter((k) => want.some((w) => w.test(k))).slice(0, 5);
   return (keys.length ? keys : Object.keys(inv).slice(0, 4)).map((k) => `${k}=${String(inv[k])}`).join(', ');
 }
 
 function printHubView(n: HubNode): void {
   const inv = n.inventory ?? {};
-  const running = inv['slots.booted'];
   const d = n.deployment!;
   const o = d.outcome!;
   const rows: Array<[string, string]> = [
     ['node', `${n.deviceId} (key ${n.fingerprint.slice(0, 16)}…), ${n.status}, agent ${n.agentVersion}`],
-    ['running', running ? `slot ${running}, version ${inv[`slots.slots.${running}.version`] ?? '?'}` : '(no slot summary in the inventory)'],
+    ['running', `version ${inv['custom.rootfs.version'] ?? '?'} on slot ${inv['custom.rootfs.slot'] ?? '?'} (inventory)`],
     ['last deployment', `${d.id}: state ${d.state ?? '?'}, outcome ${o.result}${o.code ? ` (${o.code})` : ''}`],
     ['location', n.location ? `${n.location.lat.toFixed(5)}, ${n.location.lon.toFixed(5)} (${n.location.source})${n.location.moved ? ', MOVED' : ''}` : 'none'],
     ['last seen', new Date(n.lastSeen).toISOString()],

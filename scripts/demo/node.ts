@@ -82,11 +82,13 @@ export class DemoNode {
     });
     await createGrubEnvFile(join(r, 'boot/grubenv'), { BOOT_ORDER: 'A B', BOOT_A_LEFT: '3', BOOT_B_LEFT: '0', OUTPOST_A_GOOD: '1' });
     await copyFile(s.trustFile, join(r, 'etc/outpost/trust/root.json'));
+    await mkdir(join(r, 'etc/outpost/inventory.d'));
+    await writeFile(join(r, 'etc/outpost/inventory.d/rootfs'), rootfsInventoryScript(node.#bootedFile, slotPath), { mode: 0o755 });
 
     const config = {
       core: { root: r, stateDir: '/var/lib/outpost', logLevel: 'info' },
       hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000, locationIntervalS: 2 },
-      inventory: { scriptsDir: null, randomDelayS: 0 },
+      inventory: { scriptsDir: '/etc/outpost/inventory.d', randomDelayS: 0 },
       update: {
         slots: ['A', 'B'].map((name) => ({ name, class: 'rootfs', path: `/slots/${name.toLowerCase()}.img`, kind: 'file' })),
         bootEnv: { kind: 'grub', path: '/boot/grubenv' },
@@ -201,6 +203,23 @@ export class DemoNode {
     await this.#rebooting;
     await this.#stopAgent();
   }
+}
+
+/**
+ * A custom inventory script (`custom.rootfs.slot`, `custom.rootfs.version`): what the running
+ * system is, as /etc/os-release would tell on a device, so the hub sees the version change.
+ */
+function rootfsInventoryScript(bootedFile: string, slotPath: (name: string) => string): string {
+  return `#!/bin/sh
+slot=$(cat '${bootedFile}')
+case "$slot" in
+  A) image='${slotPath('A')}' ;;
+  B) image='${slotPath('B')}' ;;
+  *) echo "slot=unknown"; exit 0 ;;
+esac
+echo "slot=$slot"
+head -c 4096 "$image" | tr -d '\\000' | grep '^version='
+`;
 }
 
 function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {

@@ -76,7 +76,7 @@ async function assertStory(out: string): Promise<void> {
     /hub: new node gw-berlin-01, key fingerprint [0-9a-f]{16}…, status pending/,
     /operator: `hub-ctl accept`/,
     /node: connected to the hub and authenticated/,
-    /hub: inventory received \(\d+ facts\)/,
+    /hub: inventory received \(\d+ facts\), e\.g\. custom\.rootfs\.slot=A, custom\.rootfs\.version=1\.0/,
     /hub: location 52\.51627, 13\.37770/,
     /== 4\. Release 2\.0/,
     /hub: progress \(\w+\) 3\.0 MiB of 3\.0 MiB \(100%\)/,
@@ -93,6 +93,7 @@ async function assertStory(out: string): Promise<void> {
     /slot B \[rootfs\] 2\.0 \(release 2\): booted, primary, good/,
     /== 6\. The hub's view of the node/,
     /node\s+gw-berlin-01 \(key [0-9a-f]{16}…\), accepted/,
+    /running\s+version 2\.0 on slot B/,
     /last deployment\s+demo-2-1: .*outcome rolled-back \(E_HEALTH_CHECK\)/,
     /location\s+52\.51627, 13\.37770/,
   ];
