@@ -2,6 +2,9 @@
 // since the demo started. Everything a person reads goes through here; the agent's and hub's
 // own JSON logs go to files.
 const started = Date.now();
+// A closed pipe (`npm start | head`) must not kill the demo before it stops its children.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 
 const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 
