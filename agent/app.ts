@@ -7,7 +7,7 @@ import { rootPath, stateDir } from './config/load.ts';
 import { hubProxy } from './config/sections/hub.ts';
 import { proxyEnvironment } from './config/sections/fetch.ts';
 import type { Logger } from './log/logger.ts';
-import { AgentError } from './lib/errors.ts';
+import { AgentError, isAgentError } from './lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity/device-identity.ts';
 import { HubClient } from './hub/client.ts';
 import { buildClientOptions } from './hub/transport.ts';
@@ -22,7 +22,11 @@ import { processRunner } from './platform/exec.ts';
 import { commandRebooter } from './platform/rebooter.ts';
 import { openUpdateApp } from './update-app.ts';
 import type { UpdateService } from './update/service.ts';
-import type { UpdateEvent } from './update/runner.ts';
+import type { RunResult, UpdateEvent } from './update/runner.ts';
+import { WindowPlan } from './update/window-plan.ts';
+import { realSleep } from './fetch/sleep.ts';
+import type { HealthCheckConfig } from './config/sections/update.ts';
+import type { PushedConfig } from '../shared/protocol/messages.ts';
 import type { HealthCheck } from './update/ports.ts';
 import { runInWindows } from './update/window-scheduler.ts';
 import { createFetcher, type Fetcher } from './fetch/from-config.ts';
@@ -76,35 +80,54 @@ function hubEvent(e: UpdateEvent, service: UpdateService): HubUpdateEvent {
   }
 }
 
+/** Steps that use the network: only these are stopped when the download window closes. */
+const DOWNLOADING: ReadonlySet<string> = new Set(['preparing', 'writing']);
+
+interface HubUpdate extends HubUpdateService {
+  /** At start: continues the journal's deployment, in the download windows while it downloads. */
+  resume(signal: AbortSignal): Promise<void>;
+}
+
 /**
- * The update service behind the hub's port: an offer starts an HTTP deployment inside the
- * download windows and is acknowledged at once; a replayed offer (same deployment id) is
- * "duplicate" whether it is running, parked for a reboot or finished.
+ * The update service behind the hub's port: an offer is checked, its windows persisted (window
+ * plan), and an HTTP deployment started in the download windows; the ack goes out at once. A
+ * replayed offer (same deployment id) is "duplicate" whether it is running, parked or finished.
  */
-function hubUpdateService(service: UpdateService, fetcher: Fetcher, signal: () => AbortSignal, log: Logger): HubUpdateService {
+function hubUpdateService(
+  service: UpdateService, fetcher: Fetcher, plan: WindowPlan, pushedChecks: { set(c: PushedConfig): void }, signal: () => AbortSignal, log: Logger,
+): HubUpdate {
   let running: string | null = null;
   let current: { deploymentId: string; state: string } | null = null;
   service.subscribe((e) => {
     if (e.type === 'state') current = { deploymentId: e.id, state: e.state };
+    if (e.type === 'outcome') plan.endDeployment(e.id).catch((err) => log.warn('cannot clear deployment windows', { err }));
   });
+  const steppable = { stop: () => service.stop(), resume: () => service.resumeAfterBoot() };
+  const downloading = () => current !== null && DOWNLOADING.has(current.state);
+  const drive = (id: string, first: () => Promise<RunResult | null>, sig: AbortSignal) => {
+    running = id;
+    return runInWindows(fetcher.gate, steppable, first, sig, log, downloading)
+      .then((r) => log.info('deployment step finished', { deploymentId: id, result: r?.kind ?? null }))
+      .catch((err) => log.error('deployment step failed', { deploymentId: id, err }))
+      .finally(() => {
+        running = null;
+      });
+  };
   return {
     async offer(o) {
-      if (o.install !== 'now') {
-        return { result: 'rejected', code: 'E_OFFER_WINDOWS', message: 'install windows in offers are not supported yet; the node uses its configured download windows' };
-      }
       if (running === o.deploymentId) return { result: 'duplicate' };
       if (running) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${running} is running` };
       const d = (await service.status()).deployment;
       if (d?.id === o.deploymentId) return { result: 'duplicate' };
       if (d && d.outcome === null) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${d.id} is ${d.state}` };
-      running = o.deploymentId;
+      try {
+        // Validated with the window maths and on disk before the ack: a restart keeps honouring it.
+        await plan.setDeployment({ deploymentId: o.deploymentId, now: o.now === true, windows: o.windows ?? null, installWindows: o.installWindows ?? null });
+      } catch (err) {
+        return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_OFFER_WINDOWS', message: (err as Error).message };
+      }
       const source = fetcher.sourceFor(o.bundle.url);
-      void runInWindows(fetcher.gate, { stop: () => service.stop(), resume: () => service.resumeAfterBoot() }, () => service.start(source, { id: o.deploymentId }), signal(), log)
-        .then((r) => log.info('deployment step finished', { deploymentId: o.deploymentId, result: r?.kind ?? null }))
-        .catch((err) => log.error('deployment could not start', { deploymentId: o.deploymentId, err }))
-        .finally(() => {
-          running = null;
-        });
+      void drive(o.deploymentId, () => service.start(source, { id: o.deploymentId }), signal());
       return { result: 'accepted' };
     },
     async cancel(deploymentId) {
@@ -116,6 +139,61 @@ function hubUpdateService(service: UpdateService, fetcher: Fetcher, signal: () =
     status: () => current,
     onEvent(listener) {
       return service.subscribe((e) => listener(hubEvent(e, service)));
+    },
+    configure(pushed) {
+      // Both layers validated before either changes: a refused push leaves everything as it was.
+      plan.setPushed({ ...(pushed.windows ? { windows: pushed.windows } : {}), ...(pushed.installWindows ? { installWindows: pushed.installWindows } : {}) });
+      pushedChecks.set(pushed);
+      log.info('hub-pushed settings applied', {
+        windows: pushed.windows?.length ?? null, installWindows: pushed.installWindows?.length ?? null, healthChecks: pushed.healthChecks?.length ?? null,
+      });
+    },
+    async resume(sig) {
+      const d = (await service.status()).deployment;
+      const own = plan.deployment;
+      if (own && (d?.id !== own.deploymentId || d.outcome !== null)) await plan.endDeployment(own.deploymentId);
+      if (d && d.outcome === null && DOWNLOADING.has(d.state)) {
+        log.info('resuming the download in the download windows', { deploymentId: d.id, state: d.state });
+        await drive(d.id, () => service.resumeAfterBoot(), sig);
+        return;
+      }
+      if (d && d.outcome === null) running = d.id;
+      try {
+        const r = await service.resumeAfterBoot();
+        if (r) log.info('deployment resumed after start', { result: r.kind });
+      } finally {
+        running = null;
+      }
+    },
+  };
+}
+
+/** Hub-pushed health checks as config entries; null: the provisioned update.healthChecks. */
+function pushedHealthChecks() {
+  let checks: readonly HealthCheckConfig[] | null = null;
+  return {
+    get: () => checks,
+    set(c: PushedConfig) {
+      checks = c.healthChecks
+        ? c.healthChecks.map((x) => ({ name: x.name, command: x.command[0]!, args: x.command.slice(1), timeoutMs: x.timeoutS * 1000 }))
+        : null;
+    },
+  };
+}
+
+// The hub module applies the persisted push while it opens; one this agent refuses (a bad cron or
+// zone) must not keep the agent from starting: log it and keep the provisioned settings. After
+// start, a refused push is thrown, so its ack carries the E_WINDOW_* code.
+function startupTolerant(u: HubUpdateService, logger: Logger, started: () => boolean): HubUpdateService {
+  return {
+    ...u,
+    configure(pushed) {
+      try {
+        u.configure?.(pushed);
+      } catch (err) {
+        if (started()) throw err;
+        logger.error('stored hub-pushed settings refused; using the provisioned ones', { err });
+      }
     },
   };
 }
@@ -129,7 +207,9 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
 
   // The update service, when this node has slots: HTTP bundles via the fetcher, "hub reachable"
   // among the post-boot health checks (late-bound: the hub client is built below).
-  let updateService: UpdateService | null = null;
+  let updateService: HubUpdate | null = null;
+  let updateStop: (() => void) | null = null;
+  let started = false;
   let update: HubUpdateService | null = parts.update ?? null;
   if (parts.update === undefined && config.update.slots.length > 0) {
     const fetcher = await createFetcher(config.fetch, {
@@ -142,13 +222,22 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
         if (!(await hub.health(signal))) throw new AgentError('E_HUB_UNREACHABLE', 'the hub did not answer a ping after the update');
       },
     };
+    const plan = new WindowPlan({
+      dir: join(dir, 'update'), configured: { windows: config.fetch.windows, installWindows: config.fetch.installWindows },
+      gate: fetcher.gate, sleep: realSleep, logger: logger.child('update'),
+    });
+    await plan.load();
+    const pushedChecks = pushedHealthChecks();
     const app = await openUpdateApp(config, {
       logger: logger.child('update'),
       extraHealthChecks: [hubReachable],
       sourceFor: (origin) => (/^https?:\/\//.test(origin) ? fetcher.sourceFor(origin) : null),
+      installWindows: plan,
+      pushedHealthChecks: () => pushedChecks.get(),
     });
-    updateService = app.service;
-    update = hubUpdateService(app.service, fetcher, () => runSignal, logger.child('update'));
+    updateStop = () => app.service.stop();
+    updateService = hubUpdateService(app.service, fetcher, plan, pushedChecks, () => runSignal, logger.child('update'));
+    update = startupTolerant(updateService, logger, () => started);
   } else if (parts.update === undefined) logger.info('no update slots configured: hub offers will be refused');
 
   const location = parts.source === undefined ? createLocationService(config, { clock: { now: Date.now }, logger }) : null;
@@ -168,6 +257,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       timings: h,
       log: logger,
     });
+    started = true;
   } else logger.warn('hub.url is null: running without a hub link');
 
   return {
@@ -186,13 +276,10 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
           cron: config.inventory.schedule, maxRandomDelayMs: config.inventory.randomDelayS * 1000, logger, signal,
         });
       }
-      if (updateService) {
-        const svc = updateService;
-        signal.addEventListener('abort', () => svc.stop(), { once: true });
-        svc.resumeAfterBoot().then(
-          (r) => r && logger.info('deployment resumed after start', { result: r.kind }),
-          (err) => logger.error('resuming the deployment failed', { err }),
-        );
+      if (updateService && updateStop) {
+        const stop = updateStop;
+        signal.addEventListener('abort', () => stop(), { once: true });
+        updateService.resume(signal).catch((err) => logger.error('resuming the deployment failed', { err }));
       }
       await link;
     },

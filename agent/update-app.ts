@@ -5,7 +5,8 @@ import type { Config } from './config/load.ts';
 import { rootPath, stateDir } from './config/load.ts';
 import type { BootControl, CommandRunner, SlotDevice } from './platform/types.ts';
 import type { BundleVerifier } from './bundle/types.ts';
-import type { FloorKeeper, HealthCheck } from './update/ports.ts';
+import type { FloorKeeper, HealthCheck, InstallWindows } from './update/ports.ts';
+import type { HealthCheckConfig } from './config/sections/update.ts';
 import { silentLogger, type Logger } from './log/logger.ts';
 import { createVerifier } from './bundle/verifier.ts';
 import { loadTrustStore } from './bundle/trust-file.ts';
@@ -32,6 +33,10 @@ export interface UpdateAppOptions {
   sourceFor?: (origin: string) => import('./update/source.ts').BundleSource | null;
   runner?: CommandRunner;
   now?: () => number;
+  /** Gates arming on install windows (the daemon); absent: arm at once (the CLI, on site). */
+  installWindows?: InstallWindows;
+  /** Hub-pushed health checks; when it returns a list, that list replaces update.healthChecks. */
+  pushedHealthChecks?: () => readonly HealthCheckConfig[] | null;
 }
 
 export interface UpdateApp {
@@ -54,7 +59,9 @@ export async function createUpdateApp(config: Config, opts: UpdateAppOptions): P
     bootedSlot: bootedSlotDetector({ source: u.bootedSlot.source, path: rootPath(config, u.bootedSlot.path), slots }),
     rebooter: commandRebooter({ command: u.rebootCommand, timeoutMs: u.rebootTimeoutMs, runner }),
     verifier: opts.verifier,
-    healthChecks: [...u.healthChecks.map((c) => commandHealthCheck(c, runner)), ...(opts.extraHealthChecks ?? [])],
+    // Read at each trial boot: a push between two deployments applies to the next one.
+    healthChecks: () => [...(opts.pushedHealthChecks?.() ?? u.healthChecks).map((c) => commandHealthCheck(c, runner)), ...(opts.extraHealthChecks ?? [])],
+    ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
     floor: opts.floor,
     // A local file origin is an absolute path; anything else is the fetcher's to rebuild.
     sourceFor: (origin) => (origin.startsWith('/') ? fileSource(origin) : (opts.sourceFor?.(origin) ?? null)),
@@ -79,6 +86,9 @@ export interface OpenUpdateAppOptions {
   logger?: Logger;
   extraHealthChecks?: readonly HealthCheck[];
   sourceFor?: UpdateAppOptions['sourceFor'];
+  installWindows?: InstallWindows;
+  pushedHealthChecks?: UpdateAppOptions['pushedHealthChecks'];
+  now?: () => number;
 }
 
 /**
@@ -103,5 +113,9 @@ export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions =
       current = createVerifier({ ...policy, floor: now });
     },
   };
-  return createUpdateApp(config, { logger: opts.logger ?? silentLogger(), verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor });
+  return createUpdateApp(config, { logger: opts.logger ?? silentLogger(), verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor,
+    ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
+    ...(opts.pushedHealthChecks ? { pushedHealthChecks: opts.pushedHealthChecks } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
 }

@@ -2,6 +2,7 @@
 //   hub-ctl.ts --hub http://127.0.0.1:PORT nodes
 //   hub-ctl.ts --hub URL accept NODE [--group G ...]
 //   hub-ctl.ts --hub URL offer (--node NODE | --group G) --bundle NAME --version V --release R [--deployment ID]
+//        [--now] [--windows JSON] [--install-windows JSON]   (JSON: [{"cron","durationMinutes","timezone"}])
 //   hub-ctl.ts --hub URL command (--node NODE | --group G) --type reboot|inventory.refresh|cancel|backoff [--deployment ID] [--retry-after S]
 //   hub-ctl.ts --hub URL show NODE
 // NODE is a fingerprint, a fingerprint prefix (8+ hex digits) or a device id.
@@ -19,6 +20,9 @@ const { values, positionals } = parseArgs({
     deployment: { type: 'string' },
     type: { type: 'string' },
     'retry-after': { type: 'string' },
+    now: { type: 'boolean' },
+    windows: { type: 'string' },
+    'install-windows': { type: 'string' },
   },
 });
 
@@ -40,6 +44,15 @@ async function call(method: string, path: string, body?: unknown): Promise<unkno
   return out;
 }
 
+function json(text: string, flag: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    process.stderr.write(`E_USAGE: ${flag} expects JSON\n`);
+    process.exit(2);
+  }
+}
+
 let out: unknown;
 switch (cmd) {
   case 'nodes':
@@ -55,6 +68,9 @@ switch (cmd) {
     out = await call('POST', '/admin/offer', {
       ...target(), bundle: values.bundle, version: values.version, release: values.release,
       ...(values.deployment ? { deploymentId: values.deployment } : {}),
+      ...(values.now ? { now: true } : {}),
+      ...(values.windows ? { windows: json(values.windows, '--windows') } : {}),
+      ...(values['install-windows'] ? { installWindows: json(values['install-windows'], '--install-windows') } : {}),
     });
     break;
   case 'command':

@@ -48,6 +48,8 @@ export class DownloadGate {
   readonly #sleep: Sleep;
   readonly #log: Logger;
   #overrideUntil: number | null = null;
+  /** The windows in force: configured, hub-pushed, or a deployment's own (setWindows). */
+  #windows: readonly WindowSpec[];
   /** Aborted (and replaced) whenever the override changes, to wake sleepers early. */
   #changed = new AbortController();
 
@@ -56,12 +58,28 @@ export class DownloadGate {
     this.#sleep = options.sleep ?? realSleep;
     this.#log = (options.logger ?? silentLogger()).child('download-gate');
     this.throttle = options.throttle ?? new TokenBucket({ rate: options.maxBytesPerSecond });
+    this.#windows = options.windows;
+  }
+
+  /** Replaces the download windows (null: back to the configured ones); wakes waiters and sessions. */
+  setWindows(windows: readonly WindowSpec[] | null): void {
+    this.#windows = windows ?? this.#o.windows;
+    this.#log.info('download windows changed', { windows: this.#windows.length });
+    this.#wake();
+  }
+
+  get windows(): readonly WindowSpec[] {
+    return this.#windows;
   }
 
   /** "Download now": ignore windows and budget until `until` (ms) — or clear with null. */
   setOverride(until: number | null): void {
     this.#overrideUntil = until;
     this.#log.info(until === null ? 'download override cleared' : 'download override set', { until });
+    this.#wake();
+  }
+
+  #wake(): void {
     const old = this.#changed;
     this.#changed = new AbortController();
     old.abort();
@@ -73,11 +91,11 @@ export class DownloadGate {
     if (this.#overrideUntil !== null && now < this.#overrideUntil) {
       return { open: true, reason: 'override', until: this.#overrideUntil, rate: cap };
     }
-    const w = windowStatus(this.#o.windows, now);
+    const w = windowStatus(this.#windows, now);
     if (!w.open) return { open: false, reason: 'window', until: w.until, rate: 0 };
     const b = this.#o.budget?.status();
     if (b && b.remaining === 0) return { open: false, reason: 'budget', until: b.refillsAt, rate: 0 };
-    return { open: true, reason: 'open', until: w.until, rate: rateAt(this.#o.windows, now, cap) };
+    return { open: true, reason: 'open', until: w.until, rate: rateAt(this.#windows, now, cap) };
   }
 
   /** Resolves once downloading is allowed; rejects with the signal's reason on abort. */
@@ -109,7 +127,7 @@ export class DownloadGate {
         const s = this.status();
         if (!s.open) return close(s);
         this.throttle.setRate(s.rate);
-        const next = s.reason === 'override' ? s.until : nextChange(this.#o.windows, this.#o.now());
+        const next = s.reason === 'override' ? s.until : nextChange(this.#windows, this.#o.now());
         await this.#nap(next, watch);
       }
     };

@@ -5,6 +5,7 @@ export const STATES = [
   'preparing', // journaled; the target is checked not to be the running slot
   'writing', // head verified → target marked bad → verified blocks streamed in, checkpointed
   'verifying', // read back the whole payload from the slot and compare its sha256
+  'awaiting_install_window', // written and verified; waits (in process) until an install window is open
   'arming', // bootloader: target primary with N tries, old slot as fallback
   'rebooting', // reboot command runs
   'awaiting_boot', // reboot requested; nothing to do until the next start
@@ -25,6 +26,7 @@ export const EVENTS = [
   'prepared',
   'written',
   'verified',
+  'install_window_open',
   'armed',
   'reboot_requested',
   'reboot_pending', // started again on the old slot while the target is still armed: reboot never happened
@@ -59,7 +61,8 @@ type Table = { readonly [S in State]: Partial<Readonly<Record<Event, State>>> };
 export const TRANSITIONS: Table = {
   preparing:            { prepared: 'writing', failed: 'abandoning', aborted: 'abandoning' },
   writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning' },
-  verifying:              { verified: 'arming', failed: 'abandoning', aborted: 'abandoning' },
+  verifying:              { verified: 'awaiting_install_window', failed: 'abandoning', aborted: 'abandoning' },
+  awaiting_install_window: { install_window_open: 'arming', failed: 'abandoning', aborted: 'abandoning' },
   arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting' },
   rebooting:              { reboot_requested: 'awaiting_boot', failed: 'reverting', aborted: 'reverting' },
   awaiting_boot:          {},
@@ -84,6 +87,7 @@ export const RESUME: Readonly<Partial<Record<State, State>>> = {
   preparing: 'preparing',
   writing: 'writing', // continues at the first block not durably recorded
   verifying: 'verifying',
+  awaiting_install_window: 'awaiting_install_window', // the slot stays verified; waits again
   arming: 'arming',
   rebooting: 'booted',
   awaiting_boot: 'booted',
@@ -109,7 +113,7 @@ export function next(state: State, event: Event): State {
 /** Where a surprise leads: before arming the old slot was never at risk; after, roll back. */
 export function safeState(state: State): State {
   if (isTerminal(state)) return state;
-  const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'abandoning'];
+  const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window', 'abandoning'];
   return preArm.includes(state) ? 'abandoning' : 'reverting';
 }
 

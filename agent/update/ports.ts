@@ -4,6 +4,7 @@ import type { BootControl, Rebooter, SlotDevice, SlotName } from '../platform/ty
 import type { BundleVerifier } from '../bundle/types.ts';
 import type { BundleSource } from './source.ts';
 import type { Logger } from '../log/logger.ts';
+import type { WindowSpec } from './window.ts';
 
 export interface BootedSlot {
   booted(): Promise<SlotName | null>;
@@ -20,6 +21,14 @@ export interface FloorKeeper {
   raise(release: number): Promise<void>;
 }
 
+/** Install/reboot windows: when a written and verified slot may be armed and the node rebooted. */
+export interface InstallWindows {
+  /** Windows for this deployment (its offer's, else pushed, else configured); empty: any time. */
+  forDeployment(id: string): Promise<readonly WindowSpec[]>;
+  /** Resolves after `ms`, or earlier when the windows may have changed; rejects on abort. */
+  wait(ms: number, signal: AbortSignal): Promise<void>;
+}
+
 export interface UpdateDeps {
   /** Directory of the journal, head bytes, slot records and deployment logs. */
   readonly dir: string;
@@ -28,7 +37,10 @@ export interface UpdateDeps {
   readonly bootedSlot: BootedSlot;
   readonly rebooter: Rebooter;
   readonly verifier: BundleVerifier;
-  readonly healthChecks: readonly HealthCheck[];
+  /** A function when they can change at run time (hub-pushed checks replace the configured ones). */
+  readonly healthChecks: readonly HealthCheck[] | (() => readonly HealthCheck[]);
+  /** Absent: no install windows, arm as soon as the slot is verified (the CLI on site). */
+  readonly installWindows?: InstallWindows;
   readonly floor: FloorKeeper | null;
   /** Rebuilds the source of an interrupted deployment from its recorded origin (null: gone). */
   readonly sourceFor: (origin: string) => BundleSource | null;

@@ -218,7 +218,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const j = c?.j;
       if (j && !outcomeOf(j)) {
         const error = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
-        const preArm: readonly State[] = ['preparing', 'writing', 'verifying'];
+        const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window'];
         return runner.enter(j, preArm.includes(j.state) ? 'abandoning' : 'reverting', null, error);
       }
       // No deployment: switch to the other slot, but only to a committed one whose content we verified.

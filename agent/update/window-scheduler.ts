@@ -16,7 +16,11 @@ export interface Steppable {
  * Starts with `first()` once the gate is open and keeps resuming after each window close until
  * the deployment parks, ends, or `signal` aborts (then the last result is returned).
  */
-export async function runInWindows(gate: DownloadGate, service: Steppable, first: () => Promise<RunResult | null>, signal: AbortSignal, log?: Logger): Promise<RunResult | null> {
+export async function runInWindows(
+  gate: DownloadGate, service: Steppable, first: () => Promise<RunResult | null>, signal: AbortSignal, log?: Logger,
+  /** False once the step no longer uses the network (verifying, install window): a close then lets it run on. */
+  downloading: () => boolean = () => true,
+): Promise<RunResult | null> {
   let step = first;
   for (;;) {
     await gate.waitOpen(signal);
@@ -24,6 +28,10 @@ export async function runInWindows(gate: DownloadGate, service: Steppable, first
     let paused = false;
     const onClose = () => {
       if (signal.aborted) return;
+      if (!downloading()) {
+        log?.info('download window closed after the download; the deployment carries on');
+        return;
+      }
       paused = true;
       log?.info('download paused by the gate', { reason: (session.signal.reason as Error)?.message });
       service.stop();

@@ -120,11 +120,16 @@ export function createAdmin(d: AdminDeps) {
       }
       const sha256 = await sha256File(join(d.bundlesDir, name));
       const deploymentId = typeof b.deploymentId === 'string' ? b.deploymentId : `d-${randomUUID().slice(0, 13)}`;
-      const install = Array.isArray(b.windows) ? { windows: b.windows as Window[] } : 'now' as const;
+      // Window lists are checked by the codec when the offer is encoded (a bad one is a 400).
+      const when = {
+        ...(b.now === true ? { now: true as const } : {}),
+        ...(Array.isArray(b.windows) ? { windows: b.windows as Window[] } : {}),
+        ...(Array.isArray(b.installWindows) ? { installWindows: b.installWindows as Window[] } : {}),
+      };
       return issue(nodes, () => ({
         v: 1, type: 'offer', id: `c-${randomUUID()}`, deploymentId,
         bundle: { url: `${d.publicUrl()}/bundles/${encodeURIComponent(name)}`, size, sha256 },
-        version: String(b.version ?? ''), release: String(b.release ?? ''), install,
+        version: String(b.version ?? ''), release: String(b.release ?? ''), ...when,
       }));
     },
     'POST /admin/command': async (b) => {

@@ -6,14 +6,13 @@ import {
   type Obj,
 } from './check.ts';
 import type {
-  AgentMessage, CommandAck, ErrorMessage, HealthCheckSpec, HubMessage, Inventory, PushedConfig, Report, Scalar, Window,
+  AgentMessage, CommandAck, ErrorMessage, HealthCheckSpec, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
 } from './messages.ts';
 
 export { ProtocolViolation } from './check.ts';
 
 const ENVELOPE = ['v', 'type', 'id'];
 const REPORT = [...ENVELOPE, 'seq', 'at'];
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export type Decoded<T> =
   | { ok: true; message: T }
@@ -80,21 +79,23 @@ function inventory(v: unknown, path: string): Inventory {
   return out;
 }
 
-function windows(v: unknown, path: string): Window[] {
+// Shape only: shared/ cannot parse cron or check zones without the agent's window maths, so
+// the agent validates the expression and zone itself and refuses the command with E_WINDOW_*.
+function windows(v: unknown, path: string, withRate = true): Window[] {
   return arr(v, path, LIMITS.windows).map((w, i) => {
     const p = `${path}[${i}]`;
     const o = obj(w, p);
-    onlyKeys(o, ['days', 'start', 'end'], p);
-    const start = str(o.start, `${p}.start`, 5);
-    const end = str(o.end, `${p}.end`, 5);
-    if (!HHMM.test(start)) bad(`${p}.start`, 'expected HH:MM');
-    if (!HHMM.test(end)) bad(`${p}.end`, 'expected HH:MM');
-    const out: Window = { start, end };
-    if (o.days !== undefined) {
-      const days = arr(o.days, `${p}.days`, 7).map((d, j) => int(d, `${p}.days[${j}]`, 0, 6));
-      if (new Set(days).size !== days.length) bad(`${p}.days`, 'duplicate day');
-      out.days = days;
-    }
+    onlyKeys(o, ['cron', 'durationMinutes', 'timezone', ...(withRate ? ['maxBytesPerSecond'] : [])], p);
+    const cron = str(o.cron, `${p}.cron`, LIMITS.shortText);
+    if (!/^\S+( \S+){4}$/.test(cron)) bad(`${p}.cron`, 'expected 5 cron fields separated by single spaces');
+    const d = o.durationMinutes;
+    if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0 || d > LIMITS.windowMinutes) bad(`${p}.durationMinutes`, `expected minutes in (0, ${LIMITS.windowMinutes}]`);
+    const out: Window = { cron, durationMinutes: d as number, timezone: str(o.timezone, `${p}.timezone`, LIMITS.shortText) };
+    if (o.maxBytesPerSecond !== undefined && o.maxBytesPerSecond !== null) {
+      const r = o.maxBytesPerSecond;
+      if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) bad(`${p}.maxBytesPerSecond`, 'expected a positive number or null');
+      out.maxBytesPerSecond = r as number;
+    } else if (o.maxBytesPerSecond === null) out.maxBytesPerSecond = null;
     return out;
   });
 }
@@ -218,9 +219,10 @@ function healthChecks(v: unknown, path: string): HealthCheckSpec[] {
 /** Hub-pushed settings; exported so the agent can re-validate what it persisted. */
 export function pushedConfig(v: unknown, path = 'config'): PushedConfig {
   const o = obj(v, path);
-  onlyKeys(o, ['windows', 'reportIntervals', 'healthChecks'], path);
+  onlyKeys(o, ['windows', 'installWindows', 'reportIntervals', 'healthChecks'], path);
   const out: PushedConfig = {};
   if (o.windows !== undefined) out.windows = windows(o.windows, `${path}.windows`);
+  if (o.installWindows !== undefined) out.installWindows = windows(o.installWindows, `${path}.installWindows`, false);
   if (o.reportIntervals !== undefined) {
     const r = obj(o.reportIntervals, `${path}.reportIntervals`);
     onlyKeys(r, ['inventoryS', 'locationS'], `${path}.reportIntervals`);
@@ -272,7 +274,7 @@ const HUB: Record<string, (o: Obj) => HubMessage> = {
     return { ...env(o), type: 'report.ack', upTo: int(o.upTo, 'upTo', 0) };
   },
   offer: (o) => {
-    onlyKeys(o, [...ENVELOPE, 'deploymentId', 'bundle', 'version', 'release', 'install'], 'offer');
+    onlyKeys(o, [...ENVELOPE, 'deploymentId', 'bundle', 'version', 'release', 'now', 'windows', 'installWindows'], 'offer');
     const b = obj(o.bundle, 'bundle');
     onlyKeys(b, ['url', 'size', 'sha256'], 'bundle');
     const bundle: { url: string; size: number; sha256?: string } = { url: bundleUrl(b.url, 'bundle.url'), size: int(b.size, 'bundle.size', 0) };
@@ -281,21 +283,21 @@ const HUB: Record<string, (o: Obj) => HubMessage> = {
       if (!/^[0-9a-f]{64}$/.test(h)) bad('bundle.sha256', 'expected 64 lowercase hex digits');
       bundle.sha256 = h;
     }
-    let install: 'now' | { windows: Window[] };
-    if (o.install === 'now') install = 'now';
-    else {
-      const i = obj(o.install, 'install');
-      onlyKeys(i, ['windows'], 'install');
-      install = { windows: windows(i.windows, 'install.windows') };
-      if (install.windows.length === 0) bad('install.windows', 'at least one window (or "now")');
+    const when: Pick<Offer, 'now' | 'windows' | 'installWindows'> = {};
+    if (o.now !== undefined) {
+      if (o.now !== true) bad('now', 'expected true or absent');
+      when.now = true;
+      if (o.windows !== undefined) bad('windows', 'not with "now" (download windows do not apply)');
     }
+    if (o.windows !== undefined) when.windows = windows(o.windows, 'windows');
+    if (o.installWindows !== undefined) when.installWindows = windows(o.installWindows, 'installWindows', false);
     return {
       ...env(o), type: 'offer',
       deploymentId: token(o.deploymentId, 'deploymentId'),
       bundle,
       version: str(o.version, 'version', LIMITS.shortText),
       release: str(o.release, 'release', 128),
-      install,
+      ...when,
     };
   },
   cancel: (o) => {

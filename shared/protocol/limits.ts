@@ -17,6 +17,8 @@ export const LIMITS = {
   inventoryKey: 128,
   inventoryValue: 4096,
   windows: 16,
+  /** Longest window: 31 days. */
+  windowMinutes: 31 * 24 * 60,
   healthChecks: 16,
   commandArgs: 32,
   commandArg: 1024,

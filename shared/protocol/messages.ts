@@ -4,11 +4,17 @@
 export type Scalar = string | number | boolean | null;
 export type Inventory = Record<string, Scalar>;
 
-/** A maintenance window in UTC; `days` 0 = Sunday; end before start wraps past midnight. */
+/**
+ * A window: it opens at every start of the 5-field cron expression `cron`, read on the wall clock
+ * of the IANA zone `timezone`, and stays open for `durationMinutes` of real time. The same form as
+ * the agent's config (fetch.windows / fetch.installWindows). `maxBytesPerSecond` caps downloads
+ * while it is open (download windows only; absent or null: no cap from this window).
+ */
 export interface Window {
-  days?: number[];
-  start: string; // "HH:MM"
-  end: string;
+  cron: string;
+  durationMinutes: number;
+  timezone: string;
+  maxBytesPerSecond?: number | null;
 }
 
 export interface Envelope<T extends string> {
@@ -138,7 +144,12 @@ export interface Offer extends Envelope<'offer'> {
   bundle: { url: string; size: number; sha256?: string };
   version: string;
   release: string;
-  install: 'now' | { windows: Window[] };
+  /** Download now: ignore download windows and byte budget for this deployment. */
+  now?: true;
+  /** Download windows for this deployment, replacing the node's ones ([]: any time). */
+  windows?: Window[];
+  /** When arming and the reboot may happen, replacing the node's ones ([]: any time). */
+  installWindows?: Window[];
 }
 
 export interface Cancel extends Envelope<'cancel'> {
@@ -158,7 +169,10 @@ export interface HealthCheckSpec {
 }
 
 export interface PushedConfig {
+  /** Download windows; replace the provisioned fetch.windows until the next push. */
   windows?: Window[];
+  /** Install/reboot windows; replace the provisioned fetch.installWindows. */
+  installWindows?: Window[];
   reportIntervals?: { inventoryS?: number; locationS?: number };
   healthChecks?: HealthCheckSpec[];
 }

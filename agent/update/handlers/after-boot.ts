@@ -31,7 +31,8 @@ export const booted: Handler = async (ctx) => {
 };
 
 export const healthChecking: Handler = async (ctx, signal) => {
-  for (const check of ctx.deps.healthChecks) {
+  const hc = ctx.deps.healthChecks;
+  for (const check of typeof hc === 'function' ? hc() : hc) {
     try {
       await check.check(signal);
       ctx.log.info('health check passed', { check: check.name });

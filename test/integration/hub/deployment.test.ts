@@ -99,6 +99,6 @@ test('hub killed mid-deployment: reports arrive exactly once, in order; offers r
 function originalOffer(id: string): unknown {
   return {
     v: 1, type: 'offer', id, deploymentId: 'dep-A',
-    bundle: { url: `${hub.url}/bundles/app-2.0.bundle`, size: 4096 }, version: '2.0', release: '2026.11', install: 'now',
+    bundle: { url: `${hub.url}/bundles/app-2.0.bundle`, size: 4096 }, version: '2.0', release: '2026.11', now: true,
   };
 }

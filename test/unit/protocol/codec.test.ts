@@ -31,13 +31,14 @@ const HUB: HubMessage[] = [
   { v: 1, type: 'report.ack', id: 'h5', upTo: 7 },
   {
     v: 1, type: 'offer', id: 'c-1', deploymentId: 'd-1', bundle: { url: 'https://hub.example/b/x.bundle', size: 1234, sha256: 'a'.repeat(64) },
-    version: '2.0.1', release: '2026.11', install: { windows: [{ days: [1, 2], start: '22:00', end: '04:00' }] },
+    version: '2.0.1', release: '2026.11', windows: [{ cron: '0 22 * * 1,2', durationMinutes: 360, timezone: 'Europe/Berlin', maxBytesPerSecond: 50_000 }],
+    installWindows: [{ cron: '0 3 * * sun', durationMinutes: 60, timezone: 'UTC' }],
   },
-  { v: 1, type: 'offer', id: 'c-2', deploymentId: 'd-2', bundle: { url: 'http://127.0.0.1:1/b', size: 0 }, version: '1', release: '1', install: 'now' },
+  { v: 1, type: 'offer', id: 'c-2', deploymentId: 'd-2', bundle: { url: 'http://127.0.0.1:1/b', size: 0 }, version: '1', release: '1', now: true },
   { v: 1, type: 'cancel', id: 'c-3', deploymentId: 'd-1' },
   { v: 1, type: 'reboot', id: 'c-4', reason: 'kernel' },
   { v: 1, type: 'inventory.refresh', id: 'c-5' },
-  { v: 1, type: 'config.push', id: 'c-6', config: { windows: [{ start: '01:00', end: '02:00' }], reportIntervals: { inventoryS: 600 }, healthChecks: [{ name: 'app', command: ['/bin/true'], timeoutS: 5 }] } },
+  { v: 1, type: 'config.push', id: 'c-6', config: { windows: [{ cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' }], installWindows: [], reportIntervals: { inventoryS: 600 }, healthChecks: [{ name: 'app', command: ['/bin/true'], timeoutS: 5 }] } },
   { v: 1, type: 'backoff', id: 'h6', retryAfterS: 120 },
 ];
 
@@ -85,9 +86,20 @@ test('malformed frames are refused with a stable code, and the id is echoed only
   const offer = HUB[5] as Extract<HubMessage, { type: 'offer' }>;
   rejectsHub({ ...offer, bundle: { ...offer.bundle, url: 'file:///etc/shadow' } }, 'E_PROTOCOL_FIELD', 'c-1');
   rejectsHub({ ...offer, bundle: { ...offer.bundle, sha256: 'XYZ' } }, 'E_PROTOCOL_FIELD', 'c-1');
-  rejectsHub({ ...offer, install: { windows: [{ start: '25:00', end: '01:00' }] } }, 'E_PROTOCOL_FIELD', 'c-1');
-  rejectsHub({ ...offer, install: { windows: [] } }, 'E_PROTOCOL_FIELD', 'c-1');
-  rejectsHub({ ...offer, install: 'later' }, 'E_PROTOCOL_FIELD', 'c-1');
+  const w = { cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' };
+  rejectsHub({ ...offer, windows: [{ start: '01:00', end: '02:00' }] }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, windows: [{ ...w, cron: '0 1 * *' }] }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, windows: [{ ...w, durationMinutes: 0 }] }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, windows: [{ ...w, maxBytesPerSecond: -1 }] }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, windows: [{ cron: w.cron, durationMinutes: 60 }] }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, installWindows: [{ ...w, maxBytesPerSecond: 10 }] }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, now: true }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, now: false }, 'E_PROTOCOL_FIELD', 'c-1');
+  rejectsHub({ ...offer, install: 'now' }, 'E_PROTOCOL_FIELD', 'c-1');
+  // "now" with install windows only: download at once, arm and reboot in the window.
+  const { windows: _w, ...urgent } = offer;
+  const d = decodeHubMessage(JSON.stringify({ ...urgent, now: true, installWindows: [w] }));
+  assert.ok(d.ok && d.message.type === 'offer' && d.message.now === true && d.message.installWindows?.length === 1);
   rejectsHub({ ...offer, version: 'v'.repeat(65) }, 'E_PROTOCOL_FIELD', 'c-1');
 });
 
@@ -118,6 +130,7 @@ test('hub-pushed config is validated field by field', () => {
   assert.deepEqual(pushedConfig({ reportIntervals: { locationS: 60 } }), { reportIntervals: { locationS: 60 } });
   assert.throws(() => pushedConfig({ reportIntervals: { locationS: 1 } }), /locationS/);
   assert.throws(() => pushedConfig({ healthChecks: [{ name: 'x', command: [], timeoutS: 1 }] }), /command/);
-  assert.throws(() => pushedConfig({ windows: [{ start: '01:00', end: '02:00', days: [1, 1] }] }), /duplicate/);
+  assert.throws(() => pushedConfig({ windows: [{ start: '01:00', end: '02:00' }] }), /unknown|cron/);
+  assert.throws(() => pushedConfig({ installWindows: [{ cron: '0 3 * * 0', durationMinutes: 60, timezone: 'UTC', maxBytesPerSecond: 5 }] }), /maxBytesPerSecond/);
   assert.throws(() => pushedConfig({ surprise: true }), /unknown field/);
 });

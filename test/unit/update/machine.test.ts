@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EVENTS, RESUME, STATES, TRANSITIONS, isParked, isTerminal, next, resumeState, safeState, type State } from '../../../agent/update/machine.ts';
 import { HANDLERS } from '../../../agent/update/handlers/index.ts';
 
-const PRE_ARM: State[] = ['preparing', 'writing', 'verifying', 'abandoning'];
+const PRE_ARM: State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window', 'abandoning'];
 
 function reachable(from: State, without: ReadonlySet<State> = new Set()): Set<State> {
   const seen = new Set<State>([from]);
@@ -48,7 +48,7 @@ test('every state can end in an outcome (never stuck)', () => {
 });
 
 test('install ordering: no commit without marking bad, writing, read-back, arming, reboot, checks', () => {
-  for (const step of ['writing', 'verifying', 'arming', 'rebooting', 'booted', 'health_checking', 'committing'] as const) {
+  for (const step of ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'booted', 'health_checking', 'committing'] as const) {
     assert.ok(!reachable('preparing', new Set([step])).has('committed'), `committed unreachable without ${step}`);
   }
   assert.ok(reachable('preparing').has('committed'));
@@ -83,4 +83,19 @@ test('an unexpected event takes the safe path', () => {
   assert.equal(next('health_checking', 'written'), 'reverting');
   assert.equal(next('committed', 'failed'), 'committed');
   assert.equal(safeState('awaiting_boot'), 'reverting');
+});
+
+test('install window: verified waits for it, only an open window arms; a restart waits again', () => {
+  assert.equal(TRANSITIONS.verifying.verified, 'awaiting_install_window');
+  assert.equal(TRANSITIONS.awaiting_install_window.install_window_open, 'arming');
+  // Nothing else leads to arming: no path around the install window.
+  for (const s of STATES) {
+    for (const [e, t] of Object.entries(TRANSITIONS[s])) if (t === 'arming') assert.deepEqual([s, e], ['awaiting_install_window', 'install_window_open']);
+  }
+  assert.equal(resumeState('awaiting_install_window'), 'awaiting_install_window');
+  // Waiting is in process, not parked: a cancel or failure abandons (the old slot was never at risk).
+  assert.equal(isParked('awaiting_install_window'), false);
+  assert.equal(next('awaiting_install_window', 'aborted'), 'abandoning');
+  assert.equal(next('awaiting_install_window', 'failed'), 'abandoning');
+  assert.equal(safeState('awaiting_install_window'), 'abandoning');
 });
