@@ -1,19 +1,32 @@
-// outpost install FILE | --resume [--config F]: a local bundle through the same state machine
-// the daemon uses. After arming, the configured reboot command runs; the next start continues
-// with `outpost install --resume` (or the daemon's resumeAfterBoot()).
+// outpost install FILE|URL | --resume [--config F]: a local or http(s) bundle through the same
+// state machine the daemon uses. The operator is on site: "download now" (no download windows,
+// no byte budget) and no install window. After arming, the configured reboot command runs; the
+// next start continues with `outpost install --resume` (or the daemon's resume at start).
 import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { CliIO } from './io.ts';
-import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import { loadConfig, DEFAULT_CONFIG_FILE, rootPath, stateDir } from '../config/load.ts';
+import { proxyEnvironment } from '../config/sections/fetch.ts';
+import { createFetcher } from '../fetch/from-config.ts';
+import { realSleep } from '../fetch/sleep.ts';
+import { silentLogger } from '../log/logger.ts';
+import { WindowPlan } from '../update/window-plan.ts';
 import { openUpdateApp } from '../update-app.ts';
 import { fileSource } from '../update/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import { AgentError } from '../lib/errors.ts';
 
-const HELP = `usage: outpost install FILE [--config F]
+const HELP = `usage: outpost install FILE|URL [--config F]
        outpost install --resume [--config F]
-Installs a signed bundle into the inactive slot, arms the bootloader and reboots.
---resume continues (or rolls back) the deployment found in the journal; run it after boot.
+Installs a signed bundle (a file, or an http:// or https:// URL streamed straight into the slot)
+into the inactive slot, arms the bootloader and reboots. Downloads start now, whatever the
+download windows; fetch.maxBytesPerSecond still applies.
+--resume continues (or rolls back) the deployment found in the journal (a download continues
+from its last verified block); run it after boot or after an interrupted install.
 `;
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export async function run(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,7 +40,16 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return 2;
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const { service } = await openUpdateApp(config);
+  const dir = stateDir(config);
+  const fetcher = await createFetcher(config.fetch, {
+    resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: silentLogger(), now: Date.now,
+  });
+  // Recorded for this deployment, so a daemon that resumes it also downloads now and arms at once.
+  const plan = new WindowPlan({
+    dir: join(dir, 'update'), configured: { windows: config.fetch.windows, installWindows: config.fetch.installWindows }, gate: fetcher.gate, sleep: realSleep,
+  });
+  await plan.load();
+  const { service } = await openUpdateApp(config, { sourceFor: (origin) => (isUrl(origin) ? fetcher.sourceFor(origin) : null) });
   const show = progressPrinter(io);
   const unsubscribe = service.subscribe((e: UpdateEvent) => {
     if (e.type === 'progress') show.progress(e.done, e.total);
@@ -38,8 +60,18 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const result = values.resume ? await service.resumeAfterBoot() : await service.start(fileSource(positionals[0]!));
+    let result: RunResult | null;
+    if (values.resume) result = await service.resumeAfterBoot();
+    else {
+      const what = positionals[0]!;
+      const id = `i-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+      const source = isUrl(what) ? fetcher.sourceFor(what) : fileSource(what);
+      const busy = (await service.status()).deployment;
+      if (!busy || busy.outcome !== null) await plan.setDeployment({ deploymentId: id, now: true, windows: null, installWindows: [] });
+      result = await service.start(source, { id });
+    }
     show.done();
+    if (result?.kind === 'outcome') await plan.endDeployment(result.id);
     return report(io, result);
   } finally {
     unsubscribe();
