@@ -182,7 +182,7 @@ async function deploy(r: Release, deploymentId: string, until: Until) {
 
 function pick(inv: Record<string, unknown>): string {
   const want = [/^custom\.rootfs\./, /^os\.(distro|release)$/, /^cpu\.cores$/, /^agent\.version$/];
-  const keys = Object.keys(inv).filter((k) => want.some((w) => w.test(k))).slice(0, 5);
+  const keys = want.flatMap((w) => Object.keys(inv).filter((k) => w.test(k)).sort()).slice(0, 5);
   return (keys.length ? keys : Object.keys(inv).slice(0, 4)).map((k) => `${k}=${String(inv[k])}`).join(', ');
 }
 

@@ -76,7 +76,7 @@ async function assertStory(out: string): Promise<void> {
     /hub: new node gw-berlin-01, key fingerprint [0-9a-f]{16}…, status pending/,
     /operator: `hub-ctl accept`/,
     /node: connected to the hub and authenticated/,
-    /hub: inventory received \(\d+ facts\), e\.g\. custom\.rootfs\.slot=A, custom\.rootfs\.version=1\.0/,
+    /hub: inventory received \(\d+ facts\), e\.g\. .*custom\.rootfs\.version=1\.0/,
     /hub: location 52\.51627, 13\.37770/,
     /== 4\. Release 2\.0/,
     /hub: progress \(\w+\) 3\.0 MiB of 3\.0 MiB \(100%\)/,
