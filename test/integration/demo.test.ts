@@ -15,12 +15,19 @@ interface DemoRun {
   err: string;
 }
 
-function runDemo(args: string[], limitMs: number): Promise<DemoRun> {
+/** Runs the demo; `interrupt` sends SIGINT (Ctrl-C) once a stdout line matches it. */
+function runDemo(args: string[], limitMs: number, interrupt?: RegExp): Promise<DemoRun> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b));
+    child.stdout.on('data', (b: Buffer) => {
+      out += b;
+      if (interrupt?.test(out)) {
+        interrupt = undefined;
+        child.kill('SIGINT');
+      }
+    });
     child.stderr.on('data', (b: Buffer) => (err += b));
     // SIGTERM lets the demo clean up its children; the assertion below then fails on the code.
     const timer = setTimeout(() => child.kill('SIGTERM'), limitMs);
@@ -116,6 +123,18 @@ test('npm start: a failure exits 1 with a clear message, logs kept, children sto
     assert.match(r.err, new RegExp(`agent log: ${dir}/agent\\.log`));
     assert.ok(!(await gone(dir)), 'the temp directory with the logs is kept for reading');
     assert.deepEqual(await processesUsing(dir), [], 'no hub or agent process left');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm start: Ctrl-C while the agent runs stops it and the hub, exit 1', { timeout: 60_000 }, async () => {
+  const r = await runDemo(['--timeout', '50'], 55_000, /node: connected to the hub and authenticated/);
+  const dir = tempDirOf(r.out);
+  try {
+    assert.equal(r.code, 1, `${r.out}\n${r.err}`);
+    assert.match(r.err, /DEMO FAILED: stopped by SIGINT/);
+    assert.deepEqual(await processesUsing(dir), [], 'the detached agent and the hub are stopped too');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
