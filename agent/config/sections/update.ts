@@ -120,7 +120,7 @@ export const update = defineSection('update', 'Slots, boot environment, install 
     Object.freeze({ kind: 'grub', path: '/boot/grub/grubenv', config: null }),
     parseBootEnv,
   ),
-  tries: field.number('Boot attempts the new slot gets before the bootloader falls back.', 3, { min: 1, max: 10, integer: true }),
+  tries: field.number('Boot attempts the new slot gets before the bootloader falls back (1-9: the GRUB script counts down single digits).', 3, { min: 1, max: 9, integer: true }),
   rebootCommand: field.stringArray('Command (file + args, no shell) that reboots the node.', ['systemctl', 'reboot']),
   rebootTimeoutMs: field.number('How long the reboot command may run before it counts as failed.', 60_000, { min: 1, integer: true }),
   healthChecks: field.custom<readonly HealthCheckConfig[]>(
