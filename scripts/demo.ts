@@ -170,8 +170,9 @@ async function deploy(r: Release, deploymentId: string, until: Until) {
     const d = n?.deployment;
     if (d?.id !== deploymentId) return null;
     const p = d.progress;
-    // Progress as the hub receives it (at most once a second): bytes verified and written to the slot.
-    const line = p ? `hub: progress (${p.phase}) ${mib(p.done)} of ${mib(p.total)} (${Math.floor((100 * p.done) / Math.max(1, p.total))}%)` : '';
+    // Progress as the hub receives it (at most once a second): bytes downloaded, verified and in the slot.
+    const what = p?.phase === 'write' || p?.phase === 'download' ? 'downloaded and written' : p?.phase;
+    const line = p ? `hub: ${what} ${mib(p.done)} of ${mib(p.total)} (${Math.floor((100 * p.done) / Math.max(1, p.total))}%)` : '';
     if (line && line !== shown) say((shown = line));
     return d.outcome ? n : null;
   });

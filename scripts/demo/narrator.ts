@@ -12,7 +12,7 @@ const err = (f: Fields) => {
 };
 
 const SENTENCES: Record<string, (f: Fields) => string | null> = {
-  'hub holds this node as pending until an operator accepts its fingerprint': () => 'node: the hub holds us as "pending" until an operator accepts our key',
+  'hub holds this node as pending until an operator accepts its fingerprint': () => 'node: the hub answers "pending": an operator has to accept this node\'s key first',
   'authenticated with the hub': () => 'node: connected to the hub and authenticated (signed its challenge with the device key)',
   'downloads paused': (f) => `node: downloads paused (${f.reason})${f.until ? ` until ${f.until}` : ''}`,
   'download paused by the gate': (f) => `node: download window closed (${f.reason}); the deployment waits, its verified blocks kept`,
