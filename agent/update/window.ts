@@ -33,6 +33,11 @@ const MINUTE = 60_000;
 const SEARCH_DAYS = 366 * 8 + 2;
 /** A merged period longer than this counts as "never closes" (the caller re-checks long before). */
 const MERGE_HORIZON = 40 * DAY;
+/**
+ * So does a chain of more merges than this: "* * * * *" for 1 minute would otherwise take 57,600
+ * steps to reach the horizon and block the event loop (seen with a hub-pushed "always" window).
+ */
+const MERGE_STEPS = 256;
 
 const compiled = new WeakMap<WindowSpec, Compiled>();
 
@@ -117,9 +122,9 @@ function mergedClose(windows: readonly WindowSpec[], t: number): number | null {
   let end = -Infinity;
   for (const w of windows) end = Math.max(end, openEnd(w, t) ?? -Infinity);
   if (end === -Infinity) throw new AgentError('E_WINDOW_STATE', 'mergedClose called while closed');
-  for (let extended = true; extended; ) {
+  for (let extended = true, steps = 0; extended; steps++) {
     extended = false;
-    if (end - t > MERGE_HORIZON) return null;
+    if (end - t > MERGE_HORIZON || steps > MERGE_STEPS) return null;
     for (const w of windows) {
       // A window starting at or before the current end (touching counts) extends the period.
       const s = lastStart(w, end);

@@ -2,7 +2,7 @@
 // the night, reboot on Sunday at 03:00"). The wait is a handler, not a parked state: a shutdown
 // stops it (the journal keeps the state, the next start waits again), a cancel abandons.
 import type { Handler } from './context.ts';
-import { nextOpen, windowStatus } from '../window.ts';
+import { isOpen, nextOpen } from '../window.ts';
 
 /** Re-check at least this often: the clock may step (NTP, trusted time) and pushes may change. */
 export const INSTALL_RECHECK_MS = 60_000;
@@ -15,7 +15,7 @@ export const awaitingInstallWindow: Handler = async (ctx, signal) => {
     signal.throwIfAborted();
     const windows = await gate.forDeployment(ctx.journal.id);
     const t = ctx.deps.now();
-    if (windowStatus(windows, t).open) {
+    if (isOpen(windows, t)) {
       ctx.log.info('install window open', { windows: windows.length });
       return 'install_window_open';
     }

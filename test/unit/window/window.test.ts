@@ -132,3 +132,12 @@ test('an impossible date never opens; bad specs are rejected with stable codes',
   assert.throws(() => compileWindow({ cron: '0 0 * * *', durationMinutes: 0, timezone: 'UTC' }), (e) => isOutpostError(e, 'E_WINDOW_DURATION'));
   assert.throws(() => compileWindow({ cron: '0 0 * * *', durationMinutes: 5, timezone: 'Mars/Olympus' }), (e) => isOutpostError(e, 'E_WINDOW_TIMEZONE'));
 });
+
+// Regression: windowStatus merged 57,600 one-minute periods one by one (over 20 s of CPU, the
+// agent's event loop blocked and a config.push went unacknowledged). The timeout is a hang guard.
+test('an "always" window (every minute for a minute) does not block: open, no close in sight', { timeout: 10_000 }, () => {
+  const always = [{ cron: '* * * * *', durationMinutes: 1, timezone: 'UTC' }];
+  const t = Date.parse('2026-11-21T14:40:30Z');
+  for (let i = 0; i < 5; i++) assert.deepEqual(windowStatus(always, t + i * 3_600_000), { open: true, until: null });
+  assert.equal(nextChange(always, t), Date.parse('2026-11-21T14:41:00Z'));
+});

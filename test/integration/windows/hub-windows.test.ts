@@ -1,0 +1,134 @@
+// Windows end to end with no fakes: the reference hub, the real agent process (`outpost run`) on
+// file slots under the boot simulator. Download and install windows in the node's config are
+// closed (1 January, 00:00). What the hub sends decides what happens:
+//   node 1: an offer with `now: true` downloads at once, then waits in awaiting_install_window
+//           (nothing armed) until the hub pushes an open install window; then arms and reboots.
+//   node 2: an offer without `now` waits for a download window (no state at the hub, no byte
+//           served) until a pushed download window opens; its own installWindows (open) let it arm.
+// The state sequence comes from the deployment log the hub receives with the outcome.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startHubProcess, waitFor, type HubProcess } from '../../support/dev-hub.ts';
+import { spawnAgent, type AgentProcess } from '../hub/agent-process.ts';
+import { TestNode } from '../../component/update/harness.ts';
+import { makeKit } from '../../component/update/kit.ts';
+import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
+
+const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
+const CLOSED = { cron: '0 0 1 1 *', durationMinutes: 1, timezone: 'UTC' };
+// Opens at every minute for a minute: the merged period never closes.
+const ALWAYS = { cron: '* * * * *', durationMinutes: 1, timezone: 'UTC' };
+
+let dir: string;
+let kit: Awaited<ReturnType<typeof makeKit>>;
+let hub: HubProcess;
+const nodes: TestNode[] = [];
+const agents: AgentProcess[] = [];
+
+interface Detail {
+  deployment: { id: string; state: string | null; outcome: { result: string; log: string } | null } | null;
+  acks: Array<{ ref: string; type: string; result: string; code?: string }>;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hub-windows-'));
+  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
+  await mkdir(join(dir, 'bundles'));
+  await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.bundle'));
+  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles') });
+});
+
+after(async () => {
+  for (const a of agents) await a.stop('SIGKILL');
+  await hub?.stop();
+  for (const n of nodes) await n.dispose();
+  await kit?.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A node with closed download and install windows, accepted by the hub, its agent running. */
+async function startNode(deviceId: string) {
+  const node = await TestNode.create({ kit, slotSize: 2 << 20 });
+  nodes.push(node);
+  const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), deviceId);
+  const config = JSON.parse(await readFile(node.configPath, 'utf8'));
+  config.hub = { url: hub.agentUrl, deviceId, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
+  config.inventory = { scriptsDir: null };
+  config.location = { gpsd: false };
+  config.fetch = { windows: [CLOSED], installWindows: [CLOSED] };
+  await writeFile(node.configPath, JSON.stringify(config, null, 2));
+  await hub.admin('POST', '/admin/preauthorize', { fingerprints: [id.fingerprint] });
+  const agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
+  agents.push(agent);
+  const detail = async () => (await hub.admin<Detail[]>('POST', '/admin/node', { node: deviceId }))[0]!;
+  type Summary = { deviceId: string; status: string; online: boolean };
+  await waitFor(`${deviceId} online`, async () => (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === deviceId && x.online && x.status === 'accepted'), 30_000);
+  return { node, agent, detail, deviceId };
+}
+
+async function acked(detail: () => Promise<Detail>, ref: string) {
+  try {
+    return await waitFor(`ack of ${ref}`, async () => (await detail()).acks.find((a) => a.ref === ref), 20_000);
+  } catch (err) {
+    for (const a of agents) process.stderr.write(a.logs().slice(-40).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    throw err;
+  }
+}
+
+/** Restart as after the simulated reboot; the new slot is checked and committed; returns the state sequence. */
+async function rebootAndCommit(n: Awaited<ReturnType<typeof startNode>>, index: number): Promise<string[]> {
+  assert.equal(await n.agent.stop('SIGTERM'), 0);
+  n.agent = spawnAgent([BIN, 'run', '--config', n.node.configPath]);
+  agents[index] = n.agent;
+  const done = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 60_000);
+  assert.equal(done.deployment!.outcome!.result, 'success', JSON.stringify(done.deployment));
+  return done.deployment!.outcome!.log.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; from?: string; to?: string })
+    .filter((l) => l.msg === 'transition').map((l) => l.to!);
+}
+
+test('now: downloads despite closed windows, then arms only when a pushed install window opens', { timeout: 120_000 }, async () => {
+  const n = await startNode('win-1');
+  const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
+    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-now', now: true,
+  });
+  assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
+  await waitFor('waiting for the install window', async () => (await n.detail()).deployment?.state === 'awaiting_install_window', 30_000);
+  assert.equal(await n.node.holds('B'), 'new', 'downloaded and written although the download window is closed');
+  await delay(1500);
+  assert.equal((await n.detail()).deployment?.state, 'awaiting_install_window', 'still waiting: the install window is closed');
+  assert.equal((await n.node.env().read()).BOOT_ORDER, 'A', 'nothing armed');
+
+  const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: { installWindows: [ALWAYS] } });
+  assert.equal((await acked(n.detail, push!.id)).result, 'accepted');
+  await waitFor('armed and rebooted', async () => (await n.detail()).deployment?.state === 'awaiting_boot', 30_000);
+  const states = await rebootAndCommit(n, 0);
+  assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
+  assert.equal(states.at(-1), 'committed');
+});
+
+test('windows: the download waits for a window (a pushed one opens it); the offer\'s own install window lets it arm', { timeout: 120_000 }, async () => {
+  const n = await startNode('win-2');
+  const bad = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
+    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-bad', installWindows: [{ ...ALWAYS, timezone: 'Nowhere/Special' }],
+  });
+  const refused = await acked(n.detail, bad[0]!.id);
+  assert.deepEqual([refused.result, refused.code], ['rejected', 'E_WINDOW_TIMEZONE'], 'the agent checks the zone the codec cannot');
+
+  const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
+    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-win', installWindows: [ALWAYS],
+  });
+  assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
+  await delay(2000);
+  assert.equal((await n.detail()).deployment?.state, 'offered', 'no step started while the download window is closed');
+  assert.equal(await n.node.holds('B'), null);
+
+  const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: { windows: [ALWAYS] } });
+  assert.equal((await acked(n.detail, push!.id)).result, 'accepted');
+  await waitFor('downloaded, armed and rebooted', async () => (await n.detail()).deployment?.state === 'awaiting_boot', 30_000);
+  const states = await rebootAndCommit(n, 1);
+  assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
+});
