@@ -3,6 +3,7 @@
 // closed (1 January, 00:00). What the hub sends decides what happens:
 //   node 1: an offer with `now: true` downloads at once, then waits in awaiting_install_window
 //           (nothing armed) until the hub pushes an open install window; then arms and reboots.
+//           The same push carries a health check: the restarted agent runs it before committing.
 //   node 2: an offer without `now` waits for a download window (no state at the hub, no byte
 //           served) until a pushed download window opens; its own installWindows (open) let it arm.
 // The state sequence comes from the deployment log the hub receives with the outcome.
@@ -102,10 +103,16 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
   assert.equal((await n.detail()).deployment?.state, 'awaiting_install_window', 'still waiting: the install window is closed');
   assert.equal((await n.node.env().read()).BOOT_ORDER, 'A', 'nothing armed');
 
-  const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: { installWindows: [ALWAYS] } });
+  const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: {
+    installWindows: [ALWAYS],
+    // Replaces the provisioned checks (none) from the next trial boot on, in the restarted agent too.
+    healthChecks: [{ name: 'pushed-check', command: ['/bin/sh', '-c', 'test -s "$0"', n.node.configPath], timeoutS: 5 }],
+  } });
   assert.equal((await acked(n.detail, push!.id)).result, 'accepted');
   await waitFor('armed and rebooted', async () => (await n.detail()).deployment?.state === 'awaiting_boot', 30_000);
   const states = await rebootAndCommit(n, 0);
+  const log = (await n.detail()).deployment!.outcome!.log;
+  assert.match(log, /"msg":"health check passed","check":"pushed-check"/, 'the pushed health check ran after the restart');
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
   assert.equal(states.at(-1), 'committed');
 });
