@@ -1,5 +1,8 @@
 // Assembles the agent side of the hub link from plain parts: identity, outbox, command ledger,
-// session, link, reporter. app.ts builds it from Config; the fleet simulator builds a thousand.
+// session, link, reporters. app.ts builds it from Config; the fleet simulator builds a thousand.
+// Inventory: the inventory reporter (hash, diff, acknowledged base on disk in `dir`) journals
+// through the outbox; the hub's cumulative acks mark its reports acknowledged, and the auth
+// result says which inventory the hub holds and what time it is (time floor).
 import type WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { join } from 'node:path';
@@ -12,6 +15,10 @@ import { CommandDispatcher } from './commands.ts';
 import { HubSession } from './session.ts';
 import { HubLink, type LinkStatus } from './connection.ts';
 import { Reporter } from './reporter.ts';
+import { InventoryReporter, type InventoryReport } from '../inventory/reporter.ts';
+import { AckStore } from '../inventory/ack-store.ts';
+import type { Report } from '../../shared/protocol/messages.ts';
+import type { AuthInfo } from './session.ts';
 import { hubReachable } from './health.ts';
 import { readPushedConfig, writePushedConfig } from './pushed-config.ts';
 import type { HealthCheck, Rebooter, ReportSource, UpdateService } from './ports.ts';
@@ -34,6 +41,12 @@ export interface HubTimings {
   outboxMaxCount: number;
 }
 
+/** The trusted time floor as the hub link needs it (agent/time/floor.ts implements it). */
+export interface HubTimeSink {
+  /** Hub time from an authenticated session; the floor decides how far to trust it. */
+  raiseFromHub(hubTimeMs: number): Promise<unknown>;
+}
+
 export interface HubClientOptions {
   url: string;
   clientOptions: ClientOptions;
@@ -44,6 +57,8 @@ export interface HubClientOptions {
   update: UpdateService | null;
   rebooter: Rebooter | null;
   source: ReportSource | null;
+  /** Raised from the hub's time at each authentication; null/absent: hub time is ignored. */
+  timeFloor?: HubTimeSink | null;
   timings: HubTimings;
   log: Logger;
   onStatus?: (s: LinkStatus) => void;
@@ -53,13 +68,16 @@ export interface HubClientOptions {
 export class HubClient {
   readonly link: HubLink;
   readonly reporter: Reporter;
+  /** null when there is no inventory source. */
+  readonly inventory: InventoryReporter | null;
   readonly outbox: Outbox;
   /** For the update machine's post-boot checks. */
   readonly health: HealthCheck;
 
-  private constructor(link: HubLink, reporter: Reporter, outbox: Outbox, health: HealthCheck) {
+  private constructor(link: HubLink, reporter: Reporter, inventory: InventoryReporter | null, outbox: Outbox, health: HealthCheck) {
     this.link = link;
     this.reporter = reporter;
+    this.inventory = inventory;
     this.outbox = outbox;
     this.health = health;
   }
@@ -68,8 +86,18 @@ export class HubClient {
     const log = o.log.child('hub');
     const outbox = await Outbox.open(join(o.dir, 'outbox'), { maxBytes: o.timings.outboxMaxBytes, maxCount: o.timings.outboxMaxCount }, log);
     const ledger = await CommandLedger.open(o.dir, log);
+    const source = o.source;
+    const inventory = source
+      ? new InventoryReporter({
+          collect: () => source.inventory(AbortSignal.timeout(5 * 60_000)),
+          store: new AckStore(o.dir),
+          send: async (r) => void (await outbox.append(r)),
+          logger: log.child('inventory'),
+        })
+      : null;
+    const acks = inventory ? await trackInventoryAcks(outbox, inventory, log) : null;
     const reporter = new Reporter({
-      append: (b) => outbox.append(b), source: o.source, update: o.update, log,
+      append: (b) => outbox.append(b), source: o.source, inventory, update: o.update, log,
       inventoryIntervalS: o.timings.inventoryIntervalS, locationIntervalS: o.timings.locationIntervalS,
     });
     const pushed = await readPushedConfig(o.dir, log);
@@ -90,13 +118,32 @@ export class HubClient {
     const session = (ws: WebSocket) => new HubSession(ws, {
       identity: o.identity, outbox, commands, log, agentVersion: o.agentVersion, capabilities: capabilities(o),
       authTimeoutMs: o.timings.authTimeoutMs, window: 32,
+      ...(acks ? { onAcked: acks } : {}),
+      onAuthenticated: (a) => void onAuthenticated(a),
     });
+    let firstSession = true;
+    const onAuthenticated = async (a: AuthInfo) => {
+      if (a.hubTime !== undefined && o.timeFloor) {
+        o.timeFloor.raiseFromHub(a.hubTime).catch((err) => log.warn('hub time not taken into the time floor', { err }));
+      }
+      if (!inventory) return;
+      try {
+        // Full when the hub holds something else; otherwise a diff or nothing, once per process
+        // (later connects leave it to the schedule and to the hub's refresh).
+        const inStep = await inventory.hubHolds(a.inventoryHash ?? null);
+        if (inStep && !firstSession) return;
+        firstSession = false;
+        await inventory.request('connect', { full: !inStep });
+      } catch (err) {
+        log.warn('inventory on connect failed', { err });
+      }
+    };
     const link = new HubLink({
       url: o.url, clientOptions: o.clientOptions, session,
       backoffBaseMs: o.timings.backoffBaseMs, backoffCapMs: o.timings.backoffCapMs, stableAfterMs: o.timings.stableAfterMs,
       pingIntervalMs: o.timings.pingIntervalMs, log, ...(o.onStatus ? { onStatus: o.onStatus } : {}), ...(o.random ? { random: o.random } : {}),
     });
-    const client = new HubClient(link, reporter, outbox, hubReachable(link, o.timings.healthDeadlineMs, o.timings.healthDeadlineMs));
+    const client = new HubClient(link, reporter, inventory, outbox, hubReachable(link, o.timings.healthDeadlineMs, o.timings.healthDeadlineMs));
     if (pushed) apply(pushed);
     return client;
   }
@@ -110,4 +157,26 @@ export class HubClient {
       await this.outbox.close();
     }
   }
+}
+
+function bodyOf(r: Extract<Report, { type: 'inventory' }>): InventoryReport {
+  const { v: _v, id: _id, seq: _seq, ...body } = r;
+  return body;
+}
+
+/**
+ * Inventory reports journaled and not yet acknowledged, oldest first (read back from the outbox
+ * after a restart). Returns the session's onAcked: every report the hub's cumulative ack covers
+ * is marked acknowledged in order, so its hash becomes the durable diff base.
+ */
+async function trackInventoryAcks(outbox: Outbox, inventory: InventoryReporter, log: Logger): Promise<(upTo: number) => void> {
+  const unacked = outbox.pendingAfter(outbox.acked).filter((r) => r.type === 'inventory');
+  await inventory.restore(unacked.map(bodyOf));
+  outbox.onAppend((r) => {
+    if (r.type === 'inventory') unacked.push(r);
+  });
+  return (upTo) => {
+    // On a failed write the durable base stays the older one (the hub then asks for a full one).
+    while (unacked.length && unacked[0]!.seq <= upTo) void inventory.markAcknowledged(bodyOf(unacked.shift()!)).catch((err) => log.warn('cannot keep the acknowledged inventory', { err }));
+  };
 }

@@ -15,11 +15,13 @@ export function mergeInventory(a: InventoryReport, b: InventoryReport): Inventor
   for (const k of b.unset) delete set[k];
   Object.assign(set, b.set);
   const unset = [...new Set([...a.unset.filter((k) => !(k in b.set)), ...b.unset])];
-  return { v: b.v, type: 'inventory', id: b.id, seq: b.seq, at: b.at, mode: 'diff', set, unset };
+  // The merged diff goes from the first one's base to the last one's result.
+  const hashes = { ...(a.base ? { base: a.base } : {}), ...(b.hash ? { hash: b.hash } : {}) };
+  return { v: b.v, type: 'inventory', id: b.id, seq: b.seq, at: b.at, mode: 'diff', ...hashes, set, unset };
 }
 
 function stripDiff(b: InventoryReport, data: Inventory): InventoryReport {
-  return { v: b.v, type: 'inventory', id: b.id, seq: b.seq, at: b.at, mode: 'full', data };
+  return { v: b.v, type: 'inventory', id: b.id, seq: b.seq, at: b.at, mode: 'full', ...(b.hash ? { hash: b.hash } : {}), data };
 }
 
 /** Key under which only the latest report is kept, or null when the report must never be dropped. */

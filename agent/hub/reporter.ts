@@ -1,15 +1,22 @@
 // Turns what happens on the node into journaled reports: update events as they come (progress
-// throttled, state and outcome always), inventory on a timer (full first, then diffs), location
-// on a timer. Everything goes through the outbox; nothing is sent directly.
-import type { Inventory, ReportBody } from '../../shared/protocol/messages.ts';
+// throttled, state and outcome always) and location on a timer. Inventory is decided by the
+// inventory reporter (full, diff with base hash, or nothing; agent/inventory/reporter.ts): this
+// class only wakes it on the optional hub-pushed interval and on demand. Everything goes through
+// the outbox; nothing is sent directly.
+import type { ReportBody } from '../../shared/protocol/messages.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import type { Logger } from '../log/logger.ts';
-import { diffInventory } from './flatten.ts';
 import type { ReportSource, UpdateEvent, UpdateService } from './ports.ts';
+
+/** The inventory reporter as this class needs it. */
+export interface InventoryRequester {
+  request(reason: 'connect' | 'schedule' | 'demand', opts?: { full?: boolean }): Promise<unknown>;
+}
 
 export interface ReporterDeps {
   append: (body: ReportBody) => Promise<unknown>;
   source: ReportSource | null;
+  inventory: InventoryRequester | null;
   update: UpdateService | null;
   log: Logger;
   /** 0: no timer of our own (an external schedule calls checkInventory()). */
@@ -43,7 +50,6 @@ export function reportOf(e: UpdateEvent, at: number): ReportBody {
 export class Reporter {
   #d: ReporterDeps;
   #now: () => number;
-  #lastInventory: Inventory | null = null;
   #lastProgress = new Map<string, { at: number; phase: string }>();
   #timers: NodeJS.Timeout[] = [];
   #signal: AbortSignal | null = null;
@@ -62,8 +68,8 @@ export class Reporter {
       off?.();
       for (const t of this.#timers) clearTimeout(t);
     }, { once: true });
+    // The first inventory goes out when the hub link authenticates (it says what it holds).
     this.#schedule();
-    void this.#inventoryTick(false);
     void this.#locationTick();
   }
 
@@ -75,14 +81,14 @@ export class Reporter {
     if (this.#signal && !this.#signal.aborted) this.#schedule();
   }
 
-  /** Sends a full inventory now (hub "inventory.refresh"). */
-  refreshInventory(): Promise<void> {
-    return this.#inventoryTick(true);
+  /** Sends a full inventory now (hub "inventory.refresh"); rejects when it cannot. */
+  async refreshInventory(): Promise<void> {
+    await this.#d.inventory?.request('demand', { full: true });
   }
 
   /** Collects now and sends a diff if anything changed (the inventory cron schedule calls this). */
   checkInventory(): Promise<void> {
-    return this.#inventoryTick(false);
+    return this.#inventoryTick();
   }
 
   #schedule(): void {
@@ -94,7 +100,7 @@ export class Reporter {
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#intervals.inventoryS > 0) loop(this.#intervals.inventoryS, () => this.#inventoryTick(false));
+    if (this.#intervals.inventoryS > 0) loop(this.#intervals.inventoryS, () => this.#inventoryTick());
     loop(this.#intervals.locationS, () => this.#locationTick());
   }
 
@@ -116,22 +122,13 @@ export class Reporter {
     void this.#append(reportOf(e, this.#now()));
   }
 
-  async #inventoryTick(full: boolean): Promise<void> {
-    if (!this.#d.source || !this.#signal) return;
-    let snap: Inventory | null;
+  async #inventoryTick(): Promise<void> {
+    if (!this.#d.inventory || !this.#signal) return;
     try {
-      snap = await this.#d.source.inventory(this.#signal);
+      await this.#d.inventory.request('schedule');
     } catch (err) {
-      return this.#d.log.warn('inventory snapshot failed', { err });
+      this.#d.log.warn('inventory check failed', { err });
     }
-    if (!snap) return;
-    const before = this.#lastInventory;
-    const diff = before && !full ? diffInventory(before, snap) : null;
-    if (before && !full && !diff) return;
-    this.#lastInventory = snap;
-    await this.#append(diff
-      ? { type: 'inventory', at: this.#now(), mode: 'diff', set: diff.set, unset: diff.unset }
-      : { type: 'inventory', at: this.#now(), mode: 'full', data: snap });
   }
 
   async #locationTick(): Promise<void> {

@@ -23,6 +23,19 @@ export interface SessionDeps {
   authTimeoutMs: number;
   /** Reports sent but not yet acknowledged, at most. */
   window: number;
+  /** After the outbox moved its watermark to `upTo` (auth result or report.ack). */
+  onAcked?: (upTo: number) => void;
+  /** Once per authenticated session, after the acked reports were dropped. */
+  onAuthenticated?: (info: AuthInfo) => void;
+}
+
+/** What the hub told us when it accepted this node. */
+export interface AuthInfo {
+  ackedSeq: number;
+  /** The hub's clock (epoch ms), if it sent one. */
+  hubTime?: number;
+  /** Hash of the inventory the hub holds for us; undefined: none (or a hub without hashes). */
+  inventoryHash?: string;
 }
 
 export type SessionEnd =
@@ -163,6 +176,12 @@ export class HubSession {
         }
         this.#phase = 'ready';
         await this.#d.outbox.ack(m.ackedSeq);
+        this.#d.onAcked?.(m.ackedSeq);
+        this.#d.onAuthenticated?.({
+          ackedSeq: m.ackedSeq,
+          ...(m.hubTime !== undefined ? { hubTime: m.hubTime } : {}),
+          ...(m.inventoryHash !== undefined ? { inventoryHash: m.inventoryHash } : {}),
+        });
         this.#lastSent = Math.max(this.#d.outbox.acked, m.ackedSeq);
         this.#d.log.info('authenticated with the hub', { node: m.node, ackedSeq: m.ackedSeq, backlog: this.#d.outbox.pendingCount });
         this.#unsubscribe = this.#d.outbox.onAppend(() => this.#pump());
@@ -174,6 +193,7 @@ export class HubSession {
         if (this.#phase !== 'ready') return this.#replyError('E_PROTOCOL_STATE', 'report.ack before auth', m.id);
         if (m.upTo > this.#lastSent) return this.#replyError('E_PROTOCOL_FIELD', 'upTo: acknowledges reports never sent', m.id);
         await this.#d.outbox.ack(m.upTo);
+        this.#d.onAcked?.(m.upTo);
         this.#pump();
         return;
       default: {

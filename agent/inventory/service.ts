@@ -1,12 +1,11 @@
-// Wiring for app.ts and the CLI: config → collector, reporter (with its ack store) and schedule.
+// Wiring for app.ts and the CLI: config → collector, and the collector's document in wire form.
 import type { Config } from '../config/load.ts';
-import { rootPath, stateDir } from '../config/load.ts';
+import { rootPath } from '../config/load.ts';
 import type { Clock, CommandRunner } from '../platform/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { InventoryCollector } from './collector.ts';
-import { AckStore } from './ack-store.ts';
-import { InventoryReporter, type InventoryReport } from './reporter.ts';
-import { scheduleInventory } from './scheduler.ts';
+import { wireInventory } from './hash.ts';
+import type { Inventory as FlatInventory } from '../../shared/protocol/messages.ts';
 import type { TimeFloor } from '../time/floor.ts';
 
 export interface InventoryDeps {
@@ -31,22 +30,10 @@ export function createCollector(config: Config, deps: Omit<InventoryDeps, 'logge
   });
 }
 
-export interface InventoryService {
-  readonly collector: InventoryCollector;
-  readonly reporter: InventoryReporter;
-  /** Starts the cron schedule; stops when `signal` aborts. */
-  start(signal: AbortSignal): void;
-}
-
-export function createInventoryService(config: Config, deps: InventoryDeps & { send: (r: InventoryReport) => Promise<void> }): InventoryService {
-  const collector = createCollector(config, deps);
-  const logger = deps.logger.child('inventory');
-  const reporter = new InventoryReporter({ collect: () => collector.collect(), store: new AckStore(stateDir(config)), send: deps.send, logger });
-  return {
-    collector,
-    reporter,
-    start(signal) {
-      scheduleInventory(reporter, { cron: config.inventory.schedule, maxRandomDelayMs: config.inventory.randomDelayS * 1000, logger, signal });
-    },
-  };
+/**
+ * What the hub link reports: the collector's facts in wire form (flat, without `volatile`). The
+ * hub client diffs, hashes and journals it (agent/inventory/reporter.ts).
+ */
+export function wireSource(collector: InventoryCollector): () => Promise<FlatInventory> {
+  return async () => wireInventory(await collector.collect());
 }

@@ -1,11 +1,14 @@
 // The hub side of one agent connection: hello → challenge → verify signature → accepted /
 // pending / rejected; then store reports (exactly once, in order) and acknowledge them only
-// after the state file holding them is on disk; re-send outstanding commands.
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+// after the state file holding them is on disk; re-send outstanding commands. An inventory diff
+// is applied only on top of the inventory it names as its base, and must produce the hash it
+// names; otherwise the hub keeps what it has and asks the node for a full inventory.
+import { createPublicKey, randomBytes, randomUUID, verify } from 'node:crypto';
 import type WebSocket from 'ws';
 import { authMessage, decodeAgentMessage, encodeHubMessage, isReport } from '../../shared/protocol/index.ts';
 import type { AgentMessage, Command, HubMessage, Report } from '../../shared/protocol/index.ts';
 import { fingerprintOf } from '../../agent/identity/device-identity.ts';
+import { hashFlat } from '../../agent/inventory/hash.ts';
 import type { Logger } from '../../agent/log/logger.ts';
 import { HISTORY_CAP, type HubStore, type NodeRecord } from './store.ts';
 
@@ -123,7 +126,11 @@ export class AgentLink {
       return;
     }
     this.node = node;
-    this.send({ v: 1, type: 'auth.result', id: nextId(), result: 'accepted', ackedSeq: node.ackedSeq, node: fp.slice(0, 16) });
+    // hubTime raises the node's time floor; inventoryHash tells it which base its next diff needs.
+    this.send({
+      v: 1, type: 'auth.result', id: nextId(), result: 'accepted', ackedSeq: node.ackedSeq, node: fp.slice(0, 16), hubTime: Date.now(),
+      ...(node.inventoryHash ? { inventoryHash: node.inventoryHash } : {}),
+    });
     this.#onReady(this);
     for (const c of node.outstanding) this.send(c);
   }
@@ -141,19 +148,26 @@ export class AgentLink {
 
   async #report(r: Report): Promise<void> {
     const node = this.node!;
+    let refresh: Command | null = null;
     if (r.seq > node.ackedSeq) {
-      apply(node, r);
+      const mode = apply(node, r);
       node.ackedSeq = r.seq;
       node.reports += 1;
       node.lastSeen = Date.now();
-      node.history.push({ seq: r.seq, type: r.type, at: r.at });
+      node.history.push({ seq: r.seq, type: r.type, at: r.at, ...(mode ? { mode } : {}) });
       if (node.history.length > HISTORY_CAP) node.history.splice(0, node.history.length - HISTORY_CAP);
+      if (mode === 'wrong-base' && !node.outstanding.some((c) => c.type === 'inventory.refresh')) {
+        this.#log.warn('inventory diff against another base; asking for a full inventory', { node: node.deviceId, seq: r.seq });
+        refresh = { v: 1, type: 'inventory.refresh', id: `c-inv-${randomUUID()}` };
+        node.outstanding.push(refresh);
+      }
     }
     // A replay (seq <= ackedSeq) is not applied twice, but it is acknowledged only once a write
     // holding the watermark has finished: the first copy may still be on its way to disk.
     const upTo = node.ackedSeq;
     await this.#store.persist();
     this.send({ v: 1, type: 'report.ack', id: nextId(), upTo });
+    if (refresh) this.send(refresh);
   }
 
   /** Sends a command now if connected; the caller has already stored it as outstanding. */
@@ -162,16 +176,27 @@ export class AgentLink {
   }
 }
 
-function apply(node: NodeRecord, r: Report): void {
+/** Applies one report; for inventory returns how (full, diff, duplicate, wrong-base). */
+function apply(node: NodeRecord, r: Report): string | void {
   switch (r.type) {
-    case 'inventory':
-      if (r.mode === 'full') node.inventory = { ...r.data };
-      else {
-        const inv = { ...(node.inventory ?? {}) };
-        for (const k of r.unset) delete inv[k];
-        node.inventory = Object.assign(inv, r.set);
+    case 'inventory': {
+      if (r.mode === 'full') {
+        node.inventory = { ...r.data };
+        node.inventoryHash = r.hash ?? null;
+        return 'full';
       }
-      return;
+      const held = node.inventoryHash ?? null;
+      if (r.hash !== undefined && r.hash === held) return 'duplicate'; // already there (a resent diff)
+      if (r.base !== undefined && r.base !== held) return 'wrong-base';
+      const inv = { ...(node.inventory ?? {}) };
+      for (const k of r.unset) delete inv[k];
+      Object.assign(inv, r.set);
+      // The result must be what the agent hashed; otherwise our copy drifted: get a full one.
+      if (r.hash !== undefined && hashFlat(inv) !== r.hash) return 'wrong-base';
+      node.inventory = inv;
+      node.inventoryHash = r.hash ?? null;
+      return 'diff';
+    }
     case 'location':
       node.location = { lat: r.lat, lon: r.lon, source: r.source, fixAt: r.fixAt, ...(r.moved !== undefined ? { moved: r.moved } : {}), ...(r.accuracyM !== undefined ? { accuracyM: r.accuracyM } : {}) };
       return;

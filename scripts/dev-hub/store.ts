@@ -18,6 +18,8 @@ export interface NodeRecord {
   ackedSeq: number;
   reports: number;
   inventory: Inventory | null;
+  /** Hash of `inventory` as the agent computed it (checked on every diff); null: none or unknown. */
+  inventoryHash?: string | null;
   location: { lat: number; lon: number; source: string; fixAt: number; moved?: boolean; accuracyM?: number } | null;
   deployment: {
     id: string;
@@ -26,7 +28,8 @@ export interface NodeRecord {
     outcome: { result: OutcomeResult; code?: string; message?: string; log: string } | null;
   } | null;
   /** seq and type of the last reports, oldest first (capped): lets an operator audit order. */
-  history: Array<{ seq: number; type: string; at: number }>;
+  /** `mode`: for inventory, how it was applied (full, diff, duplicate, wrong-base). */
+  history: Array<{ seq: number; type: string; at: number; mode?: string }>;
   /** Commands issued and not yet acknowledged; re-sent on every reconnect. */
   outstanding: Command[];
   /** Acknowledgements received, newest last (capped). */

@@ -104,6 +104,12 @@ function optional<T>(o: Obj, key: string, read: (v: unknown, path: string) => T)
   return o[key] === undefined ? {} : { [key]: read(o[key], key) };
 }
 
+const inventoryHash = (v: unknown, path: string) => {
+  const s = str(v, path, 71, 71);
+  if (!/^sha256:[0-9a-f]{64}$/.test(s)) bad(path, 'expected sha256: and 64 lowercase hex digits');
+  return s;
+};
+
 const code = (v: unknown, path: string) => {
   const s = token(v, path, LIMITS.shortText);
   if (!/^E_[A-Z0-9_]+$/.test(s)) bad(path, 'expected an error code like E_SOMETHING');
@@ -134,9 +140,14 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
   },
   inventory: (o) => {
     const mode = oneOf(o.mode, 'mode', ['full', 'diff'] as const);
-    if (mode === 'full') return { ...report(o, ['mode', 'data']), type: 'inventory', mode, data: inventory(o.data, 'data') };
+    if (mode === 'full') {
+      return { ...report(o, ['mode', 'hash', 'data']), type: 'inventory', mode, ...optional(o, 'hash', inventoryHash), data: inventory(o.data, 'data') };
+    }
     const unset = arr(o.unset, 'unset', LIMITS.inventoryKeys).map((k, i) => str(k, `unset[${i}]`, LIMITS.inventoryKey));
-    return { ...report(o, ['mode', 'set', 'unset']), type: 'inventory', mode, set: inventory(o.set, 'set'), unset };
+    return {
+      ...report(o, ['mode', 'base', 'hash', 'set', 'unset']), type: 'inventory', mode,
+      ...optional(o, 'base', inventoryHash), ...optional(o, 'hash', inventoryHash), set: inventory(o.set, 'set'), unset,
+    };
   },
   location: (o) => ({
     ...report(o, ['lat', 'lon', 'altM', 'accuracyM', 'source', 'fixAt', 'moved']), type: 'location',
@@ -256,8 +267,11 @@ const HUB: Record<string, (o: Obj) => HubMessage> = {
   'auth.result': (o) => {
     const result = oneOf(o.result, 'result', ['accepted', 'pending', 'rejected'] as const);
     if (result === 'accepted') {
-      onlyKeys(o, [...ENVELOPE, 'result', 'ackedSeq', 'node'], 'auth.result');
-      return { ...env(o), type: 'auth.result', result, ackedSeq: int(o.ackedSeq, 'ackedSeq', 0), node: token(o.node, 'node', LIMITS.shortText) };
+      onlyKeys(o, [...ENVELOPE, 'result', 'ackedSeq', 'node', 'hubTime', 'inventoryHash'], 'auth.result');
+      return {
+        ...env(o), type: 'auth.result', result, ackedSeq: int(o.ackedSeq, 'ackedSeq', 0), node: token(o.node, 'node', LIMITS.shortText),
+        ...optional(o, 'hubTime', (v, p) => int(v, p, 0)), ...optional(o, 'inventoryHash', inventoryHash),
+      };
     }
     if (result === 'pending') {
       onlyKeys(o, [...ENVELOPE, 'result', 'retryAfterS', 'node'], 'auth.result');

@@ -45,12 +45,21 @@ export interface ReportBase<T extends string> extends Envelope<T> {
   at: number;
 }
 
+/** `sha256:` + 64 hex: hash of the canonical JSON of a flat inventory (see PROTOCOL.md). */
+export type InventoryHash = string;
+
 export interface InventoryFull extends ReportBase<'inventory'> {
   mode: 'full';
+  /** Hash of `data` (optional only for agents that predate it). */
+  hash?: InventoryHash;
   data: Inventory;
 }
 export interface InventoryDiff extends ReportBase<'inventory'> {
   mode: 'diff';
+  /** Hash of the inventory this diff applies to; a hub holding another asks for a full one. */
+  base?: InventoryHash;
+  /** Hash after applying. */
+  hash?: InventoryHash;
   set: Inventory;
   unset: string[];
 }
@@ -130,7 +139,13 @@ export interface Challenge extends Envelope<'challenge'> {
 }
 
 export type AuthResult =
-  | (Envelope<'auth.result'> & { result: 'accepted'; ackedSeq: number; node: string })
+  | (Envelope<'auth.result'> & {
+      result: 'accepted'; ackedSeq: number; node: string;
+      /** The hub's clock (ms since the epoch) when it accepted: raises the node's time floor. */
+      hubTime?: number;
+      /** Hash of the inventory the hub holds for this node (as of ackedSeq); absent: none. */
+      inventoryHash?: InventoryHash;
+    })
   | (Envelope<'auth.result'> & { result: 'pending'; retryAfterS: number; node: string })
   | (Envelope<'auth.result'> & { result: 'rejected'; code: string; message: string });
 
