@@ -9,7 +9,7 @@ import { AgentError } from '../lib/errors.ts';
 import type { Clock } from '../platform/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
-import { BUILD_TIME_FLOOR_MS, MAX_PLAUSIBLE_MS, MIN_PLAUSIBLE_MS } from './limits.ts';
+import { BUILD_TIME_FLOOR_MS, HUB_CLOCK_AGREEMENT_MS, MAX_HUB_LEAD_MS, MAX_PLAUSIBLE_MS, MIN_PLAUSIBLE_MS } from './limits.ts';
 
 export type FloorSource = 'build' | 'bundle' | 'hub';
 
@@ -21,6 +21,8 @@ interface FloorRecord {
   /** Human-readable copy of floorMs for operators reading the file. */
   floor: string;
   source: FloorSource;
+  /** Highest time from signed sources (build, bundles): what bounds hub time. Absent in old files. */
+  signedMs?: number;
 }
 
 export interface TrustedTime {
@@ -43,6 +45,8 @@ export interface TimeFloorOptions {
   builtInFloorMs?: number;
   /** A clock this far below the floor is still "sane" (hub time is at least one latency old). */
   toleranceMs?: number;
+  /** Hub time may lift the floor at most this far beyond the signed floor (default a year). */
+  maxHubLeadMs?: number;
   logger?: Logger;
 }
 
@@ -50,6 +54,7 @@ function validateRecord(v: unknown): FloorRecord {
   const r = v as Partial<FloorRecord> | null;
   if (!r || r.v !== 1 || typeof r.floorMs !== 'number' || !Number.isFinite(r.floorMs)) throw new Error('not a v1 floor record');
   if (r.source !== 'build' && r.source !== 'bundle' && r.source !== 'hub') throw new Error('unknown floor source');
+  if (r.signedMs !== undefined && (typeof r.signedMs !== 'number' || !Number.isFinite(r.signedMs))) throw new Error('bad signedMs');
   return r as FloorRecord;
 }
 
@@ -58,18 +63,22 @@ export class TimeFloor {
   readonly #now: () => number;
   readonly #mono: () => number;
   readonly #toleranceMs: number;
+  readonly #maxHubLeadMs: number;
   readonly #log: Logger;
   #floorMs: number;
+  #signedMs: number;
   #source: FloorSource;
   #monoAtFloor: number;
   #writes: Promise<unknown> = Promise.resolve();
   #warnedBehind = false;
 
-  private constructor(path: string, floorMs: number, source: FloorSource, opts: TimeFloorOptions) {
+  private constructor(path: string, floorMs: number, source: FloorSource, signedMs: number, opts: TimeFloorOptions) {
     this.#path = path;
     this.#now = opts.now ?? Date.now;
     this.#mono = opts.monotonic ?? (() => performance.now());
     this.#toleranceMs = opts.toleranceMs ?? 60_000;
+    this.#maxHubLeadMs = opts.maxHubLeadMs ?? MAX_HUB_LEAD_MS;
+    this.#signedMs = signedMs;
     this.#log = opts.logger ?? silentLogger();
     this.#floorMs = floorMs;
     this.#source = source;
@@ -83,9 +92,10 @@ export class TimeFloor {
     const read = await readJsonOrSetAside(path, validateRecord, opts.now);
     if (read.kind === 'corrupt') opts.logger?.warn('time floor file corrupt, set aside', { reason: read.reason, file: read.setAsideTo });
     const stored = read.kind === 'ok' ? read.value : null;
-    return stored && stored.floorMs > builtIn
-      ? new TimeFloor(path, stored.floorMs, stored.source, opts)
-      : new TimeFloor(path, builtIn, 'build', opts);
+    if (!stored || stored.floorMs <= builtIn) return new TimeFloor(path, builtIn, 'build', builtIn, opts);
+    // Files from before signedMs existed: a non-hub floor is signed; a hub floor tells nothing.
+    const signed = Math.max(builtIn, stored.signedMs ?? (stored.source === 'hub' ? builtIn : stored.floorMs));
+    return new TimeFloor(path, stored.floorMs, stored.source, signed, opts);
   }
 
   /** The floor as learned (not advanced by elapsed time). */
@@ -103,13 +113,18 @@ export class TimeFloor {
       return Promise.reject(new AgentError('E_TIME_FLOOR_INVALID', `implausible time for the floor: ${ms}`));
     }
     const step = this.#writes.then(async () => {
-      if (ms <= this.#effectiveFloor()) return false;
-      const record: FloorRecord = { v: 1, floorMs: ms, floor: new Date(ms).toISOString(), source };
-      await writeJsonAtomic(this.#path, record);
+      const signedMs = source === 'hub' ? this.#signedMs : Math.max(this.#signedMs, ms);
+      if (ms <= this.#effectiveFloor()) {
+        if (signedMs === this.#signedMs) return false;
+        // Not higher than the floor, but now signed: keep that, it bounds future hub time.
+        await this.#write(this.#floorMs, this.#source, signedMs);
+        return false;
+      }
+      await this.#write(ms, source, signedMs);
       this.#floorMs = ms;
       this.#source = source;
       this.#monoAtFloor = this.#mono();
-      this.#log.info('time floor raised', { floor: record.floor, source });
+      this.#log.info('time floor raised', { floor: new Date(ms).toISOString(), source });
       return true;
     });
     this.#writes = step.catch(() => {});
@@ -121,9 +136,32 @@ export class TimeFloor {
     return this.raise(toMs(createdAt), 'bundle');
   }
 
-  /** From the hub's time, received over the authenticated session. */
+  /**
+   * From the hub's time, received over the authenticated session. The hub signs nothing, so its
+   * time counts in full only when the system clock agrees with it; otherwise it lifts the floor
+   * at most `maxHubLeadMs` beyond the signed floor (the rest is refused and logged).
+   */
   raiseFromHub(hubTime: string | number | Date): Promise<boolean> {
-    return this.raise(toMs(hubTime), 'hub');
+    const ms = toMs(hubTime);
+    if (!Number.isFinite(ms)) return this.raise(ms, 'hub');
+    const agrees = Math.abs(ms - this.#now()) <= HUB_CLOCK_AGREEMENT_MS;
+    const cap = this.#signedMs + this.#maxHubLeadMs;
+    if (agrees || ms <= cap) return this.raise(ms, 'hub');
+    this.#log.warn('hub time too far beyond the signed time floor; raising only to the bound', {
+      hubTime: new Date(Math.min(ms, MAX_PLAUSIBLE_MS)).toISOString(), bound: new Date(cap).toISOString(),
+    });
+    return this.raise(cap, 'hub');
+  }
+
+  /** Highest time from signed sources (build time, verified bundles). */
+  get signedMs(): number {
+    return this.#signedMs;
+  }
+
+  async #write(floorMs: number, source: FloorSource, signedMs: number): Promise<void> {
+    const record: FloorRecord = { v: 1, floorMs, floor: new Date(floorMs).toISOString(), source, signedMs };
+    await writeJsonAtomic(this.#path, record);
+    this.#signedMs = signedMs;
   }
 
   trustedNow(): TrustedTime {

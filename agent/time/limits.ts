@@ -7,3 +7,12 @@ export const BUILD_TIME_FLOOR_MS = Date.UTC(2026, 10, 1);
  *  far-future value from a buggy hub would be permanent). */
 export const MIN_PLAUSIBLE_MS = Date.UTC(2020, 0, 1);
 export const MAX_PLAUSIBLE_MS = Date.UTC(2200, 0, 1);
+
+/**
+ * Hub time is only as trustworthy as the link it came over (the hub signs nothing). It may lift
+ * the floor at most this far beyond the signed floor (build time, verified bundles), unless the
+ * system clock agrees with it: a lying hub can push a node's "now" at most a year ahead.
+ */
+export const MAX_HUB_LEAD_MS = 365 * 86_400_000;
+/** Hub time and system clock closer than this corroborate each other. */
+export const HUB_CLOCK_AGREEMENT_MS = 10 * 60_000;

@@ -40,7 +40,7 @@ test('the floor rises, never falls, and survives a restart', async () => {
   assert.equal(await f.raiseFromBundle(T2027 + 1000), true);
 
   const onDisk = JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8'));
-  assert.deepEqual(onDisk, { v: 1, floorMs: T2027 + 1000, floor: new Date(T2027 + 1000).toISOString(), source: 'bundle' });
+  assert.deepEqual(onDisk, { v: 1, floorMs: T2027 + 1000, floor: new Date(T2027 + 1000).toISOString(), source: 'bundle', signedMs: T2027 + 1000 });
 
   const reopened = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
   assert.equal(reopened.floorMs, T2027 + 1000);
@@ -100,4 +100,54 @@ test('a corrupt floor file is set aside and the build floor applies', async () =
   const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
   assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS);
   assert.ok((await readdir(dir)).some((n) => n.startsWith(`${TIME_FLOOR_FILE}.corrupt-`)));
+});
+
+test('from both sources in any order, the floor only rises (memory and disk), and the highest wins', async () => {
+  const dir = await scratch();
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let highest = f.floorMs;
+  for (let i = 0; i < 60; i++) {
+    const t = BUILD_TIME_FLOOR_MS + Math.floor(rnd() * 200 * 86_400_000);
+    const before = f.floorMs;
+    const rose = rnd() < 0.5 ? await f.raiseFromBundle(new Date(t).toISOString()) : await f.raiseFromHub(t);
+    assert.ok(f.floorMs >= before, 'never falls');
+    assert.equal(rose, t > before);
+    highest = Math.max(highest, t);
+    assert.equal(JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8')).floorMs ?? BUILD_TIME_FLOOR_MS, f.floorMs);
+  }
+  assert.equal(f.floorMs, highest);
+  assert.equal((await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 })).floorMs, highest);
+});
+
+test('hub time far beyond the signed floor lifts it only to the bound; a bundle moves the bound', async () => {
+  const dir = await scratch();
+  const YEAR = 365 * 86_400_000;
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  assert.equal(f.signedMs, BUILD_TIME_FLOOR_MS);
+  // A lying (or broken) hub says 2150: the node believes at most build time + a year.
+  assert.equal(await f.raiseFromHub(Date.UTC(2150, 0, 1)), true);
+  assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS + YEAR);
+  assert.equal(f.trustedNow().source, 'hub');
+  // Hub time does not move the bound itself …
+  await f.raiseFromHub(Date.UTC(2150, 0, 1));
+  assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS + YEAR);
+  // … a verified bundle does, even one older than the floor.
+  const created = BUILD_TIME_FLOOR_MS + 100 * 86_400_000;
+  assert.equal(await f.raiseFromBundle(new Date(created).toISOString()), false);
+  assert.equal(f.signedMs, created);
+  await f.raiseFromHub(Date.UTC(2150, 0, 1));
+  assert.equal(f.floorMs, created + YEAR);
+  const reopened = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  assert.equal(reopened.signedMs, created, 'the bound survives a restart');
+});
+
+test('hub time that the system clock agrees with counts in full', async () => {
+  const dir = await scratch();
+  const now = Date.UTC(2029, 5, 1); // more than a year past the build floor
+  const f = await TimeFloor.open(dir, { now: () => now, monotonic: () => 0 });
+  assert.equal(await f.raiseFromHub(now - 2000), true);
+  assert.equal(f.floorMs, now - 2000);
+  assert.equal(f.trustedNow().clockBehind, false);
 });

@@ -46,3 +46,19 @@ test('a node booted in 1970 uses the floor for windows and expiries', async () =
   assert.equal(isWithinDailyWindow(window, clock.now()), false);
   assert.equal(floor.trustedNow().clockBehind, true);
 });
+
+test('the real window maths, fed the floor clock, opens the window the raw 1970 clock would miss', async () => {
+  const { isOpen } = await import('../../../agent/update/window.ts');
+  const d = await mkdtemp(join(tmpdir(), 'outpost-floor-win-'));
+  try {
+    const mono = 0;
+    const floor = await TimeFloor.open(d, { now: () => 5_000, monotonic: () => mono });
+    await floor.raiseFromHub(Date.UTC(2027, 2, 10, 1, 30)); // a Wednesday, 01:30 UTC
+    const nightly = [{ cron: '0 1 * * *', durationMinutes: 240, timezone: 'UTC' }];
+    assert.equal(isOpen(nightly, 5_000), false, '00:00:05 on 1 Jan 1970 is outside');
+    assert.equal(isOpen(nightly, floor.clock().now()), true, 'trusted time is inside');
+    assert.equal(floor.trustedNow().clockBehind, true);
+  } finally {
+    await rm(d, { recursive: true, force: true });
+  }
+});
