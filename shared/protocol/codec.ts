@@ -87,7 +87,7 @@ function windows(v: unknown, path: string, withRate = true): Window[] {
     const o = obj(w, p);
     onlyKeys(o, ['cron', 'durationMinutes', 'timezone', ...(withRate ? ['maxBytesPerSecond'] : [])], p);
     const cron = str(o.cron, `${p}.cron`, LIMITS.shortText);
-    if (!/^\S+( \S+){4}$/.test(cron)) bad(`${p}.cron`, 'expected 5 cron fields separated by single spaces');
+    if (!/^(@[a-z]+|\S+( \S+){4})$/.test(cron)) bad(`${p}.cron`, 'expected 5 cron fields separated by single spaces, or @daily-style');
     const d = o.durationMinutes;
     if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0 || d > LIMITS.windowMinutes) bad(`${p}.durationMinutes`, `expected minutes in (0, ${LIMITS.windowMinutes}]`);
     const out: Window = { cron, durationMinutes: d as number, timezone: str(o.timezone, `${p}.timezone`, LIMITS.shortText) };

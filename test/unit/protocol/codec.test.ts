@@ -132,5 +132,8 @@ test('hub-pushed config is validated field by field', () => {
   assert.throws(() => pushedConfig({ healthChecks: [{ name: 'x', command: [], timeoutS: 1 }] }), /command/);
   assert.throws(() => pushedConfig({ windows: [{ start: '01:00', end: '02:00' }] }), /unknown|cron/);
   assert.throws(() => pushedConfig({ installWindows: [{ cron: '0 3 * * 0', durationMinutes: 60, timezone: 'UTC', maxBytesPerSecond: 5 }] }), /maxBytesPerSecond/);
+  // The config file's @daily-style shorthands are the same window form on the wire.
+  assert.deepEqual(pushedConfig({ windows: [{ cron: '@daily', durationMinutes: 60, timezone: 'UTC' }] }).windows, [{ cron: '@daily', durationMinutes: 60, timezone: 'UTC' }]);
+  assert.throws(() => pushedConfig({ windows: [{ cron: '0  1 * * *', durationMinutes: 60, timezone: 'UTC' }] }), /cron/);
   assert.throws(() => pushedConfig({ surprise: true }), /unknown field/);
 });
