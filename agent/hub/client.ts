@@ -131,6 +131,7 @@ export class HubClient {
         // Full when the hub holds something else; otherwise a diff or nothing, once per process
         // (later connects leave it to the schedule and to the hub's refresh).
         const inStep = await inventory.hubHolds(a.inventoryHash ?? null);
+        log.debug('inventory compared with the hub', { inStep, hub: a.inventoryHash ?? null });
         if (inStep && !firstSession) return;
         firstSession = false;
         await inventory.request('connect', { full: !inStep });
