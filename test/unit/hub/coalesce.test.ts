@@ -33,3 +33,15 @@ test('coalesce keeps every state, outcome and command result, and the newest of 
   assert.deepEqual(out.map((r) => r.seq), [3, 5, 6, 7, 8, 9]);
   assert.deepEqual(out[1], { ...base(5), type: 'inventory', mode: 'full', data: { a: 2 } });
 });
+
+test('coalesced inventory keeps the hash chain: first base, last hash', () => {
+  const h = (c: string) => `sha256:${c.repeat(64)}`;
+  const d1: InventoryReport = { ...base(1), type: 'inventory', mode: 'diff', base: h('a'), hash: h('b'), set: { x: 1 }, unset: [] };
+  const d2: InventoryReport = { ...base(2), type: 'inventory', mode: 'diff', base: h('b'), hash: h('c'), set: { y: 2 }, unset: ['z'] };
+  const m = mergeInventory(d1, d2);
+  assert.equal(m.mode === 'diff' && m.base, h('a'));
+  assert.equal(m.hash, h('c'));
+  const f: InventoryReport = { ...base(1), type: 'inventory', mode: 'full', hash: h('a'), data: { z: 0 } };
+  const fm = mergeInventory(f, { ...d1, base: h('a') });
+  assert.deepEqual(fm, { ...base(1), type: 'inventory', mode: 'full', hash: h('b'), data: { z: 0, x: 1 } });
+});
