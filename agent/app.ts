@@ -124,7 +124,7 @@ function hubUpdateService(
         // Validated with the window maths and on disk before the ack: a restart keeps honouring it.
         await plan.setDeployment({ deploymentId: o.deploymentId, now: o.now === true, windows: o.windows ?? null, installWindows: o.installWindows ?? null });
       } catch (err) {
-        return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_OFFER_WINDOWS', message: (err as Error).message };
+        return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_COMMAND_FAILED', message: (err as Error).message };
       }
       const source = fetcher.sourceFor(o.bundle.url);
       void drive(o.deploymentId, () => service.start(source, { id: o.deploymentId }), signal());

@@ -41,8 +41,8 @@ export function checkWindows(list: readonly WindowSpec[], what: string): readonl
       try {
         compileWindow(spec);
       } catch (err) {
-        const code = err instanceof AgentError ? err.code : 'E_WINDOW_INVALID';
-        throw new AgentError(code, `${what}[${i}]: ${(err as Error).message}`);
+        if (!(err instanceof AgentError)) throw err;
+        throw new AgentError(err.code, `${what}[${i}]: ${err.message}`);
       }
       return spec;
     }),
