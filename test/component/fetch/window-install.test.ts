@@ -1,6 +1,7 @@
 // The update machine behind the window gate (injected clock): the window closes mid-download,
 // the deployment is stopped (journal kept, not failed or rolled back), and at the next open it
-// continues from the journal's block and goes on to arm the new slot.
+// continues from the journal's block and goes on to arm the new slot. A close after the download
+// (while the deployment waits for its install window) does not stop it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -17,6 +18,8 @@ import { DownloadGate } from '../../../agent/fetch/download-gate.ts';
 import { HttpBundleSource } from '../../../agent/fetch/http-source.ts';
 import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
 import { runInWindows } from '../../../agent/update/window-scheduler.ts';
+import { WindowPlan } from '../../../agent/update/window-plan.ts';
+import { join } from 'node:path';
 
 const kit = await makeKit({ imageSize: 4 << 20, blockSize: 64 << 10 });
 const node = await TestNode.create({ kit, slotSize: 8 << 20, checkpointBytes: 128 << 10 });
@@ -66,4 +69,40 @@ test('window close stops the deployment mid-write; the next open resumes it by R
   assert.match(server.requests[1]!.range ?? '', /^bytes=\d+-/);
   assert.equal(await node.reboot(), 'B');
   assert.equal(await node.holds('B'), 'new');
+});
+
+test('the download window closes while the deployment waits for its install window: it is not stopped, and arms at the install window', async () => {
+  const node2 = await TestNode.create({ kit, slotSize: 8 << 20, checkpointBytes: 128 << 10 });
+  try {
+    const config = await loadConfig(node2.configPath);
+    const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
+    const verifier = createVerifier({ trust, floor: 0, compatible: config.bundle.compatible });
+    const clock = new VirtualClock(Z('2026-11-21T01:00'));
+    const downloadWindows = [{ cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' }];
+    const gate = new DownloadGate({ windows: downloadWindows, maxBytesPerSecond: null, budget: null, now: clock.now, sleep: clock.sleep, recheckMs: 600_000 });
+    const plan = new WindowPlan({
+      dir: join(node2.stateDir, 'update'), gate, sleep: clock.sleep,
+      configured: { windows: downloadWindows, installWindows: [{ cron: '0 3 * * *', durationMinutes: 60, timezone: 'UTC' }] },
+    });
+    const source = () => new HttpBundleSource(server.url, { transport: new HttpTransport({ tls: { ca: [] }, proxy: null, noProxy: [] }), throttle: gate.throttle });
+    const { service } = await createUpdateApp(config, { logger: silentLogger(), verifier, floor: null, sourceFor: () => source(), installWindows: plan, now: clock.now });
+    const states: string[] = [];
+    service.subscribe((e) => e.type === 'state' && states.push(e.state));
+    const downloading = () => ['preparing', 'writing'].includes(states.at(-1) ?? 'preparing');
+    let stops = 0;
+    const steps = { stop: () => (stops++, service.stop()), resume: () => service.resumeAfterBoot() };
+    const running = runInWindows(gate, steps, () => service.start(source()), AbortSignal.timeout(60_000), undefined, downloading);
+
+    while (!(states.at(-1) === 'awaiting_install_window' && clock.pending >= 2)) await new Promise((r) => setTimeout(r, 5));
+    await clock.advanceTo(Z('2026-11-21T02:30')); // download window closed, install window not yet open
+    assert.equal(stops, 0, 'the closing download window did not stop the deployment');
+    assert.equal(states.at(-1), 'awaiting_install_window');
+    assert.equal((await node2.env().read()).BOOT_ORDER, 'A');
+    await clock.advanceTo(Z('2026-11-21T03:00'));
+    const result = await running;
+    assert.equal(result?.kind, 'parked', JSON.stringify(result));
+    assert.deepEqual(states, ['preparing', 'writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
+  } finally {
+    await node2.dispose();
+  }
 });
