@@ -139,3 +139,18 @@ test('windows: the download waits for a window (a pushed one opens it); the offe
   const states = await rebootAndCommit(n, 1);
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
 });
+
+test('a push with a window the agent cannot use is rejected with its code; stored anyway by the hub module, it does not stop the next start', { timeout: 60_000 }, async () => {
+  const n = await startNode('win-3');
+  const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', {
+    node: n.deviceId, type: 'config.push', config: { installWindows: [{ ...ALWAYS, timezone: 'Nowhere/Special' }] },
+  });
+  const ack = await acked(n.detail, push!.id);
+  assert.deepEqual([ack.result, ack.code], ['rejected', 'E_WINDOW_TIMEZONE']);
+  assert.equal(await n.agent.stop('SIGTERM'), 0);
+  const again = spawnAgent([BIN, 'run', '--config', n.node.configPath]);
+  agents.push(again);
+  await waitFor('the refusal logged', () => again.logs().some((l) => l.msg === 'stored hub-pushed settings refused; using the provisioned ones'), 20_000);
+  await waitFor('authenticated again', () => again.logs().some((l) => l.msg === 'authenticated with the hub'), 20_000);
+  assert.equal(again.proc.exitCode, null, 'the agent runs');
+});
