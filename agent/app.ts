@@ -104,13 +104,26 @@ function hubUpdateService(
   });
   const steppable = { stop: () => service.stop(), resume: () => service.resumeAfterBoot() };
   const downloading = () => current !== null && DOWNLOADING.has(current.state);
+  // Outcomes the update service cannot report: an offer cancelled before its first step.
+  const listeners = new Set<(e: HubUpdateEvent) => void>();
+  let waiting: AbortController | null = null;
   const drive = (id: string, first: () => Promise<RunResult | null>, sig: AbortSignal) => {
     running = id;
-    return runInWindows(fetcher.gate, steppable, first, sig, log, downloading)
+    const cancel = new AbortController();
+    waiting = cancel;
+    return runInWindows(fetcher.gate, steppable, first, AbortSignal.any([sig, cancel.signal]), log, downloading)
       .then((r) => log.info('deployment step finished', { deploymentId: id, result: r?.kind ?? null }))
-      .catch((err) => log.error('deployment step failed', { deploymentId: id, err }))
+      .catch(async (err) => {
+        if (!cancel.signal.aborted || (await service.status()).deployment?.id === id) return log.error('deployment step failed', { deploymentId: id, err });
+        // Cancelled while waiting for a download window: nothing was journaled, so say it here.
+        log.info('deployment cancelled before its download started', { deploymentId: id });
+        await plan.endDeployment(id);
+        const e: HubUpdateEvent = { type: 'outcome', deploymentId: id, result: 'cancelled', code: 'E_CANCELLED', message: 'cancelled before the download started', log: '' };
+        for (const l of listeners) l(e);
+      })
       .finally(() => {
         running = null;
+        waiting = null;
       });
   };
   return {
@@ -134,11 +147,14 @@ function hubUpdateService(
       const d = (await service.status()).deployment;
       if (running !== deploymentId && !(d?.id === deploymentId && d.outcome === null)) return false;
       service.cancel();
+      if (running === deploymentId && d?.id !== deploymentId) waiting?.abort(new AgentError('E_CANCELLED', 'cancelled'));
       return true;
     },
     status: () => current,
     onEvent(listener) {
-      return service.subscribe((e) => listener(hubEvent(e, service)));
+      listeners.add(listener);
+      const off = service.subscribe((e) => listener(hubEvent(e, service)));
+      return () => (listeners.delete(listener), off());
     },
     configure(pushed) {
       // Both layers validated before either changes: a refused push leaves everything as it was.

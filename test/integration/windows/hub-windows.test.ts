@@ -140,8 +140,19 @@ test('windows: the download waits for a window (a pushed one opens it); the offe
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
 });
 
-test('a push with a window the agent cannot use is rejected with its code; stored anyway by the hub module, it does not stop the next start', { timeout: 60_000 }, async () => {
+test('an offer cancelled while it waits for a download window ends cancelled; a push with a window the agent cannot use is rejected with its code; stored anyway by the hub module, it does not stop the next start', { timeout: 60_000 }, async () => {
   const n = await startNode('win-3');
+  // First: an offer waiting for its download window is cancelled; the hub hears the outcome.
+  const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
+    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-cancel',
+  });
+  assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
+  const [cancel] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'cancel', deploymentId: 'dep-cancel' });
+  assert.equal((await acked(n.detail, cancel!.id)).result, 'accepted');
+  const out = await waitFor('cancelled outcome', async () => (await n.detail()).deployment?.outcome, 20_000);
+  assert.equal(out.result, 'cancelled');
+  assert.equal(await n.node.holds('B'), null, 'nothing was downloaded');
+
   const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', {
     node: n.deviceId, type: 'config.push', config: { installWindows: [{ ...ALWAYS, timezone: 'Nowhere/Special' }] },
   });
