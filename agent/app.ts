@@ -228,8 +228,11 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   let started = false;
   let update: HubUpdateService | null = parts.update ?? null;
   if (parts.update === undefined && config.update.slots.length > 0) {
+    // One wall clock for download windows, budgets, install windows and journal times: the place
+    // to hand in the trusted-time clock (agent/time) once it is wired.
+    const windowClock: () => number = Date.now;
     const fetcher = await createFetcher(config.fetch, {
-      resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: logger.child('fetch'), now: Date.now,
+      resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: logger.child('fetch'), now: windowClock,
     });
     const hubReachable: HealthCheck = {
       name: 'hub-reachable',
@@ -250,6 +253,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       sourceFor: (origin) => (/^https?:\/\//.test(origin) ? fetcher.sourceFor(origin) : null),
       installWindows: plan,
       pushedHealthChecks: () => pushedChecks.get(),
+      now: windowClock,
     });
     updateStop = () => app.service.stop();
     updateService = hubUpdateService(app.service, fetcher, plan, pushedChecks, () => runSignal, logger.child('update'));
