@@ -2,7 +2,8 @@
 // [--parallel P] [--image-mib M]. Same scenarios and invariants as test/crash (which runs 56 in CI).
 import { parseArgs } from 'node:util';
 import { makeKit } from '../test/component/update/kit.ts';
-import { measureWrite, runAll, seeded, stateKills, writeKills, type NodeShape } from '../test/crash/scenarios.ts';
+import { measureWrite, runAll, stateKills, writeKills, type NodeShape } from '../test/crash/scenarios.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +22,7 @@ const kit = await makeKit({ imageSize, blockSize: 64 << 10 });
 try {
   const writeMs = await measureWrite(kit, shape);
   const states = stateKills([0, 1, 2, 5, 10]);
-  const scenarios = [...states, ...writeKills(Math.max(0, Number(values.kills) - states.length), writeMs * 1.1, seeded(seed))];
+  const scenarios = [...states, ...writeKills(Math.max(0, Number(values.kills) - states.length), writeMs * 1.1, seededRandom(seed))];
   out(`seed ${seed}: ${scenarios.length} kill points, write takes ~${writeMs.toFixed(0)} ms`);
   const t0 = performance.now();
   const results = await runAll(kit, shape, scenarios, Number(values.parallel));

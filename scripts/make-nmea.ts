@@ -5,6 +5,7 @@
 //   node scripts/make-nmea.ts [outDir]     (default: test/fixtures/nmea)
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 /** The surveyed site every scenario is built around. */
 export const SITE = { latitude: 52.52, longitude: 13.405, altitude: 34, radiusM: 100 } as const;
@@ -76,17 +77,6 @@ export function epochSentences(e: Epoch, t: number, withSky: boolean): string[] 
   return out;
 }
 
-/** mulberry32: tiny deterministic PRNG so regenerated fixtures are byte-identical. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stay(n: number, north: number, east: number, rnd: () => number, noiseM = 3): Epoch[] {
   return Array.from({ length: n }, () => ({ north: north + (rnd() * 2 - 1) * noiseM, east: east + (rnd() * 2 - 1) * noiseM }));
@@ -102,7 +92,7 @@ function walk(n: number, from: [number, number], to: [number, number]): Epoch[] 
 export const FAR: [number, number] = [40, 300]; // ~303 m from the site centre
 
 export function scenarios(): Record<string, Epoch[]> {
-  const r = prng(6);
+  const r = seededRandom(6);
   return {
     // At the site, with GNSS noise and one wild outlier fix 250 m away that must not count.
     'inside.nmea': [...stay(6, 0, 0, r), { north: 0, east: 250 }, ...stay(8, 0, 0, r)],

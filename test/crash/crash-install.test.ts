@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeKit } from '../component/update/kit.ts';
-import { measureWrite, runAll, seeded, stateKills, writeKills, type NodeShape } from './scenarios.ts';
+import { measureWrite, runAll, stateKills, writeKills, type NodeShape } from './scenarios.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 const shape: NodeShape = { slotSize: 2 << 20, checkpointBytes: 128 << 10 };
 let kit: Awaited<ReturnType<typeof makeKit>>;
@@ -14,7 +15,7 @@ after(() => kit.dispose());
 
 test('every persisted state and 30 write offsets: always bootable, verified, and an outcome', async (t) => {
   const writeMs = await measureWrite(kit, shape);
-  const scenarios = [...stateKills([0, 3]), ...writeKills(30, writeMs, seeded(20261121))];
+  const scenarios = [...stateKills([0, 3]), ...writeKills(30, writeMs, seededRandom(20261121))];
   assert.ok(scenarios.length >= 50);
   const results = await runAll(kit, shape, scenarios, 2);
   const died = new Set(results.map((r) => r.diedIn).filter((s): s is string => s !== null));

@@ -4,6 +4,7 @@
 // Invariants are asserted after the kill, after the reboot and at the end.
 import assert from 'node:assert/strict';
 import { TestNode, type BundleKit, type KillPlan } from '../component/update/harness.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 export interface Scenario {
   name: string;
@@ -103,17 +104,6 @@ export async function runAll(kit: BundleKit, shape: NodeShape, scenarios: readon
   return results;
 }
 
-/** Deterministic PRNG (mulberry32) so a failing kill point can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** How long the slot write takes on this machine (ms between `state: writing` and `state: verifying`). */
 export async function measureWrite(kit: BundleKit, shape: NodeShape): Promise<number> {

@@ -11,6 +11,7 @@ import type { BlockSink } from '../../../agent/bundle/types.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 import { devKeys, makeBundle, makeImage, makeTrustDir, testPolicy, type MadeBundle } from '../../support/bundle-fixtures.ts';
 import type { TrustStore } from '../../../shared/bundle/trust.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 
 const BS = 64 * 1024;
 const VARIANTS = 600;
@@ -35,24 +36,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** mulberry32: small, seedable, good enough to spread positions. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function* chunks(b: Buffer, size: number) {
   for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
 }
 
 test(`${VARIANTS} randomly corrupted variants are all rejected before any bad byte reaches the sink`, async () => {
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
   const payload = made.layout.entries.find((e) => e.kind === 'payload')!;
   const headWeighted = made.layout.headSize + 1024;
   const codes = new Map<string, number>();
