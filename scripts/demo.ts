@@ -3,7 +3,8 @@
 //   1. a reference hub, a signing key, a trust store and two signed releases (2.0 good, 2.1 broken)
 //   2. a node: A/B slots in files, a GRUB env file, the agent (`outpost run`) under a boot simulator
 //   3. the node connects, an operator accepts it, it reports inventory and its surveyed location
-//   4. 2.0 is offered: download in an open window at a capped rate, install, reboot, health checks, commit
+//   4. 2.0 is offered: it waits for the node's download window; the operator pushes one that is
+//      open now; download at a capped rate, install, reboot, health checks, commit
 //   5. 2.1 is offered: install, reboot, its health check fails, the node rolls back on its own
 //   6. the hub's view of the node
 //
@@ -86,9 +87,9 @@ async function story(): Promise<void> {
   say(`CI: signed ${good.name} (healthy) and ${bad.name} (its app does not start after boot), ${mib(IMAGE_SIZE)} each, 64 KiB blocks`);
 
   chapter('2. A node');
-  // A download window that opened five minutes ago and lasts an hour (UTC), and a rate cap.
-  const open = new Date(Date.now() - 5 * 60_000);
-  const window = { cron: `${open.getUTCMinutes()} ${open.getUTCHours()} * * *`, durationMinutes: 60, timezone: 'UTC' };
+  // The node may download only in a daily one-hour window, which opens in three hours (UTC),
+  // and never faster than RATE.
+  const window = dailyWindow(3 * 60);
   node = await DemoNode.create({
     dir, deviceId: DEVICE, hubUrl: hub.agentUrl, slotSize: 8 << 20, compatible: COMPATIBLE, trustFile: join(dir, 'root.json'),
     factoryImage: { path: factory, version: '1.0', release: 1 },
@@ -101,11 +102,13 @@ async function story(): Promise<void> {
     },
   });
   say(`node ${DEVICE}: slots A and B are 8 MiB files, boot env is a GRUB env file; factory version 1.0 in slot A`);
-  detail(`download window: cron "${window.cron}" UTC for ${window.durationMinutes} min (open now), rate cap ${mib(RATE)}/s`);
+  detail(`download window: cron "${window.cron}" UTC for ${window.durationMinutes} min (closed now), rate cap ${mib(RATE)}/s`);
   detail(`health check: reads the self-test result of the image in the running slot`);
   detail(`config: ${node.configPath}`);
   node.onLog(narrateLog);
   node.onBoot(narrateBoot);
+  const logged = new Set<string>();
+  node.onLog((l) => logged.add(String(l.msg)));
   const failed = () => node?.failure ?? null;
   const until = <T>(what: string, check: () => Promise<T> | T) => waitFor(what, check, { signal, failed });
   await node.powerOn();
@@ -125,13 +128,21 @@ async function story(): Promise<void> {
   const loc = await until('a location report at the hub (from the surveyed site in the config)', async () => (await h.node(DEVICE))?.location);
   say(`hub: location ${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)} from the ${loc.source}${loc.accuracyM !== undefined ? ` (±${loc.accuracyM} m)` : ''}`);
 
-  chapter('4. Release 2.0: download, install, reboot, health checks, commit');
-  const first = await deploy(good, 'demo-2-0', until);
+  chapter('4. Release 2.0: download in a window, install, reboot, health checks, commit');
+  await offer(good, 'demo-2-0', until);
+  await until('the node to wait for its download window', () => logged.has('downloads paused'));
+  // The operator does not want to wait for tonight: push a window that opened five minutes ago.
+  const pushed = dailyWindow(-5);
+  say(`operator: pushes a download window to the node (config.push: cron "${pushed.cron}" UTC, ${pushed.durationMinutes} min, open now)`);
+  const [push] = await h.admin<Array<{ id: string }>>('/admin/command', { node: DEVICE, type: 'config.push', config: { windows: [pushed] } });
+  await acked(push!.id, until);
+  const first = await follow('demo-2-0', until);
   if (first.result !== 'success') throw new DemoFailure(`2.0 should have committed, the hub got "${first.result}" ${first.code ?? ''} ${first.message ?? ''}`);
   if ((await node.booted()) !== 'B') throw new DemoFailure(`after 2.0 the node should run slot B, it runs ${await node.booted()}`);
 
   chapter('5. Release 2.1: installs, fails its health check, rolls back on its own');
-  const second = await deploy(bad, 'demo-2-1', until);
+  await offer(bad, 'demo-2-1', until);
+  const second = await follow('demo-2-1', until);
   if (second.result !== 'rolled-back') throw new DemoFailure(`2.1 should have rolled back, the hub got "${second.result}" ${second.code ?? ''}`);
   if ((await node.booted()) !== 'B') throw new DemoFailure(`after the rollback the node should run slot B, it runs ${await node.booted()}`);
 
@@ -156,14 +167,29 @@ interface Release {
 
 type Until = <T>(what: string, check: () => Promise<T> | T) => Promise<NonNullable<T>>;
 
-/** Offers a release through the operator CLI and follows it at the hub until its outcome. */
-async function deploy(r: Release, deploymentId: string, until: Until) {
-  const h = hub!;
-  const [issued] = (await hubCtl(h.url, ['offer', '--node', DEVICE, '--bundle', r.name, '--version', r.version, '--release', String(r.release), '--deployment', deploymentId], signal)) as Array<{ id: string }>;
+/** A daily window (UTC) that starts `fromNowMinutes` from now and lasts an hour. */
+function dailyWindow(fromNowMinutes: number) {
+  const start = new Date(Date.now() + fromNowMinutes * 60_000);
+  return { cron: `${start.getUTCMinutes()} ${start.getUTCHours()} * * *`, durationMinutes: 60, timezone: 'UTC' };
+}
+
+/** Offers a release through the operator CLI; the node acknowledges it. */
+async function offer(r: Release, deploymentId: string, until: Until): Promise<void> {
   say(`operator: \`hub-ctl offer\` ${r.name} to ${DEVICE} (deployment ${deploymentId})`);
-  const ack = await until('the node to acknowledge the offer', async () => (await h.node(DEVICE))?.acks.find((a) => a.ref === issued!.id));
-  if (ack.result !== 'accepted') throw new DemoFailure(`the node answered the offer with "${ack.result}"${ack.code ? ` (${ack.code})` : ''}`);
-  say('hub: the node acknowledged the offer: accepted');
+  const [issued] = (await hubCtl(hub!.url, ['offer', '--node', DEVICE, '--bundle', r.name, '--version', r.version, '--release', String(r.release), '--deployment', deploymentId], signal)) as Array<{ id: string }>;
+  await acked(issued!.id, until);
+}
+
+/** Waits for the node's acknowledgement of a command; anything but "accepted" ends the demo. */
+async function acked(commandId: string, until: Until): Promise<void> {
+  const ack = await until('the node to acknowledge the command', async () => (await hub!.node(DEVICE))?.acks.find((a) => a.ref === commandId));
+  if (ack.result !== 'accepted') throw new DemoFailure(`the node answered with "${ack.result}"${ack.code ? ` (${ack.code})` : ''}`);
+  say(`hub: the node acknowledged the ${ack.type}: accepted`);
+}
+
+/** Follows a deployment at the hub (progress, then the outcome). */
+async function follow(deploymentId: string, until: Until) {
+  const h = hub!;
   let shown = '';
   const n = await until(`the outcome of ${deploymentId}`, async () => {
     const n = await h.node(DEVICE);

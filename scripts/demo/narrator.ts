@@ -11,10 +11,15 @@ const err = (f: Fields) => {
   return '';
 };
 
+let pushSeen = 0;
+
 const SENTENCES: Record<string, (f: Fields) => string | null> = {
   'hub holds this node as pending until an operator accepts its fingerprint': () => 'node: the hub answers "pending": an operator has to accept this node\'s key first',
   'authenticated with the hub': () => 'node: connected to the hub and authenticated (signed its challenge with the device key)',
-  'downloads paused': (f) => `node: downloads paused (${f.reason})${f.until ? ` until ${f.until}` : ''}`,
+  'downloads paused': (f) =>
+    f.reason === 'window' ? `node: outside its download windows: the download waits${f.until ? ` (next window opens ${f.until})` : ''}` : `node: downloads paused (${f.reason})`,
+  // Said once: every later start applies the stored push again.
+  'hub-pushed settings applied': (f) => (f.windows && !pushSeen++ ? `node: pushed settings stored and applied: ${f.windows} download window(s) in force` : null),
   'download paused by the gate': (f) => `node: download window closed (${f.reason}); the deployment waits, its verified blocks kept`,
   'writing bundle': (f) => `node: bundle signature and manifest OK; streaming ${f.blocks} verified blocks of version ${f.version} into slot ${f.slot}`,
   'resuming write': (f) => `node: resuming the write at block ${f.block}`,
