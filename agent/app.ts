@@ -11,9 +11,11 @@ import { AgentError, isAgentError } from './lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity/device-identity.ts';
 import { HubClient } from './hub/client.ts';
 import { buildClientOptions } from './hub/transport.ts';
-import { flattenInventory } from './hub/flatten.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from './hub/ports.ts';
-import { createCollector } from './inventory/service.ts';
+import { createCollector, wireSource } from './inventory/service.ts';
+import { slotSummary } from './inventory/slot-summary.ts';
+import { TimeFloor } from './time/floor.ts';
+import { floorFromVerifiedHead } from './time/verified-bundle.ts';
 import { scheduleInventory } from './inventory/scheduler.ts';
 import { createLocationService } from './location/factory.ts';
 import { PendingLocationReport, toHubFix } from './location/pending-report.ts';
@@ -51,14 +53,12 @@ export interface App {
  * Reports for the hub: the inventory collector's document minus its volatile part, flattened;
  * the location service's latest rate-limited report (moved/returned events always leave one).
  */
-function reportSource(config: Config, location: LocationService): ReportSource {
-  const collector = createCollector(config, { runner: processRunner });
+function reportSource(config: Config, location: LocationService, floor: TimeFloor, slots: (() => Promise<unknown>) | null): ReportSource {
+  const collector = createCollector(config, { runner: processRunner, floor, ...(slots ? { slots } : {}) });
+  const inventory = wireSource(collector);
   const pending = new PendingLocationReport(location);
   return {
-    async inventory() {
-      const { volatile: _volatile, ...facts } = await collector.collect();
-      return flattenInventory(facts);
-    },
+    inventory: () => inventory(),
     async location() {
       const r = pending.take();
       return r ? toHubFix(r) : null;
@@ -216,6 +216,9 @@ function startupTolerant(u: HubUpdateService, logger: Logger, started: () => boo
 
 export async function buildApp(config: Config, logger: Logger, parts: AppParts = {}): Promise<App> {
   const dir = stateDir(config);
+  // Trusted time: never below the newest signed bundle or authenticated hub time seen, so a node
+  // without a real-time clock (booting in 1970) still opens its windows at the right time.
+  const floor = await TimeFloor.open(dir, { logger: logger.child('time') });
   const identity = await loadOrCreateIdentity(join(dir, 'identity'), config.hub.deviceId);
   logger.info('device identity', { deviceId: identity.deviceId, fingerprint: identity.fingerprint });
   let hub: HubClient | null = null;
@@ -224,13 +227,14 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   // The update service, when this node has slots: HTTP bundles via the fetcher, "hub reachable"
   // among the post-boot health checks (late-bound: the hub client is built below).
   let updateService: HubUpdate | null = null;
+  // Slots' versions, good/bad and the booted slot, for the inventory.
+  let slotStatus: (() => Promise<unknown>) | null = null;
   let updateStop: (() => void) | null = null;
   let started = false;
   let update: HubUpdateService | null = parts.update ?? null;
   if (parts.update === undefined && config.update.slots.length > 0) {
-    // One wall clock for download windows, budgets, install windows and journal times: the place
-    // to hand in the trusted-time clock (agent/time) once it is wired.
-    const windowClock: () => number = Date.now;
+    // One wall clock for download windows, budgets, install windows and journal times.
+    const windowClock: () => number = floor.clock().now;
     const fetcher = await createFetcher(config.fetch, {
       resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: logger.child('fetch'), now: windowClock,
     });
@@ -253,14 +257,16 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       sourceFor: (origin) => (/^https?:\/\//.test(origin) ? fetcher.sourceFor(origin) : null),
       installWindows: plan,
       pushedHealthChecks: () => pushedChecks.get(),
+      onVerifiedHead: floorFromVerifiedHead(floor, logger.child('time')),
       now: windowClock,
     });
     updateStop = () => app.service.stop();
+    slotStatus = async () => slotSummary(await app.service.status());
     updateService = hubUpdateService(app.service, fetcher, plan, pushedChecks, () => runSignal, logger.child('update'));
     update = startupTolerant(updateService, logger, () => started);
   } else if (parts.update === undefined) logger.info('no update slots configured: hub offers will be refused');
 
-  const location = parts.source === undefined ? createLocationService(config, { clock: { now: Date.now }, logger }) : null;
+  const location = parts.source === undefined ? createLocationService(config, { clock: floor.clock(), logger }) : null;
   const h = config.hub;
   if (h.url !== null) {
     const { proxy, noProxy } = hubProxy(h.proxy, new URL(h.url));
@@ -273,7 +279,8 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       rebooter: parts.rebooter !== undefined
         ? parts.rebooter
         : commandRebooter({ command: config.update.rebootCommand, timeoutMs: config.update.rebootTimeoutMs, runner: processRunner }),
-      source: location ? reportSource(config, location) : (parts.source ?? null),
+      source: location ? reportSource(config, location, floor, slotStatus) : (parts.source ?? null),
+      timeFloor: floor,
       timings: h,
       log: logger,
     });

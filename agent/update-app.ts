@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config/load.ts';
 import { rootPath, stateDir } from './config/load.ts';
 import type { BootControl, CommandRunner, SlotDevice } from './platform/types.ts';
-import type { BundleVerifier } from './bundle/types.ts';
+import type { BundleVerifier, VerifiedHead } from './bundle/types.ts';
 import type { FloorKeeper, HealthCheck, InstallWindows } from './update/ports.ts';
 import type { HealthCheckConfig } from './config/sections/update.ts';
 import { silentLogger, type Logger } from './log/logger.ts';
@@ -37,6 +37,8 @@ export interface UpdateAppOptions {
   installWindows?: InstallWindows;
   /** Hub-pushed health checks; when it returns a list, that list replaces update.healthChecks. */
   pushedHealthChecks?: () => readonly HealthCheckConfig[] | null;
+  /** Told about every verified bundle head (the daemon raises its time floor from it). */
+  onVerifiedHead?: (head: VerifiedHead) => Promise<void> | void;
 }
 
 export interface UpdateApp {
@@ -63,6 +65,7 @@ export async function createUpdateApp(config: Config, opts: UpdateAppOptions): P
     healthChecks: () => [...(opts.pushedHealthChecks?.() ?? u.healthChecks).map((c) => commandHealthCheck(c, runner)), ...(opts.extraHealthChecks ?? [])],
     ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
     floor: opts.floor,
+    ...(opts.onVerifiedHead ? { onVerifiedHead: opts.onVerifiedHead } : {}),
     // A local file origin is an absolute path; anything else is the fetcher's to rebuild.
     sourceFor: (origin) => (origin.startsWith('/') ? fileSource(origin) : (opts.sourceFor?.(origin) ?? null)),
     tries: u.tries,
@@ -86,6 +89,7 @@ export interface OpenUpdateAppOptions {
   logger?: Logger;
   extraHealthChecks?: readonly HealthCheck[];
   sourceFor?: UpdateAppOptions['sourceFor'];
+  onVerifiedHead?: UpdateAppOptions['onVerifiedHead'];
   installWindows?: InstallWindows;
   pushedHealthChecks?: UpdateAppOptions['pushedHealthChecks'];
   now?: () => number;
@@ -116,6 +120,7 @@ export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions =
   return createUpdateApp(config, { logger: opts.logger ?? silentLogger(), verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor,
     ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
     ...(opts.pushedHealthChecks ? { pushedHealthChecks: opts.pushedHealthChecks } : {}),
+    ...(opts.onVerifiedHead ? { onVerifiedHead: opts.onVerifiedHead } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
 }

@@ -1,7 +1,7 @@
 // What the update machine needs from the rest of the agent. app.ts / update-app.ts hand in
 // concrete parts; this module names only their shapes.
 import type { BootControl, Rebooter, SlotDevice, SlotName } from '../platform/types.ts';
-import type { BundleVerifier } from '../bundle/types.ts';
+import type { BundleVerifier, VerifiedHead } from '../bundle/types.ts';
 import type { BundleSource } from './source.ts';
 import type { Logger } from '../log/logger.ts';
 import type { WindowSpec } from './window.ts';
@@ -42,6 +42,8 @@ export interface UpdateDeps {
   /** Absent: no install windows, arm as soon as the slot is verified (the CLI on site). */
   readonly installWindows?: InstallWindows;
   readonly floor: FloorKeeper | null;
+  /** Told about every bundle head that passed verification (the time floor takes its creation time). */
+  readonly onVerifiedHead?: (head: VerifiedHead) => Promise<void> | void;
   /** Rebuilds the source of an interrupted deployment from its recorded origin (null: gone). */
   readonly sourceFor: (origin: string) => BundleSource | null;
   readonly tries: number;

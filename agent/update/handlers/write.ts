@@ -77,6 +77,7 @@ class SlotSink implements BlockSink {
     }
     const cap = await this.slot.size();
     if (payload.size > cap) throw new AgentError('E_SLOT_CAPACITY', `payload ${payload.size} bytes does not fit slot ${this.slot.name} (${cap})`);
+    await this.ctx.deps.onVerifiedHead?.(head);
     const known = this.ctx.journal.bundle;
     if (this.nextBlock > 0) {
       if (!known || known.payload.sha256 !== payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
