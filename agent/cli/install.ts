@@ -72,12 +72,19 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     }
     show.done();
     if (result?.kind === 'outcome') await plan.endDeployment(result.id);
+    if (result?.kind === 'parked' && result.state === 'revert_pending') throw await revertPending(service, result.id);
     return report(io, result);
   } finally {
     unsubscribe();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/** The revert of a deployment could not finish: the error that stopped it, and what happens next. */
+export async function revertPending(service: { status(): Promise<{ deployment: { error: { code: string; message: string } | null } | null }> }, id: string): Promise<AgentError> {
+  const e = (await service.status()).deployment?.error;
+  return new AgentError(e?.code ?? 'E_UPDATE_FAILED', `deployment ${id}: the revert could not finish (${e?.message ?? 'no detail'}); new deployments are refused until it does: it is retried at the next start, or run \`outpost rollback\``);
 }
 
 function report(io: CliIO, r: RunResult | null): number {

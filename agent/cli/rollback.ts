@@ -4,12 +4,14 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
 import { openUpdateApp } from '../update-app.ts';
+import { revertPending } from './install.ts';
 
 export async function run(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const { service } = await openUpdateApp(config);
   const r = await service.rollback();
+  if (r?.kind === 'parked' && r.state === 'revert_pending') throw await revertPending(service, r.id);
   if (r === null) io.out.write('switched to the other slot; reboot requested\n');
   else if (r.kind === 'outcome') io.out.write(`deployment ${r.id}: ${r.outcome}${r.error ? ` (${r.error.code})` : ''}\n`);
   else io.out.write(`deployment ${r.id}: ${r.state}; after boot run \`outpost install --resume\`\n`);

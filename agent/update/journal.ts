@@ -43,6 +43,8 @@ export interface Journal {
   readonly bundle: BundleInfo | null;
   readonly progress: Progress | null;
   readonly error: ErrorInfo | null;
+  /** Boot id (kernel boot_id) of the boot whose health checks passed; committing needs this boot's. */
+  readonly healthyBoot?: string | null;
   readonly startedAt: string;
   readonly updatedAt: string;
 }
@@ -121,6 +123,7 @@ export function validateJournal(raw: unknown): Journal {
     const p = rec(o.progress, 'progress');
     if (!isCount(p.nextBlock) || (p.validator !== null && typeof p.validator !== 'string')) throw new Error('progress: bad');
   }
+  if (o.healthyBoot !== undefined && o.healthyBoot !== null && typeof o.healthyBoot !== 'string') throw new Error('healthyBoot: bad');
   if (o.error !== null) {
     const e = rec(o.error, 'error');
     if (typeof e.code !== 'string' || typeof e.message !== 'string') throw new Error('error: bad');

@@ -15,6 +15,7 @@ export const STATES = [
   'reverting', // mark target bad; if it is running, reboot back to the old slot
   'rollback_rebooting', // reboot back to the old slot runs
   'awaiting_rollback_boot',
+  'revert_pending', // the revert could not finish (boot env, reboot, save counter): retried at the next start; blocks new deployments
   'abandoning', // failure before arming: make sure the target stays bad
   'committed', // terminal
   'rolled_back', // terminal
@@ -34,6 +35,7 @@ export const EVENTS = [
   'booted_old', // the bootloader fell back: tries ran out
   'healthy',
   'unhealthy',
+  'boot_changed', // committing found the checks passed in an earlier boot: check this boot again
   'committed',
   'reverted',
   'reboot_needed',
@@ -50,9 +52,19 @@ export function isTerminal(s: State): s is Outcome {
   return s in TERMINAL;
 }
 
-/** Parked states wait for a reboot; the runner stops there and the next start resumes. */
+/** Parked states wait for a reboot (or the next start); the runner stops there and the next start resumes. */
 export function isParked(s: State): boolean {
-  return s === 'awaiting_boot' || s === 'awaiting_rollback_boot';
+  return s === 'awaiting_boot' || s === 'awaiting_rollback_boot' || s === 'revert_pending';
+}
+
+/**
+ * Does entering `to` from `from` count toward the save counter? Waiting states cost nothing and
+ * are re-entered once per restart (a node rebooted nightly must not lose a good download), and
+ * the re-read of the slot after an interrupted wait is part of that wait.
+ */
+export function countsAsVisit(from: State, to: State): boolean {
+  if (to === 'awaiting_install_window' || to === 'revert_pending') return false;
+  return !(from === 'awaiting_install_window' && to === 'verifying');
 }
 
 type Table = { readonly [S in State]: Partial<Readonly<Record<Event, State>>> };
@@ -68,10 +80,11 @@ export const TRANSITIONS: Table = {
   awaiting_boot:          {},
   booted:                 { booted_target: 'health_checking', booted_old: 'reverting', reboot_pending: 'rebooting', failed: 'reverting', aborted: 'reverting' },
   health_checking:        { healthy: 'committing', unhealthy: 'reverting', failed: 'reverting', aborted: 'reverting' },
-  committing:             { committed: 'committed', failed: 'reverting', aborted: 'reverting' },
-  reverting:              { reverted: 'rolled_back', reboot_needed: 'rollback_rebooting', failed: 'failed', aborted: 'failed' },
-  rollback_rebooting:     { reboot_requested: 'awaiting_rollback_boot', failed: 'failed', aborted: 'failed' },
+  committing:             { committed: 'committed', boot_changed: 'booted', failed: 'reverting', aborted: 'reverting' },
+  reverting:              { reverted: 'rolled_back', reboot_needed: 'rollback_rebooting', failed: 'revert_pending', aborted: 'revert_pending' },
+  rollback_rebooting:     { reboot_requested: 'awaiting_rollback_boot', failed: 'revert_pending', aborted: 'revert_pending' },
   awaiting_rollback_boot: {},
+  revert_pending:         {},
   abandoning:             { abandoned: 'failed', failed: 'failed', aborted: 'failed' },
   committed:              {},
   rolled_back:            {},
@@ -87,16 +100,17 @@ export const RESUME: Readonly<Partial<Record<State, State>>> = {
   preparing: 'preparing',
   writing: 'writing', // continues at the first block not durably recorded
   verifying: 'verifying',
-  awaiting_install_window: 'awaiting_install_window', // the slot stays verified; waits again
+  awaiting_install_window: 'verifying', // read the slot back again (it may have changed while down), then wait again
   arming: 'arming',
   rebooting: 'booted',
   awaiting_boot: 'booted',
   booted: 'booted',
   health_checking: 'booted',
-  committing: 'committing', // re-checks the booted slot before marking it good
+  committing: 'committing', // re-checks the booted slot and that this boot passed the checks
   reverting: 'reverting',
   rollback_rebooting: 'reverting',
   awaiting_rollback_boot: 'reverting',
+  revert_pending: 'reverting',
   abandoning: 'abandoning',
   committed: 'committed',
   rolled_back: 'rolled_back',

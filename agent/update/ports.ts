@@ -46,6 +46,8 @@ export interface UpdateDeps {
   readonly onVerifiedHead?: (head: VerifiedHead) => Promise<void> | void;
   /** Rebuilds the source of an interrupted deployment from its recorded origin (null: gone). */
   readonly sourceFor: (origin: string) => BundleSource | null;
+  /** This boot's id (default: the kernel's boot_id); tells a power cut during commit from a same-boot restart. */
+  readonly bootId?: () => Promise<string>;
   readonly tries: number;
   readonly checkpointBytes: number;
   readonly maxStateEntries: number;

@@ -9,7 +9,7 @@ import type { UpdateDeps } from './ports.ts';
 import type { ErrorInfo, Journal } from './journal.ts';
 import type { HandlerContext } from './handlers/context.ts';
 import { JournalStore, outcomeOf } from './journal.ts';
-import { isParked, isTerminal, next, resumeState, safeState, type Event, type Outcome, type State } from './machine.ts';
+import { countsAsVisit, isParked, isTerminal, next, resumeState, safeState, type Event, type Outcome, type State } from './machine.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { captureLogger, deploymentLogPath } from './deployment-log.ts';
 import { writeJsonAtomic } from '../lib/atomic-file.ts';
@@ -116,14 +116,18 @@ export class Runner {
     let err = error;
     const visits = { ...j.visits };
     for (;;) {
+      if (isTerminal(to) || !countsAsVisit(j.state, to)) break;
       const n = (visits[to] ?? 0) + 1;
-      if (isTerminal(to) || n <= this.deps.maxStateEntries) {
+      if (n <= this.deps.maxStateEntries) {
         visits[to] = n;
         break;
       }
       err = { code: 'E_UPDATE_LOOP', message: `state ${to} entered ${n} times; giving up on this deployment` };
       const safe = safeState(to);
-      to = safe === to || (visits[safe] ?? 0) >= this.deps.maxStateEntries ? 'failed' : safe;
+      if (safe !== to && (visits[safe] ?? 0) < this.deps.maxStateEntries) to = safe;
+      // After arming a deployment never just ends: a revert that keeps failing parks and blocks
+      // new deployments (the next one would overwrite the only committed slot).
+      else to = safe === 'reverting' ? 'revert_pending' : 'failed';
     }
     const nj: Journal = { ...j, state: to, visits, error: err, updatedAt: new Date(this.deps.now()).toISOString() };
     await this.store.write(nj);

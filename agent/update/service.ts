@@ -1,6 +1,6 @@
 // The update service other parts call (CLI, daemon, hub session): start a deployment from a
 // BundleSource, resume after boot, cancel, status, subscribe, operator commit/rollback.
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SlotName } from '../platform/types.ts';
 import type { BundleSource } from './source.ts';
@@ -8,10 +8,12 @@ import type { UpdateDeps } from './ports.ts';
 import type { Journal } from './journal.ts';
 import { outcomeOf } from './journal.ts';
 import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
-import { isParked, resumeState, type State } from './machine.ts';
+import { resumeState, type State } from './machine.ts';
 import { readSlotRecords, type SlotRecord } from './slot-records.ts';
 import { readDeploymentLog } from './deployment-log.ts';
-import { AgentError } from '../lib/errors.ts';
+import { AgentError, isAgentError } from '../lib/errors.ts';
+import { acquireLock, type ProcessLock } from '../lib/process-lock.ts';
+import { currentBootId } from './boot-id.ts';
 
 export interface SlotStatus {
   name: SlotName;
@@ -68,7 +70,8 @@ export interface UpdateService {
   deploymentLog(id: string): string[];
 }
 
-const POST_BOOT: readonly State[] = ['awaiting_boot', 'booted', 'health_checking', 'committing'];
+// States of a trial boot of the target (awaiting_boot only once the target actually runs).
+const TRIAL: readonly State[] = ['awaiting_boot', 'booted', 'health_checking', 'committing'];
 
 export function createUpdateService(deps: UpdateDeps): UpdateService {
   const runner = new Runner(deps);
@@ -85,22 +88,25 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     return null;
   };
 
-  // A journal we cannot trust: the one thing we know is which slot runs. Roll back whatever
-  // might be in flight: a slot on trial is reverted, a half-written other slot stays bad.
+  // A journal we cannot trust: what we know is which slot runs, which slots are committed and
+  // whether a committed slot still holds its recorded install. Only a slot we can prove is
+  // committed and intact is a place to go back to; never revert onto anything less.
   const recover = async (setAsideTo: string, reason: string): Promise<{ j: Journal; recovered: boolean }> => {
     const booted = await requireBooted();
     const states = await deps.bootControl.slots();
-    const runningGood = states.find((s) => s.name === booted)?.good ?? false;
     const other = otherSlot(booted);
-    const target = runningGood ? other : booted;
-    const previous = runningGood ? booted : other;
+    const runningGood = states.find((s) => s.name === booted)?.good ?? false;
+    const otherGood = (states.find((s) => s.name === other)?.good ?? false) && (await verifyRecorded(other).then(() => true, () => false));
+    // running committed: a not-committed (or no longer intact) other slot is marked bad, nothing else;
+    // running on trial and a verified committed other: revert the running slot (reboot back);
+    // otherwise there is nothing safe to undo: record it and leave the boot env as it is.
+    const revert: 'other' | 'running' | null = runningGood ? (otherGood ? null : 'other') : otherGood ? 'running' : null;
+    const target = revert === 'running' ? booted : other;
+    const previous = revert === 'running' ? other : booted;
     const j = runner.newJournal({ origin: 'unknown (journal corrupt)', target, previous });
     const error = { code: 'E_JOURNAL_CORRUPT', message: `journal unreadable (${reason}); set aside to ${setAsideTo}` };
-    deps.logger.error('journal corrupt; rolling back', { setAsideTo, reason, target });
-    const otherGood = states.find((s) => s.name === other)?.good ?? false;
-    // Both slots committed: nothing was in flight that could hurt; record and stop.
-    const state: State = runningGood && otherGood ? 'failed' : 'reverting';
-    const nj: Journal = { ...j, state, error };
+    deps.logger.error('journal corrupt', { setAsideTo, reason, revert, target });
+    const nj: Journal = { ...j, state: revert ? 'reverting' : 'failed', error };
     await runner.store.write(nj);
     return { j: nj, recovered: true };
   };
@@ -119,8 +125,26 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     return other.name;
   };
 
+  // One process at a time drives a deployment or touches the boot env (daemon vs CLI).
+  const lockPath = join(deps.dir, 'lock');
+  const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await mkdir(deps.dir, { recursive: true });
+    let lock: ProcessLock;
+    try {
+      lock = await acquireLock(lockPath, 'the update service');
+    } catch (err) {
+      if (!isAgentError(err, 'E_UPDATE_BUSY')) throw err;
+      throw new AgentError('E_UPDATE_BUSY', `${err.message}; if that is the daemon (outpost run): use the hub, or stop the service for an on-site install`, { cause: err, retryable: true });
+    }
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  };
+
   return {
-    async start(source, opts = {}) {
+    start: (source, opts = {}) => locked(async () => {
       if (opts.id !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(opts.id)) throw new AgentError('E_UPDATE_ID', `bad deployment id ${JSON.stringify(opts.id)}`);
       const c = await current();
       if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
@@ -129,13 +153,14 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
         const outcome = outcomeOf(j);
         return outcome ? { kind: 'outcome', id: j.id, outcome, error: outcome === 'committed' ? null : j.error } : { kind: 'in_progress', id: j.id, state: j.state };
       }
+      if (j?.state === 'revert_pending') throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} could not be reverted (${j.error?.code ?? 'unknown'}); it is retried at the next start, or run \`outpost rollback\``);
       if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
       const booted = await requireBooted();
       const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id);
       return runner.enter(fresh, 'preparing', source);
-    },
+    }),
 
-    async resumeAfterBoot() {
+    resumeAfterBoot: () => locked(async () => {
       const c = await current();
       let result: RunResult | null = null;
       if (c?.recovered) result = await runner.enter(c.j, c.j.state, null, c.j.error);
@@ -146,7 +171,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       }
       if (result === null || result.kind === 'outcome') await confirmBoot();
       return result;
-    },
+    }),
 
     cancel: () => runner.abort('cancel'),
     stop: () => runner.abort('shutdown'),
@@ -195,31 +220,36 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       };
     },
 
-    async commit() {
+    commit: () => locked(async () => {
       const c = await current();
       if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
       const j = c?.j;
       const booted = await requireBooted();
       if (j && !outcomeOf(j)) {
-        if (!POST_BOOT.includes(j.state) && !isParked(j.state)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in ${j.state}; nothing to commit yet`);
+        // Only the trial boot of the target may be accepted: never a slot on its way back.
+        if (!TRIAL.includes(j.state)) throw new AgentError('E_COMMIT_REFUSED', `deployment ${j.id} is in ${j.state}; only a trial boot of ${j.target} can be committed`);
         if (booted !== j.target) throw new AgentError('E_BOOTED_SLOT', `deployment ${j.id} targets ${j.target} but ${booted} is running`);
-        return runner.enter(j, 'committing', null, j.error);
+        // The operator vouches for this boot in place of the health checks.
+        return runner.enter({ ...j, healthyBoot: await currentBootId(deps) }, 'committing', null, j.error);
       }
       const st = (await deps.bootControl.slots()).find((s) => s.name === booted);
       if (st?.good) return null; // already committed
       await verifyRecorded(booted);
       await deps.bootControl.markGood(booted);
       return null;
-    },
+    }),
 
-    async rollback() {
+    rollback: () => locked(async () => {
       const c = await current();
       if (c?.recovered) return runner.enter(c.j, c.j.state, null, c.j.error);
       const j = c?.j;
       if (j && !outcomeOf(j)) {
         const error = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
         const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window'];
-        return runner.enter(j, preArm.includes(j.state) ? 'abandoning' : 'reverting', null, error);
+        if (preArm.includes(j.state)) return runner.enter(j, 'abandoning', null, error);
+        // An operator retry of a revert gets a fresh allowance from the save counter.
+        const visits = { ...j.visits, reverting: 0, rollback_rebooting: 0 };
+        return runner.enter({ ...j, visits }, 'reverting', null, j.state === 'revert_pending' ? j.error : error);
       }
       // No deployment: switch to the other slot, but only to a committed one whose content we verified.
       const other = otherSlot(await requireBooted());
@@ -229,7 +259,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       await deps.bootControl.markGood(other);
       await deps.rebooter.reboot(`operator rollback to ${other}`);
       return null;
-    },
+    }),
 
     deploymentLog: (id) => readDeploymentLog(deps.dir, id),
   };

@@ -2,6 +2,7 @@
 import type { Handler } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError } from '../../lib/errors.ts';
+import { currentBootId } from '../boot-id.ts';
 
 export const rebooting: Handler = async (ctx, signal) => {
   signal.throwIfAborted();
@@ -44,6 +45,8 @@ export const healthChecking: Handler = async (ctx, signal) => {
       return 'unhealthy';
     }
   }
+  // Committing trusts this only in the same boot: a power cut before the commit re-runs the checks.
+  await ctx.save({ healthyBoot: await currentBootId(ctx.deps) });
   return 'healthy';
 };
 
@@ -52,6 +55,10 @@ export const committing: Handler = async (ctx, signal) => {
   if (!bundle) throw new AgentError('E_JOURNAL_STATE', 'committing without bundle facts');
   const running = await ctx.deps.bootedSlot.booted();
   if (running !== target) throw new AgentError('E_BOOTED_SLOT', `cannot commit ${target}: ${running ?? 'unknown'} is running`);
+  if (ctx.journal.healthyBoot !== (await currentBootId(ctx.deps))) {
+    ctx.log.warn('the health checks passed in an earlier boot; checking this boot again', { slot: target });
+    return 'boot_changed';
+  }
   // Re-read what we are about to call good: a slot is only ever good with a matching digest.
   const got = await targetSlot(ctx).digest(bundle.payload.size, signal);
   if (got !== bundle.payload.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${target} no longer matches the bundle`);

@@ -7,7 +7,7 @@ import type { UpdateDeps } from '../ports.ts';
 import type { BundleSource } from '../source.ts';
 import { AgentError } from '../../lib/errors.ts';
 
-type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress'>>;
+type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress' | 'healthyBoot'>>;
 
 export interface HandlerContext {
   readonly deps: UpdateDeps;

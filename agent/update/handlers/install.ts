@@ -1,25 +1,38 @@
 // Before the reboot: prepare → (write: write.ts, marks the target bad once the bundle's head
 // is verified) → read back → arm.
-import type { Handler } from './context.ts';
+import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError } from '../../lib/errors.ts';
 import { setSlotRecord } from '../slot-records.ts';
 
 export const preparing: Handler = async (ctx, signal) => {
   signal.throwIfAborted();
-  // Never overwrite what is running, whatever the journal says.
-  const running = await ctx.deps.bootedSlot.booted();
-  if (running === ctx.journal.target) {
-    throw new AgentError('E_TARGET_RUNNING', `target slot ${ctx.journal.target} is the running slot`);
+  const running = await checkTargetNotRunning(ctx);
+  // A committed target while the running slot is not committed (a trial boot whose revert did
+  // not finish): the target is the only committed slot, never overwrite it.
+  const states = await ctx.deps.bootControl.slots();
+  const good = (s: string) => states.find((x) => x.name === s)?.good ?? false;
+  if (good(ctx.journal.target) && !good(running)) {
+    throw new AgentError('E_RUNNING_UNCOMMITTED', `running slot ${running} is not committed and ${ctx.journal.target} is the only committed slot; commit or roll back first`);
   }
   return 'prepared';
 };
+
+/** Never overwrite what is running, whatever the journal says (checked at each (re)start of a write). */
+export async function checkTargetNotRunning(ctx: HandlerContext): Promise<string> {
+  const running = await ctx.deps.bootedSlot.booted();
+  if (running === null) throw new AgentError('E_BOOTED_SLOT', 'cannot tell which slot is running');
+  if (running === ctx.journal.target) {
+    throw new AgentError('E_TARGET_RUNNING', `target slot ${ctx.journal.target} is the running slot`);
+  }
+  return running;
+}
 
 /**
  * Called once the bundle's signatures, floor and compatibility are verified and before its
  * first block is written: an unsigned or foreign bundle never costs the node its fallback slot.
  */
-export async function markTargetBad(ctx: import('./context.ts').HandlerContext): Promise<void> {
+export async function markTargetBad(ctx: HandlerContext): Promise<void> {
   await ctx.deps.bootControl.markBad(ctx.journal.target);
   // Its old content is about to go: never report it as installed again.
   await setSlotRecord(ctx.deps.dir, ctx.journal.target, null);

@@ -23,7 +23,9 @@ export const abandoning: Handler = async (ctx) => {
   // Before arming the old slot was never at risk. A target that received blocks stays
   // unbootable; one whose bundle was refused before any block (bad signature, floor, wrong
   // board) keeps whatever it was, so a bogus offer never costs the node its fallback.
-  if (ctx.journal.bundle !== null) await ctx.deps.bootControl.markBad(ctx.journal.target);
-  ctx.log.info('deployment abandoned before arming', { target: ctx.journal.target, touched: ctx.journal.bundle !== null });
+  // The running slot is never marked bad here (a journal naming it as target is wrong, see E_TARGET_RUNNING).
+  const touched = ctx.journal.bundle !== null && (await ctx.deps.bootedSlot.booted()) !== ctx.journal.target;
+  if (touched) await ctx.deps.bootControl.markBad(ctx.journal.target);
+  ctx.log.info('deployment abandoned before arming', { target: ctx.journal.target, touched });
   return 'abandoned';
 };

@@ -8,9 +8,10 @@ import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError, isAgentError } from '../../lib/errors.ts';
 import { JournalStore } from '../journal.ts';
-import { markTargetBad } from './install.ts';
+import { checkTargetNotRunning, markTargetBad } from './install.ts';
 
 export const writing: Handler = async (ctx, signal) => {
+  await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
   const source = ctx.source;
   if (!source) throw new AgentError('E_SOURCE_GONE', `bundle ${ctx.journal.origin} is no longer available to resume from`);
   const j = ctx.journal;

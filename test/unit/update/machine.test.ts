@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EVENTS, RESUME, STATES, TRANSITIONS, isParked, isTerminal, next, resumeState, safeState, type State } from '../../../agent/update/machine.ts';
+import { EVENTS, RESUME, STATES, TRANSITIONS, countsAsVisit, isParked, isTerminal, next, resumeState, safeState, type State } from '../../../agent/update/machine.ts';
 import { HANDLERS } from '../../../agent/update/handlers/index.ts';
 
 const PRE_ARM: State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window', 'abandoning'];
@@ -63,9 +63,42 @@ test('committed is entered only from committing', () => {
 test('failures before arming abandon, after arming revert', () => {
   for (const s of STATES) {
     const f = TRANSITIONS[s].failed;
-    if (!f || s === 'reverting' || s === 'rollback_rebooting' || s === 'abandoning') continue;
-    assert.equal(f, PRE_ARM.includes(s) ? 'abandoning' : 'reverting', s);
+    if (!f || s === 'abandoning') continue;
+    const want = PRE_ARM.includes(s) ? 'abandoning' : REVERT.includes(s) ? 'revert_pending' : 'reverting';
+    assert.equal(f, want, s);
+    assert.equal(TRANSITIONS[s].aborted, want, `${s} aborted`);
   }
+});
+
+const REVERT: State[] = ['reverting', 'rollback_rebooting'];
+const POST_ARM = STATES.filter((s) => !PRE_ARM.includes(s) && !isTerminal(s));
+
+test('a failed revert never ends the deployment: it parks and retries (failed-revert regression)', () => {
+  // After arming the only outcomes are committed and rolled_back: `failed` would let the next
+  // offer overwrite the only committed slot while the rejected one is still primary.
+  for (const s of POST_ARM) assert.ok(!reachable(s).has('failed'), `${s} cannot reach failed`);
+  assert.equal(next('reverting', 'failed'), 'revert_pending');
+  assert.equal(next('rollback_rebooting', 'failed'), 'revert_pending');
+  assert.equal(isParked('revert_pending'), true);
+  assert.equal(resumeState('revert_pending'), 'reverting');
+  assert.equal(safeState('revert_pending'), 'reverting');
+});
+
+test('a power cut during commit re-runs the checks in the new boot (boot_changed)', () => {
+  assert.equal(next('committing', 'boot_changed'), 'booted');
+  assert.equal(resumeState('committing'), 'committing');
+  // committed still only after committing, and committing only after health_checking
+  assert.ok(!reachable('booted', new Set(['health_checking'])).has('committed'));
+});
+
+test('save counter: waiting and the re-read after an interrupted wait do not count', () => {
+  assert.equal(countsAsVisit('verifying', 'awaiting_install_window'), false);
+  assert.equal(countsAsVisit('awaiting_install_window', 'verifying'), false);
+  assert.equal(countsAsVisit('reverting', 'revert_pending'), false);
+  assert.equal(countsAsVisit('writing', 'verifying'), true);
+  assert.equal(countsAsVisit('verifying', 'verifying'), true); // a crash loop in verifying still counts
+  assert.equal(countsAsVisit('revert_pending', 'reverting'), true); // each retry of a revert counts
+  for (const s of STATES) if (s !== 'awaiting_install_window' && s !== 'revert_pending') assert.equal(countsAsVisit('booted', s), true, s);
 });
 
 test('resume never goes back to a pre-arm state from a post-arm one', () => {
@@ -92,7 +125,8 @@ test('install window: verified waits for it, only an open window arms; a restart
   for (const s of STATES) {
     for (const [e, t] of Object.entries(TRANSITIONS[s])) if (t === 'arming') assert.deepEqual([s, e], ['awaiting_install_window', 'install_window_open']);
   }
-  assert.equal(resumeState('awaiting_install_window'), 'awaiting_install_window');
+  // A restart reads the slot back again before waiting (it may have changed while down).
+  assert.equal(resumeState('awaiting_install_window'), 'verifying');
   // Waiting is in process, not parked: a cancel or failure abandons (the old slot was never at risk).
   assert.equal(isParked('awaiting_install_window'), false);
   assert.equal(next('awaiting_install_window', 'aborted'), 'abandoning');
