@@ -1,0 +1,56 @@
+// Regression (no lock between processes): while one `outpost` process drives a deployment (here
+// `install --resume` in its health check, as the daemon would be), another process's rollback,
+// commit or install must fail fast with E_UPDATE_BUSY naming the holder, and change nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestNode } from './harness.ts';
+import { makeKit } from './kit.ts';
+
+let kit: Awaited<ReturnType<typeof makeKit>>;
+let node: TestNode;
+before(async () => {
+  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
+});
+after(async () => {
+  await node?.dispose();
+  await kit.dispose();
+});
+
+test('a second process is refused with E_UPDATE_BUSY while one drives a deployment; status still answers', async () => {
+  const gate = join(await import('node:os').then((os) => os.tmpdir()), `outpost-gate-${process.pid}-${Date.now()}`);
+  // The health check waits until the test opens the gate: the resume holds the lock meanwhile.
+  node = await TestNode.create({ kit, slotSize: 2 << 20, healthChecks: [['/bin/sh', '-c', `while [ ! -e '${gate}' ]; do sleep 0.05; done`]] });
+  const install = await node.cli(['install', kit.bundle]);
+  assert.equal(install.code, 0, install.stderr);
+  const resume = node.cli(['install', '--resume']);
+  try {
+    for (let i = 0; i < 400 && (await node.journal())?.state !== 'health_checking'; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal((await node.journal())?.state, 'health_checking');
+    const holder = (await readFile(join(node.stateDir, 'update/lock'), 'utf8')).split(' ')[0]!;
+    const envBefore = await node.env().read();
+    const [rollback, commit, second] = await Promise.all([node.cli(['rollback']), node.cli(['commit']), node.cli(['install', kit.bundle])]);
+    for (const [name, r] of Object.entries({ rollback, commit, second })) {
+      assert.equal(r.code, 1, `${name}: ${r.stdout} ${r.stderr}`);
+      assert.match(r.stderr, /^E_UPDATE_BUSY: .*process (\d+) holds/m, name);
+      assert.ok(r.stderr.includes(`process ${holder} `), `${name} names the holder ${holder}: ${r.stderr}`);
+      assert.match(r.stderr, /use the hub, or stop the service/);
+    }
+    assert.deepEqual(await node.env().read(), envBefore, 'nothing touched the boot env');
+    assert.equal((await node.journal())?.state, 'health_checking');
+    const status = await node.cli(['status']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /deployment .*: health_checking/);
+  } finally {
+    await writeFile(gate, '');
+  }
+  const done = await resume;
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal((await node.journal())?.state, 'committed');
+  await node.assertBootable('after the refused second processes');
+  // The lock is released: the operator can act now.
+  const rollback = await node.cli(['rollback']);
+  assert.equal(rollback.code, 0, rollback.stderr);
+  await (await import('node:fs/promises')).rm(gate, { force: true });
+});
