@@ -1,4 +1,4 @@
-// SIGKILL the real CLI at every persisted state and at random points of the slot write (55 kill
+// SIGKILL the real CLI at every persisted state and at random points of the slot write (52 kill
 // points); after each, power-cycle the simulated node and resume. See scenarios.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

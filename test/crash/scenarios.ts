@@ -27,7 +27,8 @@ const atState = (s: string) => (line: string) => line === `state: ${s}` || line.
 
 export function stateKills(delays: readonly number[]): Scenario[] {
   const out: Scenario[] = [];
-  for (const s of ['preparing', 'writing', 'verifying', 'arming', 'rebooting']) {
+  // The CLI has no install windows, but it passes through (and journals) awaiting_install_window.
+  for (const s of ['preparing', 'writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting']) {
     for (const d of delays) out.push({ name: `install killed at ${s} +${d}ms`, phase: 'install', kill: { when: atState(s), delayMs: d }, healthy: true });
   }
   for (const s of ['booted', 'health_checking', 'committing']) {
