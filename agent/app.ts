@@ -11,6 +11,7 @@ import { AgentError, isAgentError } from './lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity/device-identity.ts';
 import { HubClient } from './hub/client.ts';
 import { buildClientOptions } from './hub/transport.ts';
+import { selectHealthChecks } from './hub/pushed-checks.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from './hub/ports.ts';
 import { createCollector, wireSource } from './inventory/service.ts';
 import { slotSummary } from './inventory/slot-summary.ts';
@@ -25,7 +26,7 @@ import { commandRebooter } from './platform/rebooter.ts';
 import { openUpdateApp } from './update-app.ts';
 import type { UpdateService } from './update/service.ts';
 import type { RunResult, UpdateEvent } from './update/runner.ts';
-import { WindowPlan } from './update/window-plan.ts';
+import { WindowPlan, checkWindows } from './update/window-plan.ts';
 import { realSleep } from './fetch/sleep.ts';
 import type { HealthCheckConfig } from './config/sections/update.ts';
 import type { PushedConfig } from '../shared/protocol/messages.ts';
@@ -94,7 +95,7 @@ interface HubUpdate extends HubUpdateService {
  * replayed offer (same deployment id) is "duplicate" whether it is running, parked or finished.
  */
 function hubUpdateService(
-  service: UpdateService, fetcher: Fetcher, plan: WindowPlan, pushedChecks: { set(c: PushedConfig): void }, signal: () => AbortSignal, log: Logger,
+  service: UpdateService, fetcher: Fetcher, plan: WindowPlan, pushedChecks: { check(c: PushedConfig): void; set(c: PushedConfig): void }, signal: () => AbortSignal, log: Logger,
 ): HubUpdate {
   let running: string | null = null;
   let current: { deploymentId: string; state: string } | null = null;
@@ -102,6 +103,11 @@ function hubUpdateService(
     if (e.type === 'state') current = { deploymentId: e.id, state: e.state };
     if (e.type === 'outcome') plan.endDeployment(e.id).catch((err) => log.warn('cannot clear deployment windows', { err }));
   });
+  const validate = (pushed: PushedConfig) => {
+    if (pushed.windows) checkWindows(pushed.windows, 'windows');
+    if (pushed.installWindows) checkWindows(pushed.installWindows, 'installWindows');
+    pushedChecks.check(pushed);
+  };
   const steppable = { stop: () => service.stop(), resume: () => service.resumeAfterBoot() };
   const downloading = () => current !== null && DOWNLOADING.has(current.state);
   // Outcomes the update service cannot report: an offer cancelled before its first step.
@@ -156,8 +162,10 @@ function hubUpdateService(
       const off = service.subscribe((e) => listener(hubEvent(e, service)));
       return () => (listeners.delete(listener), off());
     },
+    validate,
     configure(pushed) {
-      // Both layers validated before either changes: a refused push leaves everything as it was.
+      // Everything validated before anything changes: a refused push leaves everything as it was.
+      validate(pushed);
       plan.setPushed({ ...(pushed.windows ? { windows: pushed.windows } : {}), ...(pushed.installWindows ? { installWindows: pushed.installWindows } : {}) });
       pushedChecks.set(pushed);
       log.info('hub-pushed settings applied', {
@@ -184,15 +192,18 @@ function hubUpdateService(
   };
 }
 
-/** Hub-pushed health checks as config entries; null: the provisioned update.healthChecks. */
-function pushedHealthChecks() {
+/**
+ * The hub-pushed health-check selection over the provisioned update.healthChecks (null: all of
+ * them). A push names checks; it never brings a command of its own (agent/hub/pushed-checks.ts).
+ */
+function pushedHealthChecks(provisioned: readonly HealthCheckConfig[]) {
   let checks: readonly HealthCheckConfig[] | null = null;
+  const select = (c: PushedConfig) => (c.healthChecks ? selectHealthChecks(provisioned, c.healthChecks) : null);
   return {
     get: () => checks,
+    check: (c: PushedConfig): void => void select(c),
     set(c: PushedConfig) {
-      checks = c.healthChecks
-        ? c.healthChecks.map((x) => ({ name: x.name, command: x.command[0]!, args: x.command.slice(1), timeoutMs: x.timeoutS * 1000 }))
-        : null;
+      checks = select(c);
     },
   };
 }
@@ -250,7 +261,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       gate: fetcher.gate, sleep: realSleep, logger: logger.child('update'),
     });
     await plan.load();
-    const pushedChecks = pushedHealthChecks();
+    const pushedChecks = pushedHealthChecks(config.update.healthChecks);
     const app = await openUpdateApp(config, {
       logger: logger.child('update'),
       extraHealthChecks: [hubReachable],

@@ -35,7 +35,7 @@ export interface UpdateAppOptions {
   now?: () => number;
   /** Gates arming on install windows (the daemon); absent: arm at once (the CLI, on site). */
   installWindows?: InstallWindows;
-  /** Hub-pushed health checks; when it returns a list, that list replaces update.healthChecks. */
+  /** The hub-pushed selection of update.healthChecks (agent/hub/pushed-checks.ts); null: all of them. */
   pushedHealthChecks?: () => readonly HealthCheckConfig[] | null;
   /** Told about every verified bundle head (the daemon raises its time floor from it). */
   onVerifiedHead?: (head: VerifiedHead) => Promise<void> | void;

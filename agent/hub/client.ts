@@ -110,6 +110,9 @@ export class HubClient {
       refreshInventory: () => reporter.refreshInventory(),
       report: (b) => outbox.append(b),
       onConfig: async (c) => {
+        // Refused before it is stored (the ack carries the code): a push this node cannot use
+        // changes nothing, now or after a restart.
+        o.update?.validate?.(c);
         // Persist first: the ack promises the setting survives a restart.
         await writePushedConfig(o.dir, c);
         apply(c);

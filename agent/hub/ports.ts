@@ -31,7 +31,12 @@ export interface UpdateService {
   /** Current deployment, if any (for status output and hub hello). */
   status(): { deploymentId: string; state: string } | null;
   onEvent(listener: (e: UpdateEvent) => void): () => void;
-  /** Hub-pushed windows and health checks replace the provisioned ones until the next push. */
+  /**
+   * Throws (an AgentError with a code) when this node cannot use a push: an unusable window, a
+   * health check that is not provisioned. Called before the push is stored.
+   */
+  validate?(pushed: PushedConfig): void;
+  /** Hub-pushed windows replace the provisioned ones; pushed health checks select provisioned ones. */
   configure?(pushed: PushedConfig): void;
 }
 

@@ -6,7 +6,7 @@ import {
   type Obj,
 } from './check.ts';
 import type {
-  AgentMessage, CommandAck, ErrorMessage, HealthCheckSpec, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
+  AgentMessage, CommandAck, ErrorMessage, PushedHealthCheck, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
 } from './messages.ts';
 
 export { ProtocolViolation } from './check.ts';
@@ -216,14 +216,26 @@ function errorOf(o: Obj): ErrorMessage {
 
 // ---- hub → agent ------------------------------------------------------------------------------
 
-function healthChecks(v: unknown, path: string): HealthCheckSpec[] {
+// Names only: a pushed entry carrying a command is refused with its own code, so a hub still
+// speaking the old form learns why instead of a generic field error.
+function healthChecks(v: unknown, path: string): PushedHealthCheck[] {
+  const seen = new Set<string>();
   return arr(v, path, LIMITS.healthChecks).map((h, i) => {
     const p = `${path}[${i}]`;
-    const o = obj(h, p);
-    onlyKeys(o, ['name', 'command', 'timeoutS'], p);
-    const command = arr(o.command, `${p}.command`, LIMITS.commandArgs).map((a, j) => str(a, `${p}.command[${j}]`, LIMITS.commandArg, 0));
-    if (command.length === 0 || command[0] === '') bad(`${p}.command`, 'needs a program');
-    return { name: token(o.name, `${p}.name`, LIMITS.shortText), command, timeoutS: int(o.timeoutS, `${p}.timeoutS`, 1, 3600) };
+    let out: PushedHealthCheck;
+    if (typeof h === 'string') out = { name: token(h, p, LIMITS.shortText) };
+    else {
+      const o = obj(h, p);
+      if (o.command !== undefined) {
+        throw new ProtocolViolation('E_PUSH_HEALTH_CHECK', `${p}.command: a pushed health check names a check provisioned on the node; it cannot carry a command`);
+      }
+      onlyKeys(o, ['name', 'timeoutS'], p);
+      out = { name: token(o.name, `${p}.name`, LIMITS.shortText) };
+      if (o.timeoutS !== undefined) out.timeoutS = int(o.timeoutS, `${p}.timeoutS`, 1, 3600);
+    }
+    if (seen.has(out.name)) bad(`${p}.name`, 'named twice');
+    seen.add(out.name);
+    return out;
   });
 }
 

@@ -177,10 +177,15 @@ export interface Reboot extends Envelope<'reboot'> {
 
 export type InventoryRefresh = Envelope<'inventory.refresh'>;
 
-export interface HealthCheckSpec {
+/**
+ * A health check a push selects by name: one provisioned on the node (its update.healthChecks) or
+ * a built-in ("hub-reachable"). Never a command: the hub cannot make a node run anything new.
+ * On the wire a bare name string is the same as `{name}`.
+ */
+export interface PushedHealthCheck {
   name: string;
-  command: string[];
-  timeoutS: number;
+  /** Overrides the provisioned check's timeout, 1..3,600 s (not for built-ins). */
+  timeoutS?: number;
 }
 
 export interface PushedConfig {
@@ -189,7 +194,8 @@ export interface PushedConfig {
   /** Install/reboot windows; replace the provisioned fetch.installWindows. */
   installWindows?: Window[];
   reportIntervals?: { inventoryS?: number; locationS?: number };
-  healthChecks?: HealthCheckSpec[];
+  /** Which provisioned checks run at the next trial boots (built-ins always run). */
+  healthChecks?: PushedHealthCheck[];
 }
 
 export interface ConfigPush extends Envelope<'config.push'> {

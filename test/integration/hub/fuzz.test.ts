@@ -38,7 +38,7 @@ const BASES: HubMessage[] = [
   { v: 1, type: 'cancel', id: 'x', deploymentId: 'd' },
   { v: 1, type: 'reboot', id: 'x', reason: 'r' },
   { v: 1, type: 'inventory.refresh', id: 'x' },
-  { v: 1, type: 'config.push', id: 'x', config: { reportIntervals: { inventoryS: 3600 }, healthChecks: [{ name: 'h', command: ['/bin/true'], timeoutS: 1 }] } },
+  { v: 1, type: 'config.push', id: 'x', config: { reportIntervals: { inventoryS: 3600 }, healthChecks: [{ name: 'h', timeoutS: 1 }] } },
   { v: 1, type: 'challenge', id: 'x', nonce: Buffer.alloc(32).toString('base64') },
   { v: 1, type: 'auth.result', id: 'x', result: 'accepted', ackedSeq: 0, node: 'n' },
 ];

@@ -3,7 +3,9 @@
 // closed (1 January, 00:00). What the hub sends decides what happens:
 //   node 1: an offer with `now: true` downloads at once, then waits in awaiting_install_window
 //           (nothing armed) until the hub pushes an open install window; then arms and reboots.
-//           The same push carries a health check: the restarted agent runs it before committing.
+//           The same push selects one of the provisioned health checks: the restarted agent runs
+//           it (and the built-in hub-reachable) before committing. A push naming a check the
+//           node does not have is refused (E_PUSH_HEALTH_CHECK) and not stored.
 //   node 2: an offer without `now` waits for a download window (no state at the hub, no byte
 //           served) until a pushed download window opens; its own installWindows (open) let it arm.
 // The state sequence comes from the deployment log the hub receives with the outcome.
@@ -52,7 +54,7 @@ after(async () => {
 });
 
 /** A node with closed download and install windows, accepted by the hub, its agent running. */
-async function startNode(deviceId: string) {
+async function startNode(deviceId: string, healthChecks?: (configPath: string) => unknown[]) {
   const node = await TestNode.create({ kit, slotSize: 2 << 20 });
   nodes.push(node);
   const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), deviceId);
@@ -61,6 +63,7 @@ async function startNode(deviceId: string) {
   config.inventory = { scriptsDir: null };
   config.location = { gpsd: false };
   config.fetch = { windows: [CLOSED], installWindows: [CLOSED] };
+  if (healthChecks) config.update.healthChecks = healthChecks(node.configPath);
   await writeFile(node.configPath, JSON.stringify(config, null, 2));
   await hub.admin('POST', '/admin/preauthorize', { fingerprints: [id.fingerprint] });
   const agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
@@ -92,7 +95,11 @@ async function rebootAndCommit(n: Awaited<ReturnType<typeof startNode>>, index: 
 }
 
 test('now: downloads despite closed windows, then arms only when a pushed install window opens', { timeout: 120_000 }, async () => {
-  const n = await startNode('win-1');
+  // Provisioned: one check that passes, one that would fail the trial boot unless the push leaves it out.
+  const n = await startNode('win-1', (configPath) => [
+    { name: 'app-selftest', command: '/bin/sh', args: ['-c', 'test -s "$0"', configPath], timeoutMs: 5000 },
+    { name: 'legacy-probe', command: '/bin/false' },
+  ]);
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
     node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-now', now: true,
   });
@@ -103,16 +110,34 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
   assert.equal((await n.detail()).deployment?.state, 'awaiting_install_window', 'still waiting: the install window is closed');
   assert.equal((await n.node.env().read()).BOOT_ORDER, 'A', 'nothing armed');
 
+  // A push naming a check the node does not have is refused whole and not stored: nothing armed.
+  const [unknown] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: {
+    installWindows: [ALWAYS], healthChecks: ['app-selftest', 'pushed-check'],
+  } });
+  const refused = await acked(n.detail, unknown!.id);
+  assert.deepEqual([refused.result, refused.code], ['rejected', 'E_PUSH_HEALTH_CHECK']);
+  await assert.rejects(readFile(join(n.node.stateDir, 'hub', 'hub-config.json')), { code: 'ENOENT' }, 'a refused push is not stored');
+  // The old form (a command of the hub's own) does not even leave the hub.
+  const withCommand = await fetch(`${hub.url}/admin/command`, { method: 'POST', body: JSON.stringify({ node: n.deviceId, type: 'config.push', config: {
+    healthChecks: [{ name: 'pushed-check', command: ['/bin/sh', '-c', 'touch /tmp/pwned'], timeoutS: 5 }],
+  } }) });
+  assert.equal(withCommand.status, 400);
+  assert.match(await withCommand.text(), /cannot carry a command/);
+  assert.equal((await n.detail()).deployment?.state, 'awaiting_install_window', 'still waiting: the refused push opened no window');
+
   const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: {
     installWindows: [ALWAYS],
-    // Replaces the provisioned checks (none) from the next trial boot on, in the restarted agent too.
-    healthChecks: [{ name: 'pushed-check', command: ['/bin/sh', '-c', 'test -s "$0"', n.node.configPath], timeoutS: 5 }],
+    // Selects one provisioned check (with a shorter timeout) from the next trial boot on, in the
+    // restarted agent too; legacy-probe is left out, hub-reachable always runs.
+    healthChecks: [{ name: 'app-selftest', timeoutS: 5 }],
   } });
   assert.equal((await acked(n.detail, push!.id)).result, 'accepted');
   await waitFor('armed and rebooted', async () => (await n.detail()).deployment?.state === 'awaiting_boot', 30_000);
   const states = await rebootAndCommit(n, 0);
   const log = (await n.detail()).deployment!.outcome!.log;
-  assert.match(log, /"msg":"health check passed","check":"pushed-check"/, 'the pushed health check ran after the restart');
+  assert.match(log, /"msg":"health check passed","check":"app-selftest"/, 'the selected health check ran after the restart');
+  assert.match(log, /"msg":"health check passed","check":"hub-reachable"/, 'the built-in always runs');
+  assert.doesNotMatch(log, /legacy-probe/, 'the check the push left out did not run');
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
   assert.equal(states.at(-1), 'committed');
 });
@@ -140,7 +165,7 @@ test('windows: the download waits for a window (a pushed one opens it); the offe
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
 });
 
-test('an offer cancelled while it waits for a download window ends cancelled; a push with a window the agent cannot use is rejected with its code; stored anyway by the hub module, it does not stop the next start', { timeout: 60_000 }, async () => {
+test('an offer cancelled while it waits for a download window ends cancelled; a push with a window the agent cannot use is rejected with its code and not stored; a stored push the node can no longer use does not stop the next start', { timeout: 60_000 }, async () => {
   const n = await startNode('win-3');
   // First: an offer waiting for its download window is cancelled; the hub hears the outcome.
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
@@ -158,7 +183,11 @@ test('an offer cancelled while it waits for a download window ends cancelled; a 
   });
   const ack = await acked(n.detail, push!.id);
   assert.deepEqual([ack.result, ack.code], ['rejected', 'E_WINDOW_TIMEZONE']);
+  const stored = join(n.node.stateDir, 'hub', 'hub-config.json');
+  await assert.rejects(readFile(stored), { code: 'ENOENT' }, 'refused before it is stored');
   assert.equal(await n.agent.stop('SIGTERM'), 0);
+  // Stored when the node still had that check (re-provisioned since): it must not stop the start.
+  await writeFile(stored, JSON.stringify({ healthChecks: ['retired-check'] }));
   const again = spawnAgent([BIN, 'run', '--config', n.node.configPath]);
   agents.push(again);
   await waitFor('the refusal logged', () => again.logs().some((l) => l.msg === 'stored hub-pushed settings refused; using the provisioned ones'), 20_000);

