@@ -248,7 +248,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
         const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window'];
         if (preArm.includes(j.state)) return runner.enter(j, 'abandoning', null, error);
         // An operator retry of a revert gets a fresh allowance from the save counter.
-        const visits = { ...j.visits, reverting: 0, rollback_rebooting: 0 };
+        const visits = { ...j.visits, reverting: 0, rollback_rebooting: 0, awaiting_rollback_boot: 0 };
         return runner.enter({ ...j, visits }, 'reverting', null, j.state === 'revert_pending' ? j.error : error);
       }
       // No deployment: switch to the other slot, but only to a committed one whose content we verified.

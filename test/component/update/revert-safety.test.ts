@@ -204,3 +204,35 @@ test('a resumed write re-checks that the target is not the running slot (resume-
   assert.equal(await dev.digest(2 << 20), before, 'not one byte of the running slot was written');
   assert.deepEqual(await n.env().read(), envBefore);
 });
+
+test('a revert that trips the save counter blocks new deployments until the operator rolls back (save-counter escape regression)', async () => {
+  const n = await node('committed');
+  let rebootWorks = false;
+  // The rollback reboot "succeeds" but the node never restarts: B, marked bad, keeps running.
+  const faults = {
+    healthChecks: [failingCheck],
+    maxStateEntries: 3,
+    rebooter: (sim: import('../../../agent/platform/types.ts').Rebooter) => {
+      let calls = 0;
+      return { reboot: async (why: string) => (++calls === 1 || rebootWorks ? sim.reboot(why) : undefined) };
+    },
+  };
+  const svc = await faultyService(n, faults);
+  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  const seen: (string | null)[] = [];
+  for (let i = 0; i < 6 && seen.at(-1) !== 'parked revert_pending'; i++) seen.push(what(await svc.resumeAfterBoot()));
+  assert.equal(seen.at(-1), 'parked revert_pending', seen.join(', '));
+  assert.equal((await n.journal())?.error?.code, 'E_UPDATE_LOOP');
+  // Blocked: a new offer (which would target A, the only committed slot) is refused, every start.
+  await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+  assert.equal(what(await svc.resumeAfterBoot()), 'parked revert_pending');
+  await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+  // The operator retries the revert with a fresh allowance; this time the reboot happens.
+  rebootWorks = true;
+  const states: string[] = [];
+  svc.subscribe((e) => e.type === 'state' && states.push(e.state));
+  assert.equal(what(await svc.rollback()), 'parked awaiting_rollback_boot', `${seen.join(', ')} / ${states.join(' ')}`);
+  assert.equal(await n.booted(), 'A');
+  assert.equal(what(await svc.resumeAfterBoot()), 'rolled_back E_UPDATE_LOOP');
+  await n.assertBootable('after the operator retried the revert');
+});
