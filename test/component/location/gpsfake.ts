@@ -61,6 +61,33 @@ export function startGpsfake(log: string, port: number): Gpsfake {
   };
 }
 
+/** True when nothing listens on `port` (gpsd may outlive gpsfake for a moment after SIGTERM). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Starts gpsfake again on the same port once the old gpsd has let go of it, and starts it again
+ * if it dies at once (its gpsd could not bind): on a loaded box both happen.
+ */
+export async function restartGpsfake(log: string, port: number): Promise<Gpsfake> {
+  for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + 30_000;
+    while (!(await portFree(port))) {
+      if (Date.now() > deadline) throw new Error(`port ${port} still busy after gpsfake stopped`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const fake = startGpsfake(log, port);
+    const died = await Promise.race([fake.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]);
+    if (!died) return fake;
+    if (attempt >= 4) throw new Error(`gpsfake keeps exiting on port ${port}: ${fake.stderr()}`);
+  }
+}
+
 /** Resolves when `check` holds, polling; rejects after a generous deadline (loaded CI boxes). */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
