@@ -23,7 +23,7 @@ import { PendingLocationReport, toHubFix } from './location/pending-report.ts';
 import type { LocationService } from './location/service.ts';
 import { processRunner } from './platform/exec.ts';
 import { commandRebooter } from './platform/rebooter.ts';
-import { openUpdateApp } from './update-app.ts';
+import { openUpdateApp, type BundlePolicyStatus } from './update-app.ts';
 import type { UpdateService } from './update/service.ts';
 import type { RunResult, UpdateEvent } from './update/runner.ts';
 import { WindowPlan, checkWindows } from './update/window-plan.ts';
@@ -95,7 +95,8 @@ interface HubUpdate extends HubUpdateService {
  * replayed offer (same deployment id) is "duplicate" whether it is running, parked or finished.
  */
 function hubUpdateService(
-  service: UpdateService, fetcher: Fetcher, plan: WindowPlan, pushedChecks: { check(c: PushedConfig): void; set(c: PushedConfig): void }, signal: () => AbortSignal, log: Logger,
+  service: UpdateService, fetcher: Fetcher, plan: WindowPlan, pushedChecks: { check(c: PushedConfig): void; set(c: PushedConfig): void },
+  policy: BundlePolicyStatus, signal: () => AbortSignal, log: Logger,
 ): HubUpdate {
   let running: string | null = null;
   let current: { deploymentId: string; state: string } | null = null;
@@ -139,6 +140,12 @@ function hubUpdateService(
       const d = (await service.status()).deployment;
       if (d?.id === o.deploymentId) return { result: 'duplicate' };
       if (d && d.outcome === null) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${d.id} is ${d.state}` };
+      // A trust store or floor file that does not load refuses every bundle: the ack says why.
+      const broken = await policy.problem();
+      if (broken) {
+        log.error('offer refused: bundle trust store or release floor unusable', { deploymentId: o.deploymentId, code: broken.code, message: broken.message });
+        return { result: 'rejected', code: broken.code, message: broken.message };
+      }
       try {
         // Validated with the window maths and on disk before the ack: a restart keeps honouring it.
         await plan.setDeployment({ deploymentId: o.deploymentId, now: o.now === true, windows: o.windows ?? null, installWindows: o.installWindows ?? null });
@@ -270,10 +277,12 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       pushedHealthChecks: () => pushedChecks.get(),
       onVerifiedHead: floorFromVerifiedHead(floor, logger.child('time')),
       now: windowClock,
+      // A bad trust store or floor file must not stop the daemon: hub link, resume and revert go on.
+      tolerateBadPolicy: true,
     });
     updateStop = () => app.service.stop();
     slotStatus = async () => slotSummary(await app.service.status());
-    updateService = hubUpdateService(app.service, fetcher, plan, pushedChecks, () => runSignal, logger.child('update'));
+    updateService = hubUpdateService(app.service, fetcher, plan, pushedChecks, app.policy, () => runSignal, logger.child('update'));
     update = startupTolerant(updateService, logger, () => started);
   } else if (parts.update === undefined) logger.info('no update slots configured: hub offers will be refused');
 

@@ -21,6 +21,7 @@ import { commandHealthCheck } from './update/health.ts';
 import { fileSource } from './update/file-source.ts';
 import { createUpdateService, type UpdateService } from './update/service.ts';
 import { AgentError } from './lib/errors.ts';
+import { OutpostError, isOutpostError, wrapError } from '../shared/errors.ts';
 
 export interface UpdateAppOptions {
   logger: Logger;
@@ -93,18 +94,69 @@ export interface OpenUpdateAppOptions {
   installWindows?: InstallWindows;
   pushedHealthChecks?: UpdateAppOptions['pushedHealthChecks'];
   now?: () => number;
+  /**
+   * The daemon: a trust store or floor file that does not load must not stop it (the hub link,
+   * resume and revert still run); every bundle is refused with that error until it is fixed.
+   * Absent (the CLI): the error is thrown at once.
+   */
+  tolerateBadPolicy?: boolean;
+}
+
+/** Whether bundles can be verified at all on this node. */
+export interface BundlePolicyStatus {
+  /**
+   * null when the trust store and floor file load; else their error (E_TRUST_* / E_FLOOR_*).
+   * While broken, every call reads them again, so an operator's fix applies without a restart.
+   */
+  problem(): Promise<OutpostError | null>;
+}
+
+interface Policy {
+  trust: Awaited<ReturnType<typeof loadTrustStore>>;
+  floor: number;
+  compatible: readonly string[];
+}
+
+function asPolicyError(err: unknown): OutpostError {
+  return isOutpostError(err) ? err : wrapError(err, 'E_TRUST_READ', 'bundle policy');
+}
+
+/** A verifier that refuses everything with the policy's error (nothing is trusted meanwhile). */
+function refusingVerifier(err: OutpostError): BundleVerifier {
+  const refuse = (): never => {
+    throw err;
+  };
+  return { readBundle: async () => refuse(), readHead: async () => refuse(), verifyHeadBytes: refuse, readBlocks: async () => refuse() };
 }
 
 /**
  * The update app with its bundle policy from config: verifier bound to the trust store, floor
  * and compatible strings; the floor raised at commit. The CLI commands and app.ts use this.
  */
-export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions = {}): Promise<UpdateApp> {
+export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions = {}): Promise<UpdateApp & { policy: BundlePolicyStatus }> {
+  const logger = opts.logger ?? silentLogger();
   const floorFile = rootPath(config, config.bundle.floorFile);
-  const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
-  const policy = { trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible };
+  let policy: Policy | null = null;
+  let problem: OutpostError | null = null;
+  let current: BundleVerifier;
+  const load = async () => {
+    try {
+      const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
+      policy = { trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible };
+      current = createVerifier(policy);
+      if (problem) logger.info('bundle trust store and release floor usable again', { fixed: problem.code });
+      problem = null;
+    } catch (err) {
+      if (!opts.tolerateBadPolicy) throw err;
+      const first = problem === null;
+      problem = asPolicyError(err);
+      policy = null;
+      current = refusingVerifier(problem);
+      if (first) logger.error('bundle trust store or release floor unusable: every bundle is refused until it is fixed', { err: problem });
+    }
+  };
+  await load();
   // A long-running daemon must refuse what a commit just made too old: rebind after each raise.
-  let current = createVerifier(policy);
   const verifier: BundleVerifier = {
     readBundle: (...a) => current.readBundle(...a),
     readHead: (...a) => current.readHead(...a),
@@ -114,13 +166,25 @@ export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions =
   const floor: FloorKeeper = {
     async raise(release) {
       const now = await raiseFloor(floorFile, release);
-      current = createVerifier({ ...policy, floor: now });
+      if (policy) {
+        policy = { ...policy, floor: now };
+        current = createVerifier(policy);
+      }
     },
   };
-  return createUpdateApp(config, { logger: opts.logger ?? silentLogger(), verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor,
+  const app = await createUpdateApp(config, { logger, verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor,
     ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
     ...(opts.pushedHealthChecks ? { pushedHealthChecks: opts.pushedHealthChecks } : {}),
     ...(opts.onVerifiedHead ? { onVerifiedHead: opts.onVerifiedHead } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
+  return {
+    ...app,
+    policy: {
+      async problem() {
+        if (problem) await load();
+        return problem;
+      },
+    },
+  };
 }

@@ -1,0 +1,111 @@
+// Finding 9: a trust store that does not load (a rotation file failing to verify) or a corrupt
+// release floor used to make the daemon exit at start: no hub link, no resume, no revert, no
+// way to fix the node remotely. The real agent process against the reference hub: it stays up,
+// finishes the deployment it was in, and refuses offers with the trust/floor code until an
+// operator fixes the file (no restart needed).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startHubProcess, waitFor, type HubProcess } from '../../support/dev-hub.ts';
+import { spawnAgent, type AgentProcess } from './agent-process.ts';
+import { TestNode } from '../../component/update/harness.ts';
+import { makeKit } from '../../component/update/kit.ts';
+import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
+
+const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
+
+let dir: string;
+let kit: Awaited<ReturnType<typeof makeKit>>;
+let hub: HubProcess;
+const nodes: TestNode[] = [];
+const agents: AgentProcess[] = [];
+
+interface Detail {
+  deployment: { id: string; state: string | null; outcome: { result: string; code?: string } | null } | null;
+  acks: Array<{ ref: string; type: string; result: string; code?: string }>;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bad-trust-'));
+  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
+  await mkdir(join(dir, 'bundles'));
+  await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.bundle'));
+  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles') });
+});
+
+after(async () => {
+  for (const a of agents) await a.stop('SIGKILL');
+  await hub?.stop();
+  for (const n of nodes) await n.dispose();
+  await kit?.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function makeNode(deviceId: string) {
+  const node = await TestNode.create({ kit, slotSize: 2 << 20, healthChecks: [['/bin/true']] });
+  nodes.push(node);
+  const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), deviceId);
+  const config = JSON.parse(await readFile(node.configPath, 'utf8'));
+  config.hub = { url: hub.agentUrl, deviceId, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
+  config.inventory = { scriptsDir: null };
+  config.location = { gpsd: false };
+  await writeFile(node.configPath, JSON.stringify(config, null, 2));
+  await hub.admin('POST', '/admin/preauthorize', { fingerprints: [id.fingerprint] });
+  const detail = async () => (await hub.admin<Detail[]>('POST', '/admin/node', { node: deviceId }))[0]!;
+  const start = async () => {
+    const agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
+    agents.push(agent);
+    type Summary = { deviceId: string; online: boolean; status: string };
+    await waitFor(`${deviceId} online`, async () => {
+      if (agent.proc.exitCode !== null) throw new Error(`agent exited ${agent.proc.exitCode}: ${JSON.stringify(agent.logs().slice(-5))}`);
+      return (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === deviceId && x.online && x.status === 'accepted');
+    }, 30_000);
+    return agent;
+  };
+  const offer = async (deploymentId: string) => {
+    const [issued] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', { node: deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId, now: true });
+    return waitFor(`ack of ${deploymentId}`, async () => (await detail()).acks.find((a) => a.ref === issued!.id), 20_000);
+  };
+  return { node, detail, start, offer, trustDir: join(node.root, 'etc/outpost/trust'), floorFile: join(node.stateDir, 'release-floor') };
+}
+
+test('a rotation that fails to verify: the in-flight deployment still commits after the reboot; offers refused with E_TRUST_ROTATION until the file is fixed', { timeout: 120_000 }, async () => {
+  const n = await makeNode('trust-1');
+  let agent = await n.start();
+  assert.equal((await n.offer('dep-1')).result, 'accepted');
+  await waitFor('armed and rebooted', async () => (await n.detail()).deployment?.state === 'awaiting_boot', 30_000).catch(async (err) => {
+    process.stderr.write(JSON.stringify(await n.detail()) + '\n' + agent.logs().slice(-30).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    throw err;
+  });
+  assert.equal(await agent.stop('SIGTERM'), 0);
+
+  // While the node reboots, a rotation nobody signed lands in the trust store.
+  const root = JSON.parse(await readFile(join(n.trustDir, 'root.json'), 'utf8'));
+  await writeFile(join(n.trustDir, 'rotation-2.json'), JSON.stringify({ ...root, version: 2, signatures: [] }));
+
+  agent = await n.start();
+  const done = await waitFor('outcome at the hub', async () => (await n.detail()).deployment?.outcome, 60_000);
+  assert.equal(done.result, 'success', 'the resumed deployment was checked and committed');
+  assert.ok(agent.logs().some((l) => l.msg === 'bundle trust store or release floor unusable: every bundle is refused until it is fixed'));
+
+  const refused = await n.offer('dep-2');
+  assert.deepEqual([refused.result, refused.code], ['rejected', 'E_TRUST_ROTATION']);
+  assert.equal(agent.proc.exitCode, null, 'the agent keeps running');
+
+  // The operator removes the bad file: the next offer is taken without restarting the agent.
+  await rm(join(n.trustDir, 'rotation-2.json'));
+  assert.equal((await n.offer('dep-3')).result, 'accepted');
+});
+
+test('a corrupt release floor: the agent starts, links to the hub and refuses offers with E_FLOOR_CORRUPT', { timeout: 60_000 }, async () => {
+  const n = await makeNode('floor-1');
+  await writeFile(n.floorFile, 'not a number\n');
+  const agent = await n.start();
+  const refused = await n.offer('dep-f');
+  assert.deepEqual([refused.result, refused.code], ['rejected', 'E_FLOOR_CORRUPT']);
+  assert.equal(agent.proc.exitCode, null);
+  assert.equal(await n.node.holds('B'), null, 'nothing written');
+  assert.equal(await readFile(n.floorFile, 'utf8'), 'not a number\n', 'the floor file is left for the operator, never reset to 0');
+});
