@@ -7,15 +7,55 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
+import { loadConfig } from '../../../agent/config/load.ts';
+import { openUpdateApp } from '../../../agent/update-app.ts';
+import { fileSource } from '../../../agent/update/file-source.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;
 let node: TestNode;
+const others: TestNode[] = [];
 before(async () => {
   kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
 });
 after(async () => {
   await node?.dispose();
+  for (const n of others) await n.dispose();
   await kit.dispose();
+});
+
+test('two update services on one node started together: only one streams into the slot (two-writers regression)', async () => {
+  const n = await TestNode.create({ kit, slotSize: 2 << 20 });
+  others.push(n);
+  // Two services as two processes build them; both read "no journal" before either writes one.
+  const config = await loadConfig(n.configPath);
+  const [a, b] = await Promise.all([openUpdateApp(config), openUpdateApp(config)]);
+  const writers = new Set<string>();
+  a.service.subscribe((e) => e.type === 'progress' && writers.add('a'));
+  b.service.subscribe((e) => e.type === 'progress' && writers.add('b'));
+  const results = await Promise.allSettled([a.service.start(fileSource(kit.bundle)), b.service.start(fileSource(kit.bundle))]);
+  const refused = results.filter((r) => r.status === 'rejected');
+  assert.equal(refused.length, 1, JSON.stringify(results));
+  assert.equal((refused[0] as PromiseRejectedResult).reason.code, 'E_UPDATE_BUSY');
+  assert.equal(writers.size, 1, `slot B written by ${[...writers].join(' and ')}`);
+  assert.equal((await n.journal())?.state, 'awaiting_boot');
+  assert.equal(await n.holds('B'), 'new');
+  await n.assertBootable('after two services raced');
+});
+
+test('two installs started at the same instant: one deployment, the other refused with E_UPDATE_BUSY', async () => {
+  const n = await TestNode.create({ kit, slotSize: 2 << 20 });
+  others.push(n);
+  const runs = await Promise.all([n.cli(['install', kit.bundle]), n.cli(['install', kit.bundle])]);
+  const ok = runs.filter((r) => r.code === 0);
+  const busy = runs.filter((r) => r.code === 1 && /^E_UPDATE_BUSY: /m.test(r.stderr));
+  assert.deepEqual([ok.length, busy.length], [1, 1], runs.map((r) => `${r.code} ${r.stdout} ${r.stderr}`).join('\n'));
+  assert.match(ok[0]!.stdout, /reboot requested/);
+  // Exactly one deployment ran: one outcome-less journal, one id, one write of B.
+  const j = await n.journal();
+  assert.equal(j?.state, 'awaiting_boot');
+  assert.ok(ok[0]!.stdout.includes(`deployment ${j!.id}:`));
+  assert.equal(await n.holds('B'), 'new');
+  await n.assertBootable('after two racing installs');
 });
 
 test('a second process is refused with E_UPDATE_BUSY while one drives a deployment; status still answers', async () => {

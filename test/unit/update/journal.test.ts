@@ -54,3 +54,11 @@ test('a corrupt journal is set aside, not trusted', async () => {
   assert.equal((await s.read()).kind, 'missing');
   assert.ok((await readdir(dir)).includes('journal.json.corrupt-42'));
 });
+
+test('healthyBoot is optional (journals of older agents), a string when present', () => {
+  assert.equal(validateJournal({ ...sample }).healthyBoot, undefined);
+  assert.equal(validateJournal({ ...sample, state: 'committing', healthyBoot: 'b1d3' }).healthyBoot, 'b1d3');
+  assert.equal(validateJournal({ ...sample, healthyBoot: null }).healthyBoot, null);
+  assert.throws(() => validateJournal({ ...sample, healthyBoot: 42 }), /healthyBoot/);
+  assert.equal(validateJournal({ ...sample, state: 'revert_pending' }).state, 'revert_pending');
+});
