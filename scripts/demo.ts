@@ -134,7 +134,7 @@ async function story(): Promise<void> {
   // The operator does not want to wait for tonight: push a window that opened five minutes ago.
   const pushed = dailyWindow(-5);
   say(`operator: pushes a download window to the node (config.push: cron "${pushed.cron}" UTC, ${pushed.durationMinutes} min, open now)`);
-  const [push] = await h.admin<Array<{ id: string }>>('/admin/command', { node: DEVICE, type: 'config.push', config: { windows: [pushed] } });
+  const [push] = (await hubCtl(h.url, ['command', '--node', DEVICE, '--type', 'config.push', '--config', JSON.stringify({ windows: [pushed] })], signal)) as Array<{ id: string }>;
   await acked(push!.id, until);
   const first = await follow('demo-2-0', until);
   if (first.result !== 'success') throw new DemoFailure(`2.0 should have committed, the hub got "${first.result}" ${first.code ?? ''} ${first.message ?? ''}`);

@@ -3,7 +3,8 @@
 //   hub-ctl.ts --hub URL accept NODE [--group G ...]
 //   hub-ctl.ts --hub URL offer (--node NODE | --group G) --bundle NAME --version V --release R [--deployment ID]
 //        [--now] [--windows JSON] [--install-windows JSON]   (JSON: [{"cron","durationMinutes","timezone"}])
-//   hub-ctl.ts --hub URL command (--node NODE | --group G) --type reboot|inventory.refresh|cancel|backoff [--deployment ID] [--retry-after S]
+//   hub-ctl.ts --hub URL command (--node NODE | --group G) --type reboot|inventory.refresh|cancel|backoff|config.push
+//        [--deployment ID] [--retry-after S] [--config JSON]   (config.push: {"windows":[…],"healthChecks":["name"],…})
 //   hub-ctl.ts --hub URL show NODE
 // NODE is a fingerprint, a fingerprint prefix (8+ hex digits) or a device id.
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ const { values, positionals } = parseArgs({
     now: { type: 'boolean' },
     windows: { type: 'string' },
     'install-windows': { type: 'string' },
+    config: { type: 'string' },
   },
 });
 
@@ -78,6 +80,7 @@ switch (cmd) {
       ...target(), type: values.type,
       ...(values.deployment ? { deploymentId: values.deployment } : {}),
       ...(values['retry-after'] ? { retryAfterS: Number(values['retry-after']) } : {}),
+      ...(values.config ? { config: json(values.config, '--config') } : {}),
     });
     break;
   default:

@@ -60,13 +60,6 @@ export class DemoHub {
     return new DemoHub(url, proc);
   }
 
-  /** An operator call to the admin API (what hub-ctl does), for requests hub-ctl has no flag for. */
-  async admin<T>(path: string, body: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
-    if (!res.ok) throw new DemoFailure(`hub admin API ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
-
   /** The hub's full record of one node (by device id), or null while it has never connected. */
   async node(deviceId: string): Promise<HubNode | null> {
     const res = await fetch(`${this.url}/admin/node`, { method: 'POST', body: JSON.stringify({ node: deviceId }) });

@@ -1,10 +1,10 @@
 // The operator CLI against the reference hub process: list, accept with a group, offer to the
-// group, show; and a refused request exits 1 with a stable code.
+// group, show, config.push; and a refused request exits 1 with a stable code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -16,7 +16,7 @@ import { silentLogger } from '../../../agent/log/logger.ts';
 const CTL = resolve(import.meta.dirname, '../../../scripts/hub-ctl.ts');
 const run = promisify(execFile);
 
-test('hub-ctl: nodes, accept --group, offer --group, show; errors exit 1 with E_HUB_ADMIN', { timeout: 60_000 }, async () => {
+test('hub-ctl: nodes, accept --group, offer --group, show, command --type config.push; errors exit 1 with E_HUB_ADMIN', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-ctl-'));
   await mkdir(join(dir, 'bundles'));
   await writeFile(join(dir, 'bundles', 'app.bundle'), 'bundle bytes');
@@ -46,6 +46,21 @@ test('hub-ctl: nodes, accept --group, offer --group, show; errors exit 1 with E_
     });
     assert.deepEqual(shown!.groups, ['lobby']);
     assert.deepEqual([shown!.acks[0]!.type, shown!.acks[0]!.code], ['offer', 'E_COMMAND_UNSUPPORTED']);
+    // config.push from the command line: the node stores what it acknowledged.
+    const [push] = (await ctl('command', '--node', 'ctl-1', '--type', 'config.push', '--config', '{"reportIntervals":{"locationS":60},"healthChecks":["hub-reachable"]}')) as Array<{ id: string; delivered: boolean }>;
+    assert.equal(push!.delivered, true);
+    await waitFor('config.push acked', async () => ((await ctl('show', 'ctl-1')) as Array<{ acks: Array<{ ref: string; result: string }> }>)[0]!.acks.some((a) => a.ref === push!.id && a.result === 'accepted'));
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'agent', 'hub-config.json'), 'utf8')), { reportIntervals: { locationS: 60 }, healthChecks: [{ name: 'hub-reachable' }] });
+    await assert.rejects(run(process.execPath, [CTL, '--hub', hub.url, 'command', '--node', 'ctl-1', '--type', 'config.push', '--config', '{nope']), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /^E_USAGE: --config expects JSON/);
+      return true;
+    });
+    await assert.rejects(run(process.execPath, [CTL, '--hub', hub.url, 'command', '--node', 'ctl-1', '--type', 'config.push', '--config', '{"healthChecks":[{"name":"x","command":["/bin/true"]}]}']), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /^E_HUB_ADMIN: .*cannot carry a command/);
+      return true;
+    });
     await assert.rejects(run(process.execPath, [CTL, '--hub', hub.url, 'offer', '--node', 'ctl-1', '--bundle', 'missing', '--version', '1', '--release', '1']), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 1);
       assert.match(err.stderr, /^E_HUB_ADMIN: no bundle "missing"/);
