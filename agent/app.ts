@@ -166,7 +166,15 @@ function hubUpdateService(
     status: () => current,
     onEvent(listener) {
       listeners.add(listener);
-      const off = service.subscribe((e) => listener(hubEvent(e, service)));
+      const off = service.subscribe((e) => {
+        const h = hubEvent(e, service);
+        if (h.type !== 'outcome') return listener(h);
+        // The outcome names the version the node verified (the journal still holds it). Nothing
+        // of this deployment follows its outcome, so the short wait cannot reorder its reports.
+        void service.status()
+          .then((s) => (s.deployment?.id === e.id && s.deployment.version ? { ...h, version: s.deployment.version } : h), () => h)
+          .then(listener);
+      });
       return () => (listeners.delete(listener), off());
     },
     validate,

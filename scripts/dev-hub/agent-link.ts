@@ -209,7 +209,7 @@ function apply(node: NodeRecord, r: Report): string | void {
       if (r.type === 'update.state') d.state = r.state;
       if (r.type === 'update.outcome') {
         d.state = r.result;
-        d.outcome = { result: r.result, log: r.log, ...(r.code ? { code: r.code } : {}), ...(r.message ? { message: r.message } : {}) };
+        d.outcome = { result: r.result, log: r.log, ...(r.version ? { version: r.version } : {}), ...(r.code ? { code: r.code } : {}), ...(r.message ? { message: r.message } : {}) };
       }
       return;
     }

@@ -25,7 +25,8 @@ export interface NodeRecord {
     id: string;
     state: string | null;
     progress: { phase: string; done: number; total: number } | null;
-    outcome: { result: OutcomeResult; code?: string; message?: string; log: string } | null;
+    /** `version`: the bundle version the node reported with its outcome (what it now runs on success). */
+    outcome: { result: OutcomeResult; version?: string; code?: string; message?: string; log: string } | null;
   } | null;
   /** seq and type of the last reports, oldest first (capped): lets an operator audit order. */
   /** `mode`: for inventory, how it was applied (full, diff, duplicate, wrong-base). */

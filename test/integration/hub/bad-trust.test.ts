@@ -23,7 +23,7 @@ const nodes: TestNode[] = [];
 const agents: AgentProcess[] = [];
 
 interface Detail {
-  deployment: { id: string; state: string | null; outcome: { result: string; code?: string } | null } | null;
+  deployment: { id: string; state: string | null; outcome: { result: string; version?: string; code?: string } | null } | null;
   acks: Array<{ ref: string; type: string; result: string; code?: string }>;
 }
 
@@ -88,6 +88,7 @@ test('a rotation that fails to verify: the in-flight deployment still commits af
   agent = await n.start();
   const done = await waitFor('outcome at the hub', async () => (await n.detail()).deployment?.outcome, 60_000);
   assert.equal(done.result, 'success', 'the resumed deployment was checked and committed');
+  assert.equal(done.version, '2.0.0', 'the hub keeps the version the node verified');
   assert.ok(agent.logs().some((l) => l.msg === 'bundle trust store or release floor unusable: every bundle is refused until it is fixed'));
 
   const refused = await n.offer('dep-2');
