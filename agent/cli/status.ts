@@ -23,6 +23,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (d) {
     const progress = d.blocks ? ` ${d.blocksWritten ?? 0}/${d.blocks} blocks` : '';
     io.out.write(`deployment ${d.id}: ${d.state}${progress} → ${d.target} (${d.version ?? '?'})${d.error ? ` ${d.error.code}: ${d.error.message}` : ''}\n`);
+    if (d.state === 'revert_pending') io.out.write('the revert could not finish: new deployments are refused; it is retried at the next start, or run `outpost rollback`\n');
   } else {
     io.out.write('deployment: none\n');
   }

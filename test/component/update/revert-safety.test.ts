@@ -42,6 +42,16 @@ async function resetEnv(n: TestNode, vars: Record<string, string>): Promise<void
   await createGrubEnvFile(n.envPath, vars);
 }
 
+async function statusText(n: TestNode): Promise<string> {
+  const { run } = await import('../../../agent/cli/status.ts');
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (b: Buffer) => (text += b));
+  assert.equal(await run(['--config', n.configPath], { out, err: new PassThrough(), isTTY: false }), 0);
+  return text;
+}
+
 const what = (r: RunResult | null) => (r === null ? null : r.kind === 'outcome' ? `${r.outcome} ${r.error?.code ?? ''}`.trim() : `${r.kind} ${r.state}`);
 const marksBad = (slot: string) => (c: Record<string, string | null>) => c[`BOOT_${slot}_LEFT`] === '0';
 
@@ -60,6 +70,7 @@ for (const start of ['committed', 'blank'] as const) {
     assert.equal((await n.journal())?.error?.code, 'E_BOOTENV_VERIFY');
     // The next offer would target A, the only good slot: refused while the revert is pending.
     await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+    assert.match(await statusText(n), /revert_pending .*E_BOOTENV_VERIFY[^\n]*\nthe revert could not finish: new deployments are refused/);
     assert.equal(await n.holds('A'), 'old');
     // Next start: the revert runs again, reboots back to A and rolls back.
     const again = await faultyService(n, faults);
