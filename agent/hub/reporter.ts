@@ -1,5 +1,6 @@
 // Turns what happens on the node into journaled reports: update events as they come (progress
-// throttled, state and outcome always) and location on a timer. Inventory is decided by the
+// throttled, state and outcome always) and location on a timer (the first fix as soon as the
+// source has one). Inventory is decided by the
 // inventory reporter (full, diff with base hash, or nothing; agent/inventory/reporter.ts): this
 // class only wakes it on the optional hub-pushed interval and on demand. Everything goes through
 // the outbox; nothing is sent directly.
@@ -54,6 +55,10 @@ export class Reporter {
   #timers: NodeJS.Timeout[] = [];
   #signal: AbortSignal | null = null;
   #intervals: { inventoryS: number; locationS: number };
+  /** Until the first fix is journaled, the source is asked again after 1, 2, 4 … s (capped by
+   * the interval): a surveyed location known a moment after start must not wait a whole interval. */
+  #locationSent = false;
+  #firstLocationDelayS = 1;
 
   constructor(deps: ReporterDeps) {
     this.#d = deps;
@@ -92,16 +97,23 @@ export class Reporter {
   }
 
   #schedule(): void {
-    const loop = (everyS: number, tick: () => Promise<void>) => {
+    const loop = (everyS: () => number, tick: () => Promise<void>) => {
       const t = setTimeout(async () => {
         await tick();
         if (!this.#signal?.aborted) loop(everyS, tick);
-      }, everyS * 1000);
+      }, everyS() * 1000);
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#intervals.inventoryS > 0) loop(this.#intervals.inventoryS, () => this.#inventoryTick());
-    loop(this.#intervals.locationS, () => this.#locationTick());
+    const inventoryS = this.#intervals.inventoryS;
+    if (inventoryS > 0) loop(() => inventoryS, () => this.#inventoryTick());
+    const locationS = this.#intervals.locationS;
+    loop(() => {
+      if (this.#locationSent) return locationS;
+      const first = Math.min(this.#firstLocationDelayS, locationS);
+      this.#firstLocationDelayS *= 2;
+      return first;
+    }, () => this.#locationTick());
   }
 
   #append(body: ReportBody): Promise<void> {
@@ -135,7 +147,10 @@ export class Reporter {
     if (!this.#d.source || !this.#signal) return;
     try {
       const fix = await this.#d.source.location(this.#signal);
-      if (fix) await this.#append({ type: 'location', at: this.#now(), ...fix });
+      if (fix) {
+        this.#locationSent = true;
+        await this.#append({ type: 'location', at: this.#now(), ...fix });
+      }
     } catch (err) {
       this.#d.log.warn('location fix failed', { err });
     }

@@ -63,7 +63,7 @@ export async function layOutNode(s: NodeSetup): Promise<NodePaths> {
 
   const config = {
     core: { root: r, stateDir: '/var/lib/outpost', logLevel: 'info' },
-    hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000, locationIntervalS: 2 },
+    hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000 },
     inventory: { scriptsDir: '/etc/outpost/inventory.d', randomDelayS: 0 },
     update: {
       slots: ['A', 'B'].map((name) => ({ name, class: 'rootfs', path: `/slots/${name.toLowerCase()}.img`, kind: 'file' })),
