@@ -9,7 +9,8 @@ import type { FloorKeeper, HealthCheck, InstallWindows } from './update/ports.ts
 import type { HealthCheckConfig } from './config/sections/update.ts';
 import { silentLogger, type Logger } from './log/logger.ts';
 import { createVerifier } from './bundle/verifier.ts';
-import { loadTrustStore } from './bundle/trust-file.ts';
+import { loadTrustStoreWithMark } from './bundle/trust-mark.ts';
+import type { TrustStore } from '../shared/bundle/trust.ts';
 import { readFloor, raiseFloor } from './bundle/floor.ts';
 import { openSlotDevice } from './platform/slots/slot-device.ts';
 import { bootedSlotDetector } from './platform/booted-slot.ts';
@@ -112,7 +113,7 @@ export interface BundlePolicyStatus {
 }
 
 interface Policy {
-  trust: Awaited<ReturnType<typeof loadTrustStore>>;
+  trust: TrustStore;
   floor: number;
   compatible: readonly string[];
 }
@@ -141,7 +142,9 @@ export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions =
   let current: BundleVerifier;
   const load = async () => {
     try {
-      const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
+      // Checked against the highest trust version this node loaded: a deleted rotation file must
+      // not bring older (maybe revoked) keys back.
+      const trust = await loadTrustStoreWithMark(rootPath(config, config.bundle.trustStore), stateDir(config));
       policy = { trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible };
       current = createVerifier(policy);
       if (problem) logger.info('bundle trust store and release floor usable again', { fixed: problem.code });

@@ -110,3 +110,15 @@ test('a corrupt release floor: the agent starts, links to the hub and refuses of
   assert.equal(await n.node.holds('B'), null, 'nothing written');
   assert.equal(await readFile(n.floorFile, 'utf8'), 'not a number\n', 'the floor file is left for the operator, never reset to 0');
 });
+
+// Finding 13: the node once loaded trust version 2 (its mark says so); rotation-2.json has since
+// been deleted, leaving root.json (version 1). Offers are refused instead of trusting old keys.
+test('a trust store older than the version this node already trusted: offers refused with E_TRUST_ROLLBACK', { timeout: 60_000 }, async () => {
+  const n = await makeNode('mark-1');
+  await writeFile(join(n.node.stateDir, 'trust-version'), '2\n');
+  const agent = await n.start();
+  const refused = await n.offer('dep-m');
+  assert.deepEqual([refused.result, refused.code], ['rejected', 'E_TRUST_ROLLBACK']);
+  assert.equal(agent.proc.exitCode, null);
+  assert.equal(await readFile(join(n.node.stateDir, 'trust-version'), 'utf8'), '2\n', 'the mark never falls');
+});
