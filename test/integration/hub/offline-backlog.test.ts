@@ -14,7 +14,7 @@ import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
 import type { UpdateEvent, UpdateService } from '../../../agent/hub/ports.ts';
 import { waitFor } from '../../support/dev-hub.ts';
 
-test('reports made while the hub was down are all delivered, in order, once it is back', { timeout: 60_000 }, async () => {
+test('reports made while the hub was down are all delivered, in order, once it is back', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-offline-'));
   await mkdir(join(dir, 'bundles'));
   const opts = { host: '127.0.0.1', stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() };
@@ -45,14 +45,15 @@ test('reports made while the hub was down are all delivered, in order, once it i
     await waitFor('link down', () => !client.link.isAuthenticated());
     const N = 500;
     for (let i = 1; i <= N; i++) listeners.forEach((l) => l({ type: 'state', deploymentId: 'd-off', state: `s-${i}` }));
-    await waitFor('journaled', () => client.outbox.lastSeq === N + 1);
+    // 500 durable appends (fsync each): seconds alone, far longer beside other suites' disk I/O.
+    await waitFor('journaled', () => client.outbox.lastSeq === N + 1, 90_000);
     assert.equal(client.outbox.pendingCount, N, 'nothing acknowledged while offline');
 
     hub = await startDevHub({ ...opts, port });
     const node = await waitFor('backlog delivered', () => {
       const n = hub.store.state.nodes[identity.fingerprint];
       return n && n.ackedSeq === N + 1 ? n : null;
-    }, 30_000);
+    }, 90_000);
     assert.deepEqual(node.history.map((h) => h.seq), Array.from({ length: N + 1 }, (_, i) => i + 1));
     assert.equal(node.deployment?.state, `s-${N}`, 'the hub ends on the last state');
     await waitFor('outbox drained', () => client.outbox.pendingCount === 0);
