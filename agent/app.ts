@@ -129,8 +129,9 @@ function hubUpdateService(
         for (const l of listeners) l(e);
       })
       .finally(() => {
-        running = null;
-        waiting = null;
+        // Only our own: a later drive may have started meanwhile.
+        if (running === id) running = null;
+        if (waiting === cancel) waiting = null;
       });
   };
   return {
@@ -196,12 +197,15 @@ function hubUpdateService(
         await drive(d.id, () => service.resumeAfterBoot(), sig);
         return;
       }
-      if (d && d.outcome === null) running = d.id;
+      const resuming = d && d.outcome === null ? d.id : null;
+      if (resuming) running = resuming;
       try {
         const r = await service.resumeAfterBoot();
         if (r) log.info('deployment resumed after start', { result: r.kind });
       } finally {
-        running = null;
+        // With nothing to resume, an offer accepted while resumeAfterBoot ran owns `running` now:
+        // clearing it made its cancel answer E_CANCEL_TOO_LATE.
+        if (resuming && running === resuming) running = null;
       }
     },
   };
