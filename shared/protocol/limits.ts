@@ -20,8 +20,6 @@ export const LIMITS = {
   /** Longest window: 31 days. */
   windowMinutes: 31 * 24 * 60,
   healthChecks: 16,
-  commandArgs: 32,
-  commandArg: 1024,
   maxBackoffS: 86_400,
 } as const;
 
