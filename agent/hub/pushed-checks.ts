@@ -1,6 +1,8 @@
-// What a hub push may do to the post-boot health checks: select provisioned checks by name and
-// tune their timeout, nothing more. It never carries a command (a hub without the signing key
-// must not be able to run code on a node), and the built-ins ("hub-reachable") always run.
+// What a hub push may do to the post-boot health checks: tune the timeout of provisioned checks
+// by name, nothing more. It never carries a command (a hub without the signing key must not be
+// able to run code on a node), and it never switches a check off: every provisioned check and the
+// built-ins ("hub-reachable") always run, so a compromised hub cannot get a broken (if signed)
+// image committed by removing the checks that would catch it.
 import { AgentError } from '../lib/errors.ts';
 import type { PushedHealthCheck } from '../../shared/protocol/messages.ts';
 
@@ -13,16 +15,15 @@ export interface NamedCheck {
 }
 
 /**
- * The provisioned checks a push selects, in the pushed order, with any timeout override applied.
+ * Every provisioned check, in provisioned order, with the push's timeout overrides applied.
  * Built-ins are left out (the caller always appends them). Throws E_PUSH_HEALTH_CHECK for a name
  * that is neither provisioned nor built in, or a timeout on a built-in.
  */
 export function selectHealthChecks<T extends NamedCheck>(provisioned: readonly T[], pushed: readonly PushedHealthCheck[]): T[] {
-  const out: T[] = [];
+  const timeouts = new Map<string, number>();
   for (const p of pushed) {
-    const found = provisioned.find((c) => c.name === p.name);
-    if (found) {
-      out.push(p.timeoutS === undefined ? found : { ...found, timeoutMs: p.timeoutS * 1000 });
+    if (provisioned.some((c) => c.name === p.name)) {
+      if (p.timeoutS !== undefined) timeouts.set(p.name, p.timeoutS * 1000);
       continue;
     }
     if (!BUILT_IN_CHECKS.includes(p.name)) {
@@ -31,5 +32,5 @@ export function selectHealthChecks<T extends NamedCheck>(provisioned: readonly T
     }
     if (p.timeoutS !== undefined) throw new AgentError('E_PUSH_HEALTH_CHECK', `built-in health check "${p.name}" takes no timeout`);
   }
-  return out;
+  return provisioned.map((c) => (timeouts.has(c.name) ? { ...c, timeoutMs: timeouts.get(c.name)! } : c));
 }

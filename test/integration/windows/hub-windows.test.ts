@@ -95,10 +95,9 @@ async function rebootAndCommit(n: Awaited<ReturnType<typeof startNode>>, index: 
 }
 
 test('now: downloads despite closed windows, then arms only when a pushed install window opens', { timeout: 120_000 }, async () => {
-  // Provisioned: one check that passes, one that would fail the trial boot unless the push leaves it out.
+  // Provisioned: one check that passes; a push cannot switch it off.
   const n = await startNode('win-1', (configPath) => [
     { name: 'app-selftest', command: '/bin/sh', args: ['-c', 'test -s "$0"', configPath], timeoutMs: 5000 },
-    { name: 'legacy-probe', command: '/bin/false' },
   ]);
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
     node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-now', now: true,
@@ -127,17 +126,16 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
 
   const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: {
     installWindows: [ALWAYS],
-    // Selects one provisioned check (with a shorter timeout) from the next trial boot on, in the
-    // restarted agent too; legacy-probe is left out, hub-reachable always runs.
-    healthChecks: [{ name: 'app-selftest', timeoutS: 5 }],
+    // An empty list switches nothing off: provisioned checks and hub-reachable always run, in
+    // the restarted agent too.
+    healthChecks: [],
   } });
   assert.equal((await acked(n.detail, push!.id)).result, 'accepted');
   await waitFor('armed and rebooted', async () => (await n.detail()).deployment?.state === 'awaiting_boot', 30_000);
   const states = await rebootAndCommit(n, 0);
   const log = (await n.detail()).deployment!.outcome!.log;
-  assert.match(log, /"msg":"health check passed","check":"app-selftest"/, 'the selected health check ran after the restart');
+  assert.match(log, /"msg":"health check passed","check":"app-selftest"/, 'the provisioned check still ran after an empty push');
   assert.match(log, /"msg":"health check passed","check":"hub-reachable"/, 'the built-in always runs');
-  assert.doesNotMatch(log, /legacy-probe/, 'the check the push left out did not run');
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
   assert.equal(states.at(-1), 'committed');
 });
