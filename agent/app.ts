@@ -121,7 +121,18 @@ function hubUpdateService(
     return runInWindows(fetcher.gate, steppable, first, AbortSignal.any([sig, cancel.signal]), log, downloading)
       .then((r) => log.info('deployment step finished', { deploymentId: id, result: r?.kind ?? null }))
       .catch(async (err) => {
-        if (!cancel.signal.aborted || (await service.status()).deployment?.id === id) return log.error('deployment step failed', { deploymentId: id, err });
+        const journaled = (await service.status()).deployment?.id === id;
+        if (!cancel.signal.aborted && !journaled) {
+          // It never started (e.g. E_UPDATE_BUSY: an on-site CLI holds the update lock). The offer
+          // was acknowledged "accepted", so the hub must hear how it ended, or it waits forever.
+          log.error('deployment could not start', { deploymentId: id, err });
+          await plan.endDeployment(id).catch(() => {});
+          const code = isAgentError(err) ? err.code : 'E_INTERNAL';
+          const e: HubUpdateEvent = { type: 'outcome', deploymentId: id, result: 'failure', code, message: (err as Error).message, log: '' };
+          for (const l of listeners) l(e);
+          return;
+        }
+        if (!cancel.signal.aborted || journaled) return log.error('deployment step failed', { deploymentId: id, err });
         // Cancelled while waiting for a download window: nothing was journaled, so say it here.
         log.info('deployment cancelled before its download started', { deploymentId: id });
         await plan.endDeployment(id);
@@ -200,8 +211,19 @@ function hubUpdateService(
       const resuming = d && d.outcome === null ? d.id : null;
       if (resuming) running = resuming;
       try {
-        const r = await service.resumeAfterBoot();
-        if (r) log.info('deployment resumed after start', { result: r.kind });
+        // A boot-time `outpost install --resume` may hold the update lock: wait for it, then go on.
+        for (;;) {
+          try {
+            const r = await service.resumeAfterBoot();
+            if (r) log.info('deployment resumed after start', { result: r.kind });
+            break;
+          } catch (err) {
+            if (!isAgentError(err, 'E_UPDATE_BUSY') || sig.aborted) throw err;
+            log.warn('update lock held by another process; resuming in 5 s', { err });
+            await realSleep(5_000, sig).catch(() => {});
+            if (sig.aborted) return;
+          }
+        }
       } finally {
         // With nothing to resume, an offer accepted while resumeAfterBoot ran owns `running` now:
         // clearing it made its cancel answer E_CANCEL_TOO_LATE.

@@ -3,11 +3,13 @@
 // closed (1 January, 00:00). What the hub sends decides what happens:
 //   node 1: an offer with `now: true` downloads at once, then waits in awaiting_install_window
 //           (nothing armed) until the hub pushes an open install window; then arms and reboots.
-//           The same push selects one of the provisioned health checks: the restarted agent runs
-//           it (and the built-in hub-reachable) before committing. A push naming a check the
-//           node does not have is refused (E_PUSH_HEALTH_CHECK) and not stored.
+//           The same push lists no health checks, which switches none off: the restarted agent
+//           runs the provisioned one and the built-in hub-reachable before committing. A push
+//           naming a check the node does not have is refused (E_PUSH_HEALTH_CHECK), not stored.
 //   node 2: an offer without `now` waits for a download window (no state at the hub, no byte
 //           served) until a pushed download window opens; its own installWindows (open) let it arm.
+//   node 3: an offer accepted while an on-site CLI holds the update lock ends with a failure
+//           outcome (E_UPDATE_BUSY) at the hub instead of silence.
 // The state sequence comes from the deployment log the hub receives with the outcome.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -191,4 +193,26 @@ test('an offer cancelled while it waits for a download window ends cancelled; a 
   await waitFor('the refusal logged', () => again.logs().some((l) => l.msg === 'stored hub-pushed settings refused; using the provisioned ones'), 20_000);
   await waitFor('authenticated again', () => again.logs().some((l) => l.msg === 'authenticated with the hub'), 20_000);
   assert.equal(again.proc.exitCode, null, 'the agent runs');
+});
+
+test('an accepted offer that cannot start (an on-site CLI holds the update lock) ends with an outcome at the hub', { timeout: 90_000 }, async () => {
+  const n = await startNode('win-3');
+  // The lock of a live process (this test's), as `outpost install` on site would hold it.
+  const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  const lock = join(n.node.stateDir, 'update', 'lock');
+  await mkdir(join(n.node.stateDir, 'update'), { recursive: true });
+  await writeFile(lock, `${process.pid} ${boot}\n`);
+  try {
+    const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
+      node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-locked', now: true,
+    });
+    assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
+    const d = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 30_000);
+    assert.equal(d.deployment!.id, 'dep-locked');
+    assert.equal(d.deployment!.outcome!.result, 'failure');
+    assert.equal((d.deployment!.outcome as { code?: string }).code, 'E_UPDATE_BUSY');
+    assert.equal((await n.node.env().read()).BOOT_ORDER, 'A', 'nothing touched');
+  } finally {
+    await rm(lock, { force: true });
+  }
 });
