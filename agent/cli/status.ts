@@ -7,10 +7,14 @@ import { openUpdateApp } from '../update-app.ts';
 export async function run(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' } } });
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const { service } = await openUpdateApp(config);
+  // Status is what an operator runs when something is wrong: a broken trust store or floor file
+  // must not hide the slots; it is shown as a problem instead.
+  const { service, policy } = await openUpdateApp(config, { tolerateBadPolicy: true });
   const s = await service.status();
+  const bad = await policy.problem();
+  const policyProblem = bad ? { code: bad.code, message: bad.message } : null;
   if (values.json) {
-    io.out.write(JSON.stringify(s, null, 2) + '\n');
+    io.out.write(JSON.stringify({ ...s, policyProblem }, null, 2) + '\n');
     return 0;
   }
   io.out.write(`booted:  ${s.booted ?? 'unknown'}\nprimary: ${s.primary ?? 'unknown'}\n`);
@@ -28,5 +32,6 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out.write('deployment: none\n');
   }
   if (s.journalProblem) io.out.write(`warning: ${s.journalProblem}\n`);
+  if (policyProblem) io.out.write(`warning: bundles are refused until fixed: ${policyProblem.code}: ${policyProblem.message}\n`);
   return 0;
 }

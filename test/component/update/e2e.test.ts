@@ -145,3 +145,20 @@ test('a second install while one is in flight is refused', async () => {
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^E_UPDATE_BUSY: /m);
 });
+
+test('status still shows the slots when the trust store is broken, and says why bundles are refused', async () => {
+  const n = await node();
+  const config = JSON.parse(await readFile(n.configPath, 'utf8'));
+  await writeFile(join(n.dir, 'broken-trust.json'), '{ not json');
+  config.bundle.trustStore = join(n.dir, 'broken-trust.json');
+  await writeFile(n.configPath, JSON.stringify(config));
+  const human = await n.cli(['status']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /slot A \[rootfs\]/);
+  assert.match(human.stdout, /warning: bundles are refused until fixed: E_TRUST_\w+/);
+  const json = JSON.parse((await n.cli(['status', '--json'])).stdout);
+  assert.match(json.policyProblem.code, /^E_TRUST_/);
+  const install = await n.cli(['install', kit.bundle]);
+  assert.equal(install.code, 1);
+  assert.match(install.stderr, /^E_TRUST_\w+: /m);
+});
