@@ -269,8 +269,20 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
   async function confirmBoot(): Promise<void> {
     const booted = await deps.bootedSlot.booted();
     if (!booted) return;
-    const st = (await deps.bootControl.slots()).find((s) => s.name === booted);
-    if (st?.good) await deps.bootControl.markGood(booted);
+    const states = await deps.bootControl.slots();
+    const st = states.find((s) => s.name === booted);
+    if (st?.good) return deps.bootControl.markGood(booted);
+    // A factory node whose boot env commits nothing: the bootloader counts the running slot down
+    // at every boot and nothing refills it, so after a few plain reboots it would fall over to an
+    // empty slot. Adopt the running slot, but only if no deployment ever ran here: with any
+    // journal or outcome on record, the running slot might be an unverified trial boot.
+    if (states.some((s) => s.good)) return;
+    if ((await runner.store.peek()).kind !== 'missing' || (await listOutcomes(deps.dir)).length > 0) return;
+    deps.logger.warn('no slot is committed and no deployment ever ran: adopting the running slot as committed', { slot: booted });
+    await deps.bootControl.markGood(booted);
+    // The other slots hold nothing this node ever verified: out of the boot order until an update
+    // writes and verifies one (a power cut in between leaves them as they were: harmless).
+    for (const s of states) if (s.name !== booted) await deps.bootControl.markBad(s.name);
   }
 
   async function verifyRecorded(slot: SlotName): Promise<void> {

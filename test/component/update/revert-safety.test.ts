@@ -247,3 +247,26 @@ test('a revert that trips the save counter blocks new deployments until the oper
   assert.equal(what(await svc.resumeAfterBoot()), 'rolled_back E_UPDATE_LOOP');
   await n.assertBootable('after the operator retried the revert');
 });
+
+test('a factory node (blank env, no deployment ever) adopts its running slot, so plain reboots never fall over to an empty slot', async () => {
+  const n = await node('blank');
+  const svc = await faultyService(n);
+  assert.equal(await svc.resumeAfterBoot(), null);
+  const env = await n.env().read();
+  assert.equal(env.OUTPOST_A_GOOD, '1');
+  // As on a device: the daemon starts after every boot (and refills the committed slot's tries).
+  for (let i = 0; i < 6; i++) {
+    assert.equal(await n.reboot(), 'A', `plain reboot ${i + 1}`);
+    assert.equal(await svc.resumeAfterBoot(), null);
+  }
+  await n.assertBootable('factory node after reboots');
+});
+
+test('a node with a deployment on record never adopts an uncommitted running slot', async () => {
+  const n = await node('blank');
+  await writeFile(join(n.stateDir, 'update/journal.json'), '{"v":1,"state":"from-a-newer-agent"');
+  const svc = await faultyService(n);
+  await svc.resumeAfterBoot(); // sets the journal aside and records a failed outcome
+  await svc.resumeAfterBoot(); // the next start: an outcome is on record
+  assert.notEqual((await n.env().read()).OUTPOST_A_GOOD, '1');
+});
