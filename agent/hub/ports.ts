@@ -1,6 +1,6 @@
 // What the hub session needs from the rest of the agent, as small interfaces. agent/app.ts
 // hands in implementations (the update machine, inventory, location); the hub never imports them.
-import type { Inventory, Offer, PushedConfig } from '../../shared/protocol/messages.ts';
+import type { Inventory, Offer, PushedConfig, LocationFix } from '../../shared/protocol/messages.ts';
 
 /** An update event the hub must hear about; state and outcome are never dropped. */
 export type UpdateEvent =
@@ -40,15 +40,7 @@ export interface UpdateService {
   configure?(pushed: PushedConfig): void;
 }
 
-export interface LocationFix {
-  lat: number;
-  lon: number;
-  altM?: number;
-  accuracyM?: number;
-  source: string;
-  fixAt: number;
-  moved?: boolean;
-}
+export type { LocationFix } from '../../shared/protocol/messages.ts';
 
 /** Snapshots for reports; null means "nothing to report now". */
 export interface ReportSource {

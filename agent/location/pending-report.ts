@@ -3,19 +3,10 @@
 // pending, so a pull never misses a zone change even between two timer ticks.
 import type { LocationService } from './service.ts';
 import type { LocationReport } from './types.ts';
+import type { LocationFix } from '../../shared/protocol/messages.ts';
 
-/** The shape of agent/hub/ports.ts LocationFix (kept structural: location does not import hub). */
-export interface HubLocationFix {
-  lat: number;
-  lon: number;
-  altM?: number;
-  accuracyM?: number;
-  source: string;
-  fixAt: number;
-  moved?: boolean;
-}
 
-export function toHubFix(r: LocationReport): HubLocationFix | null {
+export function toHubFix(r: LocationReport): LocationFix | null {
   if (r.latitude === null || r.longitude === null) return null;
   const at = Date.parse(r.at);
   return {

@@ -65,7 +65,8 @@ export interface InventoryDiff extends ReportBase<'inventory'> {
 }
 export type InventoryReport = InventoryFull | InventoryDiff;
 
-export interface LocationReport extends ReportBase<'location'> {
+/** A location fix as reported to the hub. */
+export interface LocationFix {
   lat: number;
   lon: number;
   altM?: number;
@@ -75,6 +76,8 @@ export interface LocationReport extends ReportBase<'location'> {
   /** True when the fix left the configured site radius. */
   moved?: boolean;
 }
+
+export interface LocationReport extends ReportBase<'location'>, LocationFix {}
 
 export interface UpdateProgress extends ReportBase<'update.progress'> {
   deploymentId: string;
