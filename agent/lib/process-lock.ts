@@ -1,8 +1,12 @@
 // An exclusive lock between processes on one node (the daemon and the `outpost install |
-// commit | rollback` CLI touch the same journal, slots and boot env). Node has no flock(2),
-// so: a lock file created with O_EXCL holding `pid boot-id`. A holder that died (pid gone, or
-// the node rebooted since) leaves a stale file, which the next caller sets aside and replaces.
-import { open, readFile, rename, unlink, stat } from 'node:fs/promises';
+// commit | rollback` CLI touch the same journal, slots and boot env). Node has no flock(2), so:
+// a lock file holding `pid boot-id`, always written complete (temp file, then rename/link: never
+// seen empty). A holder that died (pid gone, or the node rebooted since) leaves a stale file.
+// Every look-and-write of the lock happens inside a gate (`<lock>.gate`, held for milliseconds),
+// so two processes that both find it stale cannot both end up holding it; nobody but its owner
+// ever removes a lock, a stale one is replaced by an atomic rename.
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AgentError } from './errors.ts';
@@ -29,38 +33,60 @@ function alive(pid: number): boolean {
   }
 }
 
-async function tryCreate(path: string, me: string): Promise<boolean> {
+async function writeTemp(path: string, content: string): Promise<string> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o644);
   try {
-    const fh = await open(path, 'wx', 0o644);
-    try {
-      await fh.writeFile(me);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return tmp;
+}
+
+function lockError(path: string, err: unknown): AgentError {
+  return new AgentError('E_LOCK', `cannot create lock ${path}: ${(err as Error).message}`, { cause: err });
+}
+
+/** Creates `path` holding `content` atomically: true, or false when it already exists. */
+async function createWith(path: string, content: string): Promise<boolean> {
+  let tmp: string | null = null;
+  try {
+    tmp = await writeTemp(path, content);
+    await link(tmp, path);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new AgentError('E_LOCK', `cannot create lock ${path}: ${(err as Error).message}`, { cause: err });
+    throw lockError(path, err);
+  } finally {
+    if (tmp) await unlink(tmp).catch(() => {});
   }
 }
 
-/** Holder of `path` if it is alive, or null when the file is stale (or vanished). */
-async function liveHolder(path: string, boot: string): Promise<{ pid: number; ino: number } | null> {
-  let text: string;
-  let ino: number;
+/** Writes `path` (creating or replacing it) atomically. */
+async function replaceWith(path: string, content: string): Promise<void> {
+  let tmp: string | null = null;
   try {
-    ino = (await stat(path)).ino;
-    text = await readFile(path, 'utf8');
-  } catch {
-    return null;
+    tmp = await writeTemp(path, content);
+    await rename(tmp, path);
+    tmp = null;
+  } catch (err) {
+    throw lockError(path, err);
+  } finally {
+    if (tmp) await unlink(tmp).catch(() => {});
   }
+}
+
+/** The live holder's pid, or null when the file is stale, unreadable or gone. */
+async function liveHolder(path: string, boot: string): Promise<number | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
   const [pidText, holderBoot] = text.trim().split(/\s+/);
   const pid = Number(pidText);
-  // An empty file is a holder between create and write: treat it as alive.
-  if (text === '') return { pid: 0, ino };
+  // Files are only ever written complete, so anything unparsable is damage: stale.
   if (!Number.isInteger(pid) || pid <= 0 || holderBoot !== boot || !alive(pid)) return null;
-  return { pid, ino };
+  return pid;
 }
 
 /**
@@ -70,27 +96,34 @@ async function liveHolder(path: string, boot: string): Promise<{ pid: number; in
 export async function acquireLock(path: string, what: string, code = 'E_UPDATE_BUSY'): Promise<ProcessLock> {
   const boot = bootId();
   const me = `${process.pid} ${boot}\n`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (await tryCreate(path, me)) {
-      return {
-        path,
-        async release() {
-          // Only remove it if it is still ours.
-          const text = await readFile(path, 'utf8').catch(() => '');
-          if (text === me) await unlink(path).catch(() => {});
-        },
-      };
+  const gate = `${path}.gate`;
+  const busy = (pid: number | null) =>
+    new AgentError(code, `${what} is busy: ${pid ? `process ${pid}` : 'another process'} holds ${path}`, { retryable: true });
+  // The gate is held for a few file operations; waiting a little for it is not "busy".
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (!(await createWith(gate, me))) {
+      // A gate whose holder died mid-way (a kill in those milliseconds) is removed.
+      if ((await liveHolder(gate, boot)) === null) await unlink(gate).catch(() => {});
+      else await sleep(10);
+      continue;
     }
-    const holder = await liveHolder(path, boot);
-    if (holder) {
-      throw new AgentError(code, `${what} is busy: process ${holder.pid || '(starting)'} holds ${path}`, { retryable: true });
+    try {
+      const holder = await liveHolder(path, boot);
+      if (holder !== null) throw busy(holder);
+      await replaceWith(path, me);
+    } finally {
+      await unlink(gate).catch(() => {});
     }
-    // Stale: set it aside under a unique name (kept for the operator), then try again.
-    const aside = `${path}.stale-${randomBytes(4).toString('hex')}`;
-    await rename(path, aside).catch(() => {});
-    await unlink(aside).catch(() => {});
+    return {
+      path,
+      async release() {
+        // Only remove it if it is still ours (nobody replaces a live lock).
+        const text = await readFile(path, 'utf8').catch(() => '');
+        if (text === me) await unlink(path).catch(() => {});
+      },
+    };
   }
-  throw new AgentError(code, `${what} is busy: could not take ${path}`, { retryable: true });
+  throw busy(null);
 }
 
 export async function withLock<T>(path: string, what: string, fn: () => Promise<T>): Promise<T> {

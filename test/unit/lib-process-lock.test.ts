@@ -55,3 +55,48 @@ test('release only removes our own lock', async (t) => {
   await lock.release();
   assert.equal(await readFile(path, 'utf8'), '1 someone-else\n');
 });
+
+test('processes racing for a stale lock: exactly one gets it (stale-takeover race regression)', { timeout: 120_000 }, async (t) => {
+  const d = await dir();
+  t.after(() => rm(d, { recursive: true, force: true }));
+  const path = join(d, 'update.lock');
+  const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  const dead = spawn('true');
+  await new Promise((r) => dead.on('close', r));
+  const mod = JSON.stringify(new URL('../../agent/lib/process-lock.ts', import.meta.url).href);
+  // Each child waits for a common start time, tries once, and holds a won lock a while.
+  const child = (startAt: number) => spawn(process.execPath, ['--input-type=module', '-e', `
+    import { acquireLock } from ${mod};
+    await new Promise((r) => setTimeout(r, Math.max(0, ${startAt} - Date.now())));
+    try { await acquireLock(${JSON.stringify(path)}, 'x'); process.stdout.write('got'); await new Promise((r) => setTimeout(r, 400)); }
+    catch (e) { process.stdout.write(e.code); }`]);
+  for (let round = 0; round < 12; round++) {
+    await writeFile(path, `${dead.pid} ${boot}\n`); // stale: its process is gone
+    const startAt = Date.now() + 400;
+    const outs = await Promise.all([0, 1, 2].map(() => new Promise<string>((resolve) => {
+      const c = child(startAt);
+      let out = '';
+      c.stdout.on('data', (b) => (out += b));
+      c.on('close', () => resolve(out));
+    })));
+    assert.equal(outs.filter((o) => o === 'got').length, 1, `round ${round}: ${outs.join(', ')}`);
+    assert.ok(outs.every((o) => o === 'got' || o === 'E_UPDATE_BUSY'), outs.join(', '));
+  }
+});
+
+test('an empty or damaged lock file, or a gate left by a dead process, never blocks for good', async (t) => {
+  const d = await dir();
+  t.after(() => rm(d, { recursive: true, force: true }));
+  const path = join(d, 'update.lock');
+  for (const content of ['', 'garbage\n', '0 x\n']) {
+    await writeFile(path, content);
+    const l = await acquireLock(path, 'x');
+    await l.release();
+  }
+  const dead = spawn('true');
+  await new Promise((r) => dead.on('close', r));
+  const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  await writeFile(`${path}.gate`, `${dead.pid} ${boot}\n`);
+  const l = await acquireLock(path, 'x');
+  await l.release();
+});
