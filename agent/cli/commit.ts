@@ -8,7 +8,8 @@ import { AgentError } from '../lib/errors.ts';
 export async function run(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const { service } = await openUpdateApp(config);
+  // A recovery command: it needs no bundle policy, so a broken trust store or floor must not stop it.
+  const { service } = await openUpdateApp(config, { tolerateBadPolicy: true });
   const r = await service.commit();
   if (r && r.kind === 'outcome' && r.outcome !== 'committed') {
     throw new AgentError(r.error?.code ?? 'E_UPDATE_FAILED', `commit of ${r.id} did not succeed: ${r.outcome}`);

@@ -9,7 +9,8 @@ import { revertPending } from './install.ts';
 export async function run(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const { service } = await openUpdateApp(config);
+  // A recovery command: it needs no bundle policy, so a broken trust store or floor must not stop it.
+  const { service } = await openUpdateApp(config, { tolerateBadPolicy: true });
   const r = await service.rollback();
   if (r?.kind === 'parked' && r.state === 'revert_pending') throw await revertPending(service, r.id);
   if (r === null) io.out.write('switched to the other slot; reboot requested\n');

@@ -63,7 +63,14 @@ export const committing: Handler = async (ctx, signal) => {
   const got = await targetSlot(ctx).digest(bundle.payload.size, signal);
   if (got !== bundle.payload.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${target} no longer matches the bundle`);
   await ctx.deps.bootControl.markGood(target);
-  await ctx.deps.floor?.raise(bundle.release); // only now may older releases become unacceptable
+  // Only now may older releases become unacceptable. The slot is committed at this point: a floor
+  // file that cannot be written must not turn a healthy update into a rollback; it is reported
+  // (error in the deployment log the hub receives) and the next commit raises it again.
+  try {
+    await ctx.deps.floor?.raise(bundle.release);
+  } catch (err) {
+    ctx.log.error('committed, but the anti-rollback floor could not be raised', { release: bundle.release, error: err });
+  }
   ctx.log.info('committed', { slot: target, version: bundle.version, release: bundle.release });
   return 'committed';
 };

@@ -162,3 +162,19 @@ test('status still shows the slots when the trust store is broken, and says why 
   assert.equal(install.code, 1);
   assert.match(install.stderr, /^E_TRUST_\w+: /m);
 });
+
+test('a floor file broken during a trial boot neither blocks --resume nor rolls back a healthy update (corrupt-floor regression)', async () => {
+  const n = await node({ healthChecks: [['/bin/true']] });
+  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal(await n.booted(), 'B');
+  await writeFile(join(n.stateDir, 'release-floor'), 'not a number\n');
+  const resume = await n.cli(['install', '--resume']);
+  assert.equal(resume.code, 0, resume.stderr);
+  assert.match(resume.stdout, /committed/);
+  const env = await n.env().read();
+  assert.deepEqual([env.BOOT_ORDER, env.OUTPOST_B_GOOD], ['B A', '1']);
+  // The recovery commands work with the policy broken too.
+  const back = await n.cli(['rollback']);
+  assert.equal(back.code, 0, back.stderr);
+  await n.assertBootable('after a broken floor');
+});
