@@ -274,11 +274,17 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     if (st?.good) return deps.bootControl.markGood(booted);
     // A factory node whose boot env commits nothing: the bootloader counts the running slot down
     // at every boot and nothing refills it, so after a few plain reboots it would fall over to an
-    // empty slot. Adopt the running slot, but only if no deployment ever ran here: with any
-    // journal or outcome on record, the running slot might be an unverified trial boot.
+    // empty slot. Adopt the running slot when it is provably not a trial boot: no deployment ever
+    // ran here, or the last one ended and the node runs the slot it started from (a deployment
+    // that ended was committed, rolled back to `previous`, or failed before arming). Never after
+    // a corrupt journal: then nobody knows what the running slot is.
     if (states.some((s) => s.good)) return;
-    if ((await runner.store.peek()).kind !== 'missing' || (await listOutcomes(deps.dir)).length > 0) return;
-    deps.logger.warn('no slot is committed and no deployment ever ran: adopting the running slot as committed', { slot: booted });
+    const found = await runner.store.peek();
+    const pristine = found.kind === 'missing' && (await listOutcomes(deps.dir)).length === 0;
+    const backWhereItStarted =
+      found.kind === 'ok' && outcomeOf(found.value) !== null && found.value.error?.code !== 'E_JOURNAL_CORRUPT' && found.value.previous === booted;
+    if (!pristine && !backWhereItStarted) return;
+    deps.logger.warn('no slot is committed and the running slot is not a trial boot: adopting it as committed', { slot: booted });
     await deps.bootControl.markGood(booted);
     // The other slots hold nothing this node ever verified: out of the boot order until an update
     // writes and verifies one (a power cut in between leaves them as they were: harmless).

@@ -5,7 +5,7 @@
 // Each runs from a committed start (A good) and, where it matters, from a blank boot env.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { copyFile, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
@@ -81,7 +81,8 @@ for (const start of ['committed', 'blank'] as const) {
     const env = await n.env().read();
     assert.equal(env.OUTPOST_B_GOOD, '0');
     assert.equal(env.BOOT_ORDER, 'A');
-    assert.equal(env.OUTPOST_A_GOOD ?? '0', start === 'committed' ? '1' : '0');
+    // Blank env: back on the slot it started from, the factory slot A is adopted (confirmBoot).
+    assert.equal(env.OUTPOST_A_GOOD, '1');
     await n.assertBootable('after the retried revert');
   });
 
@@ -269,4 +270,23 @@ test('a node with a deployment on record never adopts an uncommitted running slo
   await svc.resumeAfterBoot(); // sets the journal aside and records a failed outcome
   await svc.resumeAfterBoot(); // the next start: an outcome is on record
   assert.notEqual((await n.env().read()).OUTPOST_A_GOOD, '1');
+});
+
+test('a factory node whose first offer is refused before arming still adopts its running slot (adoption regression)', async () => {
+  const n = await node('blank');
+  const bad = join(n.dir, 'forged.bundle');
+  await copyFile(kit.bundle, bad);
+  const fh = await open(bad, 'r+');
+  await fh.write(Buffer.from('9'), 0, 1, 512 + 20); // manifest byte: signature no longer matches
+  await fh.close();
+  const svc = await faultyService(n);
+  const r = await svc.start(fileSource(bad));
+  assert.match(what(r) ?? '', /^failed E_BUNDLE_/);
+  assert.equal(await svc.resumeAfterBoot(), null); // the next start
+  assert.equal((await n.env().read()).OUTPOST_A_GOOD, '1');
+  for (let i = 0; i < 6; i++) {
+    assert.equal(await n.reboot(), 'A', `plain reboot ${i + 1}`);
+    await svc.resumeAfterBoot();
+  }
+  await n.assertBootable('factory node after a refused offer');
 });
