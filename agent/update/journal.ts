@@ -45,6 +45,8 @@ export interface Journal {
   readonly error: ErrorInfo | null;
   /** Boot id (kernel boot_id) of the boot whose health checks passed; committing needs this boot's. */
   readonly healthyBoot?: string | null;
+  /** Kernel boot_id of the last start that gave a pending revert a fresh save-counter allowance. */
+  readonly revertRetryBoot?: string | null;
   readonly startedAt: string;
   readonly updatedAt: string;
 }
@@ -124,6 +126,7 @@ export function validateJournal(raw: unknown): Journal {
     if (!isCount(p.nextBlock) || (p.validator !== null && typeof p.validator !== 'string')) throw new Error('progress: bad');
   }
   if (o.healthyBoot !== undefined && o.healthyBoot !== null && typeof o.healthyBoot !== 'string') throw new Error('healthyBoot: bad');
+  if (o.revertRetryBoot !== undefined && o.revertRetryBoot !== null && typeof o.revertRetryBoot !== 'string') throw new Error('revertRetryBoot: bad');
   if (o.error !== null) {
     const e = rec(o.error, 'error');
     if (typeof e.code !== 'string' || typeof e.message !== 'string') throw new Error('error: bad');

@@ -12,6 +12,7 @@ import { JournalStore, outcomeOf } from './journal.ts';
 import { countsAsVisit, isParked, isTerminal, next, resumeState, safeState, type Event, type Outcome, type State } from './machine.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { captureLogger, deploymentLogPath } from './deployment-log.ts';
+import { currentBootId } from './boot-id.ts';
 import { writeJsonAtomic } from '../lib/atomic-file.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 
@@ -129,7 +130,11 @@ export class Runner {
       // new deployments (the next one would overwrite the only committed slot).
       else to = safe === 'reverting' ? 'revert_pending' : 'failed';
     }
-    const nj: Journal = { ...j, state: to, visits, error: err, updatedAt: new Date(this.deps.now()).toISOString() };
+    const nj: Journal = {
+      ...j, state: to, visits, error: err, updatedAt: new Date(this.deps.now()).toISOString(),
+      // This boot's attempts are spent: a pending revert gets its next allowance in a new boot.
+      ...(to === 'revert_pending' ? { revertRetryBoot: await currentBootId(this.deps) } : {}),
+    };
     await this.store.write(nj);
     this.emit({ type: 'state', id: nj.id, state: to, error: err });
     return nj;

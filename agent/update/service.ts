@@ -167,7 +167,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       else if (c && !outcomeOf(c.j)) {
         const to = resumeState(c.j.state);
         deps.logger.info('resuming deployment', { deployment: c.j.id, found: c.j.state, to });
-        result = await runner.enter(c.j, to, deps.sourceFor(c.j.origin), c.j.error);
+        result = await runner.enter(await retryAllowance(c.j), to, deps.sourceFor(c.j.origin), c.j.error);
       }
       if (result === null || result.kind === 'outcome') await confirmBoot();
       return result;
@@ -266,6 +266,18 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
   // The bootloader counts down a committed slot on every boot too: a healthy start of a good
   // slot refills its tries (markGood), or a few plain reboots would make it fall back.
+  /**
+   * A pending revert gets a fresh save-counter allowance once per boot: the save counter stops a
+   * loop within a boot, but a boot env that failed for a while (or a fallback by the bootloader)
+   * must not leave the node stuck in revert_pending, refusing every offer, until someone is on site.
+   */
+  async function retryAllowance(j: Journal): Promise<Journal> {
+    if (j.state !== 'revert_pending') return j;
+    const boot = await currentBootId(deps);
+    if (j.revertRetryBoot === boot) return j;
+    return { ...j, revertRetryBoot: boot, visits: { ...j.visits, reverting: 0, rollback_rebooting: 0, awaiting_rollback_boot: 0 } };
+  }
+
   async function confirmBoot(): Promise<void> {
     const booted = await deps.bootedSlot.booted();
     if (!booted) return;

@@ -290,3 +290,27 @@ test('a factory node whose first offer is refused before arming still adopts its
   }
   await n.assertBootable('factory node after a refused offer');
 });
+
+test('a pending revert is retried in every new boot even after the save counter ran out (revert-pending regression)', async () => {
+  const n = await node('committed');
+  let flaky: FlakyEnv | null = null;
+  let boot = 'boot-1';
+  const faults = {
+    healthChecks: [failingCheck], maxStateEntries: 2, bootId: async () => boot,
+    env: (e: import('../../../agent/platform/types.ts').BootEnv) => (flaky ??= new FlakyEnv(e, marksBad('B'))),
+  };
+  const svc = await faultyService(n, faults);
+  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  flaky!.failNext = 1000; // the boot env refuses to mark B bad for a while
+  for (let i = 0; i < 4; i++) assert.equal(what(await svc.resumeAfterBoot()), 'parked revert_pending');
+  const tries = flaky!.failures;
+  assert.equal(what(await svc.resumeAfterBoot()), 'parked revert_pending');
+  assert.equal(flaky!.failures, tries, 'within one boot the save counter stops the retries');
+  // The env works again and the node has rebooted: the revert is tried again and finishes.
+  flaky!.failNext = 0;
+  boot = 'boot-2';
+  assert.equal(what(await svc.resumeAfterBoot()), 'parked awaiting_rollback_boot');
+  assert.equal(await n.booted(), 'A');
+  assert.match(what(await svc.resumeAfterBoot()) ?? '', /^rolled_back/);
+  await n.assertBootable('after a revert that was pending for a while');
+});
