@@ -205,25 +205,14 @@ function hubUpdateService(
       if (own && (d?.id !== own.deploymentId || d.outcome !== null)) await plan.endDeployment(own.deploymentId);
       if (d && d.outcome === null && DOWNLOADING.has(d.state)) {
         log.info('resuming the download in the download windows', { deploymentId: d.id, state: d.state });
-        await drive(d.id, () => service.resumeAfterBoot(), sig);
+        await drive(d.id, () => whenLockFree(() => service.resumeAfterBoot(), sig, log), sig);
         return;
       }
       const resuming = d && d.outcome === null ? d.id : null;
       if (resuming) running = resuming;
       try {
-        // A boot-time `outpost install --resume` may hold the update lock: wait for it, then go on.
-        for (;;) {
-          try {
-            const r = await service.resumeAfterBoot();
-            if (r) log.info('deployment resumed after start', { result: r.kind });
-            break;
-          } catch (err) {
-            if (!isAgentError(err, 'E_UPDATE_BUSY') || sig.aborted) throw err;
-            log.warn('update lock held by another process; resuming in 5 s', { err });
-            await realSleep(5_000, sig).catch(() => {});
-            if (sig.aborted) return;
-          }
-        }
+        const r = await whenLockFree(() => service.resumeAfterBoot(), sig, log);
+        if (r) log.info('deployment resumed after start', { result: r.kind });
       } finally {
         // With nothing to resume, an offer accepted while resumeAfterBoot ran owns `running` now:
         // clearing it made its cancel answer E_CANCEL_TOO_LATE.
@@ -231,6 +220,23 @@ function hubUpdateService(
       }
     },
   };
+}
+
+/**
+ * Runs `fn`, waiting while another process (a boot-time `outpost install --resume`, an operator's
+ * CLI) holds the update lock: the daemon's own resume must not give up on a moment's overlap.
+ */
+async function whenLockFree<T>(fn: () => Promise<T>, sig: AbortSignal, log: Logger): Promise<T | null> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isAgentError(err, 'E_UPDATE_BUSY') || sig.aborted) throw err;
+      log.warn('update lock held by another process; trying again in 5 s', { err });
+      await realSleep(5_000, sig).catch(() => {});
+      if (sig.aborted) return null;
+    }
+  }
 }
 
 /**

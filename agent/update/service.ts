@@ -127,7 +127,15 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
   // One process at a time drives a deployment or touches the boot env (daemon vs CLI).
   const lockPath = join(deps.dir, 'lock');
-  const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
+  // Within this process calls queue (an offer arriving while the daemon's start-up resume runs
+  // waits for it); only another process gets E_UPDATE_BUSY.
+  let queue: Promise<unknown> = Promise.resolve();
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(() => lockedAcrossProcesses(fn));
+    queue = run.catch(() => {});
+    return run;
+  };
+  const lockedAcrossProcesses = async <T>(fn: () => Promise<T>): Promise<T> => {
     await mkdir(deps.dir, { recursive: true });
     let lock: ProcessLock;
     try {

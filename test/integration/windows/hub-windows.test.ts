@@ -8,7 +8,7 @@
 //           naming a check the node does not have is refused (E_PUSH_HEALTH_CHECK), not stored.
 //   node 2: an offer without `now` waits for a download window (no state at the hub, no byte
 //           served) until a pushed download window opens; its own installWindows (open) let it arm.
-//   node 3: an offer accepted while an on-site CLI holds the update lock ends with a failure
+//   node 5: an offer accepted while an on-site CLI holds the update lock ends with a failure
 //           outcome (E_UPDATE_BUSY) at the hub instead of silence.
 // The state sequence comes from the deployment log the hub receives with the outcome.
 import { test, before, after } from 'node:test';
@@ -196,7 +196,7 @@ test('an offer cancelled while it waits for a download window ends cancelled; a 
 });
 
 test('an accepted offer that cannot start (an on-site CLI holds the update lock) ends with an outcome at the hub', { timeout: 90_000 }, async () => {
-  const n = await startNode('win-3');
+  const n = await startNode('win-5');
   // The lock of a live process (this test's), as `outpost install` on site would hold it.
   const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
   const lock = join(n.node.stateDir, 'update', 'lock');
@@ -215,4 +215,32 @@ test('an accepted offer that cannot start (an on-site CLI holds the update lock)
   } finally {
     await rm(lock, { force: true });
   }
+});
+
+test('a download resumed at start waits for an update lock held for a moment, then finishes (resume-busy regression)', { timeout: 120_000 }, async () => {
+  const n = await startNode('win-4');
+  // A slow download, so the agent can be stopped in the middle of it.
+  const config = JSON.parse(await readFile(n.node.configPath, 'utf8'));
+  config.fetch = { ...config.fetch, maxBytesPerSecond: 128 * 1024 };
+  await writeFile(n.node.configPath, JSON.stringify(config, null, 2));
+  assert.equal(await n.agent.stop('SIGTERM'), 0);
+  n.agent = spawnAgent([BIN, 'run', '--config', n.node.configPath]);
+  agents.push(n.agent);
+  type Summary = { deviceId: string; online: boolean };
+  await waitFor('win-4 online again', async () => (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === 'win-4' && x.online), 30_000);
+  const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
+    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-busy', now: true, installWindows: [],
+  });
+  assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
+  await waitFor('writing', async () => (await n.node.journal())?.state === 'writing', 30_000).catch((e) => { process.stderr.write(n.agent.logs().slice(-30).map((l) => JSON.stringify(l)).join('\n') + '\n'); throw e; });
+  assert.equal(await n.agent.stop('SIGTERM'), 0); // shutdown mid-download: the journal keeps it
+  // An on-site CLI holds the lock while the agent starts again.
+  const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  const lock = join(n.node.stateDir, 'update', 'lock');
+  await writeFile(lock, `${process.pid} ${boot}\n`);
+  n.agent = spawnAgent([BIN, 'run', '--config', n.node.configPath]);
+  agents.push(n.agent);
+  await waitFor('the agent saw the lock', () => n.agent.logs().some((l) => String(l.msg).includes('update lock held by another process')), 30_000);
+  await rm(lock, { force: true });
+  await waitFor('downloaded, armed and rebooted', async () => (await n.node.journal())?.state === 'awaiting_boot', 60_000);
 });
