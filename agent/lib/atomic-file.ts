@@ -41,15 +41,10 @@ export type JsonRead<T> =
   | { kind: 'ok'; value: T }
   | { kind: 'corrupt'; reason: string; setAsideTo: string };
 
-/**
- * Reads a JSON state file. A file that does not parse or fails `validate` is renamed to
- * `<name>.corrupt-<time>` (kept for the operator, never trusted) and reported as corrupt.
- */
-export async function readJsonOrSetAside<T>(
-  path: string,
-  validate: (value: unknown) => T,
-  now: () => number = Date.now,
-): Promise<JsonRead<T>> {
+export type JsonPeek<T> = { kind: 'missing' } | { kind: 'ok'; value: T } | { kind: 'corrupt'; reason: string };
+
+/** Reads and validates a JSON state file without touching it (a corrupt one is only reported). */
+export async function readJson<T>(path: string, validate: (value: unknown) => T): Promise<JsonPeek<T>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -60,9 +55,23 @@ export async function readJsonOrSetAside<T>(
   try {
     return { kind: 'ok', value: validate(JSON.parse(text)) };
   } catch (err) {
-    const setAsideTo = `${path}.corrupt-${now()}`;
-    await rename(path, setAsideTo);
-    await fsyncDir(dirname(path));
-    return { kind: 'corrupt', reason: (err as Error).message, setAsideTo };
+    return { kind: 'corrupt', reason: (err as Error).message };
   }
+}
+
+/**
+ * Reads a JSON state file. A file that does not parse or fails `validate` is renamed to
+ * `<name>.corrupt-<time>` (kept for the operator, never trusted) and reported as corrupt.
+ */
+export async function readJsonOrSetAside<T>(
+  path: string,
+  validate: (value: unknown) => T,
+  now: () => number = Date.now,
+): Promise<JsonRead<T>> {
+  const r = await readJson(path, validate);
+  if (r.kind !== 'corrupt') return r;
+  const setAsideTo = `${path}.corrupt-${now()}`;
+  await rename(path, setAsideTo);
+  await fsyncDir(dirname(path));
+  return { kind: 'corrupt', reason: r.reason, setAsideTo };
 }

@@ -2,7 +2,7 @@
 // A record that does not validate is set aside (never trusted) and reported as corrupt.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJsonOrSetAside, writeFileAtomic, writeJsonAtomic, type JsonRead } from '../lib/atomic-file.ts';
+import { readJson, readJsonOrSetAside, writeFileAtomic, writeJsonAtomic, type JsonPeek, type JsonRead } from '../lib/atomic-file.ts';
 import { isState, STATES, type Outcome, type State } from './machine.ts';
 
 export interface PayloadInfo {
@@ -69,19 +69,8 @@ export class JournalStore {
   }
 
   /** Read-only look (status): a corrupt journal is reported but left for the next resume to set aside. */
-  async peek(): Promise<{ kind: 'missing' } | { kind: 'ok'; value: Journal } | { kind: 'corrupt'; reason: string }> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-      throw err;
-    }
-    try {
-      return { kind: 'ok', value: validateJournal(JSON.parse(text)) };
-    } catch (err) {
-      return { kind: 'corrupt', reason: (err as Error).message };
-    }
+  peek(): Promise<JsonPeek<Journal>> {
+    return readJson(this.path, validateJournal);
   }
 
   write(j: Journal): Promise<void> {
