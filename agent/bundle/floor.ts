@@ -1,22 +1,12 @@
 // Anti-rollback floor: the lowest release this node accepts, kept in a one-line text file.
 // It only rises. A missing file means 0 (a fresh node); an unreadable one is an error, never 0,
 // because falling back to 0 would quietly re-allow every old release.
-import { access } from 'node:fs/promises';
 import { writeFileAtomic } from '../lib/atomic-file.ts';
 import { OutpostError } from '../../shared/errors.ts';
-import { readSmallFile } from './small-file.ts';
+import { readCounterFile } from './small-file.ts';
 
-export async function readFloor(path: string): Promise<number> {
-  try {
-    await access(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-  }
-  const text = await readSmallFile(path, 64, 'E_FLOOR_READ', 'release floor');
-  const m = /^(\d{1,16})\n?$/.exec(text);
-  const n = m ? Number(m[1]) : NaN;
-  if (!Number.isSafeInteger(n)) throw new OutpostError('E_FLOOR_CORRUPT', `release floor ${path} is not a decimal integer`);
-  return n;
+export function readFloor(path: string): Promise<number> {
+  return readCounterFile(path, { what: 'release floor', maxDigits: 16, readCode: 'E_FLOOR_READ', corruptCode: 'E_FLOOR_CORRUPT' });
 }
 
 // One writer per path in this process: read-compare-write must not interleave.

@@ -2,27 +2,17 @@
 // the state dir. Rotations live as files next to root.json; deleting rotation-N.json would
 // otherwise silently bring back the keys rotation N replaced (perhaps compromised, revoked).
 // Like the release floor it only rises, and an unreadable mark is an error, never 0.
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-file.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import type { TrustStore } from '../../shared/bundle/trust.ts';
 import { loadTrustStore } from './trust-file.ts';
-import { readSmallFile } from './small-file.ts';
+import { readCounterFile } from './small-file.ts';
 
 export const TRUST_MARK_FILE = 'trust-version';
 
-export async function readTrustMark(stateDir: string): Promise<number> {
-  const path = join(stateDir, TRUST_MARK_FILE);
-  try {
-    await access(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-  }
-  const text = await readSmallFile(path, 64, 'E_TRUST_READ', 'trust version mark');
-  const m = /^(\d{1,15})\n?$/.exec(text);
-  if (!m) throw new OutpostError('E_TRUST_READ', `trust version mark ${path} is not a decimal integer`);
-  return Number(m[1]);
+export function readTrustMark(stateDir: string): Promise<number> {
+  return readCounterFile(join(stateDir, TRUST_MARK_FILE), { what: 'trust version mark', maxDigits: 15, readCode: 'E_TRUST_READ', corruptCode: 'E_TRUST_READ' });
 }
 
 /**
