@@ -1,45 +1,25 @@
 // One build at a time in dist/: the binary tests run in parallel and each may trigger a build.
-// The lock file holds the builder's pid; a lock left by a dead process is taken over.
-import { openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+// The agent's process lock (pid + boot id, stale holders replaced safely), waited for here
+// instead of refused: a second build simply runs after the first.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OutpostError } from '../../shared/errors.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { acquireLock, type ProcessLock } from '../../agent/lib/process-lock.ts';
+import { isOutpostError } from '../../shared/errors.ts';
 
 export async function withLock<T>(file: string, fn: () => Promise<T>, waitMs = 10 * 60_000): Promise<T> {
   const deadline = Date.now() + waitMs;
+  let lock: ProcessLock;
   for (;;) {
     try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      lock = await acquireLock(file, 'the build', 'E_BUILD_LOCK');
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(file, 'utf8'));
-      } catch {
-        continue; // released between our open and read
-      }
-      if (!holder || !alive(holder)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new OutpostError('E_BUILD_LOCK', `another build (pid ${holder}) holds ${file}`);
+      if (!isOutpostError(err, 'E_BUILD_LOCK') || Date.now() > deadline) throw err;
       await sleep(250);
     }
   }
   try {
     return await fn();
   } finally {
-    rmSync(file, { force: true });
+    await lock.release();
   }
 }
