@@ -76,6 +76,17 @@ export const field = {
   },
 };
 
+/** For parsers of structured values: a JSON object (not null, not an array). */
+export function expectObject(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: expected an object`);
+  return v as Record<string, unknown>;
+}
+
+/** For parsers of structured values: refuses keys outside `keys` (typos would be ignored otherwise). */
+export function onlyKeys(o: Record<string, unknown>, keys: readonly string[], where = ''): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${where}${k}: unknown key (typo?)`);
+}
+
 export type Fields = Record<string, Field<any>>;
 export type SectionOf<F extends Fields> = { readonly [K in keyof F]: F[K] extends Field<infer T> ? T : never };
 

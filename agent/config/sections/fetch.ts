@@ -1,22 +1,17 @@
 // Downloads: windows, throttle, budgets, TLS, proxy, retries. Window expressions are validated
 // with the same parser the window maths uses, so a config that loads is a config that works.
-import { defineSection, field } from '../schema.ts';
+import { defineSection, expectObject, field, onlyKeys } from '../schema.ts';
 import { compileWindow, type WindowSpec } from '../../update/window.ts';
 import { checkTimeZone } from '../../update/window-tz.ts';
-
-function object(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${path}: expected an object`);
-  return v as Record<string, unknown>;
-}
 
 function windowList(withRate: boolean) {
   return (v: unknown, path: string): readonly WindowSpec[] => {
     if (!Array.isArray(v)) throw new Error('expected an array of windows');
     return Object.freeze(
       v.map((raw, i) => {
-        const o = object(raw, `${path}[${i}]`);
+        const o = expectObject(raw, `${path}[${i}]`);
         const allowed = ['cron', 'durationMinutes', 'timezone', ...(withRate ? ['maxBytesPerSecond'] : [])];
-        for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new Error(`[${i}].${k}: unknown key`);
+        onlyKeys(o, allowed, `[${i}].`);
         if (typeof o.cron !== 'string') throw new Error(`[${i}].cron: expected a cron expression`);
         if (typeof o.durationMinutes !== 'number') throw new Error(`[${i}].durationMinutes: expected minutes`);
         const timezone = o.timezone === undefined ? 'UTC' : o.timezone;

@@ -1,6 +1,6 @@
 // Keys of the update section: slots, boot environment, reboot, health checks, booted-slot
 // detection and the knobs of the update state machine (agent/update/).
-import { defineSection, field } from '../schema.ts';
+import { defineSection, expectObject, field, onlyKeys } from '../schema.ts';
 
 export interface SlotConfig {
   readonly name: string;
@@ -33,11 +33,6 @@ export interface BootedSlotConfig {
 
 type Obj = Record<string, unknown>;
 
-function obj(v: unknown, what: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`expected ${what} object`);
-  return v as Obj;
-}
-
 function str(o: Obj, key: string, opts: { optional?: boolean; pattern?: RegExp } = {}): string {
   const v = o[key];
   if (v === undefined && opts.optional) return '';
@@ -46,16 +41,12 @@ function str(o: Obj, key: string, opts: { optional?: boolean; pattern?: RegExp }
   return v;
 }
 
-function only(o: Obj, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${k}: unknown key (typo?)`);
-}
-
 function parseSlots(v: unknown): readonly SlotConfig[] {
   if (!Array.isArray(v)) throw new Error('expected an array of slots');
   const seen = new Set<string>();
   const out = v.map((raw, i) => {
-    const o = obj(raw, `slot [${i}]`);
-    only(o, ['name', 'class', 'path', 'kind']);
+    const o = expectObject(raw, `slot [${i}]`);
+    onlyKeys(o, ['name', 'class', 'path', 'kind']);
     const name = str(o, 'name', { pattern: /^[A-Za-z0-9_-]{1,32}$/ });
     if (seen.has(name)) throw new Error(`slot name ${name} is used twice`);
     seen.add(name);
@@ -70,8 +61,8 @@ function parseSlots(v: unknown): readonly SlotConfig[] {
 }
 
 function parseBootEnv(v: unknown): BootEnvConfig {
-  const o = obj(v, 'bootEnv');
-  only(o, ['kind', 'path', 'config']);
+  const o = expectObject(v, 'bootEnv');
+  onlyKeys(o, ['kind', 'path', 'config']);
   const kind = o.kind;
   if (kind !== 'grub' && kind !== 'uboot' && kind !== 'fw_setenv') throw new Error('kind must be "grub", "uboot" or "fw_setenv"');
   const path = str(o, 'path', { optional: true }) || null;
@@ -85,8 +76,8 @@ function parseHealthChecks(v: unknown): readonly HealthCheckConfig[] {
   if (!Array.isArray(v)) throw new Error('expected an array of health checks');
   return Object.freeze(
     v.map((raw, i) => {
-      const o = obj(raw, `health check [${i}]`);
-      only(o, ['name', 'command', 'args', 'timeoutMs']);
+      const o = expectObject(raw, `health check [${i}]`);
+      onlyKeys(o, ['name', 'command', 'args', 'timeoutMs']);
       const args = o.args ?? [];
       if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new Error('args: expected an array of strings');
       const timeoutMs = o.timeoutMs ?? 30_000;
@@ -97,8 +88,8 @@ function parseHealthChecks(v: unknown): readonly HealthCheckConfig[] {
 }
 
 function parseBootedSlot(v: unknown): BootedSlotConfig {
-  const o = obj(v, 'bootedSlot');
-  only(o, ['source', 'path']);
+  const o = expectObject(v, 'bootedSlot');
+  onlyKeys(o, ['source', 'path']);
   const source = o.source;
   if (source !== 'cmdline' && source !== 'mounts' && source !== 'file') throw new Error('source must be "cmdline", "mounts" or "file"');
   const def = source === 'cmdline' ? '/proc/cmdline' : source === 'mounts' ? '/proc/mounts' : '';
