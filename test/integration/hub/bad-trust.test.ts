@@ -5,22 +5,12 @@
 // operator fixes the file (no restart needed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startHubProcess, waitFor, type HubProcess } from '../../support/dev-hub.ts';
-import { spawnAgent, type AgentProcess } from './agent-process.ts';
-import { TestNode } from '../../component/update/harness.ts';
-import { makeKit } from '../../component/update/kit.ts';
-import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { waitFor } from '../../support/dev-hub.ts';
+import { startHubFleet, type HubFleet } from '../support/hub-fleet.ts';
 
-const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
-
-let dir: string;
-let kit: Awaited<ReturnType<typeof makeKit>>;
-let hub: HubProcess;
-const nodes: TestNode[] = [];
-const agents: AgentProcess[] = [];
+let fleet: HubFleet;
 
 interface Detail {
   deployment: { id: string; state: string | null; outcome: { result: string; version?: string; code?: string } | null } | null;
@@ -28,44 +18,20 @@ interface Detail {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bad-trust-'));
-  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
-  await mkdir(join(dir, 'bundles'));
-  await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.bundle'));
-  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles') });
+  fleet = await startHubFleet('bad-trust-');
 });
 
 after(async () => {
-  for (const a of agents) await a.stop('SIGKILL');
-  await hub?.stop();
-  for (const n of nodes) await n.dispose();
-  await kit?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  await fleet?.dispose();
 });
 
 async function makeNode(deviceId: string) {
-  const node = await TestNode.create({ kit, slotSize: 2 << 20, healthChecks: [['/bin/true']] });
-  nodes.push(node);
-  const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), deviceId);
-  const config = JSON.parse(await readFile(node.configPath, 'utf8'));
-  config.hub = { url: hub.agentUrl, deviceId, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
-  config.inventory = { scriptsDir: null };
-  config.location = { gpsd: false };
-  await writeFile(node.configPath, JSON.stringify(config, null, 2));
-  await hub.admin('POST', '/admin/preauthorize', { fingerprints: [id.fingerprint] });
-  const detail = async () => (await hub.admin<Detail[]>('POST', '/admin/node', { node: deviceId }))[0]!;
-  const start = async () => {
-    const agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
-    agents.push(agent);
-    type Summary = { deviceId: string; online: boolean; status: string };
-    await waitFor(`${deviceId} online`, async () => {
-      if (agent.proc.exitCode !== null) throw new Error(`agent exited ${agent.proc.exitCode}: ${JSON.stringify(agent.logs().slice(-5))}`);
-      return (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === deviceId && x.online && x.status === 'accepted');
-    }, 30_000);
-    return agent;
-  };
+  const n = await fleet.node(deviceId, { healthChecks: [['/bin/true']] });
+  const { node } = n;
+  const detail = () => n.detail<Detail>();
+  const start = () => fleet.start(n);
   const offer = async (deploymentId: string) => {
-    const [issued] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', { node: deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId, now: true });
+    const [issued] = await fleet.hub.admin<Array<{ id: string }>>('POST', '/admin/offer', { node: deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId, now: true });
     return waitFor(`ack of ${deploymentId}`, async () => (await detail()).acks.find((a) => a.ref === issued!.id), 20_000);
   };
   return { node, detail, start, offer, trustDir: join(node.root, 'etc/outpost/trust'), floorFile: join(node.stateDir, 'release-floor') };

@@ -13,26 +13,20 @@
 // The state sequence comes from the deployment log the hub receives with the outcome.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startHubProcess, waitFor, type HubProcess } from '../../support/dev-hub.ts';
+import { waitFor, type HubProcess } from '../../support/dev-hub.ts';
 import { spawnAgent, type AgentProcess } from '../hub/agent-process.ts';
-import { TestNode } from '../../component/update/harness.ts';
-import { makeKit } from '../../component/update/kit.ts';
-import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
+import { BIN, startHubFleet, type HubFleet } from '../support/hub-fleet.ts';
 
-const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 const CLOSED = { cron: '0 0 1 1 *', durationMinutes: 1, timezone: 'UTC' };
 // Opens at every minute for a minute: the merged period never closes.
 const ALWAYS = { cron: '* * * * *', durationMinutes: 1, timezone: 'UTC' };
 
-let dir: string;
-let kit: Awaited<ReturnType<typeof makeKit>>;
+let fleet: HubFleet;
 let hub: HubProcess;
-const nodes: TestNode[] = [];
-const agents: AgentProcess[] = [];
+let agents: AgentProcess[];
 
 interface Detail {
   deployment: { id: string; state: string | null; outcome: { result: string; log: string } | null } | null;
@@ -40,40 +34,25 @@ interface Detail {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hub-windows-'));
-  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
-  await mkdir(join(dir, 'bundles'));
-  await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.bundle'));
-  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles') });
+  fleet = await startHubFleet('hub-windows-');
+  hub = fleet.hub;
+  agents = fleet.agents;
 });
 
 after(async () => {
-  for (const a of agents) await a.stop('SIGKILL');
-  await hub?.stop();
-  for (const n of nodes) await n.dispose();
-  await kit?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  await fleet?.dispose();
 });
 
 /** A node with closed download and install windows, accepted by the hub, its agent running. */
 async function startNode(deviceId: string, healthChecks?: (configPath: string) => unknown[]) {
-  const node = await TestNode.create({ kit, slotSize: 2 << 20 });
-  nodes.push(node);
-  const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), deviceId);
-  const config = JSON.parse(await readFile(node.configPath, 'utf8'));
-  config.hub = { url: hub.agentUrl, deviceId, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
-  config.inventory = { scriptsDir: null };
-  config.location = { gpsd: false };
-  config.fetch = { windows: [CLOSED], installWindows: [CLOSED] };
-  if (healthChecks) config.update.healthChecks = healthChecks(node.configPath);
-  await writeFile(node.configPath, JSON.stringify(config, null, 2));
-  await hub.admin('POST', '/admin/preauthorize', { fingerprints: [id.fingerprint] });
-  const agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
-  agents.push(agent);
-  const detail = async () => (await hub.admin<Detail[]>('POST', '/admin/node', { node: deviceId }))[0]!;
-  type Summary = { deviceId: string; status: string; online: boolean };
-  await waitFor(`${deviceId} online`, async () => (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === deviceId && x.online && x.status === 'accepted'), 30_000);
-  return { node, agent, detail, deviceId };
+  const enrolled = await fleet.node(deviceId, {
+    edit: (config, node) => {
+      config.fetch = { windows: [CLOSED], installWindows: [CLOSED] };
+      if (healthChecks) config.update.healthChecks = healthChecks(node.configPath);
+    },
+  });
+  const agent = await fleet.start(enrolled);
+  return { node: enrolled.node, agent, detail: () => enrolled.detail<Detail>(), deviceId };
 }
 
 async function acked(detail: () => Promise<Detail>, ref: string) {
