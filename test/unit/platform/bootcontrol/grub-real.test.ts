@@ -10,6 +10,7 @@ import { AttemptCounterBootControl } from '../../../../agent/platform/bootcontro
 import { runCommand } from '../../../../agent/platform/exec.ts';
 import { simulateBoot } from '../../../support/boot-simulator.ts';
 import { grubEmuBoot, haveGrubEmu } from './grub-emu.ts';
+import { COMMON_BOOT_CASES } from './boot-scenarios.ts';
 
 let dir = '';
 let n = 0;
@@ -34,12 +35,7 @@ async function pair(vars: Record<string, string>): Promise<{ real: string; sim: 
 }
 
 const CASES: Array<[string, Record<string, string>]> = [
-  ['blank environment', {}],
-  ['trial slot first', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '3', OUTPOST_A_GOOD: '1' }],
-  ['trial on its last try', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '1' }],
-  ['fallback on its last try', { BOOT_ORDER: 'A B', BOOT_A_LEFT: '1', BOOT_B_LEFT: '0' }],
-  ['trial used up: fall back', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '2', BOOT_B_LEFT: '0' }],
-  ['bad slot out of the order', { BOOT_ORDER: 'A', BOOT_A_LEFT: '9', BOOT_B_LEFT: '5' }],
+  ...COMMON_BOOT_CASES,
   ['empty order, odd counters', { BOOT_ORDER: '', BOOT_A_LEFT: '10', BOOT_B_LEFT: 'x' }],
   ['unknown and repeated names', { BOOT_ORDER: 'C  B B A', BOOT_A_LEFT: '4', BOOT_B_LEFT: '1' }],
 ];

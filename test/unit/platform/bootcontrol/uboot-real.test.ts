@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { UbootEnv } from '../../../../agent/platform/bootenv/uboot-env.ts';
 import { simulateBoot } from '../../../support/boot-simulator.ts';
 import { haveUbootQemu, ubootBoot } from './uboot-qemu.ts';
+import { COMMON_BOOT_CASES } from './boot-scenarios.ts';
 
 let dir = '';
 let n = 0;
@@ -31,12 +32,7 @@ async function simulate(vars: Record<string, string>) {
 }
 
 const CASES: Array<[string, Record<string, string>]> = [
-  ['blank environment', {}],
-  ['trial slot first', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '3', OUTPOST_A_GOOD: '1' }],
-  ['trial on its last try', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '1' }],
-  ['fallback on its last try', { BOOT_ORDER: 'A B', BOOT_A_LEFT: '1', BOOT_B_LEFT: '0' }],
-  ['trial used up: fall back', { BOOT_ORDER: 'B A', BOOT_A_LEFT: '2', BOOT_B_LEFT: '0' }],
-  ['bad slot out of the order', { BOOT_ORDER: 'A', BOOT_A_LEFT: '9', BOOT_B_LEFT: '5' }],
+  ...COMMON_BOOT_CASES,
   ['unknown names in the order', { BOOT_ORDER: 'C B A', BOOT_A_LEFT: '4', BOOT_B_LEFT: '0' }],
   ['nothing bootable: refill, order kept', { BOOT_ORDER: 'A', BOOT_A_LEFT: '0', BOOT_B_LEFT: '0' }],
 ];
