@@ -26,12 +26,12 @@ import { commandRebooter } from './platform/rebooter.ts';
 import { openUpdateApp, type BundlePolicyStatus } from './update-app.ts';
 import type { UpdateService } from './update/service.ts';
 import type { RunResult, UpdateEvent } from './update/runner.ts';
-import { WindowPlan, checkWindows } from './update/window-plan.ts';
+import { WindowPlan, checkWindows } from './window/plan.ts';
 import { realSleep } from './fetch/sleep.ts';
 import type { HealthCheckConfig } from './config/sections/update.ts';
 import type { PushedConfig } from '../shared/protocol/messages.ts';
 import type { HealthCheck } from './update/ports.ts';
-import { runInWindows } from './update/window-scheduler.ts';
+import { runInWindows } from './window/scheduler.ts';
 import { createFetcher, type Fetcher } from './fetch/from-config.ts';
 import { AGENT_VERSION } from './version.ts';
 

@@ -11,7 +11,7 @@ import { proxyEnvironment } from '../config/sections/fetch.ts';
 import { createFetcher } from '../fetch/from-config.ts';
 import { realSleep } from '../fetch/sleep.ts';
 import { silentLogger } from '../log/logger.ts';
-import { WindowPlan } from '../update/window-plan.ts';
+import { WindowPlan } from '../window/plan.ts';
 import { openUpdateApp } from '../update-app.ts';
 import { fileSource } from '../update/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';

@@ -4,7 +4,7 @@
 // reserved mark (every few MiB), and set to the exact figure on flush().
 import { writeJsonAtomic, readJsonOrSetAside } from '../lib/atomic-file.ts';
 import { AgentError } from '../lib/errors.ts';
-import { toInstant, wallTime } from '../update/window-tz.ts';
+import { toInstant, wallTime } from '../window/tz.ts';
 
 export interface BudgetLimits {
   readonly dailyBytes: number | null;

@@ -1,11 +1,11 @@
 // Decides when a download may run and how fast: download windows (pure maths in
-// update/window.ts), the byte budget, and a "download now" override. It wakes itself at the next
+// window/window.ts), the byte budget, and a "download now" override. It wakes itself at the next
 // computed boundary (re-checking at least once a minute, so a clock step after NTP sync is
 // noticed) — no cron daemon involved. A running download gets a session signal that aborts with
 // E_WINDOW_CLOSED or E_BUDGET_SPENT: the update machine records that as `aborted`, not failed.
 import { AgentError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
-import { nextChange, rateAt, windowStatus, type WindowSpec } from '../update/window.ts';
+import { nextChange, rateAt, windowStatus, type WindowSpec } from '../window/window.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import { realSleep, type Sleep } from './sleep.ts';
 import { TokenBucket } from './throttle.ts';

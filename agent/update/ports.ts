@@ -4,7 +4,7 @@ import type { BootControl, Rebooter, SlotDevice, SlotName } from '../platform/ty
 import type { BundleVerifier, VerifiedHead } from '../bundle/types.ts';
 import type { BundleSource } from './source.ts';
 import type { Logger } from '../log/logger.ts';
-import type { WindowSpec } from './window.ts';
+import type { WindowSpec } from '../window/window.ts';
 
 export interface BootedSlot {
   booted(): Promise<SlotName | null>;

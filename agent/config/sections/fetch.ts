@@ -1,8 +1,8 @@
 // Downloads: windows, throttle, budgets, TLS, proxy, retries. Window expressions are validated
 // with the same parser the window maths uses, so a config that loads is a config that works.
 import { defineSection, expectObject, field, onlyKeys } from '../schema.ts';
-import { compileWindow, type WindowSpec } from '../../update/window.ts';
-import { checkTimeZone } from '../../update/window-tz.ts';
+import { compileWindow, type WindowSpec } from '../../window/window.ts';
+import { checkTimeZone } from '../../window/tz.ts';
 
 function windowList(withRate: boolean) {
   return (v: unknown, path: string): readonly WindowSpec[] => {

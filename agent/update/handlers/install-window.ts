@@ -2,7 +2,7 @@
 // the night, reboot on Sunday at 03:00"). The wait is a handler, not a parked state: a shutdown
 // stops it (the journal keeps the state, the next start waits again), a cancel abandons.
 import type { Handler } from './context.ts';
-import { isOpen, nextOpen } from '../window.ts';
+import { isOpen, nextOpen } from '../../window/window.ts';
 
 /** Re-check at least this often: the clock may step (NTP, trusted time) and pushes may change. */
 export const INSTALL_RECHECK_MS = 60_000;

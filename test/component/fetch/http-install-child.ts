@@ -10,7 +10,7 @@ import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';
 import { readFloor } from '../../../agent/bundle/floor.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
-import { runInWindows } from '../../../agent/update/window-scheduler.ts';
+import { runInWindows } from '../../../agent/window/scheduler.ts';
 
 const [configPath, mode, url] = process.argv.slice(2) as [string, 'start' | 'resume', string | undefined];
 const config = await loadConfig(configPath);

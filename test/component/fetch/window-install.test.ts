@@ -17,8 +17,8 @@ import { silentLogger } from '../../../agent/log/logger.ts';
 import { DownloadGate } from '../../../agent/fetch/download-gate.ts';
 import { HttpBundleSource } from '../../../agent/fetch/http-source.ts';
 import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
-import { runInWindows } from '../../../agent/update/window-scheduler.ts';
-import { WindowPlan } from '../../../agent/update/window-plan.ts';
+import { runInWindows } from '../../../agent/window/scheduler.ts';
+import { WindowPlan } from '../../../agent/window/plan.ts';
 import { join } from 'node:path';
 
 const kit = await makeKit({ imageSize: 4 << 20, blockSize: 64 << 10 });

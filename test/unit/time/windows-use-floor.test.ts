@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TimeFloor } from '../../../agent/time/floor.ts';
 
-// The consumers' shape (agent/update/window.ts and offer expiry): pure predicates over a `now`
+// The consumers' shape (agent/window/window.ts and offer expiry): pure predicates over a `now`
 // that the caller takes from an injected Clock. Kept here so this test pins the floor's side.
 const DAY = 86_400_000;
 function isWithinDailyWindow(w: { startMinute: number; endMinute: number }, now: number): boolean {
@@ -48,7 +48,7 @@ test('a node booted in 1970 uses the floor for windows and expiries', async () =
 });
 
 test('the real window maths, fed the floor clock, opens the window the raw 1970 clock would miss', async () => {
-  const { isOpen } = await import('../../../agent/update/window.ts');
+  const { isOpen } = await import('../../../agent/window/window.ts');
   const d = await mkdtemp(join(tmpdir(), 'outpost-floor-win-'));
   try {
     const mono = 0;

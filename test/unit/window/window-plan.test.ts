@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WindowPlan, DEPLOYMENT_WINDOWS_FILE } from '../../../agent/update/window-plan.ts';
+import { WindowPlan, DEPLOYMENT_WINDOWS_FILE } from '../../../agent/window/plan.ts';
 import { DownloadGate } from '../../../agent/fetch/download-gate.ts';
 import { VirtualClock } from './virtual-clock.ts';
 

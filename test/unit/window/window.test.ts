@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isOpen, nextOpen, windowStatus, rateAt, nextChange, nextStart, lastStart, compileWindow } from '../../../agent/update/window.ts';
-import { parseCron } from '../../../agent/update/window-cron.ts';
-import { toInstant } from '../../../agent/update/window-tz.ts';
+import { isOpen, nextOpen, windowStatus, rateAt, nextChange, nextStart, lastStart, compileWindow } from '../../../agent/window/window.ts';
+import { parseCron } from '../../../agent/window/cron.ts';
+import { toInstant } from '../../../agent/window/tz.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 
 const Z = (s: string) => Date.parse(s.endsWith('Z') ? s : s + 'Z');

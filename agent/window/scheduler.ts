@@ -2,7 +2,7 @@
 // running step is stopped the way a shutdown stops it — the journal keeps the deployment and its
 // block progress, nothing is failed or rolled back — and at the next open it continues from there.
 import type { DownloadGate } from '../fetch/download-gate.ts';
-import type { RunResult } from './runner.ts';
+import type { RunResult } from '../update/runner.ts';
 import type { Logger } from '../log/logger.ts';
 
 export interface Steppable {

@@ -3,8 +3,8 @@
 // `durationMinutes` of real elapsed time. Overlapping or touching windows merge into one open
 // period. No windows at all means "always open". node-cron is not needed: callers sleep until
 // the boundary this module computes.
-import { parseCron, cronDayMatches, type CronSchedule } from './window-cron.ts';
-import { checkTimeZone, constantOffset, toInstant, wallTime } from './window-tz.ts';
+import { parseCron, cronDayMatches, type CronSchedule } from './cron.ts';
+import { checkTimeZone, constantOffset, toInstant, wallTime } from './tz.ts';
 import { AgentError } from '../lib/errors.ts';
 
 export interface WindowSpec {

@@ -9,7 +9,7 @@ import { readJsonOrSetAside, writeJsonAtomic } from '../lib/atomic-file.ts';
 import { AgentError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { compileWindow, type WindowSpec } from './window.ts';
-import type { InstallWindows } from './ports.ts';
+import type { InstallWindows } from '../update/ports.ts';
 
 export const DEPLOYMENT_WINDOWS_FILE = 'deployment-windows.json';
 
