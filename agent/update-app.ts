@@ -19,7 +19,7 @@ import { processRunner } from './platform/exec.ts';
 import { openBootEnv, type BootEnvSpec } from './platform/bootenv/open.ts';
 import { AttemptCounterBootControl } from './platform/bootcontrol/attempt-counter.ts';
 import { commandHealthCheck } from './update/health.ts';
-import { fileSource } from './update/file-source.ts';
+import { fileSource } from './bundle/file-source.ts';
 import { createUpdateService, type UpdateService } from './update/service.ts';
 import { AgentError } from './lib/errors.ts';
 import { OutpostError, isOutpostError, wrapError } from '../shared/errors.ts';
@@ -32,7 +32,7 @@ export interface UpdateAppOptions {
   /** Pluggable checks after a trial boot (e.g. "hub reachable"), run after the configured ones. */
   extraHealthChecks?: readonly HealthCheck[];
   /** Rebuilds non-file sources (HTTP) of an interrupted deployment from its origin. */
-  sourceFor?: (origin: string) => import('./update/source.ts').BundleSource | null;
+  sourceFor?: (origin: string) => import('./bundle/source.ts').BundleSource | null;
   runner?: CommandRunner;
   now?: () => number;
   /** Gates arming on install windows (the daemon); absent: arm at once (the CLI, on site). */

@@ -13,7 +13,7 @@ import { realSleep } from '../fetch/sleep.ts';
 import { silentLogger } from '../log/logger.ts';
 import { WindowPlan } from '../window/plan.ts';
 import { openUpdateApp } from '../update-app.ts';
-import { fileSource } from '../update/file-source.ts';
+import { fileSource } from '../bundle/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import { AgentError } from '../lib/errors.ts';
 

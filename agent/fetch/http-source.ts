@@ -3,7 +3,7 @@
 // `Range` from the first block not yet handed to the sink, through verifier.readBlocks. The
 // validator (ETag, else Last-Modified) seen first is pinned; any later difference is
 // E_SOURCE_CHANGED so the caller restarts cleanly.
-import type { BundleSource, DeliverOptions } from '../update/source.ts';
+import type { BundleSource, DeliverOptions } from '../bundle/source.ts';
 import type { VerifiedHead, VerifiedPayload } from '../bundle/types.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 import { fullJitterDelay } from '../lib/backoff.ts';

@@ -2,7 +2,7 @@
 // concrete parts; this module names only their shapes.
 import type { BootControl, Rebooter, SlotDevice, SlotName } from '../platform/types.ts';
 import type { BundleVerifier, VerifiedHead } from '../bundle/types.ts';
-import type { BundleSource } from './source.ts';
+import type { BundleSource } from '../bundle/source.ts';
 import type { Logger } from '../log/logger.ts';
 import type { WindowSpec } from '../window/window.ts';
 

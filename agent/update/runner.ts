@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
-import type { BundleSource } from './source.ts';
+import type { BundleSource } from '../bundle/source.ts';
 import type { UpdateDeps } from './ports.ts';
 import type { ErrorInfo, Journal } from './journal.ts';
 import type { HandlerContext } from './handlers/context.ts';

@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SlotName } from '../platform/types.ts';
-import type { BundleSource } from './source.ts';
+import type { BundleSource } from '../bundle/source.ts';
 import type { UpdateDeps } from './ports.ts';
 import type { Journal } from './journal.ts';
 import { outcomeOf } from './journal.ts';

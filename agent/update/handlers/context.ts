@@ -4,7 +4,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { Event, State } from '../machine.ts';
 import type { ErrorInfo, Journal } from '../journal.ts';
 import type { UpdateDeps } from '../ports.ts';
-import type { BundleSource } from '../source.ts';
+import type { BundleSource } from '../../bundle/source.ts';
 import { AgentError } from '../../lib/errors.ts';
 
 type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress' | 'healthyBoot'>>;

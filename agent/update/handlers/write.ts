@@ -3,7 +3,7 @@
 import type { BlockSink, VerifiedHead } from '../../bundle/types.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import type { SlotDevice, SlotWriter } from '../../platform/types.ts';
-import type { ResumePoint } from '../source.ts';
+import type { ResumePoint } from '../../bundle/source.ts';
 import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError, isAgentError } from '../../lib/errors.ts';

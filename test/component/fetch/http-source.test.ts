@@ -10,7 +10,7 @@ import { makeTestBundle, FileSlotSink, type TestBundle } from './test-bundle.ts'
 import { HttpBundleSource, type HttpSourceOptions } from '../../../agent/fetch/http-source.ts';
 import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
-import type { ResumePoint } from '../../../agent/update/source.ts';
+import type { ResumePoint } from '../../../agent/bundle/source.ts';
 
 const BLOCK = 64 * 1024;
 const SIZE = 6 * 1024 * 1024 + 1234; // last block partial

@@ -9,7 +9,7 @@ import { storeFromDocument } from '../../../shared/bundle/trust.ts';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import type { BlockSink, BundleVerifier, VerifiedHead } from '../../../agent/bundle/types.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
-import type { ResumePoint } from '../../../agent/update/source.ts';
+import type { ResumePoint } from '../../../agent/bundle/source.ts';
 
 export interface TestBundle {
   file: string;

@@ -15,7 +15,7 @@ import { readFloor } from '../../../agent/bundle/floor.ts';
 import { createUpdateService, type UpdateService } from '../../../agent/update/service.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { AgentError } from '../../../agent/lib/errors.ts';
-import { fileSource } from '../../../agent/update/file-source.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { simulateBoot } from '../../support/boot-simulator.ts';
 import type { TestNode } from './harness.ts';
 

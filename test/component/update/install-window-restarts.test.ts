@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { faultyService } from './custom-service.ts';
-import { fileSource } from '../../../agent/update/file-source.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
 import type { InstallWindows } from '../../../agent/update/ports.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;

@@ -9,7 +9,7 @@ import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { loadConfig, type Config } from '../../../agent/config/load.ts';
 import { openUpdateApp } from '../../../agent/update-app.ts';
-import { fileSource } from '../../../agent/update/file-source.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { WindowPlan } from '../../../agent/window/plan.ts';
 import type { UpdateService } from '../../../agent/update/service.ts';
 import { VirtualClock, settle } from '../../unit/window/virtual-clock.ts';

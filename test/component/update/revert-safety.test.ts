@@ -12,7 +12,7 @@ import { makeKit } from './kit.ts';
 import { BLANK_ENV, FlakyEnv, failingCheck, faultyService } from './custom-service.ts';
 import { createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
 import { writeBootedSlot } from '../../support/boot-simulator.ts';
-import { fileSource } from '../../../agent/update/file-source.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { openSlotDevice } from '../../../agent/platform/slots/slot-device.ts';
 import { AgentError } from '../../../agent/lib/errors.ts';
 import type { HealthCheck } from '../../../agent/update/ports.ts';

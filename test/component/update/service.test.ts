@@ -7,7 +7,7 @@ import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { loadConfig } from '../../../agent/config/load.ts';
 import { openUpdateApp } from '../../../agent/update-app.ts';
-import { fileSource } from '../../../agent/update/file-source.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
 import type { UpdateEvent } from '../../../agent/update/runner.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;

@@ -1,7 +1,7 @@
 // Where a deployment's bundle comes from: a local file (USB stick) or HTTP (agent/fetch/).
 // The update machine owns the durable progress; a source only turns a resume point into
 // verified blocks delivered to the sink.
-import type { BlockSink, BundleVerifier, VerifiedHead } from '../bundle/types.ts';
+import type { BlockSink, BundleVerifier, VerifiedHead } from './types.ts';
 
 export interface ResumePoint {
   /** Head bytes persisted from the first attempt (re-verified before use). */
