@@ -10,7 +10,7 @@ import type { Logger } from './log/logger.ts';
 import { AgentError, isAgentError } from './lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity/device-identity.ts';
 import { HubClient } from './hub/client.ts';
-import { buildClientOptions } from './hub/transport.ts';
+import { buildClientOptions } from './net/ws-transport.ts';
 import { selectHealthChecks } from './hub/pushed-checks.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from './hub/ports.ts';
 import { createCollector, wireSource } from './inventory/service.ts';

@@ -15,7 +15,7 @@ import { generateSigningKey, parsePrivateKey } from '../shared/bundle/keys.ts';
 import { storeFromDocument, type TrustDocument } from '../shared/bundle/trust.ts';
 import { createVerifier } from '../agent/bundle/verifier.ts';
 import { HttpBundleSource } from '../agent/fetch/http-source.ts';
-import { HttpTransport } from '../agent/fetch/http-transport.ts';
+import { HttpTransport } from '../agent/net/http-transport.ts';
 import { openSlotDevice } from '../agent/platform/slots/slot-device.ts';
 import type { BlockSink } from '../agent/bundle/types.ts';
 import type { SlotWriter } from '../agent/platform/types.ts';

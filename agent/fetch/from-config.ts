@@ -8,9 +8,9 @@ import type { Logger } from '../log/logger.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { DownloadGate } from './download-gate.ts';
 import { HttpBundleSource } from './http-source.ts';
-import { HttpTransport } from './http-transport.ts';
-import { parseNoProxy } from './no-proxy.ts';
-import { loadTlsMaterial } from './tls-options.ts';
+import { HttpTransport } from '../net/http-transport.ts';
+import { parseNoProxy } from '../net/no-proxy.ts';
+import { loadTlsMaterial } from '../net/tls-options.ts';
 
 export type FetchSettings = SectionOf<typeof fetchSection.fields>;
 

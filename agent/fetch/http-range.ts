@@ -3,7 +3,7 @@
 // we are actually waiting for the network (a slow consumer is not a stall).
 import type { IncomingMessage } from 'node:http';
 import { AgentError } from '../lib/errors.ts';
-import { networkError, type HttpTransport } from './http-transport.ts';
+import { networkError, type HttpTransport } from '../net/http-transport.ts';
 
 export interface RangeRequest {
   readonly url: URL;

@@ -8,7 +8,7 @@ import type { VerifiedHead, VerifiedPayload } from '../bundle/types.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 import { fullJitterDelay } from '../lib/backoff.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
-import type { HttpTransport } from './http-transport.ts';
+import type { HttpTransport } from '../net/http-transport.ts';
 import { openRange, RetryableHttpError, type RangeResponse } from './http-range.ts';
 import { throttled, type TokenBucket } from './throttle.ts';
 import { realSleep, type Sleep } from './sleep.ts';

@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFlakyServer } from '../../support/flaky-http-server.ts';
-import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
+import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { openRange, RetryableHttpError } from '../../../agent/fetch/http-range.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startFlakyServer, type FlakyServer } from '../../support/flaky-http-server.ts';
 import { makeTestBundle, FileSlotSink, type TestBundle } from './test-bundle.ts';
 import { HttpBundleSource, type HttpSourceOptions } from '../../../agent/fetch/http-source.ts';
-import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
+import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 import type { ResumePoint } from '../../../agent/bundle/source.ts';
 

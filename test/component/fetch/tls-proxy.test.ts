@@ -6,8 +6,8 @@ import { rmSync } from 'node:fs';
 import { startFlakyServer } from '../../support/flaky-http-server.ts';
 import { makePki } from './tls-fixtures.ts';
 import { startProxy } from './connect-proxy.ts';
-import { HttpTransport, type TransportOptions } from '../../../agent/fetch/http-transport.ts';
-import { loadTlsMaterial, type TlsSettings } from '../../../agent/fetch/tls-options.ts';
+import { HttpTransport, type TransportOptions } from '../../../agent/net/http-transport.ts';
+import { loadTlsMaterial, type TlsSettings } from '../../../agent/net/tls-options.ts';
 import { openRange } from '../../../agent/fetch/http-range.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 

@@ -16,7 +16,7 @@ import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { DownloadGate } from '../../../agent/fetch/download-gate.ts';
 import { HttpBundleSource } from '../../../agent/fetch/http-source.ts';
-import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
+import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { runInWindows } from '../../../agent/window/scheduler.ts';
 import { WindowPlan } from '../../../agent/window/plan.ts';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@ import { makeTestBundle, FileSlotSink } from './test-bundle.ts';
 import { VirtualClock } from '../../unit/window/virtual-clock.ts';
 import { DownloadGate } from '../../../agent/fetch/download-gate.ts';
 import { HttpBundleSource } from '../../../agent/fetch/http-source.ts';
-import { HttpTransport } from '../../../agent/fetch/http-transport.ts';
+import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'outpost-window-'));

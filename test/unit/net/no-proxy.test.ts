@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bypassesProxy, parseNoProxy } from '../../../agent/fetch/no-proxy.ts';
+import { bypassesProxy, parseNoProxy } from '../../../agent/net/no-proxy.ts';
 
 const by = (url: string, list: string) => bypassesProxy(new URL(url), parseNoProxy(list));
 
