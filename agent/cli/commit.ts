@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
-import { openUpdateApp } from '../update-app.ts';
+import { openUpdateApp } from '../app/update-app.ts';
 import { AgentError } from '../lib/errors.ts';
 
 export async function run(args: string[], io: CliIO): Promise<number> {

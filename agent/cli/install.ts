@@ -12,7 +12,7 @@ import { createFetcher } from '../fetch/from-config.ts';
 import { realSleep } from '../fetch/sleep.ts';
 import { silentLogger } from '../log/logger.ts';
 import { WindowPlan } from '../window/plan.ts';
-import { openUpdateApp } from '../update-app.ts';
+import { openUpdateApp } from '../app/update-app.ts';
 import { fileSource } from '../bundle/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import { AgentError } from '../lib/errors.ts';

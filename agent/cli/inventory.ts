@@ -34,7 +34,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const slots = values['no-slots']
     ? undefined
     : async () => {
-        const { openUpdateApp } = await import('../update-app.ts');
+        const { openUpdateApp } = await import('../app/update-app.ts');
         const { service } = await openUpdateApp(config);
         return slotSummary(await service.status());
       };

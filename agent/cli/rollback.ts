@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
-import { openUpdateApp } from '../update-app.ts';
+import { openUpdateApp } from '../app/update-app.ts';
 import { revertPending } from './install.ts';
 
 export async function run(args: string[], io: CliIO): Promise<number> {

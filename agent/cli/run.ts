@@ -8,7 +8,7 @@ import { daemonEnvironment } from '../config/sections/hub.ts';
 import { createLogger } from '../log/logger.ts';
 import { createServiceNotifier, parseServiceEnv } from '../platform/service-notify.ts';
 import { processRunner } from '../platform/exec.ts';
-import { buildApp } from '../app.ts';
+import { buildApp } from '../app/app.ts';
 
 const USAGE = `usage: outpost run [--config FILE]
 

@@ -1,4 +1,4 @@
-// What the hub session needs from the rest of the agent, as small interfaces. agent/app.ts
+// What the hub session needs from the rest of the agent, as small interfaces. agent/app/app.ts
 // hands in implementations (the update machine, inventory, location); the hub never imports them.
 import type { Inventory, Offer, PushedConfig, LocationFix } from '../../shared/protocol/messages.ts';
 

@@ -1,5 +1,5 @@
 // Contracts between the update logic and the hardware. Only agent/platform/* implements them;
-// everything else receives them from agent/app.ts.
+// everything else receives them from agent/app/app.ts.
 
 /** A key/value store the bootloader also reads (GRUB env block, U-Boot env, fw_setenv). */
 export interface BootEnv {

@@ -4,7 +4,7 @@
 // so the parent can kill us mid-download.
 import { loadConfig, rootPath, stateDir } from '../../../agent/config/load.ts';
 import { proxyEnvironment } from '../../../agent/config/sections/fetch.ts';
-import { createUpdateApp } from '../../../agent/update-app.ts';
+import { createUpdateApp } from '../../../agent/app/update-app.ts';
 import { createFetcher } from '../../../agent/fetch/from-config.ts';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';

@@ -10,7 +10,7 @@ import { makeKit } from '../update/kit.ts';
 import { startFlakyServer } from '../../support/flaky-http-server.ts';
 import { VirtualClock } from '../../unit/window/virtual-clock.ts';
 import { loadConfig, rootPath } from '../../../agent/config/load.ts';
-import { createUpdateApp } from '../../../agent/update-app.ts';
+import { createUpdateApp } from '../../../agent/app/update-app.ts';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';

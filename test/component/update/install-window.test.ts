@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { loadConfig, type Config } from '../../../agent/config/load.ts';
-import { openUpdateApp } from '../../../agent/update-app.ts';
+import { openUpdateApp } from '../../../agent/app/update-app.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { WindowPlan } from '../../../agent/window/plan.ts';
 import type { UpdateService } from '../../../agent/update/service.ts';

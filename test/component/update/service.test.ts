@@ -6,7 +6,7 @@ import { utimes } from 'node:fs/promises';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { loadConfig } from '../../../agent/config/load.ts';
-import { openUpdateApp } from '../../../agent/update-app.ts';
+import { openUpdateApp } from '../../../agent/app/update-app.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import type { UpdateEvent } from '../../../agent/update/runner.ts';
 

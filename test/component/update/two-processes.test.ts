@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { loadConfig } from '../../../agent/config/load.ts';
-import { openUpdateApp } from '../../../agent/update-app.ts';
+import { openUpdateApp } from '../../../agent/app/update-app.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;

@@ -1,28 +1,28 @@
-// Builds the update service's concrete parts from Config. agent/app.ts (the composition root)
+// Builds the update service's concrete parts from Config. agent/app/app.ts (the composition root)
 // calls createUpdateApp(); the CLI commands install/status/commit/rollback call it too.
 import { join } from 'node:path';
-import type { Config } from './config/load.ts';
-import { rootPath, stateDir } from './config/load.ts';
-import type { BootControl, CommandRunner, SlotDevice } from './platform/types.ts';
-import type { BundleVerifier, VerifiedHead } from './bundle/types.ts';
-import type { FloorKeeper, HealthCheck, InstallWindows } from './update/ports.ts';
-import type { HealthCheckConfig } from './config/sections/update.ts';
-import { silentLogger, type Logger } from './log/logger.ts';
-import { createVerifier } from './bundle/verifier.ts';
-import { loadTrustStoreWithMark } from './bundle/trust-mark.ts';
-import type { TrustStore } from '../shared/bundle/trust.ts';
-import { readFloor, raiseFloor } from './bundle/floor.ts';
-import { openSlotDevice } from './platform/slots/slot-device.ts';
-import { bootedSlotDetector } from './platform/booted-slot.ts';
-import { commandRebooter } from './platform/rebooter.ts';
-import { processRunner } from './platform/exec.ts';
-import { openBootEnv, type BootEnvSpec } from './platform/bootenv/open.ts';
-import { AttemptCounterBootControl } from './platform/bootcontrol/attempt-counter.ts';
-import { commandHealthCheck } from './update/health.ts';
-import { fileSource } from './bundle/file-source.ts';
-import { createUpdateService, type UpdateService } from './update/service.ts';
-import { AgentError } from './lib/errors.ts';
-import { OutpostError, isOutpostError, wrapError } from '../shared/errors.ts';
+import type { Config } from '../config/load.ts';
+import { rootPath, stateDir } from '../config/load.ts';
+import type { BootControl, CommandRunner, SlotDevice } from '../platform/types.ts';
+import type { BundleVerifier, VerifiedHead } from '../bundle/types.ts';
+import type { FloorKeeper, HealthCheck, InstallWindows } from '../update/ports.ts';
+import type { HealthCheckConfig } from '../config/sections/update.ts';
+import { silentLogger, type Logger } from '../log/logger.ts';
+import { createVerifier } from '../bundle/verifier.ts';
+import { loadTrustStoreWithMark } from '../bundle/trust-mark.ts';
+import type { TrustStore } from '../../shared/bundle/trust.ts';
+import { readFloor, raiseFloor } from '../bundle/floor.ts';
+import { openSlotDevice } from '../platform/slots/slot-device.ts';
+import { bootedSlotDetector } from '../platform/booted-slot.ts';
+import { commandRebooter } from '../platform/rebooter.ts';
+import { processRunner } from '../platform/exec.ts';
+import { openBootEnv, type BootEnvSpec } from '../platform/bootenv/open.ts';
+import { AttemptCounterBootControl } from '../platform/bootcontrol/attempt-counter.ts';
+import { commandHealthCheck } from '../update/health.ts';
+import { fileSource } from '../bundle/file-source.ts';
+import { createUpdateService, type UpdateService } from '../update/service.ts';
+import { AgentError } from '../lib/errors.ts';
+import { OutpostError, isOutpostError, wrapError } from '../../shared/errors.ts';
 
 export interface UpdateAppOptions {
   logger: Logger;
@@ -32,7 +32,7 @@ export interface UpdateAppOptions {
   /** Pluggable checks after a trial boot (e.g. "hub reachable"), run after the configured ones. */
   extraHealthChecks?: readonly HealthCheck[];
   /** Rebuilds non-file sources (HTTP) of an interrupted deployment from its origin. */
-  sourceFor?: (origin: string) => import('./bundle/source.ts').BundleSource | null;
+  sourceFor?: (origin: string) => import('../bundle/source.ts').BundleSource | null;
   runner?: CommandRunner;
   now?: () => number;
   /** Gates arming on install windows (the daemon); absent: arm at once (the CLI, on site). */
