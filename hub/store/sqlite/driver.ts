@@ -14,17 +14,30 @@ export interface SqliteOptions {
 
 const MAX_CACHED_STATEMENTS = 500;
 
+// Transactions of every connection to one file in this process go through one queue: a second
+// connection's BEGIN IMMEDIATE would otherwise block the thread in SQLite's busy handler while
+// the first transaction waits for that same thread to go on.
+const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
+
 export class SqliteDb implements Db {
   readonly dialect = sqliteDialect;
   readonly file: string;
   #db: DatabaseSync;
   #stmts = new Map<string, StatementSync>();
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue: { tail: Promise<unknown>; users: number };
   #tx: Tx;
 
   constructor(file: string, o: SqliteOptions = {}) {
     this.file = file;
     this.#db = new DatabaseSync(file, { timeout: o.busyTimeoutMs ?? 10_000 });
+    const key = file === ':memory:' ? Symbol() : file;
+    let q = typeof key === 'string' ? queues.get(key) : undefined;
+    if (!q) {
+      q = { tail: Promise.resolve(), users: 0 };
+      if (typeof key === 'string') queues.set(key, q);
+    }
+    q.users++;
+    this.#queue = q;
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec(`PRAGMA synchronous = ${o.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.#db.exec('PRAGMA foreign_keys = OFF');
@@ -45,8 +58,8 @@ export class SqliteDb implements Db {
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#queue.then(fn, fn);
-    this.#queue = p.catch(() => {});
+    const p = this.#queue.tail.then(fn, fn);
+    this.#queue.tail = p.catch(() => {});
     return p;
   }
 
@@ -76,7 +89,9 @@ export class SqliteDb implements Db {
   close(): Promise<void> {
     return this.#serial(async () => {
       this.#stmts.clear();
-      if (this.#db.isOpen) this.#db.close();
+      if (!this.#db.isOpen) return;
+      this.#db.close();
+      if (--this.#queue.users === 0 && queues.get(this.file) === this.#queue) queues.delete(this.file);
     });
   }
 }
