@@ -9,7 +9,7 @@ import { commandFromRow, deploymentFromRow } from './rows.ts';
 import { DEPLOYMENT_COLUMNS, loadDeployment, newDeployment, refreshHealth, saveDeployment, trimDeployments } from './deployments.ts';
 import { limitOf } from './filter.ts';
 import type { StoreLimits } from '../limits.ts';
-import type { CommandRow, DeploymentRow } from '../records.ts';
+import type { CommandRow, DeploymentRow, Page } from '../records.ts';
 
 const COLS = 'node_id, id, type, body, rollout_id, deployment_id, status, created_at, ack, outcome';
 const C_COLS = COLS.split(', ').map((c) => `c.${c}`).join(', ');
@@ -149,7 +149,9 @@ export async function getDeployment(db: Db, nodeId: string, deploymentId: string
   return db.read((tx) => loadDeployment(tx, nodeId, deploymentId));
 }
 
-export async function listDeployments(db: Db, scope: { nodeId?: string; rolloutId?: string; unfinished?: boolean }, page?: { limit?: number }) {
+export const MAX_ROLLOUT_PAGE = 100_000;
+
+export async function listDeployments(db: Db, scope: { nodeId?: string; rolloutId?: string; unfinished?: boolean }, page?: Page) {
   const parts: string[] = ['1 = 1'];
   const params: Param[] = [];
   if (scope.nodeId !== undefined) {
@@ -161,8 +163,15 @@ export async function listDeployments(db: Db, scope: { nodeId?: string; rolloutI
     params.push(scope.rolloutId);
   }
   if (scope.unfinished) parts.push('finished_at IS NULL');
+  const byNode = scope.rolloutId !== undefined;
+  if (byNode && page?.after !== undefined) {
+    parts.push('node_id > ?');
+    params.push(page.after);
+  }
+  const order = byNode ? 'node_id, deployment_id' : 'created_at DESC, node_id';
   const rows = await db.read((tx) => tx.all(
-    `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments WHERE ${parts.join(' AND ')} ORDER BY created_at DESC, node_id LIMIT ?`, [...params, limitOf(page)],
+    `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments WHERE ${parts.join(' AND ')} ORDER BY ${order} LIMIT ?`,
+    [...params, limitOf(page, byNode ? MAX_ROLLOUT_PAGE : undefined)],
   ));
   return rows.map(deploymentFromRow);
 }

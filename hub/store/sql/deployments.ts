@@ -4,7 +4,7 @@ import type { Tx } from './db.ts';
 import { deploymentFromRow } from './rows.ts';
 import type { DeploymentRow, NodeHealth } from '../records.ts';
 
-const COLS = 'node_id, deployment_id, rollout_id, bundle_id, state, progress, result, code, message, log, version, created_at, updated_at, finished_at';
+const COLS = 'node_id, deployment_id, rollout_id, bundle_id, state, progress, result, code, message, log, version, created_at, updated_at, started_at, finished_at';
 
 export async function loadDeployment(tx: Tx, nodeId: string, deploymentId: string): Promise<DeploymentRow | null> {
   const r = await tx.get(`SELECT ${COLS} FROM deployments WHERE node_id = ? AND deployment_id = ?`, [nodeId, deploymentId]);
@@ -14,19 +14,20 @@ export async function loadDeployment(tx: Tx, nodeId: string, deploymentId: strin
 export function newDeployment(nodeId: string, deploymentId: string, now: number, state: string): DeploymentRow {
   return {
     nodeId, deploymentId, rolloutId: null, bundleId: null, state, progress: null, result: null, code: null, message: null,
-    log: null, version: null, createdAt: now, updatedAt: now, finishedAt: null,
+    log: null, version: null, createdAt: now, updatedAt: now, startedAt: null, finishedAt: null,
   };
 }
 
 /** Insert or update; rollout_id, bundle_id and created_at are kept from the first write. */
 export async function saveDeployment(tx: Tx, d: DeploymentRow): Promise<void> {
   await tx.run(
-    `INSERT INTO deployments (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO deployments (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (node_id, deployment_id) DO UPDATE SET state = excluded.state, progress = excluded.progress,
        result = excluded.result, code = excluded.code, message = excluded.message, log = excluded.log,
-       version = excluded.version, updated_at = excluded.updated_at, finished_at = excluded.finished_at`,
+       version = excluded.version, updated_at = excluded.updated_at, started_at = excluded.started_at,
+       finished_at = excluded.finished_at`,
     [d.nodeId, d.deploymentId, d.rolloutId, d.bundleId, d.state, d.progress ? JSON.stringify(d.progress) : null, d.result, d.code,
-      d.message, d.log, d.version, d.createdAt, d.updatedAt, d.finishedAt],
+      d.message, d.log, d.version, d.createdAt, d.updatedAt, d.startedAt, d.finishedAt],
   );
 }
 

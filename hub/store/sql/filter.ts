@@ -68,10 +68,10 @@ export function whereOf(f: NodeFilter = {}): { sql: string; params: Param[] } {
   return { sql: parts.length ? parts.join(' AND ') : '1 = 1', params };
 }
 
-export function limitOf(page: { limit?: number } | undefined, def = DEFAULT_PAGE): number {
-  const l = page?.limit ?? def;
+export function limitOf(page: { limit?: number } | undefined, max = MAX_PAGE): number {
+  const l = page?.limit ?? DEFAULT_PAGE;
   if (!Number.isInteger(l) || l < 1) throw new OutpostError('E_STORE_FILTER', 'limit: a positive integer');
-  return Math.min(l, MAX_PAGE);
+  return Math.min(l, max);
 }
 
 export function afterOf(page: Page | undefined): string | undefined {

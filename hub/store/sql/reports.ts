@@ -68,7 +68,7 @@ export async function appendReports(db: Db, limits: StoreLimits, nodeId: string,
         case 'update.outcome': {
           let d = deployments.get(r.deploymentId) ?? (await loadDeployment(tx, nodeId, r.deploymentId));
           if (!d) d = newDeployment(nodeId, r.deploymentId, now, 'reported');
-          d = { ...d, updatedAt: now };
+          d = { ...d, updatedAt: now, startedAt: d.startedAt ?? now };
           if (r.type === 'update.progress') d.progress = { phase: r.phase, done: r.done, total: r.total };
           else if (r.type === 'update.state') {
             d.state = r.state;

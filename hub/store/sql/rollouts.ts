@@ -7,7 +7,7 @@ import { afterOf, limitOf } from './filter.ts';
 import type { RolloutRow, WaveProgress, Page, MemberStatus } from '../records.ts';
 import type { MemberInput, NewRollout, RolloutPatch } from '../types.ts';
 
-const COLS = 'id, name, bundle, target, waves, success, failure, offer, status, current_wave, wave_started_at, paused_reason, created_at, updated_at, created_by, version';
+const COLS = 'id, name, bundle, target, waves, success, failure, offer, status, current_wave, wave_started_at, paused_reason, failure_baseline, created_at, updated_at, created_by, version';
 const STATUSES = ['running', 'paused', 'aborted', 'completed'];
 const MEMBER_STATUSES = ['planned', 'offered', 'skipped', 'cancelled'];
 
@@ -34,9 +34,9 @@ async function readRollout(tx: Tx, id: string): Promise<RolloutRow | null> {
 export async function createRollout(db: Db, r: NewRollout, members: MemberInput[], now: number): Promise<RolloutRow> {
   return db.tx(async (tx) => {
     const added = await tx.run(
-      `INSERT INTO rollouts (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', -1, NULL, NULL, ?, ?, ?, 1) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO rollouts (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', -1, NULL, NULL, ?, ?, ?, ?, 1) ON CONFLICT (id) DO NOTHING`,
       [r.id, r.name, JSON.stringify(r.bundle), JSON.stringify(r.target), JSON.stringify(r.waves), JSON.stringify(r.success),
-        JSON.stringify(r.failure), JSON.stringify(r.offer), now, now, r.createdBy],
+        JSON.stringify(r.failure), JSON.stringify(r.offer), r.failureBaseline ?? 0, now, now, r.createdBy],
     );
     if (added === 0) throw new OutpostError('E_STORE_DUPLICATE_ROLLOUT', `rollout ${r.id} already exists`);
     await insertMembers(tx, r.id, members, now);
@@ -68,6 +68,7 @@ export async function updateRollout(db: Db, id: string, expectedVersion: number,
   set('wave_started_at', p.waveStartedAt);
   set('paused_reason', p.pausedReason);
   set('name', p.name);
+  set('failure_baseline', p.failureBaseline);
   return db.tx(async (tx) => {
     const n = await tx.run(
       `UPDATE rollouts SET ${[...sets, 'updated_at = ?', 'version = version + 1'].join(', ')} WHERE id = ? AND version = ?`,

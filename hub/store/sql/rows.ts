@@ -71,7 +71,7 @@ export function deploymentFromRow(r: Row): DeploymentRow {
     nodeId: String(r.node_id), deploymentId: String(r.deployment_id), rolloutId: str(r.rollout_id), bundleId: str(r.bundle_id),
     state: String(r.state), progress: json(r.progress, null), result: str(r.result) as DeploymentRow['result'],
     code: str(r.code), message: str(r.message), log: str(r.log), version: str(r.version),
-    createdAt: num(r.created_at), updatedAt: num(r.updated_at), finishedAt: optNum(r.finished_at),
+    createdAt: num(r.created_at), updatedAt: num(r.updated_at), startedAt: optNum(r.started_at), finishedAt: optNum(r.finished_at),
   };
 }
 
@@ -88,7 +88,7 @@ export function rolloutFromRow(r: Row): RolloutRow {
     id: String(r.id), name: str(r.name), bundle: json(r.bundle, null)!, target: json(r.target, {}), waves: json(r.waves, []),
     success: json(r.success, null)!, failure: json(r.failure, {}), offer: json(r.offer, {}),
     status: String(r.status) as RolloutRow['status'], currentWave: num(r.current_wave), waveStartedAt: optNum(r.wave_started_at),
-    pausedReason: str(r.paused_reason), createdAt: num(r.created_at), updatedAt: num(r.updated_at), createdBy: str(r.created_by),
+    pausedReason: str(r.paused_reason), failureBaseline: num(r.failure_baseline), createdAt: num(r.created_at), updatedAt: num(r.updated_at), createdBy: str(r.created_by),
     version: num(r.version),
   };
 }

@@ -36,7 +36,7 @@ const V1 = [
   `CREATE TABLE deployments (
     node_id TEXT NOT NULL, deployment_id TEXT NOT NULL, rollout_id TEXT, bundle_id TEXT, state TEXT NOT NULL,
     progress TEXT, result TEXT, code TEXT, message TEXT, log TEXT, version TEXT,
-    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, finished_at BIGINT,
+    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT,
     PRIMARY KEY (node_id, deployment_id))`,
   `CREATE INDEX deployments_rollout ON deployments (rollout_id)`,
   `CREATE INDEX deployments_node_created ON deployments (node_id, created_at)`,
@@ -51,7 +51,7 @@ const V1 = [
   `CREATE TABLE rollouts (
     id TEXT PRIMARY KEY, name TEXT, bundle TEXT NOT NULL, target TEXT NOT NULL, waves TEXT NOT NULL,
     success TEXT NOT NULL, failure TEXT NOT NULL, offer TEXT NOT NULL, status TEXT NOT NULL,
-    current_wave INTEGER NOT NULL, wave_started_at BIGINT, paused_reason TEXT, created_at BIGINT NOT NULL,
+    current_wave INTEGER NOT NULL, wave_started_at BIGINT, paused_reason TEXT, failure_baseline INTEGER NOT NULL, created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL, created_by TEXT, version INTEGER NOT NULL)`,
   `CREATE INDEX rollouts_created ON rollouts (created_at)`,
   `CREATE TABLE rollout_members (

@@ -77,7 +77,7 @@ export class SqlStore implements HubStore {
   cancelPending = (scope: { rolloutId?: string; nodeId?: string; deploymentId?: string }, now: number) => commands.cancelPending(this.#db, scope, now);
   listCommands = (scope: Parameters<HubStore['listCommands']>[0], page?: { limit?: number }) => commands.listCommands(this.#db, scope, page);
   getDeployment = (nodeId: string, deploymentId: string) => commands.getDeployment(this.#db, nodeId, deploymentId);
-  listDeployments = (scope: { nodeId?: string; rolloutId?: string; unfinished?: boolean }, page?: { limit?: number }) =>
+  listDeployments = (scope: { nodeId?: string; rolloutId?: string; unfinished?: boolean }, page?: Page) =>
     commands.listDeployments(this.#db, scope, page);
 
   createRollout = (r: NewRollout, m: MemberInput[], now: number) => rollouts.createRollout(this.#db, r, m, now);

@@ -43,18 +43,22 @@ export function commandTests(h: StoreHarness): void {
     assert.deepEqual((await s2.outstandingCommands(id)).map((c) => c.id), ['c1', 'c2']);
     await until('the second notification', () => seen.length === 2);
     const d = (await s2.getDeployment(id, 'd1'))!;
-    assert.deepEqual([d.state, d.bundleId, d.result], ['offered', 'b1', null]);
+    assert.deepEqual([d.state, d.bundleId, d.result, d.startedAt], ['offered', 'b1', null, null]);
     assert.equal((await s1.getNode(id))!.health, 'updating');
     const acked = (await s2.ackCommand(id, 'c1', { result: 'accepted' }, 20))!;
     assert.deepEqual([acked.status, acked.ack], ['acked', { result: 'accepted', at: 20 }]);
-    assert.equal((await s1.getDeployment(id, 'd1'))!.state, 'accepted');
+    assert.deepEqual([(await s1.getDeployment(id, 'd1'))!.state, (await s1.getDeployment(id, 'd1'))!.startedAt], ['accepted', null]);
+    // Started = the node's first update report for it (a node waiting for a window has sent none).
+    await s1.appendReports(id, [rep(1, { type: 'update.state', at: 1, deploymentId: 'd1', state: 'downloading' })], 25);
+    await s1.appendReports(id, [rep(2, { type: 'update.state', at: 2, deploymentId: 'd1', state: 'installing' })], 26);
+    assert.equal((await s1.getDeployment(id, 'd1'))!.startedAt, 25);
     assert.deepEqual((await s1.ackCommand(id, 'c1', { result: 'rejected' }, 21))!.ack, { result: 'accepted', at: 20 });
     assert.equal(await s1.ackCommand(id, 'nope', { result: 'accepted' }, 22), null);
     assert.deepEqual((await s1.outstandingCommands(id)).map((c) => c.id), ['c2']);
     await assert.rejects(s1.enqueueCommand(id, { v: 1, type: 'reboot', id: 'c2' }, { now: 30 }), (e) => isOutpostError(e, 'E_STORE_DUPLICATE_COMMAND'));
     await assert.rejects(s1.enqueueCommand(newId(), { v: 1, type: 'reboot', id: 'c9' }, { now: 30 }), (e) => isOutpostError(e, 'E_STORE_UNKNOWN_NODE'));
     // A command.result report completes the command row.
-    const r = await s1.appendReports(id, [rep(1, { type: 'command.result', at: 1, ref: 'c2', ok: false, code: 'E_X' })], 40);
+    const r = await s1.appendReports(id, [rep(3, { type: 'command.result', at: 1, ref: 'c2', ok: false, code: 'E_X' })], 40);
     assert.deepEqual(r.commands.map((c) => [c.id, c.outcome]), [['c2', { ok: false, code: 'E_X', at: 40 }]]);
     await unsub();
     // Notifications of one store arrive in order: once the probe is in, c3's would be too.
@@ -94,7 +98,7 @@ export function commandTests(h: StoreHarness): void {
       ...ids.slice(2, 5).map((nodeId) => ({ nodeId, wave: 1 })),
       { nodeId: ids[5]!, wave: 1, status: 'skipped' as const, reason: 'below floor' },
     ], 100);
-    assert.deepEqual([r.status, r.currentWave, r.version, r.bundle.release, r.target], ['running', -1, 1, 7, { group: 'main' }]);
+    assert.deepEqual([r.status, r.currentWave, r.version, r.bundle.release, r.target, r.failureBaseline], ['running', -1, 1, 7, { group: 'main' }, 0]);
     await assert.rejects(s.createRollout(rolloutSpec('ro1'), [], 1), (e) => isOutpostError(e, 'E_STORE_DUPLICATE_ROLLOUT'));
     const o = (n: number) => offer(`c-${n}`, `ro1-${n}`);
     assert.ok(await s.enqueueCommand(ids[0]!, o(0), { rolloutId: 'ro1', bundleId: 'b1', now: 101 }));
@@ -123,8 +127,8 @@ export function commandTests(h: StoreHarness): void {
     const paused = (await s.updateRollout('ro1', r.version, { status: 'paused', pausedReason: '2 failed > 1' }, 110))!;
     assert.deepEqual([paused.status, paused.pausedReason, paused.version], ['paused', '2 failed > 1', 2]);
     assert.deepEqual((await s.outstandingCommands(ids[2]!)).map((c) => c.id), ['plain']);
-    const running = (await s.updateRollout('ro1', 2, { status: 'running', pausedReason: null, currentWave: 1, waveStartedAt: 111 }, 111))!;
-    assert.deepEqual([running.currentWave, running.waveStartedAt, running.pausedReason], [1, 111, null]);
+    const running = (await s.updateRollout('ro1', 2, { status: 'running', pausedReason: null, currentWave: 1, waveStartedAt: 111, failureBaseline: 2 }, 111))!;
+    assert.deepEqual([running.currentWave, running.waveStartedAt, running.pausedReason, running.failureBaseline], [1, 111, null, 2]);
     assert.deepEqual((await s.outstandingCommands(ids[2]!)).map((c) => c.id), ['c-2', 'plain']);
     const cancelled = await s.cancelPending({ rolloutId: 'ro1' }, 112);
     assert.deepEqual(cancelled.map((c) => c.id), ['c-2']);
@@ -154,6 +158,12 @@ export function commandTests(h: StoreHarness): void {
       b.enqueueCommand(id, offer(`b-${i}`, `race-${i}`), { rolloutId: 'race', now: 20 }),
     ]));
     assert.equal(offers.filter((x) => x !== null).length, ids.length);
+    // A whole rollout's deployments, by node id, paged with a cursor.
+    const all = await a.listDeployments({ rolloutId: 'race' }, { limit: 100_000 });
+    assert.deepEqual(all.map((d) => d.nodeId), ids);
+    const p1 = await b.listDeployments({ rolloutId: 'race' }, { limit: 15 });
+    const p2 = await b.listDeployments({ rolloutId: 'race' }, { limit: 15, after: p1[14]!.nodeId });
+    assert.deepEqual([...p1, ...p2].map((d) => d.nodeId), ids);
     for (const id of ids) assert.equal((await a.outstandingCommands(id)).length, 1);
     assert.equal(await a.updateRollout('race', 1, { status: 'aborted' }, 30), null);
     await assert.rejects(a.updateRollout('race', 1, { status: 'gone' as 'paused' }, 30), (e) => isOutpostError(e, 'E_STORE_BAD_VALUE'));

@@ -135,7 +135,7 @@ export function reportTests(h: StoreHarness): void {
     assert.equal((await s.getNode(id))!.health, 'updating');
     r = await s.appendReports(id, [rep(3, { type: 'update.outcome', at: 3, deploymentId: 'd1', result: 'rolled-back', version: '2.0', code: 'E_HEALTH_CHECK', message: 'm', log: 'L' })], 200);
     const d = (await s.getDeployment(id, 'd1'))!;
-    assert.deepEqual([d.state, d.result, d.code, d.message, d.log, d.version, d.finishedAt, d.createdAt], ['rolled-back', 'rolled-back', 'E_HEALTH_CHECK', 'm', 'L', '2.0', 200, 100]);
+    assert.deepEqual([d.state, d.result, d.code, d.message, d.log, d.version, d.finishedAt, d.createdAt, d.startedAt], ['rolled-back', 'rolled-back', 'E_HEALTH_CHECK', 'm', 'L', '2.0', 200, 100, 100]);
     assert.equal((await s.getNode(id))!.health, 'failing');
     assert.deepEqual((await s.listNodes({ health: 'failing' })).nodes.map((n) => n.id), [id]);
     await s.appendReports(id, [rep(4, { type: 'update.outcome', at: 4, deploymentId: 'd2', result: 'success', log: '' })], 300);
