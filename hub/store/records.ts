@@ -118,6 +118,8 @@ export interface DeploymentRow {
   version: string | null;
   createdAt: number;
   updatedAt: number;
+  /** When the node sent its first update.* report for it (null: not started, e.g. waiting for a window). */
+  startedAt: number | null;
   finishedAt: number | null;
 }
 
@@ -166,10 +168,11 @@ export interface WaveSpec {
   percent?: number;
 }
 
+/** Read by the rollout planner, which defines their exact semantics; the store only keeps them. */
 export interface SuccessCriterion {
-  /** A wave succeeds when this share of its members committed healthy ... */
+  /** Share of a wave's members that must commit healthy ... */
   minSuccessPercent: number;
-  /** ... within this many seconds of the wave's start. */
+  /** ... within this many seconds. */
   deadlineS: number;
 }
 
@@ -198,6 +201,8 @@ export interface RolloutRow {
   currentWave: number;
   waveStartedAt: number | null;
   pausedReason: string | null;
+  /** Failures the operator accepted (at a resume): the threshold counts only those beyond it. */
+  failureBaseline: number;
   createdAt: number;
   updatedAt: number;
   createdBy: string | null;

@@ -157,15 +157,21 @@ export interface CommandStore {
   /** Newest first. */
   listCommands(scope: { nodeId?: NodeId; rolloutId?: string; status?: CommandRow['status'] }, page?: { limit?: number }): Promise<CommandRow[]>;
   getDeployment(nodeId: NodeId, deploymentId: string): Promise<DeploymentRow | null>;
-  /** Newest first. */
-  listDeployments(scope: { nodeId?: NodeId; rolloutId?: string; unfinished?: boolean }, page?: { limit?: number }): Promise<DeploymentRow[]>;
+  /**
+   * Newest first; with `rolloutId` ordered by node id instead, paged with `after` (the last node
+   * id of the previous page). `limit` default 100, at most 100,000 here (a whole rollout at once).
+   */
+  listDeployments(scope: { nodeId?: NodeId; rolloutId?: string; unfinished?: boolean }, page?: Page): Promise<DeploymentRow[]>;
 }
 
 // ---- rollouts ---------------------------------------------------------------------------------
 
-export type NewRollout = Omit<RolloutRow, 'status' | 'currentWave' | 'waveStartedAt' | 'pausedReason' | 'createdAt' | 'updatedAt' | 'version'>;
+export type NewRollout = Omit<RolloutRow, 'status' | 'currentWave' | 'waveStartedAt' | 'pausedReason' | 'failureBaseline' | 'createdAt' | 'updatedAt' | 'version'> & {
+  /** Default 0. */
+  failureBaseline?: number;
+};
 
-export type RolloutPatch = Partial<Pick<RolloutRow, 'status' | 'currentWave' | 'waveStartedAt' | 'pausedReason' | 'name'>>;
+export type RolloutPatch = Partial<Pick<RolloutRow, 'status' | 'currentWave' | 'waveStartedAt' | 'pausedReason' | 'failureBaseline' | 'name'>>;
 
 export interface MemberInput {
   nodeId: NodeId;
