@@ -1,7 +1,8 @@
 // `outpost bundle …`: signed bundle tooling for CI pipelines and operators (docs/bundles.md).
-// Failures print exactly one line "E_CODE: message" on stderr, so pipelines can grep the code.
-import type { CliIO } from './io.ts';
-import { isOutpostError } from '../../shared/errors.ts';
+// Failures print one line "E_CODE: message" on stderr, so pipelines can grep the code (a usage
+// error adds a hint line).
+import { EXIT, reportError, type CliIO } from './io.ts';
+import { usageError } from './args.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(args: string[], io: CliIO) => Promise<number>> }> = {
   keygen: { summary: 'make an Ed25519 signing key pair', load: async () => (await import('../bundle/cli/keygen.ts')).keygen },
@@ -18,29 +19,18 @@ function usage(io: CliIO): void {
   io.out.write('\nRun `outpost bundle <command> --help` for its options.\n');
 }
 
-function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').trim();
-}
-
 export async function run(args: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     usage(io);
-    return name === undefined ? 2 : 0;
+    return EXIT.ok;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    io.err.write(`E_USAGE: unknown bundle command "${name}" (${Object.keys(COMMANDS).join(', ')})\n`);
-    return 2;
-  }
+  if (name === undefined) return reportError(io, usageError('missing bundle command'), 'outpost bundle');
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!cmd) return reportError(io, usageError(`unknown bundle command "${name}" (${Object.keys(COMMANDS).join(', ')})`), 'outpost bundle');
   try {
     return await (await cmd.load())(rest, io);
   } catch (err) {
-    if (isOutpostError(err)) {
-      io.err.write(`${err.code}: ${oneLine(err.message)}\n`);
-      return err.code === 'E_USAGE' ? 2 : 1;
-    }
-    io.err.write(`E_INTERNAL: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
-    return 70;
+    return reportError(io, err, `outpost bundle ${name}`);
   }
 }

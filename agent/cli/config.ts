@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, SECTIONS, DEFAULT_CONFIG_FILE } from '../config/load.ts';
 
 /** The config reference in markdown, generated from the schema table (README embeds it). */
@@ -15,12 +15,19 @@ export function configReference(): string {
   return out;
 }
 
+const HELP = `usage: outpost config [--config FILE]
+       outpost config --doc
+
+Checks a config file the way \`outpost run\` does before it starts, and prints it with the
+defaults filled in. Exit 0 when it is usable, 1 with "E_CODE: message" otherwise.
+  --config FILE   the file to check (default ${DEFAULT_CONFIG_FILE})
+  --doc           print the config reference (markdown, as in the README)
+`;
+
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, doc: { type: 'boolean' }, help: { type: 'boolean' } } });
-  if (values.help) {
-    io.out.write('usage: outpost config [--config FILE]   validate a config file and print it with defaults filled in\n       outpost config --doc             print the config reference (markdown)\n');
-    return 0;
-  }
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, doc: { type: 'boolean' } });
+  if (values.help) return printHelp(io, HELP);
+  positionals(extra, 0, 0, 'arguments');
   if (values.doc) {
     io.out.write(configReference());
     return 0;

@@ -2,10 +2,10 @@
 // state machine the daemon uses. The operator is on site: "download now" (no download windows,
 // no byte budget) and no install window. After arming, the configured reboot command runs; the
 // next start continues with `outpost install --resume` (or the daemon's resume at start).
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CliIO } from './io.ts';
+import { EXIT, type CliIO } from './io.ts';
+import { parse, printHelp, usageError } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, rootPath, stateDir } from '../config/load.ts';
 import { proxyEnvironment } from '../config/sections/fetch.ts';
 import { createFetcher } from '../fetch/from-config.ts';
@@ -29,15 +29,10 @@ from its last verified block); run it after boot or after an interrupted install
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string' }, resume: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) return (io.out.write(HELP), 0);
+  const { values, positionals } = parse(args, { config: { type: 'string' }, resume: { type: 'boolean' } });
+  if (values.help) return printHelp(io, HELP);
   if (values.resume ? positionals.length !== 0 : positionals.length !== 1) {
-    io.err.write(`E_USAGE: give exactly one bundle file, or --resume\n${HELP}`);
-    return 2;
+    throw usageError(values.resume ? '--resume takes no bundle' : positionals.length === 0 ? 'missing bundle FILE or URL (or --resume)' : 'give exactly one bundle FILE or URL');
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const dir = stateDir(config);
@@ -106,7 +101,7 @@ function report(io: CliIO, r: RunResult | null): number {
       return 0;
     case 'stopped':
       io.err.write(`E_STOPPED: deployment ${r.id} stopped in ${r.state}; continue with \`outpost install --resume\`\n`);
-      return 130;
+      return EXIT.stopped;
     case 'outcome':
       if (r.outcome === 'committed') {
         io.out.write(`deployment ${r.id}: committed\n`);

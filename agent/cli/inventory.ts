@@ -1,14 +1,13 @@
 // outpost inventory [--json] [--config F] [--no-slots]: collects this node's inventory locally,
 // exactly as it would be reported (the hub sees the same document minus nothing).
-import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, stateDir } from '../config/load.ts';
 import { createCollector } from '../inventory/service.ts';
 import { hashInventory } from '../inventory/hash.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
 import { processRunner } from '../platform/exec.ts';
 import { TimeFloor } from '../time/floor.ts';
-import { AgentError } from '../lib/errors.ts';
 
 const HELP = `usage: outpost inventory [--json] [--config FILE] [--no-slots]
 
@@ -19,16 +18,9 @@ Collects and prints this node's inventory (hardware, OS, disks, network, slots, 
 `;
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' }, 'no-slots': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    throw new AgentError('E_USAGE', (err as Error).message);
-  }
-  if (values.help) {
-    io.out.write(HELP);
-    return 0;
-  }
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, json: { type: 'boolean' }, 'no-slots': { type: 'boolean' } });
+  if (values.help) return printHelp(io, HELP);
+  positionals(extra, 0, 0, 'arguments');
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const floor = await TimeFloor.open(stateDir(config));
   const slots = values['no-slots']

@@ -15,12 +15,41 @@ export function processIO(): CliIO {
 
 export type CommandModule = { run(args: string[], io: CliIO): Promise<number> };
 
-/** One line on stderr with the stable code first, as scripts and CI pipelines grep for it. */
-export function reportError(io: CliIO, err: unknown): number {
+/** Exit codes of every `outpost` command (README "Exit codes" keeps the same table). */
+export const EXIT = {
+  ok: 0,
+  /** The operation failed; the stable code is on stderr. */
+  failed: 1,
+  /** Wrong command-line arguments (E_USAGE). */
+  usage: 2,
+  /** `outpost location`: no surveyed position and no GNSS fix. */
+  noLocation: 4,
+  /** A bug (E_INTERNAL). */
+  internal: 70,
+  /** Stopped by SIGINT/SIGTERM; the journal keeps the deployment for `install --resume`. */
+  stopped: 130,
+} as const;
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * One line on stderr with the stable code first, as scripts and CI pipelines grep for it; a usage
+ * error adds a hint line naming the help to read. Never a stack trace: a bug names where it
+ * happened (first frame) and the daemon's log has the rest.
+ */
+export function reportError(io: CliIO, err: unknown, helpCommand = 'outpost'): number {
   if (isOutpostError(err)) {
-    io.err.write(`${err.code}: ${err.message}\n`);
-    return 1;
+    io.err.write(`${err.code}: ${oneLine(err.message)}\n`);
+    if (err.code === 'E_USAGE') {
+      io.err.write(`hint: see \`${helpCommand} --help\`\n`);
+      return EXIT.usage;
+    }
+    return EXIT.failed;
   }
-  io.err.write(`E_INTERNAL: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 70;
+  const message = err instanceof Error ? err.message : String(err);
+  const frame = err instanceof Error ? /\n\s+at (.*)/.exec(err.stack ?? '')?.[1] : undefined;
+  io.err.write(`E_INTERNAL: ${oneLine(message)}${frame ? ` (at ${frame})` : ''}; this is a bug, please report it\n`);
+  return EXIT.internal;
 }

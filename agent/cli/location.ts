@@ -1,12 +1,11 @@
 // outpost location [--json] [--config F] [--wait S]: where this node is, from the surveyed site
 // data and (if enabled) a short look at gpsd. Read-only: it never changes the stored zone.
-import { parseArgs } from 'node:util';
-import type { CliIO } from './io.ts';
+import { EXIT, type CliIO } from './io.ts';
+import { parse, positionals, printHelp, usageError } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, stateDir } from '../config/load.ts';
 import { createLocationService } from '../location/factory.ts';
 import { TimeFloor } from '../time/floor.ts';
 import { silentLogger } from '../log/logger.ts';
-import { AgentError } from '../lib/errors.ts';
 import type { LocationReport } from '../location/types.ts';
 
 const HELP = `usage: outpost location [--json] [--config FILE] [--wait SECONDS]
@@ -19,18 +18,11 @@ whether the node is inside its site radius.
 `;
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' }, wait: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    throw new AgentError('E_USAGE', (err as Error).message);
-  }
-  if (values.help) {
-    io.out.write(HELP);
-    return 0;
-  }
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, json: { type: 'boolean' }, wait: { type: 'string' } });
+  if (values.help) return printHelp(io, HELP);
+  positionals(extra, 0, 0, 'arguments');
   const waitS = values.wait === undefined ? 3 : Number(values.wait);
-  if (!Number.isFinite(waitS) || waitS < 0 || waitS > 600) throw new AgentError('E_USAGE', `--wait: expected seconds (0..600), got ${values.wait}`);
+  if (!Number.isFinite(waitS) || waitS < 0 || waitS > 600) throw usageError(`--wait: expected seconds (0..600), got ${values.wait}`);
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const floor = await TimeFloor.open(stateDir(config));
   const service = createLocationService(config, { clock: floor.clock(), logger: silentLogger(), readOnly: true });
@@ -51,7 +43,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   io.out.write(human(report, config.location.gpsd));
-  return report.source === 'none' ? 4 : 0;
+  return report.source === 'none' ? EXIT.noLocation : EXIT.ok;
 }
 
 function human(r: LocationReport, gpsdEnabled: boolean): string {

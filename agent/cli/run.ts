@@ -1,8 +1,8 @@
 // `outpost run [--config FILE]`: the daemon. SIGTERM/SIGINT abort one AbortSignal that every
 // long-lived part listens to, so shutdown closes the hub link and journals cleanly. Under
 // systemd (Type=notify) it reports READY once started, pings the watchdog, says STOPPING.
-import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { parse, positionals, printHelp } from './args.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.ts';
 import { daemonEnvironment } from '../config/sections/hub.ts';
 import { createLogger } from '../log/logger.ts';
@@ -17,11 +17,9 @@ Runs the agent: the outbound hub link, reports and update commands. Stops cleanl
 `;
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) {
-    io.out.write(USAGE);
-    return 0;
-  }
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' } });
+  if (values.help) return printHelp(io, USAGE);
+  positionals(extra, 0, 0, 'arguments');
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const logger = createLogger({ level: config.core.logLevel });
   const notifier = createServiceNotifier({ env: parseServiceEnv(daemonEnvironment(), process.pid), runner: processRunner, log: logger, pid: process.pid });

@@ -1,11 +1,21 @@
 // outpost status [--json] [--config F]: booted slot, primary, per-slot state, deployment.
-import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
 import { openUpdateApp } from '../app/update-app.ts';
 
+const HELP = `usage: outpost status [--json] [--config FILE]
+
+Shows the booted slot, the primary slot, each slot's installed version, release, committed state
+and tries left, the deployment in progress and any trust-store or floor problem. Read-only.
+  --json          the same as JSON
+  --config FILE   provisioned config (default ${DEFAULT_CONFIG_FILE})
+`;
+
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return printHelp(io, HELP);
+  positionals(extra, 0, 0, 'arguments');
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   // Status is what an operator runs when something is wrong: a broken trust store or floor file
   // must not hide the slots; it is shown as a problem instead.

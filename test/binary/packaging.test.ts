@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_FILE } from '../../agent/config/load.ts';
 import { ARM64, ROOT, X64, ensureBuilt } from './helpers.ts';
+import { requireTool } from '../support/require-tool.ts';
 
 const INSTALL = join(ROOT, 'packaging', 'install.sh');
 const UNIT = join(ROOT, 'packaging', 'outpost.service');
@@ -109,11 +110,7 @@ test('the unit runs the installed binary with the default config path and a noti
   assert.deepEqual(line('MemoryDenyWriteExecute'), [], 'V8 needs writable+executable memory');
 });
 
-test('systemd-analyze verify accepts the unit and its exposure stays low', (t) => {
-  if (spawnSync('systemd-analyze', ['--version']).error) {
-    t.skip('systemd-analyze not installed (Debian package systemd)');
-    return;
-  }
+test('systemd-analyze verify accepts the unit and its exposure stays low', { skip: requireTool('systemd-analyze', 'systemd') }, () => {
   // verify insists the ExecStart binary exists, so check a copy that runs the built binary.
   const dir = join(tmp, 'unit');
   mkdirSync(dir);

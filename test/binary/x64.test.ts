@@ -45,7 +45,7 @@ test('it is a single executable, not a plain node: node flags are agent argument
   // A plain node would evaluate the expression and print 3; the SEA hands "-p" to the agent's CLI.
   const r = runX64(['-p', '1+2']);
   assert.equal(r.code, 2, explain(r));
-  assert.match(r.stderr, /^E_USAGE: unknown command "-p"/);
+  assert.match(r.stderr, /^E_USAGE: unknown option "-p"/);
 });
 
 test('the binary is stripped and smaller than the runtime it came from', () => {

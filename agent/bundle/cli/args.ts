@@ -1,19 +1,8 @@
-// Shared option parsing for `outpost bundle …`: strict, so a typo is an error, not a silent default.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { OutpostError } from '../../../shared/errors.ts';
-import type { CliIO } from '../../cli/io.ts';
+// Shared option parsing for `outpost bundle …`: the CLI's strict parser (agent/cli/args.ts) plus
+// the value checks bundle commands need.
+import { usageError } from '../../cli/args.ts';
 
-export function usageError(message: string): OutpostError {
-  return new OutpostError('E_USAGE', message);
-}
-
-export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw usageError((err as Error).message);
-  }
-}
+export { parse, printHelp, usageError } from '../../cli/args.ts';
 
 export function required<T>(value: T | undefined, flag: string): T {
   if (value === undefined || (Array.isArray(value) && value.length === 0)) throw usageError(`${flag} is required`);
@@ -38,9 +27,4 @@ export function size(value: string, flag: string): number {
 export function one(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw usageError(`expected exactly one ${what}, got ${positionals.length}`);
   return positionals[0]!;
-}
-
-export function printHelp(io: CliIO, text: string): number {
-  io.out.write(text.trimStart());
-  return 0;
 }

@@ -47,8 +47,10 @@ export async function trust(args: string[], io: CliIO): Promise<number> {
     sign: { type: 'string', multiple: true },
     out: { type: 'string' },
   } as const;
+  if (sub === '--help' || sub === '-h') return printHelp(io, HELP);
+  if (sub === undefined) throw usageError('missing trust command (init, rotate, sign, show)');
   const { values, positionals } = parse(rest, opts);
-  if (values.help || sub === undefined || sub === '--help' || sub === '-h') return printHelp(io, HELP);
+  if (values.help) return printHelp(io, HELP);
   switch (sub) {
     case 'init': {
       const keys = await publicKeys(required(values.key, '--key'));

@@ -37,9 +37,11 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.text(), err: err.text() };
 }
 
+/** One "E_CODE: message" line; a usage error adds one hint line naming the help to read. */
 function oneErrorLine(r: { code: number; err: string }, code: string): void {
   assert.notEqual(r.code, 0);
-  assert.match(r.err, new RegExp(`^${code}: [^\\n]+\\n$`), r.err);
+  const hint = code === 'E_USAGE' ? 'hint: see `outpost bundle[a-z ]* --help`\\n' : '';
+  assert.match(r.err, new RegExp(`^${code}: [^\\n]+\\n${hint}$`), r.err);
 }
 
 test('keygen → create → verify → sign (2 of 2) → inspect, with trust documents', async () => {

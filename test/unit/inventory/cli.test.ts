@@ -65,6 +65,6 @@ test('outpost location with nothing known exits 4; bad --wait is E_USAGE', async
   assert.equal(none.code, 4);
   assert.match(none.out, /^source {4}none/m);
   const bad = await cli(['location', '--wait', 'soon'], {});
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.match(bad.err, /^E_USAGE: /);
 });

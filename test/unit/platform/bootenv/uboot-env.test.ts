@@ -11,6 +11,7 @@ import { encodeUbootCopy } from '../../../../agent/platform/bootenv/uboot-image.
 import { parsePrintenv } from '../../../../agent/platform/bootenv/fw-tool-env.ts';
 import { runCommand } from '../../../../agent/platform/exec.ts';
 import { isOutpostError } from '../../../../shared/errors.ts';
+import { requireTool } from '../../../support/require-tool.ts';
 
 const FIX = join(import.meta.dirname, '../../../fixtures/bootenv');
 const SIZE = 0x1000;
@@ -174,7 +175,7 @@ test('a device shorter than the geometry is E_BOOTENV_SIZE; overlapping copies a
   assert.throws(() => new UbootEnv({ geometry: `${file} 0 0x1000\n${file} 0x800 0x1000\n` }), code('E_BOOTENV_CONFIG'));
 });
 
-test('works on a block device (loop), read back by fw_printenv', async () => {
+test('works on a block device (loop), read back by fw_printenv', { skip: requireTool('losetup', 'mount') }, async () => {
   const backing = join(dir, 'loop.img');
   await writeFile(backing, Buffer.alloc(1 << 20));
   const r = await runCommand('losetup', ['--find', '--show', backing]);
