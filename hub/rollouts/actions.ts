@@ -1,0 +1,39 @@
+// Operator actions on a rollout's state: pure, each either returns the next state or throws a
+// RolloutError saying why it cannot happen now (E_ROLLOUT_STATE).
+import type { RolloutState } from './types.ts';
+
+export class RolloutError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status = 409) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+function must(ok: boolean, message: string): void {
+  if (!ok) throw new RolloutError('E_ROLLOUT_STATE', message);
+}
+
+/** No new offers until resumed; offers already out continue. */
+export function pause(s: RolloutState, reason: string, now: number): RolloutState {
+  must(s.status === 'running', `cannot pause a ${s.status} rollout`);
+  return { ...s, status: 'paused', reason: `paused by the operator${reason ? `: ${reason}` : ''}`, updatedAt: now };
+}
+
+/**
+ * Offers go out again. The failures seen so far are the operator's call now: the threshold counts
+ * only failures beyond them (otherwise a rollout paused by the threshold would pause again at once).
+ */
+export function resume(s: RolloutState, failuresSoFar: number, now: number): RolloutState {
+  must(s.status === 'paused', `cannot resume a ${s.status} rollout`);
+  return { ...s, status: 'running', reason: null, failureBaseline: Math.max(s.failureBaseline, failuresSoFar), updatedAt: now };
+}
+
+/** Stops for good: no new offers, and offers not started yet are cancelled (the driver sends the cancels). */
+export function abort(s: RolloutState, reason: string, now: number): RolloutState {
+  // A completed rollout still offers to members that come back online: abort stops that too.
+  must(s.status !== 'aborted', 'the rollout is already aborted');
+  return { ...s, status: 'aborted', reason: `aborted by the operator${reason ? `: ${reason}` : ''}`, updatedAt: now };
+}

@@ -1,0 +1,112 @@
+// What a rollout is (its definition, fixed at creation) and where it stands (its state, changed
+// only by the planner's decisions and operator actions). Shared by the planner, the driver and
+// the operator API; the store keeps both as JSON next to an optimistic `version`.
+
+/** Read from the bundle's signed manifest when the rollout is created, never typed by hand. */
+export interface BundleIdentity {
+  /** File name in the hub's bundles directory. */
+  name: string;
+  version: string;
+  release: number;
+  compatible: string[];
+  /** Lowercase hex sha256 of the manifest entry's bytes (what the signatures cover). */
+  manifestSha256: string;
+  size: number;
+}
+
+/** Which nodes the rollout is for: every given key must match (an empty target: every accepted node). */
+export interface RolloutTarget {
+  group?: string;
+  /** `key=value`: a label the operator set on the node. */
+  label?: string;
+  /** A compatible string the node reported at auth. */
+  compatible?: string;
+  /** Site id from the node's survey config. */
+  site?: string;
+  /** Region (from the node's labels or location), as the store reports it. */
+  region?: string;
+}
+
+/** Where a wave ends, cumulative over the rollout's targeted nodes: 1% → 10% → 50% → 100%. */
+export type WaveSpec = { count: number } | { percent: number };
+
+/** Failures (failed, rolled back, rejected, timed out) beyond `count` nodes or `percent` of the nodes reached so far pause the rollout. */
+export interface FailureThreshold {
+  count?: number;
+  percent?: number;
+}
+
+export interface RolloutSpec {
+  id: string;
+  bundle: BundleIdentity;
+  target: RolloutTarget;
+  waves: WaveSpec[];
+  /** A node that started installing must commit (after its health checks) within this many seconds. */
+  deadlineS: number;
+  threshold: FailureThreshold;
+  /** Download windows carried by the offers (absent: the nodes' own windows). */
+  offer?: { now?: boolean };
+  createdAt: number;
+  createdBy?: string;
+}
+
+/** running → paused (operator or threshold) → running; running → completed; any but completed → aborted. */
+export type RolloutStatus = 'running' | 'paused' | 'completed' | 'aborted';
+
+export interface RolloutState {
+  status: RolloutStatus;
+  /** Index of the highest wave opened so far. */
+  wave: number;
+  /** When each opened wave started (ms). */
+  waveStartedAt: number[];
+  /** Why it is paused or aborted, in words an operator reads. */
+  reason: string | null;
+  /** Failures the operator accepted when resuming: the threshold counts only failures beyond them. */
+  failureBaseline: number;
+  updatedAt: number;
+}
+
+/** A rollout as the store holds it: `version` rises by one on every write (optimistic concurrency). */
+export interface RolloutRecord {
+  spec: RolloutSpec;
+  state: RolloutState;
+  version: number;
+}
+
+/** One node as the planner sees it (built by the driver from the store). */
+export interface FleetNode {
+  /** Key fingerprint: the node's identity. */
+  id: string;
+  deviceId: string;
+  accepted: boolean;
+  online: boolean;
+  groups: string[];
+  labels: Record<string, string>;
+  /** Compatible strings reported at auth; null: not reported (an older agent, which checks them itself). */
+  compatible: string[] | null;
+  site: string | null;
+  region: string | null;
+  /** The node's anti-rollback release floor; null: unknown. */
+  floor: number | null;
+  running: { version: string; release: number } | null;
+}
+
+/**
+ * A node's deployment of this rollout, as the hub knows it:
+ * offered (sent, not acknowledged) → waiting (accepted; waits for its download window) →
+ * downloading → installed (written; reboot, health checks) → committed | failed | rolled-back;
+ * rejected (the node refused the offer); cancelled (abort reached it before it started).
+ */
+export type DeploymentPhase = 'offered' | 'waiting' | 'downloading' | 'installed' | 'committed' | 'failed' | 'rolled-back' | 'rejected' | 'cancelled';
+
+export interface NodeDeployment {
+  nodeId: string;
+  phase: DeploymentPhase;
+  offeredAt: number;
+  /** First update.state from the node: the deadline runs from here (waiting for a window does not count). */
+  startedAt: number | null;
+  code?: string;
+  message?: string;
+  /** A cancel was issued (abort); not sent twice. */
+  cancelRequested?: boolean;
+}
