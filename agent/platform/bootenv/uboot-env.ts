@@ -17,16 +17,23 @@ export interface UbootEnvOptions {
    * 'empty' reads as no variables and lets update() write a fresh environment (provisioning).
    */
   whenInvalid?: 'error' | 'empty';
+  /**
+   * false: one write to the inactive copy only, as U-Boot's own `saveenv` does (the boot
+   * simulator in tests). Default true: both copies, so losing one cannot undo a change.
+   */
+  writeBoth?: boolean;
 }
 
 export class UbootEnv implements BootEnv {
   readonly geometry: UbootGeometry;
   readonly #whenInvalid: 'error' | 'empty';
+  readonly #writeBoth: boolean;
   readonly #serial = new Serial();
 
   constructor(opts: UbootEnvOptions) {
     this.geometry = typeof opts.geometry === 'string' ? parseFwEnvConfig(opts.geometry) : opts.geometry;
     this.#whenInvalid = opts.whenInvalid ?? 'error';
+    this.#writeBoth = opts.writeBoth ?? true;
     const [a, b] = this.geometry.copies;
     if (b && a.device === b.device && Math.abs(a.offset - b.offset) < this.geometry.size) {
       throw new AgentError('E_BOOTENV_CONFIG', `fw_env.config: the two copies overlap on ${a.device}`);
@@ -101,7 +108,7 @@ export class UbootEnv implements BootEnv {
       const first = 1 - current;
       const flag = (copies[current]!.flag + 1) & 0xff;
       await this.#writeCopy(first, expected, flag);
-      await this.#writeCopy(current, expected, (flag + 1) & 0xff);
+      if (this.#writeBoth) await this.#writeCopy(current, expected, (flag + 1) & 0xff);
     });
   }
 
