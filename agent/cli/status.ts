@@ -3,6 +3,7 @@ import type { CliIO } from './io.ts';
 import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
 import { openUpdateApp } from '../app/update-app.ts';
+import type { UpdateStatus } from '../update/service.ts';
 
 const HELP = `usage: outpost status [--json] [--config FILE]
 
@@ -42,6 +43,23 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out.write('deployment: none\n');
   }
   if (s.journalProblem) io.out.write(`warning: ${s.journalProblem}\n`);
+  for (const line of bootEnvLines(s)) io.out.write(line + '\n');
   if (policyProblem) io.out.write(`warning: bundles are refused until fixed: ${policyProblem.code}: ${policyProblem.message}\n`);
   return 0;
+}
+
+/** Damaged env copies and a lost commit, as an operator needs to see them. */
+function bootEnvLines(s: UpdateStatus): string[] {
+  const out: string[] = [];
+  const env = s.bootEnv;
+  if (env?.now && env.now.damaged.length > 0) {
+    out.push(`warning: boot environment copy ${env.now.damaged.join(', ')} of ${env.now.copies} is damaged; the next start repairs it from the good copy`);
+  }
+  const d = env?.lastDamage;
+  if (d) {
+    const what = d.error ? `could not be repaired: ${d.error.code}: ${d.error.message}` : d.repaired.length > 0 ? `repaired copy ${d.repaired.join(', ')}` : 'not repaired';
+    out.push(`boot environment: at ${d.at} copy ${d.damaged.join(', ') || '?'} was found damaged; ${what}`);
+  }
+  if (s.reconcile) out.push(`warning: ${s.reconcile.code}: ${s.reconcile.message}`);
+  return out;
 }

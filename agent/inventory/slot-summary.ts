@@ -12,6 +12,11 @@ export interface SlotStatusLike {
     good: boolean;
     installed: { version: string; release: number; sha256?: string } | null;
   }>;
+  bootEnv?: {
+    now: { copies: number; damaged: readonly number[] } | null;
+    lastDamage: { at: string; repaired: readonly number[] } | null;
+  } | null;
+  reconcile?: { code: string } | null;
 }
 
 export function slotSummary(s: SlotStatusLike): JsonObject {
@@ -25,5 +30,16 @@ export function slotSummary(s: SlotStatusLike): JsonObject {
       sha256: slot.installed?.sha256 ?? null,
     };
   }
-  return { booted: s.booted, primary: s.primary, slots };
+  const out: JsonObject = { booted: s.booted, primary: s.primary, slots };
+  // Boot env copies and a lost commit: rare, and exactly what a fleet operator must see.
+  if (s.bootEnv) {
+    out.bootEnv = {
+      copies: s.bootEnv.now?.copies ?? null,
+      damaged: s.bootEnv.now ? s.bootEnv.now.damaged.length : null,
+      lastDamageAt: s.bootEnv.lastDamage?.at ?? null,
+      lastRepaired: s.bootEnv.lastDamage ? s.bootEnv.lastDamage.repaired.length > 0 : null,
+    };
+  }
+  if (s.reconcile) out.reconcile = s.reconcile.code;
+  return out;
 }

@@ -1,12 +1,30 @@
 // Contracts between the update logic and the hardware. Only agent/platform/* implements them;
 // everything else receives them from agent/app/app.ts.
 
+/** Which copies of a boot environment pass their check (U-Boot: the CRC). */
+export interface EnvHealth {
+  /** Copies the environment keeps: 2 for a redundant U-Boot env, else 1. */
+  readonly copies: number;
+  /** 0-based indices of the copies that fail their check. */
+  readonly damaged: readonly number[];
+  /** Copy the bootloader uses: -1 when none is valid, null when it cannot be told (fw_setenv on MTD). */
+  readonly current: number | null;
+}
+
 /** A key/value store the bootloader also reads (GRUB env block, U-Boot env, fw_setenv). */
 export interface BootEnv {
   /** Current variables (after picking the valid/newest copy where there are two). */
   read(): Promise<Record<string, string>>;
-  /** Applies all changes in one write (null deletes a key), then reads back and compares. */
+  /**
+   * Applies all changes (null deletes a key), then reads back and compares. With two copies
+   * both are written, one after the other, each verified: the losing of any one copy afterwards
+   * cannot undo the change, and a power cut leaves the state before or after it.
+   */
   update(changes: Record<string, string | null>): Promise<void>;
+  /** Checks every copy (absent: the environment cannot tell). */
+  health?(): Promise<EnvHealth>;
+  /** Rewrites damaged copies from the good one; returns the indices rewritten (none: nothing to do or nothing to copy from). */
+  repair?(): Promise<number[]>;
 }
 
 export type SlotName = string; // 'A' | 'B' on a typical node
@@ -30,6 +48,12 @@ export interface BootControl {
   arm(slot: SlotName, tries: number): Promise<void>;
   /** Marks the booted slot good and primary: the update is committed. */
   markGood(slot: SlotName): Promise<void>;
+  /** Slots the bootloader may try, in order (tells "never armed" from "tried and fell back"). */
+  bootOrder?(): Promise<SlotName[]>;
+  /** The boot environment's copies (absent: cannot tell). */
+  envHealth?(): Promise<EnvHealth>;
+  /** Rewrites damaged boot environment copies from the good one; returns the indices rewritten. */
+  repairEnv?(): Promise<number[]>;
 }
 
 /** A fixed-size slot: a regular file or a block device, same code path. */

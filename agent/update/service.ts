@@ -14,6 +14,8 @@ import { readDeploymentLog } from './deployment-log.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 import { acquireLock, type ProcessLock } from '../lib/process-lock.ts';
 import { currentBootId } from './boot-id.ts';
+import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
+import type { EnvHealth } from '../platform/types.ts';
 
 export interface SlotStatus {
   name: SlotName;
@@ -47,6 +49,10 @@ export interface UpdateStatus {
   deployment: DeploymentStatus | null;
   /** Set when the journal was unreadable and set aside at this start. */
   journalProblem: string | null;
+  /** The boot environment's copies now, and what the last start found and repaired. */
+  bootEnv: { now: EnvHealth | null; lastStart: BootEnvCheck | null; lastDamage: BootEnvCheck | null } | null;
+  /** The last start found the env disagreeing with the last commit (see startup-check.ts). */
+  reconcile: ReconcileNote | null;
 }
 
 export interface UpdateService {
@@ -169,6 +175,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     }),
 
     resumeAfterBoot: () => locked(async () => {
+      // Before anything reads the env to decide: a damaged copy is repaired from the good one.
+      const envCheck = await checkBootEnv(deps.bootControl, deps.logger, deps.now);
       const c = await current();
       let result: RunResult | null = null;
       if (c?.recovered) result = await runner.enter(c.j, c.j.state, null, c.j.error);
@@ -177,7 +185,17 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
         deps.logger.info('resuming deployment', { deployment: c.j.id, found: c.j.state, to });
         result = await runner.enter(await retryAllowance(c.j), to, deps.sourceFor(c.j.origin), c.j.error);
       }
-      if (result === null || result.kind === 'outcome') await confirmBoot();
+      let reconcile: ReconcileNote | null = null;
+      if (result === null || result.kind === 'outcome') {
+        const last = await runner.store.peek();
+        if (last.kind === 'ok') {
+          reconcile = await reconcileCommitted(last.value, {
+            dir: deps.dir, bootControl: deps.bootControl, booted: await deps.bootedSlot.booted(), verifyRecorded, log: deps.logger, now: deps.now,
+          });
+        }
+        await confirmBoot();
+      }
+      await saveStartupCheck(deps.dir, envCheck, reconcile).catch((err) => deps.logger.error('cannot record the start-up check', { err }));
       return result;
     }),
 
@@ -189,16 +207,20 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const r = await runner.store.peek();
       const problem = r.kind === 'corrupt' ? `journal corrupt (${r.reason}); the next resume sets it aside and rolls back` : journalProblem;
       const j = r.kind === 'ok' ? r.value : null;
-      const [booted, primary, states, records] = await Promise.all([
+      const [booted, primary, states, records, envNow, check] = await Promise.all([
         deps.bootedSlot.booted().catch(() => null),
         deps.bootControl.primary().catch(() => null),
         deps.bootControl.slots().catch(() => []),
         readSlotRecords(deps.dir),
+        deps.bootControl.envHealth?.().catch(() => null) ?? null,
+        readStartupCheck(deps.dir),
       ]);
       return {
         booted,
         primary,
         journalProblem: problem,
+        bootEnv: deps.bootControl.envHealth ? { now: envNow, lastStart: check?.bootEnv ?? null, lastDamage: check?.lastDamage ?? null } : null,
+        reconcile: check?.reconcile ?? null,
         slots: deps.slots.map((s) => {
           const st = states.find((x) => x.name === s.name);
           return {
@@ -241,6 +263,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
         return runner.enter({ ...j, healthyBoot: await currentBootId(deps) }, 'committing', null, j.error);
       }
       const st = (await deps.bootControl.slots()).find((s) => s.name === booted);
+      // The operator chose this slot after the last deployment: start-up reconcile leaves it be.
+      if (j) await recordOperatorChoice(deps.dir, { deployment: j.id, slot: booted, at: new Date(deps.now()).toISOString() });
       if (st?.good) return null; // already committed
       await verifyRecorded(booted);
       await deps.bootControl.markGood(booted);
@@ -264,6 +288,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const st = (await deps.bootControl.slots()).find((s) => s.name === other);
       if (!st?.good) throw new AgentError('E_ROLLBACK_UNAVAILABLE', `slot ${other} is not marked good; nothing to roll back to`);
       await verifyRecorded(other);
+      if (j) await recordOperatorChoice(deps.dir, { deployment: j.id, slot: other, at: new Date(deps.now()).toISOString() });
       await deps.bootControl.markGood(other);
       await deps.rebooter.reboot(`operator rollback to ${other}`);
       return null;

@@ -5,7 +5,7 @@
 //               fallback with their tries refilled, so a failed trial always has somewhere to go
 //  markGood(s)  s first, tries refilled, good — the commit; also called on every healthy boot,
 //               because the bootloader counts down a committed slot too (RAUC does the same)
-import type { BootControl, BootEnv, SlotName, SlotState } from '../types.ts';
+import type { BootControl, BootEnv, EnvHealth, SlotName, SlotState } from '../types.ts';
 import { AgentError } from '../../lib/errors.ts';
 import { checkSlotNames, DEFAULT_TRIES, goodVar, leftVar, MAX_TRIES, ORDER_VAR, parseOrder, parseTries } from './scheme.ts';
 
@@ -55,6 +55,20 @@ export class AttemptCounterBootControl implements BootControl {
       const inOrder = order.includes(name);
       return { name, triesLeft: inOrder ? tries.get(name)! : 0, good: inOrder && good.get(name)! };
     });
+  }
+
+  async bootOrder(): Promise<SlotName[]> {
+    return (await this.#view()).order;
+  }
+
+  async envHealth(): Promise<EnvHealth> {
+    if (this.#env.health) return this.#env.health();
+    await this.#env.read();
+    return { copies: 1, damaged: [], current: 0 };
+  }
+
+  async repairEnv(): Promise<number[]> {
+    return this.#env.repair ? this.#env.repair() : [];
   }
 
   async markBad(slot: SlotName): Promise<void> {

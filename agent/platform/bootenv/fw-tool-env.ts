@@ -1,10 +1,16 @@
 // U-Boot environment through the vendor's fw_printenv / fw_setenv (libubootenv), for boards
 // where those tools are mandatory. All changes go in ONE `fw_setenv -s -` script so they land
 // in one environment write. libubootenv reads script lines as `name=value` and silently skips
-// `name value` lines, so that is the only form written; `name=` deletes.
-import type { BootEnv, CommandRunner, CommandResult } from '../types.ts';
+// `name value` lines, so that is the only form written; `name=` deletes. With two copies a
+// second, empty script follows: libubootenv writes the inactive copy on every store, so that puts
+// the same variables into the other copy too, and losing either copy cannot undo the change.
+import { readFile } from 'node:fs/promises';
+import type { BootEnv, CommandRunner, CommandResult, EnvHealth } from '../types.ts';
 import { processRunner } from '../exec.ts';
 import { AgentError } from '../../lib/errors.ts';
+import { readAt } from './block-io.ts';
+import { parseFwEnvConfig, type UbootGeometry } from './fw-env-config.ts';
+import { currentCopy, decodeUbootCopy } from './uboot-image.ts';
 import { applyChanges, checkName, checkValue, Serial, verifyOrThrow, type EnvChanges, type EnvVars } from './vars.ts';
 
 export interface FwToolEnvOptions {
@@ -79,10 +85,56 @@ export class FwToolEnv implements BootEnv {
       // With a default file (-f) an unreadable environment starts from those defaults, as
       // fw_setenv itself does; without one it is E_BOOTENV_CORRUPT and nothing is written.
       const before = await this.#print(true);
-      const args = ['-c', this.#o.configPath];
-      if (this.#o.defaultEnvPath) args.push('-f', this.#o.defaultEnvPath);
-      await this.#run(this.#o.fwSetenv, [...args, '-s', '-'], lines.map((l) => l + '\n').join(''));
-      verifyOrThrow(applyChanges(before, norm), await this.read(), where);
+      const expected = applyChanges(before, norm);
+      await this.#store(lines.map((l) => l + '\n').join(''));
+      verifyOrThrow(expected, await this.read(), where);
+      if ((await this.#geometry())?.copies.length !== 1) {
+        await this.#store('');
+        verifyOrThrow(expected, await this.read(), where);
+      }
+    });
+  }
+
+  async #store(script: string): Promise<void> {
+    const args = ['-c', this.#o.configPath];
+    if (this.#o.defaultEnvPath) args.push('-f', this.#o.defaultEnvPath);
+    await this.#run(this.#o.fwSetenv, [...args, '-s', '-'], script);
+  }
+
+  /** The copies as fw_env.config describes them; null when the config cannot be read. */
+  async #geometry(): Promise<UbootGeometry | null> {
+    try {
+      return parseFwEnvConfig(await readFile(this.#o.configPath, 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Reads the copies directly (files and block devices) to check their CRCs. On devices that
+   * cannot be read that way (MTD, UBI) it answers current: null and no damaged copy.
+   */
+  async health(): Promise<EnvHealth> {
+    const g = await this.#geometry();
+    if (!g) return { copies: 1, damaged: [], current: null };
+    const redundant = g.copies.length === 2;
+    try {
+      const copies = await Promise.all(g.copies.map(async (c) => decodeUbootCopy(await readAt(c.device, c.offset, g.size), redundant, `${c.device}@${c.offset}`)));
+      return { copies: copies.length, damaged: copies.flatMap((c, i) => (c.crcOk ? [] : [i])), current: currentCopy(copies) };
+    } catch {
+      return { copies: g.copies.length, damaged: [], current: null };
+    }
+  }
+
+  /** Rewrites a damaged copy from the good one (an empty script stores into the inactive, damaged copy). */
+  repair(): Promise<number[]> {
+    return this.#serial.run(async () => {
+      const h = await this.health();
+      if (h.copies !== 2 || h.current === null || h.current < 0 || h.damaged.length === 0) return [];
+      const before = await this.read();
+      await this.#store('');
+      verifyOrThrow(before, await this.read(), `${this.#o.fwSetenv} -c ${this.#o.configPath}`);
+      return [...h.damaged];
     });
   }
 }

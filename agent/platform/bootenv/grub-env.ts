@@ -3,8 +3,8 @@
 // so a new inode would be invisible to it. Every write is read back and compared.
 import { open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { BootEnv } from '../types.ts';
-import { AgentError } from '../../lib/errors.ts';
+import type { BootEnv, EnvHealth } from '../types.ts';
+import { AgentError, isAgentError } from '../../lib/errors.ts';
 import { fsyncDir } from '../../lib/atomic-file.ts';
 import { readAt, writeAtSync } from './block-io.ts';
 import { applyGrubChanges, decodeGrubBlock, emptyGrubBlock, encodeGrubBlock, grubVars, GRUB_BLOCK_SIZE } from './grub-block.ts';
@@ -44,6 +44,19 @@ export class GrubEnv implements BootEnv {
 
   async read(): Promise<EnvVars> {
     return grubVars(await this.#load());
+  }
+
+  /** One copy: damaged when it is not a readable block (there is nothing to repair it from). */
+  async health(): Promise<EnvHealth> {
+    try {
+      await this.#load();
+      return { copies: 1, damaged: [], current: 0 };
+    } catch (err) {
+      if (isAgentError(err, 'E_BOOTENV_CORRUPT') || isAgentError(err, 'E_BOOTENV_HEADER') || isAgentError(err, 'E_BOOTENV_SIZE')) {
+        return { copies: 1, damaged: [0], current: -1 };
+      }
+      throw err;
+    }
   }
 
   update(changes: EnvChanges): Promise<void> {

@@ -1,7 +1,8 @@
 // U-Boot environment on a plain file or a block device as a BootEnv. With two copies a write
-// always goes to the copy the bootloader is NOT using, with the next flag value, and is fsynced
-// before anything else happens: a power cut mid-write leaves the old copy valid and current.
-import type { BootEnv } from '../types.ts';
+// goes first to the copy the bootloader is NOT using, with the next flag value, fsynced and
+// verified (a power cut mid-write leaves the old copy valid and current), then to the other copy
+// the same way, so both hold every change the agent made.
+import type { BootEnv, EnvHealth } from '../types.ts';
 import { AgentError } from '../../lib/errors.ts';
 import { readAt, writeAtSync } from './block-io.ts';
 import { parseFwEnvConfig, type UbootGeometry } from './fw-env-config.ts';
@@ -16,16 +17,23 @@ export interface UbootEnvOptions {
    * 'empty' reads as no variables and lets update() write a fresh environment (provisioning).
    */
   whenInvalid?: 'error' | 'empty';
+  /**
+   * false: one write to the inactive copy only, as U-Boot's own `saveenv` does (the boot
+   * simulator in tests). Default true: both copies, so losing one cannot undo a change.
+   */
+  writeBoth?: boolean;
 }
 
 export class UbootEnv implements BootEnv {
   readonly geometry: UbootGeometry;
   readonly #whenInvalid: 'error' | 'empty';
+  readonly #writeBoth: boolean;
   readonly #serial = new Serial();
 
   constructor(opts: UbootEnvOptions) {
     this.geometry = typeof opts.geometry === 'string' ? parseFwEnvConfig(opts.geometry) : opts.geometry;
     this.#whenInvalid = opts.whenInvalid ?? 'error';
+    this.#writeBoth = opts.writeBoth ?? true;
     const [a, b] = this.geometry.copies;
     if (b && a.device === b.device && Math.abs(a.offset - b.offset) < this.geometry.size) {
       throw new AgentError('E_BOOTENV_CONFIG', `fw_env.config: the two copies overlap on ${a.device}`);
@@ -67,16 +75,21 @@ export class UbootEnv implements BootEnv {
     return { valid: copies.map((c) => c.crcOk), current: currentCopy(copies) };
   }
 
-  /**
-   * Start-up repair: when one of two copies is torn or stale-corrupt, rewrite it from the good
-   * one (an empty update goes to the inactive copy, which is the broken one). Returns whether
-   * it wrote. With no valid copy it does nothing: guessing a boot environment is worse.
-   */
-  async repair(): Promise<boolean> {
+  async health(): Promise<EnvHealth> {
     const { valid, current } = await this.check();
-    if (!this.redundant || current < 0 || valid.every(Boolean)) return false;
+    return { copies: valid.length, damaged: valid.flatMap((ok, i) => (ok ? [] : [i])), current };
+  }
+
+  /**
+   * Start-up repair: when one of two copies is torn or corrupt, rewrite it from the good one (a
+   * write of no changes goes to both copies). Returns the indices it rewrote. With no valid copy
+   * it does nothing: guessing a boot environment is worse.
+   */
+  async repair(): Promise<number[]> {
+    const h = await this.health();
+    if (!this.redundant || h.current === null || h.current < 0 || h.damaged.length === 0) return [];
     await this.update({});
-    return true;
+    return [...h.damaged];
   }
 
   update(changes: EnvChanges): Promise<void> {
@@ -89,24 +102,32 @@ export class UbootEnv implements BootEnv {
       }
       const { copies, current, vars } = await this.#state();
       const expected = applyChanges(vars, norm);
-      const target = this.redundant ? 1 - current : 0;
+      if (!this.redundant) return this.#writeCopy(0, expected, 0);
+      // The inactive copy first (a power cut leaves the current one in charge), then the other:
+      // afterwards both hold the change, so losing either copy cannot take it back.
+      const first = 1 - current;
       const flag = (copies[current]!.flag + 1) & 0xff;
-      const bytes = encodeUbootCopy(expected, this.geometry.size, this.redundant, flag, this.#where(target));
-      const loc = this.geometry.copies[target]!;
-      await writeAtSync(loc.device, loc.offset, bytes);
-      const back = await readAt(loc.device, loc.offset, this.geometry.size);
-      if (!back.equals(bytes)) {
-        throw new AgentError('E_BOOTENV_VERIFY', `${this.#where(target)}: copy read back differs from the copy written`, {
-          retryable: true,
-        });
-      }
-      const after = await this.#state();
-      if (after.current !== target) {
-        throw new AgentError('E_BOOTENV_VERIFY', `${this.#where(target)}: the copy just written is not the current one`, {
-          retryable: true,
-        });
-      }
-      verifyOrThrow(expected, after.vars, this.#where(target));
+      await this.#writeCopy(first, expected, flag);
+      if (this.#writeBoth) await this.#writeCopy(current, expected, (flag + 1) & 0xff);
     });
+  }
+
+  async #writeCopy(target: number, expected: EnvVars, flag: number): Promise<void> {
+    const bytes = encodeUbootCopy(expected, this.geometry.size, this.redundant, flag, this.#where(target));
+    const loc = this.geometry.copies[target]!;
+    await writeAtSync(loc.device, loc.offset, bytes);
+    const back = await readAt(loc.device, loc.offset, this.geometry.size);
+    if (!back.equals(bytes)) {
+      throw new AgentError('E_BOOTENV_VERIFY', `${this.#where(target)}: copy read back differs from the copy written`, {
+        retryable: true,
+      });
+    }
+    const after = await this.#state();
+    if (after.current !== target) {
+      throw new AgentError('E_BOOTENV_VERIFY', `${this.#where(target)}: the copy just written is not the current one`, {
+        retryable: true,
+      });
+    }
+    verifyOrThrow(expected, after.vars, this.#where(target));
   }
 }

@@ -26,6 +26,15 @@ export const booted: Handler = async (ctx) => {
     ctx.log.warn('still on the old slot with the new one armed; rebooting again', { slot: previous });
     return 'reboot_pending';
   }
+  // Out of BOOT_ORDER means the env holds the state from before arming: the bootloader never
+  // tried the target because the arm write was lost (an env copy restored or rolled back), which
+  // says nothing about the new software. A target in the order with its tries used up did fail.
+  const order = await ctx.deps.bootControl.bootOrder?.();
+  if (order !== undefined && !order.includes(target)) {
+    ctx.setError({ code: 'E_BOOTLOADER_ARM_LOST', message: `slot ${target} was never tried: the boot environment no longer holds the arm write; ${previous} kept running` });
+    ctx.log.error('the arm write was lost: the bootloader never tried the new slot', { target, running });
+    return 'booted_old';
+  }
   ctx.setError({ code: 'E_BOOTLOADER_FALLBACK', message: `slot ${target} did not come up; the bootloader fell back to ${previous}` });
   ctx.log.error('bootloader fell back to the old slot', { target, running });
   return 'booted_old';

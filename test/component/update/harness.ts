@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { GrubEnv, createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
+import { UbootEnv } from '../../../agent/platform/bootenv/uboot-env.ts';
+import type { BootEnv } from '../../../agent/platform/types.ts';
 import { openSlotDevice } from '../../../agent/platform/slots/slot-device.ts';
 import { setSlotRecord } from '../../../agent/update/slot-records.ts';
 import { validateJournal, type Journal } from '../../../agent/update/journal.ts';
@@ -42,7 +44,14 @@ export interface NodeOptions {
   tries?: number;
   /** Override slot paths (block devices); root stays a temp dir. */
   slotPaths?: Record<string, string>;
+  /** 'fw-tool': a redundant U-Boot env in a file, written through the real fw_setenv (default 'grub'). */
+  bootEnv?: 'grub' | 'fw-tool';
+  /** Replaces the boot simulator as reboot command (e.g. ['/bin/true']: the reboot never happens). */
+  rebootCommand?: string[];
 }
+
+/** Bytes per U-Boot env copy of a fw-tool test node (two copies in one file). */
+export const UBOOT_ENV_SIZE = 0x1000;
 
 export interface CliRun {
   code: number | null;
@@ -67,12 +76,17 @@ export class TestNode {
   readonly stateDir: string;
   readonly kit: BundleKit;
   readonly slotPaths: Record<string, string>;
+  readonly envKind: 'grub' | 'fw-tool';
+  /** fw-tool nodes: the fw_env.config naming the two copies in envPath. */
+  readonly fwEnvConfig: string;
 
-  private constructor(dir: string, kit: BundleKit, slotPaths: Record<string, string>) {
+  private constructor(dir: string, kit: BundleKit, slotPaths: Record<string, string>, envKind: 'grub' | 'fw-tool' = 'grub') {
     this.dir = dir;
     this.root = join(dir, 'root');
     this.configPath = join(dir, 'config.json');
-    this.envPath = join(this.root, 'boot/grubenv');
+    this.envKind = envKind;
+    this.envPath = join(this.root, envKind === 'grub' ? 'boot/grubenv' : 'boot/uboot.env');
+    this.fwEnvConfig = join(this.root, 'boot/fw_env.config');
     this.bootedFile = join(this.root, 'run/booted-slot');
     this.stateDir = join(this.root, 'state');
     this.kit = kit;
@@ -84,7 +98,7 @@ export class TestNode {
     const dir = await mkdtemp(join(tmpdir(), 'outpost-node-'));
     const root = join(dir, 'root');
     const slotPaths = opts.slotPaths ?? { A: join(root, 'slots/a.img'), B: join(root, 'slots/b.img') };
-    const node = new TestNode(dir, opts.kit, slotPaths);
+    const node = new TestNode(dir, opts.kit, slotPaths, opts.bootEnv);
     for (const d of ['slots', 'boot', 'run', 'state']) await mkdir(join(root, d), { recursive: true });
     if (!opts.slotPaths) {
       for (const s of SLOTS) {
@@ -103,14 +117,20 @@ export class TestNode {
       installedAt: new Date(0).toISOString(),
       deployment: 'factory',
     });
-    await createGrubEnvFile(node.envPath, { BOOT_ORDER: 'A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '0', OUTPOST_A_GOOD: '1' });
+    const factoryEnv = { BOOT_ORDER: 'A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '0', OUTPOST_A_GOOD: '1' };
+    if (node.envKind === 'grub') await createGrubEnvFile(node.envPath, factoryEnv);
+    else {
+      await writeFile(node.envPath, Buffer.alloc(2 * UBOOT_ENV_SIZE));
+      await writeFile(node.fwEnvConfig, `${node.envPath} 0x0 0x${UBOOT_ENV_SIZE.toString(16)}\n${node.envPath} 0x${UBOOT_ENV_SIZE.toString(16)} 0x${UBOOT_ENV_SIZE.toString(16)}\n`);
+      await new UbootEnv({ geometry: await readFile(node.fwEnvConfig, 'utf8'), whenInvalid: 'empty' }).update(factoryEnv);
+    }
     const config = {
       core: { root, stateDir: '/state' },
       update: {
         slots: SLOTS.map((s) => ({ name: s, class: 'rootfs', path: opts.slotPaths ? slotPaths[s] : `/slots/${s.toLowerCase()}.img`, kind: opts.slotPaths ? 'block' : 'file' })),
-        bootEnv: { kind: 'grub', path: '/boot/grubenv' },
+        bootEnv: node.envKind === 'grub' ? { kind: 'grub', path: '/boot/grubenv' } : { kind: 'fw_setenv', config: '/boot/fw_env.config' },
         tries: opts.tries ?? 3,
-        rebootCommand: [process.execPath, SIM_REBOOT, node.envPath, node.bootedFile],
+        rebootCommand: opts.rebootCommand ?? [process.execPath, SIM_REBOOT, node.envKind === 'grub' ? node.envPath : node.fwEnvConfig, node.bootedFile],
         healthChecks: (opts.healthChecks ?? []).map(([command, ...args], i) => ({ name: `check${i}`, command, args, timeoutMs: 10_000 })),
         bootedSlot: { source: 'file', path: '/run/booted-slot' },
         checkpointBytes: opts.checkpointBytes ?? 256 << 10,
@@ -130,8 +150,10 @@ export class TestNode {
     return node;
   }
 
-  env(): GrubEnv {
-    return new GrubEnv({ path: this.envPath });
+  /** The node's boot env as the bootloader writes it (U-Boot: one copy per write, like saveenv). */
+  env(): BootEnv {
+    if (this.envKind === 'grub') return new GrubEnv({ path: this.envPath });
+    return new UbootEnv({ geometry: readFileSync(this.fwEnvConfig, 'utf8'), writeBoth: false });
   }
 
   /** Power-cycle: the bootloader picks a slot. */

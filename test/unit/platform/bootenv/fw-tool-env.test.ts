@@ -1,7 +1,7 @@
 // FwToolEnv driving the real fw_printenv / fw_setenv with a private fw_env.config.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FwToolEnv } from '../../../../agent/platform/bootenv/fw-tool-env.ts';
@@ -71,4 +71,23 @@ test('a failing or missing tool is E_BOOTENV_TOOL', async () => {
   const { config } = await blank();
   await assert.rejects(new FwToolEnv({ configPath: config, fwPrintenv: 'false' }).read(), code('E_BOOTENV_TOOL'));
   await assert.rejects(new FwToolEnv({ configPath: config, fwPrintenv: join(dir, 'no-such-tool') }).read(), code('E_BOOTENV_TOOL'));
+});
+
+test('regression: a write reaches both copies, so a torn newest copy keeps it; health finds the damage and repair fixes it', async () => {
+  const { file, config } = await blank();
+  const env = new FwToolEnv({ configPath: config, defaultEnvPath: join(dir, 'default.env') });
+  await env.update({ BOOT_ORDER: 'A', OUTPOST_A_GOOD: '1' });
+  await env.update({ BOOT_ORDER: 'B A', OUTPOST_B_GOOD: '1' }); // the commit
+  assert.deepEqual((await env.health()).damaged, []);
+  const img = await readFile(file);
+  const newest = img[4]! > img[SIZE + 4]! ? 0 : 1;
+  const fh = await open(file, 'r+');
+  await fh.write(Buffer.alloc(64, 0xa5), 0, 64, newest * SIZE + 100);
+  await fh.close();
+  assert.deepEqual(await env.read(), { BOOT_ORDER: 'B A', OUTPOST_A_GOOD: '1', OUTPOST_B_GOOD: '1' }, 'the commit survives');
+  assert.deepEqual(await env.health(), { copies: 2, damaged: [newest], current: 1 - newest });
+  assert.deepEqual(await env.repair(), [newest]);
+  assert.deepEqual((await env.health()).damaged, []);
+  assert.deepEqual(await env.read(), { BOOT_ORDER: 'B A', OUTPOST_A_GOOD: '1', OUTPOST_B_GOOD: '1' });
+  assert.deepEqual(await env.repair(), [], 'nothing left to repair');
 });

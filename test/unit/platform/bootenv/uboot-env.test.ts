@@ -86,56 +86,62 @@ test('golden: redundant env from fw_setenv; with the newest copy torn, we and fw
   assert.deepEqual(await printenv(config), g.older);
 });
 
-test('tool and UbootEnv take turns on one redundant env; each write goes to the inactive copy', async () => {
+test('tool and UbootEnv take turns on one redundant env; we write the inactive copy, then the other', async () => {
   const { file, config, geometry } = await device();
   const env = new UbootEnv({ geometry });
   await setenv(config, 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\n', true); // copy 1, flag 1
   assert.deepEqual(await env.read(), { BOOT_ORDER: 'A B', BOOT_A_LEFT: '3' });
-  const copy1 = (await readFile(file)).subarray(SIZE);
-  await env.update({ BOOT_ORDER: 'B A', BOOT_B_LEFT: '2', BOOT_A_LEFT: null }); // copy 0, flag 2
-  assert.deepEqual((await readFile(file)).subarray(SIZE), copy1, 'the active copy was not touched');
-  assert.deepEqual(await flags(file), [2, 1]);
+  await env.update({ BOOT_ORDER: 'B A', BOOT_B_LEFT: '2', BOOT_A_LEFT: null }); // copy 0 flag 2, then copy 1 flag 3
+  assert.deepEqual(await flags(file), [2, 3]);
+  const both = await readFile(file);
+  assert.ok(both.subarray(5, SIZE).equals(both.subarray(SIZE + 5)), 'both copies hold the same variables');
   assert.deepEqual(await printenv(config), { BOOT_ORDER: 'B A', BOOT_B_LEFT: '2' });
-  await setenv(config, 'BOOT_B_LEFT=1\n'); // copy 1, flag 3
-  await env.update({ x: 'y z', empty: '' }); // copy 0, flag 4; "" unsets
-  assert.deepEqual(await flags(file), [4, 3]);
+  await setenv(config, 'BOOT_B_LEFT=1\n'); // copy 0, flag 4
+  await env.update({ x: 'y z', empty: '' }); // copy 1 flag 5, copy 0 flag 6; "" unsets
+  assert.deepEqual(await flags(file), [6, 5]);
   const expected = { BOOT_ORDER: 'B A', BOOT_B_LEFT: '1', x: 'y z' };
   assert.deepEqual(await printenv(config), expected);
   assert.deepEqual(await env.read(), expected);
 });
 
-test('a power cut during our write leaves the previous environment for both readers', async () => {
+test('a power cut during our first write leaves the previous environment, during the second the new one', async () => {
   const { file, config, geometry } = await device();
   const env = new UbootEnv({ geometry, whenInvalid: 'empty' });
-  await env.update({ BOOT_ORDER: 'A B' }); // → copy 1
-  await env.update({ BOOT_ORDER: 'B A', BOOT_B_LEFT: '3' }); // → copy 0, newest
-  await tear(file, 0);
+  await env.update({ BOOT_ORDER: 'A B' }); // copy 1 flag 1, copy 0 flag 2
+  // Cut during the first write of the next update: the inactive copy (1) is torn.
+  await tear(file, SIZE);
   assert.deepEqual(await printenv(config), { BOOT_ORDER: 'A B' });
   assert.deepEqual(await env.read(), { BOOT_ORDER: 'A B' });
-  // The next write repairs: it goes to the torn copy, so both copies are valid again.
+  // The next write repairs both copies.
   await env.update({ BOOT_A_LEFT: '1' });
-  assert.deepEqual(await printenv(config), { BOOT_ORDER: 'A B', BOOT_A_LEFT: '1' });
-  await tear(file, SIZE);
-  assert.deepEqual(await printenv(config), { BOOT_ORDER: 'A B', BOOT_A_LEFT: '1' });
+  assert.deepEqual((await env.check()).valid, [true, true]);
+  // Cut during the second write: the first copy already holds the change and is current.
+  const first = (await readFile(file)).subarray(SIZE, 2 * SIZE); // copy 1 was written first
+  await writeFile(file, Buffer.concat([encodeUbootCopy({ BOOT_ORDER: 'A B', BOOT_A_LEFT: '1' }, SIZE, true, 3), first]));
+  await env.update({ BOOT_ORDER: 'B A' });
+  await tear(file, 0); // the copy written second
+  assert.deepEqual(await printenv(config), { BOOT_ORDER: 'B A', BOOT_A_LEFT: '1' });
+  assert.deepEqual(await env.read(), { BOOT_ORDER: 'B A', BOOT_A_LEFT: '1' });
 });
 
-test('check reports a torn copy and repair rewrites it from the good one', async () => {
+test('regression: losing either copy after a write keeps the change; health and repair find and fix the loss', async () => {
   const { file, config, geometry } = await device();
   const env = new UbootEnv({ geometry, whenInvalid: 'empty' });
-  await env.update({ BOOT_ORDER: 'A B' }); // → copy 1
-  await env.update({ BOOT_ORDER: 'B A' }); // → copy 0
-  assert.deepEqual(await env.check(), { valid: [true, true], current: 0 });
-  assert.equal(await env.repair(), false, 'nothing to repair');
-  await tear(file, SIZE); // the older copy
-  assert.deepEqual(await env.check(), { valid: [true, false], current: 0 });
-  assert.equal(await env.repair(), true);
-  assert.deepEqual(await env.check(), { valid: [true, true], current: 1 });
-  await tear(file, 0); // now only the repaired copy is left: it must carry the same content
-  assert.deepEqual(await printenv(config), { BOOT_ORDER: 'B A' });
-  assert.equal(await new UbootEnv({ geometry: `${file} 0 1000\n${file} 0x1000 1000\n` }).repair(), true);
-  assert.deepEqual(await env.check(), { valid: [true, true], current: 0 });
+  await env.update({ BOOT_ORDER: 'A B' });
+  await env.update({ BOOT_ORDER: 'B A' });
+  assert.deepEqual(await env.health(), { copies: 2, damaged: [], current: 0 });
+  assert.deepEqual(await env.repair(), [], 'nothing to repair');
+  for (const lost of [0, SIZE]) {
+    await tear(file, lost);
+    assert.deepEqual(await printenv(config), { BOOT_ORDER: 'B A' }, 'fw_printenv still reads the change');
+    assert.deepEqual(await env.read(), { BOOT_ORDER: 'B A' });
+    const damaged = lost === 0 ? 0 : 1;
+    assert.deepEqual((await env.health()).damaged, [damaged]);
+    assert.deepEqual(await env.repair(), [damaged]);
+    assert.deepEqual((await env.health()).damaged, []);
+  }
   const blank = await device();
-  assert.equal(await new UbootEnv({ geometry: blank.geometry }).repair(), false, 'no valid copy: no guess');
+  assert.deepEqual(await new UbootEnv({ geometry: blank.geometry }).repair(), [], 'no valid copy: no guess');
 });
 
 test('flag 255 → 0 wraps the same way for fw_printenv and for us', async () => {
@@ -145,9 +151,13 @@ test('flag 255 → 0 wraps the same way for fw_printenv and for us', async () =>
   assert.deepEqual(await printenv(config), { v: 'new' });
   const env = new UbootEnv({ geometry });
   assert.deepEqual(await env.read(), { v: 'new' });
-  await env.update({ v: 'newer' }); // copy 0 gets flag 1
-  assert.deepEqual(await flags(file), [1, 0]);
+  await env.update({ v: 'newer' }); // copy 0 gets flag 1, then copy 1 flag 2
+  assert.deepEqual(await flags(file), [1, 2]);
   assert.deepEqual(await printenv(config), { v: 'newer' });
+  await writeFile(file, Buffer.concat([encodeUbootCopy({ v: 'a' }, SIZE, true, 254), encodeUbootCopy({ v: 'b' }, SIZE, true, 253)]));
+  await env.update({ v: 'c' }); // copy 1 gets 255, then copy 0 gets 0
+  assert.deepEqual(await flags(file), [0, 255]);
+  assert.deepEqual(await printenv(config), { v: 'c' });
 });
 
 test('single copy: we write, the tool reads; the tool writes, we read', async () => {
