@@ -5,8 +5,9 @@ import {
   ProtocolViolation, arr, bad, base64, bool, int, isObj, num, obj, oneOf, onlyKeys, optNum, optStr, str, token,
   type Obj,
 } from './check.ts';
+import { OUTCOME_RESULTS } from './messages.ts';
 import type {
-  AgentMessage, CommandAck, ErrorMessage, PushedHealthCheck, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
+  AgentMessage, CommandAck, ErrorMessage, Ext, PushedHealthCheck, SiteIdentity, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
 } from './messages.ts';
 
 export { ProtocolViolation } from './check.ts';
@@ -37,16 +38,21 @@ function readableId(o: Obj): string | undefined {
   return typeof id === 'string' && id.length <= LIMITS.id && /^[A-Za-z0-9._:-]+$/.test(id) ? id : undefined;
 }
 
+// Forward compatibility (PROTOCOL.md §2): any message may carry an `ext` object whose keys a
+// receiver that does not know them ignores, and an unknown `type` is answered with
+// E_PROTO_UNKNOWN_TYPE (the link stays up). Every other unknown field stays an error.
 function decode<T>(frame: string | Buffer, byType: Record<string, (o: Obj) => T>): Decoded<T> {
   let o: Obj | undefined;
   try {
     o = parseFrame(frame);
     if (o.v !== PROTOCOL_VERSION) throw new ProtocolViolation('E_PROTOCOL_VERSION', `unsupported protocol version`);
     token(o.id, 'id');
-    if (typeof o.type !== 'string' || !Object.hasOwn(byType, o.type)) {
-      throw new ProtocolViolation('E_PROTOCOL_TYPE', `unknown message type`);
-    }
-    return { ok: true, message: byType[o.type]!(o) };
+    if (typeof o.type !== 'string') throw new ProtocolViolation('E_PROTOCOL_TYPE', 'type: expected a string');
+    if (!Object.hasOwn(byType, o.type)) throw new ProtocolViolation('E_PROTO_UNKNOWN_TYPE', `unknown message type`);
+    const { ext, ...rest } = o;
+    if (ext !== undefined && !isObj(ext)) bad('ext', 'expected an object');
+    const message = byType[o.type]!(rest);
+    return { ok: true, message: ext === undefined ? message : { ...message, ext: ext as Ext } };
   } catch (err) {
     if (!(err instanceof ProtocolViolation)) throw err;
     const ref = o ? readableId(o) : undefined;
@@ -116,6 +122,30 @@ const code = (v: unknown, path: string) => {
   return s;
 };
 
+const shortText = (v: unknown, p: string) => str(v, p, LIMITS.shortText);
+const text = (v: unknown, p: string) => str(v, p, LIMITS.text);
+
+/** The node's surveyed site (its config's location section), sent with location reports. */
+function site(v: unknown, path: string): SiteIdentity {
+  const o = obj(v, path);
+  onlyKeys(o, ['id', 'name', 'address', 'lat', 'lon', 'altM', 'accuracyM', 'surveyedAt', 'rack', 'row', 'unit', 'radiusM'], path);
+  const at = (k: string) => `${path}.${k}`;
+  const out: SiteIdentity = {};
+  if (o.id !== undefined) out.id = shortText(o.id, at('id'));
+  if (o.name !== undefined) out.name = text(o.name, at('name'));
+  if (o.address !== undefined) out.address = text(o.address, at('address'));
+  if (o.lat !== undefined) out.lat = num(o.lat, at('lat'), -90, 90);
+  if (o.lon !== undefined) out.lon = num(o.lon, at('lon'), -180, 180);
+  if (o.altM !== undefined) out.altM = num(o.altM, at('altM'), -20_000, 100_000);
+  if (o.accuracyM !== undefined) out.accuracyM = num(o.accuracyM, at('accuracyM'), 0, 1e7);
+  if (o.surveyedAt !== undefined) out.surveyedAt = shortText(o.surveyedAt, at('surveyedAt'));
+  if (o.rack !== undefined) out.rack = shortText(o.rack, at('rack'));
+  if (o.row !== undefined) out.row = shortText(o.row, at('row'));
+  if (o.unit !== undefined) out.unit = shortText(o.unit, at('unit'));
+  if (o.radiusM !== undefined) out.radiusM = num(o.radiusM, at('radiusM'), 0, 1e7);
+  return out;
+}
+
 // ---- agent → hub ------------------------------------------------------------------------------
 
 function report(o: Obj, keys: string[]): { v: 1; id: string; seq: number; at: number } {
@@ -150,7 +180,7 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
     };
   },
   location: (o) => ({
-    ...report(o, ['lat', 'lon', 'altM', 'accuracyM', 'source', 'fixAt', 'moved']), type: 'location',
+    ...report(o, ['lat', 'lon', 'altM', 'accuracyM', 'source', 'fixAt', 'moved', 'site']), type: 'location',
     lat: num(o.lat, 'lat', -90, 90),
     lon: num(o.lon, 'lon', -180, 180),
     ...optional(o, 'altM', (v, p) => num(v, p, -20_000, 100_000)),
@@ -158,6 +188,7 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
     source: token(o.source, 'source', LIMITS.shortText),
     fixAt: int(o.fixAt, 'fixAt', 0),
     ...optional(o, 'moved', bool),
+    ...optional(o, 'site', site),
   }),
   'update.progress': (o) => ({
     ...report(o, ['deploymentId', 'phase', 'done', 'total']), type: 'update.progress',
@@ -176,7 +207,7 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
   'update.outcome': (o) => ({
     ...report(o, ['deploymentId', 'result', 'version', 'code', 'message', 'log']), type: 'update.outcome',
     deploymentId: token(o.deploymentId, 'deploymentId'),
-    result: oneOf(o.result, 'result', ['success', 'failure', 'rolled-back', 'cancelled'] as const),
+    result: oneOf(o.result, 'result', OUTCOME_RESULTS),
     ...optional(o, 'version', (v, p) => str(v, p, LIMITS.shortText)),
     ...optional(o, 'code', code),
     ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),

@@ -17,11 +17,18 @@ export interface Window {
   maxBytesPerSecond?: number | null;
 }
 
+/**
+ * Room for extension on any message: keys a receiver does not know are ignored (PROTOCOL.md §2).
+ * No key is defined in protocol v1.
+ */
+export type Ext = Record<string, unknown>;
+
 export interface Envelope<T extends string> {
   v: 1;
   type: T;
   /** Unique per sender; commands are acknowledged by this id. */
   id: string;
+  ext?: Ext;
 }
 
 // ---- agent → hub ----------------------------------------------------------------------------
@@ -75,6 +82,24 @@ export interface LocationFix {
   fixAt: number;
   /** True when the fix left the configured site radius. */
   moved?: boolean;
+  /** Which site this node is provisioned at (absent: no site configured). */
+  site?: SiteIdentity;
+}
+
+/** The surveyed site as provisioned (config section `location`); every field optional. */
+export interface SiteIdentity {
+  id?: string;
+  name?: string;
+  address?: string;
+  lat?: number;
+  lon?: number;
+  altM?: number;
+  accuracyM?: number;
+  surveyedAt?: string;
+  rack?: string;
+  row?: string;
+  unit?: string;
+  radiusM?: number;
 }
 
 export interface LocationReport extends ReportBase<'location'>, LocationFix {}
@@ -93,7 +118,8 @@ export interface UpdateState extends ReportBase<'update.state'> {
   message?: string;
 }
 
-export type OutcomeResult = 'success' | 'failure' | 'rolled-back' | 'cancelled';
+export const OUTCOME_RESULTS = ['success', 'failure', 'rolled-back', 'cancelled'] as const;
+export type OutcomeResult = (typeof OUTCOME_RESULTS)[number];
 export interface UpdateOutcome extends ReportBase<'update.outcome'> {
   deploymentId: string;
   result: OutcomeResult;

@@ -72,7 +72,8 @@ test('malformed frames are refused with a stable code, and the id is echoed only
   rejectsHub('{not json', 'E_PROTOCOL_JSON');
   rejectsHub('[1,2]', 'E_PROTOCOL_JSON');
   rejectsHub({ v: 2, type: 'reboot', id: 'x' }, 'E_PROTOCOL_VERSION', 'x');
-  rejectsHub({ v: 1, type: 'format-disk', id: 'x' }, 'E_PROTOCOL_TYPE', 'x');
+  rejectsHub({ v: 1, type: 'format-disk', id: 'x' }, 'E_PROTO_UNKNOWN_TYPE', 'x');
+  rejectsHub({ v: 1, type: 7, id: 'x' }, 'E_PROTOCOL_TYPE', 'x');
   rejectsHub({ v: 1, type: 'reboot', id: 'bad id with spaces' }, 'E_PROTOCOL_FIELD');
   rejectsHub({ v: 1, type: 'reboot', id: 'x', extra: 1 }, 'E_PROTOCOL_FIELD', 'x');
   rejectsHub({ v: 1, type: 'reboot', id: 'x', reason: 5 }, 'E_PROTOCOL_FIELD', 'x');
@@ -81,8 +82,8 @@ test('malformed frames are refused with a stable code, and the id is echoed only
   rejectsHub({ v: 1, type: 'report.ack', id: 'x', upTo: 1.5 }, 'E_PROTOCOL_FIELD', 'x');
   rejectsHub({ v: 1, type: 'backoff', id: 'x', retryAfterS: 10 ** 9 }, 'E_PROTOCOL_FIELD', 'x');
   rejectsHub({ v: 1, type: 'auth.result', id: 'x', result: 'accepted', ackedSeq: 0 }, 'E_PROTOCOL_FIELD', 'x');
-  rejectsHub({ v: 1, type: 'constructor', id: 'x' }, 'E_PROTOCOL_TYPE', 'x');
-  rejectsHub({ v: 1, type: '__proto__', id: 'x' }, 'E_PROTOCOL_TYPE', 'x');
+  rejectsHub({ v: 1, type: 'constructor', id: 'x' }, 'E_PROTO_UNKNOWN_TYPE', 'x');
+  rejectsHub({ v: 1, type: '__proto__', id: 'x' }, 'E_PROTO_UNKNOWN_TYPE', 'x');
   const offer = HUB[5] as Extract<HubMessage, { type: 'offer' }>;
   rejectsHub({ ...offer, bundle: { ...offer.bundle, url: 'file:///etc/shadow' } }, 'E_PROTOCOL_FIELD', 'c-1');
   rejectsHub({ ...offer, bundle: { ...offer.bundle, sha256: 'XYZ' } }, 'E_PROTOCOL_FIELD', 'c-1');
