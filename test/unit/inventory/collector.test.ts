@@ -21,9 +21,9 @@ test('collects every targeted section; failing and hanging sources land in error
   await writeFile(join(dir, 'asset'), '#!/bin/sh\necho asset_tag=OP-0042\n', { mode: 0o755 });
   const failing: Probe = { name: 'broken', run: async () => { throw new AgentError('E_PROBE_BROKEN', 'no such bus'); } };
   const collector = new InventoryCollector({
-    callTimeoutMs: 5_000,
+    callTimeoutMs: 60_000, // real systeminformation calls: generous, a busy CI machine is slow
     scriptsDir: dir,
-    scriptTimeoutMs: 5_000,
+    scriptTimeoutMs: 60_000,
     runner: processRunner,
     slots: async () => ({ booted: 'A', slots: { A: { version: '1.2.0', good: true }, B: { version: '1.1.0', good: false } }, dropped: undefined }),
     clock: { now: () => Date.UTC(2027, 0, 1) },
