@@ -69,7 +69,7 @@ async function drive(
 /** Whole bundle in one pass (local file, stdin, a fresh download). */
 export function readBundle(source: AsyncIterable<Uint8Array>, policy: VerifyPolicy, sink: BlockSink, signal?: AbortSignal): Promise<VerifiedHead> {
   const pool = blockPool();
-  return drive(source, new BundleStreamParser(policyCheck(policy), pool), new VerifyPipeline(sink, pool), signal);
+  return drive(source, new BundleStreamParser(policyCheck(policy), pool), new VerifyPipeline(sink, pool, { signal }), signal);
 }
 
 /** Parses and verifies just the head; stops reading at the first payload's data. */
@@ -110,7 +110,7 @@ export async function readBlocks(
   }
   const pool = blockPool();
   const cutter = new BlockCutter(p.entry, p.blockHashes, pool, fromBlock);
-  const pipe = new VerifyPipeline(sink, pool);
+  const pipe = new VerifyPipeline(sink, pool, { signal });
   signal?.throwIfAborted();
   if (cutter.done) return;
   try {

@@ -4,8 +4,10 @@
 //   source → cut into pool buffers → hash (a few blocks in flight) → compare → sink, in order
 //
 // A block reaches the sink only after (1) its own digest matched the signed index and (2) every
-// item queued before it reached the sink. The first mismatch or sink failure stops the line:
-// nothing queued after it is handed on. Hashing and the sink's writes overlap: while the sink
+// item queued before it reached the sink. The first mismatch, sink failure or abort stops the
+// line: nothing queued after it is handed on. When the producer fails (a cut stream, a fault
+// later in the bundle), the blocks it queued before are still handed on, each only if it
+// verifies — as if they had been written one by one before the fault was read. Hashing and the sink's writes overlap: while the sink
 // writes block i (on libuv's thread pool), the caller reads and hashes blocks i+1 … i+depth.
 // The sink is called by one item at a time, never concurrently.
 import { createHash } from 'node:crypto';
@@ -34,6 +36,8 @@ export interface PipelineOptions {
   readonly hash?: BlockHasher;
   readonly maxBlocks?: number;
   readonly maxBytes?: number;
+  /** Checked before each hand-over: an abort stops the line after the one in progress. */
+  readonly signal?: AbortSignal;
 }
 
 const ignore = () => {};
@@ -44,6 +48,7 @@ export class VerifyPipeline {
   readonly #hash: BlockHasher;
   readonly #maxBlocks: number;
   readonly #maxBytes: number;
+  readonly #signal: AbortSignal | undefined;
   /** Hand-over of the last queued item; each item chains on the one before it. */
   #tail: Promise<void> = Promise.resolve();
   readonly #queued: Array<{ done: Promise<void>; bytes: number }> = [];
@@ -56,6 +61,7 @@ export class VerifyPipeline {
     this.#hash = opts.hash ?? hashOnCaller;
     this.#maxBlocks = opts.maxBlocks ?? MAX_BLOCKS_IN_FLIGHT;
     this.#maxBytes = opts.maxBytes ?? MAX_BYTES_IN_FLIGHT;
+    this.#signal = opts.signal;
   }
 
   /**
@@ -86,7 +92,10 @@ export class VerifyPipeline {
 
   /** Queues another sink call (begin, end), in order with the blocks. */
   call(fn: (sink: BlockSink) => Promise<void>): void {
-    const done = this.#tail.then(() => (this.#stopped ? undefined : fn(this.sink)));
+    const done = this.#tail.then(() => {
+      this.#signal?.throwIfAborted();
+      return fn(this.sink);
+    });
     done.catch(ignore);
     this.#tail = done;
   }
@@ -99,9 +108,9 @@ export class VerifyPipeline {
   }
 
   /**
-   * The producer failed with `err`: nothing more reaches the sink. Waits for a hand-over in
-   * progress (no write may outlive the caller's error), and returns the error to report: a
-   * failure of an item queued earlier (a bad block earlier in the stream) wins over `err`.
+   * The producer failed with `err` and queues nothing more. Hands on what it queued (each block
+   * only if it verifies; no write may outlive the caller's error) and returns the error to
+   * report: a failure of an item queued earlier (a bad block earlier in the stream) wins.
    */
   async stop(err: unknown): Promise<unknown> {
     this.#stopped = true;
@@ -118,7 +127,7 @@ export class VerifyPipeline {
     if (!got.equals(b.expected)) {
       throw new OutpostError('E_BUNDLE_BLOCK_HASH', `payload ${b.payload.name}: block ${b.index} does not match the signed block index`);
     }
-    if (this.#stopped) return; // verified, but the stream failed after it: keep the slot as it is
+    this.#signal?.throwIfAborted();
     await this.sink.block(b.payload, b.index, b.data);
     this.#pool.give(b.data);
   }

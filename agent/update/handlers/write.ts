@@ -9,6 +9,7 @@ import { targetSlot } from './context.ts';
 import { AgentError, isAgentError } from '../../lib/errors.ts';
 import { JournalStore } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
+import { markWrittenHere } from './written-here.ts';
 
 export const writing: Handler = async (ctx, signal) => {
   await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
@@ -26,6 +27,7 @@ export const writing: Handler = async (ctx, signal) => {
     await ctx.save({ progress: null, bundle: null });
     await deliver(ctx, null, signal);
   }
+  markWrittenHere(ctx);
   return 'written';
 };
 
