@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BundleSource } from './source.ts';
 import { AgentError } from '../lib/errors.ts';
-import { readFileChunks } from '../bundle/file-chunks.ts';
+import { readFileChunks } from './file-chunks.ts';
 
 export function fileSource(path: string): BundleSource {
   const abs = resolve(path);
