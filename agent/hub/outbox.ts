@@ -137,6 +137,31 @@ export class Outbox {
     });
   }
 
+  /**
+   * The hub's watermark from auth.result. Above this outbox's last seq means the hub stored
+   * reports this outbox never wrote: the node kept its key but lost its outbox (state restore,
+   * reflash). Trusting it unchecked muted the node until its counter caught up, so the counter
+   * moves past it and the unsent reports are renumbered after it, durably (a new segment that
+   * supersedes the old ones, then the watermark), so the hub does not take them for replays.
+   * Returns by how much the hub was ahead (0: an ordinary acknowledgement).
+   */
+  adoptHubWatermark(ackedSeq: number): Promise<number> {
+    if (ackedSeq <= this.#lastSeq) return this.ack(ackedSeq).then(() => 0);
+    return this.#serial(async () => {
+      if (this.#closed) throw new AgentError('E_OUTBOX_CLOSED', 'outbox is closed');
+      const ahead = ackedSeq - this.#lastSeq;
+      const renumbered = this.#entries.map((e, i) => ({ ...e.report, id: `r-${ackedSeq + 1 + i}`, seq: ackedSeq + 1 + i }) as Report);
+      await this.#rewrite(renumbered);
+      await writeJsonAtomic(join(this.dir, 'acked.json'), { acked: ackedSeq });
+      this.#acked = ackedSeq;
+      this.#lastSeq = ackedSeq + renumbered.length;
+      this.#log.warn('hub watermark is above the last report this node wrote: its outbox was lost or restored; numbering continues after it', {
+        ackedSeq, lastSeq: ackedSeq - ahead, renumbered: renumbered.length,
+      });
+      return ahead;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#serial(async () => {
       this.#closed = true;
@@ -179,6 +204,18 @@ export class Outbox {
   async #compact(): Promise<void> {
     const before = this.#entries.length;
     const kept = coalesce(this.#entries.map((e) => e.report));
+    await this.#rewrite(kept);
+    // Still over (only never-drop reports left): wait for half as much again before rewriting the
+    // journal, so a long outage costs O(n log n) rewriting, not a rewrite per report.
+    this.#compactAt = {
+      count: Math.max(this.#opts.maxCount, Math.ceil(this.#entries.length * 1.5)),
+      bytes: Math.max(this.#opts.maxBytes, Math.ceil(this.#bytes * 1.5)),
+    };
+    this.#log.warn('outbox over its bound: telemetry coalesced', { before, after: kept.length, bytes: this.#bytes });
+  }
+
+  /** Replaces every segment with one holding `kept` (crash-safe: the header supersedes older segments). */
+  async #rewrite(kept: readonly Report[]): Promise<void> {
     const through = this.#gen;
     const gen = through + 1;
     const lines = [frameLine(JSON.stringify({ compactedThrough: through })), ...kept.map((r) => frameLine(JSON.stringify(r)))];
@@ -195,13 +232,6 @@ export class Outbox {
       if (m && Number(m[1]) <= through) await unlink(join(this.dir, name));
     }
     await fsyncDir(this.dir);
-    // Still over (only never-drop reports left): wait for half as much again before rewriting the
-    // journal, so a long outage costs O(n log n) rewriting, not a rewrite per report.
-    this.#compactAt = {
-      count: Math.max(this.#opts.maxCount, Math.ceil(this.#entries.length * 1.5)),
-      bytes: Math.max(this.#opts.maxBytes, Math.ceil(this.#bytes * 1.5)),
-    };
-    this.#log.warn('outbox over its bound: telemetry coalesced', { before, after: kept.length, bytes: this.#bytes });
   }
 
   async #load(): Promise<void> {

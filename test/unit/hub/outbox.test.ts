@@ -150,3 +150,21 @@ test('the byte bound coalesces too', async () => {
   assert.equal(a.pendingAfter(0).at(-1)!.seq, 40);
   await a.close();
 });
+
+test('regression: a hub watermark above the last seq (outbox lost) moves the counter past it; unsent reports are renumbered, durably', async () => {
+  const a = await open();
+  for (let i = 1; i <= 7; i++) await a.append(state(i));
+  assert.equal(await a.adoptHubWatermark(50), 43);
+  assert.equal(a.acked, 50);
+  assert.deepEqual(seqs(a), [51, 52, 53, 54, 55, 56, 57]);
+  assert.deepEqual(a.pendingAfter(50).map((r) => r.id), ['r-51', 'r-52', 'r-53', 'r-54', 'r-55', 'r-56', 'r-57']);
+  assert.equal((await a.append(state(8))).seq, 58);
+  await a.close();
+  const b = await open();
+  assert.equal(b.acked, 50);
+  assert.deepEqual(seqs(b), [51, 52, 53, 54, 55, 56, 57, 58]);
+  assert.deepEqual(b.pendingAfter(0).map((r) => (r as { state?: string }).state), [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `step-${i}`), 'order and content kept');
+  assert.equal(await b.adoptHubWatermark(52), 0, 'an ordinary watermark is an ack');
+  assert.deepEqual(seqs(b), [53, 54, 55, 56, 57, 58]);
+  await b.close();
+});
