@@ -27,7 +27,7 @@ test('collects every targeted section; failing and hanging sources land in error
     runner: processRunner,
     slots: async () => ({ booted: 'A', slots: { A: { version: '1.2.0', good: true }, B: { version: '1.1.0', good: false } }, dropped: undefined }),
     clock: { now: () => Date.UTC(2027, 0, 1) },
-    trustedTime: () => ({ now: Date.UTC(2027, 0, 1), systemNow: 5000, floorMs: Date.UTC(2027, 0, 1), source: 'hub', clockBehind: true, behindMs: Date.UTC(2027, 0, 1) - 5000 }),
+    trustedTime: () => ({ now: Date.UTC(2027, 0, 1), systemNow: 5000, floorMs: Date.UTC(2027, 0, 1), source: 'hub', clockBehind: true, behindMs: Date.UTC(2027, 0, 1) - 5000, synchronised: false, usingFloor: true, signedMs: Date.UTC(2026, 10, 1) }),
     probes: [...SYSTEM_PROBES, failing],
   });
   const inv = await collector.collect();
