@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TestNode } from './harness.ts';
 import { makeKit } from './kit.ts';
 import { faultyService } from './custom-service.ts';
-import { fileSource } from '../../../agent/update/file-source.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { KEEP_DEPLOYMENT_RECORDS, checkStateSpace } from '../../../agent/update/state-space.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 
