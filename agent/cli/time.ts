@@ -1,12 +1,11 @@
 // outpost time [--json] [--reset-floor signed|build] [--config F]: the node's time sources (system
 // clock, whether it is synchronised, the trusted time floor and where it came from) and the site's
 // way out of a bad floor.
-import { parseArgs } from 'node:util';
 import type { CliIO } from './io.ts';
+import { parse, positionals, printHelp, usageError } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, stateDir } from '../config/load.ts';
 import { TimeFloor } from '../time/floor.ts';
 import { MAX_HUB_LEAD_MS } from '../time/limits.ts';
-import { AgentError } from '../lib/errors.ts';
 
 const HELP = `usage: outpost time [--json] [--reset-floor signed|build] [--config FILE]
 
@@ -22,18 +21,11 @@ Stop the daemon first (systemctl stop outpost) or restart it afterwards: it keep
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' }, 'reset-floor': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    throw new AgentError('E_USAGE', (err as Error).message);
-  }
-  if (values.help) {
-    io.out.write(HELP);
-    return 0;
-  }
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, json: { type: 'boolean' }, 'reset-floor': { type: 'string' } });
+  if (values.help) return printHelp(io, HELP);
+  positionals(extra, 0, 0, 'arguments');
   const reset = values['reset-floor'];
-  if (reset !== undefined && reset !== 'signed' && reset !== 'build') throw new AgentError('E_USAGE', `--reset-floor: expected "signed" or "build", got ${JSON.stringify(reset)}`);
+  if (reset !== undefined && reset !== 'signed' && reset !== 'build') throw usageError(`--reset-floor: expected "signed" or "build", got ${JSON.stringify(reset)}`);
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const floor = await TimeFloor.open(stateDir(config));
   if (reset) {

@@ -43,6 +43,6 @@ test('outpost time shows the sources; --reset-floor signed drops what a hub adde
   assert.match(reset.out, /time floor reset from .* to /);
   assert.equal((await TimeFloor.open(join(dir, 'state'))).floorMs, BUILD_TIME_FLOOR_MS);
   const bad = await cli('--config', config, '--reset-floor', 'yesterday');
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.match(bad.err, /^E_USAGE/);
 });
