@@ -56,7 +56,7 @@ test('collects every targeted section; failing and hanging sources land in error
     broken: { code: 'E_PROBE_BROKEN', message: 'no such bus' },
   });
   assert.equal(inv.volatile.collectedAt, '2027-01-01T00:00:00.000Z');
-  assert.deepEqual(inv.clock, { behindFloor: true }, 'a clock behind the trusted floor is reported');
+  assert.deepEqual(inv.clock, { behindFloor: true, usingFloor: true }, 'a clock behind the trusted floor is reported');
   assert.deepEqual(inv.volatile.clock, { behindMs: Date.UTC(2027, 0, 1) - 5000, floor: '2027-01-01T00:00:00.000Z', floorSource: 'hub' });
   assert.equal(typeof inv.volatile.uptimeS, 'number');
   assert.ok(inv.volatile.temperatureC !== undefined, 'temperature reported (null where the board has no sensor)');
