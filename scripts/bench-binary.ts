@@ -5,7 +5,7 @@
 //     `outpost --version` wall time, x64 native and arm64 under qemu, each as a ratio against the
 //     same runtime's `node -e 0` measured in the same run.
 //   node scripts/bench-binary.ts hub [--agent binary|source] [--starts 1] [--connected 60] [--idle 600] [--sample 10]
-//     `outpost run` against `scripts/dev-hub.ts --port 0 --accept-all`: start-up until the hub lists
+//     `outpost run` against `hub/main.ts --port 0 --accept-all`: start-up until the hub lists
 //     the agent online (its first message plus the auth round trip), first start and median of
 //     --starts - 1 restarts; VmRSS and RssAnon (private memory) after --connected seconds; CPU %
 //     over --idle seconds sampled every --sample seconds. --agent source runs bin/outpost.js instead.
@@ -152,7 +152,7 @@ async function hub(which: string, starts: number, connectedS: number, idleS: num
     mkdirSync(join(dir, 'bundles'));
     const hubProc = spawn(
       PINNED_NODE,
-      [join(ROOT, 'scripts', 'dev-hub.ts'), '--port', '0', '--state', join(dir, 'hub.json'), '--bundles', join(dir, 'bundles'), '--accept-all'],
+      [join(ROOT, 'hub', 'main.ts'), '--port', '0', '--state', join(dir, 'hub.json'), '--bundles', join(dir, 'bundles'), '--accept-all'],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     children.push(hubProc);

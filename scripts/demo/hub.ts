@@ -1,4 +1,4 @@
-// The reference hub (scripts/dev-hub.ts) as a child process on a free loopback port, its JSON
+// The reference hub (hub/main.ts) as a child process on a free loopback port, its JSON
 // log in a file, and a reader for its admin API (what an operator's dashboard would show).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -38,7 +38,7 @@ export class DemoHub {
   static async start(o: { state: string; bundles: string; log: string; signal: AbortSignal }): Promise<DemoHub> {
     const log = await open(o.log, 'a');
     // A pending node asks again after 1 s, so the operator's accept shows up quickly.
-    const proc = spawn(process.execPath, [resolve(REPO, 'scripts/dev-hub.ts'), '--port', '0', '--state', o.state, '--bundles', o.bundles, '--pending-retry', '1'], {
+    const proc = spawn(process.execPath, [resolve(REPO, 'hub/main.ts'), '--port', '0', '--state', o.state, '--bundles', o.bundles, '--pending-retry', '1'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', log.fd],
     });

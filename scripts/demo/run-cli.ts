@@ -1,12 +1,12 @@
 // Runs the project's own command-line tools as child processes, the way an operator or a CI job
-// would: `outpost …` (bin/outpost.js) and the hub's operator CLI (scripts/hub-ctl.ts).
+// would: `outpost …` (bin/outpost.js) and the hub's operator CLI (hub/ctl/hub-ctl.ts).
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { DemoFailure, abortReason } from './wait.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const OUTPOST = resolve(REPO, 'bin/outpost.js');
-const HUB_CTL = resolve(REPO, 'scripts/hub-ctl.ts');
+const HUB_CTL = resolve(REPO, 'hub/ctl/hub-ctl.ts');
 
 function run(file: string, args: readonly string[], signal: AbortSignal): Promise<string> {
   return new Promise((done, fail) => {

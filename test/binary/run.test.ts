@@ -24,7 +24,7 @@ before(async () => {
   mkdirSync(join(tmp, 'bundles'));
   hub = spawn(
     process.execPath,
-    [join(ROOT, 'scripts/dev-hub.ts'), '--port', '0', '--state', join(tmp, 'hub.json'), '--bundles', join(tmp, 'bundles'), '--accept-all'],
+    [join(ROOT, 'hub/main.ts'), '--port', '0', '--state', join(tmp, 'hub.json'), '--bundles', join(tmp, 'bundles'), '--accept-all'],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   for await (const line of createInterface({ input: hub.stdout! })) {

@@ -1,10 +1,10 @@
-// Starts the reference hub (scripts/dev-hub.ts) as a real child process for tests, and talks
+// Starts the reference hub (hub/main.ts) as a real child process for tests, and talks
 // to its admin API. Always stop() it in `after`/`finally`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 
-const SCRIPT = resolve(import.meta.dirname, '../../scripts/dev-hub.ts');
+const SCRIPT = resolve(import.meta.dirname, '../../hub/main.ts');
 
 export interface HubProcess {
   url: string;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub, type DevHub } from '../../../scripts/dev-hub/server.ts';
+import { startDevHub, type DevHub } from '../../../hub/app.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey, type DeviceIdentity } from '../../../agent/identity/device-identity.ts';
 import { createLogger, silentLogger } from '../../../agent/log/logger.ts';

@@ -13,7 +13,7 @@ import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 
-const CTL = resolve(import.meta.dirname, '../../../scripts/hub-ctl.ts');
+const CTL = resolve(import.meta.dirname, '../../../hub/ctl/hub-ctl.ts');
 const run = promisify(execFile);
 
 test('hub-ctl: nodes, accept --group, offer --group, show, command --type config.push; errors exit 1 with E_HUB_ADMIN', { timeout: 60_000 }, async () => {

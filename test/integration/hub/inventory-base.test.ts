@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub, type DevHub } from '../../../scripts/dev-hub/server.ts';
+import { startDevHub, type DevHub } from '../../../hub/app.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { INVENTORY_ACK_FILE } from '../../../agent/inventory/ack-store.ts';
 import { hashFlat } from '../../../agent/inventory/hash.ts';

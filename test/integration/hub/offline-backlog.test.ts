@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub } from '../../../scripts/dev-hub/server.ts';
+import { startDevHub } from '../../../hub/app.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub } from '../../../scripts/dev-hub/server.ts';
+import { startDevHub } from '../../../hub/app.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { InventoryCollector } from '../../../agent/inventory/collector.ts';
 import { wireSource } from '../../../agent/inventory/service.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeHubMessage, pushedConfig } from '../../shared/protocol/index.ts';
 import type { Command, HubMessage, Window } from '../../shared/protocol/index.ts';
-import type { HubStore, NodeRecord } from './store.ts';
+import type { HubStore, NodeRecord } from '../json-store.ts';
 
 export interface AdminDeps {
   store: HubStore;

@@ -3,13 +3,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { MAX_FRAME_BYTES } from '../../shared/protocol/index.ts';
-import type { HubMessage } from '../../shared/protocol/index.ts';
-import type { Logger } from '../../agent/log/logger.ts';
-import { HubStore } from './store.ts';
-import { AgentLink, type LinkPolicy } from './agent-link.ts';
-import { serveBundle } from './bundles.ts';
-import { createAdmin } from './admin.ts';
+import { MAX_FRAME_BYTES } from '../shared/protocol/index.ts';
+import type { HubMessage } from '../shared/protocol/index.ts';
+import type { Logger } from '../agent/log/logger.ts';
+import { HubStore } from './json-store.ts';
+import { AgentLink, type LinkPolicy } from './link/agent-link.ts';
+import { serveBundle } from './bundles/serve.ts';
+import { createAdmin } from './api/admin.ts';
 
 export interface DevHubOptions {
   host: string;

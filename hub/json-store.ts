@@ -2,8 +2,8 @@
 // callers that arrive while a write runs share the next one, and nothing is acknowledged to an
 // agent before the write that contains it has completed.
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../../agent/lib/atomic-file.ts';
-import type { Command, Inventory, OutcomeResult } from '../../shared/protocol/index.ts';
+import { writeFileAtomic } from '../agent/lib/atomic-file.ts';
+import type { Command, Inventory, OutcomeResult } from '../shared/protocol/index.ts';
 
 export interface NodeRecord {
   fingerprint: string;

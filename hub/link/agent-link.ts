@@ -10,7 +10,7 @@ import type { AgentMessage, Command, HubMessage, Report } from '../../shared/pro
 import { fingerprintOf } from '../../agent/identity/device-identity.ts';
 import { hashFlat } from '../../agent/inventory/hash.ts';
 import type { Logger } from '../../agent/log/logger.ts';
-import { HISTORY_CAP, type HubStore, type NodeRecord } from './store.ts';
+import { HISTORY_CAP, type HubStore, type NodeRecord } from '../json-store.ts';
 
 export interface LinkPolicy {
   /** Accept every new key (demo convenience); otherwise unknown keys wait as pending. */

@@ -1,9 +1,9 @@
-// The reference hub CLI: `node scripts/dev-hub.ts --port 0 --state hub.json --bundles DIR`.
-// Prints its URLs, then logs JSON lines to stderr. Operate it with scripts/hub-ctl.ts.
+// The reference hub CLI: `node hub/main.ts --port 0 --state hub.json --bundles DIR`.
+// Prints its URLs, then logs JSON lines to stderr. Operate it with hub/ctl/hub-ctl.ts.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../agent/log/logger.ts';
-import { startDevHub } from './dev-hub/server.ts';
+import { startDevHub } from './app.ts';
 
 const USAGE = `usage: dev-hub.ts --state FILE --bundles DIR [options]
   --port N              listen port (0 = any free port; default 0)
