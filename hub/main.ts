@@ -1,53 +1,38 @@
-// The reference hub CLI: `node hub/main.ts --port 0 --state hub.json --bundles DIR`.
-// Prints its URLs, then logs JSON lines to stderr. Operate it with hub/ctl/hub-ctl.ts.
-import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
-import { createLogger } from '../agent/log/logger.ts';
-import { startDevHub } from './app.ts';
+// argv → command for `outpost-hub`. Commands load lazily so `outpost-hub ctl` does not pay for
+// the server's modules. The hub is its own program: nothing here is reachable from agent/.
+import { processIO, reportError, type CliIO, type CommandModule } from '../agent/cli/io.ts';
 
-const USAGE = `usage: dev-hub.ts --state FILE --bundles DIR [options]
-  --port N              listen port (0 = any free port; default 0)
-  --host ADDR           listen address (default 127.0.0.1)
-  --state FILE          the hub's single state file (created if missing)
-  --bundles DIR         bundle files served at /bundles/NAME (HTTP Range supported)
-  --preauthorize FP     accept this key fingerprint without an operator step (repeatable)
-  --preauthorize-file F one fingerprint per line
-  --accept-all          accept every new key (demo only)
-  --pending-retry S     how long a pending node waits before asking again (default 30)
-  --public-url URL      base URL put into offers (default: this hub's URL)
-`;
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  serve: { summary: 'run the hub (agent endpoint, bundles, operator API)', load: () => import('./cli/serve.ts') },
+  ctl: { summary: 'operate a running hub through its operator API (nodes, accept, offer, …)', load: () => import('./cli/ctl.ts') },
+  token: { summary: 'create | list | revoke operator API tokens', load: () => import('./cli/token.ts') },
+  version: { summary: 'print the hub version', load: () => import('./cli/version.ts') },
+};
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '0' },
-    host: { type: 'string', default: '127.0.0.1' },
-    state: { type: 'string' },
-    bundles: { type: 'string' },
-    preauthorize: { type: 'string', multiple: true, default: [] },
-    'preauthorize-file': { type: 'string' },
-    'accept-all': { type: 'boolean', default: false },
-    'pending-retry': { type: 'string', default: '30' },
-    'public-url': { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
-});
-
-if (values.help || !values.state || !values.bundles) {
-  process.stderr.write(USAGE);
-  process.exit(values.help ? 0 : 2);
+function usage(io: CliIO): void {
+  io.out.write('usage: outpost-hub <command> [options]\n\ncommands:\n');
+  for (const [name, c] of Object.entries(COMMANDS)) io.out.write(`  ${name.padEnd(8)} ${c.summary}\n`);
+  io.out.write('\nRun `outpost-hub <command> --help` for its options. Options without a command mean `serve`.\n');
 }
 
-const pre = [...values.preauthorize];
-if (values['preauthorize-file']) {
-  pre.push(...(await readFile(values['preauthorize-file'], 'utf8')).split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l)));
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    usage(io);
+    return first === undefined ? 2 : 0;
+  }
+  // `outpost-hub --port 8443 …` is `serve`: the common case stays short.
+  const [name, args] = first.startsWith('--') && first !== '--version' ? ['serve', argv] : [first === '--version' || first === '-v' ? 'version' : first, rest];
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err.write(`E_USAGE: unknown command "${name}"\n`);
+    usage(io);
+    return 2;
+  }
+  try {
+    const mod = await cmd.load();
+    return await mod.run(args, io);
+  } catch (err) {
+    return reportError(io, err);
+  }
 }
-const log = createLogger({ out: process.stderr, level: 'info' }).child('dev-hub');
-const hub = await startDevHub({
-  host: values.host, port: Number(values.port), stateFile: values.state, bundlesDir: values.bundles,
-  preauthorized: pre, acceptAll: values['accept-all'], pendingRetryS: Number(values['pending-retry']),
-  ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}), log,
-});
-process.stdout.write(`dev-hub listening on ${hub.url} (agents connect to ${hub.agentUrl})\n`);
-const stop = () => void hub.close().then(() => process.exit(0));
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
