@@ -1,11 +1,9 @@
-// Serves bundle files over plain HTTP with single-range support (206/416), ETag and
-// Last-Modified, so the agent's resumable downloader has a real peer.
+// Serves one bundle file with single-range support (206/416), ETag and Last-Modified, so the
+// agent's resumable downloader has a real peer. Who may download is decided by the caller
+// (hub/bundles/service.ts: a per-node download token).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
 export function etagOf(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
@@ -34,12 +32,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export async function serveBundle(dir: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!NAME.test(name) || name.includes('..')) {
-    res.writeHead(404).end();
-    return;
-  }
-  const path = join(dir, name);
+export async function serveFile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let st;
   try {
     st = await stat(path);

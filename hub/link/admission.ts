@@ -15,37 +15,36 @@ export interface AdmissionOptions {
   now?: () => number;
 }
 
+import { TokenBucket } from './token-bucket.ts';
+
 export type Admission = { admit: true } | { admit: false; retryAfterS: number };
 
 export class AdmissionControl {
   #o: Required<Omit<AdmissionOptions, 'missing'>> & Pick<AdmissionOptions, 'missing'>;
-  #tokens: number;
-  #at: number;
+  #bucket: TokenBucket;
   /** Counters for the operator API and benchmarks. */
   admitted = 0;
   refused = 0;
 
   constructor(o: AdmissionOptions) {
     this.#o = { minHintS: 5, maxHintS: 900, now: Date.now, ...o };
-    this.#tokens = this.#burst;
-    this.#at = this.#o.now();
-  }
-
-  get #burst(): number {
-    return Math.max(1, Math.ceil(this.#o.ratePerS / 4));
+    this.#bucket = new TokenBucket(o.ratePerS, Math.ceil(o.ratePerS / 4), this.#o.now);
   }
 
   get ratePerS(): number {
     return this.#o.ratePerS;
   }
 
+  /** Follows the fleet size (the default rate is a share of it). */
+  setRate(ratePerS: number): void {
+    if (ratePerS === this.#o.ratePerS) return;
+    this.#o.ratePerS = ratePerS;
+    this.#bucket.setRate(ratePerS, Math.ceil(ratePerS / 4));
+  }
+
   /** One call per new agent connection, before any work is done for it. */
   request(): Admission {
-    const now = this.#o.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) / 1000) * this.#o.ratePerS);
-    this.#at = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
+    if (this.#bucket.take()) {
       this.admitted++;
       return { admit: true };
     }
