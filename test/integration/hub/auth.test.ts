@@ -23,7 +23,7 @@ before(async () => {
   await mkdir(join(dir, 'bundles'));
   // A node provisioned with a known key is pre-authorised on the hub's command line.
   const pre = await loadOrCreateIdentity(join(dir, 'pre', 'state', 'identity'), 'pre-1');
-  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1', '--preauthorize', pre.fingerprint] });
+  hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1', '--preauthorize', pre.fingerprint] });
 });
 
 after(async () => {

@@ -27,7 +27,7 @@ interface NodeDetail {
 }
 
 const detail = async () => (await hub.admin<NodeDetail[]>('POST', '/admin/node', { node: 'dep-1' }))[0]!;
-const hubArgs = (fp: string) => ({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--preauthorize', fp] });
+const hubArgs = (fp: string) => ({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--preauthorize', fp] });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-dep-'));

@@ -34,7 +34,7 @@ before(async () => {
   await mkdir(join(dir, 'bundles'));
   await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.0.0.bundle'));
   const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), 'e2e-1');
-  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--preauthorize', id.fingerprint] });
+  hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--preauthorize', id.fingerprint] });
   const config = JSON.parse(await readFile(node.configPath, 'utf8'));
   config.hub = { url: hub.agentUrl, deviceId: 'e2e-1', backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
   config.inventory = { scriptsDir: null };

@@ -20,7 +20,7 @@ test('hub-ctl: nodes, accept --group, offer --group, show, command --type config
   const dir = await mkdtemp(join(tmpdir(), 'hub-ctl-'));
   await mkdir(join(dir, 'bundles'));
   await writeFile(join(dir, 'bundles', 'app.bundle'), 'bundle bytes');
-  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1'] });
+  const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1'] });
   const ctl = async (...args: string[]) => JSON.parse((await run(process.execPath, [CTL, '--hub', hub.url, ...args])).stdout);
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'ctl-1');
   const client = await HubClient.open({

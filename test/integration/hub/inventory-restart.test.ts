@@ -19,7 +19,7 @@ type Detail = { inventory: Record<string, unknown> | null; inventoryHash?: strin
 test('agent and hub restarts resend no unchanged inventory; a changed script output is one diff', { timeout: 90_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-inv-restart-'));
   await mkdir(join(dir, 'bundles'));
-  const hubOpts = { state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--accept-all'] };
+  const hubOpts = { store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] };
   let hub: HubProcess = await startHubProcess(hubOpts);
   const root = join(dir, 'node');
   await mkdir(join(root, 'inv.d'), { recursive: true });

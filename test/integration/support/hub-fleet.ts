@@ -37,7 +37,7 @@ export async function startHubFleet(prefix: string): Promise<HubFleet> {
   const kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
   await mkdir(join(dir, 'bundles'));
   await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.bundle'));
-  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles') });
+  const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles') });
   const nodes: TestNode[] = [];
   const agents: AgentProcess[] = [];
   return {
