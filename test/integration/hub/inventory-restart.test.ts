@@ -74,7 +74,7 @@ test('agent and hub restarts resend no unchanged inventory; a changed script out
 
     // Hub restart that lost its state: the auth result names no inventory; a full one follows.
     await hub.stop();
-    await rm(hubOpts.state);
+    for (const f of ['', '-wal', '-shm']) await rm(hubOpts.store + f, { force: true });
     hub = await startHubProcess({ ...hubOpts, port: hub.port });
     await waitFor('full inventory at the hub that lost its state', async () => (await node())?.inventory?.['custom.site.cabinet'] === 'B', 30_000);
     assert.deepEqual(await modes(), ['full']);
