@@ -1,6 +1,7 @@
 // argv → command for `outpost-hub`. Commands load lazily so `outpost-hub ctl` does not pay for
 // the server's modules. The hub is its own program: nothing here is reachable from agent/.
 import { processIO, reportError, type CliIO, type CommandModule } from '../agent/cli/io.ts';
+import { isOutpostError } from '../shared/errors.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   serve: { summary: 'run the hub (agent endpoint, bundles, operator API)', load: () => import('./cli/serve.ts') },
@@ -33,6 +34,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     const mod = await cmd.load();
     return await mod.run(args, io);
   } catch (err) {
+    if (isOutpostError(err, 'E_USAGE')) {
+      io.err.write(`E_USAGE: ${err.message}\n`);
+      return 2;
+    }
     return reportError(io, err);
   }
 }

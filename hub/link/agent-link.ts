@@ -167,6 +167,8 @@ export class AgentLink implements LocalLink {
   async #ack(ref: string, result: 'accepted' | 'duplicate' | 'rejected', code?: string, message?: string): Promise<void> {
     const ctx = this.#ctx;
     const row = await ctx.store.ackCommand(this.nodeId, ref, { result, ...(code ? { code } : {}), ...(message ? { message } : {}) }, ctx.now());
+    // The store keeps the first ack of a command; a replay's "duplicate" shows in the log only.
+    ctx.log.info('command acknowledged', { node: this.nodeId, ref, result, ...(code ? { code } : {}) });
     if (!row) return;
     // Cancelled (an aborted rollout) while on its way: the node took it, so tell it to stop.
     if (row.status === 'cancelled' && row.command.type === 'offer' && result !== 'rejected') {

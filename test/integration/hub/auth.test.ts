@@ -16,7 +16,7 @@ let hub: HubProcess;
 const agents: AgentProcess[] = [];
 
 interface NodeSummary { fingerprint: string; deviceId: string; status: string; online: boolean; ackedSeq: number }
-const nodes = () => hub.admin<NodeSummary[]>('GET', '/admin/nodes');
+const nodes = async () => (await hub.admin<{ nodes: NodeSummary[] }>('GET', '/admin/nodes')).nodes;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-auth-'));
