@@ -21,13 +21,20 @@ export function runningOf(summary: SlotSummaryLike): HelloInfo['running'] {
 }
 
 /** Builds the hello fields from config values; a failing `running` lookup leaves it out. */
-export function helloInfo(o: { compatible: readonly string[]; siteId: string | null; siteName: string | null; slots: (() => Promise<SlotSummaryLike>) | null }): () => Promise<HelloInfo> {
+export function helloInfo(o: { compatible: readonly string[]; siteId: string | null; siteName: string | null; slots: (() => Promise<SlotSummaryLike>) | null; timeoutMs?: number }): () => Promise<HelloInfo> {
   return async () => {
     let running: HelloInfo['running'];
+    let timer: NodeJS.Timeout | undefined;
     try {
-      running = o.slots ? runningOf(await o.slots()) : undefined;
+      // Bounded: the slot status may wait for the update machine, which may itself wait for the
+      // hub link (the "hub reachable" check after a reboot). Hello never waits long for it.
+      const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), o.timeoutMs ?? 1000)));
+      const summary = o.slots ? await Promise.race([o.slots(), late]) : null;
+      running = summary ? runningOf(summary) : undefined;
     } catch {
       running = undefined; // the slot status is unreadable: say nothing rather than fail the link
+    } finally {
+      clearTimeout(timer);
     }
     const site = { ...(o.siteId ? { id: o.siteId } : {}), ...(o.siteName ? { name: o.siteName } : {}) };
     return { compatible: [...o.compatible], ...(Object.keys(site).length ? { site } : {}), ...(running ? { running } : {}) };
