@@ -66,6 +66,8 @@ export interface Hub {
   ctx: HubContext;
   routes: RouteRegistry;
   admission: AdmissionControl;
+  /** The agent endpoint's server (benchmarks count bytes on its sockets). */
+  agentServer: http.Server;
   /** The operator token made at this first start (null otherwise). Shown once. */
   initialToken: string | null;
   close(): Promise<void>;
@@ -178,7 +180,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     url: base,
     agentUrl: `${o.tls ? 'wss' : 'ws'}://${agentAddr}/agent`,
     apiUrl: `http://${apiAddr}`,
-    store, ctx, routes, admission, initialToken,
+    store, ctx, routes, admission, agentServer, initialToken,
     close: async () => {
       timers.stop();
       liveness.stop();
