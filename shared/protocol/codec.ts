@@ -156,11 +156,12 @@ function label(v: unknown, path: string): string {
   return s;
 }
 
-function site(v: unknown, path: string): { id?: string; name?: string } {
+/** hello.site: only what a hub targets by (the location report carries the full survey). */
+function helloSite(v: unknown, path: string): { id?: string; name?: string } {
   const o = obj(v, path);
   onlyKeys(o, ['id', 'name'], path);
-  const id = optStr(o.id, `${path}.id`, LIMITS.label);
-  const name = optStr(o.name, `${path}.name`, LIMITS.siteName);
+  const id = optStr(o.id, `${path}.id`, LIMITS.shortText);
+  const name = optStr(o.name, `${path}.name`, LIMITS.text);
   return { ...(id === undefined ? {} : { id }), ...(name === undefined ? {} : { name }) };
 }
 
@@ -186,7 +187,7 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
       capabilities: arr(o.capabilities, 'capabilities', LIMITS.capabilities).map((c, i) => token(c, `capabilities[${i}]`, LIMITS.shortText)),
       // Optional on the wire only for agents that predate them; targeting needs them.
       ...optional(o, 'compatible', (v, p) => arr(v, p, LIMITS.compatible).map((c, i) => label(c, `${p}[${i}]`))),
-      ...optional(o, 'site', site),
+      ...optional(o, 'site', helloSite),
       ...optional(o, 'running', running),
     };
   },

@@ -15,9 +15,8 @@ export const LIMITS = {
   capabilities: 32,
   /** hello.compatible entries (the bundle format's limit). */
   compatible: 16,
-  /** Bundle labels: compatible strings, versions, site ids. */
+  /** Bundle labels: compatible strings, versions. */
   label: 128,
-  siteName: 256,
   inventoryKeys: 512,
   inventoryKey: 128,
   inventoryValue: 4096,

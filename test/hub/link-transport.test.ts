@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestHub } from '../support/hub-in-process.ts';
 import { waitFor } from '../support/dev-hub.ts';
-import { buildClientOptions } from '../../agent/hub/transport.ts';
+import { buildClientOptions } from '../../agent/net/ws-transport.ts';
 import { startAgent } from './agents.ts';
 
 /** A self-signed certificate for 127.0.0.1 made by the real openssl. */
