@@ -42,7 +42,7 @@ export interface HubOptions {
   preauthorized?: string[];
   acceptAll?: boolean;
   pendingRetryS?: number;
-  /** Handshakes admitted per second (default: 4 % of the accepted fleet, at least 50). */
+  /** Handshakes admitted per second (default: 4 % of the accepted fleet, at least 20). */
   admitRatePerS?: number;
   /** A link silent (no ping, no message) this long is dropped (default 150 s). */
   linkTimeoutMs?: number;

@@ -23,7 +23,7 @@ export const SERVE_USAGE = `usage: outpost-hub serve --store URL --bundles DIR [
   --preauthorize-file F one fingerprint per line
   --accept-all          accept every new key (demo only)
   --pending-retry S     how long a pending node waits before asking again (default 30)
-  --admit-rate N        handshakes admitted per second (default 4 % of the fleet, at least 50)
+  --admit-rate N        handshakes admitted per second (default 4 % of the fleet, at least 20)
   --link-timeout S      drop a link silent this long (default 150; agents ping every 60)
   --report-rate N       reports stored per node per second (default 20, burst 200)
   --download-ttl S      how long an offer's download link is valid (default 2592000 = 30 days)

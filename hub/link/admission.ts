@@ -58,8 +58,8 @@ export class AdmissionControl {
 
 /**
  * Default rate: 4 % of the accepted fleet per second (with the burst at most 5 % in any second),
- * at least `floor` so small fleets are never slowed.
+ * at least `floor` (20/s) so small fleets are never slowed.
  */
-export function defaultAdmissionRate(fleet: number, floor = 50): number {
+export function defaultAdmissionRate(fleet: number, floor = 20): number {
   return Math.max(floor, Math.floor(fleet * 0.04));
 }
