@@ -49,6 +49,21 @@ export function reportTests(h: StoreHarness): void {
     assert.equal((await s.appendReports(id, [rep(2, { type: 'command.result', at: 2, ref: 'x', ok: true })], 7)).ackedSeq, 2);
   }));
 
+  test(`${h.name}: concurrent batches of many nodes: each commits on its own, a failing one takes no other down`, () => withDb(h, async (db) => {
+    const s = await db.open();
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await addNode(s));
+    const results = await Promise.allSettled(ids.map((id, i) => s.appendReports(id, [
+      rep(1, { type: 'inventory', at: 1, mode: 'full', data: { i } }),
+      rep(2, { type: 'location', at: 2, lat: i, lon: i, source: i === 13 ? (null as unknown as string) : 'gnss', fixAt: 2 }),
+    ], 10 + i)));
+    assert.deepEqual(results.map((r) => r.status === 'fulfilled' ? (r.value.ackedSeq) : 'rejected'), ids.map((_, i) => (i === 13 ? 'rejected' : 2)));
+    for (const [i, id] of ids.entries()) {
+      assert.equal((await s.getNode(id))!.ackedSeq, i === 13 ? 0 : 2);
+      assert.deepEqual((await s.getInventory(id))?.data ?? null, i === 13 ? null : { i });
+    }
+  }));
+
   test(`${h.name}: reports from a pending, rejected or unknown node are refused`, () => withDb(h, async (db) => {
     const s = await db.open();
     const p = await addNode(s, { autoAccept: false });
