@@ -50,7 +50,7 @@ export interface NodeStore {
   /**
    * At auth (signature already verified): creates the node (pending, or accepted when
    * preauthorised / autoAccept) or refreshes what it reports (deviceId, agentVersion, compatible,
-   * site, running, floor, lastSeen). Never changes an existing node's status, except pending →
+   * site when given, running, floor, lastSeen). Never changes an existing node's status, except pending →
    * accepted when its key was preauthorised meanwhile.
    */
   admitNode(input: AdmitInput): Promise<AdmitResult>;

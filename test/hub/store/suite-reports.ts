@@ -137,6 +137,11 @@ export function reportTests(h: StoreHarness): void {
     assert.deepEqual((await s.locationHistory(id, { since: 105, limit: 1 })).map((l) => l.seq), [12]);
     assert.deepEqual((await s.reportLog(id, { limit: 100 })).map((l) => l.seq), [12, 11, 10, 9, 8, 7, 6, 5]);
     assert.deepEqual((await s.getNode(id))!.location, { lat: 12, lon: 12, source: 'gnss', fixAt: 120, moved: true });
+    // A location report carrying the provisioned site sets the node's site; a hello without one keeps it.
+    await s.appendReports(id, [rep(13, { type: 'location', at: 130, lat: 1, lon: 1, source: 'survey', fixAt: 130, site: { id: 'depot-9', name: 'Depot 9', rack: 'r1' } })], 3);
+    assert.deepEqual((await s.getNode(id))!.site, { id: 'depot-9', name: 'Depot 9' });
+    await s.admitNode({ id, publicKey: 'k', deviceId: 'd', agentVersion: '1', compatible: [], autoAccept: false, now: 4 });
+    assert.deepEqual((await s.listNodes({ siteId: 'depot-9' })).nodes.map((n) => n.id), [id]);
   }));
 
   test(`${h.name}: update reports make deployment rows and node health`, () => withDb(h, async (db) => {
