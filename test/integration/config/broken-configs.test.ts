@@ -4,12 +4,14 @@
 // booted slot: the node stays reachable). Never E_INTERNAL, never a stack trace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { cp, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
 import { writeKeyPair } from '../../../agent/bundle/key-files.ts';
+import { main } from '../../../agent/main.ts';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 let base = '';
@@ -62,9 +64,16 @@ async function node(breakIt: (c: Json, root: string) => Promise<void> | void): P
   return file;
 }
 
-function cli(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+/** `outpost …` through the CLI entry in this process (a child per call is slow on a busy machine). */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (b) => (o += b));
+  err.on('data', (b) => (e += b));
+  const code = await main(args, { out, err, isTTY: false });
+  return { code, out: o, err: e };
 }
 
 /** `outpost run`: its exit (fatal) or, while it runs degraded, the log line carrying `code`. */
@@ -119,7 +128,7 @@ const CASES: Array<[string, string, 'fatal' | 'degraded' | 'warning', (c: Json, 
 ];
 
 test('the good config passes outpost config with no problem', async () => {
-  const r = cli(['config', '--config', await node(() => {})]);
+  const r = await cli(['config', '--config', await node(() => {})]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err, '');
   assert.equal(JSON.parse(r.out).update.slots.length, 2);
@@ -132,7 +141,7 @@ test(`${CASES.length} broken configs, ${new Set(CASES.map((c) => c[1])).size} co
 for (const [what, code, severity, breakIt] of CASES) {
   test(`${what}: ${code} from outpost config and from outpost run (${severity})`, { timeout: 180_000 }, async () => {
     const file = await node(breakIt);
-    const checked = cli(['config', '--config', file]);
+    const checked = await cli(['config', '--config', file]);
     assert.equal(checked.code, severity === 'warning' ? 0 : 1, checked.err);
     assert.equal(checked.err.split('\n')[0]!.split(':')[0], code, checked.err);
     assert.equal(checked.err.trimEnd().split('\n').length, 1, `exactly one problem:\n${checked.err}`);
