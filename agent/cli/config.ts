@@ -16,7 +16,7 @@ export function configReference(): string {
   return out;
 }
 
-const HELP = `usage: outpost config [--config FILE]
+const HELP = `usage: outpost config [--config FILE] [--schema-only]
        outpost config --doc
 
 Runs every check \`outpost run\` makes before it starts: the schema, then URLs and their schemes,
@@ -26,11 +26,12 @@ file. Prints one "CODE: message" line on stderr per problem (W_… codes are war
 the config is usable, the config with the defaults filled in on stdout. Exit 0 when usable
 (warnings allowed), 1 otherwise. Nothing is created or written.
   --config FILE   the file to check (default ${DEFAULT_CONFIG_FILE})
+  --schema-only   check only the keys and values, not this machine (a config for an image)
   --doc           print the config reference (markdown, as in the README)
 `;
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, doc: { type: 'boolean' } });
+  const { values, positionals: extra } = parse(args, { config: { type: 'string' }, doc: { type: 'boolean' }, 'schema-only': { type: 'boolean' } });
   if (values.help) return printHelp(io, HELP);
   positionals(extra, 0, 0, 'arguments');
   if (values.doc) {
@@ -38,7 +39,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const problems = await checkConfig(config);
+  // A config made for another machine (an image, a package) can only be checked for its keys here.
+  const problems = values['schema-only'] ? [] : await checkConfig(config);
   for (const p of problems) io.err.write(`${p.code}: ${p.message}${p.severity === 'degraded' ? ' (outpost run starts, but cannot update until fixed)' : ''}\n`);
   if (problems.some((p) => p.severity !== 'warning')) return EXIT.failed;
   io.out.write(JSON.stringify(config, null, 2) + '\n');

@@ -68,7 +68,8 @@ test('config --doc in the binary equals the source tree and covers every section
 });
 
 test('the shipped default config (packaging/config.json) is valid for this agent', () => {
-  const r = runX64(['config', '--config', join(ROOT, 'packaging', 'config.json')]);
+  // Its slots and boot env are a device's, not this machine's: the keys and values only.
+  const r = runX64(['config', '--schema-only', '--config', join(ROOT, 'packaging', 'config.json')]);
   assert.equal(r.code, 0, explain(r));
   const cfg = JSON.parse(r.stdout) as { core: { root: string; stateDir: string } };
   assert.equal(cfg.core.root, '/');
