@@ -42,6 +42,9 @@ export const SUITES: Record<string, Need[]> = {
   'test/component/location/gpsd-walk.test.ts': GPSD,
   'test/component/fetch/tls-proxy.test.ts': [OPENSSL],
   'test/integration/hub/tls-proxy.test.ts': [OPENSSL],
+  'test/hub/link-transport.test.ts': [OPENSSL],
+  // initdb and pg_ctl live under /usr/lib/postgresql/<version>/bin (test/support/postgres.ts)
+  'test/hub/store/postgres.test.ts': [['/usr/lib/postgresql', 'postgresql']],
   'test/integration/hub/auth.test.ts': [['ss', 'iproute2']],
   'test/integration/hub/run-daemon.test.ts': [['python3', 'python3']],
   'test/realdev/loop-install.test.ts': [['sfdisk', 'fdisk'], ['partx', 'util-linux'], ['losetup', 'mount']],

@@ -32,6 +32,7 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['location'], ['--wait']],
   [['config'], ['--config']],
   [['version'], ['surplus']],
+  [['time'], ['--reset-floor']],
   [['bundle'], []],
   [['bundle', 'keygen'], []],
   [['bundle', 'create'], []],
