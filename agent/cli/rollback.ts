@@ -15,7 +15,8 @@ With a deployment in progress: reverts it (the old slot stays or becomes primary
 boot is ended and the node reboots into the old slot).
 With none: makes the other committed slot primary and reboots into it, after checking its
 content. A slot holding a release below the anti-rollback floor (bundle.floorFile) is refused
-(E_ROLLBACK_FLOOR): that release was superseded, possibly for a security fix.
+(E_ROLLBACK_FLOOR): that release was superseded, possibly for a security fix. An unreadable
+floor file does not stop a rollback (a warning says so).
   --force         boot the other slot even below the floor (the floor itself stays)
   --config FILE   provisioned config (default ${DEFAULT_CONFIG_FILE})
 `;
@@ -40,14 +41,14 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         (err: Error) => ({ n: null, problem: err.message }),
       );
       const below = floor.n !== null && other.installed !== null && other.installed.release < floor.n;
-      if ((below || floor.problem) && !values.force) {
+      if (below && !values.force) {
         throw new AgentError(
           'E_ROLLBACK_FLOOR',
-          below
-            ? `slot ${other.name} holds ${what}, below the anti-rollback floor ${floor.n}; nothing was changed. \`outpost rollback --force\` boots it anyway`
-            : `the anti-rollback floor cannot be read (${floor.problem}), so slot ${other.name} (${what}) cannot be checked against it; nothing was changed. \`outpost rollback --force\` boots it anyway`,
+          `slot ${other.name} holds ${what}, below the anti-rollback floor ${floor.n}; nothing was changed. \`outpost rollback --force\` boots it anyway`,
         );
       }
+      // A recovery command: a broken floor file must not stop it, but the operator is told.
+      if (floor.problem) io.err.write(`warning: the anti-rollback floor cannot be read (${floor.problem}); slot ${other.name} is not checked against it\n`);
       io.out.write(`switching to slot ${other.name}: ${what}${below ? `, below the floor ${floor.n} (--force)` : ''}; it becomes primary and the node reboots\n`);
     }
   }

@@ -89,8 +89,8 @@ test('a second process is refused with E_UPDATE_BUSY while one drives a deployme
   assert.equal(done.code, 0, done.stderr);
   assert.equal((await node.journal())?.state, 'committed');
   await node.assertBootable('after the refused second processes');
-  // The lock is released: the operator can act now.
-  const rollback = await node.cli(['rollback']);
+  // The lock is released: the operator can act now (the old slot is below the raised floor).
+  const rollback = await node.cli(['rollback', '--force']);
   assert.equal(rollback.code, 0, rollback.stderr);
   await (await import('node:fs/promises')).rm(gate, { force: true });
 });
