@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStore } from '../../../hub/store/open.ts';
-import { postgresBinDir, startPostgres } from '../../support/postgres.ts';
+import { POSTGRES_NEEDS, postgresBinDir, startPostgres } from '../../support/postgres.ts';
+import { requireTools } from '../../support/require-tool.ts';
 import { newId } from './suite-helpers.ts';
 
 const OPEN = resolve(import.meta.dirname, '../../../hub/store/open.ts');
@@ -66,7 +67,7 @@ test('sqlite: every report acknowledged before a SIGKILL is in the store after i
 });
 
 if (!postgresBinDir()) {
-  test('postgres: acknowledged reports survive a SIGKILL', { skip: 'PostgreSQL server binaries not found (install the Debian package postgresql)' }, () => {});
+  test('postgres: acknowledged reports survive a SIGKILL', { skip: requireTools(...POSTGRES_NEEDS) || 'install the Debian package postgresql' }, () => {});
 } else {
   test('postgres: every report acknowledged before a SIGKILL is in the store after it', async () => {
     const cluster = await startPostgres();
