@@ -22,6 +22,11 @@ export interface PgCluster {
   stop(): Promise<void>;
 }
 
+/** For the test runner's skip summary when no version is installed (Debian 12 ships 15). */
+export const POSTGRES_NEEDS: Array<readonly [string, string]> = [
+  ['/usr/lib/postgresql/15/bin/initdb', POSTGRES_PACKAGE], ['/usr/lib/postgresql/15/bin/pg_ctl', POSTGRES_PACKAGE],
+];
+
 /** The directory holding initdb and pg_ctl (newest version), or null when not installed. */
 export function postgresBinDir(): string | null {
   const root = '/usr/lib/postgresql';

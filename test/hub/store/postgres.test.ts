@@ -7,12 +7,13 @@ import { Client } from 'pg';
 import { openPostgresStore } from '../../../hub/store/postgres/index.ts';
 import { postgresDialect } from '../../../hub/store/sql/dialect.ts';
 import { BUS_COMMAND, type JsonValue } from '../../../hub/store/types.ts';
-import { POSTGRES_PACKAGE, postgresBinDir, startPostgres } from '../../support/postgres.ts';
+import { POSTGRES_NEEDS, POSTGRES_PACKAGE, postgresBinDir, startPostgres } from '../../support/postgres.ts';
+import { requireTools } from '../../support/require-tool.ts';
 import { storeSuite } from './store-suite.ts';
 import { addNode, until, withDb, type StoreHarness } from './suite-helpers.ts';
 
 if (!postgresBinDir()) {
-  test('postgres store suite', { skip: `PostgreSQL server binaries not found (install the Debian package ${POSTGRES_PACKAGE})` }, () => {});
+  test('postgres store suite', { skip: requireTools(...POSTGRES_NEEDS) || `install the Debian package ${POSTGRES_PACKAGE}` }, () => {});
 } else {
   const cluster = await startPostgres();
   after(() => cluster.stop());
