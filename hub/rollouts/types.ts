@@ -1,17 +1,17 @@
 // What a rollout is (its definition, fixed at creation) and where it stands (its state, changed
 // only by the planner's decisions and operator actions). Shared by the planner, the driver and
 // the operator API; the store keeps both as JSON next to an optimistic `version`.
+import type { NodeFilter } from '../store/types.ts';
 
 /** Read from the bundle's signed manifest when the rollout is created, never typed by hand. */
 export interface BundleIdentity {
-  /** File name in the hub's bundles directory. */
-  name: string;
+  /** The bundle's id in the hub's bundle registry. */
+  bundleId: string;
+  /** Lowercase hex sha256 of the manifest entry's bytes (what the signatures cover). */
+  manifestSha256: string;
   version: string;
   release: number;
   compatible: string[];
-  /** Lowercase hex sha256 of the manifest entry's bytes (what the signatures cover). */
-  manifestSha256: string;
-  size: number;
 }
 
 /**
@@ -19,7 +19,7 @@ export interface BundleIdentity {
  * site, region, location box …; every given key must match). The planner never reads it: the
  * driver resolves it into members when the rollout is created.
  */
-export type RolloutTarget = Record<string, unknown>;
+export type RolloutTarget = NodeFilter;
 
 /** Where a wave ends, cumulative over the rollout's members (its targeted nodes): 1% → 10% → 50% → 100%. */
 export type WaveSpec = { count: number } | { percent: number };

@@ -11,7 +11,7 @@ export function node(i: number, o: Partial<FleetNode> = {}): FleetNode {
 
 export function spec(o: Partial<RolloutSpec> = {}): RolloutSpec {
   return {
-    id: 'r-1', bundle: { name: 'b.bundle', version: '2.0', release: 2, compatible: ['board-a'], manifestSha256: 'a'.repeat(64), size: 100 },
+    id: 'r-1', bundle: { bundleId: 'b-2.0', version: '2.0', release: 2, compatible: ['board-a'], manifestSha256: 'a'.repeat(64) },
     target: {}, waves: [{ percent: 1 }, { percent: 10 }, { percent: 50 }, { percent: 100 }], deadlineS: 600, minSuccessPercent: 0, threshold: { percent: 2 },
     ...o,
   };
