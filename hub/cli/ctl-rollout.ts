@@ -3,11 +3,23 @@
 import { parseArgs } from 'node:util';
 import type { CliIO } from '../../agent/cli/io.ts';
 import { OutpostError } from '../../shared/errors.ts';
+import { call, ctlTarget } from './ctl-client.ts';
 import { rolloutListTable, rolloutShowText, type RolloutListItem, type RolloutView } from './rollout-format.ts';
 
-export type ApiCall = (method: string, path: string, body?: unknown) => Promise<unknown>;
+/** Flags of `ctl` itself that may come before the command (and take a value). */
+const GLOBAL_WITH_VALUE = new Set(['--hub', '--token', '--token-file']);
 
-export const ROLLOUT_USAGE = `usage: outpost-hub ctl rollout <command> [options] [--json]
+/** True when `outpost-hub ctl [global flags] rollout …`: the rollout command parses its own flags. */
+export function isRolloutCommand(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) return a === 'rollout';
+  }
+  return false;
+}
+
+export const ROLLOUT_USAGE = `usage: outpost-hub ctl [--hub URL] [--token T | --token-file F] [--json] rollout COMMAND [options]
   create --bundle NAME --waves LIST [target] [limits] [--id ID] [--name TEXT] [--now]
          LIST: wave ends, cumulative: "1%,10%,50%,100%" or "1,5,100%"
          target (all must match): --group G --label L --compatible C --site ID --region R
@@ -32,18 +44,23 @@ function num(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-export async function rolloutCtl(args: string[], o: { call: ApiCall; io: CliIO; json: boolean }): Promise<number> {
+/** `args`: everything after `ctl`, the word `rollout` included. */
+export async function rolloutCtl(args: string[], io: CliIO): Promise<number> {
   const { values: v, positionals } = parseArgs({
     args, allowPositionals: true,
     options: {
+      hub: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, help: { type: 'boolean' },
       bundle: { type: 'string' }, waves: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, now: { type: 'boolean' },
       group: { type: 'string' }, label: { type: 'string' }, compatible: { type: 'string' }, site: { type: 'string' }, region: { type: 'string' },
       'max-failures': { type: 'string' }, 'max-failure-percent': { type: 'string' }, deadline: { type: 'string' }, 'min-success': { type: 'string' },
       status: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' },
     },
   });
-  const json = o.json || v.json === true;
-  const [sub, id] = positionals;
+  if (v.help) return done(io, ROLLOUT_USAGE);
+  const json = v.json === true;
+  const [, sub, id] = positionals;
+  const t = ctlTarget(v);
+  const o = { io, call: (method: string, path: string, body?: unknown) => call(t, method, path, body) };
   const path = (x: string) => `/admin/rollouts/${encodeURIComponent(x)}`;
   const needId = () => id ?? usage(`rollout ${sub} needs the rollout id`);
   let out: unknown;
