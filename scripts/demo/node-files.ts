@@ -20,6 +20,8 @@ export interface NodeSetup {
   compatible: string;
   /** Extra config sections (fetch windows, location survey). */
   extra: Record<string, unknown>;
+  /** Node's compile cache, shared by the demo's nodes (default: DIR/compile-cache). */
+  compileCache?: string;
 }
 
 export interface NodePaths {
@@ -63,7 +65,7 @@ export async function layOutNode(s: NodeSetup): Promise<NodePaths> {
 
   const config = {
     core: { root: r, stateDir: '/var/lib/outpost', logLevel: 'info' },
-    hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000 },
+    hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 10_000 },
     inventory: { scriptsDir: '/etc/outpost/inventory.d', randomDelayS: 0 },
     update: {
       slots: ['A', 'B'].map((name) => ({ name, class: 'rootfs', path: `/slots/${name.toLowerCase()}.img`, kind: 'file' })),

@@ -38,20 +38,20 @@ export class DemoNode {
   /** Set when the agent died on its own or a reboot failed; the demo fails with it. */
   failure: Error | null = null;
 
-  private constructor(dir: string, paths: NodePaths) {
+  private constructor(dir: string, paths: NodePaths, compileCache: string) {
     this.root = paths.root;
     this.configPath = paths.configPath;
     this.logPath = join(dir, 'agent.log');
     this.#env = new GrubEnv({ path: paths.grubenv });
     this.#bootedFile = paths.bootedFile;
     this.#rebootRequest = paths.rebootRequest;
-    this.#compileCache = join(dir, 'compile-cache');
+    this.#compileCache = compileCache;
   }
 
   /** Lays out the node's files and config (scripts/demo/node-files.ts), powered off. */
   static async create(s: NodeSetup): Promise<DemoNode> {
     const paths = await layOutNode(s);
-    return new DemoNode(s.dir, paths);
+    return new DemoNode(s.dir, paths, s.compileCache ?? join(s.dir, 'compile-cache'));
   }
 
   /** Every JSON line the agent logs (it also goes to agent.log). */
