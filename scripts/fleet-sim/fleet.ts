@@ -28,6 +28,8 @@ export interface FleetOptions {
   workers: number;
   dir: string;
   failing?: ReadonlySet<number>;
+  /** The failing nodes fail only on this version (default: any). */
+  failVersion?: string;
   stepMs?: number;
   compatible?: string;
   running?: { version: string; release: number };
@@ -71,7 +73,7 @@ export class Fleet {
         });
       }));
       const init: WorkerInit = {
-        url: o.url, first, count, dir: o.dir, failing: [...(o.failing ?? [])].filter((g) => g >= first && g < first + count),
+        url: o.url, first, count, dir: o.dir, failing: [...(o.failing ?? [])].filter((g) => g >= first && g < first + count), failVersion: o.failVersion ?? null,
         stepMs: o.stepMs ?? 500, compatible: o.compatible ?? 'sim-board', running: o.running ?? { version: '1.0', release: 1 },
         inventory: sampleInventory(), timings: { ...PRODUCTION_TIMINGS, ...o.timings },
       };

@@ -11,6 +11,8 @@ export interface WorkerInit {
   dir: string;
   /** Global indices of the nodes whose install fails its health check (→ rolled back). */
   failing: number[];
+  /** They fail only on this version (null: on any). */
+  failVersion: string | null;
   /** Simulated update: time per step (offer → writing → health_checking → outcome). */
   stepMs: number;
   compatible: string;

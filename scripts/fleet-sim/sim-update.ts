@@ -11,14 +11,23 @@ export interface SimRunning {
   slot: string;
 }
 
+export interface SimUpdateOptions {
+  /** This node's install fails its health check ... */
+  fail: boolean;
+  /** ... for this version only (null: any version). */
+  failVersion: string | null;
+  stepMs: number;
+  onRunning: (r: SimRunning) => void;
+}
+
 export class SimUpdate implements UpdateService {
-  #o: { fail: boolean; stepMs: number; onRunning: (r: SimRunning) => void };
+  #o: SimUpdateOptions;
   #listeners = new Set<(e: UpdateEvent) => void>();
   #known = new Set<string>();
   #current: { id: string; state: string; timer: NodeJS.Timeout | null } | null = null;
   onOffer: (deploymentId: string) => void = () => {};
 
-  constructor(o: { fail: boolean; stepMs: number; onRunning: (r: SimRunning) => void }) {
+  constructor(o: SimUpdateOptions) {
     this.#o = o;
   }
 
@@ -40,7 +49,7 @@ export class SimUpdate implements UpdateService {
     step('writing', () => step('health_checking', () => {
       d.timer = setTimeout(() => {
         this.#current = null;
-        if (this.#o.fail) {
+        if (this.#o.fail && (this.#o.failVersion === null || this.#o.failVersion === o.version)) {
           this.#emit({ type: 'outcome', deploymentId: d.id, result: 'rolled-back', code: 'E_HEALTH_CHECK', message: 'simulated health check failure', log: '' });
         } else {
           this.#o.onRunning({ version: o.version, release: Number(o.release), slot: 'B' });

@@ -37,7 +37,7 @@ async function open(i: number): Promise<void> {
   const dir = join(init.dir, `a${g}`);
   await mkdir(dir, { recursive: true });
   let running: SimRunning = { version: init.running.version, release: init.running.release, slot: 'A' };
-  const update = new SimUpdate({ fail: init.failing.includes(g), stepMs: init.stepMs, onRunning: (r) => (running = r) });
+  const update = new SimUpdate({ fail: init.failing.includes(g), failVersion: init.failVersion, stepMs: init.stepMs, onRunning: (r) => (running = r) });
   update.onEvent((e) => {
     if (e.type === 'outcome') batch.outcomes.push([g, e.deploymentId, e.result]);
   });
