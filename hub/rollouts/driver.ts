@@ -8,7 +8,7 @@
 import type { Logger } from '../../agent/log/logger.ts';
 import type { Cancel, Offer } from '../../shared/protocol/index.ts';
 import { isOutpostError } from '../../shared/errors.ts';
-import type { HubStore, NodeRow, RolloutRow } from '../store/types.ts';
+import type { DeploymentRow, HubStore, NodeRow, RolloutRow } from '../store/types.ts';
 import { plan, type Plan } from './planner.ts';
 import { deploymentOf, fleetNodeOf, patchOf, specOf, stateOf } from './rows.ts';
 import type { Member } from './types.ts';
@@ -16,7 +16,7 @@ import type { Member } from './types.ts';
 export type DriverStore = Pick<
   HubStore,
   | 'getRollout' | 'listRollouts' | 'updateRollout' | 'listRolloutMembers' | 'listNodes' | 'listDeployments'
-  | 'enqueueCommand' | 'getCommand' | 'getDeployment' | 'cancelPending'
+  | 'enqueueCommand' | 'getCommand' | 'cancelPending'
 >;
 
 export interface DriverOptions {
@@ -38,6 +38,7 @@ export interface StepResult {
 }
 
 const PAGE = 1000;
+const DEPLOYMENT_PAGE = 20_000;
 /** An aborted rollout is looked at for this long after it was aborted (cancels to send). */
 const ABORT_FOLLOW_MS = 60 * 60 * 1000;
 
@@ -190,15 +191,12 @@ export class RolloutDriver {
       const ids = rows.slice(i, i + PAGE).map((m) => m.nodeId);
       for (const n of (await s.listNodes({ ids }, { limit: PAGE })).nodes) nodes.set(n.id, n);
     }
-    const listed = await s.listDeployments({ rolloutId: row.id }, { limit: Math.max(PAGE, rows.length) });
-    const deployments = new Map(listed.map((d) => [d.nodeId, d]));
-    if (listed.length < rows.filter((m) => m.status === 'offered').length) {
-      // The store capped the list: read the rest one by one.
-      for (const m of rows) {
-        if (m.status !== 'offered' || deployments.has(m.nodeId)) continue;
-        const d = await s.getDeployment(m.nodeId, m.deploymentId ?? deploymentIdOf(row.id));
-        if (d) deployments.set(m.nodeId, d);
-      }
+    const deployments = new Map<string, DeploymentRow>();
+    for (let after: string | undefined; ;) {
+      const page = await s.listDeployments({ rolloutId: row.id }, { limit: DEPLOYMENT_PAGE, ...(after ? { after } : {}) });
+      for (const d of page) deployments.set(d.nodeId, d);
+      if (page.length < DEPLOYMENT_PAGE) break;
+      after = page[page.length - 1]!.nodeId;
     }
     const cancelSent = new Set<string>();
     if (row.status === 'aborted') {

@@ -29,13 +29,12 @@ export function toStoreWave(w: WaveSpec): StoreWave {
 export function stateOf(r: RolloutRow): RolloutState {
   return {
     status: r.status, wave: r.currentWave, waveStartedAt: r.waveStartedAt, reason: r.pausedReason,
-    failureBaseline: (r as RolloutRow & { failureBaseline?: number }).failureBaseline ?? 0,
+    failureBaseline: r.failureBaseline,
   };
 }
 
 export function patchOf(s: RolloutState): RolloutPatch {
-  const p = { status: s.status, currentWave: s.wave, waveStartedAt: s.waveStartedAt, pausedReason: s.reason, failureBaseline: s.failureBaseline };
-  return p as RolloutPatch;
+  return { status: s.status, currentWave: s.wave, waveStartedAt: s.waveStartedAt, pausedReason: s.reason, failureBaseline: s.failureBaseline };
 }
 
 export function fleetNodeOf(n: NodeRow): FleetNode {
@@ -65,7 +64,7 @@ export function deploymentOf(d: DeploymentRow, cancelRequested: boolean): NodeDe
   const started = phase !== 'offered' && phase !== 'waiting';
   return {
     nodeId: d.nodeId, phase, offeredAt: d.createdAt,
-    startedAt: started ? ((d as DeploymentRow & { startedAt?: number | null }).startedAt ?? d.updatedAt) : null,
+    startedAt: started ? (d.startedAt ?? d.updatedAt) : null,
     ...(d.code ? { code: d.code } : {}), ...(d.message ? { message: d.message } : {}),
     ...(cancelRequested ? { cancelRequested } : {}),
   };
