@@ -81,9 +81,14 @@ export class HubProcess {
 
   /** An operator API call with `token`. */
   async api<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.apiUrl}${path}`, {
+    const req = () => fetch(`${this.apiUrl}${path}`, {
       method, headers: { authorization: `Bearer ${token}`, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
       ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
+    });
+    // A kept-alive connection to a hub process killed since (same port) resets once: ask again.
+    const res = await req().catch((err: Error & { cause?: { code?: string } }) => {
+      if (err.cause?.code !== 'ECONNRESET') throw err;
+      return req();
     });
     const out = (await res.json()) as T & { error?: string; code?: string };
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${out.code ?? ''} ${out.error ?? ''}`);
