@@ -24,7 +24,7 @@ export interface DriverOptions {
   /** The offer one node gets for a rollout (its bundle URL carries the node's download token). */
   offer: (node: string, rollout: RolloutRow, deploymentId: string) => Promise<Offer>;
   log: Logger;
-  /** Periodic pass over running rollouts (default 5 s); completed ones every 12th pass. */
+  /** Periodic pass over running rollouts (default 5 s); completed ones (for members that come back) every 12th pass. */
   tickMs?: number;
   now?: () => number;
 }
@@ -41,6 +41,8 @@ const PAGE = 1000;
 const DEPLOYMENT_PAGE = 20_000;
 /** An aborted rollout is looked at for this long after it was aborted (cancels to send). */
 const ABORT_FOLLOW_MS = 60 * 60 * 1000;
+/** A completed rollout offers to members that come back online for this long after its last change. */
+const LATE_FOLLOW_MS = 14 * 24 * 60 * 60 * 1000;
 
 /** The deployment id of a rollout's offers: one deployment per node per rollout. */
 export const deploymentIdOf = (rolloutId: string) => rolloutId;
@@ -98,7 +100,7 @@ export class RolloutDriver {
     const s = this.#o.store;
     const rows = [
       ...(await s.listRollouts({ status: 'running' }, { limit: 1000 })),
-      ...(slow ? await s.listRollouts({ status: 'completed' }, { limit: 1000 }) : []),
+      ...(slow ? (await s.listRollouts({ status: 'completed' }, { limit: 1000 })).filter((r) => now - r.updatedAt < LATE_FOLLOW_MS) : []),
       ...(await s.listRollouts({ status: 'aborted' }, { limit: 100 })).filter((r) => now - r.updatedAt < ABORT_FOLLOW_MS),
     ];
     await Promise.all(rows.map((r) => this.#queue(r.id)));
