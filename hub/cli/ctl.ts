@@ -20,7 +20,7 @@ export const CTL_USAGE = `usage: outpost-hub ctl [--hub URL] [--token T | --toke
   offer (--node NODE | --group G) --bundle ID [--deployment ID] [--now] [--windows JSON] [--install-windows JSON]
   command (--node NODE | --group G) --type reboot|inventory.refresh|cancel|backoff|config.push
           [--deployment ID] [--retry-after S] [--config JSON] [--reason TEXT]
-  rollout create|list|show|pause|resume|abort …                 rollouts in waves (`ctl rollout --help`)
+  rollout create|list|show|pause|resume|abort …                 rollouts in waves (see: ctl rollout --help)
 The API URL and token also come from OUTPOST_HUB_URL and OUTPOST_HUB_TOKEN.
 `;
 
