@@ -131,7 +131,7 @@ export class DemoNode {
     this.#stopping = true;
     const gone = once(child, 'exit');
     signalGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5000);
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 30_000); // like systemd's stop timeout: a busy agent gets time to close its files
     await gone;
     clearTimeout(timer);
     signalGroup(child, 'SIGKILL'); // stragglers in the group
