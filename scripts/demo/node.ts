@@ -35,6 +35,7 @@ export class DemoNode {
   #bootListeners = new Set<(b: BootEvent) => void>();
   #watch: NodeJS.Timeout | null = null;
   #rebooting: Promise<void> | null = null;
+  #down = false;
   /** Set when the agent died on its own or a reboot failed; the demo fails with it. */
   failure: Error | null = null;
 
@@ -72,14 +73,15 @@ export class DemoNode {
   }
 
   async #checkRebootRequest(): Promise<void> {
-    if (this.#rebooting || this.failure) return;
+    if (this.#rebooting || this.failure || this.#down) return;
     const reason = await readFile(this.#rebootRequest, 'utf8').catch(() => null);
-    if (reason === null) return;
+    // Shut down meanwhile: no reboot starts an agent the shutdown no longer waits for.
+    if (reason === null || this.#rebooting || this.#down) return;
     this.#rebooting = (async () => {
       await rm(this.#rebootRequest, { force: true });
       await this.#stopAgent(); // like systemd stopping services on the way down
       await this.#boot(reason.trim());
-      this.#startAgent();
+      if (!this.#down) this.#startAgent();
     })()
       .catch((err: Error) => void (this.failure ??= err))
       .finally(() => (this.#rebooting = null));
@@ -144,6 +146,7 @@ export class DemoNode {
   }
 
   async shutdown(): Promise<void> {
+    this.#down = true;
     if (this.#watch) clearInterval(this.#watch);
     await this.#rebooting;
     await this.#stopAgent();
