@@ -23,6 +23,8 @@ import { nodeRoutes } from './api/node-routes.ts';
 import { commandRoutes } from './api/command-routes.ts';
 import { bundleRoutes } from './api/bundle-routes.ts';
 import { HubTimers } from './timers.ts';
+import { startRollouts } from './rollouts/start.ts';
+import { rolloutRoutes } from './api/rollout-routes.ts';
 
 export interface HubOptions {
   store: HubStore;
@@ -151,7 +153,8 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     });
   });
 
-  const routes = new RouteRegistry().addAll(nodeRoutes(ctx)).addAll(commandRoutes(ctx)).addAll(bundleRoutes(ctx));
+  const rollouts = startRollouts(ctx);
+  const routes = new RouteRegistry().addAll(nodeRoutes(ctx)).addAll(commandRoutes(ctx)).addAll(bundleRoutes(ctx)).addAll(rolloutRoutes(ctx, rollouts));
   const apiServer = http.createServer(createApiHandler({
     routes, allowedOrigins: o.allowedOrigins ?? [], log,
     authenticate: async (t) => {
@@ -182,6 +185,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     apiUrl: `http://${apiAddr}`,
     store, ctx, routes, admission, agentServer, initialToken,
     close: async () => {
+      await rollouts.stop();
       timers.stop();
       liveness.stop();
       await links.stop();

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../../agent/cli/io.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import { ago, call, ctlTarget, table } from './ctl-client.ts';
+import { isRolloutCommand, rolloutCtl } from './ctl-rollout.ts';
 
 export const CTL_USAGE = `usage: outpost-hub ctl [--hub URL] [--token T | --token-file F] [--json] COMMAND
   nodes [--status S] [--group G] [--label L] [--compatible C] [--site ID] [--region R]
@@ -19,6 +20,7 @@ export const CTL_USAGE = `usage: outpost-hub ctl [--hub URL] [--token T | --toke
   offer (--node NODE | --group G) --bundle ID [--deployment ID] [--now] [--windows JSON] [--install-windows JSON]
   command (--node NODE | --group G) --type reboot|inventory.refresh|cancel|backoff|config.push
           [--deployment ID] [--retry-after S] [--config JSON] [--reason TEXT]
+  rollout create|list|show|pause|resume|abort …                 rollouts in waves (see: ctl rollout --help)
 The API URL and token also come from OUTPOST_HUB_URL and OUTPOST_HUB_TOKEN.
 `;
 
@@ -44,6 +46,7 @@ const nodeColumns: Array<[string, (r: Row) => unknown]> = [
 ];
 
 export async function run(args: string[], io: CliIO): Promise<number> {
+  if (isRolloutCommand(args)) return rolloutCtl(args, io);
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: {

@@ -17,23 +17,23 @@ function must(ok: boolean, message: string): void {
 }
 
 /** No new offers until resumed; offers already out continue. */
-export function pause(s: RolloutState, reason: string, now: number): RolloutState {
+export function pause(s: RolloutState, reason: string): RolloutState {
   must(s.status === 'running', `cannot pause a ${s.status} rollout`);
-  return { ...s, status: 'paused', reason: `paused by the operator${reason ? `: ${reason}` : ''}`, updatedAt: now };
+  return { ...s, status: 'paused', reason: `paused by the operator${reason ? `: ${reason}` : ''}` };
 }
 
 /**
  * Offers go out again. The failures seen so far are the operator's call now: the threshold counts
  * only failures beyond them (otherwise a rollout paused by the threshold would pause again at once).
  */
-export function resume(s: RolloutState, failuresSoFar: number, now: number): RolloutState {
+export function resume(s: RolloutState, failuresSoFar: number): RolloutState {
   must(s.status === 'paused', `cannot resume a ${s.status} rollout`);
-  return { ...s, status: 'running', reason: null, failureBaseline: Math.max(s.failureBaseline, failuresSoFar), updatedAt: now };
+  return { ...s, status: 'running', reason: null, failureBaseline: Math.max(s.failureBaseline, failuresSoFar) };
 }
 
 /** Stops for good: no new offers, and offers not started yet are cancelled (the driver sends the cancels). */
-export function abort(s: RolloutState, reason: string, now: number): RolloutState {
+export function abort(s: RolloutState, reason: string): RolloutState {
   // A completed rollout still offers to members that come back online: abort stops that too.
   must(s.status !== 'aborted', 'the rollout is already aborted');
-  return { ...s, status: 'aborted', reason: `aborted by the operator${reason ? `: ${reason}` : ''}`, updatedAt: now };
+  return { ...s, status: 'aborted', reason: `aborted by the operator${reason ? `: ${reason}` : ''}` };
 }

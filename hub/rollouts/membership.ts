@@ -1,23 +1,9 @@
-// Who a rollout is for, who may receive it, and in which wave: pure functions of the definition
-// and the fleet. Wave membership is a stable order (sha256 of rollout id + node id), so every hub
+// Who may receive a rollout and in which wave: pure functions of the definition and the targeted
+// nodes (the store resolves the target). Wave membership is a stable order (sha256 of rollout id + node id), so every hub
 // process and every restart puts a node in the same wave, and two rollouts do not always pick the
 // same canaries.
 import { createHash } from 'node:crypto';
-import type { FleetNode, RolloutSpec, RolloutTarget, WaveSpec } from './types.ts';
-
-/** True when the node matches every key of the target. */
-export function targeted(t: RolloutTarget, n: FleetNode): boolean {
-  if (t.group !== undefined && !n.groups.includes(t.group)) return false;
-  if (t.label !== undefined) {
-    const eq = t.label.indexOf('=');
-    const [k, v] = eq < 0 ? [t.label, null] : [t.label.slice(0, eq), t.label.slice(eq + 1)];
-    if (!(k in n.labels) || (v !== null && n.labels[k] !== v)) return false;
-  }
-  if (t.compatible !== undefined && !(n.compatible ?? []).includes(t.compatible)) return false;
-  if (t.site !== undefined && n.site !== t.site) return false;
-  if (t.region !== undefined && n.region !== t.region) return false;
-  return true;
-}
+import type { FleetNode, MemberStatus, RolloutSpec, WaveSpec } from './types.ts';
 
 /**
  * Why a targeted node must not get this bundle, or null when it may. The hub never offers a
@@ -68,4 +54,30 @@ export function waveEnds(waves: readonly WaveSpec[], n: number): number[] {
 
 function fmtList(xs: readonly string[]): string {
   return xs.length ? xs.map((x) => `"${x}"`).join(', ') : '(none)';
+}
+
+export interface Assignment {
+  nodeId: string;
+  wave: number;
+  status: Extract<MemberStatus, 'planned' | 'skipped'>;
+  reason?: string;
+}
+
+/**
+ * Members of a new rollout: every targeted node in the rollout's stable order, cut into waves;
+ * the ones that may not receive the bundle are members too (`skipped`, with why), so each wave's
+ * progress shows them and the percentages are of the whole target.
+ */
+export function assignWaves(s: RolloutSpec, targetedNodes: readonly FleetNode[]): Assignment[] {
+  const byId = new Map(targetedNodes.map((n) => [n.id, n]));
+  const order = waveOrder(s.id, [...byId.keys()]);
+  const ends = waveEnds(s.waves, order.length);
+  const out: Assignment[] = [];
+  let w = 0;
+  for (let i = 0; i < order.length && i < ends[ends.length - 1]!; i++) {
+    while (i >= ends[w]!) w++;
+    const why = ineligible(s, byId.get(order[i]!)!);
+    out.push({ nodeId: order[i]!, wave: w, ...(why ? { status: 'skipped' as const, reason: why } : { status: 'planned' as const }) });
+  }
+  return out;
 }

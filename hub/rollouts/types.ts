@@ -1,36 +1,30 @@
 // What a rollout is (its definition, fixed at creation) and where it stands (its state, changed
 // only by the planner's decisions and operator actions). Shared by the planner, the driver and
 // the operator API; the store keeps both as JSON next to an optimistic `version`.
+import type { NodeFilter } from '../store/types.ts';
 
 /** Read from the bundle's signed manifest when the rollout is created, never typed by hand. */
 export interface BundleIdentity {
-  /** File name in the hub's bundles directory. */
-  name: string;
+  /** The bundle's id in the hub's bundle registry. */
+  bundleId: string;
+  /** Lowercase hex sha256 of the manifest entry's bytes (what the signatures cover). */
+  manifestSha256: string;
   version: string;
   release: number;
   compatible: string[];
-  /** Lowercase hex sha256 of the manifest entry's bytes (what the signatures cover). */
-  manifestSha256: string;
-  size: number;
 }
 
-/** Which nodes the rollout is for: every given key must match (an empty target: every accepted node). */
-export interface RolloutTarget {
-  group?: string;
-  /** `key=value`: a label the operator set on the node. */
-  label?: string;
-  /** A compatible string the node reported at auth. */
-  compatible?: string;
-  /** Site id from the node's survey config. */
-  site?: string;
-  /** Region (from the node's labels or location), as the store reports it. */
-  region?: string;
-}
+/**
+ * Which nodes the rollout is for: a node filter of the store (group, label, compatible string,
+ * site, region, location box …; every given key must match). The planner never reads it: the
+ * driver resolves it into members when the rollout is created.
+ */
+export type RolloutTarget = NodeFilter;
 
-/** Where a wave ends, cumulative over the rollout's targeted nodes: 1% → 10% → 50% → 100%. */
+/** Where a wave ends, cumulative over the rollout's members (its targeted nodes): 1% → 10% → 50% → 100%. */
 export type WaveSpec = { count: number } | { percent: number };
 
-/** Failures (failed, rolled back, rejected, timed out) beyond `count` nodes or `percent` of the nodes reached so far pause the rollout. */
+/** Failures (failed, rolled back, rejected, timed out) beyond `count` nodes or `percent` of the nodes offered so far pause the rollout. */
 export interface FailureThreshold {
   count?: number;
   percent?: number;
@@ -43,11 +37,9 @@ export interface RolloutSpec {
   waves: WaveSpec[];
   /** A node that started installing must commit (after its health checks) within this many seconds. */
   deadlineS: number;
+  /** A wave succeeds only when at least this share of its nodes that finished committed (0: the failure threshold alone decides). */
+  minSuccessPercent: number;
   threshold: FailureThreshold;
-  /** Download windows carried by the offers (absent: the nodes' own windows). */
-  offer?: { now?: boolean };
-  createdAt: number;
-  createdBy?: string;
 }
 
 /** running → paused (operator or threshold) → running; running → completed; any but completed → aborted. */
@@ -55,22 +47,14 @@ export type RolloutStatus = 'running' | 'paused' | 'completed' | 'aborted';
 
 export interface RolloutState {
   status: RolloutStatus;
-  /** Index of the highest wave opened so far. */
+  /** Index of the highest wave opened so far (-1: none yet; the first step opens wave 0). */
   wave: number;
-  /** When each opened wave started (ms). */
-  waveStartedAt: number[];
+  /** When that wave opened (ms). */
+  waveStartedAt: number | null;
   /** Why it is paused or aborted, in words an operator reads. */
   reason: string | null;
   /** Failures the operator accepted when resuming: the threshold counts only failures beyond them. */
   failureBaseline: number;
-  updatedAt: number;
-}
-
-/** A rollout as the store holds it: `version` rises by one on every write (optimistic concurrency). */
-export interface RolloutRecord {
-  spec: RolloutSpec;
-  state: RolloutState;
-  version: number;
 }
 
 /** One node as the planner sees it (built by the driver from the store). */
@@ -80,15 +64,25 @@ export interface FleetNode {
   deviceId: string;
   accepted: boolean;
   online: boolean;
-  groups: string[];
-  labels: Record<string, string>;
   /** Compatible strings reported at auth; null: not reported (an older agent, which checks them itself). */
   compatible: string[] | null;
-  site: string | null;
-  region: string | null;
   /** The node's anti-rollback release floor; null: unknown. */
   floor: number | null;
   running: { version: string; release: number } | null;
+}
+
+/** planned (not offered yet) → offered; skipped (not eligible when the rollout was made); cancelled (abort). */
+export type MemberStatus = 'planned' | 'offered' | 'skipped' | 'cancelled';
+
+/** A node of the rollout: its wave is fixed when the rollout is created. */
+export interface Member {
+  nodeId: string;
+  wave: number;
+  status: MemberStatus;
+  reason: string | null;
+  /** null: the node was deleted since. */
+  node: FleetNode | null;
+  deployment: NodeDeployment | null;
 }
 
 /**
@@ -107,6 +101,6 @@ export interface NodeDeployment {
   startedAt: number | null;
   code?: string;
   message?: string;
-  /** A cancel was issued (abort); not sent twice. */
+  /** A cancel was sent to the node (abort); not sent twice. */
   cancelRequested?: boolean;
 }

@@ -1,87 +1,98 @@
-// The hub (`outpost-hub serve`, SQLite store) as a child process on free loopback ports, its
-// JSON log in a file, and a reader for its operator API (what an operator's dashboard would show).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
+// The hub of the demo: `outpost-hub serve` as a child process (SQLite store in one file, its JSON
+// log in hub.log), operated the way an operator does: `outpost-hub ctl …` with the token the hub
+// printed at its first start, and the operator API for what a dashboard would poll.
+import { execFile } from 'node:child_process';
+import { HubProcess } from '../fleet-sim/hub-process.ts';
 import { REPO } from './run-cli.ts';
-import { DemoFailure } from './wait.ts';
+import { DemoFailure, abortReason } from './wait.ts';
+import { resolve } from 'node:path';
+
+const OUTPOST_HUB = resolve(REPO, 'bin/outpost-hub.js');
 
 export interface HubNode {
   fingerprint: string;
   deviceId: string;
-  status: 'pending' | 'accepted';
-  agentVersion: string;
-  lastSeen: number;
+  status: 'pending' | 'accepted' | 'rejected';
+  online: boolean;
+  running: { version: string; release: number; slot: string } | null;
+  site: { id?: string; name?: string } | null;
   inventory: Record<string, string | number | boolean | null> | null;
-  location: { lat: number; lon: number; source: string; fixAt: number; moved?: boolean; accuracyM?: number } | null;
-  deployment: {
-    id: string;
-    state: string | null;
-    progress: { phase: string; done: number; total: number } | null;
-    outcome: { result: string; code?: string; message?: string; log: string } | null;
-  } | null;
-  acks: Array<{ ref: string; type: string; result: string; code?: string }>;
+  location: { lat: number; lon: number; source: string; accuracyM?: number } | null;
+  deployments: Array<{ id: string; rolloutId: string | null; state: string; outcome: { result: string; code?: string } | null }>;
+}
+
+export interface RolloutView {
+  id: string;
+  status: string;
+  reason: string | null;
+  wave: number;
+  waves: number;
+  progress: Array<{ wave: number; size: number; opened: boolean; counts: Record<string, number> }>;
 }
 
 export class DemoHub {
-  readonly url: string;
-  readonly agentUrl: string;
-  readonly apiUrl: string;
-  readonly token: string;
-  readonly #proc: ChildProcess;
+  readonly #hub: HubProcess;
+  readonly #token: string;
+  readonly #signal: AbortSignal;
 
-  private constructor(urls: { url: string; agentUrl: string; apiUrl: string; token: string }, proc: ChildProcess) {
-    this.url = urls.url;
-    this.agentUrl = urls.agentUrl;
-    this.apiUrl = urls.apiUrl;
-    this.token = urls.token;
-    this.#proc = proc;
+  private constructor(hub: HubProcess, token: string, signal: AbortSignal) {
+    this.#hub = hub;
+    this.#token = token;
+    this.#signal = signal;
   }
 
-  static async start(o: { state: string; bundles: string; log: string; signal: AbortSignal }): Promise<DemoHub> {
-    const log = await open(o.log, 'a');
+  static async start(o: { store: string; bundles: string; log: string; signal: AbortSignal }): Promise<DemoHub> {
     // A pending node asks again after 1 s, so the operator's accept shows up quickly.
-    const proc = spawn(process.execPath, [resolve(REPO, 'bin/outpost-hub.js'), 'serve', '--port', '0', '--store', `sqlite:${o.state}`, '--bundles', o.bundles, '--pending-retry', '1'], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', log.fd],
+    const hub = await HubProcess.start({ store: `sqlite:${o.store}`, bundles: o.bundles, log: o.log, args: ['--pending-retry', '1'], signal: o.signal }).catch((err: Error) => {
+      throw new DemoFailure(err.message);
     });
-    await log.close();
-    let out = '';
-    const urls = await new Promise<{ url: string; agentUrl: string; apiUrl: string; token: string }>((done, fail) => {
-      const onAbort = () => fail(new DemoFailure('the hub did not start in time'));
-      o.signal.addEventListener('abort', onAbort, { once: true });
-      proc.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        // The token line comes first (a fresh store), then the URLs.
-        const m = /listening on (\S+) \(agents connect to (\S+); operator API on (\S+)\)/.exec(out);
-        const t = /operator token \(shown once; keep it\): (\S+)/.exec(out);
-        if (m) {
-          o.signal.removeEventListener('abort', onAbort);
-          if (!t) return fail(new DemoFailure('the hub printed no operator token (is its store new?)'));
-          done({ url: m[1]!, agentUrl: m[2]!, apiUrl: m[3]!, token: t[1]! });
-        }
+    if (!hub.token) throw new DemoFailure('the hub printed no operator token');
+    return new DemoHub(hub, hub.token, o.signal);
+  }
+
+  get url(): string {
+    return this.#hub.url;
+  }
+  get agentUrl(): string {
+    return this.#hub.agentUrl;
+  }
+  get apiUrl(): string {
+    return this.#hub.apiUrl;
+  }
+  get token(): string {
+    return this.#token;
+  }
+
+  /** `outpost-hub ctl ARGS…` (API URL and token from the environment, as an operator's shell has them); its stdout. */
+  ctl(args: readonly string[]): Promise<string> {
+    return new Promise((done, fail) => {
+      execFile(process.execPath, [OUTPOST_HUB, 'ctl', ...args], {
+        cwd: REPO, signal: this.#signal, maxBuffer: 4 << 20,
+        env: { ...process.env, OUTPOST_HUB_URL: this.apiUrl, OUTPOST_HUB_TOKEN: this.#token },
+      }, (err, stdout, stderr) => {
+        if (err && this.#signal.aborted) fail(new DemoFailure(`${abortReason(this.#signal)} while running outpost-hub ctl ${args.join(' ')}`));
+        else if (err) fail(new DemoFailure(`outpost-hub ctl ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+        else done(stdout);
       });
-      proc.once('exit', (code) => fail(new DemoFailure(`the hub exited with ${code} (log: ${o.log})`)));
     });
-    return new DemoHub(urls, proc);
   }
 
-  /** The hub's full record of one node (by device id), or null while it has never connected. */
+  /** The hub's record of one node (by device id), or null while it has never connected. */
   async node(deviceId: string): Promise<HubNode | null> {
-    const res = await fetch(`${this.apiUrl}/admin/nodes/${encodeURIComponent(deviceId)}`, { headers: { authorization: `Bearer ${this.token}` } });
-    if (res.status === 404) return null;
-    if (!res.ok) throw new Error(`hub admin API: ${res.status} ${await res.text()}`);
-    const [n] = (await res.json()) as HubNode[];
-    return n ?? null;
+    try {
+      const [n] = await this.#hub.api<HubNode[]>(this.#token, 'GET', `/admin/nodes/${encodeURIComponent(deviceId)}`);
+      return n ?? null;
+    } catch (err) {
+      if (/ 404 /.test((err as Error).message)) return null;
+      throw err;
+    }
   }
 
-  async stop(): Promise<void> {
-    if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return;
-    const gone = once(this.#proc, 'exit');
-    this.#proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.#proc.kill('SIGKILL'), 3000);
-    await gone;
-    clearTimeout(timer);
+  rollout(id: string): Promise<RolloutView> {
+    return this.#hub.api<RolloutView>(this.#token, 'GET', `/admin/rollouts/${encodeURIComponent(id)}`);
+  }
+
+  stop(): Promise<void> {
+    return this.#hub.stop('SIGTERM');
   }
 }

@@ -11,15 +11,13 @@ const err = (f: Fields) => {
   return '';
 };
 
-let pushSeen = 0;
 
 const SENTENCES: Record<string, (f: Fields) => string | null> = {
   'hub holds this node as pending until an operator accepts its fingerprint': () => 'node: the hub answers "pending": an operator has to accept this node\'s key first',
   'authenticated with the hub': () => 'node: connected to the hub and authenticated (signed its challenge with the device key)',
   'downloads paused': (f) =>
     f.reason === 'window' ? `node: outside its download windows: the download waits${f.until ? ` (next window opens ${f.until})` : ''}` : `node: downloads paused (${f.reason})`,
-  // Said once: every later start applies the stored push again.
-  'hub-pushed settings applied': (f) => (f.windows && !pushSeen++ ? `node: pushed settings stored and applied: ${f.windows} download window(s) in force` : null),
+  'hub-pushed settings applied': (f) => (f.windows ? `node: pushed settings stored and applied: ${f.windows} download window(s) in force` : null),
   'download paused by the gate': (f) => `node: download window closed (${f.reason}); the deployment waits, its verified blocks kept`,
   'writing bundle': (f) => `node: bundle signature and manifest OK; streaming ${f.blocks} verified blocks of version ${f.version} into slot ${f.slot}`,
   'resuming write': (f) => `node: resuming the write at block ${f.block}`,
@@ -36,15 +34,31 @@ const SENTENCES: Record<string, (f: Fields) => string | null> = {
   'resuming deployment': (f) => `node: after the restart, deployment ${f.deployment} continues (was "${f.found}")`,
 };
 
-export function narrateLog(line: LogLine): void {
-  const msg = String(line.msg ?? '');
-  const sentence = SENTENCES[msg];
-  if (sentence) {
-    const text = sentence(line);
-    if (text) say(text);
-  } else if (line.level === 'warn' || line.level === 'error' || line.level === 'raw') {
-    say(`node ${line.level === 'raw' ? 'printed' : line.level + 's'}: ${msg}${err(line) ? ` (${err(line)})` : ''}${line.code ? ` [${line.code}]` : ''}`);
-  }
+/** Warnings a demo with several nodes tells once for all of them (the hub's side of the story). */
+const QUIET = new Set(['hub holds this node as pending until an operator accepts its fingerprint']);
+
+/** What a node says in a demo with several: the steps an operator cares about. */
+const BRIEF = new Set(['downloads paused', 'hub-pushed settings applied', 'health check failed', 'committed', 'rolled back', 'bootloader fell back to the old slot']);
+
+/**
+ * A narrator for one node: its sentences start with `who` instead of "node"; `brief` keeps only
+ * the steps an operator follows in a rollout. Warnings and errors are always shown; a sentence
+ * said once per node (a pushed setting applied again at every start) is not repeated.
+ */
+export function narrator(who: string, brief: boolean): (line: LogLine) => void {
+  const said = new Set<string>();
+  return (line) => {
+    const msg = String(line.msg ?? '');
+    const sentence = SENTENCES[msg];
+    if (sentence && (!brief || BRIEF.has(msg))) {
+      const text = sentence(line);
+      if (!text || (msg === 'hub-pushed settings applied' && said.has(msg))) return;
+      said.add(msg);
+      say(text.replace(/^node:/, `${who}:`));
+    } else if ((line.level === 'warn' || line.level === 'error' || line.level === 'raw') && !(brief && QUIET.has(msg))) {
+      say(`${who} ${line.level === 'raw' ? 'printed' : line.level + 's'}: ${msg}${err(line) ? ` (${err(line)})` : ''}${line.code ? ` [${line.code}]` : ''}`);
+    }
+  };
 }
 
 export function narrateBoot(b: BootEvent): void {

@@ -20,6 +20,8 @@ export interface NodeSetup {
   compatible: string;
   /** Extra config sections (fetch windows, location survey). */
   extra: Record<string, unknown>;
+  /** Node's compile cache, shared by the demo's nodes (default: DIR/compile-cache). */
+  compileCache?: string;
 }
 
 export interface NodePaths {
@@ -63,16 +65,17 @@ export async function layOutNode(s: NodeSetup): Promise<NodePaths> {
 
   const config = {
     core: { root: r, stateDir: '/var/lib/outpost', logLevel: 'info' },
-    hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 2000 },
+    hub: { url: s.hubUrl, deviceId: s.deviceId, backoffBaseMs: 200, backoffCapMs: 2000, pingIntervalMs: 10_000, healthDeadlineMs: 30_000 },
     inventory: { scriptsDir: '/etc/outpost/inventory.d', randomDelayS: 0 },
     update: {
       slots: ['A', 'B'].map((name) => ({ name, class: 'rootfs', path: `/slots/${name.toLowerCase()}.img`, kind: 'file' })),
       bootEnv: { kind: 'grub', path: '/boot/grubenv' },
       tries: 3,
       rebootCommand: [process.execPath, join(REPO, 'scripts/demo/reboot-request.ts'), paths.rebootRequest],
-      rebootTimeoutMs: 10_000,
+      // Generous: five agents, their health checks and reboots share a busy CI machine.
+      rebootTimeoutMs: 60_000,
       healthChecks: [{
-        name: 'app-selftest', timeoutMs: 10_000, command: process.execPath,
+        name: 'app-selftest', timeoutMs: 60_000, command: process.execPath,
         args: [join(REPO, 'scripts/demo/health-check.ts'), paths.bootedFile, `A=${slotPath('A')}`, `B=${slotPath('B')}`],
       }],
       bootedSlot: { source: 'file', path: '/run/outpost/booted-slot' },

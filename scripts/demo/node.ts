@@ -35,23 +35,24 @@ export class DemoNode {
   #bootListeners = new Set<(b: BootEvent) => void>();
   #watch: NodeJS.Timeout | null = null;
   #rebooting: Promise<void> | null = null;
+  #down = false;
   /** Set when the agent died on its own or a reboot failed; the demo fails with it. */
   failure: Error | null = null;
 
-  private constructor(dir: string, paths: NodePaths) {
+  private constructor(dir: string, paths: NodePaths, compileCache: string) {
     this.root = paths.root;
     this.configPath = paths.configPath;
     this.logPath = join(dir, 'agent.log');
     this.#env = new GrubEnv({ path: paths.grubenv });
     this.#bootedFile = paths.bootedFile;
     this.#rebootRequest = paths.rebootRequest;
-    this.#compileCache = join(dir, 'compile-cache');
+    this.#compileCache = compileCache;
   }
 
   /** Lays out the node's files and config (scripts/demo/node-files.ts), powered off. */
   static async create(s: NodeSetup): Promise<DemoNode> {
     const paths = await layOutNode(s);
-    return new DemoNode(s.dir, paths);
+    return new DemoNode(s.dir, paths, s.compileCache ?? join(s.dir, 'compile-cache'));
   }
 
   /** Every JSON line the agent logs (it also goes to agent.log). */
@@ -72,14 +73,15 @@ export class DemoNode {
   }
 
   async #checkRebootRequest(): Promise<void> {
-    if (this.#rebooting || this.failure) return;
+    if (this.#rebooting || this.failure || this.#down) return;
     const reason = await readFile(this.#rebootRequest, 'utf8').catch(() => null);
-    if (reason === null) return;
+    // Shut down meanwhile: no reboot starts an agent the shutdown no longer waits for.
+    if (reason === null || this.#rebooting || this.#down) return;
     this.#rebooting = (async () => {
       await rm(this.#rebootRequest, { force: true });
       await this.#stopAgent(); // like systemd stopping services on the way down
       await this.#boot(reason.trim());
-      this.#startAgent();
+      if (!this.#down) this.#startAgent();
     })()
       .catch((err: Error) => void (this.failure ??= err))
       .finally(() => (this.#rebooting = null));
@@ -131,7 +133,7 @@ export class DemoNode {
     this.#stopping = true;
     const gone = once(child, 'exit');
     signalGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5000);
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 30_000); // like systemd's stop timeout: a busy agent gets time to close its files
     await gone;
     clearTimeout(timer);
     signalGroup(child, 'SIGKILL'); // stragglers in the group
@@ -144,6 +146,7 @@ export class DemoNode {
   }
 
   async shutdown(): Promise<void> {
+    this.#down = true;
     if (this.#watch) clearInterval(this.#watch);
     await this.#rebooting;
     await this.#stopAgent();

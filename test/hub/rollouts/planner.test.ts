@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plan } from '../../../hub/rollouts/planner.ts';
 import { abort, pause, resume } from '../../../hub/rollouts/actions.ts';
-import { ineligible, targeted, waveEnds, waveOrder } from '../../../hub/rollouts/membership.ts';
+import { assignWaves, ineligible, waveEnds, waveOrder } from '../../../hub/rollouts/membership.ts';
 import { Sim, node, spec } from './sim.ts';
 
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => node(i));
@@ -27,16 +27,6 @@ test('waveOrder: stable whatever the fleet order, different per rollout', () => 
   assert.deepEqual(waveOrder('r-1', [...ids].reverse()), a);
   assert.notDeepEqual(waveOrder('r-2', ids).slice(0, 10), a.slice(0, 10));
   assert.equal(new Set(a).size, ids.length);
-});
-
-test('targeted: every key of the target must match', () => {
-  const n = node(3, { groups: ['edge', 'berlin'], labels: { ring: 'beta', tier: '1' }, compatible: ['board-a', 'board-a-v2'], site: 'BER-03', region: 'eu' });
-  const table: Array<[Parameters<typeof targeted>[0], boolean]> = [
-    [{}, true], [{ group: 'berlin' }, true], [{ group: 'paris' }, false], [{ label: 'ring=beta' }, true], [{ label: 'ring=ga' }, false],
-    [{ label: 'tier' }, true], [{ label: 'zone' }, false], [{ compatible: 'board-a-v2' }, true], [{ compatible: 'board-b' }, false],
-    [{ site: 'BER-03' }, true], [{ site: 'BER-04' }, false], [{ region: 'eu', group: 'edge' }, true], [{ region: 'eu', group: 'x' }, false],
-  ];
-  for (const [t, want] of table) assert.equal(targeted(t, n), want, JSON.stringify(t));
 });
 
 test('ineligible: never below the floor, never to an incompatible board, never a downgrade', () => {
@@ -65,7 +55,8 @@ test('skipped nodes are counted and explained, never offered; a node already on 
   const sim = new Sim(spec({ waves: [{ percent: 100 }] }), f);
   const p = sim.run();
   assert.equal(p.state.status, 'completed');
-  assert.deepEqual(p.skipped.map((s) => s.deviceId).sort(), ['gw-0', 'gw-1']);
+  assert.deepEqual(p.skipped.map((s) => `${s.deviceId}: ${s.message}`).sort(), ['gw-0: incompatible: the node is "board-b", the bundle is for "board-a"', "gw-1: release 2 is below the node's floor 5"]);
+  assert.equal(p.waves[0]!.counts.skipped, 2);
   assert.ok(!sim.offered.includes('fp-00000') && !sim.offered.includes('fp-00001') && !sim.offered.includes('fp-00002'));
   assert.equal(p.waves[0]!.counts.already, 1);
   assert.equal(p.waves[0]!.counts.committed, 7);
@@ -75,12 +66,13 @@ test('a good release rolls through every wave, each opened only after the last o
   const sim = new Sim(spec(), fleet(300));
   const first = sim.step();
   assert.equal(first.offers.length, 3, '1% of 300');
+  assert.deepEqual(first.events, ['wave 1 of 4 opened (3 nodes)']);
   // Nothing more is offered while the canaries have not settled.
   sim.advanceNodes();
   assert.equal(sim.step().offers.length, 0);
   const p = sim.run();
   assert.equal(p.state.status, 'completed');
-  assert.deepEqual(sim.events, ['wave 2 of 4 opened (27 nodes)', 'wave 3 of 4 opened (120 nodes)', 'wave 4 of 4 opened (150 nodes)', 'completed: all 4 waves done']);
+  assert.deepEqual(sim.events, ['wave 1 of 4 opened (3 nodes)', 'wave 2 of 4 opened (27 nodes)', 'wave 3 of 4 opened (120 nodes)', 'wave 4 of 4 opened (150 nodes)', 'completed: all 4 waves done']);
   assert.equal(new Set(sim.offered).size, 300);
   assert.deepEqual(p.waves.map((w) => w.counts.committed), [3, 27, 120, 150]);
 });
@@ -109,7 +101,7 @@ test('a bundle failing on 3% of the fleet stops in the first wave where that sho
     const why = JSON.stringify(c);
     assert.equal(p.state.status, 'paused', why);
     assert.equal(p.state.wave, stopWave, why);
-    assert.match(p.state.reason ?? '', new RegExp(`failure threshold passed in wave ${stopWave + 1}: \\d+ of \\d+ nodes .*rolled-back \\(E_HEALTH_CHECK\\)`), why);
+    assert.match(p.state.reason ?? '', new RegExp(`failure threshold passed in wave ${stopWave + 1}: \\d+ of \\d+ nodes offered .*rolled-back \\(E_HEALTH_CHECK\\)`), why);
     const later = new Set(order.slice(ends[stopWave]!));
     assert.equal(sim.offered.filter((id) => later.has(id)).length, 0, `no node of a later wave got it (${why})`);
     // It stays stopped: more rounds offer nothing.
@@ -127,7 +119,7 @@ test('nodes waiting for a closed window are waiting, not failed, however long it
   assert.equal(p.state.status, 'running');
   assert.equal(p.state.wave, 0, 'the wave waits for its canary');
   assert.equal(p.waves[0]!.counts.waiting, 1);
-  assert.equal(p.failureCount, 0);
+  assert.equal(p.failures.length, 0);
 });
 
 test('a node that started but did not commit within the deadline counts as a failure', () => {
@@ -135,7 +127,9 @@ test('a node that started but did not commit within the deadline counts as a fai
   const sim = new Sim(spec({ deadlineS: 60, waves: [{ percent: 100 }], threshold: { count: 0 } }), f);
   sim.step();
   for (const d of sim.deployments.values()) Object.assign(d, { phase: 'downloading', startedAt: sim.now });
-  sim.now += 61_000;
+  sim.now += 59_000;
+  assert.equal(sim.step().state.status, 'running');
+  sim.now += 2_000;
   const p = sim.step();
   assert.equal(p.state.status, 'paused');
   assert.match(p.state.reason ?? '', /10 of 10 nodes .*timed-out/);
@@ -150,9 +144,9 @@ test('an offline node does not hold its wave; it gets the offer when it returns,
     sim.setOnline(away, false);
     sim.run();
     assert.ok(!sim.offered.includes(away));
-    assert.equal(sim.rec.state.status, 'completed', 'the waves went on without it');
-    if (stop === 'pause') sim.rec.state = { ...sim.rec.state, status: 'paused', reason: 'paused by the operator' };
-    if (stop === 'abort') sim.rec.state = abort(sim.rec.state, '', sim.now);
+    assert.equal(sim.state.status, 'completed', 'the waves went on without it');
+    if (stop === 'pause') sim.state = { ...sim.state, status: 'paused', reason: 'paused by the operator' };
+    if (stop === 'abort') sim.state = abort(sim.state, '');
     sim.setOnline(away, true);
     sim.run();
     assert.equal(sim.offered.includes(away), stop === null, `stop=${stop}`);
@@ -162,18 +156,18 @@ test('an offline node does not hold its wave; it gets the offer when it returns,
 test('pause: no new offers until resumed; offers out already continue', () => {
   const sim = new Sim(spec({ waves: [{ count: 5 }, { percent: 100 }] }), fleet(50));
   sim.step();
-  sim.rec.state = pause(sim.rec.state, 'checking dashboards', sim.now);
-  assert.equal(sim.rec.state.reason, 'paused by the operator: checking dashboards');
+  sim.state = pause(sim.state, 'checking dashboards');
+  assert.equal(sim.state.reason, 'paused by the operator: checking dashboards');
   const p = sim.run();
   assert.equal(p.state.status, 'paused');
   assert.equal(sim.offered.length, 5);
   assert.equal(p.waves[0]!.counts.committed, 5, 'the canaries finished');
-  sim.rec.state = resume(sim.rec.state, p.failureCount, sim.now);
+  sim.state = resume(sim.state, p.failures.length);
   const q = sim.run();
   assert.equal(q.state.status, 'completed');
   assert.equal(sim.offered.length, 50);
-  assert.throws(() => resume(q.state, 0, sim.now), { code: 'E_ROLLOUT_STATE' });
-  assert.throws(() => pause(q.state, '', sim.now), { code: 'E_ROLLOUT_STATE' });
+  assert.throws(() => resume(q.state, 0), { code: 'E_ROLLOUT_STATE' });
+  assert.throws(() => pause(q.state, ''), { code: 'E_ROLLOUT_STATE' });
 });
 
 test('resume after the threshold paused it: the failures so far are accepted, new ones count', () => {
@@ -183,7 +177,7 @@ test('resume after the threshold paused it: the failures so far are accepted, ne
   let p = sim.run();
   assert.equal(p.state.status, 'paused');
   assert.equal(p.state.wave, 0);
-  sim.rec.state = resume(sim.rec.state, p.failureCount, sim.now);
+  sim.state = resume(sim.state, p.failures.length);
   p = sim.run();
   assert.equal(p.state.status, 'paused', 'a new failure in wave 2 pauses again');
   assert.equal(p.state.wave, 1);
@@ -199,7 +193,7 @@ test('abort cancels offers not yet started, leaves started ones alone, offers no
   sim.deployments.get(ids[0]!)!.phase = 'waiting';
   Object.assign(sim.deployments.get(ids[1]!)!, { phase: 'downloading', startedAt: sim.now });
   Object.assign(sim.deployments.get(ids[2]!)!, { phase: 'installed', startedAt: sim.now });
-  sim.rec.state = abort(sim.rec.state, 'wrong build', sim.now);
+  sim.state = abort(sim.state, 'wrong build');
   const p = sim.step();
   assert.deepEqual(new Set(p.cancels), new Set([ids[0], ids[3], ids[4], ids[5]]));
   assert.equal(p.offers.length, 0);
@@ -208,16 +202,47 @@ test('abort cancels offers not yet started, leaves started ones alone, offers no
   assert.equal(sim.offered.length, 6);
   assert.equal(sim.last!.waves[0]!.counts.cancelled, 4);
   assert.equal(sim.last!.waves[0]!.counts.committed, 2);
-  assert.throws(() => abort(sim.rec.state, '', sim.now), { code: 'E_ROLLOUT_STATE' });
+  assert.throws(() => abort(sim.state, ''), { code: 'E_ROLLOUT_STATE' });
 });
 
-test('the planner is pure: same input, same plan; the input is not modified', () => {
+test('the planner is pure: same input, same plan whatever the member order; the input is not modified', () => {
   const sim = new Sim(spec(), fleet(100));
   sim.run(3);
-  const snapshot = JSON.stringify([sim.rec, sim.fleet, [...sim.deployments]]);
-  const a = plan(sim.rec, sim.fleet, sim.deployments, sim.now);
-  const b = plan(sim.rec, [...sim.fleet].reverse(), sim.deployments, sim.now);
-  assert.deepEqual(a.offers.map((n) => n.id), b.offers.map((n) => n.id));
+  const members = sim.members();
+  const snapshot = JSON.stringify([sim.state, members]);
+  const a = plan({ spec: sim.spec, state: sim.state }, members, sim.now);
+  const b = plan({ spec: sim.spec, state: sim.state }, [...members].reverse(), sim.now);
+  assert.deepEqual(new Set(a.offers), new Set(b.offers));
   assert.deepEqual(a.state, b.state);
-  assert.equal(JSON.stringify([sim.rec, sim.fleet, [...sim.deployments]]), snapshot);
+  assert.equal(JSON.stringify([sim.state, members]), snapshot);
+});
+
+test('assignWaves: every targeted node is a member in hash order; ineligible ones are skipped members with why', () => {
+  const f = fleet(20);
+  f[3] = node(3, { floor: 9 });
+  const a = assignWaves(spec({ waves: [{ count: 2 }, { percent: 50 }, { percent: 100 }] }), f);
+  assert.deepEqual(a.map((x) => x.nodeId), waveOrder('r-1', f.map((n) => n.id)));
+  assert.deepEqual(a.map((x) => x.wave), [0, 0, ...Array(8).fill(1), ...Array(10).fill(2)]);
+  assert.deepEqual(a.filter((x) => x.status === 'skipped'), [{ nodeId: 'fp-00003', wave: a.find((x) => x.nodeId === 'fp-00003')!.wave, status: 'skipped', reason: "release 2 is below the node's floor 9" }]);
+  // A rollout that stops short of the whole target: nodes past the last wave are not members.
+  assert.equal(assignWaves(spec({ waves: [{ percent: 10 }] }), f).length, 2);
+});
+
+test('a wave below its success criterion pauses even under the failure threshold', () => {
+  const f = fleet(40);
+  const order = waveOrder('r-1', f.map((n) => n.id));
+  const sim = new Sim(spec({ waves: [{ count: 4 }, { percent: 100 }], threshold: { count: 5 }, minSuccessPercent: 80 }), f, { failing: new Set([order[0]!]) });
+  const p = sim.run();
+  assert.equal(p.state.status, 'paused');
+  assert.equal(p.state.reason, 'wave 1 finished with 3 of 4 nodes committed (75.0%), below its success criterion of 80%');
+  assert.equal(sim.offered.length, 4);
+});
+
+test('a wave whose nodes are all offline waits: no wave opens without a commit', () => {
+  const f = fleet(30).map((n, i) => (i < 30 ? { ...n, online: false } : n));
+  const sim = new Sim(spec({ waves: [{ count: 3 }, { percent: 100 }] }), f);
+  const p = sim.run(30);
+  assert.equal(p.state.wave, 0);
+  assert.equal(p.waves[0]!.counts.offline, 3);
+  assert.equal(sim.offered.length, 0);
 });

@@ -1,20 +1,19 @@
-// An in-memory fleet for planner tests: the planner's decisions are applied the way the driver
-// applies them, and nodes move through their deployment phases one step per round.
+// An in-memory fleet for planner tests: members are assigned as the driver assigns them, the
+// planner's decisions are applied the way the driver applies them, and nodes move through their
+// deployment phases one step per round.
+import { assignWaves } from '../../../hub/rollouts/membership.ts';
 import { initialState, plan, type Plan } from '../../../hub/rollouts/planner.ts';
-import type { DeploymentPhase, FleetNode, NodeDeployment, RolloutRecord, RolloutSpec } from '../../../hub/rollouts/types.ts';
+import type { DeploymentPhase, FleetNode, Member, MemberStatus, NodeDeployment, RolloutSpec, RolloutState } from '../../../hub/rollouts/types.ts';
 
 export function node(i: number, o: Partial<FleetNode> = {}): FleetNode {
-  return {
-    id: `fp-${String(i).padStart(5, '0')}`, deviceId: `gw-${i}`, accepted: true, online: true, groups: ['edge'], labels: {},
-    compatible: ['board-a'], site: `S${i % 7}`, region: i % 2 ? 'eu' : 'us', floor: 1, running: { version: '1.0', release: 1 }, ...o,
-  };
+  return { id: `fp-${String(i).padStart(5, '0')}`, deviceId: `gw-${i}`, accepted: true, online: true, compatible: ['board-a'], floor: 1, running: { version: '1.0', release: 1 }, ...o };
 }
 
 export function spec(o: Partial<RolloutSpec> = {}): RolloutSpec {
   return {
-    id: 'r-1', bundle: { name: 'b.bundle', version: '2.0', release: 2, compatible: ['board-a'], manifestSha256: 'a'.repeat(64), size: 100 },
-    target: {}, waves: [{ percent: 1 }, { percent: 10 }, { percent: 50 }, { percent: 100 }], deadlineS: 600, threshold: { percent: 2 },
-    createdAt: 0, ...o,
+    id: 'r-1', bundle: { bundleId: 'b-2.0', version: '2.0', release: 2, compatible: ['board-a'], manifestSha256: 'a'.repeat(64) },
+    target: {}, waves: [{ percent: 1 }, { percent: 10 }, { percent: 50 }, { percent: 100 }], deadlineS: 600, minSuccessPercent: 0, threshold: { percent: 2 },
+    ...o,
   };
 }
 
@@ -26,8 +25,10 @@ export interface SimOptions {
 }
 
 export class Sim {
-  rec: Pick<RolloutRecord, 'spec' | 'state'>;
-  fleet: FleetNode[];
+  spec: RolloutSpec;
+  state: RolloutState = initialState();
+  fleet = new Map<string, FleetNode>();
+  membership = new Map<string, { wave: number; status: MemberStatus; reason: string | null }>();
   deployments = new Map<string, NodeDeployment>();
   now = 1_000_000;
   last: Plan | null = null;
@@ -37,31 +38,36 @@ export class Sim {
   o: SimOptions;
 
   constructor(s: RolloutSpec, fleet: FleetNode[], o: SimOptions = {}) {
-    this.rec = { spec: s, state: initialState(this.now) };
-    this.fleet = fleet;
+    this.spec = s;
+    for (const n of fleet) this.fleet.set(n.id, n);
+    for (const a of assignWaves(s, fleet)) this.membership.set(a.nodeId, { wave: a.wave, status: a.status, reason: a.reason ?? null });
     this.o = o;
+  }
+
+  members(): Member[] {
+    return [...this.membership].map(([id, m]) => ({ nodeId: id, ...m, node: this.fleet.get(id) ?? null, deployment: this.deployments.get(id) ?? null }));
   }
 
   /** One planner step, its decisions applied. */
   step(): Plan {
-    const p = plan(this.rec, this.fleet, this.deployments, this.now);
-    this.rec = { ...this.rec, state: p.state };
-    for (const n of p.offers) {
-      this.deployments.set(n.id, { nodeId: n.id, phase: 'offered', offeredAt: this.now, startedAt: null });
-      this.offered.push(n.id);
+    const p = plan({ spec: this.spec, state: this.state }, this.members(), this.now);
+    this.state = p.state;
+    for (const id of p.offers) {
+      this.deployments.set(id, { nodeId: id, phase: 'offered', offeredAt: this.now, startedAt: null });
+      this.membership.get(id)!.status = 'offered';
+      this.offered.push(id);
     }
-    for (const id of p.cancels) this.deployments.set(id, { ...this.deployments.get(id)!, cancelRequested: true });
+    for (const id of p.cancels) this.deployments.get(id)!.cancelRequested = true;
     this.events.push(...p.events);
     this.last = p;
     return p;
   }
 
-  /** Online nodes move one phase on (cancel requests take effect before a node starts). */
+  /** Online nodes move one phase on (a cancel takes effect before a node starts). */
   advanceNodes(): void {
     this.now += 1000;
     for (const d of this.deployments.values()) {
-      const n = this.fleet.find((x) => x.id === d.nodeId)!;
-      if (!n.online) continue;
+      if (!this.fleet.get(d.nodeId)!.online) continue;
       if (d.cancelRequested && (d.phase === 'offered' || d.phase === 'waiting')) {
         d.phase = 'cancelled';
         continue;
@@ -78,20 +84,20 @@ export class Sim {
     }
   }
 
-  /** Steps until nothing changes any more (or `max` rounds). */
+  /** Steps until nothing changes any more (or `max` rounds); returns the last plan. */
   run(max = 200): Plan {
+    const sig = () => JSON.stringify([...this.deployments.values()]) + this.state.status + this.state.wave;
     let quiet = 0;
     for (let i = 0; i < max && quiet < 6; i++) {
-      const before = JSON.stringify([...this.deployments.values()]) + this.rec.state.status + this.rec.state.wave;
+      const before = sig();
       this.step();
       this.advanceNodes();
-      const after = JSON.stringify([...this.deployments.values()]) + this.rec.state.status + this.rec.state.wave;
-      quiet = before === after ? quiet + 1 : 0;
+      quiet = before === sig() ? quiet + 1 : 0;
     }
     return this.step();
   }
 
   setOnline(id: string, online: boolean): void {
-    this.fleet = this.fleet.map((n) => (n.id === id ? { ...n, online } : n));
+    this.fleet.set(id, { ...this.fleet.get(id)!, online });
   }
 }
