@@ -2,14 +2,9 @@
 // commands a node does not need). Arrays become objects keyed by a stable name (device, mount,
 // interface) so a diff touches one disk or interface, not the whole list. Values that change on
 // every run go to `volatile`.
-import type * as SystemInformation from 'systeminformation';
+import si from 'systeminformation';
 import { networkInterfaces as osInterfaces } from 'node:os';
 import type { JsonObject, JsonValue } from './types.ts';
-
-// Loaded on first use: it is the largest module of the agent, and `run` should be talking to its
-// hub before anything asks for inventory.
-let loaded: Promise<typeof SystemInformation> | null = null;
-const sys = () => (loaded ??= import('systeminformation').then((m) => (m.default ?? m) as typeof SystemInformation));
 
 export interface ProbeResult {
   facts?: JsonObject;
@@ -53,7 +48,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'system',
     bootStatic: true,
     run: async () => {
-      const s = await (await sys()).system();
+      const s = await si.system();
       return {
         facts: {
           system: { manufacturer: known(s.manufacturer), model: known(s.model), serial: known(s.serial), uuid: known(s.uuid), sku: known(s.sku), virtual: s.virtual ?? false },
@@ -65,7 +60,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'bios',
     bootStatic: true,
     run: async () => {
-      const b = await (await sys()).bios();
+      const b = await si.bios();
       return { facts: { bios: { vendor: known(b.vendor), version: known(b.version), releaseDate: known(b.releaseDate), revision: known(b.revision) } } };
     },
   },
@@ -73,7 +68,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'baseboard',
     bootStatic: true,
     run: async () => {
-      const b = await (await sys()).baseboard();
+      const b = await si.baseboard();
       return {
         facts: { baseboard: { manufacturer: known(b.manufacturer), model: known(b.model), version: known(b.version), serial: known(b.serial), assetTag: known(b.assetTag) } },
       };
@@ -83,7 +78,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'cpu',
     bootStatic: true,
     run: async () => {
-      const c = await (await sys()).cpu();
+      const c = await si.cpu();
       return {
         facts: {
           cpu: {
@@ -97,14 +92,14 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'memory',
     run: async () => {
-      const m = await (await sys()).mem();
+      const m = await si.mem();
       return { facts: { memory: { totalBytes: m.total, swapTotalBytes: m.swaptotal } }, volatile: { memAvailableBytes: m.available } };
     },
   },
   {
     name: 'os',
     run: async () => {
-      const o = await (await sys()).osInfo();
+      const o = await si.osInfo();
       return {
         facts: {
           os: { platform: str(o.platform), distro: known(o.distro), release: known(o.release), codename: known(o.codename), kernel: known(o.kernel), arch: str(o.arch), hostname: known(o.hostname), uefi: o.uefi ?? null },
@@ -115,7 +110,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'disks',
     run: async () => {
-      const d = (await (await sys()).diskLayout()).filter((x) => !isTransientBlockDevice(str(x.device).replace('/dev/', '')));
+      const d = (await si.diskLayout()).filter((x) => !isTransientBlockDevice(str(x.device).replace('/dev/', '')));
       return {
         facts: {
           disks: keyed(d, (x) => str(x.device) || str(x.name), (x) => ({
@@ -129,7 +124,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'blockDevices',
     run: async () => {
-      const b = (await (await sys()).blockDevices()).filter((x) => !isTransientBlockDevice(str(x.name)));
+      const b = (await si.blockDevices()).filter((x) => !isTransientBlockDevice(str(x.name)));
       return {
         facts: {
           blockDevices: keyed(b, (x) => str(x.name), (x) => ({
@@ -143,7 +138,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'filesystems',
     run: async () => {
-      const f = await (await sys()).fsSize();
+      const f = await si.fsSize();
       // Usage rounded to whole percent: a meaningful change, not churn on every log line.
       return {
         facts: {
@@ -155,7 +150,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'network',
     run: async () => {
-      const list = await (await sys()).networkInterfaces();
+      const list = await si.networkInterfaces();
       const all = osInterfaces();
       const ifaces = (Array.isArray(list) ? list : [list]).filter((n) => !n.internal);
       return {
@@ -173,12 +168,12 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'temperature',
     run: async () => {
-      const t = await (await sys()).cpuTemperature();
+      const t = await si.cpuTemperature();
       return { volatile: { temperatureC: { main: num(t.main), max: num(t.max), cores: (t.cores ?? []).map(num) } } };
     },
   },
   {
     name: 'uptime',
-    run: async () => ({ volatile: { uptimeS: Math.round((await sys()).time().uptime) } }),
+    run: async () => ({ volatile: { uptimeS: Math.round(si.time().uptime) } }),
   },
 ];
