@@ -1,5 +1,10 @@
 // Benchmarks of the single binary, run by hand (numbers depend on the machine; no test asserts
-// them). Build first: node scripts/build.ts.
+// them). Build first: node scripts/build.ts. Every figure is a median, next to `node -e 0` of the
+// same runtime measured alternately in the same run (the machine may be shared and noisy).
+//
+//   node scripts/bench-binary.ts all [--runs 15] [--starts 11] [--connected 60] [--idle 120]
+//     sizes (raw and xz), `--version`, `status` and `run` to authenticated, then memory and idle
+//     CPU of the last agent: everything the docs quote, in one run.
 //
 //   node scripts/bench-binary.ts startup [--runs 15]
 //     `outpost --version` wall time, x64 native and arm64 under qemu, each as a ratio against the
@@ -7,10 +12,13 @@
 //   node scripts/bench-binary.ts hub [--agent binary|source] [--starts 1] [--connected 60] [--idle 600] [--sample 10]
 //     `outpost run` against `outpost-hub serve --port 0 --accept-all`: start-up until the hub lists
 //     the agent online (its first message plus the auth round trip), first start and median of
-//     --starts - 1 restarts; VmRSS and RssAnon (private memory) after --connected seconds; CPU %
-//     over --idle seconds sampled every --sample seconds. --agent source runs bin/outpost.js instead.
+//     --starts - 1 restarts (until the agent logs its authentication), each paired with `node -e 0`;
+//     VmRSS and RssAnon (private memory) after --connected seconds; CPU % over --idle seconds sampled
+//     every --sample seconds. --agent source runs bin/outpost.js instead.
+//   node scripts/bench-binary.ts status [--runs 15]
+//     `outpost status` of a node with two file slots, against `node -e 0`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -98,20 +106,6 @@ function hubUrls(child: ChildProcess): Promise<{ admin: string; agent: string }>
   });
 }
 
-/**
- * Polls the hub's admin API until the agent is known and connected. That is the hub's answer to
- * the agent's first message (hello, challenge, auth): the first message plus one round trip.
- */
-async function untilConnected(admin: string, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    const nodes = await listNodes(admin);
-    if (nodes.some((n) => n.online)) return;
-    await sleep(10);
-  }
-  throw new Error('the agent did not connect to the hub in time');
-}
-
 /** The agent under test: the built binary, or the source tree on the pinned Node for comparison. */
 function agentCommand(which: string, config: string): [string, string[]] {
   if (which === 'binary') return [binaryPath('x64'), ['run', '--config', config]];
@@ -124,19 +118,30 @@ interface Started {
   ms: number;
 }
 
-/** Starts the agent and resolves once the hub lists it online; rejects if it exits first. */
-async function startAgent(which: string, config: string, admin: string): Promise<Started> {
+/** Starts the agent and resolves once it logs its authentication at the hub; rejects if it exits first. */
+async function startAgent(which: string, config: string): Promise<Started> {
   const [file, args] = agentCommand(which, config);
   const t0 = process.hrtime.bigint();
-  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
+  const authenticated = new Promise<void>((resolve) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        if (line.includes('"authenticated with the hub"')) resolve();
+      });
+    }
+  });
   const died = new Promise<never>((_, reject) =>
     child.once('exit', (code, signal) => reject(new Error(`agent exited ${code ?? signal}: ${err.slice(0, 500)}`))),
   );
   died.catch(() => {}); // only matters while racing below
-  await Promise.race([untilConnected(admin, 30_000), died]);
-  return { child, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  const timeout = sleep(30_000).then(() => Promise.reject(new Error('the agent did not authenticate within 30 s')));
+  timeout.catch(() => {});
+  await Promise.race([authenticated, died, timeout]);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  child.stdout!.resume();
+  return { child, ms };
 }
 
 async function stopChild(c: ChildProcess): Promise<void> {
@@ -154,6 +159,29 @@ async function untilOffline(admin: string): Promise<void> {
   }
 }
 
+function sizes(): void {
+  const mibOf = (f: string) => (existsSync(f) ? `${(statSync(f).size / 1048576).toFixed(1)} MiB` : 'not built');
+  for (const arch of ['x64', 'arm64'] as const) {
+    const bin = binaryPath(arch);
+    out(`${arch.padEnd(5)} ${bin.slice(ROOT.length + 1)} ${mibOf(bin)}, ${bin.slice(ROOT.length + 1)}.xz ${mibOf(`${bin}.xz`)}`);
+  }
+}
+
+/** `outpost status` of a node with two file slots and a GRUB env (the update test harness's node). */
+async function status(runs: number): Promise<void> {
+  const { TestNode } = await import('../test/component/update/harness.ts');
+  const { makeKit } = await import('../test/component/update/kit.ts');
+  const kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
+  const node = await TestNode.create({ kit, slotSize: 2 << 20 });
+  try {
+    const [ms, ref] = paired([binaryPath('x64'), ['status', '--config', node.configPath]], [PINNED_NODE, ['-e', '0']], runs);
+    out(`x64   outpost status     median ${ms.toFixed(1)} ms   node -e 0 ${ref.toFixed(1)} ms   ratio ${(ms / ref).toFixed(2)}  (${runs} runs)`);
+  } finally {
+    await node.dispose();
+    await kit.dispose();
+  }
+}
+
 async function hub(which: string, starts: number, connectedS: number, idleS: number, sampleS: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
   const children: ChildProcess[] = [];
@@ -167,23 +195,29 @@ async function hub(which: string, starts: number, connectedS: number, idleS: num
     children.push(hubProc);
     const urls = await hubUrls(hubProc);
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ core: { root: dir, logLevel: 'warn' }, hub: { url: urls.agent } }, null, 2));
+    writeFileSync(config, JSON.stringify({ core: { root: dir, logLevel: 'info' }, hub: { url: urls.agent } }, null, 2));
     out(`agent: ${which}`);
     // The first start also makes the device key; later starts are what a reboot costs.
     const times: number[] = [];
+    const refs: number[] = [];
     let agent: ChildProcess | undefined;
     for (let i = 0; i < Math.max(1, starts); i++) {
       if (agent) {
         await stopChild(agent);
         await untilOffline(urls.admin);
       }
-      const s = await startAgent(which, config, urls.admin);
+      refs.push(once(PINNED_NODE, ['-e', '0'])); // the reference, right before each start
+      const s = await startAgent(which, config);
       agent = s.child;
       children.push(agent);
       times.push(s.ms);
     }
-    out(`startup to online at the hub (hello, challenge, auth): first start ${times[0]!.toFixed(0)} ms` +
-      (times.length > 1 ? `, restarts median ${median(times.slice(1)).toFixed(0)} ms (${times.length - 1} runs)` : ''));
+    const restarts = times.slice(1);
+    out(`run to authenticated at the hub (hello, challenge, auth): first start ${times[0]!.toFixed(0)} ms (makes the device key)` +
+      (restarts.length > 0
+        ? `; restarts median ${median(restarts).toFixed(0)} ms (range ${Math.min(...restarts).toFixed(0)}–${Math.max(...restarts).toFixed(0)}, ${restarts.length} runs), ` +
+          `node -e 0 median ${median(refs).toFixed(0)} ms, ratio ${(median(restarts) / median(refs)).toFixed(2)}`
+        : ''));
     if (connectedS <= 0) return;
     const pid = agent!.pid!;
     await sleep(connectedS * 1000);
@@ -215,13 +249,19 @@ const { positionals, values } = parseArgs({
   options: {
     runs: { type: 'string', default: '15' },
     connected: { type: 'string', default: '60' },
-    idle: { type: 'string', default: '600' },
+    idle: { type: 'string', default: '120' },
     sample: { type: 'string', default: '10' },
     agent: { type: 'string', default: 'binary' },
-    starts: { type: 'string', default: '1' },
+    starts: { type: 'string', default: '11' },
   },
 });
-const mode = positionals[0] ?? 'startup';
+const mode = positionals[0] ?? 'all';
 if (mode === 'startup') startup(Number(values.runs));
+else if (mode === 'status') await status(Number(values.runs));
 else if (mode === 'hub') await hub(values.agent, Number(values.starts), Number(values.connected), Number(values.idle), Number(values.sample));
-else throw new Error(`unknown mode ${mode} (startup | hub)`);
+else if (mode === 'all') {
+  sizes();
+  startup(Number(values.runs));
+  await status(Number(values.runs));
+  await hub('binary', Math.max(2, Number(values.starts)), Number(values.connected), Number(values.idle), Number(values.sample));
+} else throw new Error(`unknown mode ${mode} (all | startup | status | hub)`);

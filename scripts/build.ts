@@ -1,7 +1,9 @@
 // `npm run build`: the agent (dist/outpost, dist/outpost-arm64) and the hub (dist/outpost-hub,
 // dist/outpost-hub-arm64), Node single executables each made from one esbuild bundle. Skips the
 // slow steps when dist/ already matches the sources.
-//   node scripts/build.ts [--arch x64|arm64 (repeatable; default both)] [--program agent|hub (repeatable; default both)] [--force]
+//   node scripts/build.ts [--arch x64|arm64 (repeatable; default both)] [--program agent|hub (repeatable; default both)] [--force] [--no-compress]
+// Each binary gets `<binary>.xz` and `.sha256` files beside it; --no-compress skips that (and
+// removes stale ones), for quick rebuilds in tests.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +16,8 @@ import { ARCHES, DIST, PINNED_NODE, PINNED_NODE_PACKAGE, PROGRAMS, ROOT, binaryP
 import { HUB_RUNTIME_FLAGS, RUNTIME_FLAGS, makeBlob } from './build/sea.ts';
 import { binaryRecord, inputsDigest, isFresh, readStamp, type Stamp } from './build/stamp.ts';
 import { STRIP, STRIP_ARM64, findTool } from './build/tools.ts';
+import { XZ, artifactPaths, compressArtifacts, removeArtifacts } from './build/compress.ts';
+import { existsSync } from 'node:fs';
 
 const log = (s: string) => process.stderr.write(`build: ${s}\n`);
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -31,17 +35,18 @@ function pinnedNodeVersion(): string {
   return version;
 }
 
-async function build(arches: readonly Arch[], programs: readonly Program[], force: boolean): Promise<void> {
+async function build(arches: readonly Arch[], programs: readonly Program[], force: boolean, compress: boolean): Promise<void> {
   const version = pinnedNodeVersion();
   // Look the tools up before any slow work, so a missing one fails in the first second.
   const strips: Record<Arch, string | null> = {
     x64: arches.includes('x64') ? findTool(STRIP) : null,
     arm64: arches.includes('arm64') ? findTool(STRIP_ARM64) : null,
   };
-  for (const program of programs) await buildProgram(program, arches, strips, version, force);
+  if (compress) findTool(XZ);
+  for (const program of programs) await buildProgram(program, arches, strips, version, force, compress);
 }
 
-async function buildProgram(program: Program, arches: readonly Arch[], strips: Record<Arch, string | null>, version: string, force: boolean): Promise<void> {
+async function buildProgram(program: Program, arches: readonly Arch[], strips: Record<Arch, string | null>, version: string, force: boolean, compress: boolean): Promise<void> {
   const BUNDLE_FILE = bundleFile(program);
   const bundle = await bundleAgent(BUNDLE_FILE, program);
   log(`bundle ${relative(ROOT, bundle.file)} ${kib(bundle.bytes)}`);
@@ -58,6 +63,7 @@ async function buildProgram(program: Program, arches: readonly Arch[], strips: R
       const blob = makeBlob(BUNDLE_FILE, blobPath(arch, program), codeCache, program === 'agent' ? RUNTIME_FLAGS : HUB_RUNTIME_FLAGS);
       log(`SEA blob ${relative(ROOT, blobPath(arch, program))} ${kib(blob.length)}${codeCache ? ' (with V8 code cache)' : ' (script only)'}`);
       const runtime = arch === 'x64' ? PINNED_NODE : await arm64Node(version, log);
+      removeArtifacts(binaryPath(arch, program));
       const size = await makeBinary(runtime, strips[arch]!, blob, binaryPath(arch, program));
       stamp.binaries[arch] = binaryRecord(arch, program);
       log(`${relative(ROOT, binaryPath(arch, program))} ${mib(size)} (runtime ${mib(statSync(runtime).size)} before strip)`);
@@ -67,10 +73,21 @@ async function buildProgram(program: Program, arches: readonly Arch[], strips: R
   for (const arch of arches.filter((a) => !todo.includes(a))) {
     log(`${relative(ROOT, binaryPath(arch, program))} ${mib(statSync(binaryPath(arch, program)).size)} (up to date)`);
   }
+  for (const arch of arches) {
+    const bin = binaryPath(arch, program);
+    if (!compress) {
+      removeArtifacts(bin);
+      continue;
+    }
+    const a = artifactPaths(bin);
+    if (!todo.includes(arch) && existsSync(a.xz) && a.sums.every((f) => existsSync(f))) continue;
+    const xzSize = await compressArtifacts(bin);
+    log(`${relative(ROOT, a.xz)} ${mib(xzSize)} (xz -6), with ${a.sums.map((f) => relative(ROOT, f)).join(', ')}`);
+  }
 }
 
 const { values } = parseArgs({
-  options: { arch: { type: 'string', multiple: true }, program: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } },
+  options: { arch: { type: 'string', multiple: true }, program: { type: 'string', multiple: true }, force: { type: 'boolean', default: false }, 'no-compress': { type: 'boolean', default: false } },
 });
 try {
   const arches = values.arch ?? [...ARCHES];
@@ -82,7 +99,7 @@ try {
     if (!PROGRAMS.includes(p as Program)) throw new OutpostError('E_USAGE', `unknown --program ${p} (agent or hub)`);
   }
   mkdirSync(DIST, { recursive: true });
-  await withLock(join(DIST, '.build.lock'), () => build(arches as Arch[], programs as Program[], values.force));
+  await withLock(join(DIST, '.build.lock'), () => build(arches as Arch[], programs as Program[], values.force, !values['no-compress']));
 } catch (err) {
   if (!isOutpostError(err)) throw err;
   process.stderr.write(`${err.code}: ${err.message}\n`);

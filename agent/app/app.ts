@@ -2,6 +2,7 @@
 // The hub link sees the rest of the agent only through agent/hub/ports.ts; the adapters from
 // the update service and the inventory collector to those ports live here.
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/load.ts';
 import { rootPath, stateDir } from '../config/load.ts';
 import { hubProxy } from '../config/sections/hub.ts';
@@ -84,6 +85,19 @@ function hubEvent(e: UpdateEvent, service: UpdateService): HubUpdateEvent {
 
 /** Steps that use the network: only these are stopped when the download window closes. */
 const DOWNLOADING: ReadonlySet<string> = new Set(['preparing', 'writing']);
+
+/** Longest wait for the hub link's first authentication before cron schedules are set up anyway. */
+const FIRST_AUTH_WAIT_MS = 30_000;
+
+/** Resolved once; wait() gives up after `ms` or on abort (never rejects). */
+function latch(): { done(): void; wait(ms: number, signal: AbortSignal): Promise<void> } {
+  let done!: () => void;
+  const reached = new Promise<void>((r) => (done = r));
+  return {
+    done: () => done(),
+    wait: (ms, signal) => Promise.race([reached, sleep(ms, undefined, { signal }).catch(() => {})]),
+  };
+}
 
 interface HubUpdate extends HubUpdateService {
   /** At start: continues the journal's deployment, in the download windows while it downloads. */
@@ -281,6 +295,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   const identity = await loadOrCreateIdentity(join(dir, 'identity'), config.hub.deviceId);
   logger.info('device identity', { deviceId: identity.deviceId, fingerprint: identity.fingerprint });
   let hub: HubClient | null = null;
+  const firstAuth = latch();
   let runSignal: AbortSignal = new AbortController().signal;
 
   // The update service, when this node has slots: HTTP bundles via the fetcher, "hub reachable"
@@ -336,6 +351,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
     });
     hub = await HubClient.open({
       url: h.url, clientOptions, identity, dir: join(dir, 'hub'), agentVersion: AGENT_VERSION,
+      onStatus: (s) => s === 'authenticated' && firstAuth.done(),
       update,
       rebooter: parts.rebooter !== undefined
         ? parts.rebooter
@@ -359,10 +375,16 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       const link = hub ? hub.run(signal) : aborted;
       location?.start(signal).catch((err) => logger.error('location service failed', { err }));
       // Inventory checks follow the inventory section's cron schedule (random delay per node).
+      // Set up once the link is up (or has had its chance): computing the next cron match takes
+      // the event loop for a noticeable time, which must not delay the first authentication; the
+      // first inventory goes out on connect anyway.
       if (hub && parts.source === undefined) {
         const reporter = hub.reporter;
-        scheduleInventory({ request: async () => (await reporter.checkInventory(), null) }, {
-          cron: config.inventory.schedule, maxRandomDelayMs: config.inventory.randomDelayS * 1000, logger, signal,
+        void firstAuth.wait(FIRST_AUTH_WAIT_MS, signal).then(() => {
+          if (signal.aborted) return;
+          scheduleInventory({ request: async () => (await reporter.checkInventory(), null) }, {
+            cron: config.inventory.schedule, maxRandomDelayMs: config.inventory.randomDelayS * 1000, logger, signal,
+          });
         });
       }
       if (updateService && updateStop) {

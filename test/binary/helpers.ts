@@ -23,7 +23,7 @@ export interface Run {
  * dist/ matches the sources) and takes a lock, so test files running in parallel share one build.
  */
 export function ensureBuilt(...arches: Array<'x64' | 'arm64'>): void {
-  const args = [join(ROOT, 'scripts', 'build.ts'), ...arches.flatMap((a) => ['--arch', a])];
+  const args = [join(ROOT, 'scripts', 'build.ts'), '--no-compress', ...arches.flatMap((a) => ['--arch', a])];
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60_000 });
   if (r.status !== 0) throw new Error(`build failed (${r.status ?? r.signal}):\n${r.stderr}${r.stdout}`);
 }
