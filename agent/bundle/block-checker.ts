@@ -10,7 +10,16 @@ export interface CheckedBlock {
   readonly data: Buffer;
 }
 
-export class BlockChecker {
+/** What the stream parser needs from a payload's checker (format 1: BlockChecker; format 2: StoredBlockChecker). */
+export interface PayloadChecker {
+  readonly entry: PayloadEntry;
+  readonly done: boolean;
+  readonly remaining: number;
+  push(data: Buffer, offset: number): { used: number; block: CheckedBlock | null };
+  checkTotal(): void;
+}
+
+export class BlockChecker implements PayloadChecker {
   readonly entry: PayloadEntry;
   readonly #hashes: Buffer;
   #index: number;

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BundleSource } from './source.ts';
 import { AgentError } from '../lib/errors.ts';
+import { streamEnd, streamOffset } from '../bundle/payload-stream.ts';
 
 const READ_CHUNK = 256 << 10;
 
@@ -24,8 +25,8 @@ export function fileSource(path: string): BundleSource {
       const head = verifier.verifyHeadBytes(resume.headBytes);
       const p = head.payloads.find((x) => x.entry.name === resume.payload);
       if (!p) throw new AgentError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
-      const start = p.dataOffset + resume.nextBlock * p.entry.blockSize;
-      const stream = createReadStream(abs, { start, end: p.dataOffset + p.entry.size - 1, highWaterMark: READ_CHUNK, signal });
+      const start = streamOffset(p, resume.nextBlock);
+      const stream = createReadStream(abs, { start, end: streamEnd(p) - 1, highWaterMark: READ_CHUNK, signal });
       await verifier.readBlocks(stream, head, resume.payload, resume.nextBlock, sink, signal);
       return head;
     },

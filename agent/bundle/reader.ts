@@ -4,7 +4,7 @@
 // the sink is awaited before the next, so memory stays flat and a slow sink slows the source.
 import { OutpostError } from '../../shared/errors.ts';
 import { verifyHeadEntries } from '../../shared/bundle/verify-head.ts';
-import { BlockChecker } from './block-checker.ts';
+import { payloadChecker } from './payload-stream.ts';
 import { BundleStreamParser, type HeadCheck, type ParseEvent } from './stream-parser.ts';
 import type { BlockSink, VerifiedHead, VerifyPolicy } from './types.ts';
 
@@ -94,7 +94,7 @@ export async function readBlocks(
   if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > p.entry.blocks) {
     throw new OutpostError('E_BUNDLE_RANGE', `block ${fromBlock} is outside ${payloadName} (0..${p.entry.blocks})`);
   }
-  const checker = new BlockChecker(p.entry, p.blockHashes, fromBlock);
+  const checker = payloadChecker(p, fromBlock);
   signal?.throwIfAborted();
   if (checker.done) return;
   for await (const chunk of source) {

@@ -1,14 +1,16 @@
 // Bundle creation in two streaming passes, so image size never reaches memory: pass 1 hashes
 // every block (index + whole digest), pass 2 writes the tar and re-hashes the image to catch a
-// file that changed in between. The output appears under its name only when complete.
+// file that changed in between. Format 2 reads the image once into a spool of stored blocks
+// (create-v2.ts) and copies that. The output appears under its name only when complete.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
+import { spoolPayload } from './create-v2.ts';
 import {
-  DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, paddedSize, TAR_EOF_BYTES,
+  DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, V2_DEFAULT_BLOCK_SIZE, V2_DEFAULT_GROUP_BLOCKS, type FormatVersion, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, paddedSize, TAR_EOF_BYTES,
 } from './format.ts';
 import { signDetached, type SigningKey } from './keys.ts';
 import { bundleLayout, type BundleLayout } from './layout.ts';
@@ -25,6 +27,8 @@ export interface PayloadInput {
   readonly name: string;
   readonly slotClass: string;
   readonly blockSize?: number;
+  /** Format 2: blocks per group (power of two, 1–256). */
+  readonly groupBlocks?: number;
 }
 
 export interface CreateOptions {
@@ -36,6 +40,10 @@ export interface CreateOptions {
   readonly out: string;
   readonly created?: Date;
   readonly signal?: AbortSignal;
+  /** Bundle format to write (default FORMAT_VERSION). */
+  readonly format?: FormatVersion;
+  /** Format 2: zstd level for blocks (default 3). */
+  readonly level?: number;
 }
 
 export interface Created {
@@ -47,6 +55,8 @@ interface Hashed {
   readonly size: number;
   readonly sha256: string;
   readonly index: Buffer;
+  /** Format 2: file holding the payload entry's data. */
+  readonly spool?: string;
 }
 
 /** Pass 1: per-block sha256 and whole sha256 without holding any block. */
@@ -89,9 +99,32 @@ export function signManifest(manifestBytes: Buffer, keys: readonly SigningKey[])
 
 export async function createBundle(o: CreateOptions): Promise<Created> {
   if (o.keys.length === 0) throw new OutpostError('E_BUNDLE_CREATE', 'at least one signing key is required');
+  const format = o.format ?? FORMAT_VERSION;
   const hashed: Hashed[] = [];
   const entries: PayloadEntry[] = [];
-  for (const p of o.payloads) {
+  const spoolBase = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString('hex')}`);
+  try {
+    return await write(o, format, hashed, entries, spoolBase);
+  } finally {
+    for (const h of hashed) if (h.spool) await unlink(h.spool).catch(() => {});
+  }
+}
+
+async function write(o: CreateOptions, format: FormatVersion, hashed: Hashed[], entries: PayloadEntry[], spoolBase: string): Promise<Created> {
+  for (const [i, p] of o.payloads.entries()) {
+    if (format === 2) {
+      const blockSize = p.blockSize ?? V2_DEFAULT_BLOCK_SIZE;
+      const groupBlocks = p.groupBlocks ?? V2_DEFAULT_GROUP_BLOCKS;
+      const spool = `${spoolBase}.${i}.spool`;
+      hashed.push({ size: 0, sha256: '', index: Buffer.alloc(0), spool });
+      const h = await spoolPayload(p.path, spool, blockSize, groupBlocks, { level: o.level, signal: o.signal });
+      hashed[i] = { size: h.size, sha256: h.sha256, index: h.index, spool };
+      entries.push({
+        name: p.name, slotClass: p.slotClass, size: h.size, sha256: h.sha256, blockSize, blocks: h.blocks,
+        indexSha256: createHash('sha256').update(h.index).digest('hex'), groupBlocks, storedSize: h.storedSize,
+      });
+      continue;
+    }
     const blockSize = p.blockSize ?? DEFAULT_BLOCK_SIZE;
     const h = await hashFile(p.path, blockSize, o.signal);
     hashed.push(h);
@@ -106,7 +139,7 @@ export async function createBundle(o: CreateOptions): Promise<Created> {
     });
   }
   const manifest: Manifest = {
-    format: FORMAT_VERSION,
+    format,
     version: o.version,
     release: o.release,
     compatible: [...o.compatible],
@@ -135,7 +168,17 @@ export async function createBundle(o: CreateOptions): Promise<Created> {
       if (e.kind === 'manifest') await entry(e.name, manifestBytes);
       else if (e.kind === 'signatures') await entry(e.name, signatures);
       else if (e.kind === 'index') await entry(e.name, hashed[o.payloads.findIndex((p) => p.name === e.payload)]!.index);
-      else {
+      else if (format === 2) {
+        const i = o.payloads.findIndex((p) => p.name === e.payload);
+        await put(encodeHeader(e.name, e.size));
+        let copied = 0;
+        for await (const chunk of createReadStream(hashed[i]!.spool!, { highWaterMark: READ_CHUNK, signal: o.signal }) as AsyncIterable<Buffer>) {
+          copied += chunk.length;
+          await put(chunk);
+        }
+        if (copied !== e.size) throw new OutpostError('E_BUNDLE_CREATE', `internal: spool of ${e.payload} has ${copied} bytes, expected ${e.size}`);
+        await put(Buffer.alloc(paddedSize(e.size) - e.size));
+      } else {
         const i = o.payloads.findIndex((p) => p.name === e.payload);
         const p = entries[i]!;
         await put(encodeHeader(e.name, p.size));
