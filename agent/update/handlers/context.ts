@@ -4,7 +4,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { Event, State } from '../machine.ts';
 import type { ErrorInfo, Journal } from '../journal.ts';
 import type { UpdateDeps } from '../ports.ts';
-import type { BundleSource } from '../../bundle/source.ts';
+import type { BundleSource, TransferReport } from '../../bundle/source.ts';
 import { AgentError } from '../../lib/errors.ts';
 
 type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress' | 'healthyBoot'>>;
@@ -21,6 +21,8 @@ export interface HandlerContext {
   setError(error: ErrorInfo): void;
   /** Progress for subscribers (bytes written of total). */
   progress(done: number, total: number): void;
+  /** Transfer plan and bytes (full or delta; fetched, local) for subscribers and the journal. */
+  transfer?(t: TransferReport): void;
 }
 
 export type Handler = (ctx: HandlerContext, signal: AbortSignal) => Promise<Event>;

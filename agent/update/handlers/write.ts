@@ -11,7 +11,7 @@ import { JournalStore } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 
 export const writing: Handler = async (ctx, signal) => {
-  await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
+  const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
   const source = ctx.source;
   if (!source) throw new AgentError('E_SOURCE_GONE', `bundle ${ctx.journal.origin} is no longer available to resume from`);
   const j = ctx.journal;
@@ -19,12 +19,12 @@ export const writing: Handler = async (ctx, signal) => {
   const resume = await resumePoint(ctx);
   if (resume) ctx.log.info('resuming write', { block: resume.nextBlock });
   try {
-    await deliver(ctx, resume, signal);
+    await deliver(ctx, resume, signal, running);
   } catch (err) {
     if (!resume || !isAgentError(err, 'E_SOURCE_CHANGED')) throw err;
     ctx.log.warn('bundle changed since the interrupted attempt; writing from the start', { error: err });
     await ctx.save({ progress: null, bundle: null });
-    await deliver(ctx, null, signal);
+    await deliver(ctx, null, signal, running);
   }
   return 'written';
 };
@@ -37,8 +37,13 @@ async function resumePoint(ctx: HandlerContext): Promise<ResumePoint | null> {
   return { headBytes, payload: bundle.payload.name, nextBlock: progress.nextBlock, validator: progress.validator };
 }
 
-async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal): Promise<void> {
-  const sink = new SlotSink(ctx, targetSlot(ctx), resume);
+async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal, running: string): Promise<void> {
+  const target = targetSlot(ctx);
+  const sink = new SlotSink(ctx, target, resume);
+  // A delta may take unchanged blocks from the running slot and from what the target holds
+  // (an interrupted attempt); each is checked against the signed index like a fetched one.
+  const local = [ctx.deps.slots.find((x) => x.name === running), target].filter((x): x is SlotDevice => x !== undefined);
+  let lastMode: string | null = null;
   try {
     await ctx.source!.deliver({
       sink,
@@ -46,6 +51,12 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
       signal,
       verifier: ctx.deps.verifier,
       onValidator: (v) => (sink.validator = v),
+      local,
+      onTransfer: (t) => {
+        if (t.mode !== lastMode) ctx.log.info('transfer planned', { ...t });
+        lastMode = t.mode;
+        ctx.transfer?.(t);
+      },
     });
     await sink.complete();
   } finally {
