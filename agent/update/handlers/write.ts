@@ -7,7 +7,7 @@ import type { ResumePoint } from '../../bundle/source.ts';
 import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError, isAgentError } from '../../lib/errors.ts';
-import { JournalStore } from '../journal.ts';
+import { JournalStore, type TransferRecord } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 
 export const writing: Handler = async (ctx, signal) => {
@@ -44,6 +44,8 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
   // (an interrupted attempt); each is checked against the signed index like a fetched one.
   const local = [ctx.deps.slots.find((x) => x.name === running), target].filter((x): x is SlotDevice => x !== undefined);
   let lastMode: string | null = null;
+  // Bytes of earlier attempts of this deployment count too: the record is per deployment.
+  const before = ctx.journal.transfer ?? null;
   try {
     await ctx.source!.deliver({
       sink,
@@ -55,9 +57,17 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
       onTransfer: (t) => {
         if (t.mode !== lastMode) ctx.log.info('transfer planned', { ...t });
         lastMode = t.mode;
-        ctx.transfer?.(t);
+        const r: TransferRecord = {
+          ...t,
+          fetchedBytes: t.fetchedBytes + (before?.fetchedBytes ?? 0),
+          localBytes: t.localBytes + (before?.localBytes ?? 0),
+          requests: t.requests + (before?.requests ?? 0),
+        };
+        sink.transfer = r;
+        ctx.transfer?.(r);
       },
     });
+    if (sink.transfer) ctx.log.info('transfer done', { ...sink.transfer, savedBytes: Math.max(0, sink.transfer.fullBytes - sink.transfer.fetchedBytes) });
     await sink.complete();
   } finally {
     await sink.close();
@@ -66,6 +76,8 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
 
 class SlotSink implements BlockSink {
   validator: string | null;
+  /** Latest transfer record, saved with each checkpoint. */
+  transfer: TransferRecord | null = null;
   private readonly ctx: HandlerContext;
   private readonly slot: SlotDevice;
   private writer: SlotWriter | null = null;
@@ -135,7 +147,7 @@ class SlotSink implements BlockSink {
   private async checkpoint(): Promise<void> {
     await this.writer?.finish(); // data first…
     this.writer = null; // …reopened at the next block on demand
-    await this.ctx.save({ progress: { nextBlock: this.nextBlock, validator: this.validator } }); // …then the record
+    await this.ctx.save({ progress: { nextBlock: this.nextBlock, validator: this.validator }, ...(this.transfer ? { transfer: this.transfer } : {}) }); // …then the record
     this.sinceCheckpoint = 0;
   }
 
