@@ -133,7 +133,8 @@ interface Measured {
 }
 
 async function install(kit: BundleKit, url: string, server: Awaited<ReturnType<typeof startRangeServer>>): Promise<Measured> {
-  const node = await TestNode.create({ kit, slotSize: Math.ceil(kit.new.size / MiB + 1) * MiB });
+  // The shipped checkpoint interval (4 MiB), not the test harness's 256 KiB: measure what a node does.
+  const node = await TestNode.create({ kit, slotSize: Math.ceil(kit.new.size / MiB + 1) * MiB, checkpointBytes: 4 << 20 });
   try {
     server.reset();
     const t0 = performance.now();
