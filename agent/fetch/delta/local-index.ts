@@ -18,6 +18,15 @@ export interface LocalRef {
 }
 
 const READ = 1 << 20;
+const FILE_UNIT = 2 ** 44; // offsets below 16 TiB; at most a few files, so the product stays a safe integer
+
+function pack(file: number, offset: number): number {
+  return file * FILE_UNIT + offset;
+}
+
+function unpack(v: number | undefined): LocalRef | null {
+  return v === undefined ? null : { file: Math.floor(v / FILE_UNIT), offset: v % FILE_UNIT };
+}
 
 /** 48 bits of a digest: enough to find candidates; the full digest decides. */
 function key(d: Buffer): number {
@@ -27,8 +36,9 @@ function key(d: Buffer): number {
 export class LocalIndex {
   readonly blockSize: number;
   readonly groupBlocks: number;
-  readonly #blocks = new Map<number, LocalRef>();
-  readonly #groups = new Map<number, LocalRef>();
+  // Values pack file and offset in one number (file × 2^44 + offset): no object per block.
+  readonly #blocks = new Map<number, number>();
+  readonly #groups = new Map<number, number>();
   readonly #files: FileHandle[] = [];
   /** Bytes hashed while scanning. */
   scanned = 0;
@@ -73,11 +83,11 @@ export class LocalIndex {
           const d = createHash('sha256').update(buf.subarray(b, b + this.blockSize)).digest();
           digests.push(d);
           const k = key(d);
-          if (!this.#blocks.has(k)) this.#blocks.set(k, { file, offset: pos + b });
+          if (!this.#blocks.has(k)) this.#blocks.set(k, pack(file, pos + b));
         }
         if (digests.length === this.groupBlocks) {
           const g = createHash('sha256').update(Buffer.concat(digests)).digest();
-          if (!this.#groups.has(key(g))) this.#groups.set(key(g), { file, offset: pos + at });
+          if (!this.#groups.has(key(g))) this.#groups.set(key(g), pack(file, pos + at));
         }
       }
       pos += n;
@@ -86,12 +96,12 @@ export class LocalIndex {
   }
 
   findBlock(digest: Buffer): LocalRef | null {
-    return this.#blocks.get(key(digest)) ?? null;
+    return unpack(this.#blocks.get(key(digest)));
   }
 
   /** A group-aligned run of groupBlocks blocks whose group digest may be `digest`. */
   findGroup(digest: Buffer): LocalRef | null {
-    return this.#groups.get(key(digest)) ?? null;
+    return unpack(this.#groups.get(key(digest)));
   }
 
   async read(ref: LocalRef, length: number): Promise<Buffer> {
