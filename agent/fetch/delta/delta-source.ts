@@ -76,7 +76,7 @@ export class DeltaBundleSource implements BundleSource {
     const p = head.payloads[0]!;
     if (head.payloads.length !== 1 || !p.stored) return this.#fullDeliver(o, null);
     const from = o.resume?.nextBlock ?? 0;
-    const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), Math.ceil(p.entry.size * 1.25)) })));
+    const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
     const local = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
     try {
       const est = estimate(p.stored, from, local);

@@ -40,9 +40,10 @@ async function resumePoint(ctx: HandlerContext): Promise<ResumePoint | null> {
 async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal, running: string): Promise<void> {
   const target = targetSlot(ctx);
   const sink = new SlotSink(ctx, target, resume);
-  // A delta may take unchanged blocks from the running slot and from what the target holds
-  // (an interrupted attempt); each is checked against the signed index like a fetched one.
-  const local = [ctx.deps.slots.find((x) => x.name === running), target].filter((x): x is SlotDevice => x !== undefined);
+  // A delta may take unchanged blocks from the running slot and, when resuming, from what the
+  // target holds (the interrupted attempt); each is checked against the signed index like a
+  // fetched one. The target is not scanned on a fresh start: hashing it costs more than it saves.
+  const local = [ctx.deps.slots.find((x) => x.name === running), resume ? target : undefined].filter((x): x is SlotDevice => x !== undefined);
   let lastMode: string | null = null;
   // Bytes of earlier attempts of this deployment count too: the record is per deployment.
   const before = ctx.journal.transfer ?? null;
