@@ -189,6 +189,8 @@ async function main(): Promise<void> {
       out(`  delta: ${mb(d.bytes)} served in ${d.requests} requests, ${d.wallS.toFixed(2)} s  (range ${mb(Math.min(...deltas.map((x) => x.bytes)))}–${mb(Math.max(...deltas.map((x) => x.bytes)))})`);
       out(`  full:  ${mb(f.bytes)} served in ${f.requests} requests, ${f.wallS.toFixed(2)} s`);
       out(`  delta / ${s.changedWhat}: ${(d.bytes / s.changed).toFixed(2)}×   delta / full: ${(d.bytes / f.bytes).toFixed(3)}   wall delta / full: ${(d.wallS / f.wallS).toFixed(2)}`);
+      const link = (n: number) => `${((n * 8) / 2e6 / 60).toFixed(1)} min`;
+      out(`  transfer alone at 2 Mbit/s: delta ${link(d.bytes)}, full ${link(f.bytes)} (loopback wall time is CPU-bound: a delta hashes the running slot)`);
       if (s.zstd3 !== undefined) out(`  compressed full size ${mb(p.storedSize!)} vs zstd -3 of the image ${mb(s.zstd3)}: ${(p.storedSize! / s.zstd3).toFixed(2)}×; raw image ${mb(p.size)}`);
     }
   } finally {
