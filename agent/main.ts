@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   bundle: { summary: 'keygen | create | sign | verify | inspect | trust: signed bundles', load: () => import('./cli/bundle.ts') },
   inventory: { summary: 'print this node\'s inventory', load: () => import('./cli/inventory.ts') },
   location: { summary: 'print this node\'s location', load: () => import('./cli/location.ts') },
+  time: { summary: 'show the time sources; reset a bad time floor', load: () => import('./cli/time.ts') },
   config: { summary: 'check a config file (every check `run` makes), or print the reference', load: () => import('./cli/config.ts') },
   version: { summary: 'print the agent version', load: () => import('./cli/version.ts') },
 };

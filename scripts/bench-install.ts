@@ -1,82 +1,129 @@
-// Benchmark, run by hand as root: `outpost install` of a 256 MiB and a 2 GiB bundle into a
-// loop-device partition, wall time and peak RSS from /usr/bin/time -v, next to sha256sum of
-// the same image in the same run. Medians of --runs runs (default 5 for 256 MiB, 3 for 2 GiB).
-// Usage: node scripts/bench-install.ts [--runs N] [--sizes 256,2048]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+// Benchmark, run by hand as root: what installing an image costs next to the limits of this
+// machine and next to RAUC, all in one run and interleaved (hash limit, I/O limit, RAUC, Outpost
+// from a file, Outpost over HTTP, then again …) so that load from anything else on a shared
+// machine hits every contender alike. Per contender: median and range of wall time, CPU time
+// (user + system, fsync included) and peak private memory (RssAnon, polled), and ratios.
+//
+//   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source]
+//
+// Outpost runs as shipped: the built binary (dist/outpost; `npm run build` first) or, with
+// --agent source, bin/outpost.js on the pinned Node; default checkpoints, journal, and the
+// shipped read-back policy. Every contender writes the same image into the same kind of slot: a
+// partition of a GPT disk on a loop device. RAUC (Debian's `rauc`, plus squashfs-tools and
+// dbus-daemon) runs as a service on a private D-Bus; the bench says so and goes on without it
+// when it is not installed.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TestNode, REPO } from '../test/component/update/harness.ts';
 import { makeKit } from '../test/component/update/kit.ts';
+import { binaryPath, PINNED_NODE } from './build/paths.ts';
+import { update as updateSection } from '../agent/config/sections/update.ts';
+import { measure, summary, type Sample } from './bench/measure.ts';
+import { serveFile } from './bench/file-server.ts';
+import { RaucPeer } from './bench/rauc-peer.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, sizes: { type: 'string', default: '256,2048' } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    sizes: { type: 'string', default: '256,2048' },
+    agent: { type: 'string', default: 'binary' },
+  },
+});
 const out = (s: string) => process.stdout.write(s + '\n');
 const MiB = 1 << 20;
 
-interface Timed {
-  wallS: number;
-  maxRssKiB: number;
+function outpostCommand(): string[] {
+  if (values.agent === 'source') return [PINNED_NODE, join(REPO, 'bin/outpost.js')];
+  const bin = binaryPath('x64');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first (or --agent source)`);
+  return [bin];
 }
 
-function timeV(cmd: string[]): Timed {
-  const r = spawnSync('/usr/bin/time', ['-v', ...cmd], { encoding: 'utf8', maxBuffer: 64 * MiB });
-  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
-  if (!rss || !wall) throw new Error(`cannot parse time -v output:\n${r.stderr}`);
-  return { maxRssKiB: Number(rss[1]), wallS: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) };
+interface Disk {
+  loop: string;
+  part: (n: number) => string;
+  detach(): void;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function bench(sizeMiB: number, runs: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-install-'));
-  const part = (sizeMiB + 16) * MiB;
-  const kit = await makeKit({ imageSize: sizeMiB * MiB, oldSize: MiB, blockSize: MiB });
-  let loop = '';
-  try {
-    const disk = join(dir, 'disk.img');
-    await writeFile(disk, '');
-    await truncate(disk, 2 * part + 4 * MiB);
-    const t = '4f68bce3-e8cd-4db1-96e7-fbcaf984b709';
-    execFileSync('sfdisk', ['--quiet', disk], { input: `label: gpt\nsize=${part / 1024}KiB, type=${t}\nsize=${part / 1024}KiB, type=${t}\n` });
-    loop = execFileSync('losetup', ['--find', '--show', disk], { encoding: 'utf8' }).trim();
-    execFileSync('partx', ['--add', loop]);
-    const installs: Timed[] = [];
-    const sums: Timed[] = [];
-    for (let i = 0; i < runs; i++) {
-      const node = await TestNode.create({ kit, slotSize: part, slotPaths: { A: `${loop}p1`, B: `${loop}p2` } });
-      try {
-        sums.push(timeV(['sha256sum', kit.new.path]));
-        installs.push(timeV([process.execPath, join(REPO, 'bin/outpost.js'), 'install', kit.bundle, '--config', node.configPath]));
-        if ((await node.holds('B')) !== 'new') throw new Error('slot B does not hold the new image after install');
-      } finally {
-        await node.dispose();
-      }
-    }
-    const iw = median(installs.map((x) => x.wallS));
-    const sw = median(sums.map((x) => x.wallS));
-    out(`${sizeMiB} MiB image, ${runs} runs (medians):`);
-    out(`  outpost install: ${iw.toFixed(2)} s (${(sizeMiB / iw).toFixed(0)} MiB/s), peak RSS ${(median(installs.map((x) => x.maxRssKiB)) / 1024).toFixed(1)} MiB`);
-    out(`  sha256sum:       ${sw.toFixed(2)} s (${(sizeMiB / sw).toFixed(0)} MiB/s), peak RSS ${(median(sums.map((x) => x.maxRssKiB)) / 1024).toFixed(1)} MiB`);
-    out(`  install / sha256sum wall time: ${(iw / sw).toFixed(2)}x`);
-    out(`  raw install wall s: ${installs.map((x) => x.wallS.toFixed(2)).join(' ')}; RSS MiB: ${installs.map((x) => (x.maxRssKiB / 1024).toFixed(1)).join(' ')}`);
-  } finally {
-    if (loop) {
+/** A GPT disk on a loop device with two partitions of `partBytes` each. */
+async function loopDisk(dir: string, partBytes: number): Promise<Disk> {
+  const disk = join(dir, 'disk.img');
+  await writeFile(disk, '');
+  await truncate(disk, 2 * partBytes + 4 * MiB);
+  const t = '4f68bce3-e8cd-4db1-96e7-fbcaf984b709';
+  execFileSync('sfdisk', ['--quiet', disk], { input: `label: gpt\nsize=${partBytes / 1024}KiB, type=${t}\nsize=${partBytes / 1024}KiB, type=${t}\n` });
+  const loop = execFileSync('losetup', ['--find', '--show', disk], { encoding: 'utf8' }).trim();
+  execFileSync('partx', ['--add', loop]);
+  return {
+    loop,
+    part: (n) => `${loop}p${n}`,
+    detach() {
       try {
         execFileSync('partx', ['--delete', loop]);
       } finally {
         execFileSync('losetup', ['--detach', loop]);
       }
+    },
+  };
+}
+
+/** The node's config as shipped, except a reboot that does nothing (RAUC does not reboot either). */
+async function asShipped(node: TestNode): Promise<void> {
+  const config = JSON.parse(await readFile(node.configPath, 'utf8'));
+  delete config.update.checkpointBytes;
+  config.update.rebootCommand = ['/bin/true'];
+  await writeFile(node.configPath, JSON.stringify(config, null, 2));
+}
+
+async function bench(sizeMiB: number, runs: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-install-'));
+  const partBytes = (sizeMiB + 16) * MiB;
+  const kit = await makeKit({ imageSize: sizeMiB * MiB, oldSize: MiB, blockSize: MiB });
+  const disk = await loopDisk(dir, partBytes);
+  const server = await serveFile(kit.bundle);
+  const rauc = await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1));
+  if (!rauc.ok) out(`RAUC skipped: ${rauc.why}`);
+  const outpost = outpostCommand();
+  const samples = new Map<string, Sample[]>();
+  const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
+  try {
+    const install = async (name: string, from: string) => {
+      const node = await TestNode.create({ kit, slotSize: partBytes, slotPaths: { A: disk.part(1), B: disk.part(2) } });
+      try {
+        await asShipped(node);
+        add(name, await measure([...outpost, 'install', from, '--config', node.configPath]));
+        if ((await node.holds('B')) !== 'new') throw new Error(`${name}: slot B does not hold the new image`);
+      } finally {
+        await node.dispose();
+      }
+    };
+    // one untimed round first: page cache, binary, RAUC service warm for everyone alike
+    for (let i = 0; i <= runs; i++) {
+      const keep = (name: string, s: Sample) => i > 0 && add(name, s);
+      keep('openssl dgst -sha256', await measure(['openssl', 'dgst', '-sha256', kit.new.path]));
+      keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
+      if (rauc.ok) keep('rauc install', await rauc.install());
+      if (i === 0) continue;
+      await install('outpost install FILE', kit.bundle);
+      await install('outpost install URL', server.url);
     }
+  } finally {
+    await rauc.stop();
+    await server.close();
+    disk.detach();
     await kit.dispose();
     await rm(dir, { recursive: true, force: true });
   }
+  out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB`);
+  out(summary(samples, sizeMiB));
 }
 
 if (process.getuid?.() !== 0) {
   process.stderr.write('bench-install needs root (loop devices)\n');
   process.exit(1);
 }
-for (const s of values.sizes.split(',').map(Number)) await bench(s, Number(values.runs ?? (s > 1024 ? 3 : 5)));
+for (const s of values.sizes.split(',').map(Number)) await bench(s, Number(values.runs));

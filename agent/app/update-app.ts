@@ -72,6 +72,7 @@ export async function createUpdateApp(config: Config, opts: UpdateAppOptions): P
     sourceFor: (origin) => (origin.startsWith('/') ? fileSource(origin) : (opts.sourceFor?.(origin) ?? null)),
     tries: u.tries,
     checkpointBytes: u.checkpointBytes,
+    checkpointSeconds: u.checkpointSeconds,
     maxStateEntries: u.maxStateEntries,
     deploymentLogBytes: u.deploymentLogBytes,
     logger: opts.logger,

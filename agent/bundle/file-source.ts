@@ -1,13 +1,11 @@
 // A local bundle file (USB stick, scp'd file) as a BundleSource. Resume re-verifies the saved
 // head, then reads from the first missing block: no byte before it is read again.
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BundleSource } from './source.ts';
 import { AgentError } from '../lib/errors.ts';
-import { streamEnd, streamOffset } from '../bundle/payload-stream.ts';
-
-const READ_CHUNK = 256 << 10;
+import { readFileChunks } from './file-chunks.ts';
+import { streamEnd, streamOffset } from './payload-stream.ts';
 
 export function fileSource(path: string): BundleSource {
   const abs = resolve(path);
@@ -17,7 +15,7 @@ export function fileSource(path: string): BundleSource {
       const validator = await validatorOf(abs);
       onValidator?.(validator);
       if (!resume) {
-        return verifier.readBundle(createReadStream(abs, { highWaterMark: READ_CHUNK, signal }), sink, signal);
+        return verifier.readBundle(readFileChunks(abs, { signal }), sink, signal);
       }
       if (resume.validator !== null && resume.validator !== validator) {
         throw new AgentError('E_SOURCE_CHANGED', `${abs} changed since the interrupted attempt`);
@@ -26,7 +24,7 @@ export function fileSource(path: string): BundleSource {
       const p = head.payloads.find((x) => x.entry.name === resume.payload);
       if (!p) throw new AgentError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
       const start = streamOffset(p, resume.nextBlock);
-      const stream = createReadStream(abs, { start, end: streamEnd(p) - 1, highWaterMark: READ_CHUNK, signal });
+      const stream = readFileChunks(abs, { start, end: streamEnd(p) - 1, signal });
       await verifier.readBlocks(stream, head, resume.payload, resume.nextBlock, sink, signal);
       return head;
     },

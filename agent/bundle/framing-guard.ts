@@ -30,6 +30,11 @@ export class FramingGuard {
     return this.#region === 'done';
   }
 
+  /** True while the next byte is entry data (the pieces consume() takes next are an entry's content). */
+  get inData(): boolean {
+    return this.#region === 'data';
+  }
+
   /** Bytes up to the next framing boundary (1 once done: any further byte is an error). */
   get untilBoundary(): number {
     return this.#region === 'done' ? 1 : this.#left;

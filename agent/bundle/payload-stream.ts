@@ -1,12 +1,23 @@
-// Where a payload's bytes start in a bundle and which checker reads them, per format: the one
+// Where a payload's bytes start in a bundle and which cutter reads them, per format: the one
 // place fetchers and the parser ask, so neither knows the formats' layouts.
-import { BlockChecker, type PayloadChecker } from './block-checker.ts';
-import { StoredBlockChecker, storedResumeOffset } from './stored-block-checker.ts';
+import { BlockCutter, type UncheckedBlock } from './block-cutter.ts';
+import type { BlockPool } from './block-pool.ts';
+import { StoredBlockCutter, storedResumeOffset } from './stored-block-cutter.ts';
 import type { VerifiedPayload } from './types.ts';
+import type { PayloadEntry } from '../../shared/bundle/types.ts';
 
-/** The checker for a stream positioned at streamOffset(p, fromBlock). */
-export function payloadChecker(p: VerifiedPayload, fromBlock: number): PayloadChecker {
-  return p.stored ? new StoredBlockChecker(p.stored, fromBlock) : new BlockChecker(p.entry, p.blockHashes, fromBlock);
+/** What the parser and readBlocks need from a payload's cutter. */
+export interface PayloadCutter {
+  readonly entry: PayloadEntry;
+  readonly done: boolean;
+  readonly remaining: number;
+  push(data: Buffer, offset: number): { used: number; block: UncheckedBlock | null };
+  release(): void;
+}
+
+/** The cutter for a stream positioned at streamOffset(p, fromBlock). */
+export function payloadCutter(p: VerifiedPayload, pool: BlockPool, fromBlock: number): PayloadCutter {
+  return p.stored ? new StoredBlockCutter(p.stored, pool, fromBlock) : new BlockCutter(p.entry, p.blockHashes, pool, fromBlock);
 }
 
 /** Bundle offset where reading must start to deliver block `fromBlock` onwards. */

@@ -1,11 +1,14 @@
 // The verified streaming reader: turns bytes into verified blocks for a sink. Nothing reaches
 // the sink before the head (manifest, signatures, policy, block indexes) has been verified, and a
-// block only after its hash matched the signed index. Each step consumes at most one piece and
-// the sink is awaited before the next, so memory stays flat and a slow sink slows the source.
+// block only after its hash matched the signed index (verify-pipeline.ts). The reader runs at
+// most a few blocks ahead of the sink, in reused buffers, so memory stays flat and a slow sink
+// slows the source.
 import { OutpostError } from '../../shared/errors.ts';
 import { verifyHeadEntries } from '../../shared/bundle/verify-head.ts';
-import { payloadChecker } from './payload-stream.ts';
+import { BlockPool } from './block-pool.ts';
+import { payloadCutter } from './payload-stream.ts';
 import { BundleStreamParser, type HeadCheck, type ParseEvent } from './stream-parser.ts';
+import { MAX_BLOCKS_IN_FLIGHT, VerifyPipeline } from './verify-pipeline.ts';
 import type { BlockSink, VerifiedHead, VerifyPolicy } from './types.ts';
 
 export function policyCheck(policy: VerifyPolicy): HeadCheck {
@@ -16,46 +19,57 @@ function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-async function deliver(sink: BlockSink, head: VerifiedHead, ev: ParseEvent): Promise<void> {
-  if (ev.kind === 'begin') await sink.begin(head, ev.payload);
-  else if (ev.kind === 'block') await sink.block(ev.payload, ev.index, ev.data);
-  else await sink.end(ev.payload);
+/** Buffers for the blocks in flight plus the one being cut. */
+function blockPool(): BlockPool {
+  return new BlockPool(MAX_BLOCKS_IN_FLIGHT + 1);
 }
 
-/** Drives a parser over a source. With no sink, stops (and closes the source) once the head is verified. */
+async function queue(pipe: VerifyPipeline, head: VerifiedHead, ev: ParseEvent): Promise<void> {
+  if (ev.kind === 'begin') pipe.call((sink) => sink.begin(head, ev.payload));
+  else if (ev.kind === 'block') await pipe.block(ev.block);
+  else pipe.call((sink) => sink.end(ev.payload));
+}
+
+/** Drives a parser over a source. With no pipeline, stops (and closes the source) once the head is verified. */
 async function drive(
   source: AsyncIterable<Uint8Array>,
   parser: BundleStreamParser,
-  sink: BlockSink | null,
+  pipe: VerifyPipeline | null,
   signal: AbortSignal | undefined,
 ): Promise<VerifiedHead> {
   signal?.throwIfAborted();
-  for await (const chunk of source) {
-    const buf = asBuffer(chunk);
-    for (let off = 0; off < buf.length; ) {
-      signal?.throwIfAborted();
-      off += parser.step(buf, off);
-      const head = parser.head;
-      if (!head) continue;
-      if (!sink) return head;
-      for (const ev of parser.takeEvents()) {
-        await deliver(sink, head, ev);
+  try {
+    for await (const chunk of source) {
+      const buf = asBuffer(chunk);
+      for (let off = 0; off < buf.length; ) {
         signal?.throwIfAborted();
+        off += parser.step(buf, off);
+        const head = parser.head;
+        if (!head) continue;
+        if (!pipe) return head;
+        for (const ev of parser.takeEvents()) await queue(pipe, head, ev);
       }
     }
+    if (!pipe) {
+      throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${parser.position}, before the first payload`, { retryable: true });
+    }
+    parser.finish();
+    const head = parser.head!;
+    for (const ev of parser.takeEvents()) await queue(pipe, head, ev); // the last payload's end
+    await pipe.flush();
+    signal?.throwIfAborted();
+    return head;
+  } catch (err) {
+    throw pipe ? await pipe.stop(err) : err;
+  } finally {
+    parser.release();
   }
-  if (!sink) {
-    throw new OutpostError('E_BUNDLE_TRUNCATED', `bundle ends at byte ${parser.position}, before the first payload`, { retryable: true });
-  }
-  parser.finish();
-  const head = parser.head!;
-  for (const ev of parser.takeEvents()) await deliver(sink, head, ev); // the last payload's end
-  return head;
 }
 
 /** Whole bundle in one pass (local file, stdin, a fresh download). */
 export function readBundle(source: AsyncIterable<Uint8Array>, policy: VerifyPolicy, sink: BlockSink, signal?: AbortSignal): Promise<VerifiedHead> {
-  return drive(source, new BundleStreamParser(policyCheck(policy)), sink, signal);
+  const pool = blockPool();
+  return drive(source, new BundleStreamParser(policyCheck(policy), pool), new VerifyPipeline(sink, pool, { signal }), signal);
 }
 
 /** Parses and verifies just the head; stops reading at the first payload's data. */
@@ -79,7 +93,7 @@ export function parseHeadBytes(headBytes: Buffer, check: HeadCheck): VerifiedHea
 
 /**
  * Verifies blocks of one payload from a stream positioned at block `fromBlock` (Range resume).
- * Stops after the payload's last block; the whole-payload digest is the caller's job.
+ * Stops after the payload's last block.
  */
 export async function readBlocks(
   source: AsyncIterable<Uint8Array>,
@@ -94,18 +108,30 @@ export async function readBlocks(
   if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > p.entry.blocks) {
     throw new OutpostError('E_BUNDLE_RANGE', `block ${fromBlock} is outside ${payloadName} (0..${p.entry.blocks})`);
   }
-  const checker = payloadChecker(p, fromBlock);
+  const pool = blockPool();
+  const cutter = payloadCutter(p, pool, fromBlock);
+  const pipe = new VerifyPipeline(sink, pool, { signal });
   signal?.throwIfAborted();
-  if (checker.done) return;
-  for await (const chunk of source) {
-    const buf = asBuffer(chunk);
-    for (let off = 0; off < buf.length && !checker.done; ) {
-      signal?.throwIfAborted();
-      const { used, block } = checker.push(buf, off);
-      off += used;
-      if (block) await sink.block(p.entry, block.index, block.data);
+  if (cutter.done) return;
+  try {
+    for await (const chunk of source) {
+      const buf = asBuffer(chunk);
+      for (let off = 0; off < buf.length && !cutter.done; ) {
+        signal?.throwIfAborted();
+        const { used, block } = cutter.push(buf, off);
+        off += used;
+        if (block) await pipe.block(block);
+      }
+      if (cutter.done) break; // bytes after the payload (padding, later entries) are not ours
     }
-    if (checker.done) return; // bytes after the payload (padding, later entries) are not ours
+    if (!cutter.done) {
+      throw new OutpostError('E_BUNDLE_TRUNCATED', `${payloadName}: stream ended ${cutter.remaining} bytes before the payload's end`, { retryable: true });
+    }
+    await pipe.flush();
+    signal?.throwIfAborted();
+  } catch (err) {
+    throw await pipe.stop(err);
+  } finally {
+    cutter.release();
   }
-  throw new OutpostError('E_BUNDLE_TRUNCATED', `${payloadName}: stream ended ${checker.remaining} bytes before the payload's end`, { retryable: true });
 }

@@ -3,12 +3,17 @@
 //  - the framing guard (framing-guard.ts) over the raw bytes: canonical headers, zero padding,
 //    end of archive, no trailing data, absolute offsets.
 // This class adds the meaning: entry order, sizes against the manifest, head verification,
-// retained head bytes, and blocks checked against the index.
+// retained head bytes, and payload blocks cut for the verify pipeline (verify-pipeline.ts) with
+// their digests from the index. It hashes no payload byte itself.
 // Pieces are cut at framing boundaries and at most PIECE bytes. The tar parser sees each piece
 // first: it holds back body bytes until it has 512, but once a header's last byte reached it,
 // every byte before that header has been delivered. So when the guard then checks the header,
-// the previous entries are complete. One piece completes at most one block, so memory stays at
-// a couple of blocks whatever the image size.
+// the previous entries are complete, and the tar view's entry sizes are checked against it.
+// Entry content is taken from the raw pieces the guard frames (so a source may reuse its chunk
+// buffers once step() returned: everything kept is copied); the tar parser, which keeps
+// references to the tails of what it is given, gets framing bytes as copies and payload bytes
+// only to count. One piece completes at most one block, so memory stays at a few blocks
+// whatever the image size.
 import { createHash } from 'node:crypto';
 import { Parser, type ReadEntry } from 'tar';
 import { OutpostError } from '../../shared/errors.ts';
@@ -20,8 +25,9 @@ import { bundleLayout, type BundleLayout, type EntryLayout } from '../../shared/
 import type { HeaderCheck } from '../../shared/bundle/tar-header.ts';
 import { FramingGuard } from './framing-guard.ts';
 import type { Manifest, PayloadEntry } from '../../shared/bundle/types.ts';
-import type { PayloadChecker } from './block-checker.ts';
-import { payloadChecker } from './payload-stream.ts';
+import type { UncheckedBlock } from './block-cutter.ts';
+import { BlockPool } from './block-pool.ts';
+import { payloadCutter, type PayloadCutter } from './payload-stream.ts';
 import { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
 
@@ -32,7 +38,7 @@ export type HeadCheck = (manifestBytes: Buffer, signatureBlock: Buffer) => { man
 
 export type ParseEvent =
   | { readonly kind: 'begin'; readonly payload: PayloadEntry }
-  | { readonly kind: 'block'; readonly payload: PayloadEntry; readonly index: number; readonly data: Buffer }
+  | { readonly kind: 'block'; readonly block: UncheckedBlock }
   | { readonly kind: 'end'; readonly payload: PayloadEntry };
 
 interface Current {
@@ -40,11 +46,14 @@ interface Current {
   readonly tarEntry: ReadEntry;
   readonly collect: Buffer[] | null; // head entries are collected whole (bounded by the limits)
   received: number;
-  checker: PayloadChecker | null;
+  /** Bytes of this entry the tar parser delivered (its view, only counted). */
+  tarReceived: number;
+  cutter: PayloadCutter | null;
 }
 
 export class BundleStreamParser {
   readonly #checkHead: HeadCheck;
+  readonly #pool: BlockPool;
   readonly #tar: Parser;
   #failure: OutpostError | null = null;
 
@@ -67,8 +76,10 @@ export class BundleStreamParser {
   /** A payload's `end` waits until the bytes after it (padding, next header or end of archive) check out. */
   #pendingEnd: PayloadEntry | null = null;
 
-  constructor(checkHead: HeadCheck) {
+  /** pool: where payload blocks are cut into (a head-only parse never takes one). */
+  constructor(checkHead: HeadCheck, pool: BlockPool = new BlockPool(0)) {
     this.#checkHead = checkHead;
+    this.#pool = pool;
     // gzip is sniffed by the tar parser regardless; the guard rejects it first (not a ustar header).
     this.#tar = new Parser({ strict: true, brotli: false, zstd: false, maxMetaEntrySize: 1 });
     this.#tar.on('error', (err: Error) => this.#fail(new OutpostError('E_BUNDLE_TAR', `tar: ${err.message}`, { cause: err })));
@@ -97,11 +108,18 @@ export class BundleStreamParser {
     if (this.#failure) throw this.#failure;
     const n = Math.min(data.length - offset, this.#guard.untilBoundary, PIECE);
     const piece = data.subarray(offset, offset + n);
+    const content = this.#guard.inData && this.#current !== null;
     this.#retainHead(piece); // first: the guard completes the head on the header piece itself
-    this.#tar.write(piece);
+    this.#tar.write(content ? piece : Buffer.from(piece));
+    if (content) this.#onData(this.#current!, piece);
     this.#guard.consume(piece); // its specific codes win over the tar parser's generic one
     if (this.#failure) throw this.#failure;
     return n;
+  }
+
+  /** The stream stops here (failure or done): a partly cut block goes back to the pool. */
+  release(): void {
+    this.#current?.cutter?.release();
   }
 
   /** End of input: the archive must be complete. */
@@ -135,6 +153,10 @@ export class BundleStreamParser {
   }
 
   #onHeader(h: HeaderCheck, offset: number): void {
+    const prev = this.#current;
+    if (prev && prev.tarReceived !== prev.layout.size) {
+      throw new OutpostError('E_BUNDLE_TAR', `tar parser and framing disagree on the length of "${prev.layout.name}"`);
+    }
     if (h.kind === 'eof') {
       const missing = this.#expected(this.#count);
       if (missing) throw new OutpostError('E_BUNDLE_ENTRY_MISSING', `archive ends before entry "${missing}"`);
@@ -154,7 +176,8 @@ export class BundleStreamParser {
       tarEntry: te,
       collect: payload ? null : [],
       received: 0,
-      checker: payload ? payloadChecker(payload, 0) : null,
+      tarReceived: 0,
+      cutter: payload ? payloadCutter(payload, this.#pool, 0) : null,
     };
     if (payload && !this.#head) this.#completeHead(offset + TAR_BLOCK);
     if (payload) this.#events.push({ kind: 'begin', payload: payload.entry });
@@ -230,28 +253,26 @@ export class BundleStreamParser {
       try {
         const c = this.#current;
         if (!c || c.tarEntry !== e) throw new OutpostError('E_BUNDLE_TAR', `data for tar entry "${e.path}" outside its frame`);
-        this.#onData(c, chunk);
+        c.tarReceived += chunk.length;
       } catch (err) {
         this.#fail(err instanceof OutpostError ? err : new OutpostError('E_BUNDLE_TAR', String(err), { cause: err }));
       }
     });
   }
 
+  /** Raw entry content (a piece inside the entry's data, never crossing its end). */
   #onData(c: Current, chunk: Buffer): void {
     c.received += chunk.length;
-    if (c.checker) {
+    if (c.cutter) {
       for (let off = 0; off < chunk.length; ) {
-        const { used, block } = c.checker.push(chunk, off);
+        const { used, block } = c.cutter.push(chunk, off);
         off += used;
-        if (block) this.#events.push({ kind: 'block', payload: c.checker.entry, index: block.index, data: block.data });
+        if (block) this.#events.push({ kind: 'block', block });
       }
-      if (c.checker.done) {
-        c.checker.checkTotal();
-        this.#pendingEnd = c.checker.entry;
-      }
+      if (c.cutter.done) this.#pendingEnd = c.cutter.entry;
       return;
     }
-    c.collect!.push(chunk);
+    c.collect!.push(Buffer.from(chunk)); // copy: the source may reuse its buffers
     if (c.received === c.layout.size) this.#onHeadEntry(c.layout, Buffer.concat(c.collect!));
   }
 

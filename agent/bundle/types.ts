@@ -22,11 +22,18 @@ export interface VerifiedHead {
   readonly signers: readonly string[];
 }
 
-/** Receives only verified data. Awaited: a slow sink applies backpressure to the source. */
+/**
+ * Receives only verified data, in order, one call at a time. Awaited: a slow sink applies
+ * backpressure to the source.
+ */
 export interface BlockSink {
   begin(head: VerifiedHead, payload: PayloadEntry): Promise<void>;
+  /**
+   * A block whose sha256 matched the signed index. `data` is a reused buffer: valid until the
+   * returned promise settles; copy it to keep it.
+   */
   block(payload: PayloadEntry, index: number, data: Buffer): Promise<void>;
-  /** Called after the whole-payload sha256 matched (single-pass reads only). */
+  /** After the payload's last block, once the bytes after it checked out (single-pass reads only). */
   end(payload: PayloadEntry): Promise<void>;
 }
 
@@ -40,7 +47,7 @@ export interface BundleVerifier {
   verifyHeadBytes(headBytes: Buffer): VerifiedHead;
   /**
    * Verifies blocks from a stream positioned at block `fromBlock` of `payload` (Range resume).
-   * The whole-payload digest is then the caller's job (slot read-back). Neither sink.begin nor
+   * Neither sink.begin nor
    * sink.end is called: the caller set the sink up for the resume. Reading stops after the
    * payload's last block even if the source goes on (a Range to the end of the file is fine).
    */

@@ -109,6 +109,7 @@ export class HubClient {
       ledger, update: o.update, rebooter: o.rebooter, log,
       refreshInventory: () => reporter.refreshInventory(),
       report: (b) => outbox.append(b),
+      outboxFull: () => outbox.full,
       onConfig: async (c) => {
         // Refused before it is stored (the ack carries the code): a push this node cannot use
         // changes nothing, now or after a restart.

@@ -58,3 +58,28 @@ export function coalesce(reports: readonly Report[]): Report[] {
   });
   return out;
 }
+
+/**
+ * Second stage, when coalescing was not enough and the never-drop reports themselves pass the
+ * outbox's hard cap (a hub that does not acknowledge while it keeps the node busy): per
+ * deployment only its newest update.state and newest update.outcome stay, so the last outcome of
+ * every deployment survives; then the oldest command results go until the rest is within
+ * `maxCount` reports and `maxBytes` (as measured by `size`).
+ */
+export function shed(reports: readonly Report[], maxCount: number, maxBytes: number, size: (r: Report) => number): Report[] {
+  const newest = new Map<string, number>();
+  reports.forEach((r, i) => {
+    if (r.type === 'update.state' || r.type === 'update.outcome') newest.set(`${r.type}:${r.deploymentId}`, i);
+  });
+  const kept = reports.filter((r, i) => (r.type === 'update.state' || r.type === 'update.outcome' ? newest.get(`${r.type}:${r.deploymentId}`) === i : true));
+  let count = kept.length;
+  let bytes = kept.reduce((n, r) => n + size(r), 0);
+  const drop = new Set<number>();
+  for (let i = 0; i < kept.length && (count > maxCount || bytes > maxBytes); i++) {
+    if (kept[i]!.type !== 'command.result') continue;
+    drop.add(i);
+    count--;
+    bytes -= size(kept[i]!);
+  }
+  return drop.size === 0 ? kept : kept.filter((_, i) => !drop.has(i));
+}

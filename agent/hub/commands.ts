@@ -18,6 +18,8 @@ export interface CommandDeps {
   onConfig: (config: PushedConfig) => Promise<void>;
   /** Journals a follow-up report (command.result) through the outbox. */
   report: (body: ReportBody) => Promise<unknown>;
+  /** The outbox is at its hard cap: a new deployment would add reports nobody acknowledges. */
+  outboxFull?: () => boolean;
   log: Logger;
   now?: () => number;
 }
@@ -51,6 +53,7 @@ export class CommandDispatcher {
         case 'offer': {
           if (this.#d.ledger.byDeployment(cmd.deploymentId)) ack = { result: 'duplicate' };
           else if (!this.#d.update) ack = unsupported('updating');
+          else if (this.#d.outboxFull?.()) ack = { result: 'rejected', code: 'E_OUTBOX_FULL', message: 'the report outbox is full: acknowledge this node\'s reports first' };
           else ack = await this.#d.update.offer(cmd);
           break;
         }

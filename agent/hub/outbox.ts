@@ -2,7 +2,9 @@
 // segment BEFORE anyone may send it; it stays until the hub acknowledges it (cumulative ack).
 // Lines are `<crc32 hex> <json>`; a torn or corrupt tail is set aside, never trusted.
 // Bounded: over the byte/count bound, telemetry is coalesced (see coalesce.ts); update state,
-// outcomes and command results are never dropped, even if that means exceeding the bound.
+// outcomes and command results are kept beyond it, up to a hard cap of twice the bound. Past the
+// hard cap they are shed too, by a rule that keeps the last outcome of every deployment, and the
+// outbox reports itself `full` so the node refuses new offers (E_OUTBOX_FULL) until the hub acks.
 import { open, readdir, readFile, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -11,7 +13,7 @@ import { AgentError } from '../lib/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { decodeAgentMessage, isReport } from '../../shared/protocol/codec.ts';
 import type { Report, ReportBody } from '../../shared/protocol/messages.ts';
-import { coalesce } from './coalesce.ts';
+import { coalesce, shed } from './coalesce.ts';
 
 export interface OutboxOptions {
   /** Bound on unacknowledged bytes (soft for never-drop reports). */
@@ -86,6 +88,17 @@ export class Outbox {
     return this.#bytes;
   }
 
+  /** The hard cap (twice the bound): a node whose outbox is this full takes on no new deployment. */
+  get hardCap(): { count: number; bytes: number } {
+    return { count: 2 * this.#opts.maxCount, bytes: 2 * this.#opts.maxBytes };
+  }
+
+  /** At the hard cap even after coalescing and shedding: refuse work that adds reports (offers). */
+  get full(): boolean {
+    const hard = this.hardCap;
+    return this.#entries.length >= hard.count || this.#bytes >= hard.bytes;
+  }
+
   /** Unacknowledged reports with seq > `after`, oldest first. */
   pendingAfter(after: number, limit = Infinity): Report[] {
     const out: Report[] = [];
@@ -137,6 +150,31 @@ export class Outbox {
     });
   }
 
+  /**
+   * The hub's watermark from auth.result. Above this outbox's last seq means the hub stored
+   * reports this outbox never wrote: the node kept its key but lost its outbox (state restore,
+   * reflash). Trusting it unchecked muted the node until its counter caught up, so the counter
+   * moves past it and the unsent reports are renumbered after it, durably (a new segment that
+   * supersedes the old ones, then the watermark), so the hub does not take them for replays.
+   * Returns by how much the hub was ahead (0: an ordinary acknowledgement).
+   */
+  adoptHubWatermark(ackedSeq: number): Promise<number> {
+    if (ackedSeq <= this.#lastSeq) return this.ack(ackedSeq).then(() => 0);
+    return this.#serial(async () => {
+      if (this.#closed) throw new AgentError('E_OUTBOX_CLOSED', 'outbox is closed');
+      const ahead = ackedSeq - this.#lastSeq;
+      const renumbered = this.#entries.map((e, i) => ({ ...e.report, id: `r-${ackedSeq + 1 + i}`, seq: ackedSeq + 1 + i }) as Report);
+      await this.#rewrite(renumbered);
+      await writeJsonAtomic(join(this.dir, 'acked.json'), { acked: ackedSeq });
+      this.#acked = ackedSeq;
+      this.#lastSeq = ackedSeq + renumbered.length;
+      this.#log.warn('hub watermark is above the last report this node wrote: its outbox was lost or restored; numbering continues after it', {
+        ackedSeq, lastSeq: ackedSeq - ahead, renumbered: renumbered.length,
+      });
+      return ahead;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#serial(async () => {
       this.#closed = true;
@@ -178,7 +216,30 @@ export class Outbox {
   /** Coalesces telemetry into one new segment that supersedes every older one. */
   async #compact(): Promise<void> {
     const before = this.#entries.length;
-    const kept = coalesce(this.#entries.map((e) => e.report));
+    let kept = coalesce(this.#entries.map((e) => e.report));
+    const hard = this.hardCap;
+    const size = (r: Report) => JSON.stringify(r).length;
+    let shedding = false;
+    if (kept.length >= hard.count || kept.reduce((n, r) => n + size(r), 0) >= hard.bytes) {
+      const before = kept.length;
+      kept = shed(kept, this.#opts.maxCount, this.#opts.maxBytes, size);
+      shedding = true;
+      this.#log.error('outbox at its hard cap: older update states and command results shed (the last outcome of every deployment kept)', { before, after: kept.length });
+    }
+    await this.#rewrite(kept);
+    // Still over (only never-drop reports left): wait for half as much again before rewriting the
+    // journal, so a long outage costs O(n log n) rewriting, not a rewrite per report; never past
+    // the hard cap (then a quarter of it more, so a full outbox is not rewritten per report).
+    const cap = (n: number, soft: number, h: number) => (shedding && n >= h ? Math.ceil(h * 1.25) : Math.min(h, Math.max(soft, Math.ceil(n * 1.5))));
+    this.#compactAt = {
+      count: cap(this.#entries.length, this.#opts.maxCount, hard.count),
+      bytes: cap(this.#bytes, this.#opts.maxBytes, hard.bytes),
+    };
+    this.#log.warn('outbox over its bound: telemetry coalesced', { before, after: kept.length, bytes: this.#bytes });
+  }
+
+  /** Replaces every segment with one holding `kept` (crash-safe: the header supersedes older segments). */
+  async #rewrite(kept: readonly Report[]): Promise<void> {
     const through = this.#gen;
     const gen = through + 1;
     const lines = [frameLine(JSON.stringify({ compactedThrough: through })), ...kept.map((r) => frameLine(JSON.stringify(r)))];
@@ -195,13 +256,6 @@ export class Outbox {
       if (m && Number(m[1]) <= through) await unlink(join(this.dir, name));
     }
     await fsyncDir(this.dir);
-    // Still over (only never-drop reports left): wait for half as much again before rewriting the
-    // journal, so a long outage costs O(n log n) rewriting, not a rewrite per report.
-    this.#compactAt = {
-      count: Math.max(this.#opts.maxCount, Math.ceil(this.#entries.length * 1.5)),
-      bytes: Math.max(this.#opts.maxBytes, Math.ceil(this.#bytes * 1.5)),
-    };
-    this.#log.warn('outbox over its bound: telemetry coalesced', { before, after: kept.length, bytes: this.#bytes });
   }
 
   async #load(): Promise<void> {

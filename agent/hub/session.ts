@@ -175,8 +175,11 @@ export class HubSession {
           return this.#finish({ kind: 'rejected', code: m.code, message: m.message });
         }
         this.#phase = 'ready';
-        await this.#d.outbox.ack(m.ackedSeq);
-        this.#d.onAcked?.(m.ackedSeq);
+        const ackedBefore = this.#d.outbox.acked;
+        const ahead = await this.#d.outbox.adoptHubWatermark(m.ackedSeq);
+        // Ahead: the hub acknowledged nothing this outbox wrote; it must hear why numbering jumps.
+        if (ahead > 0) this.#replyError('E_OUTBOX_AHEAD', `ackedSeq ${m.ackedSeq} is ${ahead} above the last report this node wrote (outbox lost or restored); numbering continues at ${m.ackedSeq + 1}`, m.id);
+        this.#d.onAcked?.(ahead > 0 ? ackedBefore : m.ackedSeq);
         this.#d.onAuthenticated?.({
           ackedSeq: m.ackedSeq,
           ...(m.hubTime !== undefined ? { hubTime: m.hubTime } : {}),

@@ -75,7 +75,7 @@ export class InventoryCollector {
     await Promise.all([...probes, slots, custom]);
     if (o.trustedTime) {
       const t = o.trustedTime();
-      facts.clock = { behindFloor: t.clockBehind };
+      facts.clock = { behindFloor: t.clockBehind, usingFloor: t.usingFloor };
       volatile.clock = { behindMs: t.behindMs, floor: new Date(t.floorMs).toISOString(), floorSource: t.source };
     }
     volatile.collectedAt = new Date((o.clock ?? Date).now()).toISOString();

@@ -3,6 +3,10 @@
 // valid" and every window or expiry check is wrong. The floor is raised only from authenticated
 // sources (signed bundle creation times, hub time over the authenticated link) and is anchored
 // to the monotonic clock, so while the wall clock is behind, trusted time still advances.
+// The floor is a fallback, not a second clock: it replaces the system clock only when that clock
+// is behind it by more than a tolerance AND not synchronised (NTP). A synchronised clock wins,
+// so a floor lifted too far (a hub's bad time) can never move a correct node's windows.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic, readJsonOrSetAside } from '../lib/atomic-file.ts';
 import { AgentError } from '../lib/errors.ts';
@@ -26,14 +30,36 @@ interface FloorRecord {
 }
 
 export interface TrustedTime {
-  /** max(system clock, floor advanced by monotonic time since it was learned). */
+  /** The system clock, or the floor (advanced by monotonic time) when the clock is behind it and not synchronised. */
   readonly now: number;
   readonly systemNow: number;
   readonly floorMs: number;
   readonly source: FloorSource;
-  /** The system clock is more than the tolerance below the floor: report it, do not trust it. */
+  /** The system clock is more than the tolerance below the floor. */
   readonly clockBehind: boolean;
   readonly behindMs: number;
+  /** The system clock says it is synchronised (NTP): then it is used even when behind the floor. */
+  readonly synchronised: boolean;
+  /** `now` is the floor, not the system clock. */
+  readonly usingFloor: boolean;
+  /** Highest time from signed sources (build time, verified bundles). */
+  readonly signedMs: number;
+}
+
+/** Files a time daemon creates once the clock is synchronised (systemd-timesyncd). */
+export const SYNC_MARKERS = ['/run/systemd/timesync/synchronized'];
+
+function markerCheck(paths: readonly string[]): () => boolean {
+  let at = -Infinity;
+  let last = false;
+  return () => {
+    const t = performance.now();
+    if (t - at > 10_000) {
+      last = paths.some((p) => existsSync(p));
+      at = t;
+    }
+    return last;
+  };
 }
 
 export interface TimeFloorOptions {
@@ -45,8 +71,10 @@ export interface TimeFloorOptions {
   builtInFloorMs?: number;
   /** A clock this far below the floor is still "sane" (hub time is at least one latency old). */
   toleranceMs?: number;
-  /** Hub time may lift the floor at most this far beyond the signed floor (default a year). */
+  /** Hub time may lift the floor at most this far beyond the signed floor (default MAX_HUB_LEAD_MS). */
   maxHubLeadMs?: number;
+  /** Is the system clock synchronised? Default: one of SYNC_MARKERS exists. */
+  synchronised?: () => boolean;
   logger?: Logger;
 }
 
@@ -65,6 +93,8 @@ export class TimeFloor {
   readonly #toleranceMs: number;
   readonly #maxHubLeadMs: number;
   readonly #log: Logger;
+  readonly #synchronised: () => boolean;
+  readonly #builtIn: number;
   #floorMs: number;
   #signedMs: number;
   #source: FloorSource;
@@ -80,6 +110,8 @@ export class TimeFloor {
     this.#maxHubLeadMs = opts.maxHubLeadMs ?? MAX_HUB_LEAD_MS;
     this.#signedMs = signedMs;
     this.#log = opts.logger ?? silentLogger();
+    this.#synchronised = opts.synchronised ?? markerCheck(SYNC_MARKERS);
+    this.#builtIn = opts.builtInFloorMs ?? BUILD_TIME_FLOOR_MS;
     this.#floorMs = floorMs;
     this.#source = source;
     this.#monoAtFloor = this.#mono();
@@ -169,11 +201,37 @@ export class TimeFloor {
     const floor = this.#effectiveFloor();
     const behindMs = Math.max(0, floor - systemNow);
     const clockBehind = behindMs > this.#toleranceMs;
+    const synchronised = clockBehind && this.#synchronised();
+    const usingFloor = clockBehind && !synchronised;
     if (clockBehind && !this.#warnedBehind) {
-      this.#log.warn('system clock is behind the trusted time floor; using the floor', { behindMs, floor: new Date(floor).toISOString() });
+      this.#log.warn(usingFloor ? 'system clock is behind the trusted time floor; using the floor' : 'system clock is behind the time floor but synchronised; using the clock (`outpost time --reset-floor` clears a bad floor)', {
+        behindMs, floor: new Date(floor).toISOString(), source: this.#source,
+      });
     }
     this.#warnedBehind = clockBehind;
-    return { now: Math.max(systemNow, floor), systemNow, floorMs: this.#floorMs, source: this.#source, clockBehind, behindMs };
+    return {
+      now: usingFloor ? floor : systemNow, systemNow, floorMs: this.#floorMs, source: this.#source, clockBehind, behindMs, synchronised, usingFloor, signedMs: this.#signedMs,
+    };
+  }
+
+  /**
+   * A site's way out of a bad floor (e.g. lifted by a hub with a wrong clock): back to the highest
+   * signed time ('signed'), or to the agent's build time, forgetting signed times too ('build').
+   * Returns the new floor. The only way the floor ever goes down.
+   */
+  reset(to: 'signed' | 'build'): Promise<number> {
+    const step = this.#writes.then(async () => {
+      const signedMs = to === 'build' ? this.#builtIn : this.#signedMs;
+      const source: FloorSource = to === 'build' || signedMs === this.#builtIn ? 'build' : 'bundle';
+      await this.#write(signedMs, source, signedMs);
+      this.#log.warn('time floor reset', { from: new Date(this.#floorMs).toISOString(), to: new Date(signedMs).toISOString(), source });
+      this.#floorMs = signedMs;
+      this.#source = source;
+      this.#monoAtFloor = this.#mono();
+      return signedMs;
+    });
+    this.#writes = step.catch(() => {});
+    return step;
   }
 
   /** A platform Clock for windows, expiries and schedules: never earlier than the floor. */

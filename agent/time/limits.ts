@@ -10,9 +10,11 @@ export const MAX_PLAUSIBLE_MS = Date.UTC(2200, 0, 1);
 
 /**
  * Hub time is only as trustworthy as the link it came over (the hub signs nothing). It may lift
- * the floor at most this far beyond the signed floor (build time, verified bundles), unless the
- * system clock agrees with it: a lying hub can push a node's "now" at most a year ahead.
+ * the floor at most this far beyond the highest signed time (build time, verified bundles), unless
+ * the system clock agrees with it. A day: enough for a node without RTC to get TLS and windows
+ * roughly right between bundles, too little for a lying hub to move a night window into the day
+ * for long (and a synchronised clock always wins over the floor anyway).
  */
-export const MAX_HUB_LEAD_MS = 365 * 86_400_000;
+export const MAX_HUB_LEAD_MS = 86_400_000;
 /** Hub time and system clock closer than this corroborate each other. */
 export const HUB_CLOCK_AGREEMENT_MS = 10 * 60_000;

@@ -4,7 +4,7 @@
 export const STATES = [
   'preparing', // journaled; the target is checked not to be the running slot
   'writing', // head verified → target marked bad → verified blocks streamed in, checkpointed
-  'verifying', // read back the whole payload from the slot and compare its sha256
+  'verifying', // record the written slot; read it back first if this process did not write it
   'awaiting_install_window', // written and verified; waits (in process) until an install window is open
   'arming', // bootloader: target primary with N tries, old slot as fallback
   'rebooting', // reboot command runs

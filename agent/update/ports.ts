@@ -50,6 +50,8 @@ export interface UpdateDeps {
   readonly bootId?: () => Promise<string>;
   readonly tries: number;
   readonly checkpointBytes: number;
+  /** Least seconds between two checkpoints (default 0: every checkpointBytes). */
+  readonly checkpointSeconds?: number;
   readonly maxStateEntries: number;
   readonly deploymentLogBytes: number;
   readonly logger: Logger;

@@ -14,6 +14,7 @@ import { HANDLERS } from './handlers/index.ts';
 import { captureLogger, deploymentLogPath } from './deployment-log.ts';
 import { currentBootId } from './boot-id.ts';
 import { writeJsonAtomic } from '../lib/atomic-file.ts';
+import { pruneDeploymentRecords } from './state-space.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 
 export type UpdateEvent =
@@ -190,6 +191,7 @@ export class Runner {
     };
     await writeJsonAtomic(join(this.deps.dir, 'deployments', `${j.id}.json`), record);
     log.info('deployment finished', { outcome, code: record.error?.code });
+    await pruneDeploymentRecords(this.deps.dir, j.id).catch((err) => this.deps.logger.warn('cannot prune old deployment records', { err }));
     this.emit({ type: 'outcome', id: j.id, outcome, error: record.error });
     return { kind: 'outcome', id: j.id, outcome, error: record.error };
   }

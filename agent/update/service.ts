@@ -16,6 +16,7 @@ import { acquireLock, type ProcessLock } from '../lib/process-lock.ts';
 import { currentBootId } from './boot-id.ts';
 import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
 import type { EnvHealth } from '../platform/types.ts';
+import { checkStateSpace, STATE_HEADROOM_BYTES } from './state-space.ts';
 
 export interface SlotStatus {
   name: SlotName;
@@ -172,6 +173,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       if (j?.state === 'revert_pending') throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} could not be reverted (${j.error?.code ?? 'unknown'}); it is retried at the next start, or run \`outpost rollback\``);
       if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
       const booted = await requireBooted();
+      // Refused before anything is journalled: a deployment that cannot write its state must not start.
+      await checkStateSpace(deps.dir, STATE_HEADROOM_BYTES + deps.deploymentLogBytes);
       const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id);
       return runner.enter(fresh, 'preparing', source);
     }),

@@ -1,5 +1,5 @@
-// What each slot holds (version, release, sha256), recorded only after a read-back digest
-// matched, and cleared before the slot is overwritten. `outpost status` shows it.
+// What each slot holds (version, release, sha256), recorded once every block was verified and
+// written (fsynced), and cleared before the slot is overwritten. `outpost status` shows it.
 import { join } from 'node:path';
 import { readJsonOrSetAside, writeJsonAtomic } from '../lib/atomic-file.ts';
 

@@ -1,14 +1,24 @@
-// Format-2 payload creation in one pass over the image: each block is hashed and stored
+// Format-2 bundle creation. Each payload is read once: each block is hashed and stored
 // (compressed when that makes it smaller) into a spool file as group table + stored blocks; the
 // index (group digests, stored sizes) is complete at the end and goes before the spool in the
-// bundle. The image is read once; each block is compressed once.
-import { createHash } from 'node:crypto';
+// bundle, which is then written head first and the spool copied in. Each block is compressed once.
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { OutpostError } from '../errors.ts';
 import { DEFAULT_ZSTD_LEVEL, encodeBlock } from './block-codec.ts';
-import { DIGEST_BYTES, MAX_HEAD_BYTES, V2_SIZE_BYTES } from './format.ts';
+import {
+  DIGEST_BYTES, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, paddedSize, TAR_EOF_BYTES, V2_DEFAULT_BLOCK_SIZE, V2_DEFAULT_GROUP_BLOCKS, V2_SIZE_BYTES,
+} from './format.ts';
+import { signDetached } from './keys.ts';
+import { bundleLayout } from './layout.ts';
+import { encodeManifest } from './manifest.ts';
+import { encodeSignatureBlock } from './signature-block.ts';
 import { groupDigestOf } from './stored-index.ts';
+import { encodeHeader } from './tar-header.ts';
+import type { CreateOptions, Created } from './create.ts';
+import type { Manifest, PayloadEntry } from './types.ts';
 
 const READ_CHUNK = 1024 * 1024;
 const FLUSH_AT = 1024 * 1024;
@@ -105,4 +115,67 @@ export async function spoolPayload(
   const sizeTable = Buffer.alloc(sizes.length * V2_SIZE_BYTES);
   sizes.forEach((s, i) => sizeTable.writeUInt16BE(s - 1, i * V2_SIZE_BYTES));
   return { size, sha256: whole.digest('hex'), blocks: sizes.length, index: Buffer.concat([...groupDigests, sizeTable]), storedSize: at };
+}
+
+export async function createBundleV2(o: CreateOptions): Promise<Created> {
+  const base = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString('hex')}`);
+  const spools: string[] = [];
+  try {
+    const entries: PayloadEntry[] = [];
+    const indexes: Buffer[] = [];
+    for (const [i, p] of o.payloads.entries()) {
+      const blockSize = p.blockSize ?? V2_DEFAULT_BLOCK_SIZE;
+      const groupBlocks = p.groupBlocks ?? V2_DEFAULT_GROUP_BLOCKS;
+      spools.push(`${base}.${i}.spool`);
+      const h = await spoolPayload(p.path, spools[i]!, blockSize, groupBlocks, { level: o.level, signal: o.signal });
+      indexes.push(h.index);
+      entries.push({
+        name: p.name, slotClass: p.slotClass, size: h.size, sha256: h.sha256, blockSize, blocks: h.blocks,
+        indexSha256: createHash('sha256').update(h.index).digest('hex'), groupBlocks, storedSize: h.storedSize,
+      });
+    }
+    const manifest: Manifest = {
+      format: 2, version: o.version, release: o.release, compatible: [...o.compatible], created: (o.created ?? new Date()).toISOString(), payloads: entries,
+    };
+    const manifestBytes = encodeManifest(manifest); // validates every field
+    const layout = bundleLayout(manifest, manifestBytes.length);
+    if (layout.headSize > MAX_HEAD_BYTES) throw new OutpostError('E_BUNDLE_CREATE', 'block indexes too large; use a larger --block-size or --group-blocks');
+    const signatures = encodeSignatureBlock(o.keys.map((k) => ({ keyId: k.id, sig: signDetached(k, MANIFEST_SIG_CONTEXT, manifestBytes) })));
+    const tmp = `${base}.tmp`;
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      let at = 0;
+      const put = async (b: Buffer) => {
+        for (let done = 0; done < b.length; ) done += (await fh.write(b, done, b.length - done, at + done)).bytesWritten;
+        at += b.length;
+      };
+      for (const e of layout.entries) {
+        const i = o.payloads.findIndex((p) => p.name === e.payload);
+        await put(encodeHeader(e.name, e.size));
+        if (e.kind === 'payload') {
+          let copied = 0;
+          for await (const chunk of createReadStream(spools[i]!, { highWaterMark: READ_CHUNK, signal: o.signal }) as AsyncIterable<Buffer>) {
+            copied += chunk.length;
+            await put(chunk);
+          }
+          if (copied !== e.size) throw new OutpostError('E_BUNDLE_CREATE', `internal: spool of ${e.payload} has ${copied} bytes, expected ${e.size}`);
+        } else {
+          await put(e.kind === 'manifest' ? manifestBytes : e.kind === 'signatures' ? signatures : indexes[i]!);
+        }
+        await put(Buffer.alloc(paddedSize(e.size) - e.size));
+      }
+      await put(Buffer.alloc(TAR_EOF_BYTES));
+      if (at !== layout.totalSize) throw new OutpostError('E_BUNDLE_CREATE', `internal: wrote ${at} bytes, layout says ${layout.totalSize}`);
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, o.out);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    return { manifest: Object.freeze(manifest), layout };
+  } finally {
+    for (const s of spools) await unlink(s).catch(() => {});
+  }
 }

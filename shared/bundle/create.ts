@@ -1,25 +1,30 @@
-// Bundle creation in two streaming passes, so image size never reaches memory: pass 1 hashes
-// every block (index + whole digest), pass 2 writes the tar and re-hashes the image to catch a
-// file that changed in between. Format 2 reads the image once into a spool of stored blocks
-// (create-v2.ts) and copies that. The output appears under its name only when complete.
+// Bundle creation. A regular-file image is read once (copy-hash.ts): its bytes go to their final
+// place in the output while the block digests and the whole-image sha256 are computed, on two
+// threads. That works because every offset is known before any digest is: the manifest's length
+// does not depend on the digests (fixed-length hex). Anything else (a pipe, a device) is read
+// twice: pass 1 hashes, pass 2 writes and hashes again to catch an image that changed in between.
+// Memory never depends on the image size. The output appears under its name only when complete.
+// Format 2 (compressed blocks, two-level index) is written by create-v2.ts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
-import { spoolPayload } from './create-v2.ts';
 import {
-  DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, V2_DEFAULT_BLOCK_SIZE, V2_DEFAULT_GROUP_BLOCKS, type FormatVersion, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, paddedSize, TAR_EOF_BYTES,
+  DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, blockCount, paddedSize, TAR_EOF_BYTES, type FormatVersion,
 } from './format.ts';
+import { createBundleV2 } from './create-v2.ts';
 import { signDetached, type SigningKey } from './keys.ts';
 import { bundleLayout, type BundleLayout } from './layout.ts';
 import { encodeManifest } from './manifest.ts';
 import { encodeSignatureBlock } from './signature-block.ts';
 import { encodeHeader } from './tar-header.ts';
+import { copyAndHash, type Hashed } from './copy-hash.ts';
 import type { Manifest, PayloadEntry } from './types.ts';
 
 const READ_CHUNK = 1024 * 1024;
+const NO_DIGEST = '0'.repeat(64);
 
 export interface PayloadInput {
   /** File to read (regular file or block device). */
@@ -51,23 +56,31 @@ export interface Created {
   readonly layout: BundleLayout;
 }
 
-interface Hashed {
-  readonly size: number;
-  readonly sha256: string;
-  readonly index: Buffer;
-  /** Format 2: file holding the payload entry's data. */
-  readonly spool?: string;
+interface Input {
+  readonly p: PayloadInput;
+  readonly blockSize: number;
+  /** Known up front for a regular file: then it is read once. */
+  readonly size: number | null;
+  hashed: Hashed | null;
 }
 
-/** Pass 1: per-block sha256 and whole sha256 without holding any block. */
-async function hashFile(path: string, blockSize: number, signal?: AbortSignal): Promise<Hashed> {
-  const st = await stat(path).catch((err: Error) => {
-    throw new OutpostError('E_BUNDLE_CREATE', `cannot read image ${path}: ${err.message}`, { cause: err });
+function tooManyBlocks(path: string): OutpostError {
+  return new OutpostError('E_BUNDLE_CREATE', `image ${path} needs too many blocks; use a larger --block-size`);
+}
+
+async function inspect(p: PayloadInput): Promise<Input> {
+  const st = await stat(p.path).catch((err: Error) => {
+    throw new OutpostError('E_BUNDLE_CREATE', `cannot read image ${p.path}: ${err.message}`, { cause: err });
   });
-  const expected = st.isFile() ? st.size : null;
-  if (expected !== null && expected > MAX_HEAD_BYTES / DIGEST_BYTES * blockSize) {
-    throw new OutpostError('E_BUNDLE_CREATE', `image ${path} needs too many blocks; use a larger --block-size`);
-  }
+  const blockSize = p.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const size = st.isFile() ? st.size : null;
+  if (size === 0) throw new OutpostError('E_BUNDLE_CREATE', `image ${p.path} is empty`);
+  if (size !== null && size > (MAX_HEAD_BYTES / DIGEST_BYTES) * blockSize) throw tooManyBlocks(p.path);
+  return { p, blockSize, size, hashed: null };
+}
+
+/** Two-pass inputs, pass 1: per-block sha256 and whole sha256 without holding any block. */
+async function hashStream(path: string, blockSize: number, signal?: AbortSignal): Promise<Hashed> {
   const total = createHash('sha256');
   const digests: Buffer[] = [];
   let block = createHash('sha256');
@@ -76,6 +89,7 @@ async function hashFile(path: string, blockSize: number, signal?: AbortSignal): 
   for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK, signal }) as AsyncIterable<Buffer>) {
     total.update(chunk);
     size += chunk.length;
+    if (size > (MAX_HEAD_BYTES / DIGEST_BYTES) * blockSize) throw tooManyBlocks(path);
     for (let off = 0; off < chunk.length; ) {
       const n = Math.min(blockSize - inBlock, chunk.length - off);
       block.update(chunk.subarray(off, off + n));
@@ -93,118 +107,97 @@ async function hashFile(path: string, blockSize: number, signal?: AbortSignal): 
   return { size, sha256: total.digest('hex'), index: Buffer.concat(digests) };
 }
 
+/** Two-pass inputs, pass 2: copy, and refuse an image that is not what pass 1 hashed. */
+async function copyStream(input: Input, out: FileHandle, at: number, signal?: AbortSignal): Promise<void> {
+  const want = input.hashed!;
+  const total = createHash('sha256');
+  let copied = 0;
+  for await (const chunk of createReadStream(input.p.path, { highWaterMark: READ_CHUNK, signal }) as AsyncIterable<Buffer>) {
+    const take = chunk.subarray(0, Math.max(0, Math.min(chunk.length, want.size - copied)));
+    copied += chunk.length;
+    total.update(take);
+    for (let done = 0; done < take.length; ) done += (await out.write(take, done, take.length - done, at + copied - chunk.length + done)).bytesWritten;
+  }
+  if (copied !== want.size || total.digest('hex') !== want.sha256) {
+    throw new OutpostError('E_BUNDLE_CREATE', `image ${input.p.path} changed while the bundle was being written`);
+  }
+}
+
+function entryOf(input: Input): PayloadEntry {
+  const h = input.hashed;
+  const size = h?.size ?? input.size!;
+  return {
+    name: input.p.name,
+    slotClass: input.p.slotClass,
+    size,
+    sha256: h?.sha256 ?? NO_DIGEST,
+    blockSize: input.blockSize,
+    blocks: blockCount(size, input.blockSize),
+    indexSha256: h ? createHash('sha256').update(h.index).digest('hex') : NO_DIGEST,
+  };
+}
+
 export function signManifest(manifestBytes: Buffer, keys: readonly SigningKey[]): Buffer {
   return encodeSignatureBlock(keys.map((k) => ({ keyId: k.id, sig: signDetached(k, MANIFEST_SIG_CONTEXT, manifestBytes) })));
 }
 
 export async function createBundle(o: CreateOptions): Promise<Created> {
   if (o.keys.length === 0) throw new OutpostError('E_BUNDLE_CREATE', 'at least one signing key is required');
-  const format = o.format ?? FORMAT_VERSION;
-  const hashed: Hashed[] = [];
-  const entries: PayloadEntry[] = [];
-  const spoolBase = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString('hex')}`);
-  try {
-    return await write(o, format, hashed, entries, spoolBase);
-  } finally {
-    for (const h of hashed) if (h.spool) await unlink(h.spool).catch(() => {});
-  }
-}
-
-async function write(o: CreateOptions, format: FormatVersion, hashed: Hashed[], entries: PayloadEntry[], spoolBase: string): Promise<Created> {
-  for (const [i, p] of o.payloads.entries()) {
-    if (format === 2) {
-      const blockSize = p.blockSize ?? V2_DEFAULT_BLOCK_SIZE;
-      const groupBlocks = p.groupBlocks ?? V2_DEFAULT_GROUP_BLOCKS;
-      const spool = `${spoolBase}.${i}.spool`;
-      hashed.push({ size: 0, sha256: '', index: Buffer.alloc(0), spool });
-      const h = await spoolPayload(p.path, spool, blockSize, groupBlocks, { level: o.level, signal: o.signal });
-      hashed[i] = { size: h.size, sha256: h.sha256, index: h.index, spool };
-      entries.push({
-        name: p.name, slotClass: p.slotClass, size: h.size, sha256: h.sha256, blockSize, blocks: h.blocks,
-        indexSha256: createHash('sha256').update(h.index).digest('hex'), groupBlocks, storedSize: h.storedSize,
-      });
-      continue;
-    }
-    const blockSize = p.blockSize ?? DEFAULT_BLOCK_SIZE;
-    const h = await hashFile(p.path, blockSize, o.signal);
-    hashed.push(h);
-    entries.push({
-      name: p.name,
-      slotClass: p.slotClass,
-      size: h.size,
-      sha256: h.sha256,
-      blockSize,
-      blocks: h.index.length / DIGEST_BYTES,
-      indexSha256: createHash('sha256').update(h.index).digest('hex'),
-    });
-  }
-  const manifest: Manifest = {
-    format,
+  if ((o.format ?? FORMAT_VERSION) === 2) return createBundleV2(o);
+  const inputs: Input[] = [];
+  for (const p of o.payloads) inputs.push(await inspect(p));
+  for (const i of inputs) if (i.size === null) i.hashed = await hashStream(i.p.path, i.blockSize, o.signal);
+  const manifestOf = (): Manifest => ({
+    format: FORMAT_VERSION,
     version: o.version,
     release: o.release,
     compatible: [...o.compatible],
     created: (o.created ?? new Date()).toISOString(),
-    payloads: entries,
-  };
-  const manifestBytes = encodeManifest(manifest); // validates every field
-  const layout = bundleLayout(manifest, manifestBytes.length);
+    payloads: inputs.map(entryOf),
+  });
+  // The layout before any digest: digests are fixed-length hex, so the final manifest has the
+  // same length as this draft (checked below).
+  const draft = manifestOf();
+  const draftBytes = encodeManifest(draft); // validates every field
+  const layout = bundleLayout(draft, draftBytes.length);
   if (layout.headSize > MAX_HEAD_BYTES) throw new OutpostError('E_BUNDLE_CREATE', 'block indexes too large; use a larger --block-size');
-  const signatures = signManifest(manifestBytes, o.keys);
 
   const tmp = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    let at = 0;
-    const put = async (b: Buffer) => {
-      await fh.write(b, 0, b.length, at);
-      at += b.length;
+    const put = async (at: number, b: Buffer) => {
+      for (let done = 0; done < b.length; ) done += (await fh.write(b, done, b.length - done, at + done)).bytesWritten;
     };
-    const entry = async (name: string, data: Buffer) => {
-      await put(encodeHeader(name, data.length));
-      await put(data);
-      await put(Buffer.alloc(paddedSize(data.length) - data.length));
-    };
-    for (const e of layout.entries) {
-      if (e.kind === 'manifest') await entry(e.name, manifestBytes);
-      else if (e.kind === 'signatures') await entry(e.name, signatures);
-      else if (e.kind === 'index') await entry(e.name, hashed[o.payloads.findIndex((p) => p.name === e.payload)]!.index);
-      else if (format === 2) {
-        const i = o.payloads.findIndex((p) => p.name === e.payload);
-        await put(encodeHeader(e.name, e.size));
-        let copied = 0;
-        for await (const chunk of createReadStream(hashed[i]!.spool!, { highWaterMark: READ_CHUNK, signal: o.signal }) as AsyncIterable<Buffer>) {
-          copied += chunk.length;
-          await put(chunk);
-        }
-        if (copied !== e.size) throw new OutpostError('E_BUNDLE_CREATE', `internal: spool of ${e.payload} has ${copied} bytes, expected ${e.size}`);
-        await put(Buffer.alloc(paddedSize(e.size) - e.size));
-      } else {
-        const i = o.payloads.findIndex((p) => p.name === e.payload);
-        const p = entries[i]!;
-        await put(encodeHeader(e.name, p.size));
-        const total = createHash('sha256');
-        let copied = 0;
-        for await (const chunk of createReadStream(o.payloads[i]!.path, { highWaterMark: READ_CHUNK, signal: o.signal }) as AsyncIterable<Buffer>) {
-          const take = chunk.subarray(0, Math.max(0, Math.min(chunk.length, p.size - copied)));
-          copied += chunk.length;
-          total.update(take);
-          await put(take);
-        }
-        if (copied !== p.size || total.digest('hex') !== p.sha256) {
-          throw new OutpostError('E_BUNDLE_CREATE', `image ${o.payloads[i]!.path} changed while the bundle was being written`);
-        }
-        await put(Buffer.alloc(paddedSize(p.size) - p.size));
+    for (const input of inputs) {
+      const at = layout.entries.find((e) => e.kind === 'payload' && e.payload === input.p.name)!.dataOffset;
+      if (input.hashed) await copyStream(input, fh, at, o.signal);
+      else input.hashed = await copyAndHash(input.p.path, input.size!, input.blockSize, fh, at, o.signal);
+    }
+    for (const input of inputs) {
+      const st = await stat(input.p.path);
+      if (st.isFile() && input.size !== null && st.size !== input.size) {
+        throw new OutpostError('E_BUNDLE_CREATE', `image ${input.p.path} changed while the bundle was being written`);
       }
     }
-    await put(Buffer.alloc(TAR_EOF_BYTES));
-    if (at !== layout.totalSize) throw new OutpostError('E_BUNDLE_CREATE', `internal: wrote ${at} bytes, layout says ${layout.totalSize}`);
+    const manifest = { ...manifestOf(), created: draft.created };
+    const manifestBytes = encodeManifest(manifest);
+    if (manifestBytes.length !== draftBytes.length) throw new OutpostError('E_BUNDLE_CREATE', 'internal: manifest length changed with its digests');
+    const signatures = signManifest(manifestBytes, o.keys);
+    for (const e of layout.entries) {
+      const input = inputs.find((i) => i.p.name === e.payload);
+      const data = e.kind === 'manifest' ? manifestBytes : e.kind === 'signatures' ? signatures : e.kind === 'index' ? input!.hashed!.index : null;
+      await put(e.headerOffset, encodeHeader(e.name, e.size));
+      if (data) await put(e.dataOffset, data);
+      await put(e.dataOffset + e.size, Buffer.alloc(paddedSize(e.size) - e.size));
+    }
+    await put(layout.totalSize - TAR_EOF_BYTES, Buffer.alloc(TAR_EOF_BYTES));
     await fh.sync();
     await fh.close();
     await rename(tmp, o.out);
+    return { manifest: Object.freeze(manifest), layout };
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw err;
   }
-  return { manifest: Object.freeze(manifest), layout };
 }

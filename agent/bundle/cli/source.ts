@@ -1,9 +1,10 @@
 // A bundle path as a byte stream ("-" is stdin), with file errors turned into a stable code.
-import { createReadStream } from 'node:fs';
 import { OutpostError } from '../../../shared/errors.ts';
+import { readFileChunks } from '../file-chunks.ts';
 
 export async function* openBundle(path: string): AsyncGenerator<Buffer> {
-  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1024 * 1024 });
+  // A file's chunks are reused buffers: fine for the bundle reader, which copies what it keeps.
+  const stream = path === '-' ? process.stdin : readFileChunks(path);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
   } catch (err) {

@@ -1,3 +1,5 @@
+import { createHash, type Hash } from 'node:crypto';
+import { OutpostError } from '../../../shared/errors.ts';
 import type { CliIO } from '../../cli/io.ts';
 import { readBundle } from '../reader.ts';
 import { loadTrustStore } from '../trust-file.ts';
@@ -22,12 +24,21 @@ export async function verify(args: string[], io: CliIO): Promise<number> {
   const trust = await loadTrustStore(required(values.trust, '--trust'));
   const floor = values.floor === undefined ? 0 : integer(values.floor, '--floor');
   let bytes = 0;
+  // A node checks every block against the signed index and nothing more; this tool also checks
+  // the whole-payload sha256 that external tools and the post-boot check of a slot rely on.
+  let whole: Hash | null = null;
   const sink: BlockSink = {
-    async begin() {},
+    async begin() {
+      whole = createHash('sha256');
+    },
     async block(_p, _i, data) {
       bytes += data.length;
+      whole!.update(data);
     },
-    async end() {},
+    async end(p) {
+      const hex = whole!.digest('hex');
+      if (hex !== p.sha256) throw new OutpostError('E_BUNDLE_DIGEST', `payload ${p.name}: sha256 ${hex} does not match the manifest`);
+    },
   };
   const head = await readBundle(openBundle(bundle), { trust, floor, compatible: values.compatible ?? [] }, sink);
   const m = head.manifest;

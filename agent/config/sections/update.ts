@@ -127,9 +127,14 @@ export const update = defineSection('update', 'Slots, boot environment, install 
     parseBootedSlot,
   ),
   checkpointBytes: field.number(
-    'Slot data is fsynced and the progress record saved after this many bytes (resume granularity after a power cut).',
+    'Slot data is fsynced and the progress record saved after this many bytes (resume granularity after a power cut), but not more often than checkpointSeconds.',
     4 << 20,
     { min: 4096, integer: true },
+  ),
+  checkpointSeconds: field.number(
+    'Least time between two checkpoints: a fast local install fsyncs every few seconds, not every few MiB (a power cut costs at most this much rewriting, or checkpointBytes on a slow link).',
+    2,
+    { min: 0, max: 3600 },
   ),
   maxStateEntries: field.number(
     'Save counter: a deployment that re-enters one state more often than this fails instead of looping.',

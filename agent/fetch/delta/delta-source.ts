@@ -13,7 +13,7 @@ import { fullJitterDelay } from '../../lib/backoff.ts';
 import { silentLogger, type Logger } from '../../log/logger.ts';
 import { DEFAULT_RETRY, type HttpSourceOptions, type RetryPolicy } from '../http-source.ts';
 import { realSleep } from '../sleep.ts';
-import { checkStoredBlock } from '../../bundle/stored-block-checker.ts';
+import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { groupDigestOf } from '../../../shared/bundle/stored-index.ts';

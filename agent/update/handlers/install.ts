@@ -1,9 +1,10 @@
 // Before the reboot: prepare → (write: write.ts, marks the target bad once the bundle's head
-// is verified) → read back → arm.
+// is verified) → record (read back only if another process wrote it) → arm.
 import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError } from '../../lib/errors.ts';
 import { setSlotRecord } from '../slot-records.ts';
+import { takeWrittenHere } from './written-here.ts';
 
 export const preparing: Handler = async (ctx, signal) => {
   signal.throwIfAborted();
@@ -40,12 +41,20 @@ export async function markTargetBad(ctx: HandlerContext): Promise<void> {
 }
 
 export const verifying: Handler = async (ctx, signal) => {
+  signal.throwIfAborted();
   const b = ctx.journal.bundle;
   if (!b) throw new AgentError('E_JOURNAL_STATE', 'verifying without bundle facts');
   const slot = targetSlot(ctx);
-  const got = await slot.digest(b.payload.size, signal);
-  if (got !== b.payload.sha256) {
-    throw new AgentError('E_SLOT_DIGEST', `slot ${slot.name} read back ${got}, expected ${b.payload.sha256}`);
+  if (takeWrittenHere(ctx)) {
+    // Every block was verified before it was written and fsynced; see written-here.ts for why
+    // no read-back follows here.
+    ctx.log.info('slot written; its medium is checked after the reboot, before commit', { slot: slot.name });
+  } else {
+    const got = await slot.digest(b.payload.size, signal);
+    if (got !== b.payload.sha256) {
+      throw new AgentError('E_SLOT_DIGEST', `slot ${slot.name} read back ${got}, expected ${b.payload.sha256}`);
+    }
+    ctx.log.info('slot read back and verified', { slot: slot.name, sha256: got });
   }
   await setSlotRecord(ctx.deps.dir, slot.name, {
     version: b.version,
@@ -55,7 +64,6 @@ export const verifying: Handler = async (ctx, signal) => {
     installedAt: new Date(ctx.deps.now()).toISOString(),
     deployment: ctx.journal.id,
   });
-  ctx.log.info('slot read back and verified', { slot: slot.name, sha256: got });
   return 'verified';
 };
 

@@ -134,6 +134,7 @@ export class TestNode {
         healthChecks: (opts.healthChecks ?? []).map(([command, ...args], i) => ({ name: `check${i}`, command, args, timeoutMs: 10_000 })),
         bootedSlot: { source: 'file', path: '/run/booted-slot' },
         checkpointBytes: opts.checkpointBytes ?? 256 << 10,
+        checkpointSeconds: 0, // tests count on checkpoints at byte granularity
       },
       bundle: await opts.kit.bundleConfig(root, opts.slotPaths ? '/' : root),
     };

@@ -13,7 +13,6 @@ import { HubClient } from '../../../agent/hub/client.ts';
 import { InventoryCollector } from '../../../agent/inventory/collector.ts';
 import { wireSource } from '../../../agent/inventory/service.ts';
 import { TimeFloor, TIME_FLOOR_FILE } from '../../../agent/time/floor.ts';
-import { BUILD_TIME_FLOOR_MS } from '../../../agent/time/limits.ts';
 import { floorFromVerifiedHead } from '../../../agent/time/verified-bundle.ts';
 import { processRunner } from '../../../agent/platform/exec.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
@@ -27,7 +26,9 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
   let hub = await startDevHub({ host: '127.0.0.1', port: 0, stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() });
   const port = Number(new URL(hub.url).port);
   let wall = 42_000; // no RTC: 1970-01-01T00:00:42Z
-  const floor = await TimeFloor.open(join(dir, 'node'), { now: () => wall });
+  // Signed time (build or last bundle) an hour ago: hub time may lift the floor a small margin past it.
+  const builtIn = Date.now() - 3_600_000;
+  const floor = await TimeFloor.open(join(dir, 'node'), { now: () => wall, builtInFloorMs: builtIn, synchronised: () => false });
   const collector = new InventoryCollector({
     callTimeoutMs: 5000, scriptsDir: null, scriptTimeoutMs: 1000, runner: processRunner, probes: [],
     clock: floor.clock(), trustedTime: () => floor.trustedNow(),
@@ -47,9 +48,9 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
   const running = client.run(ac.signal);
   const record = () => hub.store.state.nodes[identity.fingerprint];
   try {
-    assert.equal(floor.floorMs, BUILD_TIME_FLOOR_MS);
+    assert.equal(floor.floorMs, builtIn);
     const before = Date.now();
-    await waitFor('floor raised from hub time', () => floor.floorMs > BUILD_TIME_FLOOR_MS);
+    await waitFor('floor raised from hub time', () => floor.floorMs > builtIn);
     assert.equal(floor.trustedNow().source, 'hub');
     assert.ok(floor.floorMs >= before - 1000 && floor.floorMs <= Date.now(), 'the hub clock of this test');
     assert.equal(JSON.parse(await readFile(join(dir, 'node', TIME_FLOOR_FILE), 'utf8')).floorMs, floor.floorMs, 'kept on disk');
@@ -77,7 +78,7 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
     await waitFor('node back online', () => (record()?.lastSeen ?? 0) >= restarted);
     await waitFor('auth handled', () => client.health());
     assert.equal(floor.floorMs, created);
-    assert.equal((await TimeFloor.open(join(dir, 'node'))).floorMs, created, 'and not on disk either');
+    assert.equal((await TimeFloor.open(join(dir, 'node'), { builtInFloorMs: builtIn })).floorMs, created, 'and not on disk either');
   } finally {
     ac.abort();
     await running;

@@ -130,16 +130,17 @@ test('an invalid report is refused before it reaches the journal', async () => {
   await a.close();
 });
 
-test('past the bound with only never-drop reports, the journal is not rewritten on every append', async () => {
-  const a = await open({ maxCount: 10 });
-  for (let i = 1; i <= 60; i++) await a.append(state(i));
-  assert.equal(a.pendingCount, 60, 'nothing dropped');
+test('past the bound with only never-drop reports (below the hard cap), the journal is not rewritten on every append', async () => {
+  const a = await open({ maxCount: 30 });
+  const other = (i: number): ReportBody => ({ type: 'update.state', at: i, deploymentId: `d-${i}`, state: 'writing' });
+  for (let i = 1; i <= 59; i++) await a.append(other(i));
+  assert.equal(a.pendingCount, 59, 'nothing dropped below the hard cap of twice the bound');
   await a.close();
   // Each compaction makes a new generation: with the raised trigger a handful, not one per append.
   const gens = (await readdir(dir)).filter((n) => n.startsWith('seg-')).map((n) => Number(n.slice(4, 14)));
   assert.ok(Math.max(...gens) <= 8, `generation ${Math.max(...gens)}`);
-  const b = await open({ maxCount: 10 });
-  assert.deepEqual(seqs(b), Array.from({ length: 60 }, (_, i) => i + 1));
+  const b = await open({ maxCount: 30 });
+  assert.deepEqual(seqs(b), Array.from({ length: 59 }, (_, i) => i + 1));
   await b.close();
 });
 
@@ -149,4 +150,44 @@ test('the byte bound coalesces too', async () => {
   assert.ok(a.pendingBytes <= 2000, `${a.pendingBytes} bytes`);
   assert.equal(a.pendingAfter(0).at(-1)!.seq, 40);
   await a.close();
+});
+
+test('regression: a hub watermark above the last seq (outbox lost) moves the counter past it; unsent reports are renumbered, durably', async () => {
+  const a = await open();
+  for (let i = 1; i <= 7; i++) await a.append(state(i));
+  assert.equal(await a.adoptHubWatermark(50), 43);
+  assert.equal(a.acked, 50);
+  assert.deepEqual(seqs(a), [51, 52, 53, 54, 55, 56, 57]);
+  assert.deepEqual(a.pendingAfter(50).map((r) => r.id), ['r-51', 'r-52', 'r-53', 'r-54', 'r-55', 'r-56', 'r-57']);
+  assert.equal((await a.append(state(8))).seq, 58);
+  await a.close();
+  const b = await open();
+  assert.equal(b.acked, 50);
+  assert.deepEqual(seqs(b), [51, 52, 53, 54, 55, 56, 57, 58]);
+  assert.deepEqual(b.pendingAfter(0).map((r) => (r as { state?: string }).state), [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `step-${i}`), 'order and content kept');
+  assert.equal(await b.adoptHubWatermark(52), 0, 'an ordinary watermark is an ack');
+  assert.deepEqual(seqs(b), [53, 54, 55, 56, 57, 58]);
+  await b.close();
+});
+
+test('regression: never-drop reports are capped; the last outcome of every deployment survives; full at the hard cap', async () => {
+  const b = await open({ maxCount: 20 });
+  const st = (d: number, n: number): ReportBody => ({ type: 'update.state', at: n, deploymentId: `d-${d}`, state: `s${n}` });
+  const out = (d: number): ReportBody => ({ type: 'update.outcome', at: d, deploymentId: `d-${d}`, result: 'failure', code: 'E_X', message: 'x', log: '' });
+  const res = (n: number): ReportBody => ({ type: 'command.result', at: n, ref: `c-${n}`, ok: true });
+  for (let d = 1; d <= 10; d++) {
+    for (let n = 1; n <= 5; n++) await b.append(st(d, n));
+    await b.append(out(d));
+    for (let n = 1; n <= 3; n++) await b.append(res(d * 10 + n));
+    assert.ok(b.pendingCount <= 50, `bounded (${b.pendingCount})`);
+  }
+  const kept = b.pendingAfter(0);
+  for (let d = 1; d <= 10; d++) assert.ok(kept.some((r) => r.type === 'update.outcome' && r.deploymentId === `d-${d}`), `outcome of d-${d} kept`);
+  assert.equal(b.full, false);
+  for (let d = 11; d <= 60 && !b.full; d++) await b.append(out(d));
+  assert.equal(b.full, true, 'only outcomes left and at the hard cap: the node takes no new deployment');
+  assert.ok(b.pendingCount <= 50);
+  await b.ack(b.lastSeq);
+  assert.equal(b.full, false);
+  await b.close();
 });

@@ -27,7 +27,7 @@ test('collects every targeted section; failing and hanging sources land in error
     runner: processRunner,
     slots: async () => ({ booted: 'A', slots: { A: { version: '1.2.0', good: true }, B: { version: '1.1.0', good: false } }, dropped: undefined }),
     clock: { now: () => Date.UTC(2027, 0, 1) },
-    trustedTime: () => ({ now: Date.UTC(2027, 0, 1), systemNow: 5000, floorMs: Date.UTC(2027, 0, 1), source: 'hub', clockBehind: true, behindMs: Date.UTC(2027, 0, 1) - 5000 }),
+    trustedTime: () => ({ now: Date.UTC(2027, 0, 1), systemNow: 5000, floorMs: Date.UTC(2027, 0, 1), source: 'hub', clockBehind: true, behindMs: Date.UTC(2027, 0, 1) - 5000, synchronised: false, usingFloor: true, signedMs: Date.UTC(2026, 10, 1) }),
     probes: [...SYSTEM_PROBES, failing],
   });
   const inv = await collector.collect();
@@ -56,7 +56,7 @@ test('collects every targeted section; failing and hanging sources land in error
     broken: { code: 'E_PROBE_BROKEN', message: 'no such bus' },
   });
   assert.equal(inv.volatile.collectedAt, '2027-01-01T00:00:00.000Z');
-  assert.deepEqual(inv.clock, { behindFloor: true }, 'a clock behind the trusted floor is reported');
+  assert.deepEqual(inv.clock, { behindFloor: true, usingFloor: true }, 'a clock behind the trusted floor is reported');
   assert.deepEqual(inv.volatile.clock, { behindMs: Date.UTC(2027, 0, 1) - 5000, floor: '2027-01-01T00:00:00.000Z', floorSource: 'hub' });
   assert.equal(typeof inv.volatile.uptimeS, 'number');
   assert.ok(inv.volatile.temperatureC !== undefined, 'temperature reported (null where the board has no sensor)');

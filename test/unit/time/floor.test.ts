@@ -4,7 +4,7 @@ import { mkdtemp, rm, readFile, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TimeFloor, TIME_FLOOR_FILE } from '../../../agent/time/floor.ts';
-import { BUILD_TIME_FLOOR_MS } from '../../../agent/time/limits.ts';
+import { BUILD_TIME_FLOOR_MS, MAX_HUB_LEAD_MS } from '../../../agent/time/limits.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 
 const dirs: string[] = [];
@@ -19,6 +19,8 @@ async function scratch(): Promise<string> {
 
 const T2027 = Date.UTC(2027, 0, 15, 12);
 const EPOCH_BOOT = 42_000; // a node without RTC: 1970-01-01T00:00:42Z
+/** Built (or last given a signed bundle) an hour before T2027: hub time T2027 is within the margin. */
+const RECENT = { builtInFloorMs: T2027 - 3_600_000, synchronised: () => false };
 
 test('a fresh node starts at the build floor', async () => {
   const f = await TimeFloor.open(await scratch(), { now: () => EPOCH_BOOT, monotonic: () => 0 });
@@ -31,7 +33,7 @@ test('a fresh node starts at the build floor', async () => {
 
 test('the floor rises, never falls, and survives a restart', async () => {
   const dir = await scratch();
-  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0, ...RECENT });
   assert.equal(await f.raiseFromHub(new Date(T2027)), true);
   assert.equal(f.floorMs, T2027);
   assert.equal(await f.raiseFromBundle('2026-12-01T00:00:00Z'), false, 'an older bundle must not lower it');
@@ -42,7 +44,7 @@ test('the floor rises, never falls, and survives a restart', async () => {
   const onDisk = JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8'));
   assert.deepEqual(onDisk, { v: 1, floorMs: T2027 + 1000, floor: new Date(T2027 + 1000).toISOString(), source: 'bundle', signedMs: T2027 + 1000 });
 
-  const reopened = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  const reopened = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0, ...RECENT });
   assert.equal(reopened.floorMs, T2027 + 1000);
   assert.equal(reopened.trustedNow().source, 'bundle');
 });
@@ -71,7 +73,7 @@ test('implausible times are refused with E_TIME_FLOOR_INVALID and change nothing
 test('while the clock is behind, trusted time advances with the monotonic clock', async () => {
   let mono = 1000;
   let wall = EPOCH_BOOT;
-  const f = await TimeFloor.open(await scratch(), { now: () => wall, monotonic: () => mono });
+  const f = await TimeFloor.open(await scratch(), { now: () => wall, monotonic: () => mono, ...RECENT });
   await f.raiseFromHub(T2027);
   mono += 90_000;
   wall += 90_000;
@@ -86,12 +88,46 @@ test('while the clock is behind, trusted time advances with the monotonic clock'
   assert.equal(sane.clockBehind, false);
 });
 
-test('a clock slightly behind (within tolerance) is not flagged', async () => {
-  const f = await TimeFloor.open(await scratch(), { now: () => T2027 - 5_000, monotonic: () => 0, toleranceMs: 60_000 });
+test('a clock slightly behind (within tolerance) is not flagged and is used as it is', async () => {
+  const f = await TimeFloor.open(await scratch(), { now: () => T2027 - 5_000, monotonic: () => 0, toleranceMs: 60_000, ...RECENT });
   await f.raiseFromHub(T2027);
   const t = f.trustedNow();
   assert.equal(t.clockBehind, false);
-  assert.equal(t.now, T2027, 'still never below the floor');
+  assert.equal(t.now, T2027 - 5_000, 'within the tolerance the system clock is used');
+});
+
+test('regression: a synchronised clock wins over a floor far ahead of it; only an unsynchronised one gives way', async () => {
+  let synced = true;
+  const now = Date.UTC(2027, 0, 15, 2); // 02:00, inside a night window
+  const f = await TimeFloor.open(await scratch(), { now: () => now, monotonic: () => 0, builtInFloorMs: now - 3_600_000, synchronised: () => synced });
+  await f.raise(now + 12 * 3_600_000, 'hub'); // a floor 12 h ahead, as a bad hub once left it
+  let t = f.trustedNow();
+  assert.equal(t.clockBehind, true);
+  assert.equal(t.synchronised, true);
+  assert.equal(t.usingFloor, false);
+  assert.equal(t.now, now, 'NTP time, not the floor: the night window stays at night');
+  synced = false;
+  t = f.trustedNow();
+  assert.equal(t.usingFloor, true);
+  assert.equal(t.now, now + 12 * 3_600_000);
+});
+
+test('regression: hub time lifts the floor at most MAX_HUB_LEAD_MS past the highest signed time; a site can reset it', async () => {
+  const dir = await scratch();
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0, synchronised: () => false });
+  await f.raiseFromHub(BUILD_TIME_FLOOR_MS + 365 * 86_400_000);
+  assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS + MAX_HUB_LEAD_MS);
+  assert.ok(MAX_HUB_LEAD_MS <= 86_400_000, 'a small margin');
+  const created = BUILD_TIME_FLOOR_MS + 10 * 86_400_000;
+  await f.raiseFromBundle(new Date(created).toISOString());
+  await f.raiseFromHub(created + 30 * 86_400_000);
+  assert.equal(f.floorMs, created + MAX_HUB_LEAD_MS);
+  assert.equal(await f.reset('signed'), created);
+  assert.equal(f.floorMs, created);
+  assert.equal((await TimeFloor.open(dir, { now: () => EPOCH_BOOT })).floorMs, created, 'kept on disk');
+  assert.equal(await f.reset('build'), BUILD_TIME_FLOOR_MS);
+  assert.equal(f.signedMs, BUILD_TIME_FLOOR_MS);
+  assert.equal(f.trustedNow().source, 'build');
 });
 
 test('a corrupt floor file is set aside and the build floor applies', async () => {
@@ -104,7 +140,7 @@ test('a corrupt floor file is set aside and the build floor applies', async () =
 
 test('from both sources in any order, the floor only rises (memory and disk), and the highest wins', async () => {
   const dir = await scratch();
-  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0, maxHubLeadMs: 365 * 86_400_000 });
   let seed = 7;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   let highest = f.floorMs;
@@ -118,15 +154,15 @@ test('from both sources in any order, the floor only rises (memory and disk), an
     assert.equal(JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8')).floorMs ?? BUILD_TIME_FLOOR_MS, f.floorMs);
   }
   assert.equal(f.floorMs, highest);
-  assert.equal((await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 })).floorMs, highest);
+  assert.equal((await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0, maxHubLeadMs: 365 * 86_400_000 })).floorMs, highest);
 });
 
 test('hub time far beyond the signed floor lifts it only to the bound; a bundle moves the bound', async () => {
   const dir = await scratch();
-  const YEAR = 365 * 86_400_000;
+  const YEAR = MAX_HUB_LEAD_MS;
   const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
   assert.equal(f.signedMs, BUILD_TIME_FLOOR_MS);
-  // A lying (or broken) hub says 2150: the node believes at most build time + a year.
+  // A lying (or broken) hub says 2150: the node believes at most build time + the margin.
   assert.equal(await f.raiseFromHub(Date.UTC(2150, 0, 1)), true);
   assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS + YEAR);
   assert.equal(f.trustedNow().source, 'hub');
@@ -134,7 +170,7 @@ test('hub time far beyond the signed floor lifts it only to the bound; a bundle 
   await f.raiseFromHub(Date.UTC(2150, 0, 1));
   assert.equal(f.floorMs, BUILD_TIME_FLOOR_MS + YEAR);
   // … a verified bundle does, even one older than the floor.
-  const created = BUILD_TIME_FLOOR_MS + 100 * 86_400_000;
+  const created = BUILD_TIME_FLOOR_MS + 12 * 3_600_000;
   assert.equal(await f.raiseFromBundle(new Date(created).toISOString()), false);
   assert.equal(f.signedMs, created);
   await f.raiseFromHub(Date.UTC(2150, 0, 1));

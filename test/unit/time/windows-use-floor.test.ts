@@ -24,9 +24,9 @@ test('a node booted in 1970 uses the floor for windows and expiries', async () =
   dir = await mkdtemp(join(tmpdir(), 'outpost-floor-win-'));
   let wall = 5_000; // RTC-less boot
   let mono = 0;
-  const floor = await TimeFloor.open(dir, { now: () => wall, monotonic: () => mono });
-  // Hub says it is 2027-03-10 01:30 UTC.
+  // Hub says it is 2027-03-10 01:30 UTC; the node's newest signed time is a little earlier.
   const hubNow = Date.UTC(2027, 2, 10, 1, 30);
+  const floor = await TimeFloor.open(dir, { now: () => wall, monotonic: () => mono, builtInFloorMs: hubNow - 3_600_000, synchronised: () => false });
   await floor.raiseFromHub(hubNow);
   const clock = floor.clock();
 
@@ -52,7 +52,7 @@ test('the real window maths, fed the floor clock, opens the window the raw 1970 
   const d = await mkdtemp(join(tmpdir(), 'outpost-floor-win-'));
   try {
     const mono = 0;
-    const floor = await TimeFloor.open(d, { now: () => 5_000, monotonic: () => mono });
+    const floor = await TimeFloor.open(d, { now: () => 5_000, monotonic: () => mono, builtInFloorMs: Date.UTC(2027, 2, 10, 0, 30), synchronised: () => false });
     await floor.raiseFromHub(Date.UTC(2027, 2, 10, 1, 30)); // a Wednesday, 01:30 UTC
     const nightly = [{ cron: '0 1 * * *', durationMinutes: 240, timezone: 'UTC' }];
     assert.equal(isOpen(nightly, 5_000), false, '00:00:05 on 1 Jan 1970 is outside');

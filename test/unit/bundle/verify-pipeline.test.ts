@@ -1,0 +1,137 @@
+// The verify pipeline with several blocks in flight and hashes finishing out of order: a block
+// reaches the sink only after its own digest matched, in order, one sink call at a time; the
+// first bad block stops the line; after a producer failure only what it queued before, verified.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BlockPool } from '../../../agent/bundle/block-pool.ts';
+import { VerifyPipeline, type BlockHasher } from '../../../agent/bundle/verify-pipeline.ts';
+import type { UncheckedBlock } from '../../../agent/bundle/block-cutter.ts';
+import type { BlockSink } from '../../../agent/bundle/types.ts';
+import type { PayloadEntry } from '../../../shared/bundle/types.ts';
+import { isOutpostError } from '../../../shared/errors.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
+
+const BS = 4096;
+const N = 40;
+const payload: PayloadEntry = { name: 'p.img', slotClass: 'rootfs', size: N * BS, sha256: '0'.repeat(64), blockSize: BS, blocks: N, indexSha256: '0'.repeat(64) };
+
+function blocks(seed: number): Buffer[] {
+  const r = seededRandom(seed);
+  return Array.from({ length: N }, () => Buffer.from(Array.from({ length: BS }, () => Math.floor(r() * 256))));
+}
+
+/** Real sha256, finishing after a random delay: later blocks often finish first. */
+function slowHasher(seed: number, stats: { now: number; most: number }): BlockHasher {
+  const r = seededRandom(seed);
+  return async (data) => {
+    stats.now++;
+    stats.most = Math.max(stats.most, stats.now);
+    const d = createHash('sha256').update(data).digest();
+    await sleep(Math.floor(r() * 6));
+    stats.now--;
+    return d;
+  };
+}
+
+class CheckingSink implements BlockSink {
+  got: number[] = [];
+  busy = false;
+  readonly #want: Buffer[];
+  constructor(want: Buffer[]) {
+    this.#want = want;
+  }
+  async begin() {}
+  async block(_p: PayloadEntry, index: number, data: Buffer) {
+    assert.equal(this.busy, false, 'sink called while a call was in progress');
+    this.busy = true;
+    assert.ok(data.equals(this.#want[index]!), `block ${index} is not the verified original`);
+    await sleep(index % 3);
+    this.got.push(index);
+    this.busy = false;
+  }
+  async end() {}
+}
+
+/** Feeds blocks like the reader does: copied into pool buffers, each with its signed digest. */
+async function feed(pipe: VerifyPipeline, pool: BlockPool, data: Buffer[], index: Buffer[], upTo = data.length): Promise<void> {
+  for (let i = 0; i < upTo; i++) {
+    const buf = pool.take(BS);
+    data[i]!.copy(buf);
+    const b: UncheckedBlock = { payload, index: i, data: buf, expected: index[i]! };
+    await pipe.block(b);
+  }
+}
+
+test('out-of-order hashes: every block reaches the sink in order, never more than the bound in flight', async () => {
+  const data = blocks(1);
+  const index = data.map((d) => createHash('sha256').update(d).digest());
+  const stats = { now: 0, most: 0 };
+  const pool = new BlockPool(5);
+  const sink = new CheckingSink(data);
+  const pipe = new VerifyPipeline(sink, pool, { hash: slowHasher(2, stats), maxBlocks: 4 });
+  await feed(pipe, pool, data, index);
+  await pipe.flush();
+  assert.deepEqual(sink.got, [...Array(N).keys()]);
+  assert.ok(stats.most >= 2, 'several blocks were hashed at once');
+  assert.ok(stats.most <= 4, `${stats.most} hashes in flight`);
+});
+
+test('a bad block in the middle: the blocks before it, in order, and nothing from it on', async () => {
+  for (let seed = 10; seed < 30; seed++) {
+    const data = blocks(seed);
+    const index = data.map((d) => createHash('sha256').update(d).digest());
+    const bad = 1 + (seed % (N - 2));
+    const sent = data.map((d) => Buffer.from(d));
+    sent[bad]![seed % BS] ^= 0x40;
+    const pool = new BlockPool(5);
+    const sink = new CheckingSink(data);
+    const pipe = new VerifyPipeline(sink, pool, { hash: slowHasher(seed, { now: 0, most: 0 }), maxBlocks: 4 });
+    const err = await feed(pipe, pool, sent, index).then(() => pipe.flush()).then(() => null, (e: unknown) => e);
+    const reported = err ?? (await pipe.stop(new Error('unreachable')));
+    assert.ok(isOutpostError(reported, 'E_BUNDLE_BLOCK_HASH'), `seed ${seed}: ${reported}`);
+    assert.deepEqual(sink.got, [...Array(bad).keys()], `seed ${seed}`);
+  }
+});
+
+test('a producer failure: the verified blocks it queued are handed on; an earlier bad block is the error reported', async () => {
+  const data = blocks(3);
+  const index = data.map((d) => createHash('sha256').update(d).digest());
+  // clean blocks, then the producer fails: what it queued before is written, in order
+  let pool = new BlockPool(5);
+  let sink = new CheckingSink(data);
+  let pipe = new VerifyPipeline(sink, pool, { hash: slowHasher(4, { now: 0, most: 0 }), maxBlocks: 4 });
+  await feed(pipe, pool, data, index, 10);
+  const reported = await pipe.stop(new Error('stream cut'));
+  assert.equal((reported as Error).message, 'stream cut');
+  assert.deepEqual(sink.got, [...Array(10).keys()]);
+  // a bad block still queued when the producer fails: its error wins (it came first in the stream)
+  const sent = data.map((d) => Buffer.from(d));
+  sent[8]![0] ^= 1;
+  pool = new BlockPool(5);
+  sink = new CheckingSink(data);
+  pipe = new VerifyPipeline(sink, pool, { hash: slowHasher(5, { now: 0, most: 0 }), maxBlocks: 4 });
+  const fed = await feed(pipe, pool, sent, index, 10).then(() => null, (e: unknown) => e);
+  const second = fed ?? (await pipe.stop(new Error('stream cut')));
+  assert.ok(isOutpostError(second, 'E_BUNDLE_BLOCK_HASH'), String(second));
+  assert.deepEqual(sink.got, [...Array(8).keys()]);
+});
+
+test('an abort stops the line after the hand-over in progress', async () => {
+  const data = blocks(6);
+  const index = data.map((d) => createHash('sha256').update(d).digest());
+  const ac = new AbortController();
+  const pool = new BlockPool(5);
+  const sink = new CheckingSink(data);
+  const inner = sink.block.bind(sink);
+  sink.block = async (p, i, d) => {
+    await inner(p, i, d);
+    if (i === 5) ac.abort(new Error('window closed'));
+  };
+  const pipe = new VerifyPipeline(sink, pool, { hash: slowHasher(7, { now: 0, most: 0 }), maxBlocks: 4, signal: ac.signal });
+  const fed = await feed(pipe, pool, data, index, 12).then(() => pipe.flush()).then(() => null, (e: unknown) => e);
+  const reported = fed ?? (await pipe.stop(new Error('unreachable')));
+  assert.equal((reported as Error).message, 'window closed');
+  assert.deepEqual(sink.got, [...Array(6).keys()]);
+});
