@@ -5,7 +5,7 @@
 //     `outpost --version` wall time, x64 native and arm64 under qemu, each as a ratio against the
 //     same runtime's `node -e 0` measured in the same run.
 //   node scripts/bench-binary.ts hub [--agent binary|source] [--starts 1] [--connected 60] [--idle 600] [--sample 10]
-//     `outpost run` against `scripts/dev-hub.ts --port 0 --accept-all`: start-up until the hub lists
+//     `outpost run` against `outpost-hub serve --port 0 --accept-all`: start-up until the hub lists
 //     the agent online (its first message plus the auth round trip), first start and median of
 //     --starts - 1 restarts; VmRSS and RssAnon (private memory) after --connected seconds; CPU %
 //     over --idle seconds sampled every --sample seconds. --agent source runs bin/outpost.js instead.
@@ -74,16 +74,25 @@ function cpuTicks(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The dev hub prints one line with both of its URLs on stdout. */
+/** The hub's operator token (printed once at its first start). */
+let TOKEN = '';
+
+async function listNodes(admin: string): Promise<Array<{ online?: boolean }>> {
+  return ((await (await fetch(`${admin}/admin/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { nodes: Array<{ online?: boolean }> }).nodes;
+}
+
+/** The hub prints its token, then one line with its URLs, on stdout. */
 function hubUrls(child: ChildProcess): Promise<{ admin: string; agent: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('dev hub did not report its URL within 10 s')), 10_000);
+    const timer = setTimeout(() => reject(new Error('hub did not report its URL within 30 s')), 30_000);
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (line) => {
-      const m = /listening on (\S+) \(agents connect to (\S+)\)/.exec(line);
+      const t = /operator token \(shown once; keep it\): (\S+)/.exec(line);
+      if (t) TOKEN = t[1]!;
+      const m = /listening on \S+ \(agents connect to (\S+); operator API on (\S+)\)/.exec(line);
       if (!m) return;
       clearTimeout(timer);
-      resolve({ admin: m[1]!, agent: m[2]! });
+      resolve({ admin: m[2]!, agent: m[1]! });
     });
     child.once('exit', (code) => reject(new Error(`dev hub exited ${code} before listening`)));
   });
@@ -96,7 +105,7 @@ function hubUrls(child: ChildProcess): Promise<{ admin: string; agent: string }>
 async function untilConnected(admin: string, deadlineMs: number): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
-    const nodes = (await (await fetch(`${admin}/admin/nodes`)).json()) as Array<{ online?: boolean }>;
+    const nodes = await listNodes(admin);
     if (nodes.some((n) => n.online)) return;
     await sleep(10);
   }
@@ -139,7 +148,7 @@ async function stopChild(c: ChildProcess): Promise<void> {
 
 async function untilOffline(admin: string): Promise<void> {
   for (;;) {
-    const nodes = (await (await fetch(`${admin}/admin/nodes`)).json()) as Array<{ online?: boolean }>;
+    const nodes = await listNodes(admin);
     if (!nodes.some((n) => n.online)) return;
     await sleep(10);
   }
@@ -152,7 +161,7 @@ async function hub(which: string, starts: number, connectedS: number, idleS: num
     mkdirSync(join(dir, 'bundles'));
     const hubProc = spawn(
       PINNED_NODE,
-      [join(ROOT, 'scripts', 'dev-hub.ts'), '--port', '0', '--state', join(dir, 'hub.json'), '--bundles', join(dir, 'bundles'), '--accept-all'],
+      [join(ROOT, 'bin', 'outpost-hub.js'), 'serve', '--port', '0', '--store', `sqlite:${join(dir, 'hub.db')}`, '--bundles', join(dir, 'bundles'), '--accept-all'],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     children.push(hubProc);

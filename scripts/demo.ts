@@ -62,8 +62,8 @@ async function story(): Promise<void> {
   chapter('1. A hub, a signing key and two releases');
   const bundles = join(dir, 'hub-bundles');
   await mkdir(bundles);
-  hub = await DemoHub.start({ state: join(dir, 'hub-state.json'), bundles, log: join(dir, 'hub.log'), signal });
-  say(`reference hub listening on ${hub.url} (state in one file, bundles served with HTTP Range)`);
+  hub = await DemoHub.start({ state: join(dir, 'hub.db'), bundles, log: join(dir, 'hub.log'), signal });
+  say(`reference hub listening on ${hub.url} (SQLite store, bundles served with HTTP Range to accepted nodes)`);
 
   const keys = join(dir, 'ci-keys');
   await outpost(['bundle', 'keygen', '--out', keys, '--id', 'demo-ci'], signal);
@@ -121,7 +121,7 @@ async function story(): Promise<void> {
     return n?.status === 'pending' ? n : null;
   });
   say(`hub: new node ${DEVICE}, key fingerprint ${pending.fingerprint.slice(0, 16)}…, status pending`);
-  await hubCtl(h.url, ['accept', pending.fingerprint.slice(0, 16)], signal);
+  await hubCtl(h, ['accept', pending.fingerprint.slice(0, 16)], signal);
   say('operator: `hub-ctl accept` the fingerprint');
   const inv = await until('an inventory report at the hub', async () => (await h.node(DEVICE))?.inventory);
   say(`hub: inventory received (${Object.keys(inv).length} facts), e.g. ${pick(inv)}`);
@@ -134,7 +134,7 @@ async function story(): Promise<void> {
   // The operator does not want to wait for tonight: push a window that opened five minutes ago.
   const pushed = dailyWindow(-5);
   say(`operator: pushes a download window to the node (config.push: cron "${pushed.cron}" UTC, ${pushed.durationMinutes} min, open now)`);
-  const [push] = (await hubCtl(h.url, ['command', '--node', DEVICE, '--type', 'config.push', '--config', JSON.stringify({ windows: [pushed] })], signal)) as Array<{ id: string }>;
+  const [push] = (await hubCtl(h, ['command', '--node', DEVICE, '--type', 'config.push', '--config', JSON.stringify({ windows: [pushed] })], signal)) as Array<{ id: string }>;
   await acked(push!.id, until);
   const first = await follow('demo-2-0', until);
   if (first.result !== 'success') throw new DemoFailure(`2.0 should have committed, the hub got "${first.result}" ${first.code ?? ''} ${first.message ?? ''}`);
@@ -176,7 +176,7 @@ function dailyWindow(fromNowMinutes: number) {
 /** Offers a release through the operator CLI; the node acknowledges it. */
 async function offer(r: Release, deploymentId: string, until: Until): Promise<void> {
   say(`operator: \`hub-ctl offer\` ${r.name} to ${DEVICE} (deployment ${deploymentId})`);
-  const [issued] = (await hubCtl(hub!.url, ['offer', '--node', DEVICE, '--bundle', r.name, '--version', r.version, '--release', String(r.release), '--deployment', deploymentId], signal)) as Array<{ id: string }>;
+  const [issued] = (await hubCtl(hub!, ['offer', '--node', DEVICE, '--bundle', r.name, '--deployment', deploymentId], signal)) as Array<{ id: string }>;
   await acked(issued!.id, until);
 }
 

@@ -31,13 +31,13 @@ const out = (s: string) => process.stdout.write(s + '\n');
 
 const dir = await mkdtemp(join(tmpdir(), 'fleet-sim-'));
 const ac = new AbortController();
-const hubState = join(dir, 'hub.json');
+const hubState = join(dir, 'hub.db');
 await mkdir(join(dir, 'bundles'));
 let hub: Awaited<ReturnType<typeof startHubProcess>> | null = null;
 try {
   const identities = Array.from({ length: N }, (_, i) => identityFromKey(generateKeyPairSync('ed25519').privateKey, `sim-${i}`));
   await writeFile(join(dir, 'fleet.txt'), identities.map((x) => x.fingerprint).join('\n'));
-  hub = await startHubProcess({ state: hubState, bundles: join(dir, 'bundles'), args: ['--preauthorize-file', join(dir, 'fleet.txt')] });
+  hub = await startHubProcess({ store: hubState, bundles: join(dir, 'bundles'), args: ['--preauthorize-file', join(dir, 'fleet.txt')] });
   const port = hub.port;
 
   const authAt = new Array<number>(N).fill(0);
@@ -73,7 +73,7 @@ try {
   const killAt = Date.now();
   await hub.stop('SIGKILL');
   await new Promise((r) => setTimeout(r, downMs));
-  hub = await startHubProcess({ state: hubState, bundles: join(dir, 'bundles'), port });
+  hub = await startHubProcess({ store: hubState, bundles: join(dir, 'bundles'), port });
   const upAt = Date.now();
   await waitFor('whole fleet reconnected', () => reconnectAt.length >= N, 600_000, 100);
 

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../identity/device-identity.ts';
 import { HubClient } from '../hub/client.ts';
+import { helloInfo } from '../hub/hello-info.ts';
 import { buildClientOptions } from '../net/ws-transport.ts';
 import { selectHealthChecks } from '../hub/pushed-checks.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from '../hub/ports.ts';
@@ -343,6 +344,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       timeFloor: floor,
       timings: h,
       log: logger,
+      describe: helloInfo({ compatible: config.bundle.compatible, siteId: config.location.siteId, siteName: config.location.siteName, slots: slotStatus as (() => Promise<object>) | null }),
     });
     started = true;
   } else logger.warn('hub.url is null: running without a hub link');

@@ -1,4 +1,5 @@
-import type { CliIO } from './io.ts';
+import { EXIT, type CliIO } from './io.ts';
+import { checkConfig } from '../config/checks.ts';
 import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, SECTIONS, DEFAULT_CONFIG_FILE } from '../config/load.ts';
 
@@ -18,8 +19,12 @@ export function configReference(): string {
 const HELP = `usage: outpost config [--config FILE]
        outpost config --doc
 
-Checks a config file the way \`outpost run\` does before it starts, and prints it with the
-defaults filled in. Exit 0 when it is usable, 1 with "E_CODE: message" otherwise.
+Runs every check \`outpost run\` makes before it starts: the schema, then URLs and their schemes,
+TLS and proxy settings, the state directory, slot paths and sizes, the boot environment (read
+once), the booted-slot source, reboot and health-check commands, the trust store and floor
+file. Prints one "CODE: message" line on stderr per problem (W_… codes are warnings) and, when
+the config is usable, the config with the defaults filled in on stdout. Exit 0 when usable
+(warnings allowed), 1 otherwise. Nothing is created or written.
   --config FILE   the file to check (default ${DEFAULT_CONFIG_FILE})
   --doc           print the config reference (markdown, as in the README)
 `;
@@ -33,6 +38,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  const problems = await checkConfig(config);
+  for (const p of problems) io.err.write(`${p.code}: ${p.message}${p.severity === 'degraded' ? ' (outpost run starts, but cannot update until fixed)' : ''}\n`);
+  if (problems.some((p) => p.severity !== 'warning')) return EXIT.failed;
   io.out.write(JSON.stringify(config, null, 2) + '\n');
-  return 0;
+  return EXIT.ok;
 }

@@ -5,40 +5,52 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EXIT, type CliIO } from './io.ts';
+import { progressPrinter } from './progress.ts';
+import { fetchReporter } from './fetch-reporter.ts';
 import { parse, printHelp, usageError } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, rootPath, stateDir } from '../config/load.ts';
 import { proxyEnvironment } from '../config/sections/fetch.ts';
 import { createFetcher } from '../fetch/from-config.ts';
 import { realSleep } from '../fetch/sleep.ts';
-import { silentLogger } from '../log/logger.ts';
 import { WindowPlan } from '../window/plan.ts';
 import { openUpdateApp } from '../app/update-app.ts';
 import { fileSource } from '../bundle/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
+import type { InstallWindows } from '../update/ports.ts';
 import { AgentError } from '../lib/errors.ts';
 
-const HELP = `usage: outpost install FILE|URL [--config F]
-       outpost install --resume [--config F]
+const HELP = `usage: outpost install FILE|URL [--no-reboot] [--config FILE]
+       outpost install --resume [--no-reboot] [--config FILE]
 Installs a signed bundle (a file, or an http:// or https:// URL streamed straight into the slot)
 into the inactive slot, arms the bootloader and reboots. Downloads start now, whatever the
-download windows; fetch.maxBytesPerSecond still applies.
---resume continues (or rolls back) the deployment found in the journal (a download continues
-from its last verified block); run it after boot or after an interrupted install.
+download windows; fetch.maxBytesPerSecond still applies. A connection problem is reported at
+once with the retry plan (fetch.retryMaxAttempts, fetch.giveUpAfterMinutes).
+  --no-reboot     stage only: download, write and verify the slot, then stop before arming the
+                  bootloader. The daemon (outpost run) arms and reboots in the node's next
+                  install window (fetch.installWindows; none configured: at its next start);
+                  \`outpost install --resume\` does it now.
+  --resume        continue (or roll back) the deployment found in the journal (a download
+                  continues from its last verified block); run it after boot, after an
+                  interrupted install, or to finish a staged one
+  --config FILE   provisioned config (default ${DEFAULT_CONFIG_FILE})
 `;
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(args, { config: { type: 'string' }, resume: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { config: { type: 'string' }, resume: { type: 'boolean' }, 'no-reboot': { type: 'boolean' } });
   if (values.help) return printHelp(io, HELP);
   if (values.resume ? positionals.length !== 0 : positionals.length !== 1) {
     throw usageError(values.resume ? '--resume takes no bundle' : positionals.length === 0 ? 'missing bundle FILE or URL (or --resume)' : 'give exactly one bundle FILE or URL');
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
   const dir = stateDir(config);
+  const show = progressPrinter(io);
+  const retryPlan = { maxAttempts: config.fetch.retryMaxAttempts, giveUpAfterMinutes: config.fetch.giveUpAfterMinutes };
   const fetcher = await createFetcher(config.fetch, {
-    resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: silentLogger(), now: Date.now,
+    resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: fetchReporter(io, retryPlan, show.interrupt), now: Date.now,
   });
+  const stage = values['no-reboot'] === true;
   // Recorded for this deployment, so a daemon that resumes it also downloads now and arms at once.
   const plan = new WindowPlan({
     dir: join(dir, 'update'), configured: { windows: config.fetch.windows, installWindows: config.fetch.installWindows }, gate: fetcher.gate, sleep: realSleep,
@@ -46,11 +58,14 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   await plan.load();
   // --resume must work with a broken trust store or floor: a deployment past its download (on
   // trial, or reverting) needs no bundle policy, and a download still fails with the policy error.
+  let staged = false;
   const { service } = await openUpdateApp(config, {
     sourceFor: (origin) => (isUrl(origin) ? fetcher.sourceFor(origin) : null),
     ...(values.resume ? { tolerateBadPolicy: true } : {}),
+    // --no-reboot: the written, verified slot stops before arming (the journal keeps the
+    // deployment in awaiting_install_window for the daemon or `install --resume`).
+    ...(stage ? { installWindows: stageOnly(() => ((staged = true), service.stop())) } : {}),
   });
-  const show = progressPrinter(io);
   const unsubscribe = service.subscribe((e: UpdateEvent) => {
     if (e.type === 'progress') show.progress(e.done, e.total);
     else if (e.type === 'state') show.line(`state: ${e.state}${e.error ? ` (${e.error.code})` : ''}`);
@@ -67,18 +82,46 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       const id = `i-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
       const source = isUrl(what) ? fetcher.sourceFor(what) : fileSource(what);
       const busy = (await service.status()).deployment;
-      if (!busy || busy.outcome !== null) await plan.setDeployment({ deploymentId: id, now: true, windows: null, installWindows: [] });
+      // Staged: the daemon arms in the node's own install windows; otherwise at once.
+      if (!busy || busy.outcome !== null) await plan.setDeployment({ deploymentId: id, now: true, windows: null, installWindows: stage ? null : [] });
       result = await service.start(source, { id });
     }
     show.done();
     if (result?.kind === 'outcome') await plan.endDeployment(result.id);
     if (result?.kind === 'parked' && result.state === 'revert_pending') throw await revertPending(service, result.id);
+    if (staged && result?.kind === 'stopped') {
+      io.out.write(
+        `deployment ${result.id}: staged (slot written and verified, not armed); the daemon arms it and reboots in the next install window, ` +
+          'or run `outpost install --resume` to do it now\n',
+      );
+      return EXIT.ok;
+    }
     return report(io, result);
   } finally {
     unsubscribe();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/**
+ * Install "windows" that stop the run at the first look: the deployment stays in
+ * awaiting_install_window. The window returned is closed now (it opens 12 hours from now), so
+ * the handler waits, and the wait ends with the stop.
+ */
+function stageOnly(stop: () => void): InstallWindows {
+  return {
+    async forDeployment() {
+      stop();
+      const later = new Date(Date.now() + 12 * 3600_000);
+      return [{ cron: `${later.getUTCMinutes()} ${later.getUTCHours()} * * *`, durationMinutes: 1, timezone: 'UTC', maxBytesPerSecond: null }];
+    },
+    wait: (_ms, signal) =>
+      new Promise((_resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+  };
 }
 
 /** The revert of a deployment could not finish: the error that stopped it, and what happens next. */
@@ -109,46 +152,4 @@ function report(io: CliIO, r: RunResult | null): number {
       }
       throw new AgentError(r.error?.code ?? 'E_UPDATE_FAILED', `deployment ${r.id} ${r.outcome.replace('_', ' ')}: ${r.error?.message ?? 'no detail'}`);
   }
-}
-
-// Progress for humans: a redrawn bar on a terminal, a plain line per 10% otherwise (logs,
-// serial consoles and CI keep readable output).
-interface ProgressPrinter {
-  progress(done: number, total: number): void;
-  line(text: string): void;
-  done(): void;
-}
-
-const MiB = 1 << 20;
-
-function progressPrinter(io: CliIO): ProgressPrinter {
-  let barShown = false;
-  let lastTenth = -1;
-  const endBar = () => {
-    if (barShown) io.out.write('\n');
-    barShown = false;
-  };
-  return {
-    progress(done, total) {
-      const frac = total === 0 ? 1 : done / total;
-      const text = `${(done / MiB).toFixed(1)}/${(total / MiB).toFixed(1)} MiB`;
-      if (io.isTTY) {
-        const width = 30;
-        const fill = Math.round(frac * width);
-        io.out.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${text}`);
-        barShown = true;
-        return;
-      }
-      const tenth = Math.floor(frac * 10);
-      if (tenth !== lastTenth) {
-        lastTenth = tenth;
-        io.out.write(`written ${tenth * 10}% ${text}\n`);
-      }
-    },
-    line(text) {
-      endBar();
-      io.out.write(text + '\n');
-    },
-    done: endBar,
-  };
 }

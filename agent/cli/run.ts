@@ -8,6 +8,8 @@ import { daemonEnvironment } from '../config/sections/hub.ts';
 import { createLogger } from '../log/logger.ts';
 import { createServiceNotifier, parseServiceEnv } from '../platform/service-notify.ts';
 import { processRunner } from '../platform/exec.ts';
+import { checkConfig } from '../config/checks.ts';
+import { AgentError } from '../lib/errors.ts';
 import { buildApp } from '../app/app.ts';
 
 const USAGE = `usage: outpost run [--config FILE]
@@ -21,7 +23,16 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (values.help) return printHelp(io, USAGE);
   positionals(extra, 0, 0, 'arguments');
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+  // The same checks as `outpost config`: a config that cannot work stops here with its code,
+  // before the daemon touches anything; the rest is logged and the daemon runs degraded.
+  const problems = await checkConfig(config);
+  const fatal = problems.filter((p) => p.severity === 'fatal');
+  if (fatal.length > 0) {
+    const more = fatal.length > 1 ? ` (and ${fatal.length - 1} more problem${fatal.length > 2 ? 's' : ''}: run \`outpost config\`)` : '';
+    throw new AgentError(fatal[0]!.code, `${fatal[0]!.message}${more}`);
+  }
   const logger = createLogger({ level: config.core.logLevel });
+  for (const p of problems) (p.severity === 'warning' ? logger.warn : logger.error).call(logger, `config: ${p.message}`, { code: p.code });
   const notifier = createServiceNotifier({ env: parseServiceEnv(daemonEnvironment(), process.pid), runner: processRunner, log: logger, pid: process.pid });
   const app = await buildApp(config, logger);
   const ac = new AbortController();

@@ -20,6 +20,7 @@ import { AckStore } from '../inventory/ack-store.ts';
 import type { Report } from '../../shared/protocol/messages.ts';
 import type { AuthInfo } from './session.ts';
 import { hubReachable } from './health.ts';
+import type { HelloInfo } from './hello-info.ts';
 import { readPushedConfig, writePushedConfig } from './pushed-config.ts';
 import type { HealthCheck, Rebooter, ReportSource, UpdateService } from './ports.ts';
 
@@ -63,6 +64,8 @@ export interface HubClientOptions {
   log: Logger;
   onStatus?: (s: LinkStatus) => void;
   random?: () => number;
+  /** compatible / site / running for hello (agent/hub/hello-info.ts); absent: none sent. */
+  describe?: () => Promise<HelloInfo>;
 }
 
 export class HubClient {
@@ -121,7 +124,7 @@ export class HubClient {
     });
     const session = (ws: WebSocket) => new HubSession(ws, {
       identity: o.identity, outbox, commands, log, agentVersion: o.agentVersion, capabilities: capabilities(o),
-      authTimeoutMs: o.timings.authTimeoutMs, window: 32,
+      authTimeoutMs: o.timings.authTimeoutMs, window: 32, ...(o.describe ? { describe: o.describe } : {}),
       ...(acks ? { onAcked: acks } : {}),
       onAuthenticated: (a) => void onAuthenticated(a),
     });

@@ -29,8 +29,12 @@ export function redialDelay(end: Attempt, attempt: number, o: Pick<LinkOptions, 
   const jitter = fullJitterDelay(attempt, { baseMs: o.backoffBaseMs, capMs: o.backoffCapMs, random });
   switch (end.kind) {
     case 'backoff':
+      // The hub's admission control tells every node it turns away the same interval: spread
+      // uniformly over all of it (plus our own minimum), so the returns arrive at an even rate
+      // instead of together at its end (PROTOCOL.md, admission control).
+      return Math.floor(random() * end.retryAfterS * 1000) + o.backoffBaseMs;
     case 'pending':
-      // The hub's hint is a floor; jitter on top keeps a fleet told the same number spread out.
+      // An operator has not accepted us yet: the hint is a floor, jitter keeps the retries apart.
       return end.retryAfterS * 1000 + jitter;
     case 'rejected':
       return o.backoffCapMs + jitter;

@@ -11,6 +11,7 @@ import type { DeviceIdentity } from '../identity/device-identity.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Outbox } from './outbox.ts';
 import type { CommandDispatcher } from './commands.ts';
+import type { HelloInfo } from './hello-info.ts';
 
 export interface SessionDeps {
   identity: DeviceIdentity;
@@ -19,6 +20,8 @@ export interface SessionDeps {
   log: Logger;
   agentVersion: string;
   capabilities: readonly string[];
+  /** compatible / site / running for hello, asked at every connect (running changes with updates). */
+  describe?: () => Promise<HelloInfo>;
   /** Give up on a hub that does not finish the handshake in time. */
   authTimeoutMs: number;
   /** Reports sent but not yet acknowledged, at most. */
@@ -88,20 +91,26 @@ export class HubSession {
         this.#phase = 'done';
         resolve(this.#ended ?? { kind: 'closed', authenticated, code, reason: reason.toString('utf8').slice(0, 200) });
       });
-      try {
-        this.#send({
-          v: 1, type: 'hello', id: this.#nextId(),
-          deviceId: this.#d.identity.deviceId,
-          agentVersion: this.#d.agentVersion,
-          publicKey: this.#d.identity.publicKey,
-          capabilities: [...this.#d.capabilities],
-        });
-      } catch (err) {
-        // Our own hello does not pass the protocol checks (a bad device id): say so, do not crash.
-        this.#d.log.error('cannot send hello', { err });
-        this.#finish({ kind: 'closed', authenticated: false, code: 4000, reason: 'invalid hello' }, 4000);
-      }
+      void this.#sendHello();
     });
+  }
+
+  async #sendHello(): Promise<void> {
+    const info = this.#d.describe ? await this.#d.describe().catch(() => ({})) : {};
+    try {
+      this.#send({
+        v: 1, type: 'hello', id: this.#nextId(),
+        deviceId: this.#d.identity.deviceId,
+        agentVersion: this.#d.agentVersion,
+        publicKey: this.#d.identity.publicKey,
+        capabilities: [...this.#d.capabilities],
+        ...info,
+      });
+    } catch (err) {
+      // Our own hello does not pass the protocol checks (a bad device id): say so, do not crash.
+      this.#d.log.error('cannot send hello', { err });
+      this.#finish({ kind: 'closed', authenticated: false, code: 4000, reason: 'invalid hello' }, 4000);
+    }
   }
 
   #nextId(): string {

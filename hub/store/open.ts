@@ -7,7 +7,9 @@ import type { HubStore, StoreConfig } from './types.ts';
 export async function openStore(c: StoreConfig): Promise<HubStore> {
   const url = c.url.trim();
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new OutpostError('E_STORE_URL', 'PostgreSQL store not available in this build');
+    // Loaded only when used: a SQLite hub never loads the pg driver.
+    const { openPostgresStore } = await import('./postgres/index.ts');
+    return openPostgresStore(url, c.limits ? { limits: c.limits } : {});
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new OutpostError('E_STORE_URL', `store URL: sqlite:<file> or postgres://…, not ${url.split(':')[0]}://`);
   const q = url.indexOf('?');

@@ -50,7 +50,7 @@ export interface NodeStore {
   /**
    * At auth (signature already verified): creates the node (pending, or accepted when
    * preauthorised / autoAccept) or refreshes what it reports (deviceId, agentVersion, compatible,
-   * site, running, floor, lastSeen). Never changes an existing node's status, except pending →
+   * site when given, running, floor, lastSeen). Never changes an existing node's status, except pending →
    * accepted when its key was preauthorised meanwhile.
    */
   admitNode(input: AdmitInput): Promise<AdmitResult>;
@@ -138,7 +138,8 @@ export interface CommandStore {
   enqueueCommand(nodeId: NodeId, command: Command, opts: { rolloutId?: string; bundleId?: string; now: number }): Promise<CommandRow | null>;
   /**
    * Pending commands, oldest first: (re)sent on every connection. Offers of a rollout that is
-   * not `running` are held back (returned again once it runs; an abort cancels them).
+   * `paused` or `aborted` are held back (returned again once it runs; an abort cancels them);
+   * a `completed` rollout's offers still reach nodes that were offline during their wave.
    */
   outstandingCommands(nodeId: NodeId): Promise<CommandRow[]>;
   getCommand(nodeId: NodeId, id: string): Promise<CommandRow | null>;

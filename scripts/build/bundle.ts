@@ -1,9 +1,9 @@
 // esbuild step: one CommonJS file holding the agent and its npm dependencies.
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { isBuiltin } from 'node:module';
 import { OutpostError } from '../../shared/errors.ts';
-import { ROOT } from './paths.ts';
+import { ROOT, entryOf, type Program } from './paths.ts';
 
 // ws's native speed-ups: loaded in a try/catch that the WS_NO_* defines below switch off.
 const WS_NATIVE = ['bufferutil', 'utf-8-validate'];
@@ -13,9 +13,9 @@ const WS_NATIVE = ['bufferutil', 'utf-8-validate'];
 const META_URL = '__outpost_import_meta_url';
 const BANNER = `"use strict";var ${META_URL}=require("node:url").pathToFileURL(__filename).href;`;
 
-export function bundleOptions(outfile: string): BuildOptions {
+export function bundleOptions(outfile: string, program: Program = 'agent'): BuildOptions {
   return {
-    entryPoints: [join(ROOT, 'scripts', 'build', 'sea-entry.ts')],
+    entryPoints: [entryOf(program)],
     outfile,
     bundle: true,
     platform: 'node',
@@ -49,10 +49,16 @@ export interface BundleResult {
   optional: string[];
 }
 
-export async function bundleAgent(outfile: string): Promise<BundleResult> {
-  const result = await build(bundleOptions(outfile));
+export async function bundleAgent(outfile: string, program: Program = 'agent'): Promise<BundleResult> {
+  const result = await build(bundleOptions(outfile, program));
   const meta = result.metafile as Metafile;
   const out = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined);
+  // What ships on every node carries none of the hub (server, store, operator API): a stray
+  // import from agent/ into hub/ would grow the node's binary and its attack surface.
+  const hubInputs = program === 'agent' ? Object.keys(out?.inputs ?? {}).filter((i) => resolve(i).startsWith(resolve(ROOT, 'hub') + '/')) : [];
+  if (hubInputs.length > 0) {
+    throw new OutpostError('E_BUILD_STEP', `the agent bundle includes hub code: ${hubInputs.slice(0, 5).join(', ')}`);
+  }
   // A SEA's require() loads built-ins only, and import() fails outright when the blob carries a
   // code cache. esbuild leaves a require() unresolved only inside try/catch (systeminformation's
   // macOS sensors, ws's add-ons): those degrade gracefully. A dynamic import() must not remain.

@@ -7,8 +7,28 @@ export const DIST = join(ROOT, 'dist');
 /** Downloaded arm64 Node and stripped copies; under node_modules so `npm ci` starts clean. */
 export const CACHE = join(ROOT, 'node_modules', '.cache', 'outpost-build');
 
-export const BUNDLE_FILE = join(DIST, 'outpost.cjs');
-export const STAMP_FILE = join(DIST, 'outpost.build.json');
+/**
+ * The two programs, each its own single binary: the agent (what runs on a node) and the hub.
+ * The agent's binary must not carry any of the hub's code (checked in scripts/build/bundle.ts).
+ */
+export type Program = 'agent' | 'hub';
+export const PROGRAMS: readonly Program[] = ['agent', 'hub'];
+const NAME: Record<Program, string> = { agent: 'outpost', hub: 'outpost-hub' };
+
+export function entryOf(p: Program): string {
+  return join(ROOT, 'scripts', 'build', p === 'agent' ? 'sea-entry.ts' : 'hub-entry.ts');
+}
+
+export function bundleFile(p: Program): string {
+  return join(DIST, `${NAME[p]}.cjs`);
+}
+
+export function stampFile(p: Program): string {
+  return join(DIST, `${NAME[p]}.build.json`);
+}
+
+export const BUNDLE_FILE = bundleFile('agent');
+export const STAMP_FILE = stampFile('agent');
 
 /** The pinned runtime: its version is the one every binary and the SEA blob must share. */
 export const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -21,10 +41,10 @@ export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 export type Arch = 'x64' | 'arm64';
 export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
 
-export function blobPath(arch: Arch): string {
-  return join(DIST, `outpost-${arch}.blob`);
+export function blobPath(arch: Arch, p: Program = 'agent'): string {
+  return join(DIST, `${NAME[p]}-${arch}.blob`);
 }
 
-export function binaryPath(arch: Arch): string {
-  return join(DIST, arch === 'x64' ? 'outpost' : 'outpost-arm64');
+export function binaryPath(arch: Arch, p: Program = 'agent'): string {
+  return join(DIST, arch === 'x64' ? NAME[p] : `${NAME[p]}-arm64`);
 }

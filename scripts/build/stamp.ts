@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, STAMP_FILE, binaryPath, type Arch } from './paths.ts';
+import { ROOT, binaryPath, stampFile, type Arch, type Program } from './paths.ts';
 
 export interface BinaryRecord {
   size: number;
@@ -24,22 +24,22 @@ export function inputsDigest(bundle: Buffer): string {
   return h.digest('hex');
 }
 
-export function readStamp(): Stamp | null {
+export function readStamp(p: Program): Stamp | null {
   try {
-    return JSON.parse(readFileSync(STAMP_FILE, 'utf8')) as Stamp;
+    return JSON.parse(readFileSync(stampFile(p), 'utf8')) as Stamp;
   } catch {
     return null;
   }
 }
 
-export function binaryRecord(arch: Arch): BinaryRecord {
-  const st = statSync(binaryPath(arch));
+export function binaryRecord(arch: Arch, p: Program): BinaryRecord {
+  const st = statSync(binaryPath(arch, p));
   return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
-export function isFresh(stamp: Stamp | null, node: string, inputs: string, arch: Arch): boolean {
+export function isFresh(stamp: Stamp | null, node: string, inputs: string, arch: Arch, p: Program): boolean {
   const rec = stamp?.binaries[arch];
-  if (!stamp || !rec || stamp.node !== node || stamp.inputs !== inputs || !existsSync(binaryPath(arch))) return false;
-  const now = binaryRecord(arch);
+  if (!stamp || !rec || stamp.node !== node || stamp.inputs !== inputs || !existsSync(binaryPath(arch, p))) return false;
+  const now = binaryRecord(arch, p);
   return now.size === rec.size && now.mtimeMs === rec.mtimeMs;
 }

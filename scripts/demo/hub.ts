@@ -1,5 +1,5 @@
-// The reference hub (scripts/dev-hub.ts) as a child process on a free loopback port, its JSON
-// log in a file, and a reader for its admin API (what an operator's dashboard would show).
+// The hub (`outpost-hub serve`, SQLite store) as a child process on free loopback ports, its
+// JSON log in a file, and a reader for its operator API (what an operator's dashboard would show).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
@@ -27,42 +27,49 @@ export interface HubNode {
 export class DemoHub {
   readonly url: string;
   readonly agentUrl: string;
+  readonly apiUrl: string;
+  readonly token: string;
   readonly #proc: ChildProcess;
 
-  private constructor(url: string, proc: ChildProcess) {
-    this.url = url;
-    this.agentUrl = `${url.replace(/^http/, 'ws')}/agent`;
+  private constructor(urls: { url: string; agentUrl: string; apiUrl: string; token: string }, proc: ChildProcess) {
+    this.url = urls.url;
+    this.agentUrl = urls.agentUrl;
+    this.apiUrl = urls.apiUrl;
+    this.token = urls.token;
     this.#proc = proc;
   }
 
   static async start(o: { state: string; bundles: string; log: string; signal: AbortSignal }): Promise<DemoHub> {
     const log = await open(o.log, 'a');
     // A pending node asks again after 1 s, so the operator's accept shows up quickly.
-    const proc = spawn(process.execPath, [resolve(REPO, 'scripts/dev-hub.ts'), '--port', '0', '--state', o.state, '--bundles', o.bundles, '--pending-retry', '1'], {
+    const proc = spawn(process.execPath, [resolve(REPO, 'bin/outpost-hub.js'), 'serve', '--port', '0', '--store', `sqlite:${o.state}`, '--bundles', o.bundles, '--pending-retry', '1'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', log.fd],
     });
     await log.close();
     let out = '';
-    const url = await new Promise<string>((done, fail) => {
+    const urls = await new Promise<{ url: string; agentUrl: string; apiUrl: string; token: string }>((done, fail) => {
       const onAbort = () => fail(new DemoFailure('the hub did not start in time'));
       o.signal.addEventListener('abort', onAbort, { once: true });
       proc.stdout!.on('data', (c: Buffer) => {
         out += c.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
+        // The token line comes first (a fresh store), then the URLs.
+        const m = /listening on (\S+) \(agents connect to (\S+); operator API on (\S+)\)/.exec(out);
+        const t = /operator token \(shown once; keep it\): (\S+)/.exec(out);
         if (m) {
           o.signal.removeEventListener('abort', onAbort);
-          done(m[1]!);
+          if (!t) return fail(new DemoFailure('the hub printed no operator token (is its store new?)'));
+          done({ url: m[1]!, agentUrl: m[2]!, apiUrl: m[3]!, token: t[1]! });
         }
       });
       proc.once('exit', (code) => fail(new DemoFailure(`the hub exited with ${code} (log: ${o.log})`)));
     });
-    return new DemoHub(url, proc);
+    return new DemoHub(urls, proc);
   }
 
   /** The hub's full record of one node (by device id), or null while it has never connected. */
   async node(deviceId: string): Promise<HubNode | null> {
-    const res = await fetch(`${this.url}/admin/node`, { method: 'POST', body: JSON.stringify({ node: deviceId }) });
+    const res = await fetch(`${this.apiUrl}/admin/nodes/${encodeURIComponent(deviceId)}`, { headers: { authorization: `Bearer ${this.token}` } });
     if (res.status === 404) return null;
     if (!res.ok) throw new Error(`hub admin API: ${res.status} ${await res.text()}`);
     const [n] = (await res.json()) as HubNode[];

@@ -162,6 +162,29 @@ function transferInfo(v: unknown, path: string): TransferInfo {
   };
 }
 
+/** Bundle labels (compatible strings, versions) as the bundle manifest spells them. */
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._+:/-]*$/;
+function label(v: unknown, path: string): string {
+  const s = str(v, path, LIMITS.label);
+  if (!LABEL.test(s)) bad(path, 'expected a bundle label (letters, digits, . _ + : / -)');
+  return s;
+}
+
+/** hello.site: only what a hub targets by (the location report carries the full survey). */
+function helloSite(v: unknown, path: string): { id?: string; name?: string } {
+  const o = obj(v, path);
+  onlyKeys(o, ['id', 'name'], path);
+  const id = optStr(o.id, `${path}.id`, LIMITS.shortText);
+  const name = optStr(o.name, `${path}.name`, LIMITS.text);
+  return { ...(id === undefined ? {} : { id }), ...(name === undefined ? {} : { name }) };
+}
+
+function running(v: unknown, path: string): { version: string; release: number; slot: string } {
+  const o = obj(v, path);
+  onlyKeys(o, ['version', 'release', 'slot'], path);
+  return { version: label(o.version, `${path}.version`), release: int(o.release, `${path}.release`, 0), slot: token(o.slot, `${path}.slot`, LIMITS.shortText) };
+}
+
 function report(o: Obj, keys: string[]): { v: 1; id: string; seq: number; at: number } {
   onlyKeys(o, [...REPORT, ...keys], o.type as string);
   return { ...env(o), seq: int(o.seq, 'seq', 1), at: int(o.at, 'at', 0) };
@@ -169,13 +192,17 @@ function report(o: Obj, keys: string[]): { v: 1; id: string; seq: number; at: nu
 
 const AGENT: Record<string, (o: Obj) => AgentMessage> = {
   hello: (o) => {
-    onlyKeys(o, [...ENVELOPE, 'deviceId', 'agentVersion', 'publicKey', 'capabilities'], 'hello');
+    onlyKeys(o, [...ENVELOPE, 'deviceId', 'agentVersion', 'publicKey', 'capabilities', 'compatible', 'site', 'running'], 'hello');
     return {
       ...env(o), type: 'hello',
       deviceId: token(o.deviceId, 'deviceId', LIMITS.deviceId),
       agentVersion: str(o.agentVersion, 'agentVersion', LIMITS.shortText),
       publicKey: base64(o.publicKey, 'publicKey', 32, 32),
       capabilities: arr(o.capabilities, 'capabilities', LIMITS.capabilities).map((c, i) => token(c, `capabilities[${i}]`, LIMITS.shortText)),
+      // Optional on the wire only for agents that predate them; targeting needs them.
+      ...optional(o, 'compatible', (v, p) => arr(v, p, LIMITS.compatible).map((c, i) => label(c, `${p}[${i}]`))),
+      ...optional(o, 'site', helloSite),
+      ...optional(o, 'running', running),
     };
   },
   auth: (o) => {

@@ -13,6 +13,10 @@ export const LIMITS = {
   url: 2048,
   log: 8 * 1024, // worst-case JSON escaping (6 bytes a char) still fits a frame
   capabilities: 32,
+  /** hello.compatible entries (the bundle format's limit). */
+  compatible: 16,
+  /** Bundle labels: compatible strings, versions. */
+  label: 128,
   inventoryKeys: 512,
   inventoryKey: 128,
   inventoryValue: 4096,

@@ -39,6 +39,12 @@ export interface Hello extends Envelope<'hello'> {
   /** base64 of the raw 32-byte ed25519 public key. */
   publicKey: string;
   capabilities: string[];
+  /** The node's bundle.compatible strings: a hub offers only bundles naming one of them. */
+  compatible?: string[];
+  /** The surveyed site (location.siteId / siteName), for targeting by site. */
+  site?: { id?: string; name?: string };
+  /** What the booted slot runs (from its installed bundle's manifest); absent: unknown. */
+  running?: { version: string; release: number; slot: string };
 }
 
 export interface AuthResponse extends Envelope<'auth'> {

@@ -17,20 +17,24 @@ let tmp = '';
 let hub: ChildProcess | undefined;
 let admin = '';
 let agentUrl = '';
+let token = '';
 
 before(async () => {
   ensureBuilt('x64');
   tmp = mkdtempSync(join(tmpdir(), 'outpost-run-'));
   mkdirSync(join(tmp, 'bundles'));
+  // The hub's own single binary (built with the agent's): the agent binary runs against it.
   hub = spawn(
-    process.execPath,
-    [join(ROOT, 'scripts/dev-hub.ts'), '--port', '0', '--state', join(tmp, 'hub.json'), '--bundles', join(tmp, 'bundles'), '--accept-all'],
+    join(ROOT, 'dist', 'outpost-hub'),
+    ['serve', '--port', '0', '--store', `sqlite:${join(tmp, 'hub.db')}`, '--bundles', join(tmp, 'bundles'), '--accept-all'],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   for await (const line of createInterface({ input: hub.stdout! })) {
-    const m = /listening on (\S+) \(agents connect to (\S+)\)/.exec(line);
+    const t = /operator token \(shown once; keep it\): (\S+)/.exec(line);
+    if (t) token = t[1]!;
+    const m = /listening on \S+ \(agents connect to (\S+); operator API on (\S+)\)/.exec(line);
     if (m) {
-      [admin, agentUrl] = [m[1]!, m[2]!];
+      [agentUrl, admin] = [m[1]!, m[2]!];
       break;
     }
   }
@@ -54,7 +58,8 @@ interface NodeView {
 }
 
 async function nodes(): Promise<NodeView[]> {
-  return (await (await fetch(`${admin}/admin/nodes`)).json()) as NodeView[];
+  const list = (await (await fetch(`${admin}/admin/nodes`, { headers: { authorization: `Bearer ${token}` } })).json()) as { nodes: NodeView[] };
+  return list.nodes;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -84,7 +89,7 @@ test('the binary connects, authenticates, reports inventory, and stops on SIGTER
     const inventory = await until('an inventory report', async () => {
       const res = await fetch(`${admin}/admin/node`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ node: node.fingerprint }),
       });
       const [full] = (await res.json()) as NodeView[];

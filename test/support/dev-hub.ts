@@ -1,15 +1,21 @@
-// Starts the reference hub (scripts/dev-hub.ts) as a real child process for tests, and talks
-// to its admin API. Always stop() it in `after`/`finally`.
+// Starts the hub (`bin/outpost-hub.js serve`, SQLite store) as a real child process for tests,
+// and talks to its operator API with the token it printed at its first start. Always stop() it
+// in `after`/`finally`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 
-const SCRIPT = resolve(import.meta.dirname, '../../scripts/dev-hub.ts');
+export const HUB_BIN = resolve(import.meta.dirname, '../../bin/outpost-hub.js');
 
 export interface HubProcess {
+  /** The agent endpoint's base URL (bundle downloads). */
   url: string;
   agentUrl: string;
+  /** The operator API. */
+  apiUrl: string;
   port: number;
+  /** The operator token made at the store's first start. */
+  token: string;
   proc: ChildProcess;
   stderr: () => string;
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
@@ -18,14 +24,18 @@ export interface HubProcess {
 }
 
 export interface HubProcessOptions {
-  state: string;
+  /** SQLite file of the hub's store (created at the first start). */
+  store: string;
   bundles: string;
   port?: number;
   args?: string[];
 }
 
+/** Tokens printed at a store's first start, by store file: a restarted hub prints none. */
+const tokens = new Map<string, string>();
+
 export async function startHubProcess(o: HubProcessOptions): Promise<HubProcess> {
-  const proc = spawn(process.execPath, [SCRIPT, '--port', String(o.port ?? 0), '--state', o.state, '--bundles', o.bundles, ...(o.args ?? [])], {
+  const proc = spawn(process.execPath, [HUB_BIN, 'serve', '--port', String(o.port ?? 0), '--store', `sqlite:${o.store}`, '--bundles', o.bundles, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -33,30 +43,38 @@ export async function startHubProcess(o: HubProcessOptions): Promise<HubProcess>
     err = (err + c.toString()).slice(-200_000);
   });
   let out = '';
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev hub did not start: ${err}`)), 15_000);
+  const [url, agentUrl, apiUrl] = await new Promise<[string, string, string]>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start: ${err}`)), 30_000);
     proc.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      // Printed before the listening line, at the store's first start only.
+      const t = /operator token \(shown once; keep it\): (\S+)/.exec(out);
+      if (t) tokens.set(o.store, t[1]!);
+      const m = /listening on (\S+) \(agents connect to (\S+); operator API on (\S+)\)\n/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolveUrl(m[1]!);
+        resolveUrl([m[1]!, m[2]!, m[3]!]);
       }
     });
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`dev hub exited with ${code}: ${err}`));
+      reject(new Error(`hub exited with ${code}: ${err}`));
     });
   });
-  const port = Number(new URL(url).port);
+  const token = tokens.get(o.store);
+  if (!token) throw new Error(`hub printed no operator token and none is known for ${o.store}`);
   return {
-    url,
-    agentUrl: `${url.replace('http:', 'ws:')}/agent`,
-    port,
+    url, agentUrl, apiUrl,
+    port: Number(new URL(url).port),
+    token,
     proc,
     stderr: () => err,
     async admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const res = await fetch(`${url}${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const res = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
+        ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
+      });
       const json = await res.json();
       if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json as T;

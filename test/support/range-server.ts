@@ -1,9 +1,10 @@
-// A loopback HTTP server for one directory of bundles through the reference hub's bundle handler
+// A loopback HTTP server for one directory of bundles through the reference hub's file handler
 // (byte ranges, multipart/byteranges), counting every byte it writes (headers included) and every
 // request. It can refuse several ranges per response, or cut the link once after some bytes.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { serveBundle } from '../../scripts/dev-hub/bundles.ts';
+import { join } from 'node:path';
+import { serveFile } from '../../hub/bundles/serve.ts';
 
 export interface RangeServer {
   readonly base: string;
@@ -38,7 +39,12 @@ export async function startRangeServer(dir: string): Promise<RangeServer> {
         return write(chunk, ...rest);
       }) as typeof res.write;
     }
-    void serveBundle(dir, decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1)), req, res, { multiRange });
+    const name = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(name)) {
+      res.writeHead(404).end();
+      return;
+    }
+    void serveFile(join(dir, name), req, res, { multiRange });
   });
   server.on('connection', (s: Socket) => {
     open.add(s);

@@ -18,7 +18,7 @@ export const hub = defineSection('hub', 'The outbound websocket link to the hub 
     },
   ),
   proxy: field.optionalString('HTTP proxy URL for CONNECT tunnelling. null: HTTPS_PROXY / https_proxy from the environment, honouring NO_PROXY.'),
-  pingIntervalMs: ms('Heartbeat ping interval; a link silent for two intervals is terminated and redialled.', 20_000, 100),
+  pingIntervalMs: ms('Heartbeat: the agent pings the hub this often (the hub never pings); a link silent for two intervals is terminated and redialled.', 60_000, 100),
   authTimeoutMs: ms('The handshake (hello to auth.result) must finish within this time.', 15_000, 100),
   backoffBaseMs: ms('First reconnect delay ceiling; doubles per failed attempt (full jitter).', 1_000, 10),
   backoffCapMs: ms('Largest reconnect delay ceiling.', 300_000, 100),

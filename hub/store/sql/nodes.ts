@@ -33,7 +33,8 @@ export async function admitNode(db: Db, limits: StoreLimits, i: AdmitInput): Pro
   return db.tx(async (tx) => {
     const old = await readNode(tx, i.id, db.dialect.forUpdate);
     const pre = await tx.get('SELECT id FROM preauthorized WHERE id = ?', [i.id]);
-    const site = [i.site?.id ?? null, i.site?.name ?? null];
+    // A hello without a site keeps the one known (e.g. from location reports).
+    const site = i.site ? [i.site.id ?? null, i.site.name ?? null] : [old?.site?.id ?? null, old?.site?.name ?? null];
     const run = i.running ? [i.running.version, i.running.release, i.running.slot] : [null, null, null];
     if (!old) {
       const status = i.autoAccept || pre ? 'accepted' : 'pending';

@@ -34,6 +34,7 @@ export async function appendReports(db: Db, limits: StoreLimits, nodeId: string,
     let inventoryRefresh = false;
     let location: LastLocation | null = null;
     let locations = 0;
+    let site: [string | null, string | null] | null = null;
     for (const r of todo) {
       if (r.seq <= acked) continue;
       acked = r.seq;
@@ -61,6 +62,8 @@ export async function appendReports(db: Db, limits: StoreLimits, nodeId: string,
             ...(r.accuracyM !== undefined ? { accuracyM: r.accuracyM } : {}), ...(r.moved !== undefined ? { moved: r.moved } : {}),
           };
           locations++;
+          // The node's provisioned site rides on its location reports too.
+          if (r.site && (r.site.id !== undefined || r.site.name !== undefined)) site = [r.site.id ?? null, r.site.name ?? null];
           break;
         }
         case 'update.progress':
@@ -125,9 +128,10 @@ export async function appendReports(db: Db, limits: StoreLimits, nodeId: string,
       await tx.run('DELETE FROM report_log WHERE node_id = ? AND seq <= ?', [nodeId, acked - limits.reportLogPerNode]);
     }
     await tx.run(
-      `UPDATE nodes SET acked_seq = ?, reports = reports + ?, last_seen = ?, inventory_hash = ?,
+      `UPDATE nodes SET acked_seq = ?, reports = reports + ?, last_seen = ?, inventory_hash = ?, site_id = ?, site_name = ?,
          lat = ?, lon = ?, location = ? WHERE id = ?`,
       [acked, applied.length, now, inventoryChanged ? (held?.hash ?? null) : node.inventoryHash,
+        ...(site ?? [node.site?.id ?? null, node.site?.name ?? null]),
         location ? location.lat : (node.location?.lat ?? null), location ? location.lon : (node.location?.lon ?? null),
         location ? JSON.stringify(location) : node.location ? JSON.stringify(node.location) : null, nodeId],
     );

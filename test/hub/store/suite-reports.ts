@@ -49,6 +49,21 @@ export function reportTests(h: StoreHarness): void {
     assert.equal((await s.appendReports(id, [rep(2, { type: 'command.result', at: 2, ref: 'x', ok: true })], 7)).ackedSeq, 2);
   }));
 
+  test(`${h.name}: concurrent batches of many nodes: each commits on its own, a failing one takes no other down`, () => withDb(h, async (db) => {
+    const s = await db.open();
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await addNode(s));
+    const results = await Promise.allSettled(ids.map((id, i) => s.appendReports(id, [
+      rep(1, { type: 'inventory', at: 1, mode: 'full', data: { i } }),
+      rep(2, { type: 'location', at: 2, lat: i, lon: i, source: i === 13 ? (null as unknown as string) : 'gnss', fixAt: 2 }),
+    ], 10 + i)));
+    assert.deepEqual(results.map((r) => r.status === 'fulfilled' ? (r.value.ackedSeq) : 'rejected'), ids.map((_, i) => (i === 13 ? 'rejected' : 2)));
+    for (const [i, id] of ids.entries()) {
+      assert.equal((await s.getNode(id))!.ackedSeq, i === 13 ? 0 : 2);
+      assert.deepEqual((await s.getInventory(id))?.data ?? null, i === 13 ? null : { i });
+    }
+  }));
+
   test(`${h.name}: reports from a pending, rejected or unknown node are refused`, () => withDb(h, async (db) => {
     const s = await db.open();
     const p = await addNode(s, { autoAccept: false });
@@ -122,6 +137,11 @@ export function reportTests(h: StoreHarness): void {
     assert.deepEqual((await s.locationHistory(id, { since: 105, limit: 1 })).map((l) => l.seq), [12]);
     assert.deepEqual((await s.reportLog(id, { limit: 100 })).map((l) => l.seq), [12, 11, 10, 9, 8, 7, 6, 5]);
     assert.deepEqual((await s.getNode(id))!.location, { lat: 12, lon: 12, source: 'gnss', fixAt: 120, moved: true });
+    // A location report carrying the provisioned site sets the node's site; a hello without one keeps it.
+    await s.appendReports(id, [rep(13, { type: 'location', at: 130, lat: 1, lon: 1, source: 'survey', fixAt: 130, site: { id: 'depot-9', name: 'Depot 9', rack: 'r1' } })], 3);
+    assert.deepEqual((await s.getNode(id))!.site, { id: 'depot-9', name: 'Depot 9' });
+    await s.admitNode({ id, publicKey: 'k', deviceId: 'd', agentVersion: '1', compatible: [], autoAccept: false, now: 4 });
+    assert.deepEqual((await s.listNodes({ siteId: 'depot-9' })).nodes.map((n) => n.id), [id]);
   }));
 
   test(`${h.name}: update reports make deployment rows and node health`, () => withDb(h, async (db) => {

@@ -16,14 +16,14 @@ let hub: HubProcess;
 const agents: AgentProcess[] = [];
 
 interface NodeSummary { fingerprint: string; deviceId: string; status: string; online: boolean; ackedSeq: number }
-const nodes = () => hub.admin<NodeSummary[]>('GET', '/admin/nodes');
+const nodes = async () => (await hub.admin<{ nodes: NodeSummary[] }>('GET', '/admin/nodes')).nodes;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-auth-'));
   await mkdir(join(dir, 'bundles'));
   // A node provisioned with a known key is pre-authorised on the hub's command line.
   const pre = await loadOrCreateIdentity(join(dir, 'pre', 'state', 'identity'), 'pre-1');
-  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1', '--preauthorize', pre.fingerprint] });
+  hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--pending-retry', '1', '--preauthorize', pre.fingerprint] });
 });
 
 after(async () => {

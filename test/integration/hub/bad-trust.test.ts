@@ -31,7 +31,7 @@ async function makeNode(deviceId: string) {
   const detail = () => n.detail<Detail>();
   const start = () => fleet.start(n);
   const offer = async (deploymentId: string) => {
-    const [issued] = await fleet.hub.admin<Array<{ id: string }>>('POST', '/admin/offer', { node: deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId, now: true });
+    const [issued] = await fleet.hub.admin<Array<{ id: string }>>('POST', '/admin/offer', { node: deviceId, bundle: 'app-2.bundle', deploymentId, now: true });
     return waitFor(`ack of ${deploymentId}`, async () => (await detail()).acks.find((a) => a.ref === issued!.id), 20_000);
   };
   return { node, detail, start, offer, trustDir: join(node.root, 'etc/outpost/trust'), floorFile: join(node.stateDir, 'release-floor') };

@@ -34,7 +34,7 @@ before(async () => {
   await mkdir(join(dir, 'bundles'));
   await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.0.0.bundle'));
   const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), 'e2e-1');
-  hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--preauthorize', id.fingerprint] });
+  hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--preauthorize', id.fingerprint] });
   const config = JSON.parse(await readFile(node.configPath, 'utf8'));
   config.hub = { url: hub.agentUrl, deviceId: 'e2e-1', backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
   config.inventory = { scriptsDir: null };
@@ -53,7 +53,7 @@ test('offer → download from the hub → install → reboot → health (hub rea
   agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
   await waitFor('online', async () => (await detail()).history.length >= 1, 30_000);
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: 'e2e-1', bundle: 'app-2.0.0.bundle', version: '2.0.0', release: '2', deploymentId: 'e2e-dep-1',
+    node: 'e2e-1', bundle: 'app-2.0.0.bundle', deploymentId: 'e2e-dep-1',
   });
   await waitFor('parked for the reboot', async () => (await detail()).deployment?.state === 'awaiting_boot', 60_000);
   assert.equal(await node.holds('B'), 'new', 'slot B holds the new image');
@@ -74,7 +74,7 @@ test('offer → download from the hub → install → reboot → health (hub rea
   assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every report exactly once, in order');
   assert.deepEqual(done.acks.map((a) => [a.ref, a.result]), [[offer!.id, 'accepted']]);
   const again = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: 'e2e-1', bundle: 'app-2.0.0.bundle', version: '2.0.0', release: '2', deploymentId: 'e2e-dep-1',
+    node: 'e2e-1', bundle: 'app-2.0.0.bundle', deploymentId: 'e2e-dep-1',
   });
   await waitFor('replayed offer acked', async () => (await detail()).acks.length === 2);
   assert.equal((await detail()).acks[1]!.result, 'duplicate', 'a finished deployment is not started again');

@@ -61,7 +61,7 @@ test('agent: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, 
 
 test('reference hub: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, the link stays up', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fwd-hub-'));
-  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: dir, args: ['--accept-all'] });
+  const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: dir, args: ['--accept-all'] });
   const ws = new WebSocket(hub.agentUrl);
   const got: Msg[] = [];
   let closed = false;

@@ -7,7 +7,8 @@ import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub, type DevHub } from '../../../scripts/dev-hub/server.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { startTestHub, type TestHub } from '../../support/hub-in-process.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { INVENTORY_ACK_FILE } from '../../../agent/inventory/ack-store.ts';
 import { hashFlat } from '../../../agent/inventory/hash.ts';
@@ -28,8 +29,7 @@ async function scratch(): Promise<string> {
   return d;
 }
 
-const hubAt = (dir: string, port = 0) =>
-  startDevHub({ host: '127.0.0.1', port, stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() });
+const hubAt = (dir: string, port = 0) => startTestHub(dir, { port, acceptAll: true });
 
 /** One node: its inventory is whatever `facts` holds when collected. */
 function nodeAt(dir: string, hubUrl: () => string) {
@@ -61,18 +61,18 @@ const inventoryModes = (h: History) => h.filter((e) => e.type === 'inventory').m
 
 test('restarts of node and hub resend nothing unchanged; a change is one diff; a lost base gets a full inventory', { timeout: 60_000 }, async () => {
   const dir = await scratch();
-  let hub: DevHub = await hubAt(dir);
-  const port = Number(new URL(hub.url).port);
-  const node = nodeAt(dir, () => hub.agentUrl);
-  const record = () => hub.store.state.nodes[node.identity.fingerprint];
+  let hub: TestHub = await hubAt(dir);
+  const port = Number(new URL(hub.hub.url).port);
+  const node = nodeAt(dir, () => hub.hub.agentUrl);
+  const record = () => hub.detail(node.identity.fingerprint);
   const ackFile = join(dir, 'node', INVENTORY_ACK_FILE);
   const ackedOnDisk = async () => JSON.parse(await readFile(ackFile, 'utf8').catch(() => '{}')).hash as string | undefined;
   let a = await node.start();
   try {
     // First connect: a full inventory, acknowledged, its hash kept on the node's disk.
-    await waitFor('full inventory acknowledged', async () => record()?.inventoryHash && (await ackedOnDisk()) === record()!.inventoryHash);
-    assert.deepEqual(inventoryModes(record()!.history), ['full']);
-    assert.equal(record()!.inventoryHash, hashFlat(node.state.facts));
+    await waitFor('full inventory acknowledged', async () => (await record())?.inventoryHash && (await ackedOnDisk()) === (await record())!.inventoryHash);
+    assert.deepEqual(inventoryModes((await record())!.history), ['full']);
+    assert.equal((await record())!.inventoryHash, hashFlat(node.state.facts));
 
     // Node restart, inventory unchanged: it collects, compares with the acknowledged hash, sends nothing.
     await a.stop();
@@ -81,33 +81,33 @@ test('restarts of node and hub resend nothing unchanged; a change is one diff; a
     await waitFor('collection on connect', () => node.state.collections > before);
     await a.client.reporter.checkInventory(); // and a scheduled check: still nothing
     await waitFor('outbox drained', () => a.client.outbox.pendingCount === 0);
-    assert.deepEqual(inventoryModes(record()!.history), ['full'], 'no inventory resent after the restart');
+    assert.deepEqual(inventoryModes((await record())!.history), ['full'], 'no inventory resent after the restart');
 
     // A change: exactly one diff, applied on top of the hub's copy.
     node.state.facts = { ...node.state.facts, 'custom.site.cabinet': '9' };
     await a.client.reporter.checkInventory();
     await a.client.reporter.checkInventory();
-    await waitFor('diff applied', () => record()?.inventory?.['custom.site.cabinet'] === '9');
-    assert.deepEqual(inventoryModes(record()!.history), ['full', 'diff']);
+    await waitFor('diff applied', async () => (await record())?.inventory?.['custom.site.cabinet'] === '9');
+    assert.deepEqual(inventoryModes((await record())!.history), ['full', 'diff']);
     await waitFor('diff acknowledged', async () => (await ackedOnDisk()) === hashFlat(node.state.facts));
 
     // Hub restart with its state file: the node reconnects and sends nothing.
     await hub.close();
     const restarted = Date.now();
     hub = await hubAt(dir, port);
-    await waitFor('node back online', () => (record()?.lastSeen ?? 0) >= restarted);
+    await waitFor('node back online', async () => ((await record())?.lastSeen ?? 0) >= restarted);
     await waitFor('auth result handled', () => a.client.health());
     await a.client.reporter.checkInventory();
     await waitFor('outbox drained', () => a.client.outbox.pendingCount === 0);
-    assert.deepEqual(inventoryModes(record()!.history), ['full', 'diff'], 'the hub kept its base: nothing resent');
+    assert.deepEqual(inventoryModes((await record())!.history), ['full', 'diff'], 'the hub kept its base: nothing resent');
 
     // Hub restart that lost everything: the auth result names no inventory, the node sends a full one.
     await hub.close();
-    await rm(join(dir, 'hub.json'));
+    for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm']) await rm(join(dir, f), { force: true });
     hub = await hubAt(dir, port);
-    await waitFor('full inventory at the new hub', () => record()?.inventory?.['custom.site.cabinet'] === '9');
-    assert.deepEqual(inventoryModes(record()!.history), ['full']);
-    assert.equal(record()!.inventoryHash, hashFlat(node.state.facts));
+    await waitFor('full inventory at the new hub', async () => (await record())?.inventory?.['custom.site.cabinet'] === '9');
+    assert.deepEqual(inventoryModes((await record())!.history), ['full']);
+    assert.equal((await record())!.inventoryHash, hashFlat(node.state.facts));
   } finally {
     await a.stop();
     await hub.close();
@@ -117,20 +117,23 @@ test('restarts of node and hub resend nothing unchanged; a change is one diff; a
 test('a diff against a base the hub does not hold is not applied; the hub asks for and gets a full one', { timeout: 30_000 }, async () => {
   const dir = await scratch();
   const hub = await hubAt(dir);
-  const node = nodeAt(dir, () => hub.agentUrl);
-  const record = () => hub.store.state.nodes[node.identity.fingerprint];
+  const node = nodeAt(dir, () => hub.hub.agentUrl);
+  const record = () => hub.detail(node.identity.fingerprint);
   const a = await node.start();
   try {
-    await waitFor('full inventory', () => record()?.inventoryHash);
+    await waitFor('full inventory', async () => (await record())?.inventoryHash);
     // The hub's copy drifts (a hand edit, a bug): it no longer holds what the node acknowledged.
-    record()!.inventory = { 'os.name': 'debian' };
-    record()!.inventoryHash = hashFlat({ 'os.name': 'debian' });
+    const db = new DatabaseSync(join(dir, 'hub.db'));
+    const drifted = hashFlat({ 'os.name': 'debian' });
+    db.prepare('UPDATE inventories SET data = ?, hash = ? WHERE node_id = ?').run(JSON.stringify({ 'os.name': 'debian' }), drifted, node.identity.fingerprint);
+    db.prepare('UPDATE nodes SET inventory_hash = ? WHERE id = ?').run(drifted, node.identity.fingerprint);
+    db.close();
     node.state.facts = { ...node.state.facts, 'cpu.cores': 8 };
     await a.client.reporter.checkInventory();
-    await waitFor('full inventory after the refresh', () => record()?.inventory?.['cpu.cores'] === 8 && record()?.inventory?.['custom.site.cabinet'] === '7');
-    assert.deepEqual(inventoryModes(record()!.history), ['full', 'wrong-base', 'full']);
-    assert.equal(record()!.inventoryHash, hashFlat(node.state.facts));
-    await waitFor('refresh acknowledged', () => record()!.outstanding.length === 0 && record()!.acks.some((k) => k.type === 'inventory.refresh'));
+    await waitFor('full inventory after the refresh', async () => (await record())?.inventory?.['cpu.cores'] === 8 && (await record())?.inventory?.['custom.site.cabinet'] === '7');
+    assert.deepEqual(inventoryModes((await record())!.history), ['full', 'wrong-base', 'full']);
+    assert.equal((await record())!.inventoryHash, hashFlat(node.state.facts));
+    await waitFor('refresh acknowledged', async () => (await record())!.outstanding.length === 0 && (await record())!.acks.some((k) => k.type === 'inventory.refresh'));
   } finally {
     await a.stop();
     await hub.close();

@@ -19,7 +19,7 @@ type Detail = { inventory: Record<string, unknown> | null; inventoryHash?: strin
 test('agent and hub restarts resend no unchanged inventory; a changed script output is one diff', { timeout: 90_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-inv-restart-'));
   await mkdir(join(dir, 'bundles'));
-  const hubOpts = { state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--accept-all'] };
+  const hubOpts = { store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] };
   let hub: HubProcess = await startHubProcess(hubOpts);
   const root = join(dir, 'node');
   await mkdir(join(root, 'inv.d'), { recursive: true });
@@ -74,7 +74,7 @@ test('agent and hub restarts resend no unchanged inventory; a changed script out
 
     // Hub restart that lost its state: the auth result names no inventory; a full one follows.
     await hub.stop();
-    await rm(hubOpts.state);
+    for (const f of ['', '-wal', '-shm']) await rm(hubOpts.store + f, { force: true });
     hub = await startHubProcess({ ...hubOpts, port: hub.port });
     await waitFor('full inventory at the hub that lost its state', async () => (await node())?.inventory?.['custom.site.cabinet'] === 'B', 30_000);
     assert.deepEqual(await modes(), ['full']);

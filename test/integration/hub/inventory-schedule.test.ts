@@ -14,7 +14,7 @@ const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 test('full inventory first, then a diff on each cron tick where something changed', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-inv-'));
   await mkdir(join(dir, 'bundles'));
-  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--accept-all'] });
+  const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] });
   const root = join(dir, 'node');
   await mkdir(join(root, 'inv.d'), { recursive: true });
   await writeFile(join(root, 'inv.d', 'clock'), '#!/bin/sh\necho "tick=$(date +%s%N)"\n');

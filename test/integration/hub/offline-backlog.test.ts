@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub } from '../../../scripts/dev-hub/server.ts';
+import { startTestHub } from '../../support/hub-in-process.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
@@ -17,9 +17,8 @@ import { waitFor } from '../../support/dev-hub.ts';
 test('reports made while the hub was down are all delivered, in order, once it is back', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-offline-'));
   await mkdir(join(dir, 'bundles'));
-  const opts = { host: '127.0.0.1', stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() };
-  let hub = await startDevHub({ ...opts, port: 0 });
-  const port = Number(new URL(hub.url).port);
+  let hub = await startTestHub(dir, { acceptAll: true });
+  const port = Number(new URL(hub.hub.url).port);
   const listeners = new Set<(e: UpdateEvent) => void>();
   const update: UpdateService = {
     offer: async () => ({ result: 'rejected', code: 'E_COMMAND_UNSUPPORTED' }),
@@ -29,7 +28,7 @@ test('reports made while the hub was down are all delivered, in order, once it i
   };
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'offline-1');
   const client = await HubClient.open({
-    url: hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES }, identity, dir: join(dir, 'agent'), agentVersion: '0.1.0',
+    url: hub.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES }, identity, dir: join(dir, 'agent'), agentVersion: '0.1.0',
     update, rebooter: null, source: { inventory: async () => ({ a: 1 }), location: async () => null },
     timings: {
       pingIntervalMs: 500, authTimeoutMs: 2000, backoffBaseMs: 20, backoffCapMs: 200, stableAfterMs: 60_000,
@@ -40,7 +39,7 @@ test('reports made while the hub was down are all delivered, in order, once it i
   const ac = new AbortController();
   const running = client.run(ac.signal);
   try {
-    await waitFor('first inventory stored', () => hub.store.state.nodes[identity.fingerprint]?.ackedSeq === 1);
+    await waitFor('first inventory stored', async () => (await hub.detail(identity.fingerprint))?.ackedSeq === 1);
     await hub.close();
     await waitFor('link down', () => !client.link.isAuthenticated());
     const N = 500;
@@ -49,9 +48,9 @@ test('reports made while the hub was down are all delivered, in order, once it i
     await waitFor('journaled', () => client.outbox.lastSeq === N + 1, 90_000);
     assert.equal(client.outbox.pendingCount, N, 'nothing acknowledged while offline');
 
-    hub = await startDevHub({ ...opts, port });
-    const node = await waitFor('backlog delivered', () => {
-      const n = hub.store.state.nodes[identity.fingerprint];
+    hub = await startTestHub(dir, { acceptAll: true, port });
+    const node = await waitFor('backlog delivered', async () => {
+      const n = await hub.detail(identity.fingerprint);
       return n && n.ackedSeq === N + 1 ? n : null;
     }, 90_000);
     assert.deepEqual(node.history.map((h) => h.seq), Array.from({ length: N + 1 }, (_, i) => i + 1));

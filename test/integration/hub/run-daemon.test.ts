@@ -16,7 +16,7 @@ const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 test('outpost run reports READY, pings the watchdog and says STOPPING on SIGTERM', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-run-'));
   await mkdir(join(dir, 'bundles'));
-  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles'), args: ['--accept-all'] });
+  const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] });
   const receiver = await startNotifyReceiver(join(dir, 'notify.sock'));
   try {
     const config = await writeAgentConfig(join(dir, 'node'), hub.agentUrl);

@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevHub } from '../../../scripts/dev-hub/server.ts';
+import { startTestHub } from '../../support/hub-in-process.ts';
 import { HubClient } from '../../../agent/hub/client.ts';
 import { InventoryCollector } from '../../../agent/inventory/collector.ts';
 import { wireSource } from '../../../agent/inventory/service.ts';
@@ -23,8 +23,8 @@ import { waitFor } from '../../support/dev-hub.ts';
 test('hub time raises the floor of a node booted in 1970; clock-behind reaches the hub; bundles raise it; it never falls', { timeout: 30_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-floor-'));
   await mkdir(join(dir, 'bundles'));
-  let hub = await startDevHub({ host: '127.0.0.1', port: 0, stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() });
-  const port = Number(new URL(hub.url).port);
+  let hub = await startTestHub(dir, { acceptAll: true });
+  const port = Number(new URL(hub.hub.url).port);
   let wall = 42_000; // no RTC: 1970-01-01T00:00:42Z
   // Signed time (build or last bundle) an hour ago: hub time may lift the floor a small margin past it.
   const builtIn = Date.now() - 3_600_000;
@@ -35,7 +35,7 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
   });
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'floor-node');
   const client = await HubClient.open({
-    url: hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, 'node', 'hub'), agentVersion: '0.1.0',
+    url: hub.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, 'node', 'hub'), agentVersion: '0.1.0',
     update: null, rebooter: null, timeFloor: floor,
     source: { inventory: wireSource(collector), location: async () => null },
     timings: {
@@ -46,7 +46,7 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
   });
   const ac = new AbortController();
   const running = client.run(ac.signal);
-  const record = () => hub.store.state.nodes[identity.fingerprint];
+  const record = () => hub.detail(identity.fingerprint);
   try {
     assert.equal(floor.floorMs, builtIn);
     const before = Date.now();
@@ -58,12 +58,12 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
     assert.ok(floor.clock().now() >= floor.floorMs);
 
     // The hub hears that this node's clock is behind …
-    await waitFor('clock behind reported', () => record()?.inventory?.['clock.behindFloor'] === true);
+    await waitFor('clock behind reported', async () => (await record())?.inventory?.['clock.behindFloor'] === true);
     // … and that it is fixed, as one diff.
     wall = Date.now() + 5000;
     await client.reporter.checkInventory();
-    await waitFor('clock fixed reported', () => record()?.inventory?.['clock.behindFloor'] === false);
-    assert.deepEqual(record()!.history.filter((h) => h.type === 'inventory').map((h) => h.mode), ['full', 'diff']);
+    await waitFor('clock fixed reported', async () => (await record())?.inventory?.['clock.behindFloor'] === false);
+    assert.deepEqual((await record())!.history.filter((h) => h.type === 'inventory').map((h) => h.mode), ['full', 'diff']);
 
     // A verified bundle made later than anything seen raises the floor (the update machine's hook).
     const created = Date.now() + 3600_000;
@@ -74,8 +74,8 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
     // The hub restarts and says an earlier time: the floor does not fall.
     await hub.close();
     const restarted = Date.now();
-    hub = await startDevHub({ host: '127.0.0.1', port, stateFile: join(dir, 'hub.json'), bundlesDir: join(dir, 'bundles'), acceptAll: true, log: silentLogger() });
-    await waitFor('node back online', () => (record()?.lastSeen ?? 0) >= restarted);
+    hub = await startTestHub(dir, { acceptAll: true, port });
+    await waitFor('node back online', async () => ((await record())?.lastSeen ?? 0) >= restarted);
     await waitFor('auth handled', () => client.health());
     assert.equal(floor.floorMs, created);
     assert.equal((await TimeFloor.open(join(dir, 'node'), { builtInFloorMs: builtIn })).floorMs, created, 'and not on disk either');

@@ -37,7 +37,7 @@ export async function startHubFleet(prefix: string): Promise<HubFleet> {
   const kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
   await mkdir(join(dir, 'bundles'));
   await copyFile(kit.bundle, join(dir, 'bundles', 'app-2.bundle'));
-  const hub = await startHubProcess({ state: join(dir, 'hub.json'), bundles: join(dir, 'bundles') });
+  const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles') });
   const nodes: TestNode[] = [];
   const agents: AgentProcess[] = [];
   return {
@@ -61,7 +61,7 @@ export async function startHubFleet(prefix: string): Promise<HubFleet> {
       type Summary = { deviceId: string; online: boolean; status: string };
       await waitFor(`${n.deviceId} online`, async () => {
         if (agent.proc.exitCode !== null) throw new Error(`agent exited ${agent.proc.exitCode}: ${JSON.stringify(agent.logs().slice(-5))}`);
-        return (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === n.deviceId && x.online && x.status === 'accepted');
+        return (await hub.admin<{ nodes: Summary[] }>('GET', '/admin/nodes')).nodes.some((x) => x.deviceId === n.deviceId && x.online && x.status === 'accepted');
       }, 30_000);
       return agent;
     },

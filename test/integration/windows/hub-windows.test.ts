@@ -81,7 +81,7 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
     { name: 'app-selftest', command: '/bin/sh', args: ['-c', 'test -s "$0"', configPath], timeoutMs: 5000 },
   ]);
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-now', now: true,
+    node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-now', now: true,
   });
   assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
   await waitFor('waiting for the install window', async () => (await n.detail()).deployment?.state === 'awaiting_install_window', 30_000);
@@ -98,7 +98,7 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
   assert.deepEqual([refused.result, refused.code], ['rejected', 'E_PUSH_HEALTH_CHECK']);
   await assert.rejects(readFile(join(n.node.stateDir, 'hub', 'hub-config.json')), { code: 'ENOENT' }, 'a refused push is not stored');
   // The old form (a command of the hub's own) does not even leave the hub.
-  const withCommand = await fetch(`${hub.url}/admin/command`, { method: 'POST', body: JSON.stringify({ node: n.deviceId, type: 'config.push', config: {
+  const withCommand = await fetch(`${hub.apiUrl}/admin/command`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ node: n.deviceId, type: 'config.push', config: {
     healthChecks: [{ name: 'pushed-check', command: ['/bin/sh', '-c', 'touch /tmp/pwned'], timeoutS: 5 }],
   } }) });
   assert.equal(withCommand.status, 400);
@@ -124,13 +124,13 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
 test('windows: the download waits for a window (a pushed one opens it); the offer\'s own install window lets it arm', { timeout: 120_000 }, async () => {
   const n = await startNode('win-2');
   const bad = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-bad', installWindows: [{ ...ALWAYS, timezone: 'Nowhere/Special' }],
+    node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-bad', installWindows: [{ ...ALWAYS, timezone: 'Nowhere/Special' }],
   });
   const refused = await acked(n.detail, bad[0]!.id);
   assert.deepEqual([refused.result, refused.code], ['rejected', 'E_WINDOW_TIMEZONE'], 'the agent checks the zone the codec cannot');
 
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-win', installWindows: [ALWAYS],
+    node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-win', installWindows: [ALWAYS],
   });
   assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
   await delay(2000);
@@ -148,7 +148,7 @@ test('an offer cancelled while it waits for a download window ends cancelled; a 
   const n = await startNode('win-3');
   // First: an offer waiting for its download window is cancelled; the hub hears the outcome.
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-cancel',
+    node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-cancel',
   });
   assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
   const [cancel] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'cancel', deploymentId: 'dep-cancel' });
@@ -183,7 +183,7 @@ test('an accepted offer that cannot start (an on-site CLI holds the update lock)
   await writeFile(lock, `${process.pid} ${boot}\n`);
   try {
     const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-      node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-locked', now: true,
+      node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-locked', now: true,
     });
     assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
     const d = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 30_000);
@@ -206,9 +206,9 @@ test('a download resumed at start waits for an update lock held for a moment, th
   n.agent = spawnAgent([BIN, 'run', '--config', n.node.configPath]);
   agents.push(n.agent);
   type Summary = { deviceId: string; online: boolean };
-  await waitFor('win-4 online again', async () => (await hub.admin<Summary[]>('GET', '/admin/nodes')).some((x) => x.deviceId === 'win-4' && x.online), 30_000);
+  await waitFor('win-4 online again', async () => (await hub.admin<{ nodes: Summary[] }>('GET', '/admin/nodes')).nodes.some((x) => x.deviceId === 'win-4' && x.online), 30_000);
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-busy', now: true, installWindows: [],
+    node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-busy', now: true, installWindows: [],
   });
   assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
   await waitFor('writing', async () => (await n.node.journal())?.state === 'writing', 30_000).catch((e) => { process.stderr.write(n.agent.logs().slice(-30).map((l) => JSON.stringify(l)).join('\n') + '\n'); throw e; });

@@ -24,7 +24,9 @@ test('redial delay: full jitter doubles per attempt up to the cap; hints and pen
   assert.deepEqual([0, 1, 2, 3].map((a) => redialDelay(closed, a, o, half)), [500, 1000, 2000, 4000]);
   assert.equal(redialDelay(closed, 30, o, half), 30_000, 'capped');
   assert.equal(redialDelay(closed, 5, o, () => 0), 0, 'full jitter reaches zero');
-  assert.equal(redialDelay({ kind: 'backoff', authenticated: true, retryAfterS: 120 }, 0, o, half), 120_500);
+  assert.equal(redialDelay({ kind: 'backoff', authenticated: true, retryAfterS: 120 }, 0, o, half), 61_000, 'a backoff hint is spread over its whole interval, plus the base');
+  assert.equal(redialDelay({ kind: 'backoff', authenticated: true, retryAfterS: 120 }, 4, o, () => 0), 1000, 'as early as the base');
+  assert.equal(redialDelay({ kind: 'backoff', authenticated: true, retryAfterS: 120 }, 4, o, () => 0.999_99), 120_998);
   assert.equal(redialDelay({ kind: 'pending', retryAfterS: 30 }, 2, o, () => 0), 30_000);
   assert.equal(redialDelay({ kind: 'rejected', code: 'E_AUTH_SIGNATURE', message: '' }, 0, o, () => 0), 60_000, 'rejected: wait the cap');
 });

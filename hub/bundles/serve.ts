@@ -1,10 +1,10 @@
-// Serves bundle files over plain HTTP with byte ranges — one range (206), several ranges
-// (206 multipart/byteranges, shared/http/byte-ranges.ts), 416 — ETag and Last-Modified, so the
-// agent's resumable and delta downloaders have a real peer.
+// Serves one bundle file with byte ranges — one range (206), several ranges (206
+// multipart/byteranges, shared/http/byte-ranges.ts), 416 — ETag and Last-Modified, so the agent's
+// resumable and delta downloaders have a real peer. Who may download is decided by the caller
+// (hub/bundles/service.ts: a per-node download token).
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { multipartPlan, parseRangeHeader, type ByteRange } from '../../shared/http/byte-ranges.ts';
 
@@ -14,18 +14,12 @@ export interface ServeOptions {
 }
 
 const CHUNK = 256 * 1024;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
 export function etagOf(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
 }
 
-export async function serveBundle(dir: string, name: string, req: IncomingMessage, res: ServerResponse, o: ServeOptions = {}): Promise<void> {
-  if (!NAME.test(name) || name.includes('..')) {
-    res.writeHead(404).end();
-    return;
-  }
-  const path = join(dir, name);
+export async function serveFile(path: string, req: IncomingMessage, res: ServerResponse, o: ServeOptions = {}): Promise<void> {
   let st;
   try {
     st = await stat(path);
