@@ -75,7 +75,7 @@ function hubEvent(e: UpdateEvent, service: UpdateService): HubUpdateEvent {
     case 'state':
       return { type: 'state', deploymentId: e.id, state: e.state, ...err(e) };
     case 'progress':
-      return { type: 'progress', deploymentId: e.id, phase: 'write', done: e.done, total: e.total };
+      return { type: 'progress', deploymentId: e.id, phase: 'write', done: e.done, total: e.total, ...(e.transfer ? { transfer: { ...e.transfer } } : {}) };
     case 'outcome': {
       const result = e.outcome === 'committed' ? 'success' : e.outcome === 'rolled_back' ? 'rolled-back' : e.error?.code === 'E_CANCELLED' ? 'cancelled' : 'failure';
       return { type: 'outcome', deploymentId: e.id, result, ...err(e), log: service.deploymentLog(e.id).join('\n') };

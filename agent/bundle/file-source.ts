@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { BundleSource } from './source.ts';
 import { AgentError } from '../lib/errors.ts';
 import { readFileChunks } from './file-chunks.ts';
+import { streamEnd, streamOffset } from './payload-stream.ts';
 
 export function fileSource(path: string): BundleSource {
   const abs = resolve(path);
@@ -22,8 +23,8 @@ export function fileSource(path: string): BundleSource {
       const head = verifier.verifyHeadBytes(resume.headBytes);
       const p = head.payloads.find((x) => x.entry.name === resume.payload);
       if (!p) throw new AgentError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
-      const start = p.dataOffset + resume.nextBlock * p.entry.blockSize;
-      const stream = readFileChunks(abs, { start, end: p.dataOffset + p.entry.size - 1, signal });
+      const start = streamOffset(p, resume.nextBlock);
+      const stream = readFileChunks(abs, { start, end: streamEnd(p) - 1, signal });
       await verifier.readBlocks(stream, head, resume.payload, resume.nextBlock, sink, signal);
       return head;
     },

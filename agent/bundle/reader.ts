@@ -5,8 +5,8 @@
 // slows the source.
 import { OutpostError } from '../../shared/errors.ts';
 import { verifyHeadEntries } from '../../shared/bundle/verify-head.ts';
-import { BlockCutter } from './block-cutter.ts';
 import { BlockPool } from './block-pool.ts';
+import { payloadCutter } from './payload-stream.ts';
 import { BundleStreamParser, type HeadCheck, type ParseEvent } from './stream-parser.ts';
 import { MAX_BLOCKS_IN_FLIGHT, VerifyPipeline } from './verify-pipeline.ts';
 import type { BlockSink, VerifiedHead, VerifyPolicy } from './types.ts';
@@ -109,7 +109,7 @@ export async function readBlocks(
     throw new OutpostError('E_BUNDLE_RANGE', `block ${fromBlock} is outside ${payloadName} (0..${p.entry.blocks})`);
   }
   const pool = blockPool();
-  const cutter = new BlockCutter(p.entry, p.blockHashes, pool, fromBlock);
+  const cutter = payloadCutter(p, pool, fromBlock);
   const pipe = new VerifyPipeline(sink, pool, { signal });
   signal?.throwIfAborted();
   if (cutter.done) return;

@@ -13,6 +13,26 @@ export interface ResumePoint {
   readonly validator: string | null;
 }
 
+/** A slot whose content may hold blocks of the new image (a delta reads it; never writes it). */
+export interface LocalSlot {
+  readonly path: string;
+  size(): Promise<number>;
+}
+
+/** How a deployment's bytes arrive: planned and actual, for progress events, logs and status. */
+export interface TransferReport {
+  readonly mode: 'full' | 'delta';
+  /** Bytes a full download of what is still missing would fetch. */
+  readonly fullBytes: number;
+  /** Bytes the plan expects to fetch (an upper bound for a delta). */
+  readonly plannedBytes: number;
+  /** Bytes received so far (body bytes, head included). */
+  readonly fetchedBytes: number;
+  /** Raw bytes taken from local slots after passing their check. */
+  readonly localBytes: number;
+  readonly requests: number;
+}
+
 export interface DeliverOptions {
   readonly sink: BlockSink;
   /** null: start from the beginning. */
@@ -22,6 +42,10 @@ export interface DeliverOptions {
   readonly verifier: BundleVerifier;
   /** Reports the validator as soon as it is known so it can be persisted with progress. */
   readonly onValidator?: (validator: string | null) => void;
+  /** Slots to take unchanged blocks from (booted slot, the target's current content); none: full download. */
+  readonly local?: readonly LocalSlot[];
+  /** Told the transfer plan once it is made, and its progress. */
+  readonly onTransfer?: (t: TransferReport) => void;
 }
 
 export interface BundleSource {

@@ -18,15 +18,17 @@ import { createHash } from 'node:crypto';
 import { Parser, type ReadEntry } from 'tar';
 import { OutpostError } from '../../shared/errors.ts';
 import {
-  DIGEST_BYTES, INDEX_PREFIX, MANIFEST_NAME, MAX_HEAD_BYTES, MAX_MANIFEST_BYTES, NAME_RE,
+  indexEntrySize, INDEX_PREFIX, MANIFEST_NAME, MAX_HEAD_BYTES, MAX_MANIFEST_BYTES, NAME_RE,
   PAYLOAD_PREFIX, SIGNATURES_NAME, SIGNATURES_SIZE, TAR_BLOCK,
 } from '../../shared/bundle/format.ts';
 import { bundleLayout, type BundleLayout, type EntryLayout } from '../../shared/bundle/layout.ts';
 import type { HeaderCheck } from '../../shared/bundle/tar-header.ts';
 import { FramingGuard } from './framing-guard.ts';
 import type { Manifest, PayloadEntry } from '../../shared/bundle/types.ts';
-import { BlockCutter, type UncheckedBlock } from './block-cutter.ts';
+import type { UncheckedBlock } from './block-cutter.ts';
 import { BlockPool } from './block-pool.ts';
+import { payloadCutter, type PayloadCutter } from './payload-stream.ts';
+import { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
 
 const PIECE = 64 * 1024;
@@ -46,7 +48,7 @@ interface Current {
   received: number;
   /** Bytes of this entry the tar parser delivered (its view, only counted). */
   tarReceived: number;
-  cutter: BlockCutter | null;
+  cutter: PayloadCutter | null;
 }
 
 export class BundleStreamParser {
@@ -68,6 +70,7 @@ export class BundleStreamParser {
   #manifestBytes: Buffer | null = null;
   #verified: { manifest: Manifest; signers: string[]; layout: BundleLayout } | null = null;
   readonly #indexes = new Map<string, Buffer>();
+  readonly #stored = new Map<string, StoredIndex>();
   #head: VerifiedHead | null = null;
   #events: ParseEvent[] = [];
   /** A payload's `end` waits until the bytes after it (padding, next header or end of archive) check out. */
@@ -174,7 +177,7 @@ export class BundleStreamParser {
       collect: payload ? null : [],
       received: 0,
       tarReceived: 0,
-      cutter: payload ? new BlockCutter(payload.entry, payload.blockHashes, this.#pool) : null,
+      cutter: payload ? payloadCutter(payload, this.#pool, 0) : null,
     };
     if (payload && !this.#head) this.#completeHead(offset + TAR_BLOCK);
     if (payload) this.#events.push({ kind: 'begin', payload: payload.entry });
@@ -225,7 +228,8 @@ export class BundleStreamParser {
     const v = this.#verified!;
     const entry = v.manifest.payloads.find((p) => p.name === name)!;
     const dataOffset = v.layout.entries.find((e) => e.kind === 'payload' && e.payload === name)!.dataOffset;
-    return { entry, dataOffset, blockHashes: this.#indexes.get(name)! };
+    const blockHashes = this.#indexes.get(name)!;
+    return { entry, dataOffset, blockHashes, stored: this.#stored.get(name) ?? null };
   }
 
   #completeHead(headSize: number): void {
@@ -286,8 +290,9 @@ export class BundleStreamParser {
       if (digest !== entry.indexSha256) {
         throw new OutpostError('E_BUNDLE_INDEX', `block index of ${entry.name} does not match its signed digest`);
       }
-      if (bytes.length !== entry.blocks * DIGEST_BYTES) throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `block index of ${entry.name} has the wrong size`);
+      if (bytes.length !== indexEntrySize(entry)) throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `block index of ${entry.name} has the wrong size`);
       this.#indexes.set(entry.name, bytes);
+      if (entry.groupBlocks !== undefined) this.#stored.set(entry.name, new StoredIndex(entry, bytes)); // stored sizes checked here
     }
   }
 }

@@ -1,13 +1,16 @@
 // Contract between the verifying reader and its consumers (update state machine, HTTP fetcher).
 import type { Manifest, PayloadEntry } from '../../shared/bundle/types.ts';
 import type { TrustStore } from '../../shared/bundle/trust.ts';
+import type { StoredIndex } from '../../shared/bundle/stored-index.ts';
 
 export interface VerifiedPayload {
   readonly entry: PayloadEntry;
   /** Byte offset of the payload's data inside the bundle file (for Range resume). */
   readonly dataOffset: number;
-  /** Concatenated sha256 digests, one per block (already checked against entry.indexSha256). */
+  /** The index entry's bytes (already checked against entry.indexSha256): format 1, one sha256 per block. */
   readonly blockHashes: Buffer;
+  /** Format 2: the parsed index (group digests, stored sizes and offsets); null for format 1. */
+  readonly stored: StoredIndex | null;
 }
 
 export interface VerifiedHead {

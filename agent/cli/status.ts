@@ -38,6 +38,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (d) {
     const progress = d.blocks ? ` ${d.blocksWritten ?? 0}/${d.blocks} blocks` : '';
     io.out.write(`deployment ${d.id}: ${d.state}${progress} → ${d.target} (${d.version ?? '?'})${d.error ? ` ${d.error.code}: ${d.error.message}` : ''}\n`);
+    const t = d.transfer;
+    if (t) {
+      const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+      io.out.write(`transfer: ${t.mode}, fetched ${mb(t.fetchedBytes)} of ${mb(t.plannedBytes)} planned (full download ${mb(t.fullBytes)}), `
+        + `${mb(t.localBytes)} from local slots, saved ${mb(Math.max(0, t.fullBytes - t.fetchedBytes))}, ${t.requests} requests\n`);
+    }
     if (d.state === 'revert_pending') io.out.write('the revert could not finish: new deployments are refused; it is retried at the next start, or run `outpost rollback`\n');
   } else {
     io.out.write('deployment: none\n');

@@ -7,7 +7,9 @@ import type { fetch as fetchSection, ProxyEnvironment } from '../config/sections
 import type { Logger } from '../log/logger.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { DownloadGate } from './download-gate.ts';
-import { HttpBundleSource } from './http-source.ts';
+import { HttpBundleSource, type HttpSourceOptions } from './http-source.ts';
+import { DeltaBundleSource } from './delta/delta-source.ts';
+import type { BundleSource } from '../bundle/source.ts';
 import { HttpTransport } from '../net/http-transport.ts';
 import { parseNoProxy } from '../net/no-proxy.ts';
 import { loadTlsMaterial } from '../net/tls-options.ts';
@@ -27,7 +29,7 @@ export interface FetchDeps {
 export interface Fetcher {
   readonly gate: DownloadGate;
   readonly budget: ByteBudget | null;
-  sourceFor(url: string): HttpBundleSource;
+  sourceFor(url: string): BundleSource;
 }
 
 export const BUDGET_FILE = 'download-budget.json';
@@ -50,8 +52,8 @@ export async function createFetcher(s: FetchSettings, deps: FetchDeps): Promise<
   return {
     gate,
     budget,
-    sourceFor: (url) =>
-      new HttpBundleSource(url, {
+    sourceFor: (url) => {
+      const o: HttpSourceOptions = {
         transport: new HttpTransport({ tls, proxy: proxyFor(url, s, deps.proxyEnv), noProxy }),
         retry: { maxAttempts: s.retryMaxAttempts, baseMs: s.retryBaseMs, capMs: s.retryCapMs, giveUpAfterMs: s.giveUpAfterMinutes * 60_000 },
         readDeadlineMs: s.readDeadlineSeconds * 1000,
@@ -59,6 +61,9 @@ export async function createFetcher(s: FetchSettings, deps: FetchDeps): Promise<
         throttle: gate.throttle,
         onBytes: (n) => gate.charge(n),
         logger: deps.logger,
-      }),
+      };
+      // Delta when the deployment offers local slots, the bundle is format 2 and the server serves ranges; full otherwise.
+      return new DeltaBundleSource(url, new HttpBundleSource(url, o), o);
+    },
   };
 }

@@ -29,7 +29,7 @@ export interface RangeResponse {
   close(): void;
 }
 
-const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+export const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** ETag if strong or weak, else Last-Modified: what identifies this version of the file. */
 export function validatorOf(res: IncomingMessage): string | null {
@@ -45,7 +45,7 @@ function ifRangeValue(validator: string | null): string | null {
   return Number.isNaN(Date.parse(validator)) ? null : validator;
 }
 
-function retryAfterMs(res: IncomingMessage): number | null {
+export function retryAfterMs(res: IncomingMessage): number | null {
   const v = res.headers['retry-after'];
   if (!v) return null;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
@@ -61,7 +61,7 @@ export class RetryableHttpError extends AgentError {
   }
 }
 
-async function* withDeadline(res: IncomingMessage, deadlineMs: number, expected: number | null, signal: AbortSignal): AsyncGenerator<Buffer> {
+export async function* withDeadline(res: IncomingMessage, deadlineMs: number, expected: number | null, signal: AbortSignal): AsyncGenerator<Buffer> {
   const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let got = 0;
   try {

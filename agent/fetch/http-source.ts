@@ -13,6 +13,7 @@ import { openRange, RetryableHttpError, type RangeResponse } from './http-range.
 import { throttled, type TokenBucket } from './throttle.ts';
 import { realSleep, type Sleep } from './sleep.ts';
 import { TrackingSink } from './tracking-sink.ts';
+import { streamEnd, streamOffset } from '../bundle/payload-stream.ts';
 
 export interface RetryPolicy {
   /** Consecutive failed attempts without a new verified block before giving up. */
@@ -165,8 +166,8 @@ export class HttpBundleSource implements BundleSource {
     for (const p of head.payloads.slice(first)) {
       const from = track.nextBlock(p.entry.name);
       if (from >= p.entry.blocks) continue;
-      const want = p.dataOffset + from * p.entry.blockSize;
-      const last = p.dataOffset + p.entry.size - 1;
+      const want = streamOffset(p, from);
+      const last = streamEnd(p) - 1;
       const res = await openRange(this.#o.transport, { url: this.#url, start: want, end: last, validator: validator(), signal: o.signal, deadlineMs: this.#deadline() });
       try {
         pin(res);

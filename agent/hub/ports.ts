@@ -1,10 +1,10 @@
 // What the hub session needs from the rest of the agent, as small interfaces. agent/app/app.ts
 // hands in implementations (the update machine, inventory, location); the hub never imports them.
-import type { Inventory, Offer, PushedConfig, LocationFix } from '../../shared/protocol/messages.ts';
+import type { Inventory, Offer, PushedConfig, LocationFix, TransferInfo } from '../../shared/protocol/messages.ts';
 
 /** An update event the hub must hear about; state and outcome are never dropped. */
 export type UpdateEvent =
-  | { type: 'progress'; deploymentId: string; phase: string; done: number; total: number }
+  | { type: 'progress'; deploymentId: string; phase: string; done: number; total: number; transfer?: TransferInfo }
   | { type: 'state'; deploymentId: string; state: string; code?: string; message?: string }
   | {
       type: 'outcome';

@@ -31,7 +31,7 @@ export interface ReporterDeps {
 export function reportOf(e: UpdateEvent, at: number): ReportBody {
   switch (e.type) {
     case 'progress':
-      return { type: 'update.progress', at, deploymentId: e.deploymentId, phase: e.phase, done: e.done, total: e.total };
+      return { type: 'update.progress', at, deploymentId: e.deploymentId, phase: e.phase, done: e.done, total: e.total, ...(e.transfer ? { transfer: e.transfer } : {}) };
     case 'state':
       return {
         type: 'update.state', at, deploymentId: e.deploymentId, state: e.state,

@@ -25,6 +25,16 @@ export interface Progress {
   readonly validator: string | null;
 }
 
+/** How the bundle's bytes arrived (all attempts of this deployment): shown by status and in reports. */
+export interface TransferRecord {
+  readonly mode: 'full' | 'delta';
+  readonly fullBytes: number;
+  readonly plannedBytes: number;
+  readonly fetchedBytes: number;
+  readonly localBytes: number;
+  readonly requests: number;
+}
+
 export interface ErrorInfo {
   readonly code: string;
   readonly message: string;
@@ -42,6 +52,7 @@ export interface Journal {
   readonly previous: string;
   readonly bundle: BundleInfo | null;
   readonly progress: Progress | null;
+  readonly transfer?: TransferRecord | null;
   readonly error: ErrorInfo | null;
   /** Boot id (kernel boot_id) of the boot whose health checks passed; committing needs this boot's. */
   readonly healthyBoot?: string | null;
@@ -113,6 +124,12 @@ export function validateJournal(raw: unknown): Journal {
   if (o.progress !== null) {
     const p = rec(o.progress, 'progress');
     if (!isCount(p.nextBlock) || (p.validator !== null && typeof p.validator !== 'string')) throw new Error('progress: bad');
+  }
+  if (o.transfer !== undefined && o.transfer !== null) {
+    const t = rec(o.transfer, 'transfer');
+    if ((t.mode !== 'full' && t.mode !== 'delta') || !['fullBytes', 'plannedBytes', 'fetchedBytes', 'localBytes', 'requests'].every((k) => isCount(t[k]))) {
+      throw new Error('transfer: bad');
+    }
   }
   if (o.healthyBoot !== undefined && o.healthyBoot !== null && typeof o.healthyBoot !== 'string') throw new Error('healthyBoot: bad');
   if (o.revertRetryBoot !== undefined && o.revertRetryBoot !== null && typeof o.revertRetryBoot !== 'string') throw new Error('revertRetryBoot: bad');

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { BundleSource } from '../bundle/source.ts';
 import type { UpdateDeps } from './ports.ts';
-import type { ErrorInfo, Journal } from './journal.ts';
+import type { ErrorInfo, Journal, TransferRecord } from './journal.ts';
 import type { HandlerContext } from './handlers/context.ts';
 import { JournalStore, outcomeOf } from './journal.ts';
 import { countsAsVisit, isParked, isTerminal, next, resumeState, safeState, type Event, type Outcome, type State } from './machine.ts';
@@ -19,7 +19,7 @@ import { AgentError, isAgentError } from '../lib/errors.ts';
 
 export type UpdateEvent =
   | { type: 'state'; id: string; state: State; error: ErrorInfo | null }
-  | { type: 'progress'; id: string; done: number; total: number }
+  | { type: 'progress'; id: string; done: number; total: number; transfer?: TransferRecord }
   | { type: 'outcome'; id: string; outcome: Outcome; error: ErrorInfo | null };
 
 /** Where a drive stopped: a final outcome, or parked until the node reboots, or shut down. */
@@ -149,6 +149,8 @@ export class Runner {
     setError: (e: ErrorInfo) => void,
   ): HandlerContext {
     const self = this;
+    let last = { done: 0, total: 0 };
+    let transfer: TransferRecord | null = null;
     return {
       deps: this.deps,
       get journal() {
@@ -162,7 +164,14 @@ export class Runner {
         set(nj);
       },
       setError,
-      progress: (done, total) => this.emit({ type: 'progress', id: get().id, done, total }),
+      progress: (done, total) => {
+        last = { done, total };
+        this.emit({ type: 'progress', id: get().id, done, total, ...(transfer ? { transfer } : {}) });
+      },
+      transfer: (t) => {
+        transfer = t;
+        this.emit({ type: 'progress', id: get().id, done: last.done, total: last.total, transfer: t });
+      },
     };
   }
 

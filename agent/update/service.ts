@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SlotName } from '../platform/types.ts';
 import type { BundleSource } from '../bundle/source.ts';
 import type { UpdateDeps } from './ports.ts';
-import type { Journal } from './journal.ts';
+import type { Journal, TransferRecord } from './journal.ts';
 import { outcomeOf } from './journal.ts';
 import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
 import { resumeState, type State } from './machine.ts';
@@ -41,6 +41,8 @@ export interface DeploymentStatus {
   release: number | null;
   blocksWritten: number | null;
   blocks: number | null;
+  /** Full or delta download, bytes planned, fetched and taken from local slots (all attempts). */
+  transfer: TransferRecord | null;
 }
 
 export interface UpdateStatus {
@@ -249,6 +251,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
           release: j.bundle?.release ?? null,
           blocksWritten: j.progress?.nextBlock ?? null,
           blocks: j.bundle?.payload.blocks ?? null,
+          transfer: j.transfer ?? null,
         },
       };
     },

@@ -4,6 +4,7 @@
 // does not depend on the digests (fixed-length hex). Anything else (a pipe, a device) is read
 // twice: pass 1 hashes, pass 2 writes and hashes again to catch an image that changed in between.
 // Memory never depends on the image size. The output appears under its name only when complete.
+// Format 2 (compressed blocks, two-level index) is written by create-v2.ts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -11,8 +12,9 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
 import {
-  DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, blockCount, paddedSize, TAR_EOF_BYTES,
+  DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, blockCount, paddedSize, TAR_EOF_BYTES, type FormatVersion,
 } from './format.ts';
+import { createBundleV2 } from './create-v2.ts';
 import { signDetached, type SigningKey } from './keys.ts';
 import { bundleLayout, type BundleLayout } from './layout.ts';
 import { encodeManifest } from './manifest.ts';
@@ -30,6 +32,8 @@ export interface PayloadInput {
   readonly name: string;
   readonly slotClass: string;
   readonly blockSize?: number;
+  /** Format 2: blocks per group (power of two, 1–256). */
+  readonly groupBlocks?: number;
 }
 
 export interface CreateOptions {
@@ -41,6 +45,10 @@ export interface CreateOptions {
   readonly out: string;
   readonly created?: Date;
   readonly signal?: AbortSignal;
+  /** Bundle format to write (default FORMAT_VERSION). */
+  readonly format?: FormatVersion;
+  /** Format 2: zstd level for blocks (default 3). */
+  readonly level?: number;
 }
 
 export interface Created {
@@ -135,6 +143,7 @@ export function signManifest(manifestBytes: Buffer, keys: readonly SigningKey[])
 
 export async function createBundle(o: CreateOptions): Promise<Created> {
   if (o.keys.length === 0) throw new OutpostError('E_BUNDLE_CREATE', 'at least one signing key is required');
+  if ((o.format ?? FORMAT_VERSION) === 2) return createBundleV2(o);
   const inputs: Input[] = [];
   for (const p of o.payloads) inputs.push(await inspect(p));
   for (const i of inputs) if (i.size === null) i.hashed = await hashStream(i.p.path, i.blockSize, o.signal);

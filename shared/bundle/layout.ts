@@ -1,6 +1,6 @@
 // Where every entry sits in a bundle. The whole layout follows from the manifest and its byte
 // length, so a fetcher can compute Range offsets without scanning the tar.
-import { entrySpan, INDEX_PREFIX, MANIFEST_NAME, PAYLOAD_PREFIX, SIGNATURES_NAME, SIGNATURES_SIZE, TAR_BLOCK, TAR_EOF_BYTES, DIGEST_BYTES } from './format.ts';
+import { entrySpan, INDEX_PREFIX, indexEntrySize, MANIFEST_NAME, PAYLOAD_PREFIX, payloadEntrySize, SIGNATURES_NAME, SIGNATURES_SIZE, TAR_BLOCK, TAR_EOF_BYTES } from './format.ts';
 import type { Manifest } from './types.ts';
 
 export type EntryKind = 'manifest' | 'signatures' | 'index' | 'payload';
@@ -28,8 +28,8 @@ export function entryOrder(manifest: Manifest, manifestSize: number): Array<Omit
   return [
     { name: MANIFEST_NAME, kind: 'manifest', size: manifestSize },
     { name: SIGNATURES_NAME, kind: 'signatures', size: SIGNATURES_SIZE },
-    ...manifest.payloads.map((p) => ({ name: INDEX_PREFIX + p.name, kind: 'index' as const, payload: p.name, size: p.blocks * DIGEST_BYTES })),
-    ...manifest.payloads.map((p) => ({ name: PAYLOAD_PREFIX + p.name, kind: 'payload' as const, payload: p.name, size: p.size })),
+    ...manifest.payloads.map((p) => ({ name: INDEX_PREFIX + p.name, kind: 'index' as const, payload: p.name, size: indexEntrySize(p) })),
+    ...manifest.payloads.map((p) => ({ name: PAYLOAD_PREFIX + p.name, kind: 'payload' as const, payload: p.name, size: payloadEntrySize(p) })),
   ];
 }
 

@@ -1,4 +1,4 @@
-// Bundle manifest types (format version 1). The normative description is shared/BUNDLE-SPEC.md.
+// Bundle manifest types (format versions 1 and 2). The normative description is shared/BUNDLE-SPEC.md.
 
 export interface PayloadEntry {
   /** Entry name inside the bundle, e.g. "rootfs.img". */
@@ -13,12 +13,16 @@ export interface PayloadEntry {
   readonly blockSize: number;
   /** Number of blocks: ceil(size / blockSize). */
   readonly blocks: number;
-  /** sha256 (hex) of the block index entry (the concatenated per-block sha256 digests). */
+  /** sha256 (hex) of the block index entry (format 1: per-block digests; format 2: see BUNDLE-SPEC.md §12). */
   readonly indexSha256: string;
+  /** Format 2: blocks per group (one group digest in the index per group). */
+  readonly groupBlocks?: number;
+  /** Format 2: size of the payload entry (group tables + stored, possibly compressed, blocks). */
+  readonly storedSize?: number;
 }
 
 export interface Manifest {
-  readonly format: 1;
+  readonly format: 1 | 2;
   /** Human version string, e.g. "2026.11.3". */
   readonly version: string;
   /** Monotonic release number used for anti-rollback. */

@@ -7,6 +7,7 @@ import {
 } from './check.ts';
 import { OUTCOME_RESULTS } from './messages.ts';
 import type {
+  TransferInfo,
   AgentMessage, CommandAck, ErrorMessage, Ext, PushedHealthCheck, SiteIdentity, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
 } from './messages.ts';
 
@@ -148,6 +149,19 @@ function site(v: unknown, path: string): SiteIdentity {
 
 // ---- agent → hub ------------------------------------------------------------------------------
 
+function transferInfo(v: unknown, path: string): TransferInfo {
+  const o = obj(v, path);
+  onlyKeys(o, ['mode', 'fullBytes', 'plannedBytes', 'fetchedBytes', 'localBytes', 'requests'], path);
+  return {
+    mode: oneOf(o.mode, `${path}.mode`, ['full', 'delta'] as const),
+    fullBytes: int(o.fullBytes, `${path}.fullBytes`, 0),
+    plannedBytes: int(o.plannedBytes, `${path}.plannedBytes`, 0),
+    fetchedBytes: int(o.fetchedBytes, `${path}.fetchedBytes`, 0),
+    localBytes: int(o.localBytes, `${path}.localBytes`, 0),
+    requests: int(o.requests, `${path}.requests`, 0),
+  };
+}
+
 /** Bundle labels (compatible strings, versions) as the bundle manifest spells them. */
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._+:/-]*$/;
 function label(v: unknown, path: string): string {
@@ -218,11 +232,12 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
     ...optional(o, 'site', site),
   }),
   'update.progress': (o) => ({
-    ...report(o, ['deploymentId', 'phase', 'done', 'total']), type: 'update.progress',
+    ...report(o, ['deploymentId', 'phase', 'done', 'total', 'transfer']), type: 'update.progress',
     deploymentId: token(o.deploymentId, 'deploymentId'),
     phase: token(o.phase, 'phase', LIMITS.shortText),
     done: int(o.done, 'done', 0),
     total: int(o.total, 'total', 0),
+    ...optional(o, 'transfer', transferInfo),
   }),
   'update.state': (o) => ({
     ...report(o, ['deploymentId', 'state', 'code', 'message']), type: 'update.state',

@@ -110,11 +110,22 @@ export interface SiteIdentity {
 
 export interface LocationReport extends ReportBase<'location'>, LocationFix {}
 
+/** How a deployment's bundle bytes arrive (all attempts): full or delta, planned and actual bytes. */
+export interface TransferInfo {
+  mode: 'full' | 'delta';
+  fullBytes: number;
+  plannedBytes: number;
+  fetchedBytes: number;
+  localBytes: number;
+  requests: number;
+}
+
 export interface UpdateProgress extends ReportBase<'update.progress'> {
   deploymentId: string;
   phase: string;
   done: number;
   total: number;
+  transfer?: TransferInfo;
 }
 
 export interface UpdateState extends ReportBase<'update.state'> {

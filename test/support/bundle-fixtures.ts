@@ -101,6 +101,9 @@ export interface MakeBundleOptions {
   slotClass?: string;
   name?: string;
   created?: Date;
+  format?: 1 | 2;
+  /** Format 2 only. */
+  groupBlocks?: number;
 }
 
 export interface MadeBundle extends Created {
@@ -109,7 +112,11 @@ export interface MadeBundle extends Created {
 
 export async function makeBundle(o: MakeBundleOptions): Promise<MadeBundle> {
   const created = await createBundle({
-    payloads: [{ path: o.image, name: o.name ?? 'rootfs.img', slotClass: o.slotClass ?? 'rootfs', blockSize: o.blockSize ?? 64 * 1024 }],
+    payloads: [{
+      path: o.image, name: o.name ?? 'rootfs.img', slotClass: o.slotClass ?? 'rootfs',
+      blockSize: o.blockSize ?? (o.format === 2 ? 4096 : 64 * 1024), groupBlocks: o.groupBlocks,
+    }],
+    format: o.format,
     version: o.version ?? '1.0.0',
     release: o.release ?? 1,
     compatible: o.compatible ?? [TEST_COMPATIBLE],

@@ -2,12 +2,12 @@
 import type { SlotDevice } from '../../platform/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Event, State } from '../machine.ts';
-import type { ErrorInfo, Journal } from '../journal.ts';
+import type { ErrorInfo, Journal, TransferRecord } from '../journal.ts';
 import type { UpdateDeps } from '../ports.ts';
 import type { BundleSource } from '../../bundle/source.ts';
 import { AgentError } from '../../lib/errors.ts';
 
-type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress' | 'healthyBoot'>>;
+type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress' | 'healthyBoot' | 'transfer'>>;
 
 export interface HandlerContext {
   readonly deps: UpdateDeps;
@@ -21,6 +21,8 @@ export interface HandlerContext {
   setError(error: ErrorInfo): void;
   /** Progress for subscribers (bytes written of total). */
   progress(done: number, total: number): void;
+  /** Transfer plan and bytes (full or delta; fetched, local) for subscribers and the journal. */
+  transfer?(t: TransferRecord): void;
 }
 
 export type Handler = (ctx: HandlerContext, signal: AbortSignal) => Promise<Event>;

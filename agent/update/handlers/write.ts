@@ -10,12 +10,12 @@ import type { ResumePoint } from '../../bundle/source.ts';
 import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
 import { AgentError, isAgentError } from '../../lib/errors.ts';
-import { JournalStore } from '../journal.ts';
+import { JournalStore, type TransferRecord } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
 
 export const writing: Handler = async (ctx, signal) => {
-  await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
+  const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
   const source = ctx.source;
   if (!source) throw new AgentError('E_SOURCE_GONE', `bundle ${ctx.journal.origin} is no longer available to resume from`);
   const j = ctx.journal;
@@ -23,12 +23,12 @@ export const writing: Handler = async (ctx, signal) => {
   const resume = await resumePoint(ctx);
   if (resume) ctx.log.info('resuming write', { block: resume.nextBlock });
   try {
-    await deliver(ctx, resume, signal);
+    await deliver(ctx, resume, signal, running);
   } catch (err) {
     if (!resume || !isAgentError(err, 'E_SOURCE_CHANGED')) throw err;
     ctx.log.warn('bundle changed since the interrupted attempt; writing from the start', { error: err });
     await ctx.save({ progress: null, bundle: null });
-    await deliver(ctx, null, signal);
+    await deliver(ctx, null, signal, running);
   }
   markWrittenHere(ctx);
   return 'written';
@@ -42,8 +42,16 @@ async function resumePoint(ctx: HandlerContext): Promise<ResumePoint | null> {
   return { headBytes, payload: bundle.payload.name, nextBlock: progress.nextBlock, validator: progress.validator };
 }
 
-async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal): Promise<void> {
-  const sink = new SlotSink(ctx, targetSlot(ctx), resume);
+async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal, running: string): Promise<void> {
+  const target = targetSlot(ctx);
+  const sink = new SlotSink(ctx, target, resume);
+  // A delta may take unchanged blocks from the running slot and, when resuming, from what the
+  // target holds (the interrupted attempt); each is checked against the signed index like a
+  // fetched one. The target is not scanned on a fresh start: hashing it costs more than it saves.
+  const local = [ctx.deps.slots.find((x) => x.name === running), resume ? target : undefined].filter((x): x is SlotDevice => x !== undefined);
+  let lastMode: string | null = null;
+  // Bytes of earlier attempts of this deployment count too: the record is per deployment.
+  const before = ctx.journal.transfer ?? null;
   try {
     await ctx.source!.deliver({
       sink,
@@ -51,7 +59,21 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
       signal,
       verifier: ctx.deps.verifier,
       onValidator: (v) => (sink.validator = v),
+      local,
+      onTransfer: (t) => {
+        if (t.mode !== lastMode) ctx.log.info('transfer planned', { ...t });
+        lastMode = t.mode;
+        const r: TransferRecord = {
+          ...t,
+          fetchedBytes: t.fetchedBytes + (before?.fetchedBytes ?? 0),
+          localBytes: t.localBytes + (before?.localBytes ?? 0),
+          requests: t.requests + (before?.requests ?? 0),
+        };
+        sink.transfer = r;
+        ctx.transfer?.(r);
+      },
     });
+    if (sink.transfer) ctx.log.info('transfer done', { ...sink.transfer, savedBytes: Math.max(0, sink.transfer.fullBytes - sink.transfer.fetchedBytes) });
     await sink.complete();
   } finally {
     await sink.close();
@@ -60,6 +82,8 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
 
 class SlotSink implements BlockSink {
   validator: string | null;
+  /** Latest transfer record, saved with each checkpoint. */
+  transfer: TransferRecord | null = null;
   private readonly ctx: HandlerContext;
   private readonly slot: SlotDevice;
   private writer: SlotWriter | null = null;
@@ -132,7 +156,7 @@ class SlotSink implements BlockSink {
   private async checkpoint(): Promise<void> {
     await this.writer?.finish(); // data first…
     this.writer = null; // …reopened at the next block on demand
-    await this.ctx.save({ progress: { nextBlock: this.nextBlock, validator: this.validator } }); // …then the record
+    await this.ctx.save({ progress: { nextBlock: this.nextBlock, validator: this.validator }, ...(this.transfer ? { transfer: this.transfer } : {}) }); // …then the record
     this.sinceCheckpoint = 0;
     this.lastCheckpointAt = performance.now();
   }

@@ -129,3 +129,21 @@ test('the real process: exit status and exactly one stderr line', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^E_BUNDLE_READ: [^\n]+\n$/);
 });
+
+test('create writes format 2 by default and format 1 with --format 1; both verify', async () => {
+  const keys = join(dir, 'keys-fmt');
+  assert.equal((await cli('keygen', '--out', keys, '--id', 'f')).code, 0);
+  const image = await makeImage(join(dir, 'fmt.img'), 200_000, 4);
+  for (const [flags, format] of [[[], 2], [['--format', '1'], 1], [['--format', '2', '--block-size', '8K', '--group-blocks', '4'], 2]] as const) {
+    const out = join(dir, `fmt-${format}-${flags.length}.bundle`);
+    const r = await cli('create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'b', '--key', join(keys, 'f.key'), '--out', out, ...flags);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`format ${format}`));
+    const manifest = JSON.parse((await readFile(out)).subarray(512, 512 + Number.parseInt((await readFile(out)).subarray(124, 135).toString(), 8)).toString());
+    assert.equal(manifest.format, format);
+    const ok = await cli('verify', out, '--trust', join(keys, 'f.pub'));
+    assert.equal(ok.code, 0, ok.err);
+  }
+  oneErrorLine(await cli('create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'b', '--key', join(keys, 'f.key'), '--out', join(dir, 'x'), '--format', '3'), 'E_USAGE');
+  oneErrorLine(await cli('create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'b', '--key', join(keys, 'f.key'), '--out', join(dir, 'x'), '--format', '1', '--block-size', '4K'), 'E_USAGE');
+});

@@ -1,0 +1,118 @@
+// Format-2 counterpart of BlockCutter: cuts a payload entry's stream into group tables and
+// stored blocks. Each table is checked against its signed group digest here (it is index, not
+// payload); each stored block is decoded — bounded by its length, so a bomb stops at one block —
+// into a pool buffer and handed to the verify pipeline with its table digest as the expected
+// hash. Nothing decoded reaches the sink before the pipeline compared that digest.
+import { createHash } from 'node:crypto';
+import { OutpostError } from '../../shared/errors.ts';
+import { DIGEST_BYTES } from '../../shared/bundle/format.ts';
+import { decodeBlock } from '../../shared/bundle/block-codec.ts';
+import type { StoredIndex } from '../../shared/bundle/stored-index.ts';
+import type { PayloadEntry } from '../../shared/bundle/types.ts';
+import type { BlockPool } from './block-pool.ts';
+import type { UncheckedBlock } from './block-cutter.ts';
+
+/** Where a stream must start to deliver block `fromBlock` of a format-2 payload: its group's table. */
+export function storedResumeOffset(index: StoredIndex, fromBlock: number): number {
+  if (fromBlock >= index.entry.blocks) return index.entry.storedSize!;
+  return index.group(Math.floor(fromBlock / index.groupBlocks)).tableOffset;
+}
+
+export class StoredBlockCutter {
+  readonly entry: PayloadEntry;
+  readonly #index: StoredIndex;
+  readonly #pool: BlockPool;
+  /** Blocks before this are read (their group's table is needed) but not decoded or handed on. */
+  readonly #from: number;
+  #block: number;
+  #table: Buffer | null = null;
+  #buf: Buffer | null = null;
+  #fill = 0;
+  #pos: number;
+
+  constructor(index: StoredIndex, pool: BlockPool, fromBlock = 0) {
+    this.entry = index.entry;
+    this.#index = index;
+    this.#pool = pool;
+    this.#from = fromBlock;
+    this.#block = fromBlock >= index.entry.blocks ? index.entry.blocks : fromBlock - (fromBlock % index.groupBlocks);
+    this.#pos = storedResumeOffset(index, fromBlock);
+  }
+
+  get done(): boolean {
+    return this.#block >= this.entry.blocks;
+  }
+
+  /** Stored bytes still expected for this payload. */
+  get remaining(): number {
+    return this.entry.storedSize! - this.#pos - this.#fill;
+  }
+
+  #want(): number {
+    if (this.#table === null) return this.#index.group(Math.floor(this.#block / this.#index.groupBlocks)).tableLength;
+    return this.#index.storedLength(this.#block);
+  }
+
+  /** Same contract as BlockCutter.push; `data` may be reused by its owner once this returns. */
+  push(data: Buffer, offset: number): { used: number; block: UncheckedBlock | null } {
+    if (this.done) throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `payload ${this.entry.name}: more data than its stored size`);
+    const want = this.#want();
+    const avail = data.length - offset;
+    let piece: Buffer | null = null;
+    let used: number;
+    if (this.#fill === 0 && avail >= want) {
+      piece = data.subarray(offset, offset + want);
+      used = want;
+    } else {
+      this.#buf ??= Buffer.allocUnsafe(want);
+      used = Math.min(avail, want - this.#fill);
+      data.copy(this.#buf, this.#fill, offset, offset + used);
+      this.#fill += used;
+      if (this.#fill === want) {
+        piece = this.#buf;
+        this.#buf = null;
+        this.#fill = 0;
+      }
+    }
+    if (!piece) return { used, block: null };
+    this.#pos += want;
+    return { used, block: this.#complete(piece) };
+  }
+
+  #complete(piece: Buffer): UncheckedBlock | null {
+    const g = Math.floor(this.#block / this.#index.groupBlocks);
+    if (this.#table === null) {
+      this.#index.checkTable(g, piece);
+      this.#table = Buffer.from(piece);
+      return null;
+    }
+    const i = this.#block++;
+    const k = i % this.#index.groupBlocks;
+    const expected = this.#table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
+    if (this.#block % this.#index.groupBlocks === 0 || this.#block === this.entry.blocks) this.#table = null;
+    if (i < this.#from) return null;
+    const raw = decodeBlock(piece, this.#index.rawLength(i), `payload ${this.entry.name} block ${i}`);
+    const data = this.#pool.take(raw.length);
+    raw.copy(data);
+    return { payload: this.entry, index: i, data, expected };
+  }
+
+  /** Nothing pooled is held between calls. */
+  release(): void {
+    this.#buf = null;
+    this.#fill = 0;
+  }
+}
+
+/**
+ * Decodes block i's stored bytes and checks them against `digest` (its table entry); returns the
+ * raw block. For callers outside the stream pipeline (the delta fetcher), which hand on only
+ * what passed.
+ */
+export function checkStoredBlock(index: StoredIndex, i: number, stored: Buffer, digest: Buffer): Buffer {
+  const raw = decodeBlock(stored, index.rawLength(i), `payload ${index.entry.name} block ${i}`);
+  if (!createHash('sha256').update(raw).digest().equals(digest.subarray(0, DIGEST_BYTES))) {
+    throw new OutpostError('E_BUNDLE_BLOCK_HASH', `payload ${index.entry.name}: block ${i} does not match the signed block index`);
+  }
+  return raw === stored ? Buffer.from(raw) : raw;
+}

@@ -1,0 +1,94 @@
+// Delta planning, pure: which groups and blocks of a format-2 payload come from local slots and
+// which byte ranges of the bundle must be fetched. Local hits are only candidates here; the
+// delivery checks every local block against the signed index and fetches those that fail.
+import { coalesceRanges, type ByteRange } from '../../../shared/http/byte-ranges.ts';
+import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
+import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import type { LocalRef } from './local-index.ts';
+
+/** Gaps up to this many bytes are fetched rather than split into another range (a part header costs about as much). */
+export const MAX_GAP = 256;
+
+export interface GroupLookup {
+  findGroup(digest: Buffer): LocalRef | null;
+  findBlock(digest: Buffer): LocalRef | null;
+}
+
+export interface GroupPlan {
+  readonly g: number;
+  /** A local run whose digest may match the whole group; null: its table is fetched. */
+  readonly local: LocalRef | null;
+}
+
+/** Groups from `firstGroup` whose raw bytes add up to at most `maxRaw` (at least one group). */
+export function planWindow(index: StoredIndex, firstGroup: number, maxRaw: number, lookup: GroupLookup): GroupPlan[] {
+  const out: GroupPlan[] = [];
+  let raw = 0;
+  for (let g = firstGroup; g < index.groups; g++) {
+    const e = index.group(g);
+    const bytes = Math.min(index.entry.size, (e.firstBlock + e.blockCount) * index.entry.blockSize) - e.firstBlock * index.entry.blockSize;
+    if (out.length > 0 && raw + bytes > maxRaw) break;
+    raw += bytes;
+    // A short last group has no aligned local twin; it goes by its table.
+    const local = e.blockCount === index.groupBlocks ? lookup.findGroup(index.groupDigest(g)) : null;
+    out.push({ g, local });
+  }
+  return out;
+}
+
+/** Bundle byte ranges of the tables of `groups`. */
+export function tableRanges(index: StoredIndex, dataOffset: number, groups: readonly number[]): ByteRange[] {
+  return coalesceRanges(groups.map((g) => {
+    const e = index.group(g);
+    return { start: dataOffset + e.tableOffset, end: dataOffset + e.tableOffset + e.tableLength - 1 };
+  }), MAX_GAP);
+}
+
+export interface BlockPlan {
+  readonly i: number;
+  readonly local: LocalRef | null;
+}
+
+/** For each block of group g (its table already checked): a local candidate or null (fetch). */
+export function planBlocks(index: StoredIndex, g: number, table: Buffer, lookup: GroupLookup): BlockPlan[] {
+  const e = index.group(g);
+  const out: BlockPlan[] = [];
+  for (let k = 0; k < e.blockCount; k++) {
+    const i = e.firstBlock + k;
+    // Only whole blocks are indexed locally; a short last block is fetched.
+    const local = index.rawLength(i) === index.entry.blockSize ? lookup.findBlock(table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES)) : null;
+    out.push({ i, local });
+  }
+  return out;
+}
+
+/** Bundle byte ranges of the stored bytes of `blocks`. */
+export function blockRanges(index: StoredIndex, dataOffset: number, blocks: readonly number[]): ByteRange[] {
+  return coalesceRanges(blocks.map((i) => {
+    const b = index.block(i);
+    return { start: dataOffset + b.offset, end: dataOffset + b.offset + b.length - 1 };
+  }), MAX_GAP);
+}
+
+export interface Estimate {
+  /** Bytes a full download of the payload from `fromBlock` would fetch. */
+  readonly fullBytes: number;
+  /** Upper bound for a delta: tables and stored bytes of every group without a local candidate. */
+  readonly deltaBytes: number;
+  /** Raw bytes of groups with a local candidate. */
+  readonly localBytes: number;
+}
+
+export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup): Estimate {
+  const g0 = Math.floor(fromBlock / index.groupBlocks);
+  const start = g0 < index.groups ? index.group(g0).tableOffset : index.entry.storedSize!;
+  let deltaBytes = 0;
+  let localBytes = 0;
+  for (const p of planWindow(index, g0, Number.POSITIVE_INFINITY, lookup)) {
+    const e = index.group(p.g);
+    const end = p.g + 1 < index.groups ? index.group(p.g + 1).tableOffset : index.entry.storedSize!;
+    if (p.local) localBytes += e.blockCount * index.entry.blockSize;
+    else deltaBytes += end - e.tableOffset;
+  }
+  return { fullBytes: index.entry.storedSize! - start, deltaBytes, localBytes };
+}

@@ -1,0 +1,134 @@
+// One GET for several byte ranges. The answer may be a multipart/byteranges 206, a single-range
+// 206 covering them (servers may merge), or a 200 when the server does not do (multi-)ranges —
+// then the body is dropped unread and the caller falls back. Every body byte goes through the
+// same meter and token bucket as a full download.
+import { AgentError } from '../../lib/errors.ts';
+import { formatRangeHeader, multipartBoundary, parseContentRange, type ByteRange } from '../../../shared/http/byte-ranges.ts';
+import { MultipartByterangesParser } from '../../../shared/http/multipart-parser.ts';
+import type { HttpTransport } from '../../net/http-transport.ts';
+import { RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf, withDeadline } from '../http-range.ts';
+import { throttled, type TokenBucket } from '../throttle.ts';
+
+export interface RangeGetOptions {
+  readonly transport: HttpTransport;
+  readonly url: URL;
+  /** Pinned validator: a response with another one is E_SOURCE_CHANGED. */
+  readonly validator: string | null;
+  readonly signal: AbortSignal;
+  readonly deadlineMs: number;
+  readonly throttle?: TokenBucket | null;
+  readonly onBytes?: (n: number) => void;
+}
+
+/** A served part: bytes from `start`. */
+export interface Piece {
+  readonly start: number;
+  readonly data: Buffer;
+}
+
+export type RangeGetResult =
+  | { readonly kind: 'parts'; readonly validator: string | null; readonly pieces: readonly Piece[]; readonly requests: number }
+  | { readonly kind: 'ignored'; readonly validator: string | null; readonly totalSize: number | null };
+
+/** Requests `ranges` (sorted, disjoint) in one GET. */
+export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]): Promise<RangeGetResult> {
+  const headers: Record<string, string> = { 'accept-encoding': 'identity', range: formatRangeHeader(ranges) };
+  if (o.validator?.startsWith('"')) headers['if-range'] = o.validator; // strong ETags only
+  const res = await o.transport.request({ url: o.url, headers, signal: o.signal, deadlineMs: o.deadlineMs });
+  const status = res.statusCode ?? 0;
+  const fail = (err: AgentError): never => {
+    res.destroy();
+    throw err;
+  };
+  const validator = validatorOf(res);
+  if (o.validator !== null && validator !== o.validator) {
+    fail(new AgentError('E_SOURCE_CHANGED', `bundle at ${o.url.href} changed: validator ${o.validator} is now ${validator ?? 'absent'}`));
+  }
+  if (status === 416) fail(new AgentError('E_SOURCE_CHANGED', `server has no bytes at the ranges asked (416): the file changed`));
+  if (RETRY_STATUS.has(status)) fail(new RetryableHttpError(`HTTP ${status} from ${o.url.host}`, retryAfterMs(res)));
+  if (status === 200) {
+    const length = res.headers['content-length'];
+    res.destroy(); // a whole file nobody asked for: never read it
+    return { kind: 'ignored', validator, totalSize: length === undefined ? null : Number(length) };
+  }
+  if (status !== 206) fail(new AgentError('E_FETCH_HTTP', `HTTP ${status} from ${o.url.origin}${o.url.pathname}`));
+  const onAbort = () => res.destroy();
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
+    let body: AsyncIterable<Buffer> = metered(withDeadline(res, o.deadlineMs, length, o.signal), o.onBytes);
+    if (o.throttle) body = throttled(body, o.throttle, o.signal);
+    const boundary = multipartBoundary(res.headers['content-type']);
+    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, res.headers['content-range'], ranges);
+    checkCovered(ranges, pieces);
+    return { kind: 'parts', validator, pieces, requests: 1 };
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    res.destroy();
+  }
+}
+
+async function* metered(source: AsyncIterable<Buffer>, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onBytes?.(chunk.length);
+    yield chunk;
+  }
+}
+
+/** A part is buffered whole, so it must lie within what was asked (a server cannot make us allocate more). */
+function checkAsked(r: ByteRange, asked: readonly ByteRange[]): void {
+  const lo = asked[0]!.start;
+  const hi = asked[asked.length - 1]!.end;
+  if (r.start < lo || r.end > hi) throw new AgentError('E_FETCH_PROTOCOL', `the server sent bytes ${r.start}-${r.end}, outside ${lo}-${hi}`, { retryable: true });
+}
+
+async function readSingle(body: AsyncIterable<Buffer>, contentRange: string | undefined, asked: readonly ByteRange[]): Promise<Piece[]> {
+  const cr = parseContentRange(contentRange);
+  if (!cr) throw new AgentError('E_FETCH_PROTOCOL', `206 without a valid Content-Range ("${contentRange}")`, { retryable: true });
+  checkAsked(cr.range, asked);
+  const data = Buffer.allocUnsafe(cr.range.end - cr.range.start + 1);
+  let at = 0;
+  for await (const chunk of body) {
+    if (at + chunk.length > data.length) throw new AgentError('E_FETCH_PROTOCOL', 'body longer than its Content-Range', { retryable: true });
+    chunk.copy(data, at);
+    at += chunk.length;
+  }
+  if (at !== data.length) throw new AgentError('E_FETCH_NETWORK', `connection closed after ${at} of ${data.length} bytes`, { retryable: true });
+  return [{ start: cr.range.start, data }];
+}
+
+async function readMultipart(body: AsyncIterable<Buffer>, boundary: string, asked: readonly ByteRange[]): Promise<Piece[]> {
+  const parser = new MultipartByterangesParser(boundary);
+  const pieces: Piece[] = [];
+  let current: { start: number; data: Buffer; at: number } | null = null;
+  for await (const chunk of body) {
+    for (const e of parser.push(chunk)) {
+      if (e.kind === 'part') {
+        checkAsked(e.range, asked);
+        current = { start: e.range.start, data: Buffer.allocUnsafe(e.range.end - e.range.start + 1), at: 0 };
+        pieces.push(current);
+      } else {
+        e.chunk.copy(current!.data, current!.at);
+        current!.at += e.chunk.length;
+      }
+    }
+  }
+  parser.end();
+  return pieces.map((p) => ({ start: p.start, data: p.data }));
+}
+
+function checkCovered(ranges: readonly ByteRange[], pieces: readonly Piece[]): void {
+  for (const r of ranges) {
+    if (!pieces.some((p) => p.start <= r.start && p.start + p.data.length > r.end)) {
+      throw new AgentError('E_FETCH_PROTOCOL', `the server's answer does not cover bytes ${r.start}-${r.end}`, { retryable: true });
+    }
+  }
+}
+
+/** The bytes [start, start + length) from whichever piece holds them. */
+export function sliceFrom(pieces: readonly Piece[], start: number, length: number): Buffer {
+  for (const p of pieces) {
+    if (p.start <= start && p.start + p.data.length >= start + length) return p.data.subarray(start - p.start, start - p.start + length);
+  }
+  throw new AgentError('E_FETCH_PROTOCOL', `no served part holds bytes ${start}-${start + length - 1}`, { retryable: true });
+}

@@ -1,0 +1,41 @@
+// Format-2 block storage: each block is one zstd frame, or its raw bytes when compression does
+// not make it smaller (a stored size equal to the block's length means raw). Decoding is bounded
+// by the block's length, so a frame that inflates further (a bomb) stops at that many bytes.
+import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { OutpostError } from '../errors.ts';
+
+export const DEFAULT_ZSTD_LEVEL = 3;
+
+/** The stored form of one raw block. */
+export function encodeBlock(raw: Buffer, level = DEFAULT_ZSTD_LEVEL): Buffer {
+  const z = zstdCompressSync(raw, { params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 } });
+  return z.length < raw.length ? z : raw;
+}
+
+/**
+ * The raw block from its stored form; `where` names it in errors. Never returns more than
+ * `rawLength` bytes, and the caller still checks the result against the block's digest.
+ */
+export function decodeBlock(stored: Buffer, rawLength: number, where: string): Buffer {
+  if (stored.length === rawLength) return stored;
+  if (stored.length > rawLength) {
+    throw new OutpostError('E_BUNDLE_STORED_SIZE', `${where}: stored size ${stored.length} exceeds the block's ${rawLength} bytes`);
+  }
+  let out: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    out = zstdDecompressSync(stored, { maxOutputLength: rawLength, info: true }) as unknown as typeof out;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new OutpostError('E_BUNDLE_BOMB', `${where}: inflates past its declared ${rawLength} bytes`, { cause: err });
+    }
+    throw new OutpostError('E_BUNDLE_DECOMPRESS', `${where}: not a valid zstd frame of ${stored.length} bytes: ${(err as Error).message}`, { cause: err });
+  }
+  // One frame, exactly filling the stored size: trailing bytes would be unsigned slack.
+  if (out.engine.bytesWritten !== stored.length) {
+    throw new OutpostError('E_BUNDLE_DECOMPRESS', `${where}: the zstd frame ends after ${out.engine.bytesWritten} of ${stored.length} stored bytes`);
+  }
+  if (out.buffer.length !== rawLength) {
+    throw new OutpostError('E_BUNDLE_DECOMPRESS', `${where}: inflates to ${out.buffer.length} bytes, the block has ${rawLength}`);
+  }
+  return out.buffer;
+}

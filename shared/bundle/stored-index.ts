@@ -1,0 +1,95 @@
+// The format-2 block index (BUNDLE-SPEC.md §12): one sha256 per group of blocks (over the
+// group's block digests, so a node can compute it from data it already has), then each block's
+// stored size. Group tables with the per-block digests sit in the payload entry, just before
+// their group's blocks: a full download meets each table when it needs it, a delta fetches only
+// the tables of groups it could not find locally.
+import { createHash } from 'node:crypto';
+import { OutpostError } from '../errors.ts';
+import { DIGEST_BYTES, groupCount, indexEntrySize, V2_SIZE_BYTES } from './format.ts';
+import type { PayloadEntry } from './types.ts';
+
+export interface GroupExtent {
+  /** Offset of the group's table in the payload entry's data. */
+  readonly tableOffset: number;
+  readonly tableLength: number;
+  readonly firstBlock: number;
+  readonly blockCount: number;
+}
+
+export class StoredIndex {
+  readonly entry: PayloadEntry;
+  readonly groupBlocks: number;
+  readonly groups: number;
+  readonly #bytes: Buffer;
+  readonly #groupOffsets: Float64Array;
+
+  /** Validates an index whose digest already matched entry.indexSha256. */
+  constructor(entry: PayloadEntry, bytes: Buffer) {
+    if (entry.groupBlocks === undefined || entry.storedSize === undefined) {
+      throw new OutpostError('E_BUNDLE_MANIFEST', `payload ${entry.name} is not a format-2 payload`);
+    }
+    if (bytes.length !== indexEntrySize(entry)) throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `block index of ${entry.name} has the wrong size`);
+    this.entry = entry;
+    this.groupBlocks = entry.groupBlocks;
+    this.groups = groupCount(entry);
+    this.#bytes = bytes;
+    this.#groupOffsets = new Float64Array(this.groups + 1);
+    let at = 0;
+    for (let g = 0; g < this.groups; g++) {
+      this.#groupOffsets[g] = at;
+      const first = g * this.groupBlocks;
+      const n = Math.min(this.groupBlocks, entry.blocks - first);
+      at += n * DIGEST_BYTES;
+      for (let i = first; i < first + n; i++) {
+        const s = this.storedLength(i);
+        if (s > this.rawLength(i)) {
+          throw new OutpostError('E_BUNDLE_STORED_SIZE', `payload ${entry.name}: block ${i} claims ${s} stored bytes for ${this.rawLength(i)} raw ones`);
+        }
+        at += s;
+      }
+    }
+    this.#groupOffsets[this.groups] = at;
+    if (at !== entry.storedSize) {
+      throw new OutpostError('E_BUNDLE_STORED_SIZE', `payload ${entry.name}: stored sizes add up to ${at} bytes, the manifest says ${entry.storedSize}`);
+    }
+  }
+
+  rawLength(i: number): number {
+    return Math.min(this.entry.blockSize, this.entry.size - i * this.entry.blockSize);
+  }
+
+  storedLength(i: number): number {
+    return this.#bytes.readUInt16BE(this.groups * DIGEST_BYTES + i * V2_SIZE_BYTES) + 1;
+  }
+
+  groupDigest(g: number): Buffer {
+    return this.#bytes.subarray(g * DIGEST_BYTES, (g + 1) * DIGEST_BYTES);
+  }
+
+  group(g: number): GroupExtent {
+    const firstBlock = g * this.groupBlocks;
+    const blockCount = Math.min(this.groupBlocks, this.entry.blocks - firstBlock);
+    return { tableOffset: this.#groupOffsets[g]!, tableLength: blockCount * DIGEST_BYTES, firstBlock, blockCount };
+  }
+
+  /** Offset (in the payload entry's data) and length of block i's stored bytes. */
+  block(i: number): { offset: number; length: number } {
+    const g = Math.floor(i / this.groupBlocks);
+    const e = this.group(g);
+    let offset = e.tableOffset + e.tableLength;
+    for (let k = e.firstBlock; k < i; k++) offset += this.storedLength(k);
+    return { offset, length: this.storedLength(i) };
+  }
+
+  /** Throws E_BUNDLE_INDEX unless `table` is group g's table of block digests. */
+  checkTable(g: number, table: Buffer): void {
+    if (table.length !== this.group(g).tableLength || !groupDigestOf(table).equals(this.groupDigest(g))) {
+      throw new OutpostError('E_BUNDLE_INDEX', `payload ${this.entry.name}: the block table of group ${g} does not match the signed index`);
+    }
+  }
+}
+
+/** A group's digest: sha256 over its blocks' sha256 digests, in order. */
+export function groupDigestOf(table: Buffer): Buffer {
+  return createHash('sha256').update(table).digest();
+}
