@@ -1,5 +1,6 @@
 // Manifest validation (format 1). Strict on purpose: unknown keys are rejected, because a node
 // must never silently ignore a field a newer signer relied on; new fields mean a new format.
+import { parseJsonNoDuplicates } from '../json/no-duplicate-keys.ts';
 import { OutpostError } from '../errors.ts';
 import {
   blockCount, FORMAT_VERSION, HEX_SHA256_RE, isPowerOfTwo, LABEL_RE, MAX_BLOCK_SIZE, MAX_COMPATIBLE,
@@ -83,7 +84,7 @@ export function parseManifest(bytes: Buffer): Manifest {
   }
   let v: unknown;
   try {
-    v = JSON.parse(bytes.toString('utf8'));
+    v = parseJsonNoDuplicates(bytes.toString('utf8'));
   } catch (err) {
     fail(`not JSON: ${(err as Error).message}`);
   }
