@@ -48,7 +48,7 @@ export interface Hello extends Envelope<'hello'> {
 }
 
 export interface AuthResponse extends Envelope<'auth'> {
-  /** base64 ed25519 signature over authMessage(nonce, deviceId). */
+  /** base64 ed25519 signature over authMessage(nonce, deviceId, hubHost). */
   signature: string;
 }
 
