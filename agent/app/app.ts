@@ -165,7 +165,9 @@ function hubUpdateService(
       } catch (err) {
         return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_COMMAND_FAILED', message: (err as Error).message };
       }
-      const source = fetcher.sourceFor(o.bundle.url);
+      // The offer pins its bundle: a validly signed other bundle at that URL is refused (E_OFFER_MISMATCH).
+      const fetched = fetcher.sourceFor(o.bundle.url);
+      const source = o.bundle.manifestSha256 ? { ...fetched, deliver: fetched.deliver.bind(fetched), pin: { manifestSha256: o.bundle.manifestSha256, version: o.version, release: o.release } } : fetched;
       void drive(o.deploymentId, () => service.start(source, { id: o.deploymentId }), signal());
       return { result: 'accepted' };
     },

@@ -191,7 +191,8 @@ export interface ReportAck extends Envelope<'report.ack'> {
 
 export interface Offer extends Envelope<'offer'> {
   deploymentId: string;
-  bundle: { url: string; size: number; sha256?: string };
+  /** manifestSha256: sha256 of the signed manifest's bytes (BUNDLE-SPEC §4.1); the node refuses any other bundle. */
+  bundle: { url: string; size: number; sha256?: string; manifestSha256?: string };
   version: string;
   release: string;
   /** Download now: ignore download windows and byte budget for this deployment. */
