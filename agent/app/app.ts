@@ -179,7 +179,9 @@ function hubUpdateService(
       } catch (err) {
         return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_COMMAND_FAILED', message: (err as Error).message };
       }
-      const source = fetcher.sourceFor(o.bundle.url);
+      // The offer pins its bundle: a validly signed other bundle at that URL is refused (E_OFFER_MISMATCH).
+      const fetched = fetcher.sourceFor(o.bundle.url);
+      const source = o.bundle.manifestSha256 ? { ...fetched, deliver: fetched.deliver.bind(fetched), pin: { manifestSha256: o.bundle.manifestSha256, version: o.version, release: o.release } } : fetched;
       void drive(o.deploymentId, () => service.start(source, { id: o.deploymentId }), signal());
       return { result: 'accepted' };
     },
@@ -345,6 +347,10 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   const location = parts.source === undefined ? createLocationService(config, { clock: floor.clock(), logger }) : null;
   const h = config.hub;
   if (h.url !== null) {
+    if (h.url.startsWith('ws://')) {
+      // Accepted for tests and labs, never silently: on ws:// anyone on the path reads and steers the link.
+      logger.error('INSECURE: hub.url uses ws:// (no TLS): anyone on the network path can read this node\'s reports and send it commands; use wss://', { url: h.url });
+    }
     const { proxy, noProxy } = hubProxy(h.proxy, new URL(h.url));
     const clientOptions = await buildClientOptions({
       url: h.url, caFile: h.caFile, certFile: h.certFile, keyFile: h.keyFile, proxy, noProxy, handshakeTimeoutMs: h.authTimeoutMs,
@@ -370,7 +376,13 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
     hub,
     async run(signal) {
       runSignal = signal;
-      const aborted = new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+      // Without a hub link nothing else keeps the event loop alive: a timer does, until shutdown
+      // (otherwise the daemon exits with "unsettled top-level await" and does no local work).
+      const aborted = new Promise<void>((r) => {
+        if (signal.aborted) return r();
+        const keepAlive = setInterval(() => {}, 1 << 30);
+        signal.addEventListener('abort', () => (clearInterval(keepAlive), r()), { once: true });
+      });
       // The hub run subscribes the reporter first, so resume events after a reboot are journaled.
       const link = hub ? hub.run(signal) : aborted;
       location?.start(signal).catch((err) => logger.error('location service failed', { err }));

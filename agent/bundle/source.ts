@@ -48,9 +48,20 @@ export interface DeliverOptions {
   readonly onTransfer?: (t: TransferReport) => void;
 }
 
+/** What the deployment must install (an offer's pin): anything else is refused before a block is written. */
+export interface BundlePin {
+  /** sha256 of the signed manifest's bytes (shared/bundle/identity.ts). */
+  readonly manifestSha256: string;
+  readonly version?: string;
+  /** As the offer spells it (a string on the wire): compared with the manifest's release as text. */
+  readonly release?: string;
+}
+
 export interface BundleSource {
   /** Human-readable origin for logs and reports (path or URL). */
   readonly origin: string;
+  /** The bundle this source must deliver (offers, `install --expect-sha256`). */
+  readonly pin?: BundlePin;
   /**
    * Delivers verified head and blocks. If the resume point's validator no longer matches the
    * source (the bundle changed), throws E_SOURCE_CHANGED so the caller restarts cleanly.

@@ -19,7 +19,7 @@ import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import type { InstallWindows } from '../update/ports.ts';
 import { AgentError } from '../lib/errors.ts';
 
-const HELP = `usage: outpost install FILE|URL [--no-reboot] [--config FILE]
+const HELP = `usage: outpost install FILE|URL [--expect-sha256 MANIFEST_SHA256] [--no-reboot] [--config FILE]
        outpost install --resume [--no-reboot] [--config FILE]
 Installs a signed bundle (a file, or an http:// or https:// URL streamed straight into the slot)
 into the inactive slot, arms the bootloader and reboots. Downloads start now, whatever the
@@ -29,6 +29,11 @@ once with the retry plan (fetch.retryMaxAttempts, fetch.giveUpAfterMinutes).
                   bootloader. The daemon (outpost run) arms and reboots in the node's next
                   install window (fetch.installWindows; none configured: at its next start);
                   \`outpost install --resume\` does it now.
+  --expect-sha256 MANIFEST_SHA256
+                  install only the bundle whose signed manifest has this sha256 (what
+                  \`outpost bundle inspect\` and a hub's offer call manifestSha256); any other
+                  bundle, however validly signed, is refused with E_OFFER_MISMATCH before a
+                  block is written
   --resume        continue (or roll back) the deployment found in the journal (a download
                   continues from its last verified block); run it after boot, after an
                   interrupted install, or to finish a staged one
@@ -38,8 +43,12 @@ once with the retry plan (fetch.retryMaxAttempts, fetch.giveUpAfterMinutes).
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(args, { config: { type: 'string' }, resume: { type: 'boolean' }, 'no-reboot': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { config: { type: 'string' }, resume: { type: 'boolean' }, 'no-reboot': { type: 'boolean' }, 'expect-sha256': { type: 'string' } });
   if (values.help) return printHelp(io, HELP);
+  const expect = values['expect-sha256'];
+  if (expect !== undefined && (values.resume || !/^[0-9a-f]{64}$/.test(expect))) {
+    throw usageError(values.resume ? '--expect-sha256 goes with a bundle, not --resume' : '--expect-sha256: expected 64 lowercase hex digits');
+  }
   if (values.resume ? positionals.length !== 0 : positionals.length !== 1) {
     throw usageError(values.resume ? '--resume takes no bundle' : positionals.length === 0 ? 'missing bundle FILE or URL (or --resume)' : 'give exactly one bundle FILE or URL');
   }
@@ -80,7 +89,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     else {
       const what = positionals[0]!;
       const id = `i-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-      const source = isUrl(what) ? fetcher.sourceFor(what) : fileSource(what);
+      const plain = isUrl(what) ? fetcher.sourceFor(what) : fileSource(what);
+      const source = expect ? { origin: plain.origin, deliver: plain.deliver.bind(plain), pin: { manifestSha256: expect } } : plain;
       const busy = (await service.status()).deployment;
       // Staged: the daemon arms in the node's own install windows; otherwise at once.
       if (!busy || busy.outcome !== null) await plan.setDeployment({ deploymentId: id, now: true, windows: null, installWindows: stage ? null : [] });

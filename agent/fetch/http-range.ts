@@ -61,26 +61,61 @@ export class RetryableHttpError extends AgentError {
   }
 }
 
+/** Bytes queued from a response before it is paused (the socket then holds the rest). */
+const QUEUE_HIGH = 256 * 1024;
+
+/**
+ * The body as chunks, read by events into a queue of our own. A response's async iterator stops
+ * yielding the moment the stream is destroyed ("aborted" when the server closes mid-body), and
+ * throws away whatever was received but not yet read — up to a block re-fetched per drop. Here
+ * every received chunk is delivered first, then the error.
+ */
 export async function* withDeadline(res: IncomingMessage, deadlineMs: number, expected: number | null, signal: AbortSignal): AsyncGenerator<Buffer> {
-  const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  res.on('data', (c: Buffer) => {
+    queue.push(c);
+    queued += c.length;
+    if (queued > QUEUE_HIGH) res.pause();
+    notify();
+  });
+  res.on('end', () => ((ended = true), notify()));
+  res.on('error', (err) => ((failure ??= err), notify()));
+  res.on('close', () => {
+    if (!ended) failure ??= new Error('aborted');
+    notify();
+  });
   let got = 0;
   try {
     for (;;) {
-      const timer = setTimeout(
-        () => res.destroy(new AgentError('E_FETCH_STALL', `no data for ${deadlineMs} ms`, { retryable: true })),
-        deadlineMs,
-      );
-      let r: IteratorResult<Buffer>;
-      try {
-        r = await it.next();
-      } catch (err) {
-        throw signal.aborted ? signal.reason : networkError(err, 'reading response');
-      } finally {
-        clearTimeout(timer);
+      if (signal.aborted) throw signal.reason;
+      const c = queue.shift();
+      if (c !== undefined) {
+        queued -= c.length;
+        if (queued <= QUEUE_HIGH / 2 && res.isPaused()) res.resume();
+        got += c.length;
+        yield c;
+        continue;
       }
-      if (r.done) break;
-      got += r.value.length;
-      yield r.value;
+      if (ended) break;
+      if (failure !== null) throw networkError(failure, 'reading response');
+      // The deadline only runs while we wait for the network (a slow consumer is not a stall).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          failure ??= new AgentError('E_FETCH_STALL', `no data for ${deadlineMs} ms`, { retryable: true });
+          res.destroy();
+          resolve();
+        }, deadlineMs);
+        wake = () => (clearTimeout(timer), resolve());
+      });
     }
     if (expected !== null && got < expected) {
       throw new AgentError('E_FETCH_NETWORK', `connection closed after ${got} of ${expected} bytes`, { retryable: true });

@@ -10,6 +10,7 @@ import type { DeviceIdentity } from '../identity/device-identity.ts';
 import type { Logger } from '../log/logger.ts';
 import type { PushedConfig } from '../../shared/protocol/messages.ts';
 import { Outbox } from './outbox.ts';
+import { hubHostOf } from '../../shared/protocol/limits.ts';
 import { CommandLedger } from './command-ledger.ts';
 import { CommandDispatcher } from './commands.ts';
 import { HubSession } from './session.ts';
@@ -123,7 +124,7 @@ export class HubClient {
       },
     });
     const session = (ws: WebSocket) => new HubSession(ws, {
-      identity: o.identity, outbox, commands, log, agentVersion: o.agentVersion, capabilities: capabilities(o),
+      identity: o.identity, outbox, commands, log, agentVersion: o.agentVersion, capabilities: capabilities(o), hubHost: hubHostOf(o.url),
       authTimeoutMs: o.timings.authTimeoutMs, window: 32, ...(o.describe ? { describe: o.describe } : {}),
       ...(acks ? { onAcked: acks } : {}),
       onAuthenticated: (a) => void onAuthenticated(a),

@@ -22,6 +22,8 @@ export interface SessionDeps {
   capabilities: readonly string[];
   /** compatible / site / running for hello, asked at every connect (running changes with updates). */
   describe?: () => Promise<HelloInfo>;
+  /** host[:port] of the hub URL dialled (the Host header): bound into the auth signature. */
+  hubHost: string;
   /** Give up on a hub that does not finish the handshake in time. */
   authTimeoutMs: number;
   /** Reports sent but not yet acknowledged, at most. */
@@ -167,7 +169,7 @@ export class HubSession {
         if (this.#phase !== 'hello' || this.#nonceSeen) return this.#replyError('E_PROTOCOL_STATE', 'unexpected challenge', m.id);
         this.#nonceSeen = true;
         this.#phase = 'auth';
-        const signature = this.#d.identity.sign(authMessage(m.nonce, this.#d.identity.deviceId)).toString('base64');
+        const signature = this.#d.identity.sign(authMessage(m.nonce, this.#d.identity.deviceId, this.#d.hubHost)).toString('base64');
         this.#send({ v: 1, type: 'auth', id: this.#nextId(), signature });
         return;
       }

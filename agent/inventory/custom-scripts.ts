@@ -53,6 +53,11 @@ export async function runCustomScripts(opts: CustomScriptOptions): Promise<Custo
     result.errors['custom'] = { code: 'E_INVENTORY_SCRIPT_DIR', message: `cannot read ${opts.dir}: ${(err as Error).message}` };
     return result;
   }
+  const dirProblem = await unsafe(opts.dir, 'directory');
+  if (dirProblem && names.length > 0) {
+    result.errors['custom'] = { code: 'E_INVENTORY_SCRIPT_UNSAFE', message: `not running scripts from ${opts.dir}: ${dirProblem}` };
+    return result;
+  }
   const queue = [...names];
   const worker = async () => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
@@ -65,8 +70,23 @@ export async function runCustomScripts(opts: CustomScriptOptions): Promise<Custo
   return result;
 }
 
+/**
+ * The agent runs these as root: a script (or its directory) that someone other than root (or the
+ * agent's own user) owns, or that group or others may write, would let them run code as root.
+ */
+async function unsafe(path: string, what: string): Promise<string | null> {
+  const st = await stat(path).catch(() => null);
+  if (!st) return null;
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== me) return `the ${what} is owned by uid ${st.uid}, not root`;
+  if ((st.mode & 0o022) !== 0) return `the ${what} is writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
+  return null;
+}
+
 async function runOne(name: string, opts: CustomScriptOptions): Promise<{ values?: Record<string, string>; error?: SourceError }> {
   const file = join(opts.dir, name);
+  const problem = await unsafe(file, 'script');
+  if (problem) return { error: { code: 'E_INVENTORY_SCRIPT_UNSAFE', message: `not run: ${problem}` } };
   let res;
   try {
     res = await withTimeout(

@@ -56,6 +56,8 @@ export interface Journal {
   readonly error: ErrorInfo | null;
   /** Boot id (kernel boot_id) of the boot whose health checks passed; committing needs this boot's. */
   readonly healthyBoot?: string | null;
+  /** The bundle this deployment must install (an offer's manifestSha256 etc.); null/absent: any verified bundle. */
+  readonly pin?: { readonly manifestSha256: string; readonly version?: string; readonly release?: string } | null;
   /** Kernel boot_id of the last start that gave a pending revert a fresh save-counter allowance. */
   readonly revertRetryBoot?: string | null;
   readonly startedAt: string;
@@ -133,6 +135,7 @@ export function validateJournal(raw: unknown): Journal {
   }
   if (o.healthyBoot !== undefined && o.healthyBoot !== null && typeof o.healthyBoot !== 'string') throw new Error('healthyBoot: bad');
   if (o.revertRetryBoot !== undefined && o.revertRetryBoot !== null && typeof o.revertRetryBoot !== 'string') throw new Error('revertRetryBoot: bad');
+  if (o.pin !== undefined && o.pin !== null && !/^[0-9a-f]{64}$/.test(String(rec(o.pin, 'pin').manifestSha256))) throw new Error('pin: bad manifestSha256');
   if (o.error !== null) {
     const e = rec(o.error, 'error');
     if (typeof e.code !== 'string' || typeof e.message !== 'string') throw new Error('error: bad');

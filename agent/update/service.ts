@@ -175,7 +175,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const booted = await requireBooted();
       // Refused before anything is journalled: a deployment that cannot write its state must not start.
       await checkStateSpace(deps.dir, STATE_HEADROOM_BYTES + deps.deploymentLogBytes);
-      const fresh = runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id);
+      const fresh = { ...runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id), pin: source.pin ?? null };
       return runner.enter(fresh, 'preparing', source);
     }),
 

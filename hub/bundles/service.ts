@@ -89,7 +89,7 @@ export class BundleService {
   offer(nodeId: NodeId, bundle: BundleRow, o: OfferOptions): Offer {
     return {
       v: 1, type: 'offer', id: o.commandId, deploymentId: o.deploymentId,
-      bundle: { url: this.urlFor(nodeId, bundle), size: bundle.size, sha256: bundle.sha256 },
+      bundle: { url: this.urlFor(nodeId, bundle), size: bundle.size, sha256: bundle.sha256, manifestSha256: bundle.manifestSha256 },
       version: bundle.version, release: String(bundle.release),
       ...(o.now ? { now: true as const } : {}),
       ...(o.windows ? { windows: o.windows } : {}),

@@ -125,8 +125,9 @@ export class AgentLink implements LocalLink {
     this.#nonce = null; // one attempt per challenge
     const raw = Buffer.from(hello.publicKey, 'base64');
     const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
-    if (!verify(null, authMessage(nonce, hello.deviceId), key, Buffer.from(signature, 'base64'))) {
-      return this.#reject('E_AUTH_SIGNATURE', 'signature does not verify with the presented key');
+    // The signature binds the hub the agent dialled (its Host header): one made for another hub is refused.
+    if (!verify(null, authMessage(nonce, hello.deviceId, this.host), key, Buffer.from(signature, 'base64'))) {
+      return this.#reject('E_AUTH_SIGNATURE', `signature does not verify with the presented key for hub ${this.host}`);
     }
     const ctx = this.#ctx;
     const id = fingerprintOf(raw);

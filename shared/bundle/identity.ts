@@ -20,6 +20,13 @@ export interface BundleIdentity {
   readonly compatible: readonly string[];
 }
 
+/** The manifest entry's data bytes from a bundle's head bytes (its first entry). */
+export function manifestBytesOf(headBytes: Buffer): Buffer {
+  const h = checkHeader(headBytes.subarray(0, TAR_BLOCK), 0);
+  if (h.kind !== 'entry' || h.name !== MANIFEST_NAME) throw new OutpostError('E_BUNDLE_ENTRY_ORDER', `the first entry must be ${MANIFEST_NAME}`);
+  return headBytes.subarray(TAR_BLOCK, TAR_BLOCK + h.size);
+}
+
 /** sha256 (lowercase hex) of the manifest bytes: the value an offer's `manifestSha256` carries. */
 export function manifestSha256(manifestBytes: Buffer): string {
   return createHash('sha256').update(manifestBytes).digest('hex');

@@ -1,5 +1,6 @@
 // Manifest validation (formats 1 and 2). Strict on purpose: unknown keys are rejected, because a node
 // must never silently ignore a field a newer signer relied on; new fields mean a new format.
+import { parseJsonNoDuplicates } from '../json/no-duplicate-keys.ts';
 import { OutpostError } from '../errors.ts';
 import {
   blockCount, HEX_SHA256_RE, SUPPORTED_FORMATS, V2_MAX_BLOCK_SIZE, V2_MAX_GROUP_BLOCKS, V2_MIN_BLOCK_SIZE, type FormatVersion, isPowerOfTwo, LABEL_RE, MAX_BLOCK_SIZE, MAX_COMPATIBLE,
@@ -98,7 +99,7 @@ export function parseManifest(bytes: Buffer): Manifest {
   }
   let v: unknown;
   try {
-    v = JSON.parse(bytes.toString('utf8'));
+    v = parseJsonNoDuplicates(bytes.toString('utf8'));
   } catch (err) {
     fail(`not JSON: ${(err as Error).message}`);
   }

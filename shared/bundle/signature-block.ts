@@ -2,6 +2,7 @@
 // exactly SIGNATURES_SIZE bytes. Fixed size lets `bundle sign` rewrite it in place, so payload
 // offsets never move. Only the canonical spelling is accepted: otherwise whitespace or hex-case
 // changes would be malleable bytes that no signature covers.
+import { parseJsonNoDuplicates } from '../json/no-duplicate-keys.ts';
 import { OutpostError } from '../errors.ts';
 import { MAX_SIGNATURES, NAME_RE, SIGNATURES_SIZE } from './format.ts';
 import { isSignatureHex } from './keys.ts';
@@ -46,9 +47,9 @@ export function decodeSignatureBlock(block: Buffer): DetachedSignature[] {
   const text = block.subarray(0, end).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw bad('not JSON');
+    parsed = parseJsonNoDuplicates(text);
+  } catch (err) {
+    throw bad(`not JSON without duplicate keys: ${(err as Error).message}`);
   }
   const list = (parsed as { signatures?: unknown } | null)?.signatures;
   if (!Array.isArray(list)) throw bad('no "signatures" array');

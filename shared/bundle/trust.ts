@@ -1,5 +1,6 @@
 // Trust store: public keys with ids, a k-of-n threshold, revoked ids, and rotation by a new
 // document signed by the current threshold. Pure (no file system) so a hub can use it too.
+import { parseJsonNoDuplicates } from '../json/no-duplicate-keys.ts';
 import type { KeyObject } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
 import { NAME_RE, TRUST_SIG_CONTEXT } from './format.ts';
@@ -82,9 +83,9 @@ export function parseTrustDocument(text: string): TrustDocument {
   if (Buffer.byteLength(text) > MAX_TRUST_DOCUMENT_BYTES) throw bad(`larger than ${MAX_TRUST_DOCUMENT_BYTES} bytes`);
   let v: unknown;
   try {
-    v = JSON.parse(text);
-  } catch {
-    throw bad('not JSON');
+    v = parseJsonNoDuplicates(text);
+  } catch (err) {
+    throw bad(`not JSON without duplicate keys: ${(err as Error).message}`);
   }
   return validateTrustDocument(v);
 }

@@ -375,8 +375,13 @@ const HUB: Record<string, (o: Obj) => HubMessage> = {
   offer: (o) => {
     onlyKeys(o, [...ENVELOPE, 'deploymentId', 'bundle', 'version', 'release', 'now', 'windows', 'installWindows'], 'offer');
     const b = obj(o.bundle, 'bundle');
-    onlyKeys(b, ['url', 'size', 'sha256'], 'bundle');
-    const bundle: { url: string; size: number; sha256?: string } = { url: bundleUrl(b.url, 'bundle.url'), size: int(b.size, 'bundle.size', 0) };
+    onlyKeys(b, ['url', 'size', 'sha256', 'manifestSha256'], 'bundle');
+    const bundle: { url: string; size: number; sha256?: string; manifestSha256?: string } = { url: bundleUrl(b.url, 'bundle.url'), size: int(b.size, 'bundle.size', 0) };
+    if (b.manifestSha256 !== undefined) {
+      const h = str(b.manifestSha256, 'bundle.manifestSha256', 64, 64);
+      if (!/^[0-9a-f]{64}$/.test(h)) bad('bundle.manifestSha256', 'expected 64 lowercase hex digits');
+      bundle.manifestSha256 = h;
+    }
     if (b.sha256 !== undefined) {
       const h = str(b.sha256, 'bundle.sha256', 64, 64);
       if (!/^[0-9a-f]{64}$/.test(h)) bad('bundle.sha256', 'expected 64 lowercase hex digits');

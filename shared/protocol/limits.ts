@@ -27,7 +27,16 @@ export const LIMITS = {
   maxBackoffS: 86_400,
 } as const;
 
-/** Text the agent signs: binds the hub's one-time nonce to the device id it claims. */
-export function authMessage(nonce: string, deviceId: string): Buffer {
-  return Buffer.from(`outpost-auth-v1\n${nonce}\n${deviceId}`, 'utf8');
+/**
+ * Text the agent signs: binds the hub's one-time nonce to the device id it claims and to the hub
+ * it dialled (`hubHost`: host[:port] of the URL, exactly the Host header the agent sends), so a
+ * signature made for one hub cannot be relayed to another.
+ */
+export function authMessage(nonce: string, deviceId: string, hubHost: string): Buffer {
+  return Buffer.from(`outpost-auth-v2\n${nonce}\n${deviceId}\n${hubHost.toLowerCase()}`, 'utf8');
+}
+
+/** The hubHost of a hub URL: host[:port], the port left out when it is the scheme's default (as the Host header). */
+export function hubHostOf(url: string): string {
+  return new URL(url).host.toLowerCase();
 }

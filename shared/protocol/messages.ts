@@ -48,7 +48,7 @@ export interface Hello extends Envelope<'hello'> {
 }
 
 export interface AuthResponse extends Envelope<'auth'> {
-  /** base64 ed25519 signature over authMessage(nonce, deviceId). */
+  /** base64 ed25519 signature over authMessage(nonce, deviceId, hubHost). */
   signature: string;
 }
 
@@ -202,7 +202,8 @@ export interface ReportAck extends Envelope<'report.ack'> {
 
 export interface Offer extends Envelope<'offer'> {
   deploymentId: string;
-  bundle: { url: string; size: number; sha256?: string };
+  /** manifestSha256: sha256 of the signed manifest's bytes (BUNDLE-SPEC §4.1); the node refuses any other bundle. */
+  bundle: { url: string; size: number; sha256?: string; manifestSha256?: string };
   version: string;
   release: string;
   /** Download now: ignore download windows and byte budget for this deployment. */

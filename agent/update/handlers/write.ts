@@ -13,6 +13,7 @@ import { AgentError, isAgentError } from '../../lib/errors.ts';
 import { JournalStore, type TransferRecord } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
+import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
 
 export const writing: Handler = async (ctx, signal) => {
   const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
@@ -108,6 +109,9 @@ class SlotSink implements BlockSink {
     }
     const cap = await this.slot.size();
     if (payload.size > cap) throw new AgentError('E_SLOT_CAPACITY', `payload ${payload.size} bytes does not fit slot ${this.slot.name} (${cap})`);
+    // Before anything is written or raised: a validly signed bundle is still the wrong one when
+    // it is not the bundle the offer named (a swapped file on a cache or mirror).
+    checkPin(this.ctx.journal.pin ?? null, head);
     await this.ctx.deps.onVerifiedHead?.(head);
     const known = this.ctx.journal.bundle;
     if (this.nextBlock > 0) {
@@ -167,4 +171,16 @@ class SlotSink implements BlockSink {
     if (seen && seen.sha256 !== b.payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
     return { ...b.payload, slotClass: this.slot.slotClass, indexSha256: '' };
   }
+}
+
+/** E_OFFER_MISMATCH unless the verified head is the pinned bundle (manifest bytes, version, release). */
+export function checkPin(pin: { manifestSha256: string; version?: string; release?: string } | null, head: VerifiedHead): void {
+  if (!pin) return;
+  const got = manifestSha256(manifestBytesOf(head.headBytes));
+  const m = head.manifest;
+  const why = got !== pin.manifestSha256 ? `its manifest sha256 is ${got}, the offer named ${pin.manifestSha256}`
+    : pin.version !== undefined && pin.version !== m.version ? `it is version ${m.version}, the offer named ${pin.version}`
+    : pin.release !== undefined && pin.release !== String(m.release) ? `it is release ${m.release}, the offer named ${pin.release}`
+    : null;
+  if (why) throw new AgentError('E_OFFER_MISMATCH', `the bundle served is not the one offered: ${why}`);
 }

@@ -74,6 +74,26 @@ test('a dropped connection is a retryable E_FETCH_NETWORK after the bytes that d
   }
 });
 
+test('regression: with a slow consumer, every byte received before the drop is delivered before the error', async () => {
+  server.set({ dropEvery: 700_000 });
+  try {
+    const res = await open(0, null, { signal: AbortSignal.timeout(60_000), deadlineMs: 30_000 });
+    let got = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const c of res.body) {
+          got += c.length;
+          await new Promise((r) => setTimeout(r, 10)); // a busy slot: received bytes wait in buffers
+        }
+      })(),
+      (e) => isOutpostError(e, 'E_FETCH_NETWORK') && e.retryable,
+    );
+    assert.equal(got, 700_000, 'nothing that arrived was thrown away');
+  } finally {
+    server.set({ dropEvery: null });
+  }
+});
+
 test('a stalled body fails with E_FETCH_STALL after the read deadline', async () => {
   server.set({ stallAfter: 100_000, stallTimes: 1 });
   const res = await open(0, null, { deadlineMs: 300 });

@@ -184,3 +184,22 @@ test('bytes are metered for the budget, skipped ones included', async () => {
   await run(source({ onBytes: (n) => (metered += n) }));
   assert.equal(metered, b.bytes.length);
 });
+
+test('link drops while a slow slot leaves received bytes waiting: ≤ 1 block re-fetched per drop', async () => {
+  // Each drop lands 100 bytes before a block boundary: the partial block alone costs almost a
+  // block, so any received byte thrown away on top of it breaks the bound.
+  await serve({ dropEvery: 16 * BLOCK - 100 });
+  // A slow slot (busy flash): when the server closes, received bytes are still waiting to be read.
+  class SlowSink extends FileSlotSink {
+    override async block(...a: Parameters<FileSlotSink['block']>): Promise<void> {
+      await new Promise((r) => setTimeout(r, 40));
+      return super.block(...a);
+    }
+  }
+  const { digest } = await run(source(), null, AbortSignal.timeout(60_000), new SlowSink(join(dir, `slot-${slotN++}`), null));
+  assert.equal(digest, b.imageSha256);
+  const drops = server.requests.length - 1;
+  assert.ok(drops >= 5, `expected several drops, got ${drops}`);
+  const refetched = server.bytesSent() - b.bytes.length;
+  assert.ok(refetched <= drops * BLOCK, `re-fetched ${refetched} bytes (${(refetched / BLOCK).toFixed(2)} blocks) over ${drops} drops`);
+});

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { authMessage, encodeHubMessage } from '../../../shared/protocol/index.ts';
+import { authMessage, encodeHubMessage, hubHostOf } from '../../../shared/protocol/index.ts';
 import { startHubProcess, waitFor } from '../../support/dev-hub.ts';
 import { writeAgentConfig } from './agent-config.ts';
 import { spawnAgent } from './agent-process.ts';
@@ -75,7 +75,7 @@ test('reference hub: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is i
     ws.send(JSON.stringify({ v: 1, type: 'hello', id: 'a-1', deviceId, agentVersion: '9.9.9', publicKey: raw, capabilities: ['inventory'], ext: { newField: 'x' } }));
     await waitFor('challenge', () => got.some((m) => m.type === 'challenge'), 30_000);
     const nonce = got.find((m) => m.type === 'challenge')!.nonce as string;
-    ws.send(JSON.stringify({ v: 1, type: 'auth', id: 'a-2', signature: sign(null, authMessage(nonce, deviceId), privateKey).toString('base64') }));
+    ws.send(JSON.stringify({ v: 1, type: 'auth', id: 'a-2', signature: sign(null, authMessage(nonce, deviceId, hubHostOf(hub.agentUrl)), privateKey).toString('base64') }));
     await waitFor('auth.result', () => got.some((m) => m.type === 'auth.result'), 30_000);
     assert.equal(got.find((m) => m.type === 'auth.result')!.result, 'accepted', JSON.stringify(got));
     ws.send(JSON.stringify({ v: 1, type: 'agent.future-report', id: 'a-3', payload: 1 }));

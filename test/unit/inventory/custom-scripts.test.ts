@@ -1,7 +1,7 @@
 // Real scripts in a temp dir, run through the real process runner.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, readFile, mkdir, chmod, chown, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCustomScripts, listExecutables } from '../../../agent/inventory/custom-scripts.ts';
@@ -73,4 +73,29 @@ test('key=value parsing rules', () => {
   const capped = parseKeyValueLines(many);
   assert.equal(Object.keys(capped.values).length, 256);
   assert.equal(capped.malformed.length, 44);
+});
+
+test('regression: a script others may write, or owned by another user, is not run (E_INVENTORY_SCRIPT_UNSAFE); nor is a writable directory', async () => {
+  const d = join(dir, 'unsafe.d');
+  await mkdir(d, { mode: 0o755 });
+  const marker = join(dir, 'ran');
+  const body = `#!/bin/sh\necho "x=1"\ntouch ${marker}-$(basename $0)\n`;
+  await writeFile(join(d, '10-ok'), body, { mode: 0o755 });
+  await writeFile(join(d, '20-world'), body, { mode: 0o755 });
+  await chmod(join(d, '20-world'), 0o757);
+  await writeFile(join(d, '30-group'), body, { mode: 0o775 });
+  await chmod(join(d, '30-group'), 0o775);
+  await writeFile(join(d, '40-nobody'), body, { mode: 0o755 });
+  await chown(join(d, '40-nobody'), 65534, 65534);
+  const r = await runCustomScripts({ dir: d, runner: processRunner, timeoutMs: 10_000 });
+  assert.deepEqual(Object.keys(r.custom), ['10-ok']);
+  for (const n of ['20-world', '30-group', '40-nobody']) {
+    assert.equal(r.errors[`custom:${n}`]?.code, 'E_INVENTORY_SCRIPT_UNSAFE', n);
+    await assert.rejects(stat(`${marker}-${n}`), 'never ran');
+  }
+  await chmod(d, 0o777);
+  const open = await runCustomScripts({ dir: d, runner: processRunner, timeoutMs: 10_000 });
+  assert.deepEqual(open.custom, {});
+  assert.equal(open.errors.custom?.code, 'E_INVENTORY_SCRIPT_UNSAFE');
+  await chmod(d, 0o755);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authMessage, decodeAgentMessage, encodeAgentMessage } from '../../../shared/protocol/index.ts';
+import { authMessage, decodeAgentMessage, encodeAgentMessage, hubHostOf } from '../../../shared/protocol/index.ts';
 import { hashFlat } from '../../../agent/inventory/hash.ts';
 import { canonicalJson } from '../../../agent/inventory/canonical-json.ts';
 
@@ -18,14 +18,15 @@ function vector<T>(name: string): T {
 }
 
 test('auth vector: key from the seed, fingerprint, signed text and signature', () => {
-  const v = vector<{ seedHex: string; publicKey: string; fingerprint: string; deviceId: string; nonce: string; signedText: string; signature: string }>('auth');
+  const v = vector<{ seedHex: string; publicKey: string; fingerprint: string; deviceId: string; nonce: string; hubUrl: string; hubHost: string; signedText: string; signature: string }>('auth');
   const seed = Buffer.from(v.seedHex, 'hex');
   const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
   const pub = createPublicKey(key);
   const raw = pub.export({ format: 'der', type: 'spki' }).subarray(12);
   assert.equal(raw.toString('base64'), v.publicKey);
   assert.equal(createHash('sha256').update(raw).digest('hex'), v.fingerprint);
-  const text = authMessage(v.nonce, v.deviceId);
+  assert.equal(hubHostOf(v.hubUrl), v.hubHost);
+  const text = authMessage(v.nonce, v.deviceId, v.hubHost);
   assert.equal(text.toString('utf8'), v.signedText);
   assert.equal(sign(null, text, key).toString('base64'), v.signature);
   assert.ok(verify(null, text, pub, Buffer.from(v.signature, 'base64')));
