@@ -17,14 +17,20 @@ import { LinkRegistry } from './link/registry.ts';
 import { LinkLiveness } from './link/liveness.ts';
 import { AdmissionControl, defaultAdmissionRate } from './link/admission.ts';
 import { BundleService } from './bundles/service.ts';
-import { RouteRegistry } from './api/routes.ts';
-import { createApiHandler } from './api/server.ts';
+import { ApiError, RouteRegistry } from './api/routes.ts';
+import { createApiHandler, checkOperator, send } from './api/server.ts';
 import { nodeRoutes } from './api/node-routes.ts';
 import { commandRoutes } from './api/command-routes.ts';
 import { bundleRoutes } from './api/bundle-routes.ts';
 import { HubTimers } from './timers.ts';
 import { startRollouts } from './rollouts/start.ts';
 import { rolloutRoutes } from './api/rollout-routes.ts';
+import { dashboardRoutes, type DashboardSettings } from './dashboard/routes.ts';
+import { liveFeed } from './dashboard/events.ts';
+import { isDashboardPath, serveDashboard } from './dashboard/static.ts';
+
+/** OpenStreetMap's standard tiles; operators have internet at the console, nodes need none. */
+export const DEFAULT_TILES = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
 
 export interface HubOptions {
   store: HubStore;
@@ -36,6 +42,8 @@ export interface HubOptions {
   /** Operator API (default 127.0.0.1, any free port). */
   apiHost?: string;
   apiPort?: number;
+  /** The web dashboard on the operator listener: its map tile source (default OpenStreetMap). */
+  dashboard?: Partial<DashboardSettings>;
   /** Browser origins allowed to call the operator API (default none). */
   allowedOrigins?: string[];
   bundlesDir: string;
@@ -153,15 +161,36 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     });
   });
 
+  const dashboard: DashboardSettings = {
+    tiles: o.dashboard?.tiles === undefined ? DEFAULT_TILES : o.dashboard.tiles,
+    tilesAttribution: o.dashboard?.tilesAttribution ?? '© OpenStreetMap contributors',
+  };
   const rollouts = startRollouts(ctx);
-  const routes = new RouteRegistry().addAll(nodeRoutes(ctx)).addAll(commandRoutes(ctx)).addAll(bundleRoutes(ctx)).addAll(rolloutRoutes(ctx, rollouts));
-  const apiServer = http.createServer(createApiHandler({
-    routes, allowedOrigins: o.allowedOrigins ?? [], log,
-    authenticate: async (t) => {
+  const routes = new RouteRegistry().addAll(nodeRoutes(ctx)).addAll(commandRoutes(ctx)).addAll(bundleRoutes(ctx)).addAll(rolloutRoutes(ctx, rollouts))
+    .addAll(dashboardRoutes(ctx, dashboard));
+  const operatorAuth = {
+    allowedOrigins: o.allowedOrigins ?? [],
+    authenticate: async (t: string) => {
       const row = await store.verifyToken(t, now());
       return row ? { id: row.id, name: row.name } : null;
     },
-  }));
+  };
+  const api = createApiHandler({ routes, log, ...operatorAuth });
+  const feed = liveFeed(ctx);
+  const apiServer = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (isDashboardPath(path)) {
+      serveDashboard(req, res, path, dashboard.tiles).catch((err) => {
+        log.error('dashboard files failed', { err });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    } else if (path === '/admin/events' && req.method === 'GET') {
+      checkOperator(operatorAuth, req).then(() => feed.handle(req, res), (err) => {
+        if (err instanceof ApiError) send(res, err.status, { code: err.code, error: err.message });
+        else send(res, 500, { code: 'E_API_INTERNAL', error: 'internal error (logged)' });
+      });
+    } else void api(req, res);
+  });
 
   const agentAddr = await listen(agentServer, o.port, o.host);
   let apiAddr: string;
@@ -187,6 +216,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     close: async () => {
       await rollouts.stop();
       timers.stop();
+      feed.close();
       liveness.stop();
       await links.stop();
       for (const c of wss.clients) c.terminate();

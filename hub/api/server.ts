@@ -38,24 +38,38 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
 }
 
-function send(res: ServerResponse, status: number, value: unknown): void {
+export function send(res: ServerResponse, status: number, value: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(JSON.stringify(value, null, 2) + '\n');
 }
 
+/** True when `origin` is this server's own (a page it served itself, e.g. the dashboard). */
+function sameOrigin(req: IncomingMessage, origin: string): boolean {
+  return req.headers.host !== undefined && origin === `http://${req.headers.host}`;
+}
+
+/**
+ * The operator behind a request, or an ApiError: origin allowed, bearer token valid, and a JSON
+ * body declared on anything that can change state. Shared by the JSON routes and the dashboard's
+ * event stream.
+ */
+export async function checkOperator(o: Pick<ApiServerOptions, 'authenticate' | 'allowedOrigins'>, req: IncomingMessage): Promise<{ id: string; name: string }> {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !o.allowedOrigins.includes(origin) && !sameOrigin(req, origin)) {
+    throw new ApiError(403, 'E_API_ORIGIN', `requests from origin ${origin.slice(0, 100)} are not allowed`);
+  }
+  const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,200})$/.exec(req.headers.authorization ?? '');
+  const operator = m ? await o.authenticate(m[1]!) : null;
+  if (!operator) throw new ApiError(401, 'E_API_AUTH', 'an operator token is required (Authorization: Bearer …)');
+  if (!SAFE.has(req.method ?? '')) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') throw new ApiError(415, 'E_API_CONTENT_TYPE', 'state-changing requests need Content-Type: application/json');
+  }
+  return operator;
+}
+
 export function createApiHandler(o: ApiServerOptions) {
-  const check = async (req: IncomingMessage) => {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !o.allowedOrigins.includes(origin)) throw new ApiError(403, 'E_API_ORIGIN', `requests from origin ${origin.slice(0, 100)} are not allowed`);
-    const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,200})$/.exec(req.headers.authorization ?? '');
-    const operator = m ? await o.authenticate(m[1]!) : null;
-    if (!operator) throw new ApiError(401, 'E_API_AUTH', 'an operator token is required (Authorization: Bearer …)');
-    if (!SAFE.has(req.method ?? '')) {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') throw new ApiError(415, 'E_API_CONTENT_TYPE', 'state-changing requests need Content-Type: application/json');
-    }
-    return operator;
-  };
+  const check = (req: IncomingMessage) => checkOperator(o, req);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {

@@ -28,6 +28,7 @@ export const SERVE_USAGE = `usage: outpost-hub serve --store URL --bundles DIR [
   --report-rate N       reports stored per node per second (default 20, burst 200)
   --download-ttl S      how long an offer's download link is valid (default 2592000 = 30 days)
   --hub-id ID           this process's name in the store (default random)
+  --map-tiles URL       dashboard map tiles, {z}/{x}/{y} template (default OpenStreetMap; "none": no tiles)
 `;
 
 export async function run(args: string[], io: CliIO): Promise<number> {
@@ -44,7 +45,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       'accept-all': { type: 'boolean', default: false }, 'pending-retry': { type: 'string', default: '30' },
       'admit-rate': { type: 'string' }, 'link-timeout': { type: 'string', default: '150' },
       'report-rate': { type: 'string', default: '20' }, 'download-ttl': { type: 'string', default: String(30 * 86_400) },
-      'hub-id': { type: 'string' },
+      'hub-id': { type: 'string' }, 'map-tiles': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -84,6 +85,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       reportRatePerS: num('report-rate', values['report-rate'], 1),
       downloadTokenTtlS: num('download-ttl', values['download-ttl'], 60),
       ...(values['hub-id'] ? { hubId: values['hub-id'] } : {}),
+      ...(values['map-tiles'] ? { dashboard: { tiles: values['map-tiles'] === 'none' ? null : values['map-tiles'] } } : {}),
       initialToken: true, log,
     });
   } catch (err) {
@@ -93,6 +95,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   // The token line comes first: whoever waits for "listening" has it by then.
   if (hub.initialToken) io.out.write(`operator token (shown once; keep it): ${hub.initialToken}\n`);
   io.out.write(`outpost-hub listening on ${hub.url} (agents connect to ${hub.agentUrl}; operator API on ${hub.apiUrl})\n`);
+  io.out.write(`dashboard: ${hub.apiUrl}/ (sign in with an operator token)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
