@@ -8,7 +8,10 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isOutpostError, OutpostError } from '../shared/errors.ts';
+import * as esbuild from 'esbuild';
 import { bundleAgent } from './build/bundle.ts';
+import { buildDashboard } from '../hub/dashboard/build.ts';
+import { seaKey } from '../hub/dashboard/assets.ts';
 import { makeBinary } from './build/inject.ts';
 import { withLock } from './build/lock.ts';
 import { arm64Node } from './build/node-arm64.ts';
@@ -46,6 +49,19 @@ async function build(arches: readonly Arch[], programs: readonly Program[], forc
   for (const program of programs) await buildProgram(program, arches, strips, version, force, compress);
 }
 
+/** Builds the dashboard's files into dist/dashboard/; returns the SEA asset map (paths relative to dist/). */
+async function writeDashboard(): Promise<Record<string, string>> {
+  const files = await buildDashboard(esbuild);
+  mkdirSync(join(DIST, 'dashboard'), { recursive: true });
+  const assets: Record<string, string> = {};
+  for (const [name, body] of Object.entries(files)) {
+    writeFileSync(join(DIST, 'dashboard', name), body);
+    assets[seaKey(name)] = `dashboard/${name}`;
+  }
+  log(`dashboard ${Object.entries(files).map(([n, b]) => `${n} ${kib(b.length)}`).join(', ')}`);
+  return assets;
+}
+
 async function buildProgram(program: Program, arches: readonly Arch[], strips: Record<Arch, string | null>, version: string, force: boolean, compress: boolean): Promise<void> {
   const BUNDLE_FILE = bundleFile(program);
   const bundle = await bundleAgent(BUNDLE_FILE, program);
@@ -53,14 +69,16 @@ async function buildProgram(program: Program, arches: readonly Arch[], strips: R
   for (const [name, bytes] of bundle.byPackage.slice(0, 6)) log(`  ${name.padEnd(22)} ${kib(bytes)}`);
   if (bundle.optional.length > 0) log(`  left out (optional, required in try/catch): ${bundle.optional.join(', ')}`);
 
-  const inputs = inputsDigest(readFileSync(BUNDLE_FILE));
+  // The hub's dashboard page ships inside its binary as SEA assets (hub/dashboard/assets.ts).
+  const assets = program === 'hub' ? await writeDashboard() : undefined;
+  const inputs = inputsDigest(Buffer.concat([readFileSync(BUNDLE_FILE), ...Object.values(assets ?? {}).map((f) => readFileSync(join(DIST, f)))]));
   const old = readStamp(program);
   const todo = arches.filter((a) => force || !isFresh(old, version, inputs, a, program));
   const stamp: Stamp = { node: version, inputs, binaries: old?.node === version && old.inputs === inputs ? { ...old.binaries } : {} };
   if (todo.length > 0) {
     for (const arch of todo) {
       const codeCache = arch === 'x64'; // see scripts/build/sea.ts for why arm64 has none
-      const blob = makeBlob(BUNDLE_FILE, blobPath(arch, program), codeCache, program === 'agent' ? RUNTIME_FLAGS : HUB_RUNTIME_FLAGS);
+      const blob = makeBlob(BUNDLE_FILE, blobPath(arch, program), codeCache, program === 'agent' ? RUNTIME_FLAGS : HUB_RUNTIME_FLAGS, assets);
       log(`SEA blob ${relative(ROOT, blobPath(arch, program))} ${kib(blob.length)}${codeCache ? ' (with V8 code cache)' : ' (script only)'}`);
       const runtime = arch === 'x64' ? PINNED_NODE : await arm64Node(version, log);
       removeArtifacts(binaryPath(arch, program));

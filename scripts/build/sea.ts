@@ -17,6 +17,8 @@ export interface SeaConfig {
   useSnapshot: boolean;
   useCodeCache: boolean;
   execArgv: string[];
+  /** Files the program reads with `node:sea` getAsset (key → path relative to dist/). */
+  assets?: Record<string, string>;
 }
 
 /**
@@ -30,8 +32,8 @@ export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=9
 /** The hub holds a fleet's links and caches: V8's own heap sizing, not the node's tight one. */
 export const HUB_RUNTIME_FLAGS: string[] = [];
 
-export function seaConfig(main: string, output: string, codeCache: boolean, flags: string[] = RUNTIME_FLAGS): SeaConfig {
-  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: codeCache, execArgv: flags };
+export function seaConfig(main: string, output: string, codeCache: boolean, flags: string[] = RUNTIME_FLAGS, assets?: Record<string, string>): SeaConfig {
+  return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: codeCache, execArgv: flags, ...(assets ? { assets } : {}) };
 }
 
 /**
@@ -39,9 +41,9 @@ export function seaConfig(main: string, output: string, codeCache: boolean, flag
  * Paths in the config are relative to dist/ because the main's path becomes the file name in the
  * binary's stack traces; a build machine's directory has no business there.
  */
-export function makeBlob(main: string, output: string, codeCache: boolean, flags: string[] = RUNTIME_FLAGS): Buffer {
+export function makeBlob(main: string, output: string, codeCache: boolean, flags: string[] = RUNTIME_FLAGS, assets?: Record<string, string>): Buffer {
   const configFile = join(DIST, `${basename(output)}.sea-config.json`);
-  writeFileSync(configFile, JSON.stringify(seaConfig(basename(main), basename(output), codeCache, flags), null, 2) + '\n');
+  writeFileSync(configFile, JSON.stringify(seaConfig(basename(main), basename(output), codeCache, flags, assets), null, 2) + '\n');
   runTool(PINNED_NODE, ['--experimental-sea-config', basename(configFile)], { cwd: DIST });
   const blob = readFileSync(output);
   if (blob.length === 0) throw new OutpostError('E_BUILD_STEP', `SEA blob ${output} is empty`);

@@ -53,6 +53,7 @@ export const SUITES: Record<string, Need[]> = {
   'test/binary/service-notify.test.ts': [['python3', 'python3']],
   'test/binary/packaging.test.ts': BUILD_ARM64,
   'test/binary/arm64.test.ts': BUILD_ARM64,
+  'test/hub/dashboard/dashboard.test.ts': [['chromium', 'chromium']],
 };
 
 export function present(tool: string): boolean {
