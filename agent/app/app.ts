@@ -12,7 +12,7 @@ import { loadOrCreateIdentity, type DeviceIdentity } from '../identity/device-id
 import { HubClient } from '../hub/client.ts';
 import { helloInfo } from '../hub/hello-info.ts';
 import { buildClientOptions } from '../net/ws-transport.ts';
-import { selectHealthChecks } from '../hub/pushed-checks.ts';
+import { selectHealthChecks } from '../update/pushed-checks.ts';
 import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from '../hub/ports.ts';
 import { createCollector, wireSource } from '../inventory/service.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
