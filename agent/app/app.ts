@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/load.ts';
 import { stateDir } from '../config/load.ts';
-import { hubProxy } from '../config/sections/hub.ts';
+import { proxyEnvironment } from '../config/sections/fetch.ts';
 import type { Logger } from '../log/logger.ts';
 import { AgentError } from '../lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../identity/device-identity.ts';
@@ -13,6 +13,7 @@ import { HubClient } from '../hub/client.ts';
 import { helloInfo } from '../hub/hello-info.ts';
 import { readPushedConfig } from '../hub/pushed-config.ts';
 import { buildClientOptions } from '../net/ws-transport.ts';
+import { routeFor } from '../net/proxy.ts';
 import type { Rebooter, ReportSource, UpdateService as HubUpdateService } from '../hub/ports.ts';
 import { createCollector, wireSource } from '../inventory/service.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
@@ -107,9 +108,10 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   const location = parts.source === undefined ? createLocationService(config, { clock: floor.clock(), logger }) : null;
   const h = config.hub;
   if (h.url !== null) {
-    const { proxy, noProxy } = hubProxy(h.proxy, new URL(h.url));
+    // The same route decision as downloads (agent/net/proxy.ts).
+    const proxy = routeFor(new URL(h.url), { proxy: h.proxy, noProxy: null }, proxyEnvironment());
     const clientOptions = await buildClientOptions({
-      url: h.url, caFile: h.caFile, certFile: h.certFile, keyFile: h.keyFile, proxy, noProxy, handshakeTimeoutMs: h.authTimeoutMs,
+      url: h.url, caFile: h.caFile, certFile: h.certFile, keyFile: h.keyFile, proxy, handshakeTimeoutMs: h.authTimeoutMs,
     });
     hub = await HubClient.open({
       url: h.url, clientOptions, identity, dir: join(dir, 'hub'), agentVersion: AGENT_VERSION,
