@@ -78,7 +78,7 @@ test('CLI install interrupted, then a hub cancel: cancelled at the hub, target b
 
   // A later offer is accepted.
   const [offer] = await fleet.hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
-    node: n.deviceId, bundle: 'app-2.bundle', version: '2', release: '2', deploymentId: 'dep-after-cancel', now: true,
+    node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-after-cancel', now: true,
   });
   assert.equal((await acked(offer!.id)).result, 'accepted');
   await waitFor('the new deployment runs', async () => (await n.node.journal())?.id === 'dep-after-cancel', 60_000);
