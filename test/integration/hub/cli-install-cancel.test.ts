@@ -8,15 +8,21 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { waitFor } from '../../support/dev-hub.ts';
 import { spawnAgent } from './agent-process.ts';
+import { readFile } from 'node:fs/promises';
 import { BIN, startHubFleet, type HubFleet } from '../support/hub-fleet.ts';
+import { startFlakyServer, type FlakyServer } from '../../support/flaky-http-server.ts';
 
 let fleet: HubFleet;
+// The operator's download: a plain web server on loopback (the hub's bundle URLs are per node).
+let web: FlakyServer;
 
 before(async () => {
   fleet = await startHubFleet('cli-cancel-');
+  web = await startFlakyServer({ body: await readFile(fleet.kit.bundle) });
 });
 
 after(async () => {
+  await web?.close();
   await fleet?.dispose();
 });
 
@@ -30,11 +36,14 @@ test('CLI install interrupted, then a hub cancel: cancelled at the hub, target b
   const n = await fleet.node('cancel-1', { edit: (config) => void (config.fetch = { maxBytesPerSecond: 96 * 1024 }) });
   const detail = () => n.detail<Detail>();
   const acked = (ref: string) => waitFor(`ack of ${ref}`, async () => (await detail()).acks.find((a) => a.ref === ref), 60_000);
-  let agent = await fleet.start(n);
+  let agent = await fleet.start(n).catch((err) => {
+    for (const a of fleet.agents) process.stderr.write(a.logs().slice(-20).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    throw err;
+  });
 
   // The daemon's own resume at start holds the update lock for a moment: an operator tries again.
   const install = () => {
-    const child = spawn(process.execPath, [BIN, 'install', `${fleet.hub.url}/bundles/app-2.bundle`, '--config', n.node.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'install', web.url, '--config', n.node.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     const run = { child, out: '', exited: once(child, 'exit') };
     child.stdout.on('data', (b) => (run.out += b));
     child.stderr.on('data', (b) => (run.out += b));
