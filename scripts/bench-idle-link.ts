@@ -33,7 +33,7 @@ const sockets: Socket[] = [];
 t.hub.agentServer.on('connection', (s: Socket) => sockets.push(s));
 const agents: TestAgent[] = [];
 try {
-  const clientOptions = await buildClientOptions({ url: t.hub.agentUrl, caFile: cert, certFile: null, keyFile: null, proxy: null, noProxy: null, handshakeTimeoutMs: 10_000 });
+  const clientOptions = await buildClientOptions({ url: t.hub.agentUrl, caFile: cert, certFile: null, keyFile: null, proxy: null, handshakeTimeoutMs: 10_000 });
   for (let i = 0; i < N; i++) agents.push(await startAgent({ url: t.hub.agentUrl, dir, deviceId: `idle-${i}`, clientOptions, timings: { pingIntervalMs: PING_MS } }));
   await waitFor('all linked and drained', () => agents.every((a) => a.client.link.isAuthenticated() && a.client.outbox.pendingCount === 0), 120_000, 100);
   const total = () => sockets.reduce((s, x) => s + x.bytesRead + x.bytesWritten, 0);

@@ -26,7 +26,9 @@ for (const f of files) {
 const notes = mkdtempSync(join(tmpdir(), 'outpost-test-skips-'));
 let status = 1;
 try {
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...run], {
+  // scripts/stress-test.sh raises it (OUTPOST_TEST_CONCURRENCY) to run the suite under load.
+  const concurrency = process.env.OUTPOST_TEST_CONCURRENCY ?? '2';
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...run], {
     cwd: ROOT,
     stdio: 'inherit',
     env: { ...process.env, [SKIP_NOTES_ENV]: notes },

@@ -1,20 +1,21 @@
 // The composition root: builds the concrete parts from Config and hands them to each other.
-// The hub link sees the rest of the agent only through agent/hub/ports.ts; the adapters from
-// the update service and the inventory collector to those ports live here.
+// The hub link sees the rest of the agent only through agent/hub/ports.ts: the update controller
+// (agent/update/controller.ts, built with the update stack) fits its update port as it is; the
+// adapter from the inventory collector and location service lives here.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/load.ts';
-import { rootPath, stateDir } from '../config/load.ts';
-import { hubProxy } from '../config/sections/hub.ts';
+import { stateDir } from '../config/load.ts';
 import { proxyEnvironment } from '../config/sections/fetch.ts';
 import type { Logger } from '../log/logger.ts';
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { AgentError } from '../lib/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../identity/device-identity.ts';
 import { HubClient } from '../hub/client.ts';
 import { helloInfo } from '../hub/hello-info.ts';
+import { readPushedConfig } from '../hub/pushed-config.ts';
 import { buildClientOptions } from '../net/ws-transport.ts';
-import { selectHealthChecks } from '../hub/pushed-checks.ts';
-import type { Rebooter, ReportSource, UpdateEvent as HubUpdateEvent, UpdateService as HubUpdateService } from '../hub/ports.ts';
+import { routeFor } from '../net/proxy.ts';
+import type { Rebooter, ReportSource, UpdateService as HubUpdateService } from '../hub/ports.ts';
 import { createCollector, wireSource } from '../inventory/service.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
 import { TimeFloor } from '../time/floor.ts';
@@ -25,16 +26,9 @@ import { PendingLocationReport, toHubFix } from '../location/pending-report.ts';
 import type { LocationService } from '../location/service.ts';
 import { processRunner } from '../platform/exec.ts';
 import { commandRebooter } from '../platform/rebooter.ts';
-import { openUpdateApp, type BundlePolicyStatus } from './update-app.ts';
-import type { UpdateService } from '../update/service.ts';
-import type { RunResult, UpdateEvent } from '../update/runner.ts';
-import { WindowPlan, checkWindows } from '../window/plan.ts';
-import { realSleep } from '../fetch/sleep.ts';
-import type { HealthCheckConfig } from '../config/sections/update.ts';
-import type { PushedConfig } from '../../shared/protocol/messages.ts';
 import type { HealthCheck } from '../update/ports.ts';
-import { runInWindows } from '../window/scheduler.ts';
-import { createFetcher, type Fetcher } from '../fetch/from-config.ts';
+import type { UpdateController } from '../update/controller.ts';
+import { buildUpdateStack } from './update-stack.ts';
 import { AGENT_VERSION } from '../version.ts';
 
 /** Parts a caller may supply instead of the defaults built from Config (tests, simulators). */
@@ -69,23 +63,6 @@ function reportSource(config: Config, location: LocationService, floor: TimeFloo
   };
 }
 
-function hubEvent(e: UpdateEvent, service: UpdateService): HubUpdateEvent {
-  const err = (x: { error: { code: string; message: string } | null }) => (x.error ? { code: x.error.code, message: x.error.message } : {});
-  switch (e.type) {
-    case 'state':
-      return { type: 'state', deploymentId: e.id, state: e.state, ...err(e) };
-    case 'progress':
-      return { type: 'progress', deploymentId: e.id, phase: 'write', done: e.done, total: e.total, ...(e.transfer ? { transfer: { ...e.transfer } } : {}) };
-    case 'outcome': {
-      const result = e.outcome === 'committed' ? 'success' : e.outcome === 'rolled_back' ? 'rolled-back' : e.error?.code === 'E_CANCELLED' ? 'cancelled' : 'failure';
-      return { type: 'outcome', deploymentId: e.id, result, ...err(e), log: service.deploymentLog(e.id).join('\n') };
-    }
-  }
-}
-
-/** Steps that use the network: only these are stopped when the download window closes. */
-const DOWNLOADING: ReadonlySet<string> = new Set(['preparing', 'writing']);
-
 /** Longest wait for the hub link's first authentication before cron schedules are set up anyway. */
 const FIRST_AUTH_WAIT_MS = 30_000;
 
@@ -99,196 +76,6 @@ function latch(): { done(): void; wait(ms: number, signal: AbortSignal): Promise
   };
 }
 
-interface HubUpdate extends HubUpdateService {
-  /** At start: continues the journal's deployment, in the download windows while it downloads. */
-  resume(signal: AbortSignal): Promise<void>;
-}
-
-/**
- * The update service behind the hub's port: an offer is checked, its windows persisted (window
- * plan), and an HTTP deployment started in the download windows; the ack goes out at once. A
- * replayed offer (same deployment id) is "duplicate" whether it is running, parked or finished.
- */
-function hubUpdateService(
-  service: UpdateService, fetcher: Fetcher, plan: WindowPlan, pushedChecks: { check(c: PushedConfig): void; set(c: PushedConfig): void },
-  policy: BundlePolicyStatus, signal: () => AbortSignal, log: Logger,
-): HubUpdate {
-  let running: string | null = null;
-  let current: { deploymentId: string; state: string } | null = null;
-  service.subscribe((e) => {
-    if (e.type === 'state') current = { deploymentId: e.id, state: e.state };
-    if (e.type === 'outcome') plan.endDeployment(e.id).catch((err) => log.warn('cannot clear deployment windows', { err }));
-  });
-  const validate = (pushed: PushedConfig) => {
-    if (pushed.windows) checkWindows(pushed.windows, 'windows');
-    if (pushed.installWindows) checkWindows(pushed.installWindows, 'installWindows');
-    pushedChecks.check(pushed);
-  };
-  const steppable = { stop: () => service.stop(), resume: () => service.resumeAfterBoot() };
-  const downloading = () => current !== null && DOWNLOADING.has(current.state);
-  // Outcomes the update service cannot report: an offer cancelled before its first step.
-  const listeners = new Set<(e: HubUpdateEvent) => void>();
-  let waiting: AbortController | null = null;
-  const drive = (id: string, first: () => Promise<RunResult | null>, sig: AbortSignal) => {
-    running = id;
-    const cancel = new AbortController();
-    waiting = cancel;
-    return runInWindows(fetcher.gate, steppable, first, AbortSignal.any([sig, cancel.signal]), log, downloading)
-      .then((r) => log.info('deployment step finished', { deploymentId: id, result: r?.kind ?? null }))
-      .catch(async (err) => {
-        const journaled = (await service.status()).deployment?.id === id;
-        if (!cancel.signal.aborted && !journaled) {
-          // It never started (e.g. E_UPDATE_BUSY: an on-site CLI holds the update lock). The offer
-          // was acknowledged "accepted", so the hub must hear how it ended, or it waits forever.
-          log.error('deployment could not start', { deploymentId: id, err });
-          await plan.endDeployment(id).catch(() => {});
-          const code = isAgentError(err) ? err.code : 'E_INTERNAL';
-          const e: HubUpdateEvent = { type: 'outcome', deploymentId: id, result: 'failure', code, message: (err as Error).message, log: '' };
-          for (const l of listeners) l(e);
-          return;
-        }
-        if (!cancel.signal.aborted || journaled) return log.error('deployment step failed', { deploymentId: id, err });
-        // Cancelled while waiting for a download window: nothing was journaled, so say it here.
-        log.info('deployment cancelled before its download started', { deploymentId: id });
-        await plan.endDeployment(id);
-        const e: HubUpdateEvent = { type: 'outcome', deploymentId: id, result: 'cancelled', code: 'E_CANCELLED', message: 'cancelled before the download started', log: '' };
-        for (const l of listeners) l(e);
-      })
-      .finally(() => {
-        // Only our own: a later drive may have started meanwhile.
-        if (running === id) running = null;
-        if (waiting === cancel) waiting = null;
-      });
-  };
-  return {
-    async offer(o) {
-      if (running === o.deploymentId) return { result: 'duplicate' };
-      if (running) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${running} is running` };
-      const d = (await service.status()).deployment;
-      if (d?.id === o.deploymentId) return { result: 'duplicate' };
-      if (d && d.outcome === null) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${d.id} is ${d.state}` };
-      // A trust store or floor file that does not load refuses every bundle: the ack says why.
-      const broken = await policy.problem();
-      if (broken) {
-        log.error('offer refused: bundle trust store or release floor unusable', { deploymentId: o.deploymentId, code: broken.code, message: broken.message });
-        return { result: 'rejected', code: broken.code, message: broken.message };
-      }
-      try {
-        // Validated with the window maths and on disk before the ack: a restart keeps honouring it.
-        await plan.setDeployment({ deploymentId: o.deploymentId, now: o.now === true, windows: o.windows ?? null, installWindows: o.installWindows ?? null });
-      } catch (err) {
-        return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_COMMAND_FAILED', message: (err as Error).message };
-      }
-      // The offer pins its bundle: a validly signed other bundle at that URL is refused (E_OFFER_MISMATCH).
-      const fetched = fetcher.sourceFor(o.bundle.url);
-      const source = o.bundle.manifestSha256 ? { ...fetched, deliver: fetched.deliver.bind(fetched), pin: { manifestSha256: o.bundle.manifestSha256, version: o.version, release: o.release } } : fetched;
-      void drive(o.deploymentId, () => service.start(source, { id: o.deploymentId }), signal());
-      return { result: 'accepted' };
-    },
-    async cancel(deploymentId) {
-      const d = (await service.status()).deployment;
-      if (running !== deploymentId && !(d?.id === deploymentId && d.outcome === null)) return false;
-      service.cancel();
-      if (running === deploymentId && d?.id !== deploymentId) waiting?.abort(new AgentError('E_CANCELLED', 'cancelled'));
-      return true;
-    },
-    status: () => current,
-    onEvent(listener) {
-      listeners.add(listener);
-      const off = service.subscribe((e) => {
-        const h = hubEvent(e, service);
-        if (h.type !== 'outcome') return listener(h);
-        // The outcome names the version the node verified (the journal still holds it). Nothing
-        // of this deployment follows its outcome, so the short wait cannot reorder its reports.
-        void service.status()
-          .then((s) => (s.deployment?.id === e.id && s.deployment.version ? { ...h, version: s.deployment.version } : h), () => h)
-          .then(listener);
-      });
-      return () => (listeners.delete(listener), off());
-    },
-    validate,
-    configure(pushed) {
-      // Everything validated before anything changes: a refused push leaves everything as it was.
-      validate(pushed);
-      plan.setPushed({ ...(pushed.windows ? { windows: pushed.windows } : {}), ...(pushed.installWindows ? { installWindows: pushed.installWindows } : {}) });
-      pushedChecks.set(pushed);
-      log.info('hub-pushed settings applied', {
-        windows: pushed.windows?.length ?? null, installWindows: pushed.installWindows?.length ?? null, healthChecks: pushed.healthChecks?.length ?? null,
-      });
-    },
-    async resume(sig) {
-      const d = (await service.status()).deployment;
-      const own = plan.deployment;
-      if (own && (d?.id !== own.deploymentId || d.outcome !== null)) await plan.endDeployment(own.deploymentId);
-      if (d && d.outcome === null && DOWNLOADING.has(d.state)) {
-        log.info('resuming the download in the download windows', { deploymentId: d.id, state: d.state });
-        await drive(d.id, () => whenLockFree(() => service.resumeAfterBoot(), sig, log), sig);
-        return;
-      }
-      const resuming = d && d.outcome === null ? d.id : null;
-      if (resuming) running = resuming;
-      try {
-        const r = await whenLockFree(() => service.resumeAfterBoot(), sig, log);
-        if (r) log.info('deployment resumed after start', { result: r.kind });
-      } finally {
-        // With nothing to resume, an offer accepted while resumeAfterBoot ran owns `running` now:
-        // clearing it made its cancel answer E_CANCEL_TOO_LATE.
-        if (resuming && running === resuming) running = null;
-      }
-    },
-  };
-}
-
-/**
- * Runs `fn`, waiting while another process (a boot-time `outpost install --resume`, an operator's
- * CLI) holds the update lock: the daemon's own resume must not give up on a moment's overlap.
- */
-async function whenLockFree<T>(fn: () => Promise<T>, sig: AbortSignal, log: Logger): Promise<T | null> {
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isAgentError(err, 'E_UPDATE_BUSY') || sig.aborted) throw err;
-      log.warn('update lock held by another process; trying again in 5 s', { err });
-      await realSleep(5_000, sig).catch(() => {});
-      if (sig.aborted) return null;
-    }
-  }
-}
-
-/**
- * The hub-pushed health-check selection over the provisioned update.healthChecks (null: all of
- * them). A push names checks; it never brings a command of its own (agent/hub/pushed-checks.ts).
- */
-function pushedHealthChecks(provisioned: readonly HealthCheckConfig[]) {
-  let checks: readonly HealthCheckConfig[] | null = null;
-  const select = (c: PushedConfig) => (c.healthChecks ? selectHealthChecks(provisioned, c.healthChecks) : null);
-  return {
-    get: () => checks,
-    check: (c: PushedConfig): void => void select(c),
-    set(c: PushedConfig) {
-      checks = select(c);
-    },
-  };
-}
-
-// The hub module applies the persisted push while it opens; one this agent refuses (a bad cron or
-// zone) must not keep the agent from starting: log it and keep the provisioned settings. After
-// start, a refused push is thrown, so its ack carries the E_WINDOW_* code.
-function startupTolerant(u: HubUpdateService, logger: Logger, started: () => boolean): HubUpdateService {
-  return {
-    ...u,
-    configure(pushed) {
-      try {
-        u.configure?.(pushed);
-      } catch (err) {
-        if (started()) throw err;
-        logger.error('stored hub-pushed settings refused; using the provisioned ones', { err });
-      }
-    },
-  };
-}
-
 export async function buildApp(config: Config, logger: Logger, parts: AppParts = {}): Promise<App> {
   const dir = stateDir(config);
   // Trusted time: never below the newest signed bundle or authenticated hub time seen, so a node
@@ -298,22 +85,15 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   logger.info('device identity', { deviceId: identity.deviceId, fingerprint: identity.fingerprint });
   let hub: HubClient | null = null;
   const firstAuth = latch();
-  let runSignal: AbortSignal = new AbortController().signal;
 
-  // The update service, when this node has slots: HTTP bundles via the fetcher, "hub reachable"
+  // The update stack, when this node has slots: HTTP bundles via the fetcher, "hub reachable"
   // among the post-boot health checks (late-bound: the hub client is built below).
-  let updateService: HubUpdate | null = null;
+  let controller: UpdateController | null = null;
   // Slots' versions, good/bad and the booted slot, for the inventory.
   let slotStatus: (() => Promise<unknown>) | null = null;
   let updateStop: (() => void) | null = null;
-  let started = false;
   let update: HubUpdateService | null = parts.update ?? null;
   if (parts.update === undefined && config.update.slots.length > 0) {
-    // One wall clock for download windows, budgets, install windows and journal times.
-    const windowClock: () => number = floor.clock().now;
-    const fetcher = await createFetcher(config.fetch, {
-      resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: logger.child('fetch'), now: windowClock,
-    });
     const hubReachable: HealthCheck = {
       name: 'hub-reachable',
       async check(signal) {
@@ -321,39 +101,36 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
         if (!(await hub.health(signal))) throw new AgentError('E_HUB_UNREACHABLE', 'the hub did not answer a ping after the update');
       },
     };
-    const plan = new WindowPlan({
-      dir: join(dir, 'update'), configured: { windows: config.fetch.windows, installWindows: config.fetch.installWindows },
-      gate: fetcher.gate, sleep: realSleep, logger: logger.child('update'),
-    });
-    await plan.load();
-    const pushedChecks = pushedHealthChecks(config.update.healthChecks);
-    const app = await openUpdateApp(config, {
-      logger: logger.child('update'),
+    const stack = await buildUpdateStack(config, {
+      mode: 'daemon',
+      logger,
+      // One wall clock for download windows, budgets, install windows and journal times.
+      now: floor.clock().now,
       extraHealthChecks: [hubReachable],
-      sourceFor: (origin) => (/^https?:\/\//.test(origin) ? fetcher.sourceFor(origin) : null),
-      installWindows: plan,
-      pushedHealthChecks: () => pushedChecks.get(),
       onVerifiedHead: floorFromVerifiedHead(floor, logger.child('time')),
-      now: windowClock,
+      storedPush: () => readPushedConfig(join(dir, 'hub'), logger.child('hub')),
       // A bad trust store or floor file must not stop the daemon: hub link, resume and revert go on.
       tolerateBadPolicy: true,
     });
-    updateStop = () => app.service.stop();
-    slotStatus = async () => slotSummary(await app.service.status());
-    updateService = hubUpdateService(app.service, fetcher, plan, pushedChecks, app.policy, () => runSignal, logger.child('update'));
-    update = startupTolerant(updateService, logger, () => started);
+    const service = stack.app.service;
+    updateStop = () => service.stop();
+    slotStatus = async () => slotSummary(await service.status());
+    controller = stack.controller;
+    await controller.open();
+    update = controller;
   } else if (parts.update === undefined) logger.info('no update slots configured: hub offers will be refused');
 
   const location = parts.source === undefined ? createLocationService(config, { clock: floor.clock(), logger }) : null;
   const h = config.hub;
   if (h.url !== null) {
+    // The same route decision as downloads (agent/net/proxy.ts).
     if (h.url.startsWith('ws://')) {
       // Accepted for tests and labs, never silently: on ws:// anyone on the path reads and steers the link.
       logger.error('INSECURE: hub.url uses ws:// (no TLS): anyone on the network path can read this node\'s reports and send it commands; use wss://', { url: h.url });
     }
-    const { proxy, noProxy } = hubProxy(h.proxy, new URL(h.url));
+    const proxy = routeFor(new URL(h.url), { proxy: h.proxy, noProxy: null }, proxyEnvironment());
     const clientOptions = await buildClientOptions({
-      url: h.url, caFile: h.caFile, certFile: h.certFile, keyFile: h.keyFile, proxy, noProxy, handshakeTimeoutMs: h.authTimeoutMs,
+      url: h.url, caFile: h.caFile, certFile: h.certFile, keyFile: h.keyFile, proxy, handshakeTimeoutMs: h.authTimeoutMs,
     });
     hub = await HubClient.open({
       url: h.url, clientOptions, identity, dir: join(dir, 'hub'), agentVersion: AGENT_VERSION,
@@ -368,14 +145,12 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       log: logger,
       describe: helloInfo({ compatible: config.bundle.compatible, siteId: config.location.siteId, siteName: config.location.siteName, slots: slotStatus as (() => Promise<object>) | null }),
     });
-    started = true;
   } else logger.warn('hub.url is null: running without a hub link');
 
   return {
     identity,
     hub,
     async run(signal) {
-      runSignal = signal;
       // Without a hub link nothing else keeps the event loop alive: a timer does, until shutdown
       // (otherwise the daemon exits with "unsettled top-level await" and does no local work).
       const aborted = new Promise<void>((r) => {
@@ -387,11 +162,11 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       const link = hub ? hub.run(signal) : aborted;
       location?.start(signal).catch((err) => logger.error('location service failed', { err }));
       // Inventory checks follow the inventory section's cron schedule (random delay per node).
-      // Set up once the link is up (or has had its chance): computing the next cron match takes
-      // the event loop for a noticeable time, which must not delay the first authentication; the
-      // first inventory goes out on connect anyway.
       if (hub && parts.source === undefined) {
         const reporter = hub.reporter;
+        // Set up once the link is up (or has had its chance): computing the next cron match takes
+        // the event loop for a noticeable time, which must not delay the first authentication; the
+        // first inventory goes out on connect anyway.
         void firstAuth.wait(FIRST_AUTH_WAIT_MS, signal).then(() => {
           if (signal.aborted) return;
           scheduleInventory({ request: async () => (await reporter.checkInventory(), null) }, {
@@ -399,10 +174,10 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
           });
         });
       }
-      if (updateService && updateStop) {
+      if (controller && updateStop) {
         const stop = updateStop;
         signal.addEventListener('abort', () => stop(), { once: true });
-        updateService.resume(signal).catch((err) => logger.error('resuming the deployment failed', { err }));
+        controller.resume(signal).catch((err) => logger.error('resuming the deployment failed', { err }));
       }
       await link;
     },

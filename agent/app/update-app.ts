@@ -37,7 +37,7 @@ export interface UpdateAppOptions {
   now?: () => number;
   /** Gates arming on install windows (the daemon); absent: arm at once (the CLI, on site). */
   installWindows?: InstallWindows;
-  /** update.healthChecks with hub-pushed timeouts (agent/hub/pushed-checks.ts); a push never adds or removes one. */
+  /** update.healthChecks with hub-pushed timeouts (agent/update/pushed-checks.ts); a push never adds or removes one. */
   pushedHealthChecks?: () => readonly HealthCheckConfig[] | null;
   /** Told about every verified bundle head (the daemon raises its time floor from it). */
   onVerifiedHead?: (head: VerifiedHead) => Promise<void> | void;

@@ -2,18 +2,14 @@
 // state machine the daemon uses. The operator is on site: "download now" (no download windows,
 // no byte budget) and no install window. After arming, the configured reboot command runs; the
 // next start continues with `outpost install --resume` (or the daemon's resume at start).
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EXIT, type CliIO } from './io.ts';
 import { progressPrinter } from './progress.ts';
 import { fetchReporter } from './fetch-reporter.ts';
 import { parse, printHelp, usageError } from './args.ts';
-import { loadConfig, DEFAULT_CONFIG_FILE, rootPath, stateDir } from '../config/load.ts';
-import { proxyEnvironment } from '../config/sections/fetch.ts';
-import { createFetcher } from '../fetch/from-config.ts';
-import { realSleep } from '../fetch/sleep.ts';
-import { WindowPlan } from '../window/plan.ts';
-import { openUpdateApp } from '../app/update-app.ts';
+import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import { silentLogger } from '../log/logger.ts';
+import { buildUpdateStack } from '../app/update-stack.ts';
 import { fileSource } from '../bundle/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import type { InstallWindows } from '../update/ports.ts';
@@ -53,28 +49,21 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     throw usageError(values.resume ? '--resume takes no bundle' : positionals.length === 0 ? 'missing bundle FILE or URL (or --resume)' : 'give exactly one bundle FILE or URL');
   }
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const dir = stateDir(config);
   const show = progressPrinter(io);
   const retryPlan = { maxAttempts: config.fetch.retryMaxAttempts, giveUpAfterMinutes: config.fetch.giveUpAfterMinutes };
-  const fetcher = await createFetcher(config.fetch, {
-    resolvePath: (p) => rootPath(config, p), stateDir: dir, proxyEnv: proxyEnvironment(), logger: fetchReporter(io, retryPlan, show.interrupt), now: Date.now,
-  });
   const stage = values['no-reboot'] === true;
-  // Recorded for this deployment, so a daemon that resumes it also downloads now and arms at once.
-  const plan = new WindowPlan({
-    dir: join(dir, 'update'), configured: { windows: config.fetch.windows, installWindows: config.fetch.installWindows }, gate: fetcher.gate, sleep: realSleep,
-  });
-  await plan.load();
-  // --resume must work with a broken trust store or floor: a deployment past its download (on
-  // trial, or reverting) needs no bundle policy, and a download still fails with the policy error.
   let staged = false;
-  const { service } = await openUpdateApp(config, {
-    sourceFor: (origin) => (isUrl(origin) ? fetcher.sourceFor(origin) : null),
+  // The same stack the daemon builds; on site: downloads now, arms at once. --resume must work
+  // with a broken trust store or floor: a deployment past its download (on trial, or reverting)
+  // needs no bundle policy, and a download still fails with the policy error.
+  const { app, fetcher, plan } = await buildUpdateStack(config, {
+    mode: 'cli', logger: silentLogger(), fetchLogger: fetchReporter(io, retryPlan, show.interrupt),
     ...(values.resume ? { tolerateBadPolicy: true } : {}),
     // --no-reboot: the written, verified slot stops before arming (the journal keeps the
     // deployment in awaiting_install_window for the daemon or `install --resume`).
     ...(stage ? { installWindows: stageOnly(() => ((staged = true), service.stop())) } : {}),
   });
+  const service = app.service;
   const unsubscribe = service.subscribe((e: UpdateEvent) => {
     if (e.type === 'progress') show.progress(e.done, e.total);
     else if (e.type === 'state') show.line(`state: ${e.state}${e.error ? ` (${e.error.code})` : ''}`);

@@ -59,7 +59,7 @@ async function checkHub(config: Config, add: Add): Promise<void> {
     const why = f === null ? null : await readable(f);
     if (why) add('fatal', 'E_HUB_TLS_FILE', `hub.${key} ${f}: ${why}`);
   }
-  if (h.proxy !== null) checkUrl(add, 'hub.proxy', h.proxy, ['http:'], { syntax: 'E_HUB_PROXY_URL', scheme: 'E_HUB_PROXY_URL' });
+  if (h.proxy !== null && h.proxy !== 'direct') checkUrl(add, 'hub.proxy', h.proxy, ['http:'], { syntax: 'E_HUB_PROXY_URL', scheme: 'E_HUB_PROXY_URL' });
 }
 
 async function checkFetch(config: Config, add: Add): Promise<void> {

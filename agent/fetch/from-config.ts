@@ -3,7 +3,7 @@
 // environment's proxy variables come in already read (agent/config/sections/fetch.ts).
 import { join } from 'node:path';
 import type { SectionOf } from '../config/schema.ts';
-import type { fetch as fetchSection, ProxyEnvironment } from '../config/sections/fetch.ts';
+import type { fetch as fetchSection } from '../config/sections/fetch.ts';
 import type { Logger } from '../log/logger.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { DownloadGate } from './download-gate.ts';
@@ -12,6 +12,7 @@ import { DeltaBundleSource } from './delta/delta-source.ts';
 import type { BundleSource } from '../bundle/source.ts';
 import { HttpTransport } from '../net/http-transport.ts';
 import { parseNoProxy } from '../net/no-proxy.ts';
+import { proxySetting, type ProxyEnvironment } from '../net/proxy.ts';
 import { loadTlsMaterial } from '../net/tls-options.ts';
 
 export type FetchSettings = SectionOf<typeof fetchSection.fields>;
@@ -34,10 +35,9 @@ export interface Fetcher {
 
 export const BUDGET_FILE = 'download-budget.json';
 
+/** The proxy for downloads from `url` before NO_PROXY (agent/net/proxy.ts, as for the hub link). */
 export function proxyFor(url: string, s: FetchSettings, env: ProxyEnvironment): string | null {
-  if (s.proxy === 'direct') return null;
-  if (s.proxy !== null) return s.proxy;
-  return new URL(url).protocol === 'https:' ? env.httpsProxy : env.httpProxy;
+  return proxySetting(new URL(url), s, env);
 }
 
 export async function createFetcher(s: FetchSettings, deps: FetchDeps): Promise<Fetcher> {

@@ -153,7 +153,8 @@ export class HubClient {
       pingIntervalMs: o.timings.pingIntervalMs, log, ...(o.onStatus ? { onStatus: o.onStatus } : {}), ...(o.random ? { random: o.random } : {}),
     });
     const client = new HubClient(link, reporter, inventory, outbox, hubReachable(link, o.timings.healthDeadlineMs, o.timings.healthDeadlineMs));
-    if (pushed) apply(pushed);
+    // Only the link's own part: the update controller loads the stored push itself when it opens.
+    if (pushed?.reportIntervals) reporter.setIntervals(pushed.reportIntervals);
     return client;
   }
 

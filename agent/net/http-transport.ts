@@ -6,7 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
 import { AgentError } from '../lib/errors.ts';
-import { bypassesProxy } from './no-proxy.ts';
+import { connectTunnel, defaultPort, parseProxyUrl, proxyAuthorization, routeFor } from './proxy.ts';
 import type { TlsMaterial } from './tls-options.ts';
 
 export interface TransportOptions {
@@ -36,26 +36,20 @@ export function networkError(err: unknown, what: string): AgentError {
   return new AgentError('E_FETCH_NETWORK', message, { retryable: true, cause: err });
 }
 
-function defaultPort(url: URL): number {
-  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-}
-
-function proxyAuth(proxy: URL): Record<string, string> {
-  if (!proxy.username) return {};
-  const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return { 'proxy-authorization': `Basic ${Buffer.from(creds).toString('base64')}` };
-}
+// The proxy and NO_PROXY come in already resolved against the environment (from-config.ts).
+const NO_ENV = { httpsProxy: null, httpProxy: null, noProxy: null } as const;
 
 export class HttpTransport {
   readonly #o: TransportOptions;
-  readonly #proxy: URL | null;
 
   constructor(options: TransportOptions) {
     this.#o = options;
-    this.#proxy = options.proxy ? new URL(options.proxy) : null;
-    if (this.#proxy && this.#proxy.protocol !== 'http:') {
-      throw new AgentError('E_FETCH_PROXY', `proxy ${this.#proxy.origin}: only http:// proxies are supported`);
-    }
+    if (options.proxy && options.proxy !== 'direct') parseProxyUrl(options.proxy); // a bad proxy URL fails here, not per request
+  }
+
+  /** The proxy a request to `url` goes through (null: directly): the hub link's decision too. */
+  route(url: URL): URL | null {
+    return routeFor(url, { proxy: this.#o.proxy ?? 'direct', noProxy: this.#o.noProxy }, NO_ENV);
   }
 
   /** Resolves with the response (any status); the caller reads or destroys it. */
@@ -93,7 +87,7 @@ export class HttpTransport {
         current.on('error', (err) => finish(err));
         current.end();
       };
-      const proxy = this.#proxy && !bypassesProxy(url, this.#o.noProxy) ? this.#proxy : null;
+      const proxy = this.route(url);
       const tls = { ca: [...this.#o.tls.ca], cert: this.#o.tls.cert, key: this.#o.tls.key };
       const path = url.pathname + url.search;
       if (!proxy) {
@@ -101,25 +95,17 @@ export class HttpTransport {
         send(() => make(url, { headers, agent: false, ...(url.protocol === 'https:' ? tls : {}) }));
       } else if (url.protocol === 'http:') {
         // Plain HTTP goes to the proxy in absolute form.
-        send(() => httpRequest({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuth(proxy) }, agent: false }));
+        send(() => httpRequest({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuthorization(proxy) }, agent: false }));
       } else {
-        const target = `${url.hostname}:${defaultPort(url)}`;
-        const connect = httpRequest({ host: proxy.hostname, port: defaultPort(proxy), method: 'CONNECT', path: target, headers: { host: target, ...proxyAuth(proxy) }, agent: false });
-        current = connect;
-        connect.on('error', (err) => finish(new AgentError('E_FETCH_PROXY', `proxy ${proxy.host}: ${err.message}`, { retryable: true, cause: err })));
-        connect.on('connect', (res, socket) => {
+        const host = url.hostname.replace(/^\[|\]$/g, '');
+        connectTunnel(proxy, host, defaultPort(url), spec.deadlineMs, signal).then((socket) => {
           tunnel = socket;
-          if (res.statusCode !== 200) {
-            finish(new AgentError('E_FETCH_PROXY', `proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`, { retryable: (res.statusCode ?? 0) >= 500 }));
-            return;
-          }
-          const host = url.hostname.replace(/^\[|\]$/g, '');
+          if (settled) return socket.destroy();
           const secure = tlsConnect({ socket, host, servername: isIP(host) ? undefined : host, ...tls });
           tunnel = secure;
           // No agent at all: with `agent: false` Node would build a fresh Agent and dial directly.
           send(() => httpsRequest({ host, port: defaultPort(url), path, headers, createConnection: () => secure }));
-        });
-        connect.end();
+        }, (err) => finish(err));
       }
     });
   }

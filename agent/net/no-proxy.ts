@@ -1,18 +1,18 @@
-// NO_PROXY matching with the conventions curl and most tools share: comma/space separated
-// entries; "*" matches everything; "example.com" and ".example.com" match the host and its
-// subdomains; an optional ":port" must match; IPv4 CIDR ranges ("10.0.0.0/8") are allowed.
-import { isIPv4 } from 'node:net';
-
-function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) >>> 0;
-}
+// NO_PROXY matching as curl documents it: comma/space separated entries; "*" matches everything;
+// "example.com" and ".example.com" match the host and its subdomains; an optional ":port" must
+// match; CIDR ranges ("10.0.0.0/8", "fd00::/8") match IP addresses. agent/net/proxy.ts applies it
+// to the hub link and to downloads alike.
+import { BlockList, isIP } from 'node:net';
 
 function inCidr(host: string, cidr: string): boolean {
-  const [net, bitsText] = cidr.split('/');
+  const [net, bitsText] = cidr.replace(/^\[|\](?=\/)/g, '').split('/');
   const bits = Number(bitsText);
-  if (!net || !isIPv4(net) || !isIPv4(host) || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return (ipv4ToInt(host) & mask) === (ipv4ToInt(net) & mask);
+  const family = isIP(net ?? '');
+  if (family === 0 || family !== isIP(host) || !Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) return false;
+  const range = new BlockList();
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  range.addSubnet(net!, bits, type);
+  return range.check(host, type);
 }
 
 export function parseNoProxy(value: string | null | undefined): string[] {
@@ -22,7 +22,7 @@ export function parseNoProxy(value: string | null | undefined): string[] {
 /** True when `url` must be fetched directly (not through the proxy). */
 export function bypassesProxy(url: URL, noProxy: readonly string[]): boolean {
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const port = url.port || (url.protocol === 'https:' || url.protocol === 'wss:' ? '443' : '80');
   for (const raw of noProxy) {
     if (raw === '*') return true;
     if (raw.includes('/')) {

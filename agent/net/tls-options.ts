@@ -1,4 +1,4 @@
-// Trust and client identity for HTTPS downloads. Verification is always on: the only knobs add
+// Trust and client identity for every TLS connection (the hub link and downloads). Verification is always on: the only knobs add
 // trust (a CA bundle) or narrow it (no public CAs); none turns checking off.
 import { readFile } from 'node:fs/promises';
 import { getCACertificates } from 'node:tls';
@@ -30,8 +30,8 @@ async function readPem(path: string, what: string): Promise<string> {
 export async function loadTlsMaterial(s: TlsSettings): Promise<TlsMaterial> {
   const ca: string[] = [];
   // 'system' is the OS store (what an image's ca-certificates package maintains); 'bundled' keeps
-  // minimal images without a store working.
-  if (s.publicCas) ca.push(...new Set([...getCACertificates('system'), ...getCACertificates('bundled')]));
+  // minimal images without a store working; 'default' adds NODE_EXTRA_CA_CERTS.
+  if (s.publicCas) ca.push(...new Set([...getCACertificates('system'), ...getCACertificates('bundled'), ...getCACertificates('default')]));
   if (s.caFile) {
     const pem = await readPem(s.caFile, 'CA file');
     const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

@@ -1,28 +1,20 @@
-// Builds the ws client options once from config: TLS trust (system CAs + configured CA), the
-// optional client certificate, the proxy tunnel, and the frame/compression limits.
-import { readFile } from 'node:fs/promises';
-import tls from 'node:tls';
+// Builds the ws client options once from config: TLS trust and the optional client certificate
+// (the same CA reader as downloads), the proxy tunnel (the same route decision and CONNECT as
+// downloads, agent/net/proxy.ts), and the frame/compression limits.
 import type { ClientOptions } from 'ws';
 import { AgentError } from '../lib/errors.ts';
 import { MAX_FRAME_BYTES } from '../../shared/protocol/limits.ts';
-import { bypassProxy, tunnelAgent } from './proxy.ts';
+import { tunnelAgent } from './proxy.ts';
+import { loadTlsMaterial } from './tls-options.ts';
 
 export interface TransportConfig {
   url: string;
   caFile: string | null;
   certFile: string | null;
   keyFile: string | null;
-  proxy: string | null;
-  noProxy: string | null;
+  /** Where the link goes: `routeFor` of agent/net/proxy.ts (null: directly). */
+  proxy: URL | null;
   handshakeTimeoutMs: number;
-}
-
-async function pem(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new AgentError('E_HUB_CONFIG', `cannot read hub ${what} ${file}: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 export async function buildClientOptions(c: TransportConfig): Promise<ClientOptions> {
@@ -42,24 +34,14 @@ export async function buildClientOptions(c: TransportConfig): Promise<ClientOpti
     followRedirects: false,
   };
   if (target.protocol === 'wss:') {
-    // Node's bundled roots, the operating system's store, and the configured CA (giving `ca`
-    // replaces the defaults, so all are listed explicitly).
-    const extra = c.caFile ? [await pem(c.caFile, 'CA file')] : [];
-    opts.ca = [...new Set([...tls.getCACertificates('default'), ...tls.getCACertificates('system')]), ...extra];
-    if (c.certFile && c.keyFile) {
-      opts.cert = await pem(c.certFile, 'client certificate');
-      opts.key = await pem(c.keyFile, 'client key');
+    // The public roots and the configured CA (giving `ca` replaces the defaults, so all are listed).
+    const t = await loadTlsMaterial({ caFile: c.caFile, publicCas: true, clientCertFile: c.certFile, clientKeyFile: c.keyFile });
+    opts.ca = [...t.ca];
+    if (t.cert && t.key) {
+      opts.cert = t.cert;
+      opts.key = t.key;
     }
   }
-  if (c.proxy && !bypassProxy(target.hostname, c.noProxy)) {
-    let proxy: URL;
-    try {
-      proxy = new URL(c.proxy);
-    } catch {
-      throw new AgentError('E_HUB_CONFIG', `proxy is not a URL: ${c.proxy}`);
-    }
-    if (proxy.protocol !== 'http:') throw new AgentError('E_HUB_CONFIG', 'only http:// proxies (CONNECT) are supported');
-    opts.agent = tunnelAgent(proxy, target.protocol === 'wss:', c.handshakeTimeoutMs);
-  }
+  if (c.proxy) opts.agent = tunnelAgent(c.proxy, target.protocol === 'wss:', c.handshakeTimeoutMs);
   return opts;
 }

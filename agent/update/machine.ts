@@ -42,6 +42,7 @@ export const EVENTS = [
   'abandoned',
   'failed',
   'aborted',
+  'cancelled', // a hub cancel of a deployment no process drives (its step is not running)
 ] as const;
 export type Event = (typeof EVENTS)[number];
 
@@ -50,6 +51,26 @@ export const TERMINAL: Readonly<Record<Outcome, true>> = { committed: true, roll
 
 export function isTerminal(s: State): s is Outcome {
   return s in TERMINAL;
+}
+
+/**
+ * Before arming the bootloader the old slot was never at risk: a cancel or an operator rollback
+ * abandons, a surprise abandons. From `arming` on, the way back is a revert.
+ */
+export const BEFORE_ARMING: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window'];
+
+export function isBeforeArming(s: State): boolean {
+  return BEFORE_ARMING.includes(s);
+}
+
+/** What the hub hears about an ended deployment (shared/PROTOCOL.md `outcome.result`). */
+export type ReportedResult = 'success' | 'failure' | 'rolled-back' | 'cancelled';
+
+/** The one place that decides the reported result: a cancel the node carried out is `cancelled`. */
+export function reportedResult(outcome: Outcome, error: { readonly code: string } | null): ReportedResult {
+  if (outcome === 'committed') return 'success';
+  if (error?.code === 'E_CANCELLED') return 'cancelled';
+  return outcome === 'rolled_back' ? 'rolled-back' : 'failure';
 }
 
 /** Parked states wait for a reboot (or the next start); the runner stops there and the next start resumes. */
@@ -71,10 +92,10 @@ type Table = { readonly [S in State]: Partial<Readonly<Record<Event, State>>> };
 
 // prettier-ignore
 export const TRANSITIONS: Table = {
-  preparing:            { prepared: 'writing', failed: 'abandoning', aborted: 'abandoning' },
-  writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning' },
-  verifying:              { verified: 'awaiting_install_window', failed: 'abandoning', aborted: 'abandoning' },
-  awaiting_install_window: { install_window_open: 'arming', failed: 'abandoning', aborted: 'abandoning' },
+  preparing:            { prepared: 'writing', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
+  writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
+  verifying:              { verified: 'awaiting_install_window', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
+  awaiting_install_window: { install_window_open: 'arming', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
   arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting' },
   rebooting:              { reboot_requested: 'awaiting_boot', failed: 'reverting', aborted: 'reverting' },
   awaiting_boot:          {},
@@ -127,8 +148,7 @@ export function next(state: State, event: Event): State {
 /** Where a surprise leads: before arming the old slot was never at risk; after, roll back. */
 export function safeState(state: State): State {
   if (isTerminal(state)) return state;
-  const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window', 'abandoning'];
-  return preArm.includes(state) ? 'abandoning' : 'reverting';
+  return isBeforeArming(state) || state === 'abandoning' ? 'abandoning' : 'reverting';
 }
 
 export function resumeState(found: State): State {

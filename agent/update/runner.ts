@@ -11,7 +11,7 @@ import type { HandlerContext } from './handlers/context.ts';
 import { JournalStore, outcomeOf } from './journal.ts';
 import { countsAsVisit, isParked, isTerminal, next, resumeState, safeState, type Event, type Outcome, type State } from './machine.ts';
 import { HANDLERS } from './handlers/index.ts';
-import { captureLogger, deploymentLogPath } from './deployment-log.ts';
+import { captureLogger, deploymentLogPath, readDeploymentLog } from './deployment-log.ts';
 import { currentBootId } from './boot-id.ts';
 import { writeJsonAtomic } from '../lib/atomic-file.ts';
 import { pruneDeploymentRecords } from './state-space.ts';
@@ -20,7 +20,8 @@ import { AgentError, isAgentError } from '../lib/errors.ts';
 export type UpdateEvent =
   | { type: 'state'; id: string; state: State; error: ErrorInfo | null }
   | { type: 'progress'; id: string; done: number; total: number; transfer?: TransferRecord }
-  | { type: 'outcome'; id: string; outcome: Outcome; error: ErrorInfo | null };
+  /** The version the node verified (null: it never got that far) and the deployment's log lines. */
+  | { type: 'outcome'; id: string; outcome: Outcome; error: ErrorInfo | null; version: string | null; log: readonly string[] };
 
 /** Where a drive stopped: a final outcome, or parked until the node reboots, or shut down. */
 export type RunResult =
@@ -38,6 +39,10 @@ export class Runner {
   /** An abort asked for while no step was running applies to the next step (not lost). */
   private requested: 'cancel' | 'shutdown' | null = null;
   private running = false;
+  /** The deployment whose step runs now (null: none in this process). */
+  private active: string | null = null;
+  /** A cancel for a deployment whose first step has not begun yet: it aborts that step. */
+  private cancelled: string | null = null;
 
   constructor(deps: UpdateDeps) {
     this.deps = deps;
@@ -57,15 +62,30 @@ export class Runner {
     this.controller?.abort(this.requested);
   }
 
+  /** The deployment whose step runs in this process now, if any. */
+  get activeId(): string | null {
+    return this.active;
+  }
+
+  /** Cancels deployment `id`: its running step now, or its next step in this process. */
+  cancel(id: string): void {
+    if (this.active === id) this.abort('cancel');
+    else this.cancelled = id;
+  }
+
   /** Persists `state` (save counter applied) and drives from there. */
   async enter(journal: Journal, state: State, source: BundleSource | null, error: ErrorInfo | null = null): Promise<RunResult> {
     if (this.running) throw new AgentError('E_UPDATE_BUSY', 'a deployment step is already running in this process');
     this.running = true;
+    this.active = journal.id;
+    if (this.cancelled === journal.id) this.requested = 'cancel';
+    this.cancelled = null;
     try {
       const j = await this.persist(journal, state, error);
       return await this.drive(j, source);
     } finally {
       this.running = false;
+      this.active = null;
       this.requested = null;
     }
   }
@@ -191,8 +211,9 @@ export class Runner {
     };
     await writeJsonAtomic(join(this.deps.dir, 'deployments', `${j.id}.json`), record);
     log.info('deployment finished', { outcome, code: record.error?.code });
+    const logLines = readDeploymentLog(this.deps.dir, j.id);
     await pruneDeploymentRecords(this.deps.dir, j.id).catch((err) => this.deps.logger.warn('cannot prune old deployment records', { err }));
-    this.emit({ type: 'outcome', id: j.id, outcome, error: record.error });
+    this.emit({ type: 'outcome', id: j.id, outcome, error: record.error, version: record.version, log: logLines });
     return { kind: 'outcome', id: j.id, outcome, error: record.error };
   }
 

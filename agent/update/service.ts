@@ -8,7 +8,7 @@ import type { UpdateDeps } from './ports.ts';
 import type { Journal, TransferRecord } from './journal.ts';
 import { outcomeOf } from './journal.ts';
 import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
-import { resumeState, type State } from './machine.ts';
+import { isBeforeArming, next, resumeState, type State } from './machine.ts';
 import { readSlotRecords, type SlotRecord } from './slot-records.ts';
 import { readDeploymentLog } from './deployment-log.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
@@ -66,7 +66,15 @@ export interface UpdateService {
   start(source: BundleSource, opts?: { id?: string }): Promise<RunResult>;
   /** Call once at start-up (daemon) or via `outpost install --resume`: continues or rolls back. */
   resumeAfterBoot(): Promise<RunResult | null>;
+  /** Aborts the running step, whatever its deployment (pre-arm: abandon; post-arm: revert). */
   cancel(): void;
+  /**
+   * Cancels deployment `id` while it is before arming: its running (or next) step in this process
+   * is aborted, or, when no process drives it (a download stopped by a window close or an
+   * interrupted `outpost install`), it is abandoned here. False: no such deployment in progress.
+   * Throws E_CANCEL_TOO_LATE from arming on, E_UPDATE_BUSY while another process drives it.
+   */
+  cancelDeployment(id: string): Promise<boolean>;
   /** Shutdown: stops the running step; the journal keeps it for the next start. */
   stop(): void;
   status(): Promise<UpdateStatus>;
@@ -139,8 +147,10 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
   // Within this process calls queue (an offer arriving while the daemon's start-up resume runs
   // waits for it); only another process gets E_UPDATE_BUSY.
   let queue: Promise<unknown> = Promise.resolve();
+  let inFlight = 0;
   const locked = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(() => lockedAcrossProcesses(fn));
+    inFlight++;
+    const run = queue.then(() => lockedAcrossProcesses(fn)).finally(() => inFlight--);
     queue = run.catch(() => {});
     return run;
   };
@@ -205,6 +215,28 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     }),
 
     cancel: () => runner.abort('cancel'),
+
+    async cancelDeployment(id) {
+      const peek = await runner.store.peek();
+      const j = peek.kind === 'ok' && peek.value.id === id && !outcomeOf(peek.value) ? peek.value : null;
+      if (j && !isBeforeArming(j.state)) throw tooLate(id, j.state);
+      // This process drives it, or is about to (a start or resume waiting in the queue).
+      if (runner.activeId === id || inFlight > 0) {
+        runner.cancel(id);
+        return true;
+      }
+      if (!j) return false;
+      // Nobody drives it: abandon it here (another process holding the lock answers E_UPDATE_BUSY).
+      return locked(async () => {
+        const c = await current();
+        const now = c && !c.recovered && c.j.id === id && !outcomeOf(c.j) ? c.j : null;
+        if (!now) return false;
+        if (!isBeforeArming(now.state)) throw tooLate(id, now.state);
+        deps.logger.info('cancelling a deployment no process drives', { deployment: id, state: now.state });
+        await runner.enter(now, next(now.state, 'cancelled'), null, { code: 'E_CANCELLED', message: 'deployment cancelled' });
+        return true;
+      });
+    },
     stop: () => runner.abort('shutdown'),
     subscribe: (l) => runner.subscribe(l),
 
@@ -283,8 +315,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const j = c?.j;
       if (j && !outcomeOf(j)) {
         const error = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
-        const preArm: readonly State[] = ['preparing', 'writing', 'verifying', 'awaiting_install_window'];
-        if (preArm.includes(j.state)) return runner.enter(j, 'abandoning', null, error);
+        if (isBeforeArming(j.state)) return runner.enter(j, 'abandoning', null, error);
         // An operator retry of a revert gets a fresh allowance from the save counter.
         const visits = { ...j.visits, reverting: 0, rollback_rebooting: 0, awaiting_rollback_boot: 0 };
         return runner.enter({ ...j, visits }, 'reverting', null, j.state === 'revert_pending' ? j.error : error);
@@ -348,6 +379,10 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     if (!rec || !dev) throw new AgentError('E_SLOT_UNVERIFIED', `no verified install recorded for slot ${slot}`);
     if ((await dev.digest(rec.size)) !== rec.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${slot} does not match its recorded install`);
   }
+}
+
+function tooLate(id: string, state: State): AgentError {
+  return new AgentError('E_CANCEL_TOO_LATE', `deployment ${id} is in ${state}: past arming it can only be rolled back (outpost rollback)`);
 }
 
 /** Past deployments' outcome records, newest last (for reports and `status`). */

@@ -9,7 +9,6 @@ import { readJsonOrSetAside, writeJsonAtomic } from '../lib/atomic-file.ts';
 import { AgentError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { compileWindow, type WindowSpec } from './window.ts';
-import type { InstallWindows } from '../update/ports.ts';
 
 export const DEPLOYMENT_WINDOWS_FILE = 'deployment-windows.json';
 
@@ -70,7 +69,8 @@ export interface WindowPlanOptions {
   readonly logger?: Logger;
 }
 
-export class WindowPlan implements InstallWindows {
+/** Implements the update machine's InstallWindows port (agent/update/ports.ts) by shape. */
+export class WindowPlan {
   readonly #o: WindowPlanOptions;
   readonly #log: Logger;
   #pushed: WindowLayer = {};

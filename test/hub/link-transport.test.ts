@@ -28,7 +28,7 @@ test('wss: an agent trusting the hub certificate authenticates; bundle links are
   try {
     assert.match(t.hub.agentUrl, /^wss:\/\/127\.0\.0\.1:\d+\/agent$/);
     assert.match(t.hub.url, /^https:/);
-    const clientOptions = await buildClientOptions({ url: t.hub.agentUrl, caFile: files.cert, certFile: null, keyFile: null, proxy: null, noProxy: null, handshakeTimeoutMs: 5000 });
+    const clientOptions = await buildClientOptions({ url: t.hub.agentUrl, caFile: files.cert, certFile: null, keyFile: null, proxy: null, handshakeTimeoutMs: 5000 });
     const a = await startAgent({ url: t.hub.agentUrl, dir, deviceId: 'tls-1', clientOptions });
     try {
       await waitFor('authenticated over wss', () => a.client.link.isAuthenticated(), 30_000);
@@ -37,7 +37,7 @@ test('wss: an agent trusting the hub certificate authenticates; bundle links are
       await a.stop();
     }
     // Without the CA the agent refuses the hub (certificate verification is on).
-    const untrusting = await startAgent({ url: t.hub.agentUrl, dir, deviceId: 'tls-2', clientOptions: await buildClientOptions({ url: t.hub.agentUrl, caFile: null, certFile: null, keyFile: null, proxy: null, noProxy: null, handshakeTimeoutMs: 5000 }) });
+    const untrusting = await startAgent({ url: t.hub.agentUrl, dir, deviceId: 'tls-2', clientOptions: await buildClientOptions({ url: t.hub.agentUrl, caFile: null, certFile: null, keyFile: null, proxy: null, handshakeTimeoutMs: 5000 }) });
     try {
       await waitFor('refused the certificate', () => untrusting.lines.find((l) => l.msg === 'hub link down, redialling' && /self-signed|certificate/i.test(String(l.reason))));
       assert.equal(await t.detail(untrusting.identity.fingerprint), undefined);

@@ -67,7 +67,7 @@ export const fetch = defineSection('fetch', 'Downloads, bandwidth windows and bu
   clientCertFile: field.optionalString('PEM client certificate for servers that require one (set together with clientKeyFile).'),
   clientKeyFile: field.optionalString('PEM private key of the client certificate.'),
   proxy: field.optionalString('http://[user:pass@]host:port proxy for downloads; "direct" for none; null: HTTPS_PROXY / HTTP_PROXY from the environment.'),
-  noProxy: field.custom<readonly string[] | null>('string[] | null', 'Hosts, .domains, host:port or IPv4 CIDRs fetched without the proxy; null: NO_PROXY from the environment.', null, (v) => {
+  noProxy: field.custom<readonly string[] | null>('string[] | null', 'Hosts, .domains, host:port or IPv4/IPv6 CIDRs fetched without the proxy; null: NO_PROXY from the environment.', null, (v) => {
     if (v === null) return null;
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error('expected an array of strings or null');
     return Object.freeze([...(v as string[])]);
@@ -80,14 +80,13 @@ export const fetch = defineSection('fetch', 'Downloads, bandwidth windows and bu
   maxBlockRetries: field.number('Times one block may fail its hash before the download fails (E_FETCH_BLOCK_CORRUPT).', 3, { min: 0, integer: true }),
 });
 
-export interface ProxyEnvironment {
-  readonly httpsProxy: string | null;
-  readonly httpProxy: string | null;
-  readonly noProxy: string | null;
-}
+export type { ProxyEnvironment } from '../../net/proxy.ts';
 
-/** The proxy variables (either case, as curl reads them). Only config code reads the environment. */
-export function proxyEnvironment(env: Record<string, string | undefined> = process.env): ProxyEnvironment {
+/**
+ * The proxy variables for the hub link and downloads. Only config code reads the environment.
+ * Either case; the lower-case one wins, as with curl.
+ */
+export function proxyEnvironment(env: Record<string, string | undefined> = process.env): import('../../net/proxy.ts').ProxyEnvironment {
   const pick = (name: string) => env[name.toLowerCase()] || env[name] || null;
   return { httpsProxy: pick('HTTPS_PROXY'), httpProxy: pick('HTTP_PROXY'), noProxy: pick('NO_PROXY') };
 }

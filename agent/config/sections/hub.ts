@@ -17,7 +17,7 @@ export const hub = defineSection('hub', 'The outbound websocket link to the hub 
       return v;
     },
   ),
-  proxy: field.optionalString('HTTP proxy URL for CONNECT tunnelling. null: HTTPS_PROXY / https_proxy from the environment, honouring NO_PROXY.'),
+  proxy: field.optionalString('http://[user:pass@]host:port proxy for CONNECT tunnelling; "direct" for none; null: https_proxy / HTTPS_PROXY from the environment (http_proxy for ws://), honouring NO_PROXY like downloads.'),
   pingIntervalMs: ms('Heartbeat: the agent pings the hub this often (the hub never pings); a link silent for two intervals is terminated and redialled.', 60_000, 100),
   authTimeoutMs: ms('The handshake (hello to auth.result) must finish within this time.', 15_000, 100),
   backoffBaseMs: ms('First reconnect delay ceiling; doubles per failed attempt (full jitter).', 1_000, 10),
@@ -29,12 +29,6 @@ export const hub = defineSection('hub', 'The outbound websocket link to the hub 
   locationIntervalS: ms('How often location is reported.', 300, 1),
   healthDeadlineMs: ms('The "hub reachable" health check needs a pong within this time.', 5_000, 10),
 });
-
-/** The proxy to use for `target`: explicit setting, else the environment; null for a direct link. */
-export function hubProxy(explicit: string | null, target: URL, env: Record<string, string | undefined> = process.env): { proxy: string | null; noProxy: string | null } {
-  const fromEnv = target.protocol === 'wss:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
-  return { proxy: explicit ?? fromEnv ?? null, noProxy: env.NO_PROXY ?? env.no_proxy ?? null };
-}
 
 /**
  * systemd's variables for `outpost run` (notify socket, watchdog), raw. Read here because only

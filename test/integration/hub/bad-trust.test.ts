@@ -32,12 +32,12 @@ async function makeNode(deviceId: string) {
   const start = () => fleet.start(n);
   const offer = async (deploymentId: string) => {
     const [issued] = await fleet.hub.admin<Array<{ id: string }>>('POST', '/admin/offer', { node: deviceId, bundle: 'app-2.bundle', deploymentId, now: true });
-    return waitFor(`ack of ${deploymentId}`, async () => (await detail()).acks.find((a) => a.ref === issued!.id), 20_000);
+    return waitFor(`ack of ${deploymentId}`, async () => (await detail()).acks.find((a) => a.ref === issued!.id), 60_000);
   };
   return { node, detail, start, offer, trustDir: join(node.root, 'etc/outpost/trust'), floorFile: join(node.stateDir, 'release-floor') };
 }
 
-test('a rotation that fails to verify: the in-flight deployment still commits after the reboot; offers refused with E_TRUST_ROTATION until the file is fixed', { timeout: 120_000 }, async () => {
+test('a rotation that fails to verify: the in-flight deployment still commits after the reboot; offers refused with E_TRUST_ROTATION until the file is fixed', { timeout: 240_000 }, async () => {
   const n = await makeNode('trust-1');
   let agent = await n.start();
   assert.equal((await n.offer('dep-1')).result, 'accepted');
@@ -66,7 +66,7 @@ test('a rotation that fails to verify: the in-flight deployment still commits af
   assert.equal((await n.offer('dep-3')).result, 'accepted');
 });
 
-test('a corrupt release floor: the agent starts, links to the hub and refuses offers with E_FLOOR_CORRUPT', { timeout: 60_000 }, async () => {
+test('a corrupt release floor: the agent starts, links to the hub and refuses offers with E_FLOOR_CORRUPT', { timeout: 180_000 }, async () => {
   const n = await makeNode('floor-1');
   await writeFile(n.floorFile, 'not a number\n');
   const agent = await n.start();
@@ -79,7 +79,7 @@ test('a corrupt release floor: the agent starts, links to the hub and refuses of
 
 // Finding 13: the node once loaded trust version 2 (its mark says so); rotation-2.json has since
 // been deleted, leaving root.json (version 1). Offers are refused instead of trusting old keys.
-test('a trust store older than the version this node already trusted: offers refused with E_TRUST_ROLLBACK', { timeout: 60_000 }, async () => {
+test('a trust store older than the version this node already trusted: offers refused with E_TRUST_ROLLBACK', { timeout: 180_000 }, async () => {
   const n = await makeNode('mark-1');
   await writeFile(join(n.node.stateDir, 'trust-version'), '2\n');
   const agent = await n.start();

@@ -46,7 +46,9 @@ test('reports made while the hub was down are all delivered, in order, once it i
     for (let i = 1; i <= N; i++) listeners.forEach((l) => l({ type: 'state', deploymentId: 'd-off', state: `s-${i}` }));
     // 500 durable appends (fsync each): seconds alone, far longer beside other suites' disk I/O.
     await waitFor('journaled', () => client.outbox.lastSeq === N + 1, 90_000);
-    assert.equal(client.outbox.pendingCount, N, 'nothing acknowledged while offline');
+    // The first inventory's ack may have been in flight when the hub went away (stored there,
+    // not yet acknowledged here): then it is pending too, and the hub dedups it on delivery.
+    assert.ok([N, N + 1].includes(client.outbox.pendingCount), `nothing acknowledged while offline: ${client.outbox.pendingCount} pending`);
 
     hub = await startTestHub(dir, { acceptAll: true, port });
     const node = await waitFor('backlog delivered', async () => {

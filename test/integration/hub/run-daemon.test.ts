@@ -13,7 +13,7 @@ import { writeAgentConfig } from './agent-config.ts';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 
-test('outpost run reports READY, pings the watchdog and says STOPPING on SIGTERM', { timeout: 60_000 }, async () => {
+test('outpost run reports READY, pings the watchdog and says STOPPING on SIGTERM', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-run-'));
   await mkdir(join(dir, 'bundles'));
   const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] });

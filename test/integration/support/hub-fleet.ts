@@ -62,7 +62,7 @@ export async function startHubFleet(prefix: string): Promise<HubFleet> {
       await waitFor(`${n.deviceId} online`, async () => {
         if (agent.proc.exitCode !== null) throw new Error(`agent exited ${agent.proc.exitCode}: ${JSON.stringify(agent.logs().slice(-5))}`);
         return (await hub.admin<{ nodes: Summary[] }>('GET', '/admin/nodes')).nodes.some((x) => x.deviceId === n.deviceId && x.online && x.status === 'accepted');
-      }, 30_000);
+      }, 90_000);
       return agent;
     },
     async dispose() {

@@ -57,7 +57,7 @@ async function startNode(deviceId: string, healthChecks?: (configPath: string) =
 
 async function acked(detail: () => Promise<Detail>, ref: string) {
   try {
-    return await waitFor(`ack of ${ref}`, async () => (await detail()).acks.find((a) => a.ref === ref), 20_000);
+    return await waitFor(`ack of ${ref}`, async () => (await detail()).acks.find((a) => a.ref === ref), 60_000);
   } catch (err) {
     for (const a of agents) process.stderr.write(a.logs().slice(-40).map((l) => JSON.stringify(l)).join('\n') + '\n');
     throw err;
@@ -174,7 +174,7 @@ test('an offer cancelled while it waits for a download window ends cancelled; a 
   assert.equal(again.proc.exitCode, null, 'the agent runs');
 });
 
-test('an accepted offer that cannot start (an on-site CLI holds the update lock) ends with an outcome at the hub', { timeout: 90_000 }, async () => {
+test('an accepted offer that cannot start (an on-site CLI holds the update lock) ends with an outcome at the hub', { timeout: 240_000 }, async () => {
   const n = await startNode('win-5');
   // The lock of a live process (this test's), as `outpost install` on site would hold it.
   const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
@@ -186,7 +186,7 @@ test('an accepted offer that cannot start (an on-site CLI holds the update lock)
       node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-locked', now: true,
     });
     assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
-    const d = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 30_000);
+    const d = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 120_000);
     assert.equal(d.deployment!.id, 'dep-locked');
     assert.equal(d.deployment!.outcome!.result, 'failure');
     assert.equal((d.deployment!.outcome as { code?: string }).code, 'E_UPDATE_BUSY');
@@ -196,7 +196,7 @@ test('an accepted offer that cannot start (an on-site CLI holds the update lock)
   }
 });
 
-test('a download resumed at start waits for an update lock held for a moment, then finishes (resume-busy regression)', { timeout: 120_000 }, async () => {
+test('a download resumed at start waits for an update lock held for a moment, then finishes (resume-busy regression)', { timeout: 240_000 }, async () => {
   const n = await startNode('win-4');
   // A slow download, so the agent can be stopped in the middle of it.
   const config = JSON.parse(await readFile(n.node.configPath, 'utf8'));

@@ -34,3 +34,29 @@ export function selectHealthChecks<T extends NamedCheck>(provisioned: readonly T
   }
   return provisioned.map((c) => (timeouts.has(c.name) ? { ...c, timeoutMs: timeouts.get(c.name)! } : c));
 }
+
+/**
+ * The provisioned checks as the last accepted push tuned them (null: untouched). The trial boot
+ * reads `current()`; `prepare` validates a push without changing anything.
+ */
+export class PushedHealthChecks<T extends NamedCheck> {
+  readonly #provisioned: readonly T[];
+  #current: readonly T[] | null = null;
+
+  constructor(provisioned: readonly T[]) {
+    this.#provisioned = provisioned;
+  }
+
+  /** The selection a push asks for (null: the push leaves health checks alone). Throws E_PUSH_HEALTH_CHECK. */
+  prepare(pushed: readonly PushedHealthCheck[] | undefined): readonly T[] | null {
+    return pushed ? selectHealthChecks(this.#provisioned, pushed) : null;
+  }
+
+  set(selection: readonly T[] | null): void {
+    this.#current = selection;
+  }
+
+  current(): readonly T[] | null {
+    return this.#current;
+  }
+}

@@ -2,7 +2,7 @@
 // can neither bring a command nor switch any check off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILT_IN_CHECKS, selectHealthChecks } from '../../../agent/hub/pushed-checks.ts';
+import { BUILT_IN_CHECKS, selectHealthChecks } from '../../../agent/update/pushed-checks.ts';
 
 const PROVISIONED = [
   { name: 'app-selftest', command: '/usr/bin/app', args: ['--selftest'], timeoutMs: 30_000 },
