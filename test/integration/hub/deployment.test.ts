@@ -33,7 +33,7 @@ const hubArgs = (fp: string) => ({ store: join(dir, 'hub.db'), bundles: join(dir
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-dep-'));
   await mkdir(join(dir, 'bundles'));
-  await testBundle(join(dir, 'bundles', 'app-2.0.bundle'));
+  await testBundle(join(dir, 'bundles', 'app-2.0.bundle'), { version: '2.0', release: 2 });
 });
 
 after(async () => {
