@@ -134,7 +134,7 @@ test('windows: the download waits for a window (a pushed one opens it); the offe
   });
   assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
   await delay(2000);
-  assert.equal((await n.detail()).deployment?.state, 'offered', 'no step started while the download window is closed');
+  assert.equal((await n.detail()).deployment?.state, 'accepted', 'no step started while the download window is closed');
   assert.equal(await n.node.holds('B'), null);
 
   const [push] = await hub.admin<Array<{ id: string }>>('POST', '/admin/command', { node: n.deviceId, type: 'config.push', config: { windows: [ALWAYS] } });
