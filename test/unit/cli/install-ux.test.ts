@@ -85,7 +85,7 @@ test('a refused connection is reported at the first failure, with the retry plan
   const r = await cli('install', `http://127.0.0.1:${port}/b.bundle`, '--config', config);
   assert.equal(r.code, 1, r.err);
   const lines = r.err.trimEnd().split('\n');
-  assert.match(lines[0]!, /^download interrupted: E_FETCH_\w+: .*; retry 1 of 2 in \d+\.\d s \(gives up after 2 failed attempts or 30 min without progress;/);
+  assert.match(lines[0]!, /^(download|delta fetch) interrupted: E_FETCH_\w+: .*; retry 1 of 2 in \d+\.\d s \(gives up after 2 failed attempts or 30 min without progress;/);
   assert.match(lines.at(-1)!, /^E_FETCH_RETRIES: /);
 });
 
