@@ -75,6 +75,10 @@ export class UpdateController {
   #current: { deploymentId: string; state: State } | null = null;
   #prepared: Prepared | null = null;
   #signal: AbortSignal = new AbortController().signal;
+  /** Settles when the drive or resume that set #running returns (after its outcome was emitted). */
+  #work: Promise<unknown> | null = null;
+  /** The id whose outcome was last emitted (its work may still be returning). */
+  #ended: string | null = null;
 
   constructor(deps: ControllerDeps) {
     this.#d = deps;
@@ -108,6 +112,7 @@ export class UpdateController {
    */
   async offer(o: OfferInput): Promise<OfferDecision> {
     if (this.#running === o.deploymentId) return { result: 'duplicate' };
+    await this.#afterOutcome();
     if (this.#running) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${this.#running} is running` };
     const d = (await this.#d.service.status()).deployment;
     if (d?.id === o.deploymentId) return { result: 'duplicate' };
@@ -135,7 +140,7 @@ export class UpdateController {
       ? { ...fetched, deliver: fetched.deliver.bind(fetched), pin: { manifestSha256: o.bundle.manifestSha256, version: o.version, release: o.release } }
       : fetched;
     // No wait for the lock here: an on-site operator's install wins, and the hub hears E_UPDATE_BUSY.
-    void this.#drive(o.deploymentId, () => this.#d.service.start(source, { id: o.deploymentId }), this.#signal);
+    void this.#track(this.#drive(o.deploymentId, () => this.#d.service.start(source, { id: o.deploymentId }), this.#signal));
     return { result: 'accepted' };
   }
 
@@ -196,13 +201,13 @@ export class UpdateController {
     if (own && (d?.id !== own.deploymentId || d.outcome !== null)) await this.#d.plan.endDeployment(own.deploymentId);
     if (d && d.outcome === null && DOWNLOADING.has(d.state)) {
       this.#d.log.info('resuming the download in the download windows', { deploymentId: d.id, state: d.state });
-      await this.#drive(d.id, (sig) => this.#whenLockFree(() => service.resumeAfterBoot(), sig), signal);
+      await this.#track(this.#drive(d.id, (sig) => this.#whenLockFree(() => service.resumeAfterBoot(), sig), signal));
       return;
     }
     const resuming = d && d.outcome === null ? d.id : null;
     if (resuming) this.#running = resuming;
     try {
-      const r = await this.#whenLockFree(() => service.resumeAfterBoot(), signal);
+      const r = await this.#track(this.#whenLockFree(() => service.resumeAfterBoot(), signal));
       if (r) this.#d.log.info('deployment resumed after start', { result: r.kind });
     } finally {
       // An offer accepted while the resume ran (nothing to resume) owns #running now.
@@ -210,7 +215,26 @@ export class UpdateController {
     }
   }
 
+  /**
+   * The hub hears an outcome before the step that produced it returns: an offer sent on that
+   * outcome must not be refused as busy, so it waits for that (bounded) tail of the work.
+   */
+  async #afterOutcome(): Promise<void> {
+    const work = this.#work;
+    if (!this.#running || !work || this.#ended !== this.#running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work.catch(() => {}), new Promise((r) => { timer = setTimeout(r, 30_000); })]);
+    clearTimeout(timer);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    const work = p.finally(() => { if (this.#work === work) this.#work = null; });
+    this.#work = work;
+    return work;
+  }
+
   #emit(e: ControllerEvent): void {
+    if (e.type === 'outcome') this.#ended = e.deploymentId;
     for (const l of this.#listeners) l(e);
   }
 

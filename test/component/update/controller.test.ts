@@ -195,3 +195,25 @@ test('an offer accepted while an operator CLI holds the update lock ends with a 
   await waitFor('dep-l2 waits to arm', async () => (await journalState(d.node)) === 'awaiting_install_window', 60_000);
   d.stop();
 });
+
+// CI saw it: the hub hears an outcome before the step that produced it returns, and an offer sent
+// on that outcome was refused with E_UPDATE_BUSY. An offer made from the outcome event is taken.
+test('an offer sent the moment an outcome is emitted is accepted, not refused as busy', { timeout: 60_000 }, async () => {
+  const d = await daemon();
+  const release = await holdLock(d.node);
+  let next: Promise<{ result: string; code?: string }> | null = null;
+  d.stack.controller.onEvent((e) => {
+    if (e.type === 'outcome' && e.deploymentId === 'dep-o1') next = d.stack.controller.offer(offer('dep-o2'));
+  });
+  try {
+    assert.equal((await d.stack.controller.offer(offer('dep-o1'))).result, 'accepted');
+    await d.outcome('dep-o1');
+    const decided = await waitFor('offer made on the outcome', () => next, 10_000);
+    assert.deepEqual(await decided, { result: 'accepted' });
+    const o = await d.outcome('dep-o2');
+    assert.deepEqual([o.result, o.code], ['failure', 'E_UPDATE_BUSY'], 'the lock was still held: it ends like the first');
+  } finally {
+    await release();
+  }
+  d.stop();
+});
