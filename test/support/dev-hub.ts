@@ -88,9 +88,11 @@ export async function startHubProcess(o: HubProcessOptions): Promise<HubProcess>
   };
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
+/** Polls `check` until it returns a truthy value or `timeoutMs` (at least a minute) passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 50): Promise<NonNullable<T>> {
+  // A deadline, never a timing assertion: shared CI machines run at load 20+, where a process
+  // start alone can take 10 s, so no wait is shorter than a minute.
+  const until = Date.now() + Math.max(timeoutMs, 60_000);
   let last: unknown;
   for (;;) {
     try {

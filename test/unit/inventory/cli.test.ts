@@ -32,7 +32,7 @@ async function cli(args: string[], config: object): Promise<{ code: number; out:
 }
 
 test('outpost inventory --json prints the document with its hash', async () => {
-  const r = await cli(['inventory', '--json', '--no-slots'], {});
+  const r = await cli(['inventory', '--json', '--no-slots'], { inventory: { callTimeoutMs: 120_000 } });
   assert.equal(r.code, 0, r.err);
   const { hash, ...doc } = JSON.parse(r.out);
   assert.deepEqual(doc.custom, { site: { cabinet: '7' } });
@@ -42,7 +42,7 @@ test('outpost inventory --json prints the document with its hash', async () => {
 });
 
 test('outpost inventory (human) lists dotted keys and the hash', async () => {
-  const r = await cli(['inventory', '--no-slots'], { inventory: { scriptsDir: null } });
+  const r = await cli(['inventory', '--no-slots'], { inventory: { scriptsDir: null, callTimeoutMs: 120_000 } });
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^cpu\.cores = \d+$/m);
   assert.match(r.out, /^hash = sha256:[0-9a-f]{64}$/m);
