@@ -28,6 +28,7 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['status'], ['--config']],
   [['commit'], ['--config']],
   [['rollback'], ['--config']],
+  [['reboot'], ['--config']],
   [['inventory'], ['--config']],
   [['location'], ['--wait']],
   [['config'], ['--config']],
