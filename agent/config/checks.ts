@@ -10,9 +10,10 @@ import { openSlotDevice } from '../platform/slots/slot-device.ts';
 import { loadTrustStore } from '../bundle/trust-file.ts';
 import { readFloor } from '../bundle/floor.ts';
 import { rootPath, stateDir, type Config } from './load.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface ConfigProblem {
-  code: string;
+  code: ErrorCode;
   message: string;
   /**
    * fatal: `run` refuses to start. degraded: `run` starts (hub link, reports, resume and revert
@@ -21,9 +22,9 @@ export interface ConfigProblem {
   severity: 'fatal' | 'degraded' | 'warning';
 }
 
-type Add = (severity: ConfigProblem['severity'], code: string, message: string) => void;
+type Add = (severity: ConfigProblem['severity'], code: ErrorCode, message: string) => void;
 
-const codeOf = (err: unknown, fallback: string) => (isOutpostError(err) ? err.code : fallback);
+const codeOf = (err: unknown, fallback: ErrorCode) => (isOutpostError(err) ? err.code : fallback);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 async function readable(path: string): Promise<string | null> {
@@ -35,7 +36,7 @@ async function readable(path: string): Promise<string | null> {
   }
 }
 
-function checkUrl(add: Add, key: string, value: string, schemes: readonly string[], codes: { syntax: string; scheme: string }): URL | null {
+function checkUrl(add: Add, key: string, value: string, schemes: readonly string[], codes: { syntax: ErrorCode; scheme: ErrorCode }): URL | null {
   let u: URL;
   try {
     u = new URL(value);
