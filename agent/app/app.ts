@@ -15,7 +15,7 @@ import { helloInfo } from '../hub/hello-info.ts';
 import { readPushedConfig } from '../hub/pushed-config.ts';
 import { buildClientOptions } from '../net/ws-transport.ts';
 import { routeFor } from '../net/proxy.ts';
-import type { Rebooter, ReportSource, UpdateService as HubUpdateService } from '../hub/ports.ts';
+import type { Rebooter, ReportSource, UpdatePort } from '../hub/ports.ts';
 import { createCollector, wireSource } from '../inventory/service.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
 import { TimeFloor } from '../time/floor.ts';
@@ -33,7 +33,7 @@ import { AGENT_VERSION } from '../version.ts';
 
 /** Parts a caller may supply instead of the defaults built from Config (tests, simulators). */
 export interface AppParts {
-  update?: HubUpdateService | null;
+  update?: UpdatePort | null;
   source?: ReportSource | null;
   rebooter?: Rebooter | null;
 }
@@ -92,7 +92,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   // Slots' versions, good/bad and the booted slot, for the inventory.
   let slotStatus: (() => Promise<unknown>) | null = null;
   let updateStop: (() => void) | null = null;
-  let update: HubUpdateService | null = parts.update ?? null;
+  let update: UpdatePort | null = parts.update ?? null;
   if (parts.update === undefined && config.update.slots.length > 0) {
     const hubReachable: HealthCheck = {
       name: 'hub-reachable',

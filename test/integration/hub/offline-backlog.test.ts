@@ -11,7 +11,7 @@ import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
-import type { UpdateEvent, UpdateService } from '../../../agent/hub/ports.ts';
+import type { UpdateReport, UpdatePort } from '../../../agent/hub/ports.ts';
 import { waitFor } from '../../support/dev-hub.ts';
 
 test('reports made while the hub was down are all delivered, in order, once it is back', { timeout: 180_000 }, async () => {
@@ -19,8 +19,8 @@ test('reports made while the hub was down are all delivered, in order, once it i
   await mkdir(join(dir, 'bundles'));
   let hub = await startTestHub(dir, { acceptAll: true });
   const port = Number(new URL(hub.hub.url).port);
-  const listeners = new Set<(e: UpdateEvent) => void>();
-  const update: UpdateService = {
+  const listeners = new Set<(e: UpdateReport) => void>();
+  const update: UpdatePort = {
     offer: async () => ({ result: 'rejected', code: 'E_COMMAND_UNSUPPORTED' }),
     cancel: async () => false,
     status: () => null,
