@@ -8,7 +8,7 @@ import { openBootEnv, type BootEnvSpec } from '../platform/bootenv/open.ts';
 import { bootedSlotDetector } from '../platform/booted-slot.ts';
 import { openSlotDevice } from '../platform/slots/slot-device.ts';
 import { loadTrustStore } from '../bundle/trust-file.ts';
-import { readFloor } from '../bundle/floor.ts';
+import { readReleaseFloor } from '../bundle/release-floor.ts';
 import { rootPath, stateDir, type Config } from './load.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 
@@ -162,7 +162,7 @@ async function checkPolicy(config: Config, add: Add): Promise<void> {
     add('degraded', codeOf(err, 'E_TRUST_READ'), `bundle.trustStore: ${messageOf(err)}; every bundle is refused until it is fixed`);
   }
   try {
-    await readFloor(rootPath(config, b.floorFile));
+    await readReleaseFloor(rootPath(config, b.floorFile));
   } catch (err) {
     add('degraded', codeOf(err, 'E_FLOOR_READ'), `bundle.floorFile: ${messageOf(err)}; every bundle is refused until it is fixed`);
   }

@@ -13,7 +13,7 @@ import { HubClient } from '../../../agent/hub/client.ts';
 import { InventoryCollector } from '../../../agent/inventory/collector.ts';
 import { wireSource } from '../../../agent/inventory/service.ts';
 import { TimeFloor, TIME_FLOOR_FILE } from '../../../agent/time/floor.ts';
-import { floorFromVerifiedHead } from '../../../agent/time/verified-bundle.ts';
+import { timeFloorFromVerifiedHead } from '../../../agent/time/verified-bundle.ts';
 import { processRunner } from '../../../agent/platform/exec.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
@@ -67,7 +67,7 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
 
     // A verified bundle made later than anything seen raises the floor (the update machine's hook).
     const created = Date.now() + 3600_000;
-    await floorFromVerifiedHead(floor, silentLogger())({ manifest: { created: new Date(created).toISOString() } });
+    await timeFloorFromVerifiedHead(floor, silentLogger())({ manifest: { created: new Date(created).toISOString() } });
     assert.equal(floor.floorMs, created);
     assert.equal(floor.trustedNow().source, 'bundle');
 
