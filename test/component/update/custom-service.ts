@@ -17,7 +17,7 @@ import { silentLogger } from '../../../agent/log/logger.ts';
 import { AgentError } from '../../../agent/lib/errors.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { simulateBoot } from '../../support/boot-simulator.ts';
-import type { TestNode } from './harness.ts';
+import type { TestNode } from '../../support/test-node.ts';
 
 export interface Faults {
   /** Wraps the node's real GRUB env. */

@@ -3,8 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile, copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { TestNode } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;
 const nodes: TestNode[] = [];

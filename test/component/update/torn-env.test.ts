@@ -5,8 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, readFile } from 'node:fs/promises';
-import { TestNode, UBOOT_ENV_SIZE } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { TestNode, UBOOT_ENV_SIZE } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { UbootEnv } from '../../../agent/platform/bootenv/uboot-env.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;
