@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   status: { summary: 'booted slot, primary, per-slot state, deployment state', load: () => import('./cli/status.ts') },
   commit: { summary: 'mark the booted slot good (after a trial boot)', load: () => import('./cli/commit.ts') },
   rollback: { summary: 'revert the deployment, or switch back to the other slot and reboot', load: () => import('./cli/rollback.ts') },
+  reboot: { summary: 'reboot when nothing is in progress (arms a staged deployment first)', load: () => import('./cli/reboot.ts') },
   bundle: { summary: 'keygen | create | sign | verify | inspect | trust: signed bundles', load: () => import('./cli/bundle.ts') },
   inventory: { summary: 'print this node\'s inventory', load: () => import('./cli/inventory.ts') },
   location: { summary: 'print this node\'s location', load: () => import('./cli/location.ts') },

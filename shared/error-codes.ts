@@ -74,6 +74,7 @@ export const ERROR_CODES = {
   E_OFFER_MISMATCH: 'the bundle delivered is not the one the offer (or outpost install --expect-sha256) pinned by its manifest sha256, version or release; refused before anything was written',
   E_OPERATOR_ROLLBACK: 'an operator rolled the deployment back',
   E_REBOOT: 'the reboot command failed or timed out',
+  E_REBOOT_UNSAFE: 'outpost reboot refused: a deployment is mid-write, changing the boot environment or on trial; nothing changed',
   E_ROLLBACK_FLOOR: 'outpost rollback would boot a release below the anti-rollback floor; nothing changed; --force does it anyway',
   E_ROLLBACK_UNAVAILABLE: 'operator rollback with no committed other slot',
   E_RUNNING_UNCOMMITTED: 'refused: the running slot is not committed and the target is the only committed slot (commit or roll back first)',

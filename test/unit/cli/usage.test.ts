@@ -18,6 +18,7 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['status'], ['--config']],
   [['commit'], ['--config']],
   [['rollback'], ['--config']],
+  [['reboot'], ['--config']],
   [['inventory'], ['--config']],
   [['location'], ['--wait']],
   [['config'], ['--config']],
