@@ -21,15 +21,15 @@ export type OfferInput = Pick<Offer, 'deploymentId' | 'bundle' | 'now' | 'window
 export interface OfferDecision {
   /** 'duplicate': this deployment is already known (running, parked or finished); nothing new starts. */
   result: 'accepted' | 'duplicate' | 'rejected';
-  code?: string;
+  code?: ErrorCode;
   message?: string;
 }
 
 /** An event for the hub: state and outcome are never dropped; the outcome says how it ended. */
 export type ControllerEvent =
   | { type: 'progress'; deploymentId: string; phase: 'write'; done: number; total: number; transfer?: TransferRecord }
-  | { type: 'state'; deploymentId: string; state: State; code?: string; message?: string }
-  | { type: 'outcome'; deploymentId: string; result: ReportedResult; version?: string; code?: string; message?: string; log: string };
+  | { type: 'state'; deploymentId: string; state: State; code?: ErrorCode; message?: string }
+  | { type: 'outcome'; deploymentId: string; result: ReportedResult; version?: string; code?: ErrorCode; message?: string; log: string };
 
 /** The window plan as the controller drives it (agent/window/plan.ts). */
 export interface DeploymentPlan {
