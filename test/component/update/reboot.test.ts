@@ -1,29 +1,17 @@
 // `outpost reboot` through the real CLI on a test node whose reboot command is the boot simulator:
 // it reboots when nothing is in progress, arms a staged deployment first, and refuses (changing
 // nothing) while a slot is half written or another process holds the update lock.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestNode } from '../../support/test-node.ts';
-import { makeKit } from '../../support/bundle-kit.ts';
+import type { TestNode } from '../../support/test-node.ts';
+import { updateNodes } from '../../support/update-nodes.ts';
 import { acquireLock } from '../../../agent/lib/process-lock.ts';
 
-let kit: Awaited<ReturnType<typeof makeKit>>;
-const nodes: TestNode[] = [];
-before(async () => {
-  kit = await makeKit({ imageSize: 2 << 20, blockSize: 64 << 10 });
-});
-after(async () => {
-  for (const n of nodes) await n.dispose();
-  await kit.dispose();
-});
+const nodes = updateNodes({ imageSize: 2 << 20, blockSize: 64 << 10 }, { slotSize: 4 << 20, healthChecks: [['/bin/true']], checkpointBytes: 64 << 10 });
 
-async function node(): Promise<TestNode> {
-  const n = await TestNode.create({ kit, slotSize: 4 << 20, healthChecks: [['/bin/true']], checkpointBytes: 64 << 10 });
-  nodes.push(n);
-  return n;
-}
+const node = () => nodes.node();
 
 /** Forgets which slot runs, so only a reboot through the simulator can say it again. */
 const forgetBooted = (n: TestNode) => writeFile(n.bootedFile, '');
@@ -39,7 +27,7 @@ test('nothing in progress: the reboot command runs', async () => {
 
 test('a staged deployment is armed, then the node reboots into it; the resume commits it', async () => {
   const n = await node();
-  const staged = await n.cli(['install', kit.bundle, '--no-reboot']);
+  const staged = await n.cli(['install', nodes.kit.bundle, '--no-reboot']);
   assert.equal(staged.code, 0, staged.stderr);
   assert.equal((await n.journal())?.state, 'awaiting_install_window');
   const r = await n.cli(['reboot']);
@@ -59,7 +47,7 @@ test('a staged deployment is armed, then the node reboots into it; the resume co
 
 test('a slot half written: refused with E_REBOOT_UNSAFE, nothing changes', async () => {
   const n = await node();
-  const cut = await n.cli(['install', kit.bundle], { when: (line) => /state: writing/.test(line), delayMs: 0 });
+  const cut = await n.cli(['install', nodes.kit.bundle], { when: (line) => /state: writing/.test(line), delayMs: 0 });
   assert.ok(cut.killed, 'the install was cut during the write');
   assert.equal((await n.journal())?.state, 'writing');
   const envBefore = await n.env().read();
