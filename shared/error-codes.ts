@@ -58,7 +58,7 @@ export const ERROR_CODES = {
   // docs/updates.md
   E_BOOTED_SLOT: 'running slot cannot be determined, or is not the expected one',
   E_BOOTENV_COMMIT_LOST: 'found at start-up: the last committed slot is no longer good and primary in the boot environment; marked again when it is running and intact, else reported (outpost status, logs, inventory slots.reconcile)',
-  E_BOOTENV_VERIFY: 'the boot environment read back differs from what was written (in a revert_pending deployment: the revert is retried at the next start)',
+  E_BOOTENV_VERIFY: 'what was read back after a boot environment write differs from what was written (retryable)',
   E_BOOTLOADER_ARM_LOST: 'the new slot was never tried: the boot environment no longer held the arm write (restored or rolled-back env)',
   E_BOOTLOADER_FALLBACK: 'the new slot never came up; the bootloader went back to the old one (also: a committed slot stopped booting, found at start-up)',
   E_BUNDLE_INCOMPLETE: 'the source delivered too few blocks',
@@ -91,7 +91,7 @@ export const ERROR_CODES = {
   E_TARGET_RUNNING: 'the slot chosen as install target is the one running (never overwritten)',
   E_UPDATE_BUSY: 'a deployment is already in flight, a revert is pending, or another process holds the update lock (the message names its pid)',
   E_UPDATE_ID: 'a deployment id with characters outside [A-Za-z0-9._-], or longer than 64',
-  E_UPDATE_LOOP: 'save counter tripped',
+  E_UPDATE_LOOP: 'the save counter tripped: a state was entered more than update.maxStateEntries times; the deployment ends by the safe path',
 
   // docs/bootloader.md
   E_BOOTCTL_LAST_SLOT: 'markBad would leave BOOT_ORDER empty',
