@@ -169,8 +169,8 @@ function sizes(): void {
 
 /** `outpost status` of a node with two file slots and a GRUB env (the update test harness's node). */
 async function status(runs: number): Promise<void> {
-  const { TestNode } = await import('../test/component/update/harness.ts');
-  const { makeKit } = await import('../test/component/update/kit.ts');
+  const { TestNode } = await import('../test/support/test-node.ts');
+  const { makeKit } = await import('../test/support/bundle-kit.ts');
   const kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
   const node = await TestNode.create({ kit, slotSize: 2 << 20 });
   try {

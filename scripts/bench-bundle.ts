@@ -44,7 +44,7 @@ async function child(): Promise<void> {
   } else {
     const trust = await loadTrustStore(values.trust!);
     const sink: BlockSink = { async begin() {}, async block() {}, async end() {} };
-    await readBundle(createReadStream(values.bundle!, { highWaterMark: MIB }), { trust, floor: 0, compatible: ['bench-board'] }, sink);
+    await readBundle(createReadStream(values.bundle!, { highWaterMark: MIB }), { trust, releaseFloor: 0, compatible: ['bench-board'] }, sink);
   }
   out(JSON.stringify({ ms: performance.now() - t, maxRssKiB: process.resourceUsage().maxRSS }));
 }

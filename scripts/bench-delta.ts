@@ -17,8 +17,8 @@ import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile 
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { TestNode } from '../test/component/update/harness.ts';
-import type { BundleKit, Image } from '../test/component/update/harness.ts';
+import { TestNode } from '../test/support/test-node.ts';
+import type { BundleKit, Image } from '../test/support/test-node.ts';
 import { makeBundle, makeImage, makeKeys, makeTrustDir, TEST_COMPATIBLE } from '../test/support/bundle-fixtures.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 import { startRangeServer } from '../test/support/range-server.ts';

@@ -34,7 +34,7 @@ const out = (s: string) => process.stdout.write(s + '\n');
 /** Child mode: one download into the slot; prints {seconds, maxRssMiB, rssAnonMiB}. */
 async function child(argsJson: string): Promise<void> {
   const a = JSON.parse(argsJson) as { url: string; device: string; trust: TrustDocument };
-  const verifier = createVerifier({ trust: storeFromDocument(a.trust), floor: 0, compatible: ['bench'] });
+  const verifier = createVerifier({ trust: storeFromDocument(a.trust), releaseFloor: 0, compatible: ['bench'] });
   const slot = openSlotDevice({ name: 'B', slotClass: 'rootfs', path: a.device });
   let writer: SlotWriter | null = null;
   let fsyncSeconds = 0;

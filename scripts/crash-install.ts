@@ -1,7 +1,7 @@
 // Many-kill-points crash run, by hand: node scripts/crash-install.ts [--kills N] [--seed S]
 // [--parallel P] [--image-mib M]. Same scenarios and invariants as test/crash (which runs 56 in CI).
 import { parseArgs } from 'node:util';
-import { makeKit } from '../test/component/update/kit.ts';
+import { makeKit } from '../test/support/bundle-kit.ts';
 import { measureWrite, runAll, stateKills, writeKills, type NodeShape } from '../test/crash/scenarios.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 

@@ -15,11 +15,11 @@ import { helloInfo } from '../hub/hello-info.ts';
 import { readPushedConfig } from '../hub/pushed-config.ts';
 import { buildClientOptions } from '../net/ws-transport.ts';
 import { routeFor } from '../net/proxy.ts';
-import type { Rebooter, ReportSource, UpdateService as HubUpdateService } from '../hub/ports.ts';
+import type { Rebooter, ReportSource, UpdatePort } from '../hub/ports.ts';
 import { createCollector, wireSource } from '../inventory/service.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
 import { TimeFloor } from '../time/floor.ts';
-import { floorFromVerifiedHead } from '../time/verified-bundle.ts';
+import { timeFloorFromVerifiedHead } from '../time/verified-bundle.ts';
 import { scheduleInventory } from '../inventory/scheduler.ts';
 import { createLocationService } from '../location/factory.ts';
 import { PendingLocationReport, toHubFix } from '../location/pending-report.ts';
@@ -33,7 +33,7 @@ import { AGENT_VERSION } from '../version.ts';
 
 /** Parts a caller may supply instead of the defaults built from Config (tests, simulators). */
 export interface AppParts {
-  update?: HubUpdateService | null;
+  update?: UpdatePort | null;
   source?: ReportSource | null;
   rebooter?: Rebooter | null;
 }
@@ -50,8 +50,8 @@ export interface App {
  * Reports for the hub: the inventory collector's document minus its volatile part, flattened;
  * the location service's latest rate-limited report (moved/returned events always leave one).
  */
-function reportSource(config: Config, location: LocationService, floor: TimeFloor, slots: (() => Promise<unknown>) | null): ReportSource {
-  const collector = createCollector(config, { runner: processRunner, floor, ...(slots ? { slots } : {}) });
+function reportSource(config: Config, location: LocationService, timeFloor: TimeFloor, slots: (() => Promise<unknown>) | null): ReportSource {
+  const collector = createCollector(config, { runner: processRunner, timeFloor, ...(slots ? { slots } : {}) });
   const inventory = wireSource(collector);
   const pending = new PendingLocationReport(location);
   return {
@@ -80,7 +80,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   const dir = stateDir(config);
   // Trusted time: never below the newest signed bundle or authenticated hub time seen, so a node
   // without a real-time clock (booting in 1970) still opens its windows at the right time.
-  const floor = await TimeFloor.open(dir, { logger: logger.child('time') });
+  const timeFloor = await TimeFloor.open(dir, { logger: logger.child('time') });
   const identity = await loadOrCreateIdentity(join(dir, 'identity'), config.hub.deviceId);
   logger.info('device identity', { deviceId: identity.deviceId, fingerprint: identity.fingerprint });
   let hub: HubClient | null = null;
@@ -92,7 +92,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
   // Slots' versions, good/bad and the booted slot, for the inventory.
   let slotStatus: (() => Promise<unknown>) | null = null;
   let updateStop: (() => void) | null = null;
-  let update: HubUpdateService | null = parts.update ?? null;
+  let update: UpdatePort | null = parts.update ?? null;
   if (parts.update === undefined && config.update.slots.length > 0) {
     const hubReachable: HealthCheck = {
       name: 'hub-reachable',
@@ -105,9 +105,9 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       mode: 'daemon',
       logger,
       // One wall clock for download windows, budgets, install windows and journal times.
-      now: floor.clock().now,
+      now: timeFloor.clock().now,
       extraHealthChecks: [hubReachable],
-      onVerifiedHead: floorFromVerifiedHead(floor, logger.child('time')),
+      onVerifiedHead: timeFloorFromVerifiedHead(timeFloor, logger.child('time')),
       storedPush: () => readPushedConfig(join(dir, 'hub'), logger.child('hub')),
       // A bad trust store or floor file must not stop the daemon: hub link, resume and revert go on.
       tolerateBadPolicy: true,
@@ -120,7 +120,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
     update = controller;
   } else if (parts.update === undefined) logger.info('no update slots configured: hub offers will be refused');
 
-  const location = parts.source === undefined ? createLocationService(config, { clock: floor.clock(), logger }) : null;
+  const location = parts.source === undefined ? createLocationService(config, { clock: timeFloor.clock(), logger }) : null;
   const h = config.hub;
   if (h.url !== null) {
     // The same route decision as downloads (agent/net/proxy.ts).
@@ -139,8 +139,8 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       rebooter: parts.rebooter !== undefined
         ? parts.rebooter
         : commandRebooter({ command: config.update.rebootCommand, timeoutMs: config.update.rebootTimeoutMs, runner: processRunner }),
-      source: location ? reportSource(config, location, floor, slotStatus) : (parts.source ?? null),
-      timeFloor: floor,
+      source: location ? reportSource(config, location, timeFloor, slotStatus) : (parts.source ?? null),
+      timeFloor,
       timings: h,
       log: logger,
       describe: helloInfo({ compatible: config.bundle.compatible, siteId: config.location.siteId, siteName: config.location.siteName, slots: slotStatus as (() => Promise<object>) | null }),

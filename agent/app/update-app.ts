@@ -5,13 +5,13 @@ import type { Config } from '../config/load.ts';
 import { rootPath, stateDir } from '../config/load.ts';
 import type { BootControl, CommandRunner, SlotDevice } from '../platform/types.ts';
 import type { BundleVerifier, VerifiedHead } from '../bundle/types.ts';
-import type { FloorKeeper, HealthCheck, InstallWindows } from '../update/ports.ts';
+import type { ReleaseFloorKeeper, HealthCheck, InstallWindows } from '../update/ports.ts';
 import type { HealthCheckConfig } from '../config/sections/update.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { createVerifier } from '../bundle/verifier.ts';
 import { loadTrustStoreWithMark } from '../bundle/trust-mark.ts';
 import type { TrustStore } from '../../shared/bundle/trust.ts';
-import { readFloor, raiseFloor } from '../bundle/floor.ts';
+import { readReleaseFloor, raiseReleaseFloor } from '../bundle/release-floor.ts';
 import { openSlotDevice } from '../platform/slots/slot-device.ts';
 import { bootedSlotDetector } from '../platform/booted-slot.ts';
 import { commandRebooter } from '../platform/rebooter.ts';
@@ -28,7 +28,7 @@ export interface UpdateAppOptions {
   logger: Logger;
   /** Bound to the node's trust store, floor and compatible strings. */
   verifier: BundleVerifier;
-  floor: FloorKeeper | null;
+  releaseFloor: ReleaseFloorKeeper | null;
   /** Pluggable checks after a trial boot (e.g. "hub reachable"), run after the configured ones. */
   extraHealthChecks?: readonly HealthCheck[];
   /** Rebuilds non-file sources (HTTP) of an interrupted deployment from its origin. */
@@ -66,7 +66,7 @@ export async function createUpdateApp(config: Config, opts: UpdateAppOptions): P
     // Read at each trial boot: a push between two deployments applies to the next one.
     healthChecks: () => [...(opts.pushedHealthChecks?.() ?? u.healthChecks).map((c) => commandHealthCheck(c, runner)), ...(opts.extraHealthChecks ?? [])],
     ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
-    floor: opts.floor,
+    releaseFloor: opts.releaseFloor,
     ...(opts.onVerifiedHead ? { onVerifiedHead: opts.onVerifiedHead } : {}),
     // A local file origin is an absolute path; anything else is the fetcher's to rebuild.
     sourceFor: (origin) => (origin.startsWith('/') ? fileSource(origin) : (opts.sourceFor?.(origin) ?? null)),
@@ -115,7 +115,7 @@ export interface BundlePolicyStatus {
 
 interface Policy {
   trust: TrustStore;
-  floor: number;
+  releaseFloor: number;
   compatible: readonly string[];
 }
 
@@ -146,7 +146,7 @@ export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions =
       // Checked against the highest trust version this node loaded: a deleted rotation file must
       // not bring older (maybe revoked) keys back.
       const trust = await loadTrustStoreWithMark(rootPath(config, config.bundle.trustStore), stateDir(config));
-      policy = { trust, floor: await readFloor(floorFile), compatible: config.bundle.compatible };
+      policy = { trust, releaseFloor: await readReleaseFloor(floorFile), compatible: config.bundle.compatible };
       current = createVerifier(policy);
       if (problem) logger.info('bundle trust store and release floor usable again', { fixed: problem.code });
       problem = null;
@@ -167,16 +167,16 @@ export async function openUpdateApp(config: Config, opts: OpenUpdateAppOptions =
     verifyHeadBytes: (...a) => current.verifyHeadBytes(...a),
     readBlocks: (...a) => current.readBlocks(...a),
   };
-  const floor: FloorKeeper = {
+  const releaseFloor: ReleaseFloorKeeper = {
     async raise(release) {
-      const now = await raiseFloor(floorFile, release);
+      const now = await raiseReleaseFloor(floorFile, release);
       if (policy) {
-        policy = { ...policy, floor: now };
+        policy = { ...policy, releaseFloor: now };
         current = createVerifier(policy);
       }
     },
   };
-  const app = await createUpdateApp(config, { logger, verifier, floor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor,
+  const app = await createUpdateApp(config, { logger, verifier, releaseFloor, extraHealthChecks: opts.extraHealthChecks, sourceFor: opts.sourceFor,
     ...(opts.installWindows ? { installWindows: opts.installWindows } : {}),
     ...(opts.pushedHealthChecks ? { pushedHealthChecks: opts.pushedHealthChecks } : {}),
     ...(opts.onVerifiedHead ? { onVerifiedHead: opts.onVerifiedHead } : {}),

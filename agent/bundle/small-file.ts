@@ -1,9 +1,9 @@
 // Reads a small configuration-like file (key, trust document, floor) with a size cap, so a
 // wrong path (a disk image, /dev/zero) fails fast instead of filling memory.
 import { access, open } from 'node:fs/promises';
-import { OutpostError } from '../../shared/errors.ts';
+import { OutpostError, type ErrorCode } from '../../shared/errors.ts';
 
-export async function readSmallFile(path: string, limit: number, code: string, what: string): Promise<string> {
+export async function readSmallFile(path: string, limit: number, code: ErrorCode, what: string): Promise<string> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -33,8 +33,8 @@ export interface CounterFile {
   readonly what: string;
   readonly maxDigits: number;
   /** Code when the file cannot be read, and when it does not hold a decimal integer. */
-  readonly readCode: string;
-  readonly corruptCode: string;
+  readonly readCode: ErrorCode;
+  readonly corruptCode: ErrorCode;
 }
 
 /**

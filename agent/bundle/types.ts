@@ -64,8 +64,8 @@ export interface BundleVerifier {
 /** What a node accepts: its trust store, anti-rollback floor and compatible strings. */
 export interface VerifyPolicy {
   readonly trust: TrustStore;
-  /** Lowest acceptable release (from the floor file); a bundle with release >= floor passes. */
-  readonly floor: number;
+  /** Lowest acceptable release (from the release floor file); a bundle with release >= it passes. */
+  readonly releaseFloor: number;
   /** This node's compatible strings; the manifest must name at least one. Empty disables the check (tooling only). */
   readonly compatible: readonly string[];
   /**

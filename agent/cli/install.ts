@@ -14,6 +14,7 @@ import { fileSource } from '../bundle/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import type { InstallWindows } from '../update/ports.ts';
 import { AgentError } from '../lib/errors.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 const HELP = `usage: outpost install FILE|URL [--expect-sha256 MANIFEST_SHA256] [--no-reboot] [--config FILE]
        outpost install --resume [--no-reboot] [--config FILE]
@@ -124,7 +125,7 @@ function stageOnly(stop: () => void): InstallWindows {
 }
 
 /** The revert of a deployment could not finish: the error that stopped it, and what happens next. */
-export async function revertPending(service: { status(): Promise<{ deployment: { error: { code: string; message: string } | null } | null }> }, id: string): Promise<AgentError> {
+export async function revertPending(service: { status(): Promise<{ deployment: { error: { code: ErrorCode; message: string } | null } | null }> }, id: string): Promise<AgentError> {
   const e = (await service.status()).deployment?.error;
   return new AgentError(e?.code ?? 'E_UPDATE_FAILED', `deployment ${id}: the revert could not finish (${e?.message ?? 'no detail'}); new deployments are refused until it does: it is retried at the next start, or run \`outpost rollback\``);
 }

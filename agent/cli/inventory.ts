@@ -22,7 +22,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (values.help) return printHelp(io, HELP);
   positionals(extra, 0, 0, 'arguments');
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const floor = await TimeFloor.open(stateDir(config));
+  const timeFloor = await TimeFloor.open(stateDir(config));
   const slots = values['no-slots']
     ? undefined
     : async () => {
@@ -31,7 +31,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         return slotSummary(await service.status());
       };
   const started = performance.now();
-  const inv = await createCollector(config, { runner: processRunner, slots, floor }).collect();
+  const inv = await createCollector(config, { runner: processRunner, slots, timeFloor }).collect();
   const ms = Math.round(performance.now() - started);
   const hash = hashInventory(inv);
   if (values.json) {

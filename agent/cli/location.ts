@@ -24,8 +24,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const waitS = values.wait === undefined ? 3 : Number(values.wait);
   if (!Number.isFinite(waitS) || waitS < 0 || waitS > 600) throw usageError(`--wait: expected seconds (0..600), got ${values.wait}`);
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const floor = await TimeFloor.open(stateDir(config));
-  const service = createLocationService(config, { clock: floor.clock(), logger: silentLogger(), readOnly: true });
+  const timeFloor = await TimeFloor.open(stateDir(config));
+  const service = createLocationService(config, { clock: timeFloor.clock(), logger: silentLogger(), readOnly: true });
   const ac = new AbortController();
   let report: LocationReport;
   try {

@@ -5,7 +5,7 @@ import { EXIT, type CliIO } from './io.ts';
 import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, rootPath } from '../config/load.ts';
 import { openUpdateApp } from '../app/update-app.ts';
-import { readFloor } from '../bundle/floor.ts';
+import { readReleaseFloor } from '../bundle/release-floor.ts';
 import { AgentError } from '../lib/errors.ts';
 import { revertPending } from './install.ts';
 
@@ -36,20 +36,20 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     const other = s.slots.find((x) => x.name !== s.booted);
     if (other) {
       const what = other.installed ? `${other.installed.version} (release ${other.installed.release})` : 'unknown content';
-      const floor = await readFloor(rootPath(config, config.bundle.floorFile)).then(
+      const releaseFloor = await readReleaseFloor(rootPath(config, config.bundle.floorFile)).then(
         (n) => ({ n, problem: null }),
         (err: Error) => ({ n: null, problem: err.message }),
       );
-      const below = floor.n !== null && other.installed !== null && other.installed.release < floor.n;
+      const below = releaseFloor.n !== null && other.installed !== null && other.installed.release < releaseFloor.n;
       if (below && !values.force) {
         throw new AgentError(
           'E_ROLLBACK_FLOOR',
-          `slot ${other.name} holds ${what}, below the anti-rollback floor ${floor.n}; nothing was changed. \`outpost rollback --force\` boots it anyway`,
+          `slot ${other.name} holds ${what}, below the anti-rollback floor ${releaseFloor.n}; nothing was changed. \`outpost rollback --force\` boots it anyway`,
         );
       }
       // A recovery command: a broken floor file must not stop it, but the operator is told.
-      if (floor.problem) io.err.write(`warning: the anti-rollback floor cannot be read (${floor.problem}); slot ${other.name} is not checked against it\n`);
-      io.out.write(`switching to slot ${other.name}: ${what}${below ? `, below the floor ${floor.n} (--force)` : ''}; it becomes primary and the node reboots\n`);
+      if (releaseFloor.problem) io.err.write(`warning: the anti-rollback floor cannot be read (${releaseFloor.problem}); slot ${other.name} is not checked against it\n`);
+      io.out.write(`switching to slot ${other.name}: ${what}${below ? `, below the floor ${releaseFloor.n} (--force)` : ''}; it becomes primary and the node reboots\n`);
     }
   }
   const r = await service.rollback();

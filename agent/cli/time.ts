@@ -27,13 +27,13 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const reset = values['reset-floor'];
   if (reset !== undefined && reset !== 'signed' && reset !== 'build') throw usageError(`--reset-floor: expected "signed" or "build", got ${JSON.stringify(reset)}`);
   const config = await loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
-  const floor = await TimeFloor.open(stateDir(config));
+  const timeFloor = await TimeFloor.open(stateDir(config));
   if (reset) {
-    const before = floor.floorMs;
-    const to = await floor.reset(reset);
+    const before = timeFloor.floorMs;
+    const to = await timeFloor.reset(reset);
     if (!values.json) io.out.write(`time floor reset from ${iso(before)} to ${iso(to)}\n`);
   }
-  const t = floor.trustedNow();
+  const t = timeFloor.trustedNow();
   if (values.json) {
     io.out.write(JSON.stringify({ ...t, maxHubLeadMs: MAX_HUB_LEAD_MS }, null, 2) + '\n');
     return 0;

@@ -8,11 +8,12 @@ import { openBootEnv, type BootEnvSpec } from '../platform/bootenv/open.ts';
 import { bootedSlotDetector } from '../platform/booted-slot.ts';
 import { openSlotDevice } from '../platform/slots/slot-device.ts';
 import { loadTrustStore } from '../bundle/trust-file.ts';
-import { readFloor } from '../bundle/floor.ts';
+import { readReleaseFloor } from '../bundle/release-floor.ts';
 import { rootPath, stateDir, type Config } from './load.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface ConfigProblem {
-  code: string;
+  code: ErrorCode;
   message: string;
   /**
    * fatal: `run` refuses to start. degraded: `run` starts (hub link, reports, resume and revert
@@ -21,9 +22,9 @@ export interface ConfigProblem {
   severity: 'fatal' | 'degraded' | 'warning';
 }
 
-type Add = (severity: ConfigProblem['severity'], code: string, message: string) => void;
+type Add = (severity: ConfigProblem['severity'], code: ErrorCode, message: string) => void;
 
-const codeOf = (err: unknown, fallback: string) => (isOutpostError(err) ? err.code : fallback);
+const codeOf = (err: unknown, fallback: ErrorCode) => (isOutpostError(err) ? err.code : fallback);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 async function readable(path: string): Promise<string | null> {
@@ -35,7 +36,7 @@ async function readable(path: string): Promise<string | null> {
   }
 }
 
-function checkUrl(add: Add, key: string, value: string, schemes: readonly string[], codes: { syntax: string; scheme: string }): URL | null {
+function checkUrl(add: Add, key: string, value: string, schemes: readonly string[], codes: { syntax: ErrorCode; scheme: ErrorCode }): URL | null {
   let u: URL;
   try {
     u = new URL(value);
@@ -161,7 +162,7 @@ async function checkPolicy(config: Config, add: Add): Promise<void> {
     add('degraded', codeOf(err, 'E_TRUST_READ'), `bundle.trustStore: ${messageOf(err)}; every bundle is refused until it is fixed`);
   }
   try {
-    await readFloor(rootPath(config, b.floorFile));
+    await readReleaseFloor(rootPath(config, b.floorFile));
   } catch (err) {
     add('degraded', codeOf(err, 'E_FLOOR_READ'), `bundle.floorFile: ${messageOf(err)}; every bundle is refused until it is fixed`);
   }

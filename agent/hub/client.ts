@@ -23,7 +23,7 @@ import type { AuthInfo } from './session.ts';
 import { hubReachable } from './health.ts';
 import type { HelloInfo } from './hello-info.ts';
 import { readPushedConfig, writePushedConfig } from './pushed-config.ts';
-import type { HealthCheck, Rebooter, ReportSource, UpdateService } from './ports.ts';
+import type { ReachabilityCheck, Rebooter, ReportSource, UpdatePort } from './ports.ts';
 
 /** What this node can do, told to the hub in hello: only the parts that are wired in. */
 export function capabilities(o: Pick<HubClientOptions, 'update' | 'rebooter' | 'source'>): string[] {
@@ -56,7 +56,7 @@ export interface HubClientOptions {
   /** The hub module's own directory under the state dir (outbox/, commands.json, hub-config.json). */
   dir: string;
   agentVersion: string;
-  update: UpdateService | null;
+  update: UpdatePort | null;
   rebooter: Rebooter | null;
   source: ReportSource | null;
   /** Raised from the hub's time at each authentication; null/absent: hub time is ignored. */
@@ -76,9 +76,9 @@ export class HubClient {
   readonly inventory: InventoryReporter | null;
   readonly outbox: Outbox;
   /** For the update machine's post-boot checks. */
-  readonly health: HealthCheck;
+  readonly health: ReachabilityCheck;
 
-  private constructor(link: HubLink, reporter: Reporter, inventory: InventoryReporter | null, outbox: Outbox, health: HealthCheck) {
+  private constructor(link: HubLink, reporter: Reporter, inventory: InventoryReporter | null, outbox: Outbox, health: ReachabilityCheck) {
     this.link = link;
     this.reporter = reporter;
     this.inventory = inventory;

@@ -4,13 +4,13 @@ import type { Command, CommandAck, PushedConfig, ReportBody } from '../../shared
 import { isOutpostError } from '../../shared/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CommandLedger } from './command-ledger.ts';
-import type { Rebooter, UpdateService } from './ports.ts';
+import type { Rebooter, UpdatePort } from './ports.ts';
 
 export type AckBody = Pick<CommandAck, 'result' | 'code' | 'message'>;
 
 export interface CommandDeps {
   ledger: CommandLedger;
-  update: UpdateService | null;
+  update: UpdatePort | null;
   rebooter: Rebooter | null;
   /** Sends a full inventory report now. */
   refreshInventory: () => Promise<void>;

@@ -2,8 +2,8 @@
 // hands in implementations (the update machine, inventory, location); the hub never imports them.
 import type { Inventory, Offer, PushedConfig, LocationFix, TransferInfo } from '../../shared/protocol/messages.ts';
 
-/** An update event the hub must hear about; state and outcome are never dropped. */
-export type UpdateEvent =
+/** An update event the hub must hear about (a report on the wire); state and outcome are never dropped. */
+export type UpdateReport =
   | { type: 'progress'; deploymentId: string; phase: string; done: number; total: number; transfer?: TransferInfo }
   | { type: 'state'; deploymentId: string; state: string; code?: string; message?: string }
   | {
@@ -23,14 +23,15 @@ export interface OfferDecision {
   message?: string;
 }
 
-export interface UpdateService {
+/** The update subsystem as the hub link drives it (agent/update/controller.ts fits it as it is). */
+export interface UpdatePort {
   /** Must be idempotent by deploymentId: a replayed offer never starts a second deployment. */
   offer(offer: Offer): Promise<OfferDecision>;
   /** Cancels if that deployment is running and still cancellable; false otherwise. */
   cancel(deploymentId: string): Promise<boolean>;
   /** Current deployment, if any (for status output and hub hello). */
   status(): { deploymentId: string; state: string } | null;
-  onEvent(listener: (e: UpdateEvent) => void): () => void;
+  onEvent(listener: (e: UpdateReport) => void): () => void;
   /**
    * Throws (an AgentError with a code) when this node cannot use a push: an unusable window, a
    * health check that is not provisioned. Called before the push is stored.
@@ -49,9 +50,7 @@ export interface ReportSource {
   location(signal: AbortSignal): Promise<LocationFix | null>;
 }
 
-export interface Rebooter {
-  reboot(reason: string): Promise<void>;
-}
+export type { Rebooter } from '../platform/types.ts';
 
 /** "The hub is reachable": authenticated and a ping answered within the deadline. */
-export type HealthCheck = (signal?: AbortSignal) => Promise<boolean>;
+export type ReachabilityCheck = (signal?: AbortSignal) => Promise<boolean>;

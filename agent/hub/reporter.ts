@@ -7,7 +7,7 @@
 import type { ReportBody } from '../../shared/protocol/messages.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import type { Logger } from '../log/logger.ts';
-import type { ReportSource, UpdateEvent, UpdateService } from './ports.ts';
+import type { ReportSource, UpdateReport, UpdatePort } from './ports.ts';
 
 /** The inventory reporter as this class needs it. */
 export interface InventoryRequester {
@@ -18,7 +18,7 @@ export interface ReporterDeps {
   append: (body: ReportBody) => Promise<unknown>;
   source: ReportSource | null;
   inventory: InventoryRequester | null;
-  update: UpdateService | null;
+  update: UpdatePort | null;
   log: Logger;
   /** 0: no timer of our own (an external schedule calls checkInventory()). */
   inventoryIntervalS: number;
@@ -28,7 +28,7 @@ export interface ReporterDeps {
   now?: () => number;
 }
 
-export function reportOf(e: UpdateEvent, at: number): ReportBody {
+export function reportOf(e: UpdateReport, at: number): ReportBody {
   switch (e.type) {
     case 'progress':
       return { type: 'update.progress', at, deploymentId: e.deploymentId, phase: e.phase, done: e.done, total: e.total, ...(e.transfer ? { transfer: e.transfer } : {}) };
@@ -123,7 +123,7 @@ export class Reporter {
     );
   }
 
-  #onUpdate(e: UpdateEvent): void {
+  #onUpdate(e: UpdateReport): void {
     if (e.type === 'progress') {
       const prev = this.#lastProgress.get(e.deploymentId);
       const every = this.#d.progressEveryMs ?? 1000;

@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Outbox } from './outbox.ts';
 import type { CommandDispatcher } from './commands.ts';
 import type { HelloInfo } from './hello-info.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface SessionDeps {
   identity: DeviceIdentity;
@@ -125,7 +126,7 @@ export class HubSession {
     return true;
   }
 
-  #replyError(code: string, message: string, ref?: string): void {
+  #replyError(code: ErrorCode, message: string, ref?: string): void {
     if (this.#ws.bufferedAmount > MAX_BUFFERED) return; // drop: the hub is not reading
     this.#send({ v: 1, type: 'error', id: this.#nextId(), code, message: message.slice(0, 500), ...(ref ? { ref } : {}) });
   }

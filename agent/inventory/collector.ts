@@ -8,6 +8,7 @@ import { withTimeout } from './timeout.ts';
 import { toJson } from './canonical-json.ts';
 import type { Inventory, JsonObject, SourceError } from './types.ts';
 import type { TrustedTime } from '../time/floor.ts';
+import { isErrorCode } from '../../shared/error-codes.ts';
 
 export interface InventoryCollectorOptions {
   /** Per systeminformation call. */
@@ -29,7 +30,7 @@ export interface InventoryCollectorOptions {
 function errorOf(err: unknown): SourceError {
   const code = (err as { code?: unknown }).code;
   return {
-    code: typeof code === 'string' && code.startsWith('E_') ? code : 'E_INVENTORY_SOURCE',
+    code: isErrorCode(code) ? code : 'E_INVENTORY_SOURCE',
     message: err instanceof Error ? err.message : String(err),
   };
 }

@@ -14,7 +14,7 @@ export interface InventoryDeps {
   slots?: () => Promise<unknown>;
   clock?: Clock;
   /** Reports a system clock behind the trusted floor and stamps collections with trusted time. */
-  floor?: TimeFloor;
+  timeFloor?: TimeFloor;
 }
 
 export function createCollector(config: Config, deps: Omit<InventoryDeps, 'logger'>): InventoryCollector {
@@ -25,8 +25,8 @@ export function createCollector(config: Config, deps: Omit<InventoryDeps, 'logge
     scriptTimeoutMs: c.scriptTimeoutMs,
     runner: deps.runner,
     slots: deps.slots,
-    clock: deps.clock ?? deps.floor?.clock(),
-    trustedTime: deps.floor ? () => deps.floor!.trustedNow() : undefined,
+    clock: deps.clock ?? deps.timeFloor?.clock(),
+    trustedTime: deps.timeFloor ? () => deps.timeFloor!.trustedNow() : undefined,
   });
 }
 

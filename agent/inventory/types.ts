@@ -1,12 +1,13 @@
 // The inventory document: plain JSON, one object per node. Everything except `volatile` is a
 // "fact": hashed, diffed and re-sent only when it changes. `volatile` (uptime, free memory,
 // temperatures) changes on every collection, so it rides along with reports but never makes one.
+import type { ErrorCode } from '../../shared/error-codes.ts';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 export type SourceError = {
   /** Stable code, e.g. E_INVENTORY_TIMEOUT, E_INVENTORY_SCRIPT_FAILED. */
-  code: string;
+  code: ErrorCode;
   message: string;
 };
 

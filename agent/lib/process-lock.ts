@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AgentError } from './errors.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface ProcessLock {
   readonly path: string;
@@ -93,7 +94,7 @@ async function liveHolder(path: string, boot: string): Promise<number | null> {
  * Takes the lock or fails at once with `code` (default E_UPDATE_BUSY): callers are operators
  * and daemons that must say "busy" rather than wait behind a deployment.
  */
-export async function acquireLock(path: string, what: string, code = 'E_UPDATE_BUSY'): Promise<ProcessLock> {
+export async function acquireLock(path: string, what: string, code: ErrorCode = 'E_UPDATE_BUSY'): Promise<ProcessLock> {
   const boot = bootId();
   const me = `${process.pid} ${boot}\n`;
   const gate = `${path}.gate`;

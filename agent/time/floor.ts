@@ -15,16 +15,16 @@ import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import { BUILD_TIME_FLOOR_MS, HUB_CLOCK_AGREEMENT_MS, MAX_HUB_LEAD_MS, MAX_PLAUSIBLE_MS, MIN_PLAUSIBLE_MS } from './limits.ts';
 
-export type FloorSource = 'build' | 'bundle' | 'hub';
+export type TimeFloorSource = 'build' | 'bundle' | 'hub';
 
 export const TIME_FLOOR_FILE = 'time-floor.json';
 
-interface FloorRecord {
+interface TimeFloorRecord {
   v: 1;
   floorMs: number;
   /** Human-readable copy of floorMs for operators reading the file. */
   floor: string;
-  source: FloorSource;
+  source: TimeFloorSource;
   /** Highest time from signed sources (build, bundles): what bounds hub time. Absent in old files. */
   signedMs?: number;
 }
@@ -34,7 +34,7 @@ export interface TrustedTime {
   readonly now: number;
   readonly systemNow: number;
   readonly floorMs: number;
-  readonly source: FloorSource;
+  readonly source: TimeFloorSource;
   /** The system clock is more than the tolerance below the floor. */
   readonly clockBehind: boolean;
   readonly behindMs: number;
@@ -78,12 +78,12 @@ export interface TimeFloorOptions {
   logger?: Logger;
 }
 
-function validateRecord(v: unknown): FloorRecord {
-  const r = v as Partial<FloorRecord> | null;
+function validateRecord(v: unknown): TimeFloorRecord {
+  const r = v as Partial<TimeFloorRecord> | null;
   if (!r || r.v !== 1 || typeof r.floorMs !== 'number' || !Number.isFinite(r.floorMs)) throw new Error('not a v1 floor record');
   if (r.source !== 'build' && r.source !== 'bundle' && r.source !== 'hub') throw new Error('unknown floor source');
   if (r.signedMs !== undefined && (typeof r.signedMs !== 'number' || !Number.isFinite(r.signedMs))) throw new Error('bad signedMs');
-  return r as FloorRecord;
+  return r as TimeFloorRecord;
 }
 
 export class TimeFloor {
@@ -97,12 +97,12 @@ export class TimeFloor {
   readonly #builtIn: number;
   #floorMs: number;
   #signedMs: number;
-  #source: FloorSource;
+  #source: TimeFloorSource;
   #monoAtFloor: number;
   #writes: Promise<unknown> = Promise.resolve();
   #warnedBehind = false;
 
-  private constructor(path: string, floorMs: number, source: FloorSource, signedMs: number, opts: TimeFloorOptions) {
+  private constructor(path: string, floorMs: number, source: TimeFloorSource, signedMs: number, opts: TimeFloorOptions) {
     this.#path = path;
     this.#now = opts.now ?? Date.now;
     this.#mono = opts.monotonic ?? (() => performance.now());
@@ -139,7 +139,7 @@ export class TimeFloor {
    * Raises the floor to `ms` if that is higher; never lowers it. Persisted atomically before it
    * takes effect. Returns true when the floor rose. Only call with authenticated times.
    */
-  raise(ms: number, source: FloorSource): Promise<boolean> {
+  raise(ms: number, source: TimeFloorSource): Promise<boolean> {
     if (!Number.isFinite(ms) || ms < MIN_PLAUSIBLE_MS || ms > MAX_PLAUSIBLE_MS) {
       // A wild value would pin every node's clock in the future forever: refuse it loudly.
       return Promise.reject(new AgentError('E_TIME_FLOOR_INVALID', `implausible time for the floor: ${ms}`));
@@ -190,8 +190,8 @@ export class TimeFloor {
     return this.#signedMs;
   }
 
-  async #write(floorMs: number, source: FloorSource, signedMs: number): Promise<void> {
-    const record: FloorRecord = { v: 1, floorMs, floor: new Date(floorMs).toISOString(), source, signedMs };
+  async #write(floorMs: number, source: TimeFloorSource, signedMs: number): Promise<void> {
+    const record: TimeFloorRecord = { v: 1, floorMs, floor: new Date(floorMs).toISOString(), source, signedMs };
     await writeJsonAtomic(this.#path, record);
     this.#signedMs = signedMs;
   }
@@ -222,7 +222,7 @@ export class TimeFloor {
   reset(to: 'signed' | 'build'): Promise<number> {
     const step = this.#writes.then(async () => {
       const signedMs = to === 'build' ? this.#builtIn : this.#signedMs;
-      const source: FloorSource = to === 'build' || signedMs === this.#builtIn ? 'build' : 'bundle';
+      const source: TimeFloorSource = to === 'build' || signedMs === this.#builtIn ? 'build' : 'bundle';
       await this.#write(signedMs, source, signedMs);
       this.#log.warn('time floor reset', { from: new Date(this.#floorMs).toISOString(), to: new Date(signedMs).toISOString(), source });
       this.#floorMs = signedMs;

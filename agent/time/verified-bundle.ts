@@ -8,7 +8,7 @@ export interface VerifiedHeadLike {
   readonly manifest: { readonly created: string };
 }
 
-export function floorFromVerifiedHead(floor: Pick<TimeFloor, 'raiseFromBundle'>, log: Logger): (head: VerifiedHeadLike) => Promise<void> {
+export function timeFloorFromVerifiedHead(floor: Pick<TimeFloor, 'raiseFromBundle'>, log: Logger): (head: VerifiedHeadLike) => Promise<void> {
   return async (head) => {
     try {
       await floor.raiseFromBundle(head.manifest.created);

@@ -13,6 +13,7 @@ import { isBeforeArming, reportedResult, type ReportedResult, type State } from 
 import { PushedHealthChecks } from './pushed-checks.ts';
 import type { RunResult, UpdateEvent } from './runner.ts';
 import type { UpdateService } from './service.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 /** What the controller reads of an offer. */
 export type OfferInput = Pick<Offer, 'deploymentId' | 'bundle' | 'now' | 'windows' | 'installWindows'> & Partial<Pick<Offer, 'version' | 'release'>>;
@@ -20,15 +21,15 @@ export type OfferInput = Pick<Offer, 'deploymentId' | 'bundle' | 'now' | 'window
 export interface OfferDecision {
   /** 'duplicate': this deployment is already known (running, parked or finished); nothing new starts. */
   result: 'accepted' | 'duplicate' | 'rejected';
-  code?: string;
+  code?: ErrorCode;
   message?: string;
 }
 
 /** An event for the hub: state and outcome are never dropped; the outcome says how it ended. */
 export type ControllerEvent =
   | { type: 'progress'; deploymentId: string; phase: 'write'; done: number; total: number; transfer?: TransferRecord }
-  | { type: 'state'; deploymentId: string; state: State; code?: string; message?: string }
-  | { type: 'outcome'; deploymentId: string; result: ReportedResult; version?: string; code?: string; message?: string; log: string };
+  | { type: 'state'; deploymentId: string; state: State; code?: ErrorCode; message?: string }
+  | { type: 'outcome'; deploymentId: string; result: ReportedResult; version?: string; code?: ErrorCode; message?: string; log: string };
 
 /** The window plan as the controller drives it (agent/window/plan.ts). */
 export interface DeploymentPlan {
@@ -46,7 +47,7 @@ export interface ControllerDeps {
   readonly gate: WindowGate;
   readonly plan: DeploymentPlan;
   /** null when the trust store and release floor load; else their error (offers are refused with it). */
-  readonly policy: { problem(): Promise<{ code: string; message: string } | null> };
+  readonly policy: { problem(): Promise<{ code: ErrorCode; message: string } | null> };
   readonly healthChecks: PushedHealthChecks<HealthCheckConfig>;
   /** The last push the hub link stored (read once at `open`); an unusable one is logged and ignored. */
   readonly storedPush?: () => Promise<PushedConfig | null>;
@@ -310,6 +311,6 @@ export class UpdateController {
   }
 }
 
-function errorFields(e: { code: string; message: string } | null): { code?: string; message?: string } {
+function errorFields(e: { code: ErrorCode; message: string } | null): { code?: ErrorCode; message?: string } {
   return e ? { code: e.code, message: e.message } : {};
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, readJsonOrSetAside, writeFileAtomic, writeJsonAtomic, type JsonPeek, type JsonRead } from '../lib/atomic-file.ts';
 import { isState, STATES, type Outcome, type State } from './machine.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface PayloadInfo {
   readonly name: string;
@@ -36,7 +37,7 @@ export interface TransferRecord {
 }
 
 export interface ErrorInfo {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
 }
 

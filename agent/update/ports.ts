@@ -17,7 +17,7 @@ export interface HealthCheck {
 }
 
 /** The anti-rollback floor; raised only when a deployment commits. */
-export interface FloorKeeper {
+export interface ReleaseFloorKeeper {
   raise(release: number): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export interface UpdateDeps {
   readonly healthChecks: readonly HealthCheck[] | (() => readonly HealthCheck[]);
   /** Absent: no install windows, arm as soon as the slot is verified (the CLI on site). */
   readonly installWindows?: InstallWindows;
-  readonly floor: FloorKeeper | null;
+  readonly releaseFloor: ReleaseFloorKeeper | null;
   /** Told about every bundle head that passed verification (the time floor takes its creation time). */
   readonly onVerifiedHead?: (head: VerifiedHead) => Promise<void> | void;
   /** Rebuilds the source of an interrupted deployment from its recorded origin (null: gone). */

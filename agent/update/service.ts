@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SlotName } from '../platform/types.ts';
 import type { BundleSource } from '../bundle/source.ts';
 import type { UpdateDeps } from './ports.ts';
-import type { Journal, TransferRecord } from './journal.ts';
+import type { ErrorInfo, Journal, TransferRecord } from './journal.ts';
 import { outcomeOf } from './journal.ts';
 import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
 import { isBeforeArming, next, resumeState, type State } from './machine.ts';
@@ -17,6 +17,7 @@ import { currentBootId } from './boot-id.ts';
 import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
 import type { EnvHealth } from '../platform/types.ts';
 import { checkStateSpace, STATE_HEADROOM_BYTES } from './state-space.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface SlotStatus {
   name: SlotName;
@@ -33,7 +34,7 @@ export interface DeploymentStatus {
   id: string;
   state: State;
   outcome: 'committed' | 'rolled_back' | 'failed' | null;
-  error: { code: string; message: string } | null;
+  error: { code: ErrorCode; message: string } | null;
   origin: string;
   target: string;
   previous: string;
@@ -121,7 +122,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     const target = revert === 'running' ? booted : other;
     const previous = revert === 'running' ? other : booted;
     const j = runner.newJournal({ origin: 'unknown (journal corrupt)', target, previous });
-    const error = { code: 'E_JOURNAL_CORRUPT', message: `journal unreadable (${reason}); set aside to ${setAsideTo}` };
+    const error: ErrorInfo = { code: 'E_JOURNAL_CORRUPT', message: `journal unreadable (${reason}); set aside to ${setAsideTo}` };
     deps.logger.error('journal corrupt', { setAsideTo, reason, revert, target });
     const nj: Journal = { ...j, state: revert ? 'reverting' : 'failed', error };
     await runner.store.write(nj);
@@ -314,7 +315,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       if (c?.recovered) return runner.enter(c.j, c.j.state, null, c.j.error);
       const j = c?.j;
       if (j && !outcomeOf(j)) {
-        const error = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
+        const error: ErrorInfo = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
         if (isBeforeArming(j.state)) return runner.enter(j, 'abandoning', null, error);
         // An operator retry of a revert gets a fresh allowance from the save counter.
         const visits = { ...j.visits, reverting: 0, rollback_rebooting: 0, awaiting_rollback_boot: 0 };

@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Journal } from './journal.ts';
 import { readJson, writeJsonAtomic } from '../lib/atomic-file.ts';
 import { isAgentError } from '../lib/errors.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface BootEnvCheck {
   readonly at: string;
@@ -18,14 +19,14 @@ export interface BootEnvCheck {
   /** Copies rewritten from the good one at this start. */
   readonly repaired: readonly number[];
   /** The env could not be checked or repaired: its error. */
-  readonly error: { code: string; message: string } | null;
+  readonly error: { code: ErrorCode; message: string } | null;
 }
 
 export interface ReconcileNote {
   readonly at: string;
   readonly deployment: string;
   /** E_BOOTENV_COMMIT_LOST (the env lost the commit) or E_BOOTLOADER_FALLBACK (the committed slot stopped booting). */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** 'remarked': the committed slot was marked good and primary again; 'none': left for an operator. */
   readonly action: 'remarked' | 'none';
@@ -69,7 +70,7 @@ async function operatorChoice(dir: string): Promise<OperatorChoice | null> {
   return r?.kind === 'ok' ? r.value : null;
 }
 
-function errorInfo(err: unknown): { code: string; message: string } {
+function errorInfo(err: unknown): { code: ErrorCode; message: string } {
   return { code: isAgentError(err) ? err.code : 'E_BOOTENV_IO', message: (err as Error).message };
 }
 

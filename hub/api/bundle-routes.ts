@@ -1,6 +1,7 @@
 // Operator API: bundles. Registering reads the file's signed manifest from the hub's bundles
 // directory (the API never reads an arbitrary path); the list shows what each one is.
 import type { HubContext } from '../context.ts';
+import { isOutpostError } from '../../shared/errors.ts';
 import { ApiError, type Handler } from './routes.ts';
 
 export function bundleRoutes(ctx: HubContext): Record<string, Handler> {
@@ -12,7 +13,7 @@ export function bundleRoutes(ctx: HubContext): Record<string, Handler> {
         const { path: _path, ...b } = await ctx.bundles.register(body.name);
         return b;
       } catch (err) {
-        throw new ApiError(400, 'E_API_BUNDLE', `${(err as { code?: string }).code ?? 'E_BUNDLE'}: ${(err as Error).message}`);
+        throw new ApiError(400, 'E_API_BUNDLE', isOutpostError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
       }
     },
   };

@@ -1,6 +1,8 @@
 // A small route registry for the operator API: each feature (nodes, commands, bundles, rollouts)
 // adds its routes in its own file, and the server only matches and runs them. Patterns are
 // `METHOD /path/:param`; the first match wins.
+import { OutpostError, type ErrorCode } from '../../shared/errors.ts';
+
 export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
@@ -13,13 +15,12 @@ export interface ApiRequest {
 export type Handler = (req: ApiRequest) => Promise<unknown>;
 
 /** A refusal with an HTTP status and a stable code (documented in docs/hub.md). */
-export class ApiError extends Error {
+export class ApiError extends OutpostError {
   readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
+  constructor(status: number, code: ErrorCode, message: string) {
+    super(code, message);
+    this.name = 'ApiError';
     this.status = status;
-    this.code = code;
   }
 }
 

@@ -12,6 +12,7 @@ import { isOutpostError } from '../../shared/errors.ts';
 import type { HubContext } from '../context.ts';
 import type { LocalLink } from './registry.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 /** Reports written in one transaction at most (the agent keeps at most 32 on the wire). */
@@ -112,7 +113,7 @@ export class AgentLink implements LocalLink {
     this.#send({ v: 1, type: 'error', id: nextId(), code: 'E_PROTOCOL_STATE', message, ref });
   }
 
-  #reject(code: string, message: string): void {
+  #reject(code: ErrorCode, message: string): void {
     this.#ctx.log.warn('agent rejected', { deviceId: this.#hello?.deviceId, code });
     this.#send({ v: 1, type: 'auth.result', id: nextId(), result: 'rejected', code, message });
     this.ws.close(4003, code);

@@ -1,13 +1,13 @@
 // Operator actions on a rollout's state: pure, each either returns the next state or throws a
 // RolloutError saying why it cannot happen now (E_ROLLOUT_STATE).
+import { OutpostError, type ErrorCode } from '../../shared/errors.ts';
 import type { RolloutState } from './types.ts';
 
-export class RolloutError extends Error {
-  readonly code: string;
+export class RolloutError extends OutpostError {
   readonly status: number;
-  constructor(code: string, message: string, status = 409) {
-    super(message);
-    this.code = code;
+  constructor(code: ErrorCode, message: string, status = 409) {
+    super(code, message);
+    this.name = 'RolloutError';
     this.status = status;
   }
 }

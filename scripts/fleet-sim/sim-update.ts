@@ -1,9 +1,9 @@
-// A simulated update service for the fleet simulator: the agent link's UpdateService port with
+// A simulated update service for the fleet simulator: the agent link's UpdatePort with
 // the deployment played in time instead of downloading and rebooting. It accepts an offer,
 // reports writing → health_checking → success (and then runs the new version), or rolled-back
 // with E_HEALTH_CHECK on a node chosen to fail; a cancel before it started ends it cancelled.
 import type { Offer } from '../../shared/protocol/index.ts';
-import type { OfferDecision, UpdateEvent, UpdateService } from '../../agent/hub/ports.ts';
+import type { OfferDecision, UpdateReport, UpdatePort } from '../../agent/hub/ports.ts';
 
 export interface SimRunning {
   version: string;
@@ -20,9 +20,9 @@ export interface SimUpdateOptions {
   onRunning: (r: SimRunning) => void;
 }
 
-export class SimUpdate implements UpdateService {
+export class SimUpdate implements UpdatePort {
   #o: SimUpdateOptions;
-  #listeners = new Set<(e: UpdateEvent) => void>();
+  #listeners = new Set<(e: UpdateReport) => void>();
   #known = new Set<string>();
   #current: { id: string; state: string; timer: NodeJS.Timeout | null } | null = null;
   onOffer: (deploymentId: string) => void = () => {};
@@ -73,12 +73,12 @@ export class SimUpdate implements UpdateService {
     return this.#current ? { deploymentId: this.#current.id, state: this.#current.state } : null;
   }
 
-  onEvent(listener: (e: UpdateEvent) => void): () => void {
+  onEvent(listener: (e: UpdateReport) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  #emit(e: UpdateEvent): void {
+  #emit(e: UpdateReport): void {
     for (const l of this.#listeners) l(e);
   }
 }

@@ -10,7 +10,7 @@ import type { Manifest } from './types.ts';
 
 export interface PolicyLimits {
   /** Lowest acceptable release (anti-rollback floor); equal is accepted (reinstall). */
-  readonly floor: number;
+  readonly releaseFloor: number;
   /** The node's compatible strings; the manifest must name one. Empty: no check (tooling only). */
   readonly compatible: readonly string[];
 }
@@ -29,8 +29,8 @@ export function verifySignatures(trust: TrustStore, manifestBytes: Buffer, signa
 }
 
 export function checkPolicy(manifest: Manifest, limits: PolicyLimits): void {
-  if (manifest.release < limits.floor) {
-    throw new OutpostError('E_BUNDLE_ROLLBACK', `release ${manifest.release} is below this node's floor ${limits.floor}`);
+  if (manifest.release < limits.releaseFloor) {
+    throw new OutpostError('E_BUNDLE_ROLLBACK', `release ${manifest.release} is below this node's floor ${limits.releaseFloor}`);
   }
   if (limits.compatible.length > 0 && !manifest.compatible.some((c) => limits.compatible.includes(c))) {
     throw new OutpostError(

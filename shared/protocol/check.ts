@@ -1,13 +1,12 @@
 // Tiny field checkers for the codec. Each throws ProtocolViolation with the field path, so an
 // error reply can say exactly what was wrong without echoing the (possibly hostile) value.
+import { OutpostError, type ErrorCode } from '../errors.ts';
 import { LIMITS } from './limits.ts';
 
-export class ProtocolViolation extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+export class ProtocolViolation extends OutpostError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
     this.name = 'ProtocolViolation';
-    this.code = code;
   }
 }
 

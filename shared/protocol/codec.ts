@@ -10,6 +10,7 @@ import type {
   TransferInfo,
   AgentMessage, CommandAck, ErrorMessage, Ext, PushedHealthCheck, SiteIdentity, HubMessage, Inventory, Offer, PushedConfig, Report, Scalar, Window,
 } from './messages.ts';
+import type { ErrorCode } from '../error-codes.ts';
 
 export { ProtocolViolation } from './check.ts';
 
@@ -19,7 +20,7 @@ const REPORT = [...ENVELOPE, 'seq', 'at'];
 export type Decoded<T> =
   | { ok: true; message: T }
   /** `ref` is the offending message's id when it was readable, so the reply can point at it. */
-  | { ok: false; code: string; reason: string; ref?: string };
+  | { ok: false; code: ErrorCode; reason: string; ref?: string };
 
 function parseFrame(frame: string | Buffer): Obj {
   const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;

@@ -132,7 +132,7 @@ function fileSlotNode(dir: string, trust: string): { config: string; grubenv: st
       update: {
         slots: ['A', 'B'].map((n) => ({ name: n, class: 'rootfs', path: `/slots/${n.toLowerCase()}.img`, kind: 'file' })),
         bootEnv: { kind: 'grub', path: '/boot/grubenv' },
-        rebootCommand: [process.execPath, join(ROOT, 'test/component/update/sim-reboot.ts'), grubenv, booted],
+        rebootCommand: [process.execPath, join(ROOT, 'test/support/sim-reboot.ts'), grubenv, booted],
         bootedSlot: { source: 'file', path: '/run/booted-slot' },
       },
       bundle: { trustStore: trust, floorFile: '/state/release-floor', compatible: [COMPATIBLE] },

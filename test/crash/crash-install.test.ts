@@ -2,7 +2,7 @@
 // points); after each, power-cycle the simulated node and resume. See scenarios.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeKit } from '../component/update/kit.ts';
+import { makeKit } from '../support/bundle-kit.ts';
 import { measureWrite, runAll, stateKills, writeKills, type NodeShape } from './scenarios.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 

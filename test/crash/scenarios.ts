@@ -3,7 +3,7 @@
 // then the node power-cycles and `install --resume` runs until the deployment has an outcome.
 // Invariants are asserted after the kill, after the reboot and at the end.
 import assert from 'node:assert/strict';
-import { TestNode, type BundleKit, type KillPlan } from '../component/update/harness.ts';
+import { TestNode, type BundleKit, type KillPlan } from '../support/test-node.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 
 export interface Scenario {

@@ -8,8 +8,8 @@ import { mkdtemp, rm, truncate, writeFile, stat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
-import { TestNode } from '../component/update/harness.ts';
-import { makeKit } from '../component/update/kit.ts';
+import { TestNode } from '../support/test-node.ts';
+import { makeKit } from '../support/bundle-kit.ts';
 import { openSlotDevice } from '../../agent/platform/slots/slot-device.ts';
 import { isOutpostError } from '../../shared/errors.ts';
 

@@ -128,5 +128,5 @@ export async function makeBundle(o: MakeBundleOptions): Promise<MadeBundle> {
 }
 
 export function testPolicy(trust: TrustStore, opts: { floor?: number; compatible?: readonly string[] } = {}): VerifyPolicy {
-  return { trust, floor: opts.floor ?? 0, compatible: opts.compatible ?? [TEST_COMPATIBLE] };
+  return { trust, releaseFloor: opts.floor ?? 0, compatible: opts.compatible ?? [TEST_COMPATIBLE] };
 }

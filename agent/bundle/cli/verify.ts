@@ -40,7 +40,7 @@ export async function verify(args: string[], io: CliIO): Promise<number> {
       if (hex !== p.sha256) throw new OutpostError('E_BUNDLE_DIGEST', `payload ${p.name}: sha256 ${hex} does not match the manifest`);
     },
   };
-  const head = await readBundle(openBundle(bundle), { trust, floor, compatible: values.compatible ?? [] }, sink);
+  const head = await readBundle(openBundle(bundle), { trust, releaseFloor: floor, compatible: values.compatible ?? [] }, sink);
   const m = head.manifest;
   io.out.write(`OK ${bundle}: version ${m.version}, release ${m.release}, ${bytes} payload bytes, signed by ${head.signers.join(', ')}\n`);
   return 0;

@@ -76,7 +76,7 @@ export const committing: Handler = async (ctx, signal) => {
   // file that cannot be written must not turn a healthy update into a rollback; it is reported
   // (error in the deployment log the hub receives) and the next commit raises it again.
   try {
-    await ctx.deps.floor?.raise(bundle.release);
+    await ctx.deps.releaseFloor?.raise(bundle.release);
   } catch (err) {
     ctx.log.error('committed, but the anti-rollback floor could not be raised', { release: bundle.release, error: err });
   }

@@ -5,8 +5,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { TestNode } from '../update/harness.ts';
-import { makeKit } from '../update/kit.ts';
+import { TestNode } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { startFlakyServer } from '../../support/flaky-http-server.ts';
 
 const BLOCK = 64 * 1024;

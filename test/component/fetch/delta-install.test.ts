@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdCompressSync } from 'node:zlib';
-import { TestNode, type BundleKit } from '../update/harness.ts';
+import { TestNode, type BundleKit } from '../../support/test-node.ts';
 import { makeBundle, makeKeys, makeTrustDir, TEST_COMPATIBLE, testPolicy, type TestKey } from '../../support/bundle-fixtures.ts';
 import { startRangeServer, type RangeServer } from '../../support/range-server.ts';
 import { joinV2, splitV2 } from '../../support/v2-resign.ts';

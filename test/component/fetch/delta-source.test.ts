@@ -56,7 +56,7 @@ before(async () => {
     });
   }
   const trust = storeFromDocument({ format: 1, version: 1, threshold: 1, keys: [{ id: k.id, publicKey: k.publicHex }], revoked: [], signatures: [] });
-  verifier = createVerifier({ trust, floor: 0, compatible: ['test-board'] });
+  verifier = createVerifier({ trust, releaseFloor: 0, compatible: ['test-board'] });
   server = await startRangeServer(join(dir, 'srv'));
 });
 

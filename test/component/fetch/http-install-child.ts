@@ -8,7 +8,7 @@ import { createUpdateApp } from '../../../agent/app/update-app.ts';
 import { createFetcher } from '../../../agent/fetch/from-config.ts';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';
-import { readFloor } from '../../../agent/bundle/floor.ts';
+import { readReleaseFloor } from '../../../agent/bundle/release-floor.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { runInWindows } from '../../../agent/window/scheduler.ts';
 
@@ -16,9 +16,9 @@ const [configPath, mode, url] = process.argv.slice(2) as [string, 'start' | 'res
 const config = await loadConfig(configPath);
 const logger = silentLogger();
 const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
-const verifier = createVerifier({ trust, floor: await readFloor(rootPath(config, config.bundle.floorFile)), compatible: config.bundle.compatible });
+const verifier = createVerifier({ trust, releaseFloor: await readReleaseFloor(rootPath(config, config.bundle.floorFile)), compatible: config.bundle.compatible });
 const fetcher = await createFetcher(config.fetch, { resolvePath: (p) => rootPath(config, p), stateDir: stateDir(config), proxyEnv: proxyEnvironment(), logger, now: Date.now });
-const { service } = await createUpdateApp(config, { logger, verifier, floor: null, sourceFor: (origin) => fetcher.sourceFor(origin) });
+const { service } = await createUpdateApp(config, { logger, verifier, releaseFloor: null, sourceFor: (origin) => fetcher.sourceFor(origin) });
 service.subscribe((e) => {
   if (e.type === 'progress') process.stdout.write(`progress ${e.done} ${e.total}\n`);
   if (e.type === 'state') process.stdout.write(`state ${e.state}${e.error ? ' ' + e.error.code : ''}\n`);

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestNode, REPO } from '../update/harness.ts';
-import { makeKit } from '../update/kit.ts';
+import { TestNode, REPO } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { startFlakyServer } from '../../support/flaky-http-server.ts';
 
 const BLOCK = 64 * 1024;

@@ -40,7 +40,7 @@ export async function makeTestBundle(dir: string, opts: { size: number; blockSiz
     bytes: await readFile(file),
     image,
     imageSha256: createHash('sha256').update(image).digest('hex'),
-    verifier: createVerifier({ trust, floor: 0, compatible: ['test-board'] }),
+    verifier: createVerifier({ trust, releaseFloor: 0, compatible: ['test-board'] }),
   };
 }
 

@@ -5,8 +5,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { TestNode } from '../update/harness.ts';
-import { makeKit } from '../update/kit.ts';
+import { TestNode } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { startFlakyServer } from '../../support/flaky-http-server.ts';
 import { VirtualClock } from '../../unit/window/virtual-clock.ts';
 import { loadConfig, rootPath } from '../../../agent/config/load.ts';
@@ -35,11 +35,11 @@ const Z = (s: string) => Date.parse(s + 'Z');
 test('window close stops the deployment mid-write; the next open resumes it by Range and arms', async () => {
   const config = await loadConfig(node.configPath);
   const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
-  const verifier = createVerifier({ trust, floor: 0, compatible: config.bundle.compatible });
+  const verifier = createVerifier({ trust, releaseFloor: 0, compatible: config.bundle.compatible });
   const clock = new VirtualClock(Z('2026-11-21T01:00'));
   const gate = new DownloadGate({ windows: [{ cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' }], maxBytesPerSecond: null, budget: null, now: clock.now, sleep: clock.sleep, recheckMs: 600_000 });
   const source = () => new HttpBundleSource(server.url, { transport: new HttpTransport({ tls: { ca: [] }, proxy: null, noProxy: [] }), throttle: gate.throttle });
-  const { service } = await createUpdateApp(config, { logger: silentLogger(), verifier, floor: null, sourceFor: () => source() });
+  const { service } = await createUpdateApp(config, { logger: silentLogger(), verifier, releaseFloor: null, sourceFor: () => source() });
   const states: string[] = [];
   let closing: Promise<void> | null = null;
   service.subscribe((e) => {
@@ -76,7 +76,7 @@ test('the download window closes while the deployment waits for its install wind
   try {
     const config = await loadConfig(node2.configPath);
     const trust = await loadTrustStore(rootPath(config, config.bundle.trustStore));
-    const verifier = createVerifier({ trust, floor: 0, compatible: config.bundle.compatible });
+    const verifier = createVerifier({ trust, releaseFloor: 0, compatible: config.bundle.compatible });
     const clock = new VirtualClock(Z('2026-11-21T01:00'));
     const downloadWindows = [{ cron: '0 1 * * *', durationMinutes: 60, timezone: 'UTC' }];
     const gate = new DownloadGate({ windows: downloadWindows, maxBytesPerSecond: null, budget: null, now: clock.now, sleep: clock.sleep, recheckMs: 600_000 });
@@ -85,7 +85,7 @@ test('the download window closes while the deployment waits for its install wind
       configured: { windows: downloadWindows, installWindows: [{ cron: '0 3 * * *', durationMinutes: 60, timezone: 'UTC' }] },
     });
     const source = () => new HttpBundleSource(server.url, { transport: new HttpTransport({ tls: { ca: [] }, proxy: null, noProxy: [] }), throttle: gate.throttle });
-    const { service } = await createUpdateApp(config, { logger: silentLogger(), verifier, floor: null, sourceFor: () => source(), installWindows: plan, now: clock.now });
+    const { service } = await createUpdateApp(config, { logger: silentLogger(), verifier, releaseFloor: null, sourceFor: () => source(), installWindows: plan, now: clock.now });
     const states: string[] = [];
     service.subscribe((e) => e.type === 'state' && states.push(e.state));
     const downloading = () => ['preparing', 'writing'].includes(states.at(-1) ?? 'preparing');

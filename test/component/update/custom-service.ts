@@ -11,13 +11,13 @@ import { openSlotDevice } from '../../../agent/platform/slots/slot-device.ts';
 import { bootedSlotDetector } from '../../../agent/platform/booted-slot.ts';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';
-import { readFloor } from '../../../agent/bundle/floor.ts';
+import { readReleaseFloor } from '../../../agent/bundle/release-floor.ts';
 import { createUpdateService, type UpdateService } from '../../../agent/update/service.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { AgentError } from '../../../agent/lib/errors.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { simulateBoot } from '../../support/boot-simulator.ts';
-import type { TestNode } from './harness.ts';
+import type { TestNode } from '../../support/test-node.ts';
 
 export interface Faults {
   /** Wraps the node's real GRUB env. */
@@ -43,10 +43,10 @@ export async function faultyService(node: TestNode, f: Faults = {}): Promise<Upd
     bootControl: new AttemptCounterBootControl({ env: f.env ? f.env(real) : real, slots: ['A', 'B'] }),
     bootedSlot: bootedSlotDetector({ source: 'file', path: node.bootedFile, slots }),
     rebooter: f.rebooter ? f.rebooter(simulated) : simulated,
-    verifier: createVerifier({ trust: await loadTrustStore(rootPath(config, b.trustStore)), floor: await readFloor(rootPath(config, b.floorFile)), compatible: b.compatible }),
+    verifier: createVerifier({ trust: await loadTrustStore(rootPath(config, b.trustStore)), releaseFloor: await readReleaseFloor(rootPath(config, b.floorFile)), compatible: b.compatible }),
     healthChecks: f.healthChecks ?? [],
     ...(f.installWindows ? { installWindows: f.installWindows } : {}),
-    floor: null,
+    releaseFloor: null,
     sourceFor: (origin) => (origin.startsWith('/') ? fileSource(origin) : null),
     ...(f.bootId ? { bootId: f.bootId } : {}),
     tries: config.update.tries,

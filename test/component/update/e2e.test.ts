@@ -1,30 +1,17 @@
 // End to end through the real CLI: signed bundle → file slots → GRUB env → boot simulator.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile, copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { updateNodes } from '../../support/update-nodes.ts';
 
-let kit: Awaited<ReturnType<typeof makeKit>>;
-const nodes: TestNode[] = [];
-before(async () => {
-  kit = await makeKit({ imageSize: 2 << 20, blockSize: 64 << 10 });
-});
-after(async () => {
-  for (const n of nodes) await n.dispose();
-  await kit.dispose();
-});
+const nodes = updateNodes({ imageSize: 2 << 20, blockSize: 64 << 10 }, { slotSize: 4 << 20 });
 
-async function node(opts: { healthChecks?: string[][] } = {}): Promise<TestNode> {
-  const n = await TestNode.create({ kit, slotSize: 4 << 20, ...opts });
-  nodes.push(n);
-  return n;
-}
+const node = (opts: { healthChecks?: string[][] } = {}) => nodes.node(opts);
 
 test('a good update commits: new slot good and primary, old slot fallback, floor raised', async () => {
   const n = await node({ healthChecks: [['/bin/true']] });
-  const install = await n.cli(['install', kit.bundle]);
+  const install = await n.cli(['install', nodes.kit.bundle]);
   assert.equal(install.code, 0, install.stderr);
   assert.match(install.stdout, /reboot requested/);
   assert.match(install.stdout, /state: writing[\s\S]*state: verifying[\s\S]*state: arming[\s\S]*state: rebooting/);
@@ -52,7 +39,7 @@ test('a good update commits: new slot good and primary, old slot fallback, floor
 
 test('a failing health check rolls back to the old slot and reports why', async () => {
   const n = await node({ healthChecks: [['/bin/true'], ['/bin/sh', '-c', 'echo app did not start >&2; exit 3']] });
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   const { journal, runs } = await n.settle();
   assert.equal(journal.state, 'rolled_back');
   assert.equal(journal.error?.code, 'E_HEALTH_CHECK');
@@ -72,7 +59,7 @@ test('a failing health check rolls back to the old slot and reports why', async 
 
 test('a new slot that never comes up is rolled back by the bootloader running out of tries', async () => {
   const n = await node();
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   assert.equal(await n.booted(), 'B'); // first trial boot: the agent "hangs" on B
   assert.equal(await n.reboot(), 'B');
   assert.equal(await n.reboot(), 'B');
@@ -86,7 +73,7 @@ test('a new slot that never comes up is rolled back by the bootloader running ou
 
 test('a corrupt journal is set aside, reported and the trial slot rolled back', async () => {
   const n = await node();
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   assert.equal(await n.booted(), 'B');
   await writeFile(join(n.stateDir, 'update/journal.json'), '{"v":1,"state":"committ');
   const status = await n.cli(['status']);
@@ -102,7 +89,7 @@ test('a corrupt journal is set aside, reported and the trial slot rolled back', 
 test('a tampered bundle never reaches the bootloader; the old slot stays primary', async () => {
   const n = await node();
   const bad = join(n.dir, 'tampered.bundle');
-  await copyFile(kit.bundle, bad);
+  await copyFile(nodes.kit.bundle, bad);
   const fh = await open(bad, 'r+');
   const size = (await fh.stat()).size;
   await fh.write(Buffer.from([0x42]), 0, 1, size - 5000); // inside the payload
@@ -120,12 +107,12 @@ test('a tampered bundle never reaches the bootloader; the old slot stays primary
 
 test('a bundle refused at its head never costs the node its fallback slot (unsigned offer regression)', async () => {
   const n = await node({ healthChecks: [['/bin/true']] });
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   assert.equal((await n.settle()).journal.state, 'committed');
   const before = await n.env().read();
   assert.equal(before.BOOT_ORDER, 'B A');
   const bad = join(n.dir, 'forged-head.bundle');
-  await copyFile(kit.bundle, bad);
+  await copyFile(nodes.kit.bundle, bad);
   const fh = await open(bad, 'r+');
   await fh.write(Buffer.from('9'), 0, 1, 512 + 20); // inside manifest.json: its signature no longer matches
   await fh.close();
@@ -140,8 +127,8 @@ test('a bundle refused at its head never costs the node its fallback slot (unsig
 
 test('a second install while one is in flight is refused', async () => {
   const n = await node();
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
-  const again = await n.cli(['install', kit.bundle]);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
+  const again = await n.cli(['install', nodes.kit.bundle]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^E_UPDATE_BUSY: /m);
 });
@@ -158,14 +145,14 @@ test('status still shows the slots when the trust store is broken, and says why 
   assert.match(human.stdout, /warning: bundles are refused until fixed: E_TRUST_\w+/);
   const json = JSON.parse((await n.cli(['status', '--json'])).stdout);
   assert.match(json.policyProblem.code, /^E_TRUST_/);
-  const install = await n.cli(['install', kit.bundle]);
+  const install = await n.cli(['install', nodes.kit.bundle]);
   assert.equal(install.code, 1);
   assert.match(install.stderr, /^E_TRUST_\w+: /m);
 });
 
 test('a floor file broken during a trial boot neither blocks --resume nor rolls back a healthy update (corrupt-floor regression)', async () => {
   const n = await node({ healthChecks: [['/bin/true']] });
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   assert.equal(await n.booted(), 'B');
   await writeFile(join(n.stateDir, 'release-floor'), 'not a number\n');
   const resume = await n.cli(['install', '--resume']);

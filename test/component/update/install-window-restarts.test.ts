@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'node:fs/promises';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { TestNode } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { faultyService } from './custom-service.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import type { InstallWindows } from '../../../agent/update/ports.ts';

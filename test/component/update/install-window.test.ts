@@ -2,11 +2,11 @@
 // awaiting_install_window (nothing armed) until a window opens, then arms and reboots. The offer's
 // own windows are persisted and still honoured after a restart; a hub push wakes the waiter; a
 // cancel while waiting abandons without touching the running slot.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import type { TestNode } from '../../support/test-node.ts';
+import { updateNodes } from '../../support/update-nodes.ts';
 import { loadConfig, type Config } from '../../../agent/config/load.ts';
 import { openUpdateApp } from '../../../agent/app/update-app.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
@@ -20,15 +20,7 @@ const SUNDAY_03 = Date.parse('2026-11-22T03:00:00Z');
 const SUNDAY_3AM = { cron: '0 3 * * sun', durationMinutes: 60, timezone: 'UTC' };
 const SATURDAY_1AM = { cron: '0 1 * * sat', durationMinutes: 30, timezone: 'UTC' };
 
-let kit: Awaited<ReturnType<typeof makeKit>>;
-const nodes: TestNode[] = [];
-before(async () => {
-  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
-});
-after(async () => {
-  for (const n of nodes) await n.dispose();
-  await kit.dispose();
-});
+const nodes = updateNodes({ imageSize: 1 << 20, blockSize: 64 << 10 }, { slotSize: 2 << 20, checkpointBytes: 128 << 10 });
 
 interface Daemon {
   service: UpdateService;
@@ -37,8 +29,7 @@ interface Daemon {
 }
 
 async function setup(): Promise<{ node: TestNode; config: Config }> {
-  const node = await TestNode.create({ kit, slotSize: 2 << 20, checkpointBytes: 128 << 10 });
-  nodes.push(node);
+  const node = await nodes.node();
   const base = await loadConfig(node.configPath);
   const config: Config = { ...base, fetch: { ...base.fetch, installWindows: [SUNDAY_3AM] } };
   return { node, config };
@@ -64,7 +55,7 @@ test('written and verified on Friday night, armed and rebooted only when the Sun
   const { node, config } = await setup();
   const clock = new VirtualClock(FRIDAY_22);
   const d = await start(node, config, clock);
-  const run = d.service.start(fileSource(kit.bundle), { id: 'd-sunday' });
+  const run = d.service.start(fileSource(nodes.kit.bundle), { id: 'd-sunday' });
   await waiting(d, clock);
   assert.deepEqual(d.states, ['preparing', 'writing', 'verifying', 'awaiting_install_window']);
   assert.equal((await node.env().read()).BOOT_ORDER, 'A', 'not armed while the window is closed');
@@ -84,7 +75,7 @@ test("an offer's own install window is persisted: after a restart it still decid
   const clock = new VirtualClock(FRIDAY_22);
   const first = await start(node, config, clock);
   await first.plan.setDeployment({ deploymentId: 'd-offer', now: false, windows: null, installWindows: [SATURDAY_1AM] });
-  const run = first.service.start(fileSource(kit.bundle), { id: 'd-offer' });
+  const run = first.service.start(fileSource(nodes.kit.bundle), { id: 'd-offer' });
   await waiting(first, clock);
   first.service.stop(); // shutdown: the journal keeps awaiting_install_window
   assert.equal((await run).kind, 'stopped');
@@ -104,7 +95,7 @@ test('a hub push with an open install window wakes the waiting deployment at onc
   const { node, config } = await setup();
   const clock = new VirtualClock(FRIDAY_22);
   const d = await start(node, config, clock);
-  const run = d.service.start(fileSource(kit.bundle), { id: 'd-push' });
+  const run = d.service.start(fileSource(nodes.kit.bundle), { id: 'd-push' });
   await waiting(d, clock);
   d.plan.setPushed({ installWindows: [{ cron: '0 22 * * fri', durationMinutes: 120, timezone: 'UTC' }] });
   assert.equal((await run).kind, 'parked');
@@ -127,7 +118,7 @@ test('cancel while waiting for the install window abandons: E_CANCELLED, old slo
   const { node, config } = await setup();
   const clock = new VirtualClock(FRIDAY_22);
   const d = await start(node, config, clock);
-  const run = d.service.start(fileSource(kit.bundle), { id: 'd-cancel' });
+  const run = d.service.start(fileSource(nodes.kit.bundle), { id: 'd-cancel' });
   await waiting(d, clock);
   d.service.cancel();
   const r = await run;

@@ -4,8 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { TestNode } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { readBundleIdentity } from '../../../shared/bundle/identity.ts';
 
 let kit: Awaited<ReturnType<typeof makeKit>>;

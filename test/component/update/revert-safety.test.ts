@@ -3,12 +3,12 @@
 // slot; a corrupt journal never reverts onto an unproven slot; commit only on a trial boot; a
 // power cut during commit re-runs the checks; a resumed write re-checks the running slot.
 // Each runs from a committed start (A good) and, where it matters, from a blank boot env.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import type { TestNode } from '../../support/test-node.ts';
+import { updateNodes } from '../../support/update-nodes.ts';
 import { BLANK_ENV, FlakyEnv, failingCheck, faultyService } from './custom-service.ts';
 import { createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
 import { writeBootedSlot } from '../../support/boot-simulator.ts';
@@ -18,21 +18,12 @@ import { AgentError } from '../../../agent/lib/errors.ts';
 import type { HealthCheck } from '../../../agent/update/ports.ts';
 import type { RunResult } from '../../../agent/update/runner.ts';
 
-let kit: Awaited<ReturnType<typeof makeKit>>;
-const nodes: TestNode[] = [];
-before(async () => {
-  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
-});
-after(async () => {
-  for (const n of nodes) await n.dispose();
-  await kit.dispose();
-});
+const nodes = updateNodes({ imageSize: 1 << 20, blockSize: 64 << 10 }, { slotSize: 2 << 20, checkpointBytes: 128 << 10 });
 
 type Start = 'committed' | 'blank';
 
 async function node(start: Start): Promise<TestNode> {
-  const n = await TestNode.create({ kit, slotSize: 2 << 20, checkpointBytes: 128 << 10 });
-  nodes.push(n);
+  const n = await nodes.node();
   if (start === 'blank') await resetEnv(n, { ...BLANK_ENV });
   return n;
 }
@@ -61,7 +52,7 @@ for (const start of ['committed', 'blank'] as const) {
     let flaky: FlakyEnv | null = null;
     const faults = { healthChecks: [failingCheck], env: (e: import('../../../agent/platform/types.ts').BootEnv) => (flaky = new FlakyEnv(e, marksBad('B'))) };
     const svc = await faultyService(n, faults);
-    assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+    assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
     assert.equal(await n.booted(), 'B');
     flaky!.failNext = 1; // the revert's markBad(B) fails once
     const r = await svc.resumeAfterBoot();
@@ -69,7 +60,7 @@ for (const start of ['committed', 'blank'] as const) {
     assert.equal(what(r), 'parked revert_pending');
     assert.equal((await n.journal())?.error?.code, 'E_BOOTENV_VERIFY');
     // The next offer would target A, the only good slot: refused while the revert is pending.
-    await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+    await assert.rejects(svc.start(fileSource(nodes.kit.bundle)), { code: 'E_UPDATE_BUSY' });
     assert.match(await statusText(n), /revert_pending .*E_BOOTENV_VERIFY[^\n]*\nthe revert could not finish: new deployments are refused/);
     assert.equal(await n.holds('A'), 'old');
     // Next start: the revert runs again, reboots back to A and rolls back.
@@ -98,10 +89,10 @@ for (const start of ['committed', 'blank'] as const) {
         },
       }),
     });
-    assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+    assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
     assert.equal(what(await svc.resumeAfterBoot()), 'parked revert_pending');
     assert.equal(await n.booted(), 'B'); // still on the slot already marked bad
-    await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+    await assert.rejects(svc.start(fileSource(nodes.kit.bundle)), { code: 'E_UPDATE_BUSY' });
     assert.equal(what(await svc.resumeAfterBoot()), 'parked awaiting_rollback_boot');
     assert.equal(await n.booted(), 'A');
     assert.equal(what(await svc.resumeAfterBoot()), 'rolled_back E_REBOOT');
@@ -132,7 +123,7 @@ for (const start of ['committed', 'blank'] as const) {
 test('a corrupt journal on a trial boot whose committed fallback no longer matches its record reverts nothing', async () => {
   const n = await node('committed');
   const svc = await faultyService(n);
-  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
   assert.equal(await n.booted(), 'B');
   const fh = await (await import('node:fs/promises')).open(n.slotPaths.A!, 'r+');
   await fh.write(Buffer.from('damaged'), 0, 7, 4096); // A is marked good but is not what was recorded
@@ -150,7 +141,7 @@ test('a node running an uncommitted slot never overwrites its only committed slo
   await resetEnv(n, { BOOT_ORDER: 'B A', BOOT_A_LEFT: '3', BOOT_B_LEFT: '2', OUTPOST_A_GOOD: '1', OUTPOST_B_GOOD: '0' });
   await writeBootedSlot(n.bootedFile, 'B');
   const svc = await faultyService(n);
-  const r = await svc.start(fileSource(kit.bundle));
+  const r = await svc.start(fileSource(nodes.kit.bundle));
   assert.equal(what(r), 'failed E_RUNNING_UNCOMMITTED');
   assert.equal(await n.holds('A'), 'old');
   const env = await n.env().read();
@@ -162,7 +153,7 @@ test('operator commit is refused while the deployment is on its way back (commit
   let calls = 0;
   // The rollback reboot "runs" but the node does not restart yet: B, marked bad, is still running.
   const svc = await faultyService(n, { healthChecks: [failingCheck], rebooter: (sim) => ({ reboot: async (why) => (++calls === 1 ? sim.reboot(why) : undefined) }) });
-  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
   assert.equal(what(await svc.resumeAfterBoot()), 'parked awaiting_rollback_boot');
   assert.equal(await n.booted(), 'B');
   await assert.rejects(svc.commit(), { code: 'E_COMMIT_REFUSED' });
@@ -184,7 +175,7 @@ test('a power cut during commit runs the health checks again in the new boot (co
   };
   const faults = { healthChecks: [check], bootId: async () => boot };
   const svc = await faultyService(n, faults);
-  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
   // Stop right after the journal says committing, before markGood: the power cut.
   const off = svc.subscribe((e) => e.type === 'state' && e.state === 'committing' && svc.stop());
   assert.equal(what(await svc.resumeAfterBoot()), 'stopped committing');
@@ -205,7 +196,7 @@ test('a resumed write re-checks that the target is not the running slot (resume-
   svc.subscribe((e) => {
     if (!stopped && e.type === 'progress' && e.done >= 512 << 10) (stopped = true), svc.stop();
   });
-  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'stopped writing');
+  assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'stopped writing');
   // The journal says "writing into B", but B is what runs now.
   await writeBootedSlot(n.bootedFile, 'B');
   const dev = openSlotDevice({ name: 'B', slotClass: 'rootfs', path: n.slotPaths.B! });
@@ -230,15 +221,15 @@ test('a revert that trips the save counter blocks new deployments until the oper
     },
   };
   const svc = await faultyService(n, faults);
-  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
   const seen: (string | null)[] = [];
   for (let i = 0; i < 6 && seen.at(-1) !== 'parked revert_pending'; i++) seen.push(what(await svc.resumeAfterBoot()));
   assert.equal(seen.at(-1), 'parked revert_pending', seen.join(', '));
   assert.equal((await n.journal())?.error?.code, 'E_UPDATE_LOOP');
   // Blocked: a new offer (which would target A, the only committed slot) is refused, every start.
-  await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+  await assert.rejects(svc.start(fileSource(nodes.kit.bundle)), { code: 'E_UPDATE_BUSY' });
   assert.equal(what(await svc.resumeAfterBoot()), 'parked revert_pending');
-  await assert.rejects(svc.start(fileSource(kit.bundle)), { code: 'E_UPDATE_BUSY' });
+  await assert.rejects(svc.start(fileSource(nodes.kit.bundle)), { code: 'E_UPDATE_BUSY' });
   // The operator retries the revert with a fresh allowance; this time the reboot happens.
   rebootWorks = true;
   const states: string[] = [];
@@ -275,7 +266,7 @@ test('a node with a deployment on record never adopts an uncommitted running slo
 test('a factory node whose first offer is refused before arming still adopts its running slot (adoption regression)', async () => {
   const n = await node('blank');
   const bad = join(n.dir, 'forged.bundle');
-  await copyFile(kit.bundle, bad);
+  await copyFile(nodes.kit.bundle, bad);
   const fh = await open(bad, 'r+');
   await fh.write(Buffer.from('9'), 0, 1, 512 + 20); // manifest byte: signature no longer matches
   await fh.close();
@@ -300,7 +291,7 @@ test('a pending revert is retried in every new boot even after the save counter 
     env: (e: import('../../../agent/platform/types.ts').BootEnv) => (flaky ??= new FlakyEnv(e, marksBad('B'))),
   };
   const svc = await faultyService(n, faults);
-  assert.equal(what(await svc.start(fileSource(kit.bundle))), 'parked awaiting_boot');
+  assert.equal(what(await svc.start(fileSource(nodes.kit.bundle))), 'parked awaiting_boot');
   flaky!.failNext = 1000; // the boot env refuses to mark B bad for a while
   for (let i = 0; i < 4; i++) assert.equal(what(await svc.resumeAfterBoot()), 'parked revert_pending');
   const tries = flaky!.failures;

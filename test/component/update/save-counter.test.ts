@@ -44,7 +44,7 @@ test('a reboot that never happens trips the save counter and rolls back', async 
     rebooter: commandRebooter({ command: ['/bin/true'], timeoutMs: 5000, runner: processRunner }),
     verifier: unusedVerifier,
     healthChecks: [],
-    floor: null,
+    releaseFloor: null,
     sourceFor: () => null,
     tries: 3,
     checkpointBytes: 65536,

@@ -1,28 +1,18 @@
 // The update service in-process (what the daemon and hub session call): cancel, shutdown and
 // resume at the first missing block, a bundle that changed before a resume, operator commands.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utimes } from 'node:fs/promises';
-import { TestNode } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { updateNodes } from '../../support/update-nodes.ts';
 import { loadConfig } from '../../../agent/config/load.ts';
 import { openUpdateApp } from '../../../agent/app/update-app.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import type { UpdateEvent } from '../../../agent/update/runner.ts';
 
-let kit: Awaited<ReturnType<typeof makeKit>>;
-const nodes: TestNode[] = [];
-before(async () => {
-  kit = await makeKit({ imageSize: 2 << 20, blockSize: 64 << 10 });
-});
-after(async () => {
-  for (const n of nodes) await n.dispose();
-  await kit.dispose();
-});
+const nodes = updateNodes({ imageSize: 2 << 20, blockSize: 64 << 10 }, { slotSize: 4 << 20, checkpointBytes: 128 << 10 });
 
 async function setup(healthChecks: string[][] = []) {
-  const node = await TestNode.create({ kit, slotSize: 4 << 20, checkpointBytes: 128 << 10, healthChecks });
-  nodes.push(node);
+  const node = await nodes.node({ healthChecks });
   const { service } = await openUpdateApp(await loadConfig(node.configPath));
   return { node, service };
 }
@@ -32,7 +22,7 @@ test('cancel during the write abandons: E_CANCELLED, target bad, old slot primar
   const off = service.subscribe((e) => {
     if (e.type === 'progress' && e.done >= 512 << 10) service.cancel();
   });
-  const r = await service.start(fileSource(kit.bundle));
+  const r = await service.start(fileSource(nodes.kit.bundle));
   off();
   assert.deepEqual(r.kind === 'outcome' && [r.outcome, r.error?.code], ['failed', 'E_CANCELLED']);
   assert.equal((await node.env().read()).BOOT_ORDER, 'A');
@@ -48,7 +38,7 @@ test('shutdown mid-write keeps the journal; resume continues at the first block 
   const off = service.subscribe((e) => {
     if (!stopped && e.type === 'progress' && e.done >= 1 << 20) (stopped = true), service.stop();
   });
-  const r = await service.start(fileSource(kit.bundle));
+  const r = await service.start(fileSource(nodes.kit.bundle));
   off();
   assert.equal(r.kind, 'stopped');
   const j = await node.journal();
@@ -75,9 +65,9 @@ test('a bundle that changed before the resume is written again from block 0', as
   service.subscribe((e) => {
     if (!stopped && e.type === 'progress' && e.done >= 1 << 20) (stopped = true), service.stop();
   });
-  assert.equal((await service.start(fileSource(kit.bundle))).kind, 'stopped');
+  assert.equal((await service.start(fileSource(nodes.kit.bundle))).kind, 'stopped');
   const later = new Date(Date.now() + 60_000);
-  await utimes(kit.bundle, later, later); // same bytes, new validator: treated as changed
+  await utimes(nodes.kit.bundle, later, later); // same bytes, new validator: treated as changed
   const again = (await openUpdateApp(await loadConfig(node.configPath))).service;
   const firsts: number[] = [];
   again.subscribe((e) => e.type === 'progress' && firsts.length < 1 && firsts.push(e.done));
@@ -89,7 +79,7 @@ test('a bundle that changed before the resume is written again from block 0', as
 
 test('operator commit skips health checks; operator rollback returns to the verified old slot', async () => {
   const { node, service } = await setup([['/bin/false']]);
-  const r = await service.start(fileSource(kit.bundle));
+  const r = await service.start(fileSource(nodes.kit.bundle));
   assert.equal(r.kind, 'parked');
   assert.equal(await node.booted(), 'B');
   const commit = await node.cli(['commit']);
@@ -106,10 +96,10 @@ test('operator commit skips health checks; operator rollback returns to the veri
 
 test('after a commit the same service refuses a release below the raised floor', async () => {
   const { node, service } = await setup();
-  assert.equal((await service.start(fileSource(kit.bundle))).kind, 'parked');
+  assert.equal((await service.start(fileSource(nodes.kit.bundle))).kind, 'parked');
   const c = await service.resumeAfterBoot();
   assert.deepEqual(c && c.kind === 'outcome' && c.outcome, 'committed');
-  const r = await service.start(fileSource(kit.older)); // release 1 < floor 2
+  const r = await service.start(fileSource(nodes.kit.older)); // release 1 < floor 2
   assert.equal(r.kind === 'outcome' && r.outcome, 'failed');
   assert.match(String(r.kind === 'outcome' && r.error?.code), /^E_BUNDLE_/);
   assert.equal(await node.booted(), 'B');
@@ -125,7 +115,7 @@ test('install on a terminal draws a progress bar; elsewhere it prints plain line
     const err = new PassThrough();
     let text = '';
     out.on('data', (b: Buffer) => (text += b));
-    const code = await run([kit.bundle, '--config', node.configPath], { out, err, isTTY });
+    const code = await run([nodes.kit.bundle, '--config', node.configPath], { out, err, isTTY });
     assert.equal(code, 0);
     if (isTTY) assert.match(text, /\r\[#{30}\] 100% 2\.0\/2\.0 MiB[^\n]*\n/);
     else assert.match(text, /^written 50% 1\.\d\/2\.0 MiB(, .*)?$/m);
@@ -135,12 +125,12 @@ test('install on a terminal draws a progress bar; elsewhere it prints plain line
 
 test('a repeated start with the same deployment id does not start a second deployment', async () => {
   const { service } = await setup();
-  const first = await service.start(fileSource(kit.bundle), { id: 'hub-42' });
+  const first = await service.start(fileSource(nodes.kit.bundle), { id: 'hub-42' });
   assert.deepEqual(first.kind === 'parked' && first.id, 'hub-42');
-  const again = await service.start(fileSource(kit.bundle), { id: 'hub-42' });
+  const again = await service.start(fileSource(nodes.kit.bundle), { id: 'hub-42' });
   assert.deepEqual(again, { kind: 'in_progress', id: 'hub-42', state: 'awaiting_boot' });
-  await assert.rejects(service.start(fileSource(kit.bundle), { id: 'hub-43' }), { code: 'E_UPDATE_BUSY' });
-  await assert.rejects(service.start(fileSource(kit.bundle), { id: '../x' }), { code: 'E_UPDATE_ID' });
+  await assert.rejects(service.start(fileSource(nodes.kit.bundle), { id: 'hub-43' }), { code: 'E_UPDATE_BUSY' });
+  await assert.rejects(service.start(fileSource(nodes.kit.bundle), { id: '../x' }), { code: 'E_UPDATE_ID' });
 });
 
 test('a shutdown asked for between two steps is not lost (abort-between-steps regression)', async () => {
@@ -150,7 +140,7 @@ test('a shutdown asked for between two steps is not lost (abort-between-steps re
   const off = service.subscribe((e) => {
     if (e.type === 'state' && e.state === 'verifying') service.stop();
   });
-  const r = await service.start(fileSource(kit.bundle));
+  const r = await service.start(fileSource(nodes.kit.bundle));
   off();
   assert.deepEqual([r.kind, r.kind === 'stopped' && r.state], ['stopped', 'verifying']);
   assert.equal((await node.journal())?.state, 'verifying');

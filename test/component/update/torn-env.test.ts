@@ -2,28 +2,15 @@
 // commit nor be mistaken for a failed update, and is repaired and reported at the next start.
 // Real fw_setenv / fw_printenv on a redundant env in a file; the boot simulator writes one copy
 // per boot as U-Boot's saveenv does.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, readFile } from 'node:fs/promises';
-import { TestNode, UBOOT_ENV_SIZE } from './harness.ts';
-import { makeKit } from './kit.ts';
+import { TestNode, UBOOT_ENV_SIZE } from '../../support/test-node.ts';
+import { updateNodes } from '../../support/update-nodes.ts';
 import { UbootEnv } from '../../../agent/platform/bootenv/uboot-env.ts';
 
-let kit: Awaited<ReturnType<typeof makeKit>>;
-const nodes: TestNode[] = [];
-before(async () => {
-  kit = await makeKit({ imageSize: 1 << 20, blockSize: 64 << 10 });
-});
-after(async () => {
-  for (const n of nodes) await n.dispose();
-  await kit.dispose();
-});
-
-async function node(opts: { rebootCommand?: string[] } = {}): Promise<TestNode> {
-  const n = await TestNode.create({ kit, slotSize: 2 << 20, bootEnv: 'fw-tool', healthChecks: [['/bin/true']], ...opts });
-  nodes.push(n);
-  return n;
-}
+const nodes = updateNodes({ imageSize: 1 << 20, blockSize: 64 << 10 }, { slotSize: 2 << 20, bootEnv: 'fw-tool', healthChecks: [['/bin/true']] });
+const node = (opts: { rebootCommand?: string[] } = {}) => nodes.node(opts);
 
 /** Damages the copy the bootloader would use now (the newest); returns its index. */
 async function tearNewest(n: TestNode): Promise<number> {
@@ -53,7 +40,7 @@ async function resume(n: TestNode) {
 
 test('damage to the newest copy after commit: repaired at the next start, reported, the node keeps the new slot', async () => {
   const n = await node();
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   assert.equal(await n.booted(), 'B');
   await resume(n);
   assert.equal((await n.journal())?.state, 'committed');
@@ -78,7 +65,7 @@ test('damage to the newest copy after commit: repaired at the next start, report
 
 test('damage to the newest copy after arming: the bootloader still tries the new slot and the update commits', async () => {
   const n = await node({ rebootCommand: ['/bin/true'] });
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   assert.equal((await n.journal())?.state, 'awaiting_boot');
   await tearNewest(n);
   assert.equal(await n.reboot(), 'B', 'the arm is in both copies');
@@ -90,7 +77,7 @@ test('damage to the newest copy after arming: the bootloader still tries the new
 
 test('a lost arm write is reported as E_BOOTLOADER_ARM_LOST, not as a fallback of the new slot', async () => {
   const n = await node({ rebootCommand: ['/bin/true'] });
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   // The env as it was before arming (a restored or rolled-back env): target out of the order.
   await n.env().update({ BOOT_ORDER: 'A', BOOT_B_LEFT: '0', OUTPOST_B_GOOD: '0' });
   assert.equal(await n.reboot(), 'A');
@@ -115,7 +102,7 @@ test('damage to the newest copy at rest: repaired at the next start and reported
 
 test('a commit the env lost is marked again at the next start and reported', async () => {
   const n = await node();
-  assert.equal((await n.cli(['install', kit.bundle])).code, 0);
+  assert.equal((await n.cli(['install', nodes.kit.bundle])).code, 0);
   await resume(n);
   // What a lost commit leaves: the new slot on trial, the old one good behind it.
   await n.env().update({ BOOT_ORDER: 'B A', BOOT_B_LEFT: '2', OUTPOST_B_GOOD: '0' });

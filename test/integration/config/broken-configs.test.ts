@@ -5,13 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { PassThrough } from 'node:stream';
-import { cp, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
 import { writeKeyPair } from '../../../agent/bundle/key-files.ts';
-import { main } from '../../../agent/main.ts';
+import { runCli } from '../../support/cli.ts';
+import { fileNodeConfig, makeFileNode } from '../../support/file-node.ts';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 let base = '';
@@ -20,33 +19,15 @@ let n = 0;
 type Json = Record<string, any>;
 /** A working node: file slots A/B, a GRUB env, slot A booted, a .pub trust store, no hub. */
 function goodConfig(root: string): Json {
-  return {
-    core: { root, stateDir: '/state', logLevel: 'info' },
-    update: {
-      slots: [{ name: 'A', class: 'rootfs', path: '/slots/a.img' }, { name: 'B', class: 'rootfs', path: '/slots/b.img' }],
-      bootEnv: { kind: 'grub', path: '/boot/grubenv' },
-      bootedSlot: { source: 'file', path: '/run/booted-slot' },
-      rebootCommand: ['true'],
-    },
-    bundle: { trustStore: '/trust', floorFile: '/state/release-floor', compatible: ['board-1'] },
-    inventory: { scriptsDir: null },
-    location: { gpsd: false },
-  };
+  const c = fileNodeConfig(root, 'board-1');
+  return { ...c, core: { ...c.core, logLevel: 'info' }, inventory: { scriptsDir: null } };
 }
 
 before(async () => {
   base = await mkdtemp(join(tmpdir(), 'broken-configs-'));
   const root = join(base, 'template');
-  await mkdir(join(root, 'slots'), { recursive: true });
-  await mkdir(join(root, 'boot'));
-  await mkdir(join(root, 'run'));
-  await mkdir(join(root, 'state'));
-  await writeFile(join(root, 'slots/a.img'), Buffer.alloc(1 << 20));
-  await writeFile(join(root, 'slots/b.img'), Buffer.alloc(1 << 20));
-  await createGrubEnvFile(join(root, 'boot/grubenv'), { BOOT_ORDER: 'A', OUTPOST_A_GOOD: '1' });
-  await writeFile(join(root, 'run/booted-slot'), 'A\n');
+  await makeFileNode(root, { slotBytes: 1 << 20 });
   const k = await writeKeyPair(join(base, 'keys'), 'ci-1');
-  await mkdir(join(root, 'trust'));
   await cp(k.publicPath, join(root, 'trust/ci-1.pub'));
 });
 after(async () => {
@@ -64,17 +45,7 @@ async function node(breakIt: (c: Json, root: string) => Promise<void> | void): P
   return file;
 }
 
-/** `outpost …` through the CLI entry in this process (a child per call is slow on a busy machine). */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (b) => (o += b));
-  err.on('data', (b) => (e += b));
-  const code = await main(args, { out, err, isTTY: false });
-  return { code, out: o, err: e };
-}
+const cli = runCli;
 
 /** `outpost run`: its exit (fatal) or, while it runs degraded, the log line carrying `code`. */
 function run(file: string, code: string): Promise<{ exit: number | null; err: string; logged: boolean }> {

@@ -5,14 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { generateKeyPairSync } from 'node:crypto';
 import { startTestHub, testBundle, type TestHub } from '../../support/hub-in-process.ts';
-import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey, type DeviceIdentity } from '../../../agent/identity/device-identity.ts';
-import { createLogger, silentLogger } from '../../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
 import { waitFor } from '../../support/dev-hub.ts';
+import { startTestClient } from '../../support/hub-client.ts';
 
 let dir: string;
 let t: TestHub;
@@ -33,22 +31,12 @@ after(async () => {
 const newIdentity = (name: string) => identityFromKey(generateKeyPairSync('ed25519').privateKey, name);
 
 async function agent(name: string, identity: DeviceIdentity = newIdentity(name)) {
-  const lines: Array<Record<string, unknown>> = [];
-  const out = new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } });
   let ticks = 0;
-  const client = await HubClient.open({
-    url: t.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, name), agentVersion: '0.1.0',
-    update: null, rebooter: null,
+  const running = await startTestClient({
+    url: t.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, name),
     source: { inventory: async () => ({ 'os.name': 'x', tick: ticks++ }), location: async () => null },
-    timings: {
-      pingIntervalMs: 1000, authTimeoutMs: 3000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
-      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 1000, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
-    },
-    log: createLogger({ level: 'debug', out }),
   });
-  const ac = new AbortController();
-  const running = client.run(ac.signal);
-  return { client, identity, lines, stop: async () => { ac.abort(); await running; } };
+  return { ...running, identity };
 }
 
 const node = async (fp: string) => (await t.detail(fp))!;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startHubProcess, waitFor, type HubProcess } from '../../support/dev-hub.ts';
 import { spawnAgent, type AgentProcess } from './agent-process.ts';
-import { TestNode } from '../../component/update/harness.ts';
-import { makeKit } from '../../component/update/kit.ts';
+import { TestNode } from '../../support/test-node.ts';
+import { makeKit } from '../../support/bundle-kit.ts';
 import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');

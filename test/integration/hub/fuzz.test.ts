@@ -15,7 +15,7 @@ import { HubClient } from '../../../agent/hub/client.ts';
 import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES, encodeHubMessage, type HubMessage } from '../../../shared/protocol/index.ts';
-import type { UpdateService } from '../../../agent/hub/ports.ts';
+import type { UpdatePort } from '../../../agent/hub/ports.ts';
 import { waitFor } from '../../support/dev-hub.ts';
 
 setFlagsFromString('--expose-gc');
@@ -98,7 +98,7 @@ test('10,000+ hostile frames: every one answered or dropped, agent stays up, hea
       });
     });
     const offers: string[] = [];
-    const update: UpdateService = {
+    const update: UpdatePort = {
       async offer(o) {
         offers.push(o.deploymentId);
         return { result: 'accepted' };

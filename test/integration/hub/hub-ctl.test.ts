@@ -10,9 +10,8 @@ import { join, resolve } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { startHubProcess, waitFor } from '../../support/dev-hub.ts';
 import { testBundle } from '../../support/hub-in-process.ts';
-import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
-import { silentLogger } from '../../../agent/log/logger.ts';
+import { startTestClient } from '../../support/hub-client.ts';
 
 const CTL = resolve(import.meta.dirname, '../../../bin/outpost-hub.js');
 const run = promisify(execFile);
@@ -25,16 +24,7 @@ test('hub-ctl: nodes, accept --group, offer --group, show, command --type config
   const base = ['ctl', '--hub', hub.apiUrl, '--token', hub.token];
   const ctl = async (...args: string[]) => JSON.parse((await run(process.execPath, [CTL, ...base, '--json', ...args])).stdout);
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'ctl-1');
-  const client = await HubClient.open({
-    url: hub.agentUrl, clientOptions: {}, identity, dir: join(dir, 'agent'), agentVersion: '0.1.0', update: null, rebooter: null, source: null,
-    timings: {
-      pingIntervalMs: 1000, authTimeoutMs: 2000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
-      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 500, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
-    },
-    log: silentLogger(),
-  });
-  const ac = new AbortController();
-  const running = client.run(ac.signal);
+  const { client, stop } = await startTestClient({ url: hub.agentUrl, identity, dir: join(dir, 'agent'), timings: { authTimeoutMs: 2000, healthDeadlineMs: 500 } });
   try {
     const listed = await waitFor('pending node listed', async () => ((await ctl('nodes', '--status', 'pending')) as { nodes: Array<{ status: string; fingerprint: string }> }).nodes[0]);
     // Readable by default: a table with a header row.
@@ -75,8 +65,7 @@ test('hub-ctl: nodes, accept --group, offer --group, show, command --type config
       return true;
     });
   } finally {
-    ac.abort();
-    await running;
+    await stop();
     await hub.stop();
     await rm(dir, { recursive: true, force: true });
   }

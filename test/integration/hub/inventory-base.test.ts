@@ -9,13 +9,12 @@ import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import { startTestHub, type TestHub } from '../../support/hub-in-process.ts';
-import { HubClient } from '../../../agent/hub/client.ts';
 import { INVENTORY_ACK_FILE } from '../../../agent/inventory/ack-store.ts';
 import { hashFlat } from '../../../agent/inventory/hash.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
-import { silentLogger } from '../../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES, type Inventory } from '../../../shared/protocol/index.ts';
 import { waitFor } from '../../support/dev-hub.ts';
+import { startTestClient } from '../../support/hub-client.ts';
 
 const dirs: string[] = [];
 after(async () => {
@@ -39,19 +38,11 @@ function nodeAt(dir: string, hubUrl: () => string) {
     identity,
     state,
     async start() {
-      const client = await HubClient.open({
-        url: hubUrl(), clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, 'node'), agentVersion: '0.1.0',
-        update: null, rebooter: null,
+      return startTestClient({
+        url: hubUrl(), clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, 'node'),
         source: { inventory: async () => (state.collections++, { ...state.facts }), location: async () => null },
-        timings: {
-          pingIntervalMs: 1000, authTimeoutMs: 3000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
-          inventoryIntervalS: 0, locationIntervalS: 3600, healthDeadlineMs: 1000, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
-        },
-        log: silentLogger(),
+        timings: { inventoryIntervalS: 0 },
       });
-      const ac = new AbortController();
-      const running = client.run(ac.signal);
-      return { client, stop: async () => (ac.abort(), await running) };
     },
   };
 }

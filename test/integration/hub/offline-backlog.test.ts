@@ -7,37 +7,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { startTestHub } from '../../support/hub-in-process.ts';
-import { HubClient } from '../../../agent/hub/client.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
-import { silentLogger } from '../../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
-import type { UpdateEvent, UpdateService } from '../../../agent/hub/ports.ts';
+import type { UpdateReport, UpdatePort } from '../../../agent/hub/ports.ts';
 import { waitFor } from '../../support/dev-hub.ts';
+import { startTestClient } from '../../support/hub-client.ts';
 
 test('reports made while the hub was down are all delivered, in order, once it is back', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-offline-'));
   await mkdir(join(dir, 'bundles'));
   let hub = await startTestHub(dir, { acceptAll: true });
   const port = Number(new URL(hub.hub.url).port);
-  const listeners = new Set<(e: UpdateEvent) => void>();
-  const update: UpdateService = {
+  const listeners = new Set<(e: UpdateReport) => void>();
+  const update: UpdatePort = {
     offer: async () => ({ result: 'rejected', code: 'E_COMMAND_UNSUPPORTED' }),
     cancel: async () => false,
     status: () => null,
     onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
   };
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'offline-1');
-  const client = await HubClient.open({
-    url: hub.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES }, identity, dir: join(dir, 'agent'), agentVersion: '0.1.0',
-    update, rebooter: null, source: { inventory: async () => ({ a: 1 }), location: async () => null },
-    timings: {
-      pingIntervalMs: 500, authTimeoutMs: 2000, backoffBaseMs: 20, backoffCapMs: 200, stableAfterMs: 60_000,
-      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 500, outboxMaxBytes: 8 << 20, outboxMaxCount: 10_000,
-    },
-    log: silentLogger(),
+  const { client, stop } = await startTestClient({
+    url: hub.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES }, identity, dir: join(dir, 'agent'),
+    update, source: { inventory: async () => ({ a: 1 }), location: async () => null },
+    timings: { pingIntervalMs: 500, authTimeoutMs: 2000, backoffBaseMs: 20, healthDeadlineMs: 500, outboxMaxBytes: 8 << 20, outboxMaxCount: 10_000 },
   });
-  const ac = new AbortController();
-  const running = client.run(ac.signal);
   try {
     await waitFor('first inventory stored', async () => (await hub.detail(identity.fingerprint))?.ackedSeq === 1);
     await hub.close();
@@ -59,8 +52,7 @@ test('reports made while the hub was down are all delivered, in order, once it i
     assert.equal(node.deployment?.state, `s-${N}`, 'the hub ends on the last state');
     await waitFor('outbox drained', () => client.outbox.pendingCount === 0);
   } finally {
-    ac.abort();
-    await running;
+    await stop();
     await hub.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { startTestHub } from '../../support/hub-in-process.ts';
-import { HubClient } from '../../../agent/hub/client.ts';
 import { InventoryCollector } from '../../../agent/inventory/collector.ts';
 import { wireSource } from '../../../agent/inventory/service.ts';
 import { TimeFloor, TIME_FLOOR_FILE } from '../../../agent/time/floor.ts';
-import { floorFromVerifiedHead } from '../../../agent/time/verified-bundle.ts';
+import { timeFloorFromVerifiedHead } from '../../../agent/time/verified-bundle.ts';
 import { processRunner } from '../../../agent/platform/exec.ts';
 import { identityFromKey } from '../../../agent/identity/device-identity.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
 import { waitFor } from '../../support/dev-hub.ts';
+import { startTestClient } from '../../support/hub-client.ts';
 
 test('hub time raises the floor of a node booted in 1970; clock-behind reaches the hub; bundles raise it; it never falls', { timeout: 30_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-floor-'));
@@ -34,18 +34,12 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
     clock: floor.clock(), trustedTime: () => floor.trustedNow(),
   });
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'floor-node');
-  const client = await HubClient.open({
-    url: hub.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, 'node', 'hub'), agentVersion: '0.1.0',
-    update: null, rebooter: null, timeFloor: floor,
+  const { client, stop } = await startTestClient({
+    url: hub.hub.agentUrl, clientOptions: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, identity, dir: join(dir, 'node', 'hub'),
+    timeFloor: floor,
     source: { inventory: wireSource(collector), location: async () => null },
-    timings: {
-      pingIntervalMs: 1000, authTimeoutMs: 3000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
-      inventoryIntervalS: 0, locationIntervalS: 3600, healthDeadlineMs: 1000, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
-    },
-    log: silentLogger(),
+    timings: { inventoryIntervalS: 0 },
   });
-  const ac = new AbortController();
-  const running = client.run(ac.signal);
   const record = () => hub.detail(identity.fingerprint);
   try {
     assert.equal(floor.floorMs, builtIn);
@@ -67,7 +61,7 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
 
     // A verified bundle made later than anything seen raises the floor (the update machine's hook).
     const created = Date.now() + 3600_000;
-    await floorFromVerifiedHead(floor, silentLogger())({ manifest: { created: new Date(created).toISOString() } });
+    await timeFloorFromVerifiedHead(floor, silentLogger())({ manifest: { created: new Date(created).toISOString() } });
     assert.equal(floor.floorMs, created);
     assert.equal(floor.trustedNow().source, 'bundle');
 
@@ -80,8 +74,7 @@ test('hub time raises the floor of a node booted in 1970; clock-behind reaches t
     assert.equal(floor.floorMs, created);
     assert.equal((await TimeFloor.open(join(dir, 'node'), { builtInFloorMs: builtIn })).floorMs, created, 'and not on disk either');
   } finally {
-    ac.abort();
-    await running;
+    await stop();
     await hub.close();
     await rm(dir, { recursive: true, force: true });
   }

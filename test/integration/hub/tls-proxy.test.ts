@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import https from 'node:https';
 import http from 'node:http';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { HubClient } from '../../../agent/hub/client.ts';
 import { buildClientOptions } from '../../../agent/net/ws-transport.ts';
 import { loadOrCreateIdentity } from '../../../agent/identity/device-identity.ts';
-import { createLogger } from '../../../agent/log/logger.ts';
 import { encodeHubMessage } from '../../../shared/protocol/index.ts';
 import { waitFor } from '../../support/dev-hub.ts';
+import { startTestClient } from '../../support/hub-client.ts';
 
 let dir: string;
 let server: https.Server;
@@ -57,24 +55,11 @@ after(async () => {
 });
 
 async function connect(name: string, t: { caFile?: string; certFile?: string; keyFile?: string; proxy?: string; url?: string }) {
-  const lines: Array<Record<string, unknown>> = [];
-  const out = new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } });
   const url = t.url ?? wssUrl;
   const clientOptions = await buildClientOptions({
     url, caFile: t.caFile ?? null, certFile: t.certFile ?? null, keyFile: t.keyFile ?? null, proxy: t.proxy ? new URL(t.proxy) : null, handshakeTimeoutMs: 3000,
   });
-  const client = await HubClient.open({
-    url, clientOptions, identity: await loadOrCreateIdentity(join(dir, name, 'id'), name), dir: join(dir, name, 'hub'), agentVersion: '0.1.0',
-    update: null, rebooter: null, source: null,
-    timings: {
-      pingIntervalMs: 1000, authTimeoutMs: 3000, backoffBaseMs: 50, backoffCapMs: 200, stableAfterMs: 60_000,
-      inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 1000, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,
-    },
-    log: createLogger({ level: 'debug', out }),
-  });
-  const ac = new AbortController();
-  const running = client.run(ac.signal);
-  return { client, lines, stop: async () => { ac.abort(); await running; } };
+  return startTestClient({ url, clientOptions, identity: await loadOrCreateIdentity(join(dir, name, 'id'), name), dir: join(dir, name, 'hub') });
 }
 
 test('wss with the configured CA and a client certificate authenticates', async () => {

@@ -24,10 +24,10 @@ test('a validly signed manifest with a duplicate key is refused (E_BUNDLE_MANIFE
   const payload = { name: 'rootfs.img', slotClass: 'rootfs', size: 65536, sha256: 'a'.repeat(64), blockSize: 65536, blocks: 1, indexSha256: 'b'.repeat(64) };
   const body = (releases: string) => `{"format":1,"version":"2.0",${releases},"compatible":["${TEST_COMPATIBLE}"],"created":"2026-11-21T12:00:00Z","payloads":[${JSON.stringify(payload)}]}`;
   const good = Buffer.from(body('"release":2'));
-  assert.equal(verifyHeadEntries(trust, { floor: 0, compatible: [TEST_COMPATIBLE] }, good, signManifest(good, keys.map((k) => k.key))).manifest.release, 2);
+  assert.equal(verifyHeadEntries(trust, { releaseFloor: 0, compatible: [TEST_COMPATIBLE] }, good, signManifest(good, keys.map((k) => k.key))).manifest.release, 2);
   const twice = Buffer.from(body('"release":2,"release":100'));
   assert.throws(
-    () => verifyHeadEntries(trust, { floor: 0, compatible: [TEST_COMPATIBLE] }, twice, signManifest(twice, keys.map((k) => k.key))),
+    () => verifyHeadEntries(trust, { releaseFloor: 0, compatible: [TEST_COMPATIBLE] }, twice, signManifest(twice, keys.map((k) => k.key))),
     (e) => isOutpostError(e, 'E_BUNDLE_MANIFEST') && /duplicate key "release"/.test(e.message),
   );
 });

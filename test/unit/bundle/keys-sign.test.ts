@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey, parsePrivateKey, parsePublicKey } from '../../../shared/bundle/keys.ts';
 import { addSignature } from '../../../shared/bundle/sign.ts';
-import { isOutpostError } from '../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../shared/errors.ts';
 import { readBundle } from '../../../agent/bundle/reader.ts';
 import { storeFromDocument } from '../../../shared/bundle/trust.ts';
 import { devKeys, makeBundle, makeImage, testPolicy, trustDocument } from '../../support/bundle-fixtures.ts';
@@ -19,7 +19,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 
 test('key files: a JWK whose public part does not match its private part is refused', () => {
   const a = generateSigningKey('a');

@@ -14,7 +14,7 @@ if (mode === 'create') {
   });
 } else if (mode === 'verify') {
   const trust = await loadTrustStore(b);
-  await readBundle(createReadStream(a), { trust, floor: 0, compatible: ['mem'] }, {
+  await readBundle(createReadStream(a), { trust, releaseFloor: 0, compatible: ['mem'] }, {
     async begin() {},
     async block(_p, _i, data) {
       payloadBytes += data.length;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installRotation, loadTrustStore } from '../../../agent/bundle/trust-file.ts';
 import { applyRotation, encodeTrustDocument, parseTrustDocument, storeFromDocument, signTrustDocument } from '../../../shared/bundle/trust.ts';
-import { isOutpostError } from '../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../shared/errors.ts';
 import { devKeys, makeKeys, rotationDocument, trustDocument, type TestKey } from '../../support/bundle-fixtures.ts';
 
 let dir: string;
@@ -22,7 +22,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 
 test('a directory of *.pub keys is threshold 1; one .pub file works too', async () => {
   const d = join(dir, 'pubs');

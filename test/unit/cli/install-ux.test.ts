@@ -2,29 +2,21 @@
 // a connection error at the first failure with the retry plan, and --no-reboot staging.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { main } from '../../../agent/main.ts';
 import { formatEta, formatRate, progressPrinter } from '../../../agent/cli/progress.ts';
-import { createGrubEnvFile, GrubEnv } from '../../../agent/platform/bootenv/grub-env.ts';
+import { runCli } from '../../support/cli.ts';
+import { fileNodeConfig, makeFileNode } from '../../support/file-node.ts';
+import { GrubEnv } from '../../../agent/platform/bootenv/grub-env.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'install-ux-'));
 after(() => rm(root, { recursive: true, force: true }));
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (b) => (o += b));
-  err.on('data', (b) => (e += b));
-  const code = await main(args, { out, err, isTTY: false });
-  return { code, out: o, err: e };
-}
+const cli = (...args: string[]) => runCli(args);
 
 test('progress lines carry the rate over recent seconds and an ETA', () => {
   const out = new PassThrough();
@@ -52,26 +44,11 @@ test('progress lines carry the rate over recent seconds and an ETA', () => {
 
 async function nodeConfig(name: string, fetch: Record<string, unknown> = {}): Promise<string> {
   const r = join(root, name);
-  for (const d of ['slots', 'boot', 'run', 'trust']) await mkdir(join(r, d), { recursive: true });
-  await writeFile(join(r, 'slots/a.img'), Buffer.alloc(4 << 20));
-  await writeFile(join(r, 'slots/b.img'), Buffer.alloc(4 << 20));
-  await createGrubEnvFile(join(r, 'boot/grubenv'), { BOOT_ORDER: 'A', OUTPOST_A_GOOD: '1' });
-  await writeFile(join(r, 'run/booted-slot'), 'A\n');
+  await makeFileNode(r);
   // Any key: the download fails before anything is verified.
   await writeFile(join(r, 'trust/any.pub'), '{"kty":"OKP","crv":"Ed25519","kid":"any","x":"0WV8QFPS6XLCun2fSWfk7G3sQqoLMKQABoDaPxsyoQE"}');
   const file = join(r, 'config.json');
-  await writeFile(file, JSON.stringify({
-    core: { root: r, stateDir: '/state' },
-    update: {
-      slots: [{ name: 'A', class: 'rootfs', path: '/slots/a.img' }, { name: 'B', class: 'rootfs', path: '/slots/b.img' }],
-      bootEnv: { kind: 'grub', path: '/boot/grubenv' },
-      bootedSlot: { source: 'file', path: '/run/booted-slot' },
-      rebootCommand: ['true'],
-    },
-    bundle: { trustStore: '/trust', compatible: ['board'] },
-    fetch,
-    location: { gpsd: false },
-  }));
+  await writeFile(file, JSON.stringify({ ...fileNodeConfig(r), fetch }));
   return file;
 }
 

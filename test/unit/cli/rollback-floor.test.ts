@@ -7,46 +7,24 @@ import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../../agent/main.ts';
-import { createGrubEnvFile, GrubEnv } from '../../../agent/platform/bootenv/grub-env.ts';
+import { GrubEnv } from '../../../agent/platform/bootenv/grub-env.ts';
+import { runCli } from '../../support/cli.ts';
+import { fileNodeConfig, makeFileNode } from '../../support/file-node.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'rollback-floor-'));
 after(() => rm(root, { recursive: true, force: true }));
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (b) => (o += b));
-  err.on('data', (b) => (e += b));
-  const code = await main(args, { out, err, isTTY: false });
-  return { code, out: o, err: e };
-}
+const cli = (...args: string[]) => runCli(args);
 
 async function boot(slot: string): Promise<void> {
   await writeFile(join(root, 'run/booted-slot'), `${slot}\n`);
 }
 
 test('rollback below the floor is refused without --force, done with it, and says what it does', { timeout: 180_000 }, async () => {
-  for (const d of ['slots', 'boot', 'run', 'trust', 'keys']) await mkdir(join(root, d));
-  await writeFile(join(root, 'slots/a.img'), Buffer.alloc(4 << 20));
-  await writeFile(join(root, 'slots/b.img'), Buffer.alloc(4 << 20));
-  await createGrubEnvFile(join(root, 'boot/grubenv'), { BOOT_ORDER: 'A', OUTPOST_A_GOOD: '1' });
-  await boot('A');
+  await makeFileNode(root);
+  await mkdir(join(root, 'keys'));
   const config = join(root, 'config.json');
-  await writeFile(config, JSON.stringify({
-    core: { root, stateDir: '/state' },
-    update: {
-      slots: [{ name: 'A', class: 'rootfs', path: '/slots/a.img' }, { name: 'B', class: 'rootfs', path: '/slots/b.img' }],
-      bootEnv: { kind: 'grub', path: '/boot/grubenv' },
-      bootedSlot: { source: 'file', path: '/run/booted-slot' },
-      rebootCommand: ['true'],
-    },
-    bundle: { trustStore: '/trust', floorFile: '/state/release-floor', compatible: ['board'] },
-    location: { gpsd: false },
-  }));
+  await writeFile(config, JSON.stringify(fileNodeConfig(root)));
   assert.equal((await cli('bundle', 'keygen', '--out', join(root, 'keys'), '--id', 'k1')).code, 0);
   await copyFile(join(root, 'keys/k1.pub'), join(root, 'trust/k1.pub'));
   // Release 1 onto B, release 2 onto A: each installed, "rebooted" into, resumed and committed.

@@ -5,21 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../../agent/main.ts';
+import { runCli } from '../../support/cli.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (b) => (o += b));
-  err.on('data', (b) => (e += b));
-  const code = await main(args, { out, err, isTTY: false });
-  return { code, out: o, err: e };
-}
+const cli = runCli;
 
 /** Command path → arguments that leave out something required. */
 const COMMANDS: Array<[string[], string[]]> = [

@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../../agent/main.ts';
+import { runCli } from '../../support/cli.ts';
 import { hashInventory } from '../../../agent/inventory/hash.ts';
 
 let root = '';
@@ -21,14 +20,7 @@ after(async () => {
 async function cli(args: string[], config: object): Promise<{ code: number; out: string; err: string }> {
   const file = join(root, `config-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(file, JSON.stringify({ core: { root, stateDir: '/state' }, ...config }));
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (b) => (o += b));
-  err.on('data', (b) => (e += b));
-  const code = await main([...args, '--config', file], { out, err, isTTY: false });
-  return { code, out: o, err: e };
+  return runCli([...args, '--config', file]);
 }
 
 test('outpost inventory --json prints the document with its hash', async () => {

@@ -19,7 +19,7 @@ after(async () => {
 test('collects every targeted section; failing and hanging sources land in errors', async () => {
   dir = await mkdtemp(join(tmpdir(), 'outpost-inv-'));
   await writeFile(join(dir, 'asset'), '#!/bin/sh\necho asset_tag=OP-0042\n', { mode: 0o755 });
-  const failing: Probe = { name: 'broken', run: async () => { throw new AgentError('E_PROBE_BROKEN', 'no such bus'); } };
+  const failing: Probe = { name: 'broken', run: async () => { throw new AgentError('E_EXEC', 'no such bus'); } };
   const collector = new InventoryCollector({
     callTimeoutMs: 60_000, // real systeminformation calls: generous, a busy CI machine is slow
     scriptsDir: dir,
@@ -53,7 +53,7 @@ test('collects every targeted section; failing and hanging sources land in error
   assert.deepEqual(inv.custom, { asset: { asset_tag: 'OP-0042' } });
 
   assert.deepEqual(inv.errors, {
-    broken: { code: 'E_PROBE_BROKEN', message: 'no such bus' },
+    broken: { code: 'E_EXEC', message: 'no such bus' },
   });
   assert.equal(inv.volatile.collectedAt, '2027-01-01T00:00:00.000Z');
   assert.deepEqual(inv.clock, { behindFloor: true, usingFloor: true }, 'a clock behind the trusted floor is reported');
@@ -106,7 +106,7 @@ test('boot-static facts are collected once per process; failures are retried', a
     {
       name: 'flaky', bootStatic: true,
       run: async () => {
-        if (calls.flaky++ === 0) throw new AgentError('E_BUSY', 'busy');
+        if (calls.flaky++ === 0) throw new AgentError('E_INVENTORY_TIMEOUT', 'busy');
         return { facts: { flaky: { ok: true } } };
       },
     },
@@ -117,6 +117,6 @@ test('boot-static facts are collected once per process; failures are retried', a
   const second = await collector.collect();
   const third = await collector.collect();
   assert.deepEqual(calls, { board: 1, flaky: 2, mem: 3 });
-  assert.deepEqual(first.errors, { flaky: { code: 'E_BUSY', message: 'busy' } });
+  assert.deepEqual(first.errors, { flaky: { code: 'E_INVENTORY_TIMEOUT', message: 'busy' } });
   assert.deepEqual([second.board, second.flaky, third.flaky, third.mem], [{ serial: 'X1' }, { ok: true }, { ok: true }, { n: 3 }]);
 });

@@ -4,10 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AttemptCounterBootControl } from '../../../../agent/platform/bootcontrol/attempt-counter.ts';
-import { isOutpostError } from '../../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../../shared/errors.ts';
 import { counting, ENV_KINDS, makeEnv } from './envs.ts';
 
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 let dir = '';
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bootctl-'));

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { FwToolEnv } from '../../../../agent/platform/bootenv/fw-tool-env.ts';
 import { UbootEnv } from '../../../../agent/platform/bootenv/uboot-env.ts';
 import { openBootEnv } from '../../../../agent/platform/bootenv/open.ts';
-import { isOutpostError } from '../../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../../shared/errors.ts';
 
 const SIZE = 0x1000;
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 let dir = '';
 let n = 0;
 

@@ -8,9 +8,9 @@ import {
   grubVars,
   GRUB_SIGNATURE,
 } from '../../../../agent/platform/bootenv/grub-block.ts';
-import { isOutpostError } from '../../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../../shared/errors.ts';
 
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 
 test('a fresh block is the signature and # padding, 1024 bytes', () => {
   const b = encodeGrubBlock(emptyGrubBlock());

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrubEnv, createGrubEnvFile } from '../../../../agent/platform/bootenv/grub-env.ts';
 import { runCommand } from '../../../../agent/platform/exec.ts';
-import { isOutpostError } from '../../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../../shared/errors.ts';
 
 const FIX = join(import.meta.dirname, '../../../fixtures/bootenv');
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 let dir = '';
 
 before(async () => {

@@ -10,12 +10,12 @@ import { formatFwEnvConfig, type UbootGeometry } from '../../../../agent/platfor
 import { encodeUbootCopy } from '../../../../agent/platform/bootenv/uboot-image.ts';
 import { parsePrintenv } from '../../../../agent/platform/bootenv/fw-tool-env.ts';
 import { runCommand } from '../../../../agent/platform/exec.ts';
-import { isOutpostError } from '../../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../../shared/errors.ts';
 import { requireTool } from '../../../support/require-tool.ts';
 
 const FIX = join(import.meta.dirname, '../../../fixtures/bootenv');
 const SIZE = 0x1000;
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 let dir = '';
 let n = 0;
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { currentCopy, decodeUbootCopy, encodeUbootCopy } from '../../../../agent/platform/bootenv/uboot-image.ts';
 import { parseFwEnvConfig, formatFwEnvConfig } from '../../../../agent/platform/bootenv/fw-env-config.ts';
-import { isOutpostError } from '../../../../shared/errors.ts';
+import { isOutpostError, type ErrorCode } from '../../../../shared/errors.ts';
 
-const code = (c: string) => (e: unknown) => isOutpostError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isOutpostError(e, c);
 
 test('layout: CRC32 LE of the data area, flag byte when redundant, sorted NUL-separated entries', () => {
   const img = encodeUbootCopy({ b: '2', a: '1', Z: 'up' }, 64, true, 7);

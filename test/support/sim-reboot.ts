@@ -2,9 +2,9 @@
 // over the node's GRUB env (or U-Boot env given by its fw_env.config, written once per boot like
 // U-Boot's saveenv) and records the slot it "booted". Usage: sim-reboot.ts GRUBENV|FW_ENV.CONFIG BOOTED_FILE
 import { readFile } from 'node:fs/promises';
-import { GrubEnv } from '../../../agent/platform/bootenv/grub-env.ts';
-import { UbootEnv } from '../../../agent/platform/bootenv/uboot-env.ts';
-import { simulateBoot } from '../../support/boot-simulator.ts';
+import { GrubEnv } from '../../agent/platform/bootenv/grub-env.ts';
+import { UbootEnv } from '../../agent/platform/bootenv/uboot-env.ts';
+import { simulateBoot } from './boot-simulator.ts';
 
 const [envPath, bootedFile] = process.argv.slice(2);
 if (!envPath || !bootedFile) {

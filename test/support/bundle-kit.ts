@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { makeBundle, makeImage, makeKeys, makeTrustDir, TEST_COMPATIBLE, type TestKey } from '../../support/bundle-fixtures.ts';
-import type { BundleKit, Image } from './harness.ts';
+import { makeBundle, makeImage, makeKeys, makeTrustDir, TEST_COMPATIBLE, type TestKey } from './bundle-fixtures.ts';
+import type { BundleKit, Image } from './test-node.ts';
 
 export interface KitOptions {
   imageSize: number;

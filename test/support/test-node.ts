@@ -7,16 +7,16 @@ import { mkdir, mkdtemp, readFile, rm, truncate, writeFile, open } from 'node:fs
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
-import { GrubEnv, createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
-import { UbootEnv } from '../../../agent/platform/bootenv/uboot-env.ts';
-import type { BootEnv } from '../../../agent/platform/types.ts';
-import { openSlotDevice } from '../../../agent/platform/slots/slot-device.ts';
-import { setSlotRecord } from '../../../agent/update/slot-records.ts';
-import { validateJournal, type Journal } from '../../../agent/update/journal.ts';
-import { simulateBoot } from '../../support/boot-simulator.ts';
+import { GrubEnv, createGrubEnvFile } from '../../agent/platform/bootenv/grub-env.ts';
+import { UbootEnv } from '../../agent/platform/bootenv/uboot-env.ts';
+import type { BootEnv } from '../../agent/platform/types.ts';
+import { openSlotDevice } from '../../agent/platform/slots/slot-device.ts';
+import { setSlotRecord } from '../../agent/update/slot-records.ts';
+import { validateJournal, type Journal } from '../../agent/update/journal.ts';
+import { simulateBoot } from './boot-simulator.ts';
 
-export const REPO = resolve(import.meta.dirname, '../../..');
-const SIM_REBOOT = join(REPO, 'test/component/update/sim-reboot.ts');
+export const REPO = resolve(import.meta.dirname, '../..');
+const SIM_REBOOT = join(REPO, 'test/support/sim-reboot.ts');
 const SLOTS = ['A', 'B'] as const;
 const COMPILE_CACHE = join(tmpdir(), 'outpost-test-compile-cache');
 

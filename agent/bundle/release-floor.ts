@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../lib/atomic-file.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import { readCounterFile } from './small-file.ts';
 
-export function readFloor(path: string): Promise<number> {
+export function readReleaseFloor(path: string): Promise<number> {
   return readCounterFile(path, { what: 'release floor', maxDigits: 16, readCode: 'E_FLOOR_READ', corruptCode: 'E_FLOOR_CORRUPT' });
 }
 
@@ -13,10 +13,10 @@ export function readFloor(path: string): Promise<number> {
 const queues = new Map<string, Promise<unknown>>();
 
 /** Raises the floor to `release` (no-op if already there); refuses to lower it. */
-export function raiseFloor(path: string, release: number): Promise<number> {
+export function raiseReleaseFloor(path: string, release: number): Promise<number> {
   const run = async () => {
     if (!Number.isSafeInteger(release) || release < 0) throw new OutpostError('E_FLOOR_VALUE', `not a release number: ${release}`);
-    const current = await readFloor(path);
+    const current = await readReleaseFloor(path);
     if (release < current) throw new OutpostError('E_FLOOR_LOWER', `release floor is ${current}; refusing to lower it to ${release}`);
     if (release > current) await writeFileAtomic(path, `${release}\n`);
     return release;
