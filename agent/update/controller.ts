@@ -11,6 +11,7 @@ import { checkWindows, type DeploymentWindows, type WindowLayer } from '../windo
 import { runInWindows, type WindowGate } from '../window/scheduler.ts';
 import { isBeforeArming, reportedResult, type ReportedResult, type State } from './machine.ts';
 import { PushedHealthChecks } from './pushed-checks.ts';
+import { stateWriteErrno, stateWriteError } from './state-writes.ts';
 import type { RunResult, UpdateEvent } from './runner.ts';
 import type { UpdateService } from './service.ts';
 
@@ -123,6 +124,13 @@ export class UpdateController {
       this.#d.log.error('offer refused: bundle trust store or release floor unusable', { deploymentId: o.deploymentId, code: broken.code, message: broken.message });
       return { result: 'rejected', code: broken.code, message: broken.message };
     }
+    // A full state disk refuses the offer with a code before anything is written.
+    try {
+      await this.#d.service.checkRoom();
+    } catch (err) {
+      this.#d.log.warn('offer refused: the state directory cannot take a deployment', { deploymentId: o.deploymentId, err });
+      return refusal(err);
+    }
     // Another offer may have been accepted while this one was checked.
     if (this.#running === o.deploymentId) return { result: 'duplicate' };
     if (this.#running) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${this.#running} is running` };
@@ -132,7 +140,7 @@ export class UpdateController {
       await this.#d.plan.setDeployment({ deploymentId: o.deploymentId, now: o.now === true, windows: o.windows ?? null, installWindows: o.installWindows ?? null });
     } catch (err) {
       this.#running = null;
-      return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_COMMAND_FAILED', message: (err as Error).message };
+      return refusal(err);
     }
     // The offer pins its bundle: a validly signed other bundle at that URL is refused (E_OFFER_MISMATCH).
     const fetched = this.#d.sourceFor(o.bundle.url);
@@ -308,6 +316,12 @@ export class UpdateController {
       }
     }
   }
+}
+
+/** A coded `rejected` ack: a state disk that refuses the write says so (E_STATE_NO_SPACE / E_STATE_WRITE). */
+function refusal(err: unknown): OfferDecision {
+  const coded = isAgentError(err) && !(err.code === 'E_STATE_WRITE' && stateWriteErrno(err)) ? err : stateWriteErrno(err) ? stateWriteError(err, 'the deployment plan') : null;
+  return { result: 'rejected', code: coded?.code ?? 'E_COMMAND_FAILED', message: coded?.message ?? (err as Error).message };
 }
 
 function errorFields(e: { code: string; message: string } | null): { code?: string; message?: string } {
