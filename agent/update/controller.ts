@@ -161,7 +161,8 @@ export class UpdateController {
   async cancel(deploymentId: string): Promise<boolean> {
     const d = (await this.#d.service.status()).deployment;
     const journaled = d?.id === deploymentId && d.outcome === null;
-    const ours = this.#running === deploymentId;
+    // Its outcome is out (the step that emitted it may still be returning): nothing to cancel.
+    const ours = this.#running === deploymentId && this.#ended !== deploymentId;
     if (!ours && !journaled) return false;
     if (journaled && !isBeforeArming(d.state)) {
       throw new AgentError('E_CANCEL_TOO_LATE', `deployment ${deploymentId} is in ${d.state}: past arming it can only be rolled back`);
