@@ -14,7 +14,7 @@ import { HANDLERS } from './handlers/index.ts';
 import { captureLogger, deploymentLogPath, readDeploymentLog } from './deployment-log.ts';
 import { currentBootId } from './boot-id.ts';
 import { writeJsonAtomic } from '../lib/atomic-file.ts';
-import { pruneDeploymentRecords } from './state-space.ts';
+import { pruneDeploymentRecords, releaseSpaceReserve } from './state-space.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
 import { retryStateWrite, stateWriteErrno, stateWriteError, STATE_WRITE_RETRY_MS } from './state-writes.ts';
 
@@ -233,7 +233,7 @@ export class Runner {
       try {
         await this.writeJournal(nj, log, err);
       } catch (e) {
-        return this.writeFailed(j, e, error, log);
+        return await this.writeFailed(j, e, error, log);
       }
     }
     this.emit({ type: 'state', id: nj.id, state: to, error: err, from, via: how });
@@ -260,7 +260,7 @@ export class Runner {
    * disk takes it (flush), so the update service is free again. After arming the drive stops:
    * the journal on disk names a state whose handler is safe to run again at the next start.
    */
-  private writeFailed(j: Journal, err: unknown, reason: ErrorInfo | null, log: Logger): Journal {
+  private async writeFailed(j: Journal, err: unknown, reason: ErrorInfo | null, log: Logger): Promise<Journal> {
     if (stateWriteErrno(err) === null) throw err;
     if (this.requested === 'shutdown') throw new Stop(j.state);
     const coded = stateWriteError(err, 'the deployment journal');
@@ -276,6 +276,8 @@ export class Runner {
     this.degraded = true;
     const nj: Journal = { ...j, state: to, error, updatedAt: new Date(this.deps.now()).toISOString() };
     this.unwritten = nj;
+    // The room set aside at start takes the end of this deployment even while the disk stays full.
+    if (await releaseSpaceReserve(this.deps.dir)) await this.flush();
     this.emit({ type: 'state', id: nj.id, state: to, error, from: j.state, via: 'state_write_failed' });
     return nj;
   }

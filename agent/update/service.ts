@@ -16,7 +16,7 @@ import { acquireLock, type ProcessLock } from '../lib/process-lock.ts';
 import { currentBootId } from './boot-id.ts';
 import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
 import type { EnvHealth } from '../platform/types.ts';
-import { checkStateSpace, STATE_HEADROOM_BYTES } from './state-space.ts';
+import { checkStateSpace, setSpaceReserve, STATE_HEADROOM_BYTES } from './state-space.ts';
 
 export interface SlotStatus {
   name: SlotName;
@@ -192,6 +192,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const booted = await requireBooted();
       // Refused before anything is journalled: a deployment that cannot write its state must not start.
       await checkRoom();
+      await setSpaceReserve(deps.dir);
       return runner.start({ origin: source.origin, target: otherSlot(booted), previous: booted, pin: source.pin ?? null }, source, opts.id);
     }),
 
@@ -200,6 +201,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const envCheck = await checkBootEnv(deps.bootControl, deps.logger, deps.now);
       const c = await current();
       let result: RunResult | null = null;
+      if (c && !outcomeOf(c.j)) await setSpaceReserve(deps.dir);
       if (c?.recovered) result = await runner.resume(c.j, null, c.j.error);
       else if (c && !outcomeOf(c.j)) {
         deps.logger.info('resuming deployment', { deployment: c.j.id, found: c.j.state, to: resumeState(c.j.state) });
