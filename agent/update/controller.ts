@@ -285,14 +285,16 @@ export class UpdateController {
       await this.#d.plan.endDeployment(id).catch(() => {});
       if (cancel.signal.aborted) {
         this.#d.log.info('deployment cancelled before its download started', { deploymentId: id });
-        this.#emit({ type: 'outcome', deploymentId: id, result: 'cancelled', code: 'E_CANCELLED', message: 'cancelled before the download started', log: '' });
+        const error = { code: 'E_CANCELLED', message: 'cancelled before the download started' };
+        this.#emit({ type: 'outcome', deploymentId: id, result: reportedResult('failed', error), ...error, log: '' });
         return;
       }
       if (sig.aborted) return; // shutdown before it started: the plan is gone, the hub offers again
       // It never started: the offer was acknowledged "accepted", so the hub must hear how it ended.
       this.#d.log.error('deployment could not start', { deploymentId: id, err });
-      const code = isAgentError(err) ? err.code : 'E_INTERNAL';
-      this.#emit({ type: 'outcome', deploymentId: id, result: 'failure', code, message: (err as Error).message, log: '' });
+      const error = { code: isAgentError(err) ? err.code : 'E_INTERNAL', message: (err as Error).message };
+      // Never started: it ends as `failed` would, through the one function that names results.
+      this.#emit({ type: 'outcome', deploymentId: id, result: reportedResult('failed', error), ...error, log: '' });
     } finally {
       // Only our own: a later drive may have started meanwhile.
       if (this.#running === id) this.#running = null;

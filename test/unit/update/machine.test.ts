@@ -199,3 +199,18 @@ test('only the runner writes a journal or names a state to enter (no transition 
     assert.ok(!literal.test(text), `${f} sets a state literally: ${literal.exec(text)?.[0]}`);
   }
 });
+
+test('one function names the reported result; nothing in the update subsystem picks one itself', async () => {
+  const { reportedResult } = await import('../../../agent/update/machine.ts');
+  assert.equal(reportedResult('committed', null), 'success');
+  assert.equal(reportedResult('rolled_back', { code: 'E_HEALTH_CHECK' }), 'rolled-back');
+  assert.equal(reportedResult('failed', { code: 'E_CANCELLED' }), 'cancelled');
+  assert.equal(reportedResult('failed', { code: 'E_STATE_NO_SPACE' }), 'failure');
+  const { readFileSync, globSync } = await import('node:fs');
+  const root = new URL('../../../', import.meta.url).pathname;
+  for (const f of globSync('agent/update/**/*.ts', { cwd: root })) {
+    if (f === 'agent/update/machine.ts') continue;
+    const m = /result:\s*'(success|failure|rolled-back|cancelled)'/.exec(readFileSync(root + f, 'utf8'));
+    assert.equal(m, null, `${f} names a result: ${m?.[0]}`);
+  }
+});
