@@ -17,6 +17,7 @@ import { currentBootId } from './boot-id.ts';
 import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
 import type { EnvHealth } from '../platform/types.ts';
 import { checkStateSpace, setSpaceReserve, STATE_HEADROOM_BYTES } from './state-space.ts';
+import { stateWriteErrno, stateWriteError } from './state-writes.ts';
 
 export interface SlotStatus {
   name: SlotName;
@@ -167,6 +168,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     try {
       lock = await acquireLock(lockPath, 'the update service');
     } catch (err) {
+      // A full state disk cannot even take the lock file: say so with the disk's code.
+      if (stateWriteErrno(err)) throw stateWriteError(err, 'the update lock');
       if (!isAgentError(err, 'E_UPDATE_BUSY')) throw err;
       throw new AgentError('E_UPDATE_BUSY', `${err.message}; if that is the daemon (outpost run): use the hub, or stop the service for an on-site install`, { cause: err, retryable: true });
     }

@@ -18,6 +18,9 @@ import type { ControllerEvent, OfferInput } from '../../../agent/update/controll
 import { STATE_WRITE_RETRY_MS } from '../../../agent/update/state-writes.ts';
 import { startFlakyServer, type FlakyServer } from '../../support/flaky-http-server.ts';
 import { waitFor } from '../../support/dev-hub.ts';
+import { faultyService } from './custom-service.ts';
+import { fileSource } from '../../../agent/bundle/file-source.ts';
+import { isAgentError } from '../../../agent/lib/errors.ts';
 import { CommandDispatcher } from '../../../agent/hub/commands.ts';
 import { CommandLedger } from '../../../agent/hub/command-ledger.ts';
 
@@ -174,4 +177,27 @@ test('cancel while a state write is retried on a full disk ends it as cancelled 
   assert.deepEqual(await c.offer(offer('cx-2')), { result: 'accepted' });
   await waitsToArm('cx-2');
   assert.equal((await node.env().read()).BOOT_ORDER, 'A');
+  assert.equal(await c.cancel('cx-2'), true);
+  await d.outcome('cx-2');
+});
+
+test('disk full after arming: the drive stops where the journal is, the service is free, and the next start carries on to commit', { skip, timeout: 300_000 }, async () => {
+  // The reboot command runs (the simulated node comes up on B) and the disk fills just then: the
+  // journal cannot move on to awaiting_boot.
+  const svc = await faultyService(node, {
+    stateWriteRetryMs: [50, 50],
+    rebooter: (sim) => ({ reboot: async (why) => (await fill(), await sim.reboot(why)) }),
+  });
+  const r = await svc.start(fileSource(kit.bundle));
+  assert.deepEqual(r.kind === 'stopped' && r.state, 'rebooting', JSON.stringify(r));
+  assert.equal((await node.journal())?.state, 'rebooting', 'the journal on disk names the step that ran');
+  // Not wedged: the service answers with the disk's code while it is full, and once there is room
+  // refuses a new deployment only because this one is past arming.
+  await assert.rejects(svc.start(fileSource(kit.bundle)), (e) => isAgentError(e, 'E_STATE_NO_SPACE'));
+  await rm(filler());
+  await assert.rejects(svc.start(fileSource(kit.bundle)), (e) => isAgentError(e, 'E_UPDATE_BUSY'));
+  const after = await svc.resumeAfterBoot();
+  assert.deepEqual(after && after.kind === 'outcome' && after.outcome, 'committed', JSON.stringify(after));
+  assert.equal(await node.booted(), 'B');
+  await node.assertBootable('after a full disk past arming');
 });
