@@ -191,7 +191,9 @@ export class Runner {
       }
       const to = next(j.state, event);
       log.info('transition', { from: j.state, event, to });
-      j = await this.persist(j, event, to, error ?? j.error, log);
+      // A step that failed because the disk refused a write has had its retries.
+      const retried = event === 'failed' && (error?.code === 'E_STATE_NO_SPACE' || error?.code === 'E_STATE_WRITE');
+      j = await this.persist(j, event, to, error ?? j.error, log, retried);
     }
   }
 
@@ -199,7 +201,7 @@ export class Runner {
    * Writes the journal in `state` before its handler may run. A state the save counter refuses
    * follows its `exhausted` row instead (E_UPDATE_LOOP), until a state is allowed.
    */
-  private async persist(j: Journal, via: Event | 'resume', state: State, error: ErrorInfo | null, log: Logger): Promise<Journal> {
+  private async persist(j: Journal, via: Event | 'resume', state: State, error: ErrorInfo | null, log: Logger, retried = false): Promise<Journal> {
     let to = state;
     let err = error;
     let from: From = j.state;
@@ -231,7 +233,7 @@ export class Runner {
       await this.flush();
     } else {
       try {
-        await this.writeJournal(nj, log, err);
+        await this.writeJournal(nj, log, retried);
       } catch (e) {
         return await this.writeFailed(j, e, error, log);
       }
@@ -241,14 +243,12 @@ export class Runner {
   }
 
   /** A journal write retried while the disk is full or errs; a cancel or shutdown ends the retries. */
-  private async writeJournal(nj: Journal, log: Logger, reason: ErrorInfo | null): Promise<void> {
+  private async writeJournal(nj: Journal, log: Logger, retried: boolean): Promise<void> {
     const ac = new AbortController();
     this.controller = ac;
     if (this.requested) ac.abort(this.requested);
-    // A step that just failed because the disk refused a write has had its retries.
-    const again = reason?.code === 'E_STATE_NO_SPACE' || reason?.code === 'E_STATE_WRITE';
     try {
-      await retryStateWrite('the deployment journal', () => this.store.write(nj), { log, signal: ac.signal, delays: again ? [] : this.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
+      await retryStateWrite('the deployment journal', () => this.store.write(nj), { log, signal: ac.signal, delays: retried ? [] : this.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
     } finally {
       this.controller = null;
     }
@@ -262,9 +262,9 @@ export class Runner {
    */
   private async writeFailed(j: Journal, err: unknown, reason: ErrorInfo | null, log: Logger): Promise<Journal> {
     if (stateWriteErrno(err) === null) throw err;
-    if (this.requested === 'shutdown') throw new Stop(j.state);
     const coded = stateWriteError(err, 'the deployment journal');
     if ((j.state as From) === NONE) throw coded; // nothing was written: the start fails with the code
+    if (this.requested === 'shutdown') throw new Stop(j.state);
     const to = row(j.state, 'state_write_failed');
     if (to === null) {
       log.error('cannot write the journal after arming; stopping here, the next start resumes it', { state: j.state, code: coded.code, error: coded.message });
