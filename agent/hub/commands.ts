@@ -91,11 +91,16 @@ export class CommandDispatcher {
     } catch (err) {
       ack = failure(err);
     }
-    await this.#d.ledger.record({
+    const entry = {
       id: cmd.id, type: cmd.type, result: ack.result,
       ...(ack.code ? { code: ack.code } : {}),
       ...(cmd.type === 'offer' ? { deploymentId: cmd.deploymentId } : {}),
-    });
+    };
+    // A refusal changed nothing: on a full state disk it is still answered with its code (a
+    // replay is simply checked again), not turned into E_INTERNAL by the ledger write.
+    if (ack.result === 'rejected') {
+      await this.#d.ledger.record(entry).catch((err) => this.#d.log.warn('cannot record a refused command', { command: cmd.type, id: cmd.id, err }));
+    } else await this.#d.ledger.record(entry);
     if (after) {
       const run = after;
       setImmediate(() => {

@@ -11,6 +11,7 @@ import { checkWindows, type DeploymentWindows, type WindowLayer } from '../windo
 import { runInWindows, type WindowGate } from '../window/scheduler.ts';
 import { isBeforeArming, reportedResult, type ReportedResult, type State } from './machine.ts';
 import { PushedHealthChecks } from './pushed-checks.ts';
+import { stateWriteErrno, stateWriteError } from './state-writes.ts';
 import type { RunResult, UpdateEvent } from './runner.ts';
 import type { UpdateService } from './service.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
@@ -124,6 +125,13 @@ export class UpdateController {
       this.#d.log.error('offer refused: bundle trust store or release floor unusable', { deploymentId: o.deploymentId, code: broken.code, message: broken.message });
       return { result: 'rejected', code: broken.code, message: broken.message };
     }
+    // A full state disk refuses the offer with a code before anything is written.
+    try {
+      await this.#d.service.checkRoom();
+    } catch (err) {
+      this.#d.log.warn('offer refused: the state directory cannot take a deployment', { deploymentId: o.deploymentId, err });
+      return refusal(err);
+    }
     // Another offer may have been accepted while this one was checked.
     if (this.#running === o.deploymentId) return { result: 'duplicate' };
     if (this.#running) return { result: 'rejected', code: 'E_UPDATE_BUSY', message: `deployment ${this.#running} is running` };
@@ -133,7 +141,7 @@ export class UpdateController {
       await this.#d.plan.setDeployment({ deploymentId: o.deploymentId, now: o.now === true, windows: o.windows ?? null, installWindows: o.installWindows ?? null });
     } catch (err) {
       this.#running = null;
-      return { result: 'rejected', code: isAgentError(err) ? err.code : 'E_COMMAND_FAILED', message: (err as Error).message };
+      return refusal(err);
     }
     // The offer pins its bundle: a validly signed other bundle at that URL is refused (E_OFFER_MISMATCH).
     const fetched = this.#d.sourceFor(o.bundle.url);
@@ -154,7 +162,8 @@ export class UpdateController {
   async cancel(deploymentId: string): Promise<boolean> {
     const d = (await this.#d.service.status()).deployment;
     const journaled = d?.id === deploymentId && d.outcome === null;
-    const ours = this.#running === deploymentId;
+    // Its outcome is out (the step that emitted it may still be returning): nothing to cancel.
+    const ours = this.#running === deploymentId && this.#ended !== deploymentId;
     if (!ours && !journaled) return false;
     if (journaled && !isBeforeArming(d.state)) {
       throw new AgentError('E_CANCEL_TOO_LATE', `deployment ${deploymentId} is in ${d.state}: past arming it can only be rolled back`);
@@ -277,14 +286,16 @@ export class UpdateController {
       await this.#d.plan.endDeployment(id).catch(() => {});
       if (cancel.signal.aborted) {
         this.#d.log.info('deployment cancelled before its download started', { deploymentId: id });
-        this.#emit({ type: 'outcome', deploymentId: id, result: 'cancelled', code: 'E_CANCELLED', message: 'cancelled before the download started', log: '' });
+        const error: { code: ErrorCode; message: string } = { code: 'E_CANCELLED', message: 'cancelled before the download started' };
+        this.#emit({ type: 'outcome', deploymentId: id, result: reportedResult('failed', error), ...error, log: '' });
         return;
       }
       if (sig.aborted) return; // shutdown before it started: the plan is gone, the hub offers again
       // It never started: the offer was acknowledged "accepted", so the hub must hear how it ended.
       this.#d.log.error('deployment could not start', { deploymentId: id, err });
-      const code = isAgentError(err) ? err.code : 'E_INTERNAL';
-      this.#emit({ type: 'outcome', deploymentId: id, result: 'failure', code, message: (err as Error).message, log: '' });
+      const error = { code: isAgentError(err) ? err.code : 'E_INTERNAL', message: (err as Error).message };
+      // Never started: it ends as `failed` would, through the one function that names results.
+      this.#emit({ type: 'outcome', deploymentId: id, result: reportedResult('failed', error), ...error, log: '' });
     } finally {
       // Only our own: a later drive may have started meanwhile.
       if (this.#running === id) this.#running = null;
@@ -309,6 +320,12 @@ export class UpdateController {
       }
     }
   }
+}
+
+/** A coded `rejected` ack: a state disk that refuses the write says so (E_STATE_NO_SPACE / E_STATE_WRITE). */
+function refusal(err: unknown): OfferDecision {
+  const coded = isAgentError(err) && !(err.code === 'E_STATE_WRITE' && stateWriteErrno(err)) ? err : stateWriteErrno(err) ? stateWriteError(err, 'the deployment plan') : null;
+  return { result: 'rejected', code: coded?.code ?? 'E_COMMAND_FAILED', message: coded?.message ?? (err as Error).message };
 }
 
 function errorFields(e: { code: ErrorCode; message: string } | null): { code?: ErrorCode; message?: string } {

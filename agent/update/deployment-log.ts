@@ -10,19 +10,38 @@ export function deploymentLogPath(dir: string, id: string): string {
 
 /** A logger that writes to `base` and appends each line to the deployment's log file. */
 export function captureLogger(base: Logger, path: string, maxBytes: number, now: () => number): Logger {
-  mkdirSync(join(path, '..'), { recursive: true });
+  try {
+    mkdirSync(join(path, '..'), { recursive: true });
+  } catch {
+    // a full or failing state disk: the appends below say so
+  }
   let size = fileSize(path);
   let truncatedNoted = false;
+  // A full state disk must not turn a log line into a failed step: lines are dropped and counted.
+  let dropped = 0;
+  const append = (text: string): boolean => {
+    try {
+      appendFileSync(path, text);
+      return true;
+    } catch (err) {
+      if (dropped++ === 0) base.warn('cannot keep the deployment log; dropping its lines until the state disk takes them', { err });
+      return false;
+    }
+  };
   const keep = (level: string, msg: string, fields?: Record<string, unknown>) => {
     const line = JSON.stringify({ t: new Date(now()).toISOString(), level, msg, ...plain(fields) }) + '\n';
     if (size + line.length > maxBytes) {
-      if (!truncatedNoted) appendFileSync(path, '{"level":"warn","msg":"log truncated"}\n');
-      truncatedNoted = true;
+      if (!truncatedNoted) truncatedNoted = append('{"level":"warn","msg":"log truncated"}\n');
       return;
     }
+    if (dropped > 0) {
+      const note = JSON.stringify({ t: new Date(now()).toISOString(), level: 'warn', msg: 'deployment log lines dropped (state disk full or failing)', dropped }) + '\n';
+      if (!append(note)) return;
+      size += note.length;
+      dropped = 0;
+    }
     // Synchronous append keeps lines ordered and on disk before a reboot command runs.
-    appendFileSync(path, line);
-    size += line.length;
+    if (append(line)) size += line.length;
   };
   const wrap = (l: Logger): Logger => ({
     debug: (m, f) => (l.debug(m, f), keep('debug', m, f)),

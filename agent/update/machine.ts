@@ -43,6 +43,14 @@ export const EVENTS = [
   'failed',
   'aborted',
   'cancelled', // a hub cancel of a deployment no process drives (its step is not running)
+  // Not from handlers: the service and the runner, each still a row of the table.
+  'started', // a new deployment (from NONE)
+  'recovered_revert', // a corrupt journal replaced: the running slot is on trial and a proven committed slot waits (from NONE)
+  'recovered_nothing', // a corrupt journal replaced: nothing safe to undo (from NONE)
+  'operator_commit', // `outpost commit` on the trial boot of the target
+  'operator_rollback', // `outpost rollback` of a deployment in progress
+  'exhausted', // the save counter refuses another entry of this state (E_UPDATE_LOOP)
+  'state_write_failed', // the journal could not be written even after retries (E_STATE_NO_SPACE / E_STATE_WRITE)
 ] as const;
 export type Event = (typeof EVENTS)[number];
 
@@ -88,25 +96,40 @@ export function countsAsVisit(from: State, to: State): boolean {
   return !(from === 'awaiting_install_window' && to === 'verifying');
 }
 
-type Table = { readonly [S in State]: Partial<Readonly<Record<Event, State>>> };
+/** The row of "no deployment yet": where a new deployment and a recovery journal begin. */
+export const NONE = 'none';
+export type From = State | typeof NONE;
 
+type Table = { readonly [S in From]: Partial<Readonly<Record<Event, State>>> };
+
+/** Events that only the service or runner raise (never a handler). */
+export const SERVICE_EVENTS: readonly Event[] = ['started', 'recovered_revert', 'recovered_nothing', 'operator_commit', 'operator_rollback', 'exhausted', 'state_write_failed'];
+
+// Rows beyond the handlers' events: an operator commit is taken only on the trial boot of the
+// target; an operator rollback abandons before arming and reverts after (a revert_pending one
+// retries); a state the save counter refuses goes the safe way, and the safe state itself, when
+// exhausted, ends (before arming) or parks (after); a journal that cannot be written even after
+// retries ends a deployment before arming (after arming the runner stops instead and the journal
+// on disk resumes at the next start: no row, no state change).
 // prettier-ignore
 export const TRANSITIONS: Table = {
-  preparing:            { prepared: 'writing', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
-  writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
-  verifying:              { verified: 'awaiting_install_window', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
-  awaiting_install_window: { install_window_open: 'arming', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning' },
-  arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting' },
-  rebooting:              { reboot_requested: 'awaiting_boot', failed: 'reverting', aborted: 'reverting' },
-  awaiting_boot:          {},
-  booted:                 { booted_target: 'health_checking', booted_old: 'reverting', reboot_pending: 'rebooting', failed: 'reverting', aborted: 'reverting' },
-  health_checking:        { healthy: 'committing', unhealthy: 'reverting', failed: 'reverting', aborted: 'reverting' },
-  committing:             { committed: 'committed', boot_changed: 'booted', failed: 'reverting', aborted: 'reverting' },
-  reverting:              { reverted: 'rolled_back', reboot_needed: 'rollback_rebooting', failed: 'revert_pending', aborted: 'revert_pending' },
-  rollback_rebooting:     { reboot_requested: 'awaiting_rollback_boot', failed: 'revert_pending', aborted: 'revert_pending' },
-  awaiting_rollback_boot: {},
-  revert_pending:         {},
-  abandoning:             { abandoned: 'failed', failed: 'failed', aborted: 'failed' },
+  none:                   { started: 'preparing', recovered_revert: 'reverting', recovered_nothing: 'failed' },
+  preparing:              { prepared: 'writing', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning', operator_rollback: 'abandoning', exhausted: 'abandoning', state_write_failed: 'abandoning' },
+  writing:                { written: 'verifying', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning', operator_rollback: 'abandoning', exhausted: 'abandoning', state_write_failed: 'abandoning' },
+  verifying:              { verified: 'awaiting_install_window', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning', operator_rollback: 'abandoning', exhausted: 'abandoning', state_write_failed: 'abandoning' },
+  awaiting_install_window: { install_window_open: 'arming', failed: 'abandoning', aborted: 'abandoning', cancelled: 'abandoning', operator_rollback: 'abandoning', exhausted: 'abandoning', state_write_failed: 'abandoning' },
+  arming:                 { armed: 'rebooting', failed: 'reverting', aborted: 'reverting', operator_rollback: 'reverting', exhausted: 'reverting' },
+  rebooting:              { reboot_requested: 'awaiting_boot', failed: 'reverting', aborted: 'reverting', operator_rollback: 'reverting', exhausted: 'reverting' },
+  awaiting_boot:          { operator_commit: 'committing', operator_rollback: 'reverting', exhausted: 'reverting' },
+  booted:                 { booted_target: 'health_checking', booted_old: 'reverting', reboot_pending: 'rebooting', failed: 'reverting', aborted: 'reverting', operator_commit: 'committing', operator_rollback: 'reverting', exhausted: 'reverting' },
+  health_checking:        { healthy: 'committing', unhealthy: 'reverting', failed: 'reverting', aborted: 'reverting', operator_commit: 'committing', operator_rollback: 'reverting', exhausted: 'reverting' },
+  committing:             { committed: 'committed', boot_changed: 'booted', failed: 'reverting', aborted: 'reverting', operator_commit: 'committing', operator_rollback: 'reverting', exhausted: 'reverting' },
+  reverting:              { reverted: 'rolled_back', reboot_needed: 'rollback_rebooting', failed: 'revert_pending', aborted: 'revert_pending', operator_rollback: 'reverting', exhausted: 'revert_pending' },
+  rollback_rebooting:     { reboot_requested: 'awaiting_rollback_boot', failed: 'revert_pending', aborted: 'revert_pending', operator_rollback: 'reverting', exhausted: 'reverting' },
+  awaiting_rollback_boot: { operator_rollback: 'reverting', exhausted: 'reverting' },
+  revert_pending:         { operator_rollback: 'reverting' },
+  // An operator rollback while abandoning reverts (marks the target bad; it never ran).
+  abandoning:             { abandoned: 'failed', failed: 'failed', aborted: 'failed', operator_rollback: 'reverting', exhausted: 'failed', state_write_failed: 'failed' },
   committed:              {},
   rolled_back:            {},
   failed:                 {},
@@ -138,11 +161,19 @@ export const RESUME: Readonly<Partial<Record<State, State>>> = {
   failed: 'failed',
 };
 
+/** A handler's event → next state. An event the table does not expect is a bug or a surprise: take the safe path. */
 export function next(state: State, event: Event): State {
-  const to = TRANSITIONS[state][event];
-  if (to !== undefined) return to;
-  // An event the table does not expect is a bug or a surprise: take the safe path.
-  return safeState(state);
+  return TRANSITIONS[state][event] ?? safeState(state);
+}
+
+/** The row for a service or runner event, or null when the table has none (the caller refuses). */
+export function row(from: From, event: Event): State | null {
+  return TRANSITIONS[from][event] ?? null;
+}
+
+/** States in which an event has a row (e.g. where an operator commit is taken). */
+export function statesWith(event: Event): State[] {
+  return STATES.filter((s) => TRANSITIONS[s][event] !== undefined);
 }
 
 /** Where a surprise leads: before arming the old slot was never at risk; after, roll back. */

@@ -53,6 +53,8 @@ export interface UpdateDeps {
   /** Least seconds between two checkpoints (default 0: every checkpointBytes). */
   readonly checkpointSeconds?: number;
   readonly maxStateEntries: number;
+  /** Pauses between tries of a state write the disk refuses (default STATE_WRITE_RETRY_MS, about 12 s). */
+  readonly stateWriteRetryMs?: readonly number[];
   readonly deploymentLogBytes: number;
   readonly logger: Logger;
   readonly now: () => number;

@@ -8,7 +8,7 @@ import type { UpdateDeps } from './ports.ts';
 import type { ErrorInfo, Journal, TransferRecord } from './journal.ts';
 import { outcomeOf } from './journal.ts';
 import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
-import { isBeforeArming, next, resumeState, type State } from './machine.ts';
+import { isBeforeArming, resumeState, statesWith, type State } from './machine.ts';
 import { readSlotRecords, type SlotRecord } from './slot-records.ts';
 import { readDeploymentLog } from './deployment-log.ts';
 import { AgentError, isAgentError } from '../lib/errors.ts';
@@ -16,7 +16,8 @@ import { acquireLock, type ProcessLock } from '../lib/process-lock.ts';
 import { currentBootId } from './boot-id.ts';
 import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
 import type { EnvHealth } from '../platform/types.ts';
-import { checkStateSpace, STATE_HEADROOM_BYTES } from './state-space.ts';
+import { checkStateSpace, setSpaceReserve, STATE_HEADROOM_BYTES } from './state-space.ts';
+import { stateWriteErrno, stateWriteError } from './state-writes.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface SlotStatus {
@@ -86,10 +87,16 @@ export interface UpdateService {
   rollback(): Promise<RunResult | null>;
   /** Captured log lines of a deployment (JSON lines) for the hub report. */
   deploymentLog(id: string): string[];
+  /**
+   * Throws E_STATE_NO_SPACE (retryable) when a new deployment could not write its state: the
+   * disk still refuses the journal of one that ended on a full disk, or has too little room.
+   */
+  checkRoom(): Promise<void>;
 }
 
-// States of a trial boot of the target (awaiting_boot only once the target actually runs).
-const TRIAL: readonly State[] = ['awaiting_boot', 'booted', 'health_checking', 'committing'];
+// States of a trial boot of the target (awaiting_boot only once the target actually runs): the
+// table's rows for an operator commit.
+const TRIAL: readonly State[] = statesWith('operator_commit');
 
 export function createUpdateService(deps: UpdateDeps): UpdateService {
   const runner = new Runner(deps);
@@ -97,6 +104,9 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
   /** The journal; a corrupt one is replaced by a recovery journal (`recovered`) that rolls back. */
   const current = async (): Promise<{ j: Journal; recovered: boolean } | null> => {
+    // A deployment that ended while the disk refused its journal: that end is the truth.
+    await runner.flush();
+    if (runner.pending) return { j: runner.pending, recovered: false };
     const r = await runner.store.read(deps.now);
     if (r.kind === 'ok') return { j: r.value, recovered: false };
     if (r.kind === 'corrupt') {
@@ -121,12 +131,10 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     const revert: 'other' | 'running' | null = runningGood ? (otherGood ? null : 'other') : otherGood ? 'running' : null;
     const target = revert === 'running' ? booted : other;
     const previous = revert === 'running' ? other : booted;
-    const j = runner.newJournal({ origin: 'unknown (journal corrupt)', target, previous });
     const error: ErrorInfo = { code: 'E_JOURNAL_CORRUPT', message: `journal unreadable (${reason}); set aside to ${setAsideTo}` };
     deps.logger.error('journal corrupt', { setAsideTo, reason, revert, target });
-    const nj: Journal = { ...j, state: revert ? 'reverting' : 'failed', error };
-    await runner.store.write(nj);
-    return { j: nj, recovered: true };
+    const j = await runner.recover({ origin: 'unknown (journal corrupt)', target, previous }, revert ? 'recovered_revert' : 'recovered_nothing', error);
+    return { j, recovered: true };
   };
 
   const requireBooted = async (): Promise<SlotName> => {
@@ -161,6 +169,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     try {
       lock = await acquireLock(lockPath, 'the update service');
     } catch (err) {
+      // A full state disk cannot even take the lock file: say so with the disk's code.
+      if (stateWriteErrno(err)) throw stateWriteError(err, 'the update lock');
       if (!isAgentError(err, 'E_UPDATE_BUSY')) throw err;
       throw new AgentError('E_UPDATE_BUSY', `${err.message}; if that is the daemon (outpost run): use the hub, or stop the service for an on-site install`, { cause: err, retryable: true });
     }
@@ -185,9 +195,9 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
       const booted = await requireBooted();
       // Refused before anything is journalled: a deployment that cannot write its state must not start.
-      await checkStateSpace(deps.dir, STATE_HEADROOM_BYTES + deps.deploymentLogBytes);
-      const fresh = { ...runner.newJournal({ origin: source.origin, target: otherSlot(booted), previous: booted }, opts.id), pin: source.pin ?? null };
-      return runner.enter(fresh, 'preparing', source);
+      await checkRoom();
+      await setSpaceReserve(deps.dir);
+      return runner.start({ origin: source.origin, target: otherSlot(booted), previous: booted, pin: source.pin ?? null }, source, opts.id);
     }),
 
     resumeAfterBoot: () => locked(async () => {
@@ -195,11 +205,11 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       const envCheck = await checkBootEnv(deps.bootControl, deps.logger, deps.now);
       const c = await current();
       let result: RunResult | null = null;
-      if (c?.recovered) result = await runner.enter(c.j, c.j.state, null, c.j.error);
+      if (c && !outcomeOf(c.j)) await setSpaceReserve(deps.dir);
+      if (c?.recovered) result = await runner.resume(c.j, null, c.j.error);
       else if (c && !outcomeOf(c.j)) {
-        const to = resumeState(c.j.state);
-        deps.logger.info('resuming deployment', { deployment: c.j.id, found: c.j.state, to });
-        result = await runner.enter(await retryAllowance(c.j), to, deps.sourceFor(c.j.origin), c.j.error);
+        deps.logger.info('resuming deployment', { deployment: c.j.id, found: c.j.state, to: resumeState(c.j.state) });
+        result = await runner.resume(await retryAllowance(c.j), deps.sourceFor(c.j.origin), c.j.error);
       }
       let reconcile: ReconcileNote | null = null;
       if (result === null || result.kind === 'outcome') {
@@ -218,7 +228,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     cancel: () => runner.abort('cancel'),
 
     async cancelDeployment(id) {
-      const peek = await runner.store.peek();
+      const peek = runner.pending ? { kind: 'ok' as const, value: runner.pending } : await runner.store.peek();
       const j = peek.kind === 'ok' && peek.value.id === id && !outcomeOf(peek.value) ? peek.value : null;
       if (j && !isBeforeArming(j.state)) throw tooLate(id, j.state);
       // This process drives it, or is about to (a start or resume waiting in the queue).
@@ -234,7 +244,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
         if (!now) return false;
         if (!isBeforeArming(now.state)) throw tooLate(id, now.state);
         deps.logger.info('cancelling a deployment no process drives', { deployment: id, state: now.state });
-        await runner.enter(now, next(now.state, 'cancelled'), null, { code: 'E_CANCELLED', message: 'deployment cancelled' });
+        await runner.apply(now, 'cancelled', null, { code: 'E_CANCELLED', message: 'deployment cancelled' });
         return true;
       });
     },
@@ -242,7 +252,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     subscribe: (l) => runner.subscribe(l),
 
     async status() {
-      const r = await runner.store.peek();
+      const r = runner.pending ? { kind: 'ok' as const, value: runner.pending } : await runner.store.peek();
       const problem = r.kind === 'corrupt' ? `journal corrupt (${r.reason}); the next resume sets it aside and rolls back` : journalProblem;
       const j = r.kind === 'ok' ? r.value : null;
       const [booted, primary, states, records, envNow, check] = await Promise.all([
@@ -299,7 +309,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
         if (!TRIAL.includes(j.state)) throw new AgentError('E_COMMIT_REFUSED', `deployment ${j.id} is in ${j.state}; only a trial boot of ${j.target} can be committed`);
         if (booted !== j.target) throw new AgentError('E_BOOTED_SLOT', `deployment ${j.id} targets ${j.target} but ${booted} is running`);
         // The operator vouches for this boot in place of the health checks.
-        return runner.enter({ ...j, healthyBoot: await currentBootId(deps) }, 'committing', null, j.error);
+        return runner.apply({ ...j, healthyBoot: await currentBootId(deps) }, 'operator_commit', null, j.error);
       }
       const st = (await deps.bootControl.slots()).find((s) => s.name === booted);
       // The operator chose this slot after the last deployment: start-up reconcile leaves it be.
@@ -312,14 +322,14 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
     rollback: () => locked(async () => {
       const c = await current();
-      if (c?.recovered) return runner.enter(c.j, c.j.state, null, c.j.error);
+      if (c?.recovered) return runner.resume(c.j, null, c.j.error);
       const j = c?.j;
       if (j && !outcomeOf(j)) {
         const error: ErrorInfo = { code: 'E_OPERATOR_ROLLBACK', message: 'rolled back by the operator' };
-        if (isBeforeArming(j.state)) return runner.enter(j, 'abandoning', null, error);
+        if (isBeforeArming(j.state)) return runner.apply(j, 'operator_rollback', null, error);
         // An operator retry of a revert gets a fresh allowance from the save counter.
         const visits = { ...j.visits, reverting: 0, rollback_rebooting: 0, awaiting_rollback_boot: 0 };
-        return runner.enter({ ...j, visits }, 'reverting', null, j.state === 'revert_pending' ? j.error : error);
+        return runner.apply({ ...j, visits }, 'operator_rollback', null, j.state === 'revert_pending' ? j.error : error);
       }
       // No deployment: switch to the other slot, but only to a committed one whose content we verified.
       const other = otherSlot(await requireBooted());
@@ -333,7 +343,15 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     }),
 
     deploymentLog: (id) => readDeploymentLog(deps.dir, id),
+    checkRoom: () => checkRoom(),
   };
+
+  async function checkRoom(): Promise<void> {
+    if (!(await runner.flush())) {
+      throw new AgentError('E_STATE_NO_SPACE', `the state directory ${deps.dir} still refuses the journal of deployment ${runner.pending?.id}`, { retryable: true });
+    }
+    await checkStateSpace(deps.dir, STATE_HEADROOM_BYTES + deps.deploymentLogBytes);
+  }
 
   // The bootloader counts down a committed slot on every boot too: a healthy start of a good
   // slot refills its tries (markGood), or a few plain reboots would make it fall back.

@@ -1,7 +1,7 @@
 // Bounds on what deployments leave in the state dir, and the free-space check before a new one
 // journals: a hub sending offer after failing offer must neither fill the state partition with
 // records nor start a deployment that cannot even write its journal.
-import { readdir, statfs, unlink, stat } from 'node:fs/promises';
+import { readdir, statfs, unlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from '../lib/errors.ts';
 
@@ -28,6 +28,27 @@ export async function pruneDeploymentRecords(dir: string, protect: string, keep 
     await unlink(join(d, `${id}.log`)).catch(() => {});
   }
   return old.length;
+}
+
+/**
+ * Room set aside in the state dir while a deployment runs: when the disk fills and a journal
+ * write fails for good, deleting it lets the deployment's end (journal and record) be written,
+ * so a restart never resumes a deployment the hub was told had failed.
+ */
+export const SPACE_RESERVE_FILE = 'space-reserve';
+export const SPACE_RESERVE_BYTES = 64 << 10;
+
+/** Best effort: a state dir without room for it is refused before a deployment anyway. */
+export async function setSpaceReserve(dir: string): Promise<void> {
+  const path = join(dir, SPACE_RESERVE_FILE);
+  if ((await stat(path).catch(() => null))?.size === SPACE_RESERVE_BYTES) return;
+  // Written bytes, not a sparse file: the space must really be taken.
+  await writeFile(path, Buffer.alloc(SPACE_RESERVE_BYTES, 0x5a)).catch(() => unlink(path).catch(() => {}));
+}
+
+/** Frees the reserve; true when there was one. */
+export async function releaseSpaceReserve(dir: string): Promise<boolean> {
+  return unlink(join(dir, SPACE_RESERVE_FILE)).then(() => true, () => false);
 }
 
 /** Refuses (E_STATE_NO_SPACE, retryable) when the state dir's filesystem has less than `need` bytes free. */

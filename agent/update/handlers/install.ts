@@ -5,6 +5,7 @@ import { targetSlot } from './context.ts';
 import { AgentError } from '../../lib/errors.ts';
 import { setSlotRecord } from '../slot-records.ts';
 import { takeWrittenHere } from './written-here.ts';
+import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
 
 export const preparing: Handler = async (ctx, signal) => {
   signal.throwIfAborted();
@@ -56,14 +57,15 @@ export const verifying: Handler = async (ctx, signal) => {
     }
     ctx.log.info('slot read back and verified', { slot: slot.name, sha256: got });
   }
-  await setSlotRecord(ctx.deps.dir, slot.name, {
+  const record = {
     version: b.version,
     release: b.release,
     sha256: b.payload.sha256,
     size: b.payload.size,
     installedAt: new Date(ctx.deps.now()).toISOString(),
     deployment: ctx.journal.id,
-  });
+  };
+  await retryStateWrite('the slot record', () => setSlotRecord(ctx.deps.dir, slot.name, record), { log: ctx.log, signal, delays: ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
   return 'verified';
 };
 

@@ -14,6 +14,7 @@ import { JournalStore, type TransferRecord } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
 import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
+import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
 
 export const writing: Handler = async (ctx, signal) => {
   const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
@@ -45,7 +46,7 @@ async function resumePoint(ctx: HandlerContext): Promise<ResumePoint | null> {
 
 async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal, running: string): Promise<void> {
   const target = targetSlot(ctx);
-  const sink = new SlotSink(ctx, target, resume);
+  const sink = new SlotSink(ctx, target, resume, signal);
   // A delta may take unchanged blocks from the running slot and, when resuming, from what the
   // target holds (the interrupted attempt); each is checked against the signed index like a
   // fetched one. The target is not scanned on a fresh start: hashing it costs more than it saves.
@@ -92,9 +93,11 @@ class SlotSink implements BlockSink {
   private sinceCheckpoint = 0;
   private lastCheckpointAt = performance.now();
   private payload: PayloadEntry | null = null;
+  private readonly signal: AbortSignal;
 
-  constructor(ctx: HandlerContext, slot: SlotDevice, resume: ResumePoint | null) {
+  constructor(ctx: HandlerContext, slot: SlotDevice, resume: ResumePoint | null, signal: AbortSignal) {
     this.ctx = ctx;
+    this.signal = signal;
     this.slot = slot;
     this.nextBlock = resume?.nextBlock ?? 0;
     this.validator = resume?.validator ?? null;
@@ -120,7 +123,8 @@ class SlotSink implements BlockSink {
       // Order matters: bad in the boot env, then the bundle facts; only then blocks. A journal
       // with `bundle` set therefore implies the target is marked bad (abandoning relies on it).
       await markTargetBad(this.ctx);
-      await new JournalStore(this.ctx.deps.dir).writeHead(head.headBytes);
+      const store = new JournalStore(this.ctx.deps.dir);
+      await retryStateWrite('the bundle head', () => store.writeHead(head.headBytes), { log: this.ctx.log, signal: this.signal, delays: this.ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
       const { name, size, sha256, blockSize, blocks } = payload;
       const bundle = { version: head.manifest.version, release: head.manifest.release, payload: { name, size, sha256, blockSize, blocks } };
       await this.ctx.save({ bundle, progress: { nextBlock: 0, validator: this.validator } });

@@ -142,6 +142,25 @@ test('cancel during the write abandons it: target bad, old slot primary, the hub
   d.stop();
 });
 
+test('cancel sent as verifying begins is honoured: nothing is armed, the hub hears cancelled', { timeout: 120_000 }, async () => {
+  const d = await daemon();
+  const c = d.stack.controller;
+  let cancelled: Promise<boolean> | null = null;
+  const entered: string[] = [];
+  d.stack.app.service.subscribe((e) => {
+    if (e.type !== 'state' || e.id !== 'dep-v') return;
+    entered.push(e.state);
+    if (e.state === 'verifying' && !cancelled) cancelled = c.cancel('dep-v');
+  });
+  assert.equal((await c.offer(offer('dep-v', { installWindows: [CLOSED] }))).result, 'accepted');
+  const o = await d.outcome('dep-v');
+  assert.deepEqual([o.result, o.code], ['cancelled', 'E_CANCELLED']);
+  assert.equal(await cancelled, true);
+  assert.ok(!entered.includes('arming'), entered.join(' '));
+  assert.equal((await d.node.env().read()).BOOT_ORDER, 'A');
+  d.stop();
+});
+
 test('cancel after arming is refused with E_CANCEL_TOO_LATE and changes nothing', { timeout: 120_000 }, async () => {
   const d = await daemon();
   const c = d.stack.controller;

@@ -29,6 +29,7 @@ export interface Faults {
   bootId?: () => Promise<string>;
   maxStateEntries?: number;
   now?: () => number;
+  stateWriteRetryMs?: readonly number[];
 }
 
 export async function faultyService(node: TestNode, f: Faults = {}): Promise<UpdateService> {
@@ -52,6 +53,7 @@ export async function faultyService(node: TestNode, f: Faults = {}): Promise<Upd
     tries: config.update.tries,
     checkpointBytes: config.update.checkpointBytes,
     maxStateEntries: f.maxStateEntries ?? config.update.maxStateEntries,
+    ...(f.stateWriteRetryMs ? { stateWriteRetryMs: f.stateWriteRetryMs } : {}),
     deploymentLogBytes: config.update.deploymentLogBytes,
     logger: silentLogger(),
     now: f.now ?? Date.now,
