@@ -21,7 +21,29 @@ function open(fp: string): void {
   location.hash = `#node/${fp}`;
 }
 
-async function render(): Promise<void> {
+/** The render in progress, and whether another was asked for meanwhile. */
+let rendering: Promise<void> | null = null;
+let again = false;
+
+/**
+ * Renders the current route. Renders never overlap: one asked for while another runs (a live
+ * event, a click) runs once after it, so a slow hub cannot pile up fetches and half-built views.
+ */
+function render(): Promise<void> {
+  if (rendering) {
+    again = true;
+    return rendering;
+  }
+  rendering = (async () => {
+    do {
+      again = false;
+      await renderOnce();
+    } while (again);
+  })().finally(() => { rendering = null; });
+  return rendering;
+}
+
+async function renderOnce(): Promise<void> {
   const main = $('view');
   const route = location.hash.slice(1) || 'fleet';
   for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a')) {

@@ -97,8 +97,13 @@ test('the map shows every located node without tiles and marks the moved ones', 
     await page.waitForFunction('document.querySelectorAll("#map path.leaflet-interactive").length === 60', null, WAIT);
     assert.equal(await page.locator('#map img.leaflet-tile').count(), 0, 'no tile layer configured');
     assert.equal(await page.locator('.moved-list li').count(), 3);
+    // One tooltip and one click handler serve every dot: each still names its own node.
+    await page.locator('#map path.leaflet-interactive').last().hover();
+    await page.locator('.leaflet-tooltip', { hasText: /-gw-\d{5} — ok, release 1/ }).waitFor(WAIT);
     await page.getByLabel('Colour by').selectOption('release');
     await page.locator('.legend').getByText('release 1').waitFor(WAIT);
+    await page.locator('#map path.leaflet-interactive').last().click();
+    await page.getByRole('heading', { name: 'Location history' }).waitFor(WAIT);
   });
 });
 
