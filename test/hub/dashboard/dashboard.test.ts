@@ -129,3 +129,17 @@ test('without a token every data endpoint is refused; a cross-site form post cha
   assert.equal(html.status, 200);
   assert.match(html.headers.get('content-security-policy') ?? '', /script-src 'self'/);
 });
+
+test('a link with the token in its fragment signs in and drops the token from the address', async () => {
+  const linked = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await step(linked, 'token-link', async () => {
+      await linked.goto(`${t.hub.apiUrl}/#token=${encodeURIComponent(token)}`);
+      await linked.locator('table.nodes caption', { hasText: 'Nodes (61)' }).waitFor(WAIT);
+      assert.equal(new URL(linked.url()).hash, '#fleet');
+      assert.doesNotMatch(linked.url(), /opt_/, 'the token left the address (replaced, so no history entry holds it)');
+    });
+  } finally {
+    await linked.close();
+  }
+});
