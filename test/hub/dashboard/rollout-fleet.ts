@@ -4,6 +4,7 @@
 // the live feed tells the page at once (not at the next periodic pass).
 import type { HubContext } from '../../../hub/context.ts';
 import type { HubStore } from '../../../hub/store/types.ts';
+import type { Report } from '../../../shared/protocol/index.ts';
 import { addNodes, stepNodes, type SimNode } from '../rollouts/store-fleet.ts';
 
 /** `ctx.store` with appendReports and ackCommand reporting to the hub's hooks. */
@@ -35,6 +36,8 @@ export interface RolloutFleet {
   nodes: SimNode[];
   /** One round: every online node acknowledges its commands and moves each deployment one step. */
   step(): Promise<number>;
+  /** `node` ends `deployment` with result failure (an install that failed without a rollback). */
+  fail(node: SimNode, deployment: string, code: string, message: string): Promise<void>;
 }
 
 /** `n` accepted nodes of board `compatible`, running release 1, online on this hub. */
@@ -43,5 +46,14 @@ export async function addRolloutFleet(ctx: HubContext, n: number, compatible: st
   const nodes = await addNodes(ctx.store, n, now, { compatible: [compatible] });
   for (const node of nodes) await ctx.store.setConnected(node.id, ctx.hubId, now);
   const store = linkedStore(ctx);
-  return { nodes, step: () => stepNodes(store, nodes, ctx.now()) };
+  return {
+    nodes,
+    step: () => stepNodes(store, nodes, ctx.now()),
+    async fail(node, deployment, code, message) {
+      node.seq++;
+      const outcome = { v: 1, id: `r-${node.seq}`, seq: node.seq, type: 'update.outcome', at: ctx.now(), deploymentId: deployment, result: 'failure', code, message, log: '' };
+      await store.appendReports(node.id, [outcome as unknown as Report], ctx.now());
+      node.progress.set(deployment, 3); // finished: step() leaves it alone
+    },
+  };
 }

@@ -1,7 +1,8 @@
 // Rollouts in the web dashboard, in a real headless Chromium against a hub in this process: start
 // a rollout from the form, watch its first wave go through waiting for window → downloading →
 // installed → committed as simulated nodes report, pause and resume it with the buttons, and see a
-// release that rolls back stop itself in its first wave, saying why; then abort it. The nodes are
+// release that fails on one node and rolls back on another stop itself in its first wave, saying
+// why; then abort it. The nodes are
 // moved one step at a time by the test, and every check waits on what the page shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,18 +104,23 @@ test('a rollout started from the form: its first wave progresses; pause and resu
   });
 });
 
-test('a release that rolls back stops its rollout in the first wave, says why, and can be aborted', async () => {
+test('a release that fails and rolls back stops its rollout in the first wave, says why, and can be aborted', async () => {
   await step(page, 'rollout-failing', async () => {
     for (const n of fleet.nodes) Object.assign(n, { failing: true, windowClosed: false }); // every health check fails after the install
     const card = await startRollout('bad', 'rootfs-2.1.bundle', '2, 100%');
-    for (let i = 0; i < 3; i++) await fleet.step();
-    await waveSays(card, 1, '2 rolled back');
+    const id = (await card.getAttribute('data-rollout'))!;
+    await fleet.step(); // wave 1 accepts and starts writing
+    const [first] = fleet.nodes.filter((n) => n.progress.has(id));
+    await fleet.fail(first!, id, 'E_INSTALL_WRITE', 'slot write failed'); // one fails outright, the other rolls back
+    for (let i = 0; i < 2; i++) await fleet.step();
+    await waveSays(card, 1, '1 failed, 1 rolled back');
     await card.locator('.status', { hasText: 'paused' }).waitFor(WAIT);
     const why = await card.locator('.reason').innerText();
     assert.match(why, /^Why: /);
-    assert.match(why, /E_HEALTH_CHECK/, why);
+    assert.match(why, /E_HEALTH_CHECK|E_INSTALL_WRITE/, why);
     await card.locator('details summary', { hasText: 'Failures (2)' }).click();
-    await card.getByText(/\(wave 1\): E_HEALTH_CHECK app-selftest failed/).first().waitFor(WAIT);
+    await card.getByText(/\(wave 1\): E_HEALTH_CHECK app-selftest failed/).waitFor(WAIT);
+    await card.getByText(/\(wave 1\): E_INSTALL_WRITE slot write failed/).waitFor(WAIT);
     // Later waves never received the release.
     await waveSays(card, 2, `${NODES - 2} queued`);
     const offered = fleet.nodes.filter((n) => n.progress.size === 2).length;
