@@ -2,8 +2,8 @@
 // a rollout from the form, watch its first wave go through waiting for window → downloading →
 // installed → committed as simulated nodes report, pause and resume it with the buttons, and see a
 // release that fails on one node and rolls back on another stop itself in its first wave, saying
-// why; then abort it. The nodes are
-// moved one step at a time by the test, and every check waits on what the page shows.
+// why; then abort it. The nodes are moved one step at a time by the test, and every check waits on
+// what the page shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
