@@ -39,3 +39,18 @@ test('a failed read is not shared: the next request reads again', async () => {
   assert.deepEqual(await s.nodes({}), []);
   assert.equal(calls, 2);
 });
+
+test('a caller may accept an older list, up to the kept limit; the default stays short', async () => {
+  let now = 0;
+  let reads = 0;
+  const s = new FleetSnapshots(async () => { reads++; return []; }, { maxAgeMs: 1000, now: () => now });
+  await s.nodes({});
+  now = 5000;
+  await s.nodes({}, 10_000);
+  assert.equal(reads, 1, 'a 5 s old list serves a caller who accepts 10 s');
+  await s.nodes({});
+  assert.equal(reads, 2, 'the default caller reads again');
+  now = 5000 + 20_000;
+  await s.nodes({}, 60_000);
+  assert.equal(reads, 3, 'never older than the kept limit');
+});
