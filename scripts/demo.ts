@@ -10,7 +10,6 @@
 //   5. 2.1 is rolled out the same way: its first node fails its health check and rolls back on
 //      its own, the rollout pauses itself and says why; the other four never receive 2.1
 //   6. the hub's view of the fleet
-//
 //   7. with --serve: the hub, its dashboard and the nodes stay up until Ctrl-C
 //
 // The dashboard's address, with the operator token in its fragment, is printed as soon as the hub

@@ -64,7 +64,7 @@ function rolloutLine(r: RolloutRow) {
   return { id: r.id, name: r.name, status: r.status, wave: r.currentWave + 1, waves: r.waves.length, reason: r.pausedReason, version: r.bundle.version, release: r.bundle.release };
 }
 
-/** A map coordinate to 5 decimals (about a metre): the map needs no more, the payload halves. */
+/** A map coordinate to 5 decimals (about a metre): a dot on the map needs no more. */
 const coord = (x: number) => Math.round(x * 1e5) / 1e5;
 
 export function dashboardRoutes(ctx: HubContext, settings: DashboardSettings): Record<string, Handler> {
@@ -97,7 +97,7 @@ export function dashboardRoutes(ctx: HubContext, settings: DashboardSettings): R
       const nodes = await fleet.nodes(filterOf(req.query), MAP_MAX_AGE_MS);
       // One line per located node, tab-separated: fingerprint, lat, lon, health, release ('' when
       // unknown), moved (1/0), online (1/0), name. One string, so the API's indented JSON does not
-      // put each of 80,000 values on a line of its own (1.9 MB → under 1 MB at 10,000 nodes).
+      // put each of 80,000 values on a line of its own (1.9 MB → 1.1 MB at 10,000 nodes).
       let located = 0;
       const lines: string[] = [];
       for (const n of nodes) {

@@ -1,7 +1,7 @@
 // Map view: every located node as a dot coloured by health or by release, "moved" nodes ringed
 // and listed. Tiles come from the hub's setting; with none (or no internet, as in tests) the dots
-// still show on a blank map. Above a few thousand dots Leaflet draws on a canvas, and one tooltip
-// and one click handler serve every dot (10,000 of each cost more than drawing the dots).
+// still show on a blank map. Above a few thousand dots Leaflet draws on a canvas; one tooltip and
+// one click handler serve every dot (not 10,000 of each).
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { api } from './api.ts';
