@@ -10,8 +10,12 @@
 //   5. 2.1 is rolled out the same way: its first node fails its health check and rolls back on
 //      its own, the rollout pauses itself and says why; the other four never receive 2.1
 //   6. the hub's view of the fleet
+//   7. with --serve: the hub, its dashboard and the nodes stay up until Ctrl-C
 //
-// Options: --keep (keep the temp directory), --timeout SECONDS (default 180).
+// The dashboard's address, with the operator token in its fragment, is printed as soon as the hub
+// runs, so the rollouts can be watched in a browser while the story goes on.
+// Options: --keep (keep the temp directory), --serve (stay up after the story until Ctrl-C, then
+// clean up and exit 0), --timeout SECONDS (default 180; the story's deadline, not --serve's).
 // Logs: every agent's JSON lines go to nodes/<name>/agent.log, the hub's to hub.log.
 import { parseArgs } from 'node:util';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -26,7 +30,7 @@ import { narrator } from './demo/narrator.ts';
 import { DemoFailure, abortReason, waitFor } from './demo/wait.ts';
 import { followRollout, type Until } from './demo/follow.ts';
 
-const { values: opts } = parseArgs({ options: { keep: { type: 'boolean', default: false }, timeout: { type: 'string', default: '180' } } });
+const { values: opts } = parseArgs({ options: { keep: { type: 'boolean', default: false }, serve: { type: 'boolean', default: false }, timeout: { type: 'string', default: '180' } } });
 const NODES = ['gw-berlin-01', 'gw-berlin-02', 'gw-berlin-03', 'gw-berlin-04', 'gw-berlin-05'];
 /** This one may download only in a window that is closed when the demo starts. */
 const LATE = 'gw-berlin-05';
@@ -36,7 +40,7 @@ const RATE = 2 << 20; // bytes per second while downloading
 
 const seconds = Number(opts.timeout);
 if (!(seconds > 0)) {
-  process.stderr.write('usage: npm start -- [--keep] [--timeout SECONDS]\n');
+  process.stderr.write('usage: npm start -- [--keep] [--serve] [--timeout SECONDS]\n');
   process.exit(2);
 }
 // One signal ends every wait: the overall deadline, or Ctrl-C (children are still cleaned up).
@@ -51,6 +55,7 @@ let ok = false;
 try {
   await story();
   ok = true;
+  if (opts.serve) await serve();
 } catch (err) {
   const why = err instanceof DemoFailure ? err.message : signal.aborted ? abortReason(signal) : ((err as Error).stack ?? String(err));
   process.stderr.write(`\nDEMO FAILED: ${why}\n`);
@@ -95,6 +100,8 @@ async function story(): Promise<void> {
   say(`hub: \`outpost-hub serve\` listening on ${h.url} for agents, operator API on ${h.apiUrl}`);
   detail('store: one SQLite file (hub.db); bundles registered from their signed manifests; operator token printed once at first start');
   detail(`operator: export OUTPOST_HUB_URL=${h.apiUrl} OUTPOST_HUB_TOKEN=<the token>`);
+  say(`dashboard: open ${dashboardUrl(h)} in a browser to watch the fleet and its rollouts`);
+  detail(`the link carries the operator token (in its #fragment, which the browser never sends); ${opts.serve ? 'the hub stays up after the story until Ctrl-C' : 'add --serve to keep the hub up after the story'}`);
 
   chapter('2. Five nodes');
   const failed = () => [...nodes.values()].find((n) => n.failure)?.failure ?? null;
@@ -171,6 +178,21 @@ async function story(): Promise<void> {
   say('operator: `outpost-hub ctl rollout list`:');
   for (const line of (await h.ctl(['rollout', 'list'])).trimEnd().split('\n')) detail(line);
   say('demo finished: every step above ran through the real CLI, hub and agent processes');
+}
+
+/** The dashboard on the hub's operator listener, signed in by the token in the fragment. */
+function dashboardUrl(h: DemoHub): string {
+  return `${h.apiUrl}/#token=${encodeURIComponent(h.token)}`;
+}
+
+/** --serve: the story is over; the hub, its dashboard and the nodes run on until Ctrl-C. */
+async function serve(): Promise<void> {
+  chapter('7. The hub and its dashboard stay up');
+  say(`dashboard: ${dashboardUrl(hub!)}`);
+  say('the hub, its dashboard and the five nodes keep running: press Ctrl-C to stop them and clean up');
+  // Only Ctrl-C (or SIGTERM) ends this: the story's deadline is over with the story.
+  if (!interrupted.signal.aborted) await new Promise((done) => interrupted.signal.addEventListener('abort', done, { once: true }));
+  say(`${abortReason(interrupted.signal)}: stopping the nodes and the hub`);
 }
 
 /** A daily window (UTC) that starts `fromNowMinutes` from now and lasts an hour. */

@@ -1,11 +1,13 @@
 // `npm start` end to end: the demo script as a child process, exactly as a newcomer runs it.
-// Asserts the exit code, the story's key lines in order, the hub's view, and that nothing is
-// left behind (temp directory, agent or hub processes).
+// Asserts the exit code, the story's key lines in order, the hub's view, the dashboard link (opened in
+// Chromium while --serve keeps the hub up) and that nothing is left behind (temp directory, agent
+// or hub processes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { launch, step } from '../hub/dashboard/browser.ts';
 
 const DEMO = resolve(import.meta.dirname, '../../scripts/demo.ts');
 
@@ -13,19 +15,25 @@ interface DemoRun {
   code: number | null;
   out: string;
   err: string;
+  /** What `first` threw, if it did. */
+  checkError?: unknown;
 }
 
-/** Runs the demo; `interrupt` sends SIGINT (Ctrl-C) once a stdout line matches it. */
-function runDemo(args: string[], limitMs: number, interrupt?: RegExp): Promise<DemoRun> {
+/**
+ * Runs the demo; `interrupt` sends SIGINT (Ctrl-C) once a stdout line matches it, after `first`
+ * (a look at what the demo runs at that moment) has finished.
+ */
+function runDemo(args: string[], limitMs: number, interrupt?: RegExp, first?: (out: string) => Promise<void>): Promise<DemoRun> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let checkError: unknown;
     child.stdout.on('data', (b: Buffer) => {
       out += b;
       if (interrupt?.test(out)) {
         interrupt = undefined;
-        child.kill('SIGINT');
+        void (first ?? (async () => {}))(out).catch((e: unknown) => { checkError = e; }).finally(() => child.kill('SIGINT'));
       }
     });
     child.stderr.on('data', (b: Buffer) => (err += b));
@@ -34,7 +42,7 @@ function runDemo(args: string[], limitMs: number, interrupt?: RegExp): Promise<D
     child.on('error', fail);
     child.on('close', (code) => {
       clearTimeout(timer);
-      done({ code, out, err });
+      done({ code, out, err, ...(checkError !== undefined ? { checkError } : {}) });
     });
   });
 }
@@ -59,19 +67,40 @@ async function processesUsing(dir: string): Promise<string[]> {
 
 const gone = async (p: string) => stat(p).then(() => false, () => true);
 
-test('npm start: the whole story, exit 0, hub view printed, nothing left behind', { timeout: 330_000 }, async () => {
+test('npm start -- --serve: the whole story, hub view printed, the dashboard link works until Ctrl-C, exit 0, nothing left behind', { timeout: 420_000 }, async () => {
   // Five agents rebooting on a shared CI machine: generous, the demo itself is timed in the docs.
-  const r = await runDemo(['--timeout', '300'], 320_000);
+  const r = await runDemo(['--timeout', '300', '--serve'], 400_000, /press Ctrl-C to stop them/, openDashboard);
   const dir = tempDirOf(r.out);
   try {
     assert.equal(r.code, 0, `demo failed:\n${r.out}\n${r.err}\nagent log (tail):\n${await logTail(dir)}`);
+    if (r.checkError !== undefined) throw r.checkError;
     await assertStory(r.out);
+    assert.match(r.out, /== 7\. The hub and its dashboard stay up[^]*stopped by SIGINT: stopping the nodes and the hub/);
     assert.ok(await gone(dir), 'temp directory removed');
     assert.deepEqual(await processesUsing(dir), [], 'no hub or agent process left');
   } finally {
     await rm(dir, { recursive: true, force: true }); // kept by the demo only when it failed
   }
 });
+
+/** Opens the dashboard link the demo printed, as a newcomer would: the fleet and both rollouts. */
+async function openDashboard(out: string): Promise<void> {
+  const url = /dashboard: open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+) in a browser/.exec(out)?.[1];
+  assert.ok(url, `the demo prints the dashboard link:\n${out}`);
+  const browser = await launch();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await step(page, 'demo-dashboard', async () => {
+      await page.goto(url);
+      await page.locator('table.nodes caption', { hasText: 'Nodes (5)' }).waitFor({ timeout: 60_000 });
+      await page.getByRole('link', { name: 'Rollouts' }).click();
+      await page.locator('article.rollout', { hasText: 'rollout-2-0' }).locator('.status', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
+      await page.locator('article.rollout', { hasText: 'rollout-2-1' }).locator('.status', { hasText: 'aborted' }).waitFor({ timeout: 60_000 });
+    });
+  } finally {
+    await browser.close();
+  }
+}
 
 /** The demo's agent log, last lines without debug noise, for a failure message. */
 async function logTail(dir: string): Promise<string> {
@@ -82,6 +111,7 @@ async function logTail(dir: string): Promise<string> {
 async function assertStory(out: string): Promise<void> {
   const story = [
     /hub: `outpost-hub serve` listening on http:\/\/127\.0\.0\.1:\d+ for agents, operator API on http:\/\/127\.0\.0\.1:\d+/,
+    /dashboard: open http:\/\/127\.0\.0\.1:\d+\/#token=opt_[\w-]{43} in a browser/,
     /== 2\. Five nodes/,
     /hub: five new keys, all pending/,
     /operator: `outpost-hub ctl preauthorize <the five fingerprints>`/,

@@ -1,6 +1,6 @@
-// The dashboard's entry: sign-in, a hash router (#fleet, #map, #rollouts, #node/FP) and the
-// live feed. A change event refreshes what is on screen at most every REFRESH_MS, and never while
-// the operator is typing into a form.
+// The dashboard's entry: sign-in (a form, or a #token=… link), a hash router (#fleet, #map,
+// #rollouts, #node/FP) and the live feed. A change event refreshes what is on screen at most every
+// REFRESH_MS, and never while the operator is typing into a form.
 import './style.css';
 import { api, follow, token, whenSignedOut, ApiFailure } from './api.ts';
 import { h } from './dom.ts';
@@ -21,7 +21,29 @@ function open(fp: string): void {
   location.hash = `#node/${fp}`;
 }
 
-async function render(): Promise<void> {
+/** The render in progress, and whether another was asked for meanwhile. */
+let rendering: Promise<void> | null = null;
+let again = false;
+
+/**
+ * Renders the current route. Renders never overlap: one asked for while another runs (a live
+ * event, a click) runs once after it, so a slow hub cannot pile up fetches and half-built views.
+ */
+function render(): Promise<void> {
+  if (rendering) {
+    again = true;
+    return rendering;
+  }
+  rendering = (async () => {
+    do {
+      again = false;
+      await renderOnce();
+    } while (again);
+  })().finally(() => { rendering = null; });
+  return rendering;
+}
+
+async function renderOnce(): Promise<void> {
   const main = $('view');
   const route = location.hash.slice(1) || 'fleet';
   for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a')) {
@@ -95,5 +117,17 @@ window.addEventListener('DOMContentLoaded', () => {
       $('login-error').textContent = x instanceof ApiFailure ? `${x.code}: ${x.message}` : String(x);
     }
   });
-  if (token.get()) signIn(token.get()!).catch(() => token.clear());
+  // A link with the token in its fragment (`npm start` prints one): a fragment never reaches a
+  // server or its log, and it leaves the address bar and the history at once.
+  const linked = /^#token=([^&]+)/.exec(location.hash);
+  if (linked) {
+    token.set(decodeURIComponent(linked[1]!));
+    history.replaceState(null, '', `${location.pathname}${location.search}#fleet`);
+  }
+  if (token.get()) {
+    signIn(token.get()!).catch((x) => {
+      token.clear();
+      $('login-error').textContent = x instanceof ApiFailure ? `${x.code}: ${x.message}` : String(x);
+    });
+  }
 });

@@ -97,8 +97,13 @@ test('the map shows every located node without tiles and marks the moved ones', 
     await page.waitForFunction('document.querySelectorAll("#map path.leaflet-interactive").length === 60', null, WAIT);
     assert.equal(await page.locator('#map img.leaflet-tile').count(), 0, 'no tile layer configured');
     assert.equal(await page.locator('.moved-list li').count(), 3);
+    // One tooltip and one click handler serve every dot: each still names its own node.
+    await page.locator('#map path.leaflet-interactive').last().hover();
+    await page.locator('.leaflet-tooltip', { hasText: /-gw-\d{5} — ok, release 1/ }).waitFor(WAIT);
     await page.getByLabel('Colour by').selectOption('release');
     await page.locator('.legend').getByText('release 1').waitFor(WAIT);
+    await page.locator('#map path.leaflet-interactive').last().click();
+    await page.getByRole('heading', { name: 'Location history' }).waitFor(WAIT);
   });
 });
 
@@ -123,4 +128,18 @@ test('without a token every data endpoint is refused; a cross-site form post cha
   const html = await fetch(`${t.hub.apiUrl}/`);
   assert.equal(html.status, 200);
   assert.match(html.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+});
+
+test('a link with the token in its fragment signs in and drops the token from the address', async () => {
+  const linked = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await step(linked, 'token-link', async () => {
+      await linked.goto(`${t.hub.apiUrl}/#token=${encodeURIComponent(token)}`);
+      await linked.locator('table.nodes caption', { hasText: 'Nodes (61)' }).waitFor(WAIT);
+      assert.equal(new URL(linked.url()).hash, '#fleet');
+      assert.doesNotMatch(linked.url(), /opt_/, 'the token left the address (replaced, so no history entry holds it)');
+    });
+  } finally {
+    await linked.close();
+  }
 });
