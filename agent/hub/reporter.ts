@@ -58,6 +58,8 @@ export class Reporter {
   /** Until the first fix is journaled, the source is asked again after 1, 2, 4 … s (capped by
    * the interval): a surveyed location known a moment after start must not wait a whole interval. */
   #locationSent = false;
+  /** The refresh in progress, which later refreshes join. */
+  #refresh: Promise<void> | null = null;
   #firstLocationDelayS = 1;
 
   constructor(deps: ReporterDeps) {
@@ -86,9 +88,19 @@ export class Reporter {
     if (this.#signal && !this.#signal.aborted) this.#schedule();
   }
 
-  /** Sends a full inventory now (hub "inventory.refresh"); rejects when it cannot. */
-  async refreshInventory(): Promise<void> {
-    await this.#d.inventory?.request('demand', { full: true });
+  /**
+   * Sends a full inventory now (hub "inventory.refresh"); rejects when it cannot. Coalesced: a
+   * refresh asked for while one is queued or running joins it (one collection, scripts run once).
+   */
+  refreshInventory(): Promise<void> {
+    if (this.#refresh) return this.#refresh;
+    const run = (async () => void (await this.#d.inventory?.request('demand', { full: true })))();
+    this.#refresh = run;
+    const done = () => {
+      if (this.#refresh === run) this.#refresh = null;
+    };
+    run.then(done, done);
+    return run;
   }
 
   /** Collects now and sends a diff if anything changed (the inventory cron schedule calls this). */

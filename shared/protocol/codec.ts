@@ -267,13 +267,14 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
 };
 
 function ackOf(o: Obj): CommandAck {
-  onlyKeys(o, [...ENVELOPE, 'ref', 'result', 'code', 'message'], 'ack');
+  onlyKeys(o, [...ENVELOPE, 'ref', 'result', 'code', 'message', 'retryAfterS'], 'ack');
   return {
     ...env(o), type: 'ack',
     ref: token(o.ref, 'ref'),
     result: oneOf(o.result, 'result', ['accepted', 'duplicate', 'rejected'] as const),
     ...optional(o, 'code', code),
     ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),
+    ...optional(o, 'retryAfterS', (v, p) => int(v, p, 1, LIMITS.maxBackoffS)),
   };
 }
 
