@@ -445,6 +445,9 @@ export function encodeAgentMessage(m: AgentMessage): string {
 }
 
 export function encodeHubMessage(m: HubMessage): string {
+  // A hub MUST pin what it offers (PROTOCOL.md §5 offer). Decoding stays lenient about it so an
+  // agent answers an older hub's unpinned offer with a coded ack (E_OFFER_UNPINNED).
+  if (m.type === 'offer' && !m.bundle?.manifestSha256) throw new ProtocolViolation('E_OFFER_UNPINNED', 'refusing to send an offer without bundle.manifestSha256');
   return encodeChecked(m, decodeHubMessage);
 }
 

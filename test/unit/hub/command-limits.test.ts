@@ -126,3 +126,23 @@ test('refreshes are coalesced: several asked for while one runs collect once, an
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an offer without bundle.manifestSha256 is refused with E_OFFER_UNPINNED before the update service sees it', async () => {
+  const dir = await scratch();
+  try {
+    const offered: string[] = [];
+    const d = new CommandDispatcher({
+      ledger: await CommandLedger.open(dir, silentLogger()),
+      update: { offer: async (o) => (offered.push(o.deploymentId), { result: 'accepted' }), cancel: async () => false, status: () => null, onEvent: () => () => {} },
+      rebooter: null, refreshInventory: async () => {}, onConfig: async () => {}, report: async () => {}, log: silentLogger(),
+    });
+    const offer = { v: 1 as const, type: 'offer' as const, id: 'o-1', deploymentId: 'd-1', bundle: { url: 'https://hub.example/b', size: 1 }, version: '2', release: '2' };
+    const ack = await d.handle(offer);
+    assert.equal(ack.result, 'rejected');
+    assert.equal(ack.code, 'E_OFFER_UNPINNED');
+    assert.equal((await d.handle({ ...offer, id: 'o-2', deploymentId: 'd-2', bundle: { ...offer.bundle, manifestSha256: 'e'.repeat(64) } })).result, 'accepted');
+    assert.deepEqual(offered, ['d-2']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
