@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CommandLedger } from './command-ledger.ts';
 import type { Rebooter, UpdateService } from './ports.ts';
 import type { CommandLimiter, LimitedCommand } from './command-limits.ts';
+import { checkOfferSanity, checkPushSanity } from './push-sanity.ts';
 
 export type AckBody = Pick<CommandAck, 'result' | 'code' | 'message' | 'retryAfterS'>;
 
@@ -77,7 +78,10 @@ export class CommandDispatcher {
           else if (!this.#d.update) ack = unsupported('updating');
           else if (!cmd.bundle.manifestSha256) ack = { result: 'rejected', code: 'E_OFFER_UNPINNED', message: 'the offer does not pin its bundle (bundle.manifestSha256 missing)' };
           else if (this.#d.outboxFull?.()) ack = { result: 'rejected', code: 'E_OUTBOX_FULL', message: 'the report outbox is full: acknowledge this node\'s reports first' };
-          else ack = await this.#d.update.offer(cmd);
+          else {
+            checkOfferSanity(cmd, this.#now());
+            ack = await this.#d.update.offer(cmd);
+          }
           break;
         }
         case 'cancel': {
@@ -106,6 +110,7 @@ export class CommandDispatcher {
           break;
         }
         case 'config.push': {
+          checkPushSanity(cmd.config, this.#now());
           await this.#d.onConfig(cmd.config);
           ack = { result: 'accepted' };
           break;
