@@ -43,7 +43,7 @@ export function reportOf(e: UpdateEvent, at: number): ReportBody {
     }
     case 'outcome': {
       const message = hubMessage(e.code, e.message);
-      const log = hubLog(e.log);
+      const log = hubLog(e.log, e.code);
       // Keep the end of the log: that is where the reason for a rollback is.
       return {
         type: 'update.outcome', at, deploymentId: e.deploymentId, result: e.result,

@@ -36,6 +36,9 @@ test('state reports and bundle parse errors are redacted the same way; node-side
   assert.equal(hubMessage(undefined, 'no code'), 'no code');
 });
 
-test('a plain-text log (an update service without JSON lines) is kept as it is', () => {
-  assert.equal(hubLog('installed 2.0\nrebooting'), 'installed 2.0\nrebooting');
+test('logs of other outcomes go out whole; a plain-text log (another update service) is kept as it is', () => {
+  const r = reportOf({ type: 'outcome', deploymentId: 'd-1', result: 'rolled-back', code: 'E_HEALTH_CHECK', message: 'app-selftest exited 3', log }, 1);
+  assert.ok(r.type === 'update.outcome');
+  assert.equal(r.log, log);
+  assert.equal(hubLog('installed 2.0\nrebooting', 'E_FETCH_HTTP'), 'installed 2.0\nrebooting');
 });
