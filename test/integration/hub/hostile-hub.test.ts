@@ -32,7 +32,8 @@ async function cpuSeconds(pid: number | 'self'): Promise<number> {
 async function dirBytes(dir: string): Promise<number> {
   let n = 0;
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) n += (await stat(join(e.parentPath, e.name))).size;
+    // The agent writes as we walk: a temp file may be renamed away between listing and stat.
+    if (e.isFile()) n += (await stat(join(e.parentPath, e.name)).catch(() => null))?.size ?? 0;
   }
   return n;
 }
