@@ -130,7 +130,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
     }
     const proxy = routeFor(new URL(h.url), { proxy: h.proxy, noProxy: null }, proxyEnvironment());
     const clientOptions = await buildClientOptions({
-      url: h.url, caFile: h.caFile, certFile: h.certFile, keyFile: h.keyFile, proxy, handshakeTimeoutMs: h.authTimeoutMs,
+      url: h.url, caFile: h.caFile, publicCas: h.trustPublicCAs, certFile: h.certFile, keyFile: h.keyFile, proxy, handshakeTimeoutMs: h.authTimeoutMs,
     });
     hub = await HubClient.open({
       url: h.url, clientOptions, identity, dir: join(dir, 'hub'), agentVersion: AGENT_VERSION,

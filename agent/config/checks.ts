@@ -60,6 +60,9 @@ async function checkHub(config: Config, add: Add): Promise<void> {
     const why = f === null ? null : await readable(f);
     if (why) add('fatal', 'E_HUB_TLS_FILE', `hub.${key} ${f}: ${why}`);
   }
+  if (h.url?.startsWith('wss:') && h.trustPublicCAs === false && h.caFile === null) {
+    add('fatal', 'E_HUB_TRUST', 'hub.trustPublicCAs is false and hub.caFile is null: no CA would be trusted for the hub');
+  }
   if (h.proxy !== null && h.proxy !== 'direct') checkUrl(add, 'hub.proxy', h.proxy, ['http:'], { syntax: 'E_HUB_PROXY_URL', scheme: 'E_HUB_PROXY_URL' });
 }
 

@@ -13,6 +13,7 @@ import { Outbox } from './outbox.ts';
 import { hubHostOf } from '../../shared/protocol/limits.ts';
 import { CommandLedger } from './command-ledger.ts';
 import { CommandDispatcher } from './commands.ts';
+import { CommandLimiter, type LimitedCommand, type RateRule } from './command-limits.ts';
 import { HubSession } from './session.ts';
 import { HubLink, type LinkStatus } from './connection.ts';
 import { Reporter } from './reporter.ts';
@@ -67,6 +68,8 @@ export interface HubClientOptions {
   random?: () => number;
   /** compatible / site / running for hello (agent/hub/hello-info.ts); absent: none sent. */
   describe?: () => Promise<HelloInfo>;
+  /** Replaces some of the documented command rate limits (simulators, tests); absent: COMMAND_LIMITS. */
+  commandLimits?: Partial<Record<LimitedCommand, RateRule>>;
 }
 
 export class HubClient {
@@ -90,6 +93,7 @@ export class HubClient {
     const log = o.log.child('hub');
     const outbox = await Outbox.open(join(o.dir, 'outbox'), { maxBytes: o.timings.outboxMaxBytes, maxCount: o.timings.outboxMaxCount }, log);
     const ledger = await CommandLedger.open(o.dir, log);
+    const limits = await CommandLimiter.open(o.dir, log, o.commandLimits ? { rules: o.commandLimits } : {});
     const source = o.source;
     const inventory = source
       ? new InventoryReporter({
@@ -110,7 +114,7 @@ export class HubClient {
       o.update?.configure?.(c);
     };
     const commands = new CommandDispatcher({
-      ledger, update: o.update, rebooter: o.rebooter, log,
+      ledger, update: o.update, rebooter: o.rebooter, log, limits,
       refreshInventory: () => reporter.refreshInventory(),
       report: (b) => outbox.append(b),
       outboxFull: () => outbox.full,

@@ -5,8 +5,10 @@ import { isOutpostError } from '../../shared/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CommandLedger } from './command-ledger.ts';
 import type { Rebooter, UpdatePort } from './ports.ts';
+import type { CommandLimiter, LimitedCommand } from './command-limits.ts';
+import { checkOfferSanity, checkPushSanity } from './push-sanity.ts';
 
-export type AckBody = Pick<CommandAck, 'result' | 'code' | 'message'>;
+export type AckBody = Pick<CommandAck, 'result' | 'code' | 'message' | 'retryAfterS'>;
 
 export interface CommandDeps {
   ledger: CommandLedger;
@@ -20,6 +22,8 @@ export interface CommandDeps {
   report: (body: ReportBody) => Promise<unknown>;
   /** The outbox is at its hard cap: a new deployment would add reports nobody acknowledges. */
   outboxFull?: () => boolean;
+  /** Rate limits on commands that cost work (agent/hub/command-limits.ts); absent: none. */
+  limits?: CommandLimiter;
   log: Logger;
   now?: () => number;
 }
@@ -43,18 +47,41 @@ export class CommandDispatcher {
     this.#now = deps.now ?? Date.now;
   }
 
+  /** null: may run; else the refusal (not recorded: refusing must cost no disk write). */
+  async #limited(type: LimitedCommand): Promise<AckBody | null> {
+    const limits = this.#d.limits;
+    if (!limits) return null;
+    const retryAfterS = await limits.take(type);
+    if (retryAfterS === 0) return null;
+    const r = limits.rule(type);
+    return {
+      result: 'rejected', code: 'E_RATE_LIMITED', retryAfterS,
+      message: `${type} is limited to ${r.burst} at once, then 1 every ${r.everyS} s; retry in ${retryAfterS} s`,
+    };
+  }
+
   async handle(cmd: Command): Promise<AckBody> {
     const seen = this.#d.ledger.byId(cmd.id);
     if (seen) return seen.result === 'rejected' ? { result: 'rejected', ...(seen.code ? { code: seen.code } : {}) } : { result: 'duplicate' };
+    // Replays of a deployment are answered before the limit: they cost nothing.
+    const known = cmd.type === 'offer' && this.#d.ledger.byDeployment(cmd.deploymentId);
+    if (!known) {
+      const refused = await this.#limited(cmd.type);
+      if (refused) return refused;
+    }
     let ack: AckBody;
     let after: (() => Promise<void>) | null = null;
     try {
       switch (cmd.type) {
         case 'offer': {
-          if (this.#d.ledger.byDeployment(cmd.deploymentId)) ack = { result: 'duplicate' };
+          if (known) ack = { result: 'duplicate' };
           else if (!this.#d.update) ack = unsupported('updating');
+          else if (!cmd.bundle.manifestSha256) ack = { result: 'rejected', code: 'E_OFFER_UNPINNED', message: 'the offer does not pin its bundle (bundle.manifestSha256 missing)' };
           else if (this.#d.outboxFull?.()) ack = { result: 'rejected', code: 'E_OUTBOX_FULL', message: 'the report outbox is full: acknowledge this node\'s reports first' };
-          else ack = await this.#d.update.offer(cmd);
+          else {
+            checkOfferSanity(cmd, this.#now());
+            ack = await this.#d.update.offer(cmd);
+          }
           break;
         }
         case 'cancel': {
@@ -83,6 +110,7 @@ export class CommandDispatcher {
           break;
         }
         case 'config.push': {
+          checkPushSanity(cmd.config, this.#now());
           await this.#d.onConfig(cmd.config);
           ack = { result: 'accepted' };
           break;

@@ -8,6 +8,7 @@ import type { ReportBody } from '../../shared/protocol/messages.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ReportSource, UpdateReport, UpdatePort } from './ports.ts';
+import { hubLog, hubMessage } from './redact.ts';
 
 /** The inventory reporter as this class needs it. */
 export interface InventoryRequester {
@@ -32,19 +33,25 @@ export function reportOf(e: UpdateReport, at: number): ReportBody {
   switch (e.type) {
     case 'progress':
       return { type: 'update.progress', at, deploymentId: e.deploymentId, phase: e.phase, done: e.done, total: e.total, ...(e.transfer ? { transfer: e.transfer } : {}) };
-    case 'state':
+    case 'state': {
+      // Failures from what a hub-chosen URL served go out as code + fixed text (agent/hub/redact.ts).
+      const message = hubMessage(e.code, e.message);
       return {
         type: 'update.state', at, deploymentId: e.deploymentId, state: e.state,
-        ...(e.code ? { code: e.code } : {}), ...(e.message !== undefined ? { message: e.message.slice(0, LIMITS.text) } : {}),
+        ...(e.code ? { code: e.code } : {}), ...(message !== undefined ? { message: message.slice(0, LIMITS.text) } : {}),
       };
-    case 'outcome':
+    }
+    case 'outcome': {
+      const message = hubMessage(e.code, e.message);
+      const log = hubLog(e.log, e.code);
       // Keep the end of the log: that is where the reason for a rollback is.
       return {
         type: 'update.outcome', at, deploymentId: e.deploymentId, result: e.result,
         ...(e.version ? { version: e.version } : {}), ...(e.code ? { code: e.code } : {}),
-        ...(e.message !== undefined ? { message: e.message.slice(0, LIMITS.text) } : {}),
-        log: e.log.length > LIMITS.log ? e.log.slice(-LIMITS.log) : e.log,
+        ...(message !== undefined ? { message: message.slice(0, LIMITS.text) } : {}),
+        log: log.length > LIMITS.log ? log.slice(-LIMITS.log) : log,
       };
+    }
   }
 }
 
@@ -58,6 +65,8 @@ export class Reporter {
   /** Until the first fix is journaled, the source is asked again after 1, 2, 4 … s (capped by
    * the interval): a surveyed location known a moment after start must not wait a whole interval. */
   #locationSent = false;
+  /** The refresh in progress, which later refreshes join. */
+  #refresh: Promise<void> | null = null;
   #firstLocationDelayS = 1;
 
   constructor(deps: ReporterDeps) {
@@ -86,9 +95,19 @@ export class Reporter {
     if (this.#signal && !this.#signal.aborted) this.#schedule();
   }
 
-  /** Sends a full inventory now (hub "inventory.refresh"); rejects when it cannot. */
-  async refreshInventory(): Promise<void> {
-    await this.#d.inventory?.request('demand', { full: true });
+  /**
+   * Sends a full inventory now (hub "inventory.refresh"); rejects when it cannot. Coalesced: a
+   * refresh asked for while one is queued or running joins it (one collection, scripts run once).
+   */
+  refreshInventory(): Promise<void> {
+    if (this.#refresh) return this.#refresh;
+    const run = (async () => void (await this.#d.inventory?.request('demand', { full: true })))();
+    this.#refresh = run;
+    const done = () => {
+      if (this.#refresh === run) this.#refresh = null;
+    };
+    run.then(done, done);
+    return run;
   }
 
   /** Collects now and sends a diff if anything changed (the inventory cron schedule calls this). */

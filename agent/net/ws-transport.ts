@@ -12,9 +12,20 @@ export interface TransportConfig {
   caFile: string | null;
   certFile: string | null;
   keyFile: string | null;
+  /**
+   * hub.trustPublicCAs: trust the public roots (OS store, Node's bundled ones) for the hub.
+   * null/absent: only when no caFile is set — a private CA then stands alone, so a public CA
+   * cannot vouch for a forged hub.
+   */
+  publicCas?: boolean | null;
   /** Where the link goes: `routeFor` of agent/net/proxy.ts (null: directly). */
   proxy: URL | null;
   handshakeTimeoutMs: number;
+}
+
+/** The hub.trustPublicCAs rule: explicit, else on only without a private CA. */
+export function trustsPublicCas(c: Pick<TransportConfig, 'caFile' | 'publicCas'>): boolean {
+  return c.publicCas ?? c.caFile === null;
 }
 
 export async function buildClientOptions(c: TransportConfig): Promise<ClientOptions> {
@@ -34,8 +45,10 @@ export async function buildClientOptions(c: TransportConfig): Promise<ClientOpti
     followRedirects: false,
   };
   if (target.protocol === 'wss:') {
-    // The public roots and the configured CA (giving `ca` replaces the defaults, so all are listed).
-    const t = await loadTlsMaterial({ caFile: c.caFile, publicCas: true, clientCertFile: c.certFile, clientKeyFile: c.keyFile });
+    const publicCas = trustsPublicCas(c);
+    if (!publicCas && c.caFile === null) throw new AgentError('E_HUB_TRUST', 'hub.trustPublicCAs is false and hub.caFile is null: no CA would be trusted for the hub');
+    // Giving `ca` replaces Node's defaults, so every trusted CA is listed.
+    const t = await loadTlsMaterial({ caFile: c.caFile, publicCas, clientCertFile: c.certFile, clientKeyFile: c.keyFile });
     opts.ca = [...t.ca];
     if (t.cert && t.key) {
       opts.cert = t.cert;

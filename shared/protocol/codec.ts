@@ -268,13 +268,14 @@ const AGENT: Record<string, (o: Obj) => AgentMessage> = {
 };
 
 function ackOf(o: Obj): CommandAck {
-  onlyKeys(o, [...ENVELOPE, 'ref', 'result', 'code', 'message'], 'ack');
+  onlyKeys(o, [...ENVELOPE, 'ref', 'result', 'code', 'message', 'retryAfterS'], 'ack');
   return {
     ...env(o), type: 'ack',
     ref: token(o.ref, 'ref'),
     result: oneOf(o.result, 'result', ['accepted', 'duplicate', 'rejected'] as const),
     ...optional(o, 'code', code),
     ...optional(o, 'message', (v, p) => str(v, p, LIMITS.text, 0)),
+    ...optional(o, 'retryAfterS', (v, p) => int(v, p, 1, LIMITS.maxBackoffS)),
   };
 }
 
@@ -445,6 +446,9 @@ export function encodeAgentMessage(m: AgentMessage): string {
 }
 
 export function encodeHubMessage(m: HubMessage): string {
+  // A hub MUST pin what it offers (PROTOCOL.md §5 offer). Decoding stays lenient about it so an
+  // agent answers an older hub's unpinned offer with a coded ack (E_OFFER_UNPINNED).
+  if (m.type === 'offer' && !m.bundle?.manifestSha256) throw new ProtocolViolation('E_OFFER_UNPINNED', 'refusing to send an offer without bundle.manifestSha256');
   return encodeChecked(m, decodeHubMessage);
 }
 

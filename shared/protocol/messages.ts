@@ -166,6 +166,8 @@ export interface CommandAck extends Envelope<'ack'> {
   result: AckResult;
   code?: string;
   message?: string;
+  /** With E_RATE_LIMITED: seconds until the command may be sent again. */
+  retryAfterS?: number;
 }
 
 export interface ErrorMessage extends Envelope<'error'> {

@@ -4,7 +4,16 @@ const ms = (doc: string, def: number, min: number) => field.number(doc, def, { m
 
 export const hub = defineSection('hub', 'The outbound websocket link to the hub (docs/hub.md).', {
   url: field.optionalString('Hub endpoint, e.g. "wss://hub.example.com/agent". null: no hub link (the agent still runs).'),
-  caFile: field.optionalString('PEM file of extra CAs trusted for the hub, in addition to the system CAs.'),
+  caFile: field.optionalString('PEM file of the CA(s) trusted for the hub (a private PKI). With it, public CAs are trusted only when trustPublicCAs is true.'),
+  trustPublicCAs: field.custom<boolean | null>(
+    'boolean | null',
+    'Trust the public CAs (OS store, Node\'s bundled roots) for the hub. null: true without caFile, false with it (a public CA cannot vouch for a forged hub).',
+    null,
+    (v) => {
+      if (v === null || typeof v === 'boolean') return v;
+      throw new Error(`expected true, false or null, got ${JSON.stringify(v)}`);
+    },
+  ),
   certFile: field.optionalString('PEM client certificate for mutual TLS (with keyFile).'),
   keyFile: field.optionalString('PEM private key of the client certificate.'),
   deviceId: field.custom<string | null>(

@@ -34,7 +34,7 @@ function rng(seed: number) {
 const HOSTILE: unknown[] = [null, -1, 0, 1.5, 1e308, -1e308, '', 'x'.repeat(5000), {}, [], true, '__proto__', { __proto__: { x: 1 } }, [[[[[]]]]], 'E_', '99:99', 'file:///etc/passwd', '\u0000\uffff'];
 
 const BASES: HubMessage[] = [
-  { v: 1, type: 'offer', id: 'x', deploymentId: 'd', bundle: { url: 'http://127.0.0.1:9/b', size: 10, sha256: 'a'.repeat(64) }, version: '1', release: '1', windows: [{ cron: '0 1 * * 1', durationMinutes: 60, timezone: 'UTC' }] },
+  { v: 1, type: 'offer', id: 'x', deploymentId: 'd', bundle: { url: 'http://127.0.0.1:9/b', size: 10, sha256: 'a'.repeat(64), manifestSha256: 'b'.repeat(64) }, version: '1', release: '1', windows: [{ cron: '0 1 * * 1', durationMinutes: 60, timezone: 'UTC' }] },
   { v: 1, type: 'cancel', id: 'x', deploymentId: 'd' },
   { v: 1, type: 'reboot', id: 'x', reason: 'r' },
   { v: 1, type: 'inventory.refresh', id: 'x' },

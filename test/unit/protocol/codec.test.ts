@@ -30,11 +30,11 @@ const HUB: HubMessage[] = [
   { v: 1, type: 'auth.result', id: 'h4', result: 'rejected', code: 'E_AUTH_SIGNATURE', message: 'bad' },
   { v: 1, type: 'report.ack', id: 'h5', upTo: 7 },
   {
-    v: 1, type: 'offer', id: 'c-1', deploymentId: 'd-1', bundle: { url: 'https://hub.example/b/x.bundle', size: 1234, sha256: 'a'.repeat(64) },
+    v: 1, type: 'offer', id: 'c-1', deploymentId: 'd-1', bundle: { url: 'https://hub.example/b/x.bundle', size: 1234, sha256: 'a'.repeat(64), manifestSha256: 'c'.repeat(64) },
     version: '2.0.1', release: '2026.11', windows: [{ cron: '0 22 * * 1,2', durationMinutes: 360, timezone: 'Europe/Berlin', maxBytesPerSecond: 50_000 }],
     installWindows: [{ cron: '0 3 * * sun', durationMinutes: 60, timezone: 'UTC' }],
   },
-  { v: 1, type: 'offer', id: 'c-2', deploymentId: 'd-2', bundle: { url: 'http://127.0.0.1:1/b', size: 0 }, version: '1', release: '1', now: true },
+  { v: 1, type: 'offer', id: 'c-2', deploymentId: 'd-2', bundle: { url: 'http://127.0.0.1:1/b', size: 0, manifestSha256: 'd'.repeat(64) }, version: '1', release: '1', now: true },
   { v: 1, type: 'cancel', id: 'c-3', deploymentId: 'd-1' },
   { v: 1, type: 'reboot', id: 'c-4', reason: 'kernel' },
   { v: 1, type: 'inventory.refresh', id: 'c-5' },
@@ -157,4 +157,12 @@ test('pushed health checks are names (a bare string or {name, timeoutS}); a comm
   assert.throws(() => pushedConfig({ healthChecks: [{ name: 'app', timeoutS: 0 }] }), /timeoutS/);
   assert.throws(() => pushedConfig({ healthChecks: [{ name: 'app', timeoutS: 3601 }] }), /timeoutS/);
   assert.throws(() => pushedConfig({ healthChecks: ['/bin/sh -c x'] }), /only letters/);
+});
+
+test('a hub cannot send an unpinned offer; an agent still decodes one (to refuse it with E_OFFER_UNPINNED)', () => {
+  const offer = HUB[5] as Extract<HubMessage, { type: 'offer' }>;
+  const { manifestSha256: _pin, ...bundle } = offer.bundle;
+  const unpinned = { ...offer, bundle };
+  assert.throws(() => encodeHubMessage(unpinned), (err: Error & { code?: string }) => err.code === 'E_OFFER_UNPINNED');
+  assert.equal(decodeHubMessage(JSON.stringify(unpinned)).ok, true);
 });
