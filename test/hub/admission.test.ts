@@ -28,7 +28,7 @@ test('admission: a token bucket with a quarter-second burst; the hint spreads th
   assert.ok(admitted >= 990 && admitted <= 1010, `about 100/s over 10 s (${admitted})`);
 });
 
-test('a burst of agents beyond the rate: the rest are told to back off and all come back, spread out', { timeout: 120_000 }, async () => {
+test('a burst of agents beyond the rate: the rest are told to back off and all come back, spread out', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-admission-'));
   await mkdir(join(dir, 'bundles'));
   const RATE = 8;

@@ -11,7 +11,7 @@ import { silentLogger } from '../../agent/log/logger.ts';
 import { waitFor } from '../support/dev-hub.ts';
 import { startAgent } from './agents.ts';
 
-test('beyond pendingMax a new key is refused (E_AUTH_PENDING_FULL); expired enrolments are pruned', { timeout: 60_000 }, async () => {
+test('beyond pendingMax a new key is refused (E_AUTH_PENDING_FULL); expired enrolments are pruned', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-enrol-'));
   await mkdir(join(dir, 'bundles'));
   const store = await openStore({ url: `sqlite:${join(dir, 'hub.db')}`, limits: { pendingMax: 3, pendingTtlMs: 60_000 } });

@@ -20,7 +20,7 @@ function testCertificate(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-test('wss: an agent trusting the hub certificate authenticates; bundle links are https', { timeout: 60_000 }, async () => {
+test('wss: an agent trusting the hub certificate authenticates; bundle links are https', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-tls-'));
   await mkdir(join(dir, 'bundles'));
   const files = testCertificate(dir);
@@ -50,7 +50,7 @@ test('wss: an agent trusting the hub certificate authenticates; bundle links are
   }
 });
 
-test('the hub drops a link it has not heard from for its link timeout; the agent redials', { timeout: 60_000 }, async () => {
+test('the hub drops a link it has not heard from for its link timeout; the agent redials', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-silent-'));
   await mkdir(join(dir, 'bundles'));
   const t = await startTestHub(dir, { acceptAll: true, linkTimeoutMs: 1500 });

@@ -92,10 +92,10 @@ async function openDashboard(out: string): Promise<void> {
   try {
     await step(page, 'demo-dashboard', async () => {
       await page.goto(url);
-      await page.locator('table.nodes caption', { hasText: 'Nodes (5)' }).waitFor({ timeout: 60_000 });
+      await page.locator('table.nodes caption', { hasText: 'Nodes (5)' }).waitFor({ timeout: 240_000 });
       await page.getByRole('link', { name: 'Rollouts' }).click();
-      await page.locator('article.rollout', { hasText: 'rollout-2-0' }).locator('.status', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
-      await page.locator('article.rollout', { hasText: 'rollout-2-1' }).locator('.status', { hasText: 'aborted' }).waitFor({ timeout: 60_000 });
+      await page.locator('article.rollout', { hasText: 'rollout-2-0' }).locator('.status', { hasText: 'completed' }).waitFor({ timeout: 240_000 });
+      await page.locator('article.rollout', { hasText: 'rollout-2-1' }).locator('.status', { hasText: 'aborted' }).waitFor({ timeout: 240_000 });
     });
   } finally {
     await browser.close();
@@ -149,7 +149,7 @@ async function assertStory(out: string): Promise<void> {
   assert.doesNotMatch(out, /^\s*[[{]"/m, 'plain words, no JSON dumps');
 }
 
-test('npm start: a failure exits 1 with a clear message, logs kept, children stopped', { timeout: 30_000 }, async () => {
+test('npm start: a failure exits 1 with a clear message, logs kept, children stopped', { timeout: 240_000 }, async () => {
   // One second is too short for the node to reach the hub: the demo must say so and clean up.
   const r = await runDemo(['--timeout', '1'], 25_000);
   const dir = tempDirOf(r.out);
@@ -164,7 +164,7 @@ test('npm start: a failure exits 1 with a clear message, logs kept, children sto
   }
 });
 
-test('npm start: Ctrl-C while the agents run stops them and the hub, exit 1', { timeout: 120_000 }, async () => {
+test('npm start: Ctrl-C while the agents run stops them and the hub, exit 1', { timeout: 240_000 }, async () => {
   const r = await runDemo(['--timeout', '100'], 110_000, /nodes: `outpost run` started on all five/);
   const dir = tempDirOf(r.out);
   try {

@@ -26,7 +26,7 @@ const config = JSON.parse(await readFile(node.configPath, 'utf8'));
 config.fetch = { maxBytesPerSecond: 4 << 20, retryBaseMs: 10, retryCapMs: 100, windows: [never], installWindows: [never] };
 await writeFile(node.configPath, JSON.stringify(config));
 
-test('install URL downloads now, is killed mid-download, --resume continues by Range, reboots and commits', { timeout: 60_000 }, async () => {
+test('install URL downloads now, is killed mid-download, --resume continues by Range, reboots and commits', { timeout: 240_000 }, async () => {
   const first = await node.cli(['install', server.url], { when: (l) => /^written [3-9]0%/.test(l), delayMs: 0 });
   assert.equal(first.killed, true, `the install finished before the kill: ${first.stdout}${first.stderr}`);
   const j = await node.journal();
@@ -52,7 +52,7 @@ test('install URL downloads now, is killed mid-download, --resume continues by R
   assert.equal(await node.holds('B'), 'new');
 });
 
-test('install with a URL the CLI cannot fetch fails with a code and leaves the running slot alone', { timeout: 30_000 }, async () => {
+test('install with a URL the CLI cannot fetch fails with a code and leaves the running slot alone', { timeout: 240_000 }, async () => {
   const r = await node.cli(['install', 'http://127.0.0.1:9/missing.bundle']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^E_[A-Z_]+:/m);

@@ -7,7 +7,7 @@ import { locationUnderTest } from './setup.ts';
 
 const LOG = 'inside.nmea';
 
-test('fixes inside the site: no movement, best source by accuracy, satellite counts', { timeout: 120_000 }, async () => {
+test('fixes inside the site: no movement, best source by accuracy, satellite counts', { timeout: 240_000 }, async () => {
   const port = await freePort();
   const fake = startGpsfake(LOG, port);
   // Survey accuracy 50 m: the GNSS fix (gpsd eph 17.1 m for HDOP 0.9) is the better source.
@@ -35,7 +35,7 @@ test('fixes inside the site: no movement, best source by accuracy, satellite cou
   }
 });
 
-test('a well-surveyed site beats GNSS as the best source, and survives gpsd going away', { timeout: 120_000 }, async () => {
+test('a well-surveyed site beats GNSS as the best source, and survives gpsd going away', { timeout: 240_000 }, async () => {
   const port = await freePort();
   const fake = startGpsfake(LOG, port);
   const loc = await locationUnderTest(port, { survey: { accuracyM: 2 } });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { freePort, restartGpsfake, startGpsfake, waitFor } from './gpsfake.ts';
 import { locationUnderTest } from './setup.ts';
 
-test('the client reconnects after gpsd restarts', { timeout: 120_000 }, async () => {
+test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async () => {
   const port = await freePort();
   let fake = startGpsfake('inside.nmea', port);
   const loc = await locationUnderTest(port);

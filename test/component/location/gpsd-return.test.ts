@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { freePort, startGpsfake } from './gpsfake.ts';
 import { locationUnderTest } from './setup.ts';
 
-test('out and back: one "moved" then one "returned"', { timeout: 120_000 }, async () => {
+test('out and back: one "moved" then one "returned"', { timeout: 240_000 }, async () => {
   const LOG = 'walk-out-and-back.nmea';
   const port = await freePort();
   const fake = startGpsfake(LOG, port);

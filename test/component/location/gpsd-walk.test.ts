@@ -8,7 +8,7 @@ import { freePort, startGpsfake } from './gpsfake.ts';
 import { locationUnderTest } from './setup.ts';
 import { MOVEMENT_FILE } from '../../../agent/location/movement-store.ts';
 
-test('walking out of the radius gives exactly one "moved", and a restart outside none', { timeout: 120_000 }, async () => {
+test('walking out of the radius gives exactly one "moved", and a restart outside none', { timeout: 240_000 }, async () => {
   const LOG = 'walk-out.nmea';
   const port = await freePort();
   const fake = startGpsfake(LOG, port);

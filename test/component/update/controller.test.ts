@@ -86,7 +86,7 @@ async function holdLock(n: TestNode): Promise<() => Promise<void>> {
   };
 }
 
-test('offer while busy is E_UPDATE_BUSY, the same offer again is duplicate; cancel while it waits to arm abandons', { timeout: 120_000 }, async () => {
+test('offer while busy is E_UPDATE_BUSY, the same offer again is duplicate; cancel while it waits to arm abandons', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const c = d.stack.controller;
   assert.deepEqual(await c.offer(offer('dep-1', { installWindows: [CLOSED] })), { result: 'accepted' });
@@ -108,7 +108,7 @@ test('offer while busy is E_UPDATE_BUSY, the same offer again is duplicate; canc
   d.stop();
 });
 
-test('cancel before the download starts (download window closed) ends it as cancelled without a journal', { timeout: 60_000 }, async () => {
+test('cancel before the download starts (download window closed) ends it as cancelled without a journal', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const c = d.stack.controller;
   const { now: _now, ...later } = offer('dep-w', { windows: [CLOSED] });
@@ -122,7 +122,7 @@ test('cancel before the download starts (download window closed) ends it as canc
   d.stop();
 });
 
-test('cancel during the write abandons it: target bad, old slot primary, the hub hears cancelled', { timeout: 120_000 }, async () => {
+test('cancel during the write abandons it: target bad, old slot primary, the hub hears cancelled', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const c = d.stack.controller;
   // The server stops sending a third of the way in: the write is in progress while we cancel.
@@ -142,7 +142,7 @@ test('cancel during the write abandons it: target bad, old slot primary, the hub
   d.stop();
 });
 
-test('cancel sent as verifying begins is honoured: nothing is armed, the hub hears cancelled', { timeout: 120_000 }, async () => {
+test('cancel sent as verifying begins is honoured: nothing is armed, the hub hears cancelled', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const c = d.stack.controller;
   let cancelled: Promise<boolean> | null = null;
@@ -161,7 +161,7 @@ test('cancel sent as verifying begins is honoured: nothing is armed, the hub hea
   d.stop();
 });
 
-test('cancel after arming is refused with E_CANCEL_TOO_LATE and changes nothing', { timeout: 120_000 }, async () => {
+test('cancel after arming is refused with E_CANCEL_TOO_LATE and changes nothing', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const c = d.stack.controller;
   assert.equal((await c.offer(offer('dep-a', { installWindows: [] }))).result, 'accepted');
@@ -171,7 +171,7 @@ test('cancel after arming is refused with E_CANCEL_TOO_LATE and changes nothing'
   d.stop();
 });
 
-test('resume at start continues a stopped download; an offer while an operator CLI holds the lock fails with E_UPDATE_BUSY', { timeout: 120_000 }, async () => {
+test('resume at start continues a stopped download; an offer while an operator CLI holds the lock fails with E_UPDATE_BUSY', { timeout: 240_000 }, async () => {
   const first = await daemon();
   server.set({ stallAfter: 700 << 10, stallTimes: 1 });
   try {
@@ -199,7 +199,7 @@ test('resume at start continues a stopped download; an offer while an operator C
   await resumed;
 });
 
-test('an offer accepted while an operator CLI holds the update lock ends with a failure outcome', { timeout: 60_000 }, async () => {
+test('an offer accepted while an operator CLI holds the update lock ends with a failure outcome', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const release = await holdLock(d.node);
   try {
@@ -217,7 +217,7 @@ test('an offer accepted while an operator CLI holds the update lock ends with a 
 
 // CI saw it: the hub hears an outcome before the step that produced it returns, and an offer sent
 // on that outcome was refused with E_UPDATE_BUSY. An offer made from the outcome event is taken.
-test('an offer sent the moment an outcome is emitted is accepted, not refused as busy', { timeout: 60_000 }, async () => {
+test('an offer sent the moment an outcome is emitted is accepted, not refused as busy', { timeout: 240_000 }, async () => {
   const d = await daemon();
   const release = await holdLock(d.node);
   let next: Promise<{ result: string; code?: string }> | null = null;

@@ -11,7 +11,7 @@ import { startTestHub, type TestHub } from '../../support/hub-in-process.ts';
 import { addFleet, addPending, type FleetNode } from './fleet.ts';
 import { launch, step } from './browser.ts';
 
-const WAIT = { timeout: 60_000 };
+const WAIT = { timeout: 240_000 };
 let dir: string;
 let t: TestHub;
 let token: string;

@@ -15,7 +15,7 @@ import { TEST_COMPATIBLE } from '../../support/bundle-fixtures.ts';
 import { addRolloutFleet, type RolloutFleet } from './rollout-fleet.ts';
 import { launch, step } from './browser.ts';
 
-const WAIT = { timeout: 60_000 };
+const WAIT = { timeout: 240_000 };
 const NODES = 10;
 let dir: string;
 let t: TestHub;

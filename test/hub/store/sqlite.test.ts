@@ -19,7 +19,7 @@ storeSuite({
     return {
       open: (limits) => openSqliteStore(file, limits ? { limits } : {}),
       async query(sql, params = []) {
-        const db = new DatabaseSync(file, { timeout: 10_000 });
+        const db = new DatabaseSync(file, { timeout: 240_000 });
         try {
           const st = db.prepare(sql);
           return /^\s*select/i.test(sql) ? (st.all(...params) as Array<Record<string, unknown>>) : (st.run(...params), []);

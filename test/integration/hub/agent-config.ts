@@ -7,7 +7,7 @@ export async function writeAgentConfig(root: string, hubUrl: string, hub: Record
   const file = join(root, 'config.json');
   await writeFile(file, JSON.stringify({
     core: { root, stateDir: '/state', logLevel: 'debug' },
-    hub: { url: hubUrl, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000, authTimeoutMs: 5000, ...hub },
+    hub: { url: hubUrl, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 10_000, authTimeoutMs: 30_000, healthDeadlineMs: 30_000, ...hub },
     inventory: { scriptsDir: null },
     location: { gpsd: false },
     ...extra,

@@ -30,7 +30,7 @@ async function login(url: string, signFor: string): Promise<Msg> {
   }
 }
 
-test('a signature made for another hub is refused (E_AUTH_SIGNATURE); one for this hub is accepted', { timeout: 60_000 }, async () => {
+test('a signature made for another hub is refused (E_AUTH_SIGNATURE); one for this hub is accepted', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'auth-host-'));
   await mkdir(join(dir, 'bundles'));
   const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] });

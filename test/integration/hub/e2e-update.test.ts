@@ -36,7 +36,7 @@ before(async () => {
   const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), 'e2e-1');
   hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--preauthorize', id.fingerprint] });
   const config = JSON.parse(await readFile(node.configPath, 'utf8'));
-  config.hub = { url: hub.agentUrl, deviceId: 'e2e-1', backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
+  config.hub = { url: hub.agentUrl, deviceId: 'e2e-1', backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 10_000, authTimeoutMs: 30_000, healthDeadlineMs: 30_000 };
   config.inventory = { scriptsDir: null };
   await writeFile(node.configPath, JSON.stringify(config, null, 2));
 });
@@ -49,7 +49,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('offer → download from the hub → install → reboot → health (hub reachable) → commit, all reported', { timeout: 90_000 }, async () => {
+test('offer → download from the hub → install → reboot → health (hub reachable) → commit, all reported', { timeout: 240_000 }, async () => {
   agent = spawnAgent([BIN, 'run', '--config', node.configPath]);
   await waitFor('online', async () => (await detail()).history.length >= 1, 30_000);
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {

@@ -18,7 +18,7 @@ import { spawnAgent } from './agent-process.ts';
 const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 type Msg = Record<string, unknown> & { type: string };
 
-test('agent: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, the link stays up', { timeout: 120_000 }, async () => {
+test('agent: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, the link stays up', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fwd-agent-'));
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
@@ -59,7 +59,7 @@ test('agent: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, 
   }
 });
 
-test('reference hub: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, the link stays up', { timeout: 120_000 }, async () => {
+test('reference hub: an unknown message type gets E_PROTO_UNKNOWN_TYPE, ext is ignored, the link stays up', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fwd-hub-'));
   const hub = await startHubProcess({ store: join(dir, 'hub.db'), bundles: dir, args: ['--accept-all'] });
   const ws = new WebSocket(hub.agentUrl);

@@ -74,7 +74,7 @@ function garbage(r: () => number, i: number): string | Buffer {
   }
 }
 
-test('10,000+ hostile frames: every one answered or dropped, agent stays up, heap bounded', { timeout: 120_000 }, async () => {
+test('10,000+ hostile frames: every one answered or dropped, agent stays up, heap bounded', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-fuzz-'));
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   const ac = new AbortController();

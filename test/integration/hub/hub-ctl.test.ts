@@ -16,7 +16,7 @@ import { startTestClient } from '../../support/hub-client.ts';
 const CTL = resolve(import.meta.dirname, '../../../bin/outpost-hub.js');
 const run = promisify(execFile);
 
-test('hub-ctl: nodes, accept --group, offer --group, show, command --type config.push; errors exit 1 with E_HUB_ADMIN', { timeout: 60_000 }, async () => {
+test('hub-ctl: nodes, accept --group, offer --group, show, command --type config.push; errors exit 1 with E_HUB_ADMIN', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-ctl-'));
   await mkdir(join(dir, 'bundles'));
   await testBundle(join(dir, 'bundles', 'app.bundle'));
@@ -24,7 +24,7 @@ test('hub-ctl: nodes, accept --group, offer --group, show, command --type config
   const base = ['ctl', '--hub', hub.apiUrl, '--token', hub.token];
   const ctl = async (...args: string[]) => JSON.parse((await run(process.execPath, [CTL, ...base, '--json', ...args])).stdout);
   const identity = identityFromKey(generateKeyPairSync('ed25519').privateKey, 'ctl-1');
-  const { client, stop } = await startTestClient({ url: hub.agentUrl, identity, dir: join(dir, 'agent'), timings: { authTimeoutMs: 2000, healthDeadlineMs: 500 } });
+  const { client, stop } = await startTestClient({ url: hub.agentUrl, identity, dir: join(dir, 'agent'), timings: { authTimeoutMs: 30_000, healthDeadlineMs: 500 } });
   try {
     const listed = await waitFor('pending node listed', async () => ((await ctl('nodes', '--status', 'pending')) as { nodes: Array<{ status: string; fingerprint: string }> }).nodes[0]);
     // Readable by default: a table with a header row.

@@ -50,7 +50,7 @@ function nodeAt(dir: string, hubUrl: () => string) {
 type History = Array<{ type: string; mode?: string }>;
 const inventoryModes = (h: History) => h.filter((e) => e.type === 'inventory').map((e) => e.mode);
 
-test('restarts of node and hub resend nothing unchanged; a change is one diff; a lost base gets a full inventory', { timeout: 60_000 }, async () => {
+test('restarts of node and hub resend nothing unchanged; a change is one diff; a lost base gets a full inventory', { timeout: 240_000 }, async () => {
   const dir = await scratch();
   let hub: TestHub = await hubAt(dir);
   const port = Number(new URL(hub.hub.url).port);
@@ -105,7 +105,7 @@ test('restarts of node and hub resend nothing unchanged; a change is one diff; a
   }
 });
 
-test('a diff against a base the hub does not hold is not applied; the hub asks for and gets a full one', { timeout: 30_000 }, async () => {
+test('a diff against a base the hub does not hold is not applied; the hub asks for and gets a full one', { timeout: 240_000 }, async () => {
   const dir = await scratch();
   const hub = await hubAt(dir);
   const node = nodeAt(dir, () => hub.hub.agentUrl);

@@ -16,7 +16,7 @@ const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 
 type Detail = { inventory: Record<string, unknown> | null; inventoryHash?: string; history: Array<{ type: string; mode?: string }> };
 
-test('agent and hub restarts resend no unchanged inventory; a changed script output is one diff', { timeout: 90_000 }, async () => {
+test('agent and hub restarts resend no unchanged inventory; a changed script output is one diff', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hub-inv-restart-'));
   await mkdir(join(dir, 'bundles'));
   const hubOpts = { store: join(dir, 'hub.db'), bundles: join(dir, 'bundles'), args: ['--accept-all'] };

@@ -13,7 +13,7 @@ import { waitFor } from '../../support/dev-hub.ts';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/outpost.js');
 
-test('outpost run with hub.url null keeps running until SIGTERM, then exits 0', { timeout: 90_000 }, async () => {
+test('outpost run with hub.url null keeps running until SIGTERM, then exits 0', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'no-hub-'));
   const config = await writeAgentConfig(join(dir, 'node'), null as unknown as string);
   const agent = spawnAgent([BIN, 'run', '--config', config]);
@@ -29,7 +29,7 @@ test('outpost run with hub.url null keeps running until SIGTERM, then exits 0', 
   }
 });
 
-test('a ws:// hub URL is warned about loudly at start', { timeout: 90_000 }, async () => {
+test('a ws:// hub URL is warned about loudly at start', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ws-warn-'));
   const config = await writeAgentConfig(join(dir, 'node'), 'ws://127.0.0.1:9/agent');
   const agent = spawnAgent([BIN, 'run', '--config', config]);

@@ -47,7 +47,7 @@ export async function startHubFleet(prefix: string): Promise<HubFleet> {
       nodes.push(node);
       const id = await loadOrCreateIdentity(join(node.stateDir, 'identity'), deviceId);
       const config = JSON.parse(await readFile(node.configPath, 'utf8'));
-      config.hub = { url: hub.agentUrl, deviceId, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 1000 };
+      config.hub = { url: hub.agentUrl, deviceId, backoffBaseMs: 100, backoffCapMs: 1000, pingIntervalMs: 10_000, authTimeoutMs: 30_000, healthDeadlineMs: 30_000 };
       config.inventory = { scriptsDir: null };
       config.location = { gpsd: false };
       opts.edit?.(config, node);

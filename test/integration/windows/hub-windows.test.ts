@@ -75,7 +75,7 @@ async function rebootAndCommit(n: Awaited<ReturnType<typeof startNode>>, index: 
     .filter((l) => l.msg === 'transition').map((l) => l.to!);
 }
 
-test('now: downloads despite closed windows, then arms only when a pushed install window opens', { timeout: 120_000 }, async () => {
+test('now: downloads despite closed windows, then arms only when a pushed install window opens', { timeout: 240_000 }, async () => {
   // Provisioned: one check that passes; a push cannot switch it off.
   const n = await startNode('win-1', (configPath) => [
     { name: 'app-selftest', command: '/bin/sh', args: ['-c', 'test -s "$0"', configPath], timeoutMs: 5000 },
@@ -121,7 +121,7 @@ test('now: downloads despite closed windows, then arms only when a pushed instal
   assert.equal(states.at(-1), 'committed');
 });
 
-test('windows: the download waits for a window (a pushed one opens it); the offer\'s own install window lets it arm', { timeout: 120_000 }, async () => {
+test('windows: the download waits for a window (a pushed one opens it); the offer\'s own install window lets it arm', { timeout: 240_000 }, async () => {
   const n = await startNode('win-2');
   const bad = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
     node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-bad', installWindows: [{ ...ALWAYS, timezone: 'Nowhere/Special' }],
@@ -144,7 +144,7 @@ test('windows: the download waits for a window (a pushed one opens it); the offe
   assert.deepEqual(states.slice(0, 6), ['writing', 'verifying', 'awaiting_install_window', 'arming', 'rebooting', 'awaiting_boot']);
 });
 
-test('an offer cancelled while it waits for a download window ends cancelled; a push with a window the agent cannot use is rejected with its code and not stored; a stored push the node can no longer use does not stop the next start', { timeout: 60_000 }, async () => {
+test('an offer cancelled while it waits for a download window ends cancelled; a push with a window the agent cannot use is rejected with its code and not stored; a stored push the node can no longer use does not stop the next start', { timeout: 240_000 }, async () => {
   const n = await startNode('win-3');
   // First: an offer waiting for its download window is cancelled; the hub hears the outcome.
   const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
