@@ -23,6 +23,7 @@ import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { isAgentError } from '../../../agent/lib/errors.ts';
 import { CommandDispatcher } from '../../../agent/hub/commands.ts';
 import { CommandLedger } from '../../../agent/hub/command-ledger.ts';
+import { readBundleIdentity } from '../../../shared/bundle/identity.ts';
 
 const root = process.getuid?.() === 0;
 const skip = root ? false : 'needs root to mount a tmpfs';
@@ -125,7 +126,10 @@ test('disk full during a download: the deployment ends E_STATE_NO_SPACE, an offe
   const dispatcher = new CommandDispatcher({
     ledger: await CommandLedger.open(node.stateDir, log), update: c, rebooter: null, refreshInventory: async () => {}, onConfig: async () => {}, report: async () => {}, log,
   });
-  const full = await dispatcher.handle({ v: 1, type: 'offer', id: 'cmd-full-2', version: '2.0.0', release: '2', ...offer('full-2') });
+  // A hub's offer pins its bundle (E_OFFER_UNPINNED otherwise); the disk check comes first anyway.
+  const { installWindows: _never, ...pinned } = offer('full-2'); // a hub may not offer a window that never opens (E_WINDOW_NEVER_OPENS)
+  const { manifestSha256 } = await readBundleIdentity(kit.bundle);
+  const full = await dispatcher.handle({ v: 1, type: 'offer', id: 'cmd-full-2', version: '2.0.0', release: '2', ...pinned, bundle: { ...pinned.bundle, manifestSha256 } });
   assert.deepEqual([full.result, full.code], ['rejected', 'E_STATE_NO_SPACE'], `a coded refusal while the disk is full: ${full.message}`);
   const env = await node.env().read();
   assert.equal(env.BOOT_ORDER, 'A', 'the old slot stays primary');
