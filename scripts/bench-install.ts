@@ -4,7 +4,13 @@
 // machine hits every contender alike. Per contender: median and range of wall time, CPU time
 // (user + system, fsync included) and peak private memory (RssAnon, polled), and ratios.
 //
-//   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source]
+//   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
+//
+// --parts create adds `outpost bundle create` (formats 1 and 2) of a filesystem-like image (the
+// first SIZE bytes of a tar of /usr/lib and /usr/share: real binaries and text, as compressible
+// as a root filesystem), interleaved with `mender-artifact write rootfs-image` of the same image
+// when it is installed, and always with `zstd -3` followed by `sha256sum` (compression plus the
+// hash limit: what one pass of format 2 does at least).
 //
 // Outpost runs as shipped: the built binary (dist/outpost; `npm run build` first) or, with
 // --agent source, bin/outpost.js on the pinned Node; default checkpoints, journal, and the
@@ -16,13 +22,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TestNode, REPO } from '../test/support/test-node.ts';
 import { makeKit } from '../test/support/bundle-kit.ts';
 import { binaryPath, PINNED_NODE } from './build/paths.ts';
 import { update as updateSection } from '../agent/config/sections/update.ts';
-import { measure, summary, type Sample } from './bench/measure.ts';
+import { measure, median, summary, type Sample } from './bench/measure.ts';
+import { makeKeys } from '../test/support/bundle-fixtures.ts';
 import { serveFile } from './bench/file-server.ts';
 import { RaucPeer } from './bench/rauc-peer.ts';
 
@@ -31,8 +38,10 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     sizes: { type: 'string', default: '256,2048' },
     agent: { type: 'string', default: 'binary' },
+    parts: { type: 'string', default: 'install,create' },
   },
 });
+const parts = new Set(values.parts.split(','));
 const out = (s: string) => process.stdout.write(s + '\n');
 const MiB = 1 << 20;
 
@@ -122,8 +131,82 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   out(summary(samples, sizeMiB));
 }
 
+/** Commands run one after the other as one contender: wall and CPU add up, memory is the larger peak. */
+async function measureAll(cmds: string[][]): Promise<Sample> {
+  const total: Sample = { wallS: 0, cpuS: 0, peakAnonKiB: 0 };
+  for (const cmd of cmds) {
+    const s = await measure(cmd);
+    total.wallS += s.wallS;
+    total.cpuS += s.cpuS;
+    total.peakAnonKiB = Math.max(total.peakAnonKiB, s.peakAnonKiB);
+  }
+  return total;
+}
+
+function have(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-create-'));
+  const image = join(dir, 'rootfs.img');
+  execFileSync('sh', ['-c', `tar cf - /usr/lib /usr/share 2>/dev/null | head -c ${sizeMiB * MiB} > ${image}`]);
+  const keys = await makeKeys(join(dir, 'keys'));
+  const outpost = outpostCommand();
+  const mender = have('mender-artifact');
+  if (!mender) out('mender-artifact is not installed (not in Debian): bundle create is compared with zstd -3 + sha256sum only');
+  const samples = new Map<string, Sample[]>();
+  const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
+  const create = (format: number) => [...outpost, 'bundle', 'create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'bench',
+    '--key', keys[0]!.privatePath, '--out', join(dir, `f${format}.bundle`), '--format', String(format)];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      const keep = (name: string, s: Sample) => i > 0 && add(name, s);
+      keep('zstd -3 + sha256sum', await measureAll([['zstd', '-q', '-3', '-f', image, '-o', join(dir, 'rootfs.img.zst')], ['sha256sum', image]]));
+      if (mender) {
+        keep('mender-artifact write', await measure(['mender-artifact', 'write', 'rootfs-image', '-f', image, '-t', 'bench', '-n', '1', '-o', join(dir, 'rootfs.mender')]));
+      }
+      keep('outpost create format 1', await measure(create(1)));
+      keep('outpost create format 2', await measure(create(2)));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  out(`\nbundle create of a ${sizeMiB} MiB filesystem-like image, ${runs} interleaved runs each; Outpost: ${values.agent}`);
+  out(createSummary(samples, sizeMiB));
+}
+
+/** The table, then each Outpost row against the references measured in the same run. */
+function createSummary(samples: Map<string, Sample[]>, sizeMiB: number): string {
+  // summary() adds install ratios (hash, I/O, RAUC) to every Outpost row: none apply here
+  const lines = summary(samples, sizeMiB).split('\n').filter((l) => !l.endsWith(': '));
+  const med = (name: string) => {
+    const xs = samples.get(name);
+    return xs ? { wall: median(xs.map((x) => x.wallS)), cpu: median(xs.map((x) => x.cpuS)) } : null;
+  };
+  for (const ref of ['zstd -3 + sha256sum', 'mender-artifact write']) {
+    const r = med(ref);
+    if (!r) continue;
+    for (const f of [1, 2]) {
+      const m = med(`outpost create format ${f}`)!;
+      lines.push(`outpost create format ${f}: wall / ${ref} ${(m.wall / r.wall).toFixed(2)}x, CPU / ${ref} ${(m.cpu / r.cpu).toFixed(2)}x`);
+    }
+  }
+  return lines.join('\n');
+}
+
 if (process.getuid?.() !== 0) {
   process.stderr.write('bench-install needs root (loop devices)\n');
   process.exit(1);
 }
-for (const s of values.sizes.split(',').map(Number)) await bench(s, Number(values.runs));
+out(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+for (const s of values.sizes.split(',').map(Number)) {
+  if (parts.has('install')) await bench(s, Number(values.runs));
+  if (parts.has('create')) await benchCreate(s, Number(values.runs));
+}
+out(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);

@@ -4,6 +4,14 @@
 import type { IncomingMessage } from 'node:http';
 import { AgentError } from '../lib/errors.ts';
 import { networkError, type HttpTransport } from '../net/http-transport.ts';
+import { fallback, socketGet } from './socket-get.ts';
+
+/** What the helpers below read of a response: node:http's or socket-get's. */
+interface Headed {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(', ') : v);
 
 export interface RangeRequest {
   readonly url: URL;
@@ -24,6 +32,7 @@ export interface RangeResponse {
   readonly validator: string | null;
   /** Whole file size when the server said. */
   readonly totalSize: number | null;
+  /** A chunk is valid only until the next one is asked for (its buffer is reused): copy what you keep. */
   readonly body: AsyncIterable<Buffer>;
   /** Drops the connection (idempotent). */
   close(): void;
@@ -32,10 +41,10 @@ export interface RangeResponse {
 export const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** ETag if strong or weak, else Last-Modified: what identifies this version of the file. */
-export function validatorOf(res: IncomingMessage): string | null {
-  const etag = res.headers.etag;
+export function validatorOf(res: Headed): string | null {
+  const etag = one(res.headers.etag);
   if (etag) return etag;
-  return res.headers['last-modified'] ?? null;
+  return one(res.headers['last-modified']) ?? null;
 }
 
 function ifRangeValue(validator: string | null): string | null {
@@ -45,8 +54,8 @@ function ifRangeValue(validator: string | null): string | null {
   return Number.isNaN(Date.parse(validator)) ? null : validator;
 }
 
-export function retryAfterMs(res: IncomingMessage): number | null {
-  const v = res.headers['retry-after'];
+export function retryAfterMs(res: Headed): number | null {
+  const v = one(res.headers['retry-after']);
   if (!v) return null;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
   const t = Date.parse(v);
@@ -125,6 +134,35 @@ export async function* withDeadline(res: IncomingMessage, deadlineMs: number, ex
   }
 }
 
+/** A response whose body is read only if wanted. */
+interface Got extends Headed {
+  readonly statusCode: number;
+  body(expected: number | null): AsyncIterable<Buffer>;
+  destroy(): void;
+}
+
+/**
+ * Direct connections read the body through socket-get.ts (reused buffers, a fraction of
+ * node:http's CPU); proxied ones, and responses it leaves alone, go through node:http.
+ */
+async function get(transport: HttpTransport, url: URL, headers: Record<string, string>, req: RangeRequest): Promise<Got> {
+  if (transport.route(url) === null) {
+    const r = await socketGet({ url, headers: { 'user-agent': transport.userAgent, ...headers }, tls: transport.tls, signal: req.signal, deadlineMs: req.deadlineMs });
+    if (r !== fallback) return { statusCode: r.statusCode, headers: r.headers, body: () => r.body, destroy: () => r.destroy() };
+  }
+  const res = await transport.request({ url, headers, signal: req.signal, deadlineMs: req.deadlineMs });
+  // Aborting must also end a body nobody is reading at the moment.
+  const onAbort = () => res.destroy();
+  req.signal.addEventListener('abort', onAbort, { once: true });
+  res.once('close', () => req.signal.removeEventListener('abort', onAbort));
+  return {
+    statusCode: res.statusCode ?? 0,
+    headers: res.headers,
+    body: (expected) => withDeadline(res, req.deadlineMs, expected, req.signal),
+    destroy: () => res.destroy(),
+  };
+}
+
 export async function openRange(transport: HttpTransport, req: RangeRequest): Promise<RangeResponse> {
   let url = req.url;
   for (let hop = 0; ; hop++) {
@@ -132,14 +170,15 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
     if (req.start > 0 || req.end !== null) headers.range = `bytes=${req.start}-${req.end ?? ''}`;
     const ifRange = ifRangeValue(req.validator);
     if (headers.range && ifRange) headers['if-range'] = ifRange;
-    const res = await transport.request({ url, headers, signal: req.signal, deadlineMs: req.deadlineMs });
-    const status = res.statusCode ?? 0;
+    const res = await get(transport, url, headers, req);
+    const status = res.statusCode;
     const fail = (err: AgentError): never => {
       res.destroy();
       throw err;
     };
-    if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-      const next = new URL(res.headers.location, url);
+    const location = one(res.headers.location);
+    if ([301, 302, 303, 307, 308].includes(status) && location) {
+      const next = new URL(location, url);
       if (url.protocol === 'https:' && next.protocol !== 'https:') fail(new AgentError('E_FETCH_REDIRECT', `refusing redirect from https to ${next.protocol}`));
       if (hop >= (req.maxRedirects ?? 5)) fail(new AgentError('E_FETCH_REDIRECT', `more than ${req.maxRedirects ?? 5} redirects`));
       res.destroy();
@@ -149,17 +188,15 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
     if (status === 416) fail(new AgentError('E_SOURCE_CHANGED', `server has no bytes at ${req.start} (416): the file is shorter than the one being resumed`));
     if (RETRY_STATUS.has(status)) fail(new RetryableHttpError(`HTTP ${status} from ${url.host}`, retryAfterMs(res)));
     if (status !== 200 && status !== 206) fail(new AgentError('E_FETCH_HTTP', `HTTP ${status} from ${url.origin}${url.pathname}`));
-    // Aborting must also end a body nobody is reading at the moment.
-    const onAbort = () => res.destroy();
-    req.signal.addEventListener('abort', onAbort, { once: true });
-    res.once('close', () => req.signal.removeEventListener('abort', onAbort));
-    const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
+    const contentLength = one(res.headers['content-length']);
+    const length = contentLength === undefined ? null : Number(contentLength);
     let start = 0;
     let totalSize = status === 200 ? length : null;
     if (status === 206) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+      const contentRange = one(res.headers['content-range']);
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '');
       if (!m || Number(m[1]) !== req.start) {
-        fail(new AgentError('E_FETCH_PROTOCOL', `206 with Content-Range "${res.headers['content-range']}" for a request from ${req.start}`, { retryable: true }));
+        fail(new AgentError('E_FETCH_PROTOCOL', `206 with Content-Range "${contentRange}" for a request from ${req.start}`, { retryable: true }));
       }
       start = Number(m![1]);
       totalSize = m![3] === '*' ? null : Number(m![3]);
@@ -169,7 +206,7 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
       start,
       validator: validatorOf(res),
       totalSize,
-      body: withDeadline(res, req.deadlineMs, length, req.signal),
+      body: res.body(length),
       close: () => res.destroy(),
     };
   }

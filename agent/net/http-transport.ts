@@ -47,6 +47,15 @@ export class HttpTransport {
     if (options.proxy && options.proxy !== 'direct') parseProxyUrl(options.proxy); // a bad proxy URL fails here, not per request
   }
 
+  /** TLS trust and identity, for connections made outside node:http (agent/fetch/socket-get.ts). */
+  get tls(): TlsMaterial {
+    return this.#o.tls;
+  }
+
+  get userAgent(): string {
+    return this.#o.userAgent ?? 'outpost';
+  }
+
   /** The proxy a request to `url` goes through (null: directly): the hub link's decision too. */
   route(url: URL): URL | null {
     return routeFor(url, { proxy: this.#o.proxy ?? 'direct', noProxy: this.#o.noProxy }, NO_ENV);
@@ -79,7 +88,7 @@ export class HttpTransport {
         spec.deadlineMs,
       );
       signal.addEventListener('abort', onAbort, { once: true });
-      const headers = { 'user-agent': this.#o.userAgent ?? 'outpost', ...spec.headers };
+      const headers = { 'user-agent': this.userAgent, ...spec.headers };
       const send = (make: () => ClientRequest) => {
         if (settled) return;
         current = make();

@@ -28,22 +28,31 @@ async function readPem(path: string, what: string): Promise<string> {
 }
 
 export async function loadTlsMaterial(s: TlsSettings): Promise<TlsMaterial> {
-  const ca: string[] = [];
-  // 'system' is the OS store (what an image's ca-certificates package maintains); 'bundled' keeps
-  // minimal images without a store working; 'default' adds NODE_EXTRA_CA_CERTS.
-  if (s.publicCas) ca.push(...new Set([...getCACertificates('system'), ...getCACertificates('bundled'), ...getCACertificates('default')]));
+  const extra: string[] = [];
   if (s.caFile) {
     const pem = await readPem(s.caFile, 'CA file');
     const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     if (certs.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', `CA file ${s.caFile} holds no PEM certificate`);
-    ca.push(...certs);
+    extra.push(...certs);
   }
-  if (ca.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', 'no trusted CAs: publicCas is off and no caFile is set');
+  // Node's bundled roots are never empty, so only "no public CAs and no CA file" leaves none.
+  if (!s.publicCas && extra.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', 'no trusted CAs: publicCas is off and no caFile is set');
   if ((s.clientCertFile === null) !== (s.clientKeyFile === null)) {
     throw new AgentError('E_FETCH_TLS_CONFIG', 'clientCertFile and clientKeyFile must be set together');
   }
-  if (s.clientCertFile && s.clientKeyFile) {
-    return { ca, cert: await readPem(s.clientCertFile, 'client certificate'), key: await readPem(s.clientKeyFile, 'client key') };
-  }
-  return { ca };
+  const cert = s.clientCertFile ? await readPem(s.clientCertFile, 'client certificate') : undefined;
+  const key = s.clientKeyFile ? await readPem(s.clientKeyFile, 'client key') : undefined;
+  // The public roots are read on first use: parsing the OS store costs ~80 ms of CPU, which every
+  // `outpost run` paid at start even with a plain-http hub and no https download in sight.
+  let ca: readonly string[] | null = null;
+  const publicCas = s.publicCas;
+  return {
+    get ca(): readonly string[] {
+      // 'system' is the OS store (what an image's ca-certificates package maintains); 'bundled' keeps
+      // minimal images without a store working; 'default' adds NODE_EXTRA_CA_CERTS.
+      ca ??= publicCas ? [...new Set([...getCACertificates('system'), ...getCACertificates('bundled'), ...getCACertificates('default')]), ...extra] : extra;
+      return ca;
+    },
+    ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+  };
 }

@@ -8,7 +8,9 @@ export const DEFAULT_ZSTD_LEVEL = 3;
 
 /** The stored form of one raw block. */
 export function encodeBlock(raw: Buffer, level = DEFAULT_ZSTD_LEVEL): Buffer {
-  const z = zstdCompressSync(raw, { params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 } });
+  // chunkSize: one output buffer a little larger than the block (a frame that does not fit is
+  // not kept anyway) instead of zlib's 16 KiB default, allocated and dropped for every block.
+  const z = zstdCompressSync(raw, { chunkSize: raw.length + 256, params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 } });
   return z.length < raw.length ? z : raw;
 }
 
@@ -23,7 +25,8 @@ export function decodeBlock(stored: Buffer, rawLength: number, where: string): B
   }
   let out: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    out = zstdDecompressSync(stored, { maxOutputLength: rawLength, info: true }) as unknown as typeof out;
+    // chunkSize: the block's own length (zlib's minimum 64) rather than a 16 KiB buffer per block
+    out = zstdDecompressSync(stored, { maxOutputLength: rawLength, chunkSize: Math.max(64, rawLength), info: true }) as unknown as typeof out;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new OutpostError('E_BUNDLE_BOMB', `${where}: inflates past its declared ${rawLength} bytes`, { cause: err });

@@ -15,7 +15,7 @@ const url = new URL(server.url);
 
 async function drain(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
+  for await (const c of it) parts.push(Buffer.from(c)); // a chunk is valid only until the next is read
   return Buffer.concat(parts);
 }
 

@@ -28,7 +28,7 @@ async function fetchAll(url: string, tls: Partial<TlsSettings>, net: Partial<Tra
   const transport = new HttpTransport({ tls: await loadTlsMaterial({ ...tlsBase, ...tls }), proxy: null, noProxy: [], ...net });
   const res = await openRange(transport, { url: new URL(url), start: 0, end: null, validator: null, signal: AbortSignal.timeout(10_000), deadlineMs: 5000 });
   const parts: Buffer[] = [];
-  for await (const c of res.body) parts.push(c);
+  for await (const c of res.body) parts.push(Buffer.from(c)); // a chunk is valid only until the next is read
   return Buffer.concat(parts);
 }
 
