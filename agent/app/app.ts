@@ -8,7 +8,7 @@ import type { Config } from '../config/load.ts';
 import { stateDir } from '../config/load.ts';
 import { proxyEnvironment } from '../config/sections/fetch.ts';
 import type { Logger } from '../log/logger.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../identity/device-identity.ts';
 import { HubClient } from '../hub/client.ts';
 import { helloInfo } from '../hub/hello-info.ts';
@@ -98,7 +98,7 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       name: 'hub-reachable',
       async check(signal) {
         if (!hub) return; // no hub configured: nothing to reach
-        if (!(await hub.health(signal))) throw new AgentError('E_HUB_UNREACHABLE', 'the hub did not answer a ping after the update');
+        if (!(await hub.health(signal))) throw new OutpostError('E_HUB_UNREACHABLE', 'the hub did not answer a ping after the update');
       },
     };
     const stack = await buildUpdateStack(config, {

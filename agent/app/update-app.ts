@@ -21,8 +21,7 @@ import { AttemptCounterBootControl } from '../platform/bootcontrol/attempt-count
 import { commandHealthCheck } from '../update/health.ts';
 import { fileSource } from '../bundle/file-source.ts';
 import { createUpdateService, type UpdateService } from '../update/service.ts';
-import { AgentError } from '../lib/errors.ts';
-import { OutpostError, isOutpostError, wrapError } from '../../shared/errors.ts';
+import { isOutpostError, OutpostError, wrapError } from '../../shared/errors.ts';
 
 export interface UpdateAppOptions {
   logger: Logger;
@@ -51,7 +50,7 @@ export interface UpdateApp {
 
 export async function createUpdateApp(config: Config, opts: UpdateAppOptions): Promise<UpdateApp> {
   const u = config.update;
-  if (u.slots.length === 0) throw new AgentError('E_CONFIG', 'config update.slots: no slots configured');
+  if (u.slots.length === 0) throw new OutpostError('E_CONFIG', 'config update.slots: no slots configured');
   const runner = opts.runner ?? processRunner;
   const slots = u.slots.map((s) => openSlotDevice({ name: s.name, slotClass: s.class, path: rootPath(config, s.path) }));
   const env = await openBootEnv(bootEnvSpec(config));

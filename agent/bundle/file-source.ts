@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BundleSource } from './source.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { readFileChunks } from './file-chunks.ts';
 import { streamEnd, streamOffset } from './payload-stream.ts';
 
@@ -18,11 +18,11 @@ export function fileSource(path: string): BundleSource {
         return verifier.readBundle(readFileChunks(abs, { signal }), sink, signal);
       }
       if (resume.validator !== null && resume.validator !== validator) {
-        throw new AgentError('E_SOURCE_CHANGED', `${abs} changed since the interrupted attempt`);
+        throw new OutpostError('E_SOURCE_CHANGED', `${abs} changed since the interrupted attempt`);
       }
       const head = verifier.verifyHeadBytes(resume.headBytes);
       const p = head.payloads.find((x) => x.entry.name === resume.payload);
-      if (!p) throw new AgentError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
+      if (!p) throw new OutpostError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
       const start = streamOffset(p, resume.nextBlock);
       const stream = readFileChunks(abs, { start, end: streamEnd(p) - 1, signal });
       await verifier.readBlocks(stream, head, resume.payload, resume.nextBlock, sink, signal);
@@ -36,6 +36,6 @@ async function validatorOf(path: string): Promise<string> {
     const st = await stat(path);
     return `file:${st.size}:${Math.floor(st.mtimeMs)}`;
   } catch (err) {
-    throw new AgentError('E_SOURCE_OPEN', `cannot open bundle ${path}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_SOURCE_OPEN', `cannot open bundle ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -3,7 +3,7 @@ import type { CliIO } from './io.ts';
 import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.ts';
 import { openUpdateApp } from '../app/update-app.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 const HELP = `usage: outpost commit [--config FILE]
 
@@ -22,7 +22,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const { service } = await openUpdateApp(config, { tolerateBadPolicy: true });
   const r = await service.commit();
   if (r && r.kind === 'outcome' && r.outcome !== 'committed') {
-    throw new AgentError(r.error?.code ?? 'E_UPDATE_FAILED', `commit of ${r.id} did not succeed: ${r.outcome}`);
+    throw new OutpostError(r.error?.code ?? 'E_UPDATE_FAILED', `commit of ${r.id} did not succeed: ${r.outcome}`);
   }
   const s = await service.status();
   io.out.write(`slot ${s.booted} committed\n`);

@@ -13,7 +13,7 @@ import { buildUpdateStack } from '../app/update-stack.ts';
 import { fileSource } from '../bundle/file-source.ts';
 import type { RunResult, UpdateEvent } from '../update/runner.ts';
 import type { InstallWindows } from '../update/ports.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 
 const HELP = `usage: outpost install FILE|URL [--expect-sha256 MANIFEST_SHA256] [--no-reboot] [--config FILE]
@@ -125,9 +125,9 @@ function stageOnly(stop: () => void): InstallWindows {
 }
 
 /** The revert of a deployment could not finish: the error that stopped it, and what happens next. */
-export async function revertPending(service: { status(): Promise<{ deployment: { error: { code: ErrorCode; message: string } | null } | null }> }, id: string): Promise<AgentError> {
+export async function revertPending(service: { status(): Promise<{ deployment: { error: { code: ErrorCode; message: string } | null } | null }> }, id: string): Promise<OutpostError> {
   const e = (await service.status()).deployment?.error;
-  return new AgentError(e?.code ?? 'E_UPDATE_FAILED', `deployment ${id}: the revert could not finish (${e?.message ?? 'no detail'}); new deployments are refused until it does: it is retried at the next start, or run \`outpost rollback\``);
+  return new OutpostError(e?.code ?? 'E_UPDATE_FAILED', `deployment ${id}: the revert could not finish (${e?.message ?? 'no detail'}); new deployments are refused until it does: it is retried at the next start, or run \`outpost rollback\``);
 }
 
 function report(io: CliIO, r: RunResult | null): number {
@@ -150,6 +150,6 @@ function report(io: CliIO, r: RunResult | null): number {
         io.out.write(`deployment ${r.id}: committed\n`);
         return 0;
       }
-      throw new AgentError(r.error?.code ?? 'E_UPDATE_FAILED', `deployment ${r.id} ${r.outcome.replace('_', ' ')}: ${r.error?.message ?? 'no detail'}`);
+      throw new OutpostError(r.error?.code ?? 'E_UPDATE_FAILED', `deployment ${r.id} ${r.outcome.replace('_', ' ')}: ${r.error?.message ?? 'no detail'}`);
   }
 }

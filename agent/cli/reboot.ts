@@ -9,7 +9,7 @@ import { openUpdateApp } from '../app/update-app.ts';
 import { commandRebooter } from '../platform/rebooter.ts';
 import { processRunner } from '../platform/exec.ts';
 import { acquireLock } from '../lib/process-lock.ts';
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 import type { State } from '../update/machine.ts';
 
 const HELP = `usage: outpost reboot [--config FILE]
@@ -50,8 +50,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const dir = join(stateDir(config), 'update');
   await mkdir(dir, { recursive: true });
   const lock = await acquireLock(join(dir, 'lock'), 'the update service').catch((err: unknown) => {
-    if (isAgentError(err, 'E_UPDATE_BUSY')) {
-      throw new AgentError('E_UPDATE_BUSY', `${err.message}; a reboot now would interrupt it (the daemon: stop the service first)`, { cause: err, retryable: true });
+    if (isOutpostError(err, 'E_UPDATE_BUSY')) {
+      throw new OutpostError('E_UPDATE_BUSY', `${err.message}; a reboot now would interrupt it (the daemon: stop the service first)`, { cause: err, retryable: true });
     }
     throw err;
   });
@@ -60,7 +60,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     const d = await deployment(config);
     if (d && d.outcome === null && d.state === 'awaiting_install_window') staged = d.id;
     else if (d && d.outcome === null && !WAITS_FOR_REBOOT.includes(d.state)) {
-      throw new AgentError('E_REBOOT_UNSAFE', `deployment ${d.id} is in ${d.state}: ${advice(d.state)}; nothing was changed`);
+      throw new OutpostError('E_REBOOT_UNSAFE', `deployment ${d.id} is in ${d.state}: ${advice(d.state)}; nothing was changed`);
     } else {
       io.out.write(d && d.outcome === null ? `rebooting: deployment ${d.id} waits for it (${d.state})\n` : 'rebooting\n');
       await reboot();

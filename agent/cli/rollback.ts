@@ -6,7 +6,7 @@ import { parse, positionals, printHelp } from './args.ts';
 import { loadConfig, DEFAULT_CONFIG_FILE, rootPath } from '../config/load.ts';
 import { openUpdateApp } from '../app/update-app.ts';
 import { readReleaseFloor } from '../bundle/release-floor.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { revertPending } from './install.ts';
 
 const HELP = `usage: outpost rollback [--force] [--config FILE]
@@ -42,7 +42,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       );
       const below = releaseFloor.n !== null && other.installed !== null && other.installed.release < releaseFloor.n;
       if (below && !values.force) {
-        throw new AgentError(
+        throw new OutpostError(
           'E_ROLLBACK_FLOOR',
           `slot ${other.name} holds ${what}, below the anti-rollback floor ${releaseFloor.n}; nothing was changed. \`outpost rollback --force\` boots it anyway`,
         );

@@ -9,7 +9,7 @@ import { createLogger } from '../log/logger.ts';
 import { createServiceNotifier, parseServiceEnv } from '../platform/service-notify.ts';
 import { processRunner } from '../platform/exec.ts';
 import { checkConfig } from '../config/checks.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { buildApp } from '../app/app.ts';
 
 const USAGE = `usage: outpost run [--config FILE]
@@ -29,7 +29,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const fatal = problems.filter((p) => p.severity === 'fatal');
   if (fatal.length > 0) {
     const more = fatal.length > 1 ? ` (and ${fatal.length - 1} more problem${fatal.length > 2 ? 's' : ''}: run \`outpost config\`)` : '';
-    throw new AgentError(fatal[0]!.code, `${fatal[0]!.message}${more}`);
+    throw new OutpostError(fatal[0]!.code, `${fatal[0]!.message}${more}`);
   }
   const logger = createLogger({ level: config.core.logLevel });
   for (const p of problems) (p.severity === 'warning' ? logger.warn : logger.error).call(logger, `config: ${p.message}`, { code: p.code });

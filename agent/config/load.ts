@@ -2,7 +2,7 @@
 // returns one frozen Config that app.ts hands down through constructors (no global config).
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { parseSection, type SectionOf } from './schema.ts';
 import { core } from './sections/core.ts';
 import { update } from './sections/update.ts';
@@ -30,12 +30,12 @@ export const DEFAULT_CONFIG_FILE = '/etc/outpost/config.json';
 
 export function parseConfig(raw: unknown, file: string | null = null): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new AgentError('E_CONFIG', 'config: expected a JSON object');
+    throw new OutpostError('E_CONFIG', 'config: expected a JSON object');
   }
   const obj = raw as Record<string, unknown>;
   const names = new Set<string>(SECTIONS.map((s) => s.name));
   for (const key of Object.keys(obj)) {
-    if (!names.has(key) && key !== '$comment') throw new AgentError('E_CONFIG', `config ${key}: unknown section`);
+    if (!names.has(key) && key !== '$comment') throw new OutpostError('E_CONFIG', `config ${key}: unknown section`);
   }
   const out: Record<string, unknown> = { file };
   for (const s of SECTIONS) out[s.name] = parseSection(s as never, obj[s.name]);
@@ -52,13 +52,13 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Co
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new AgentError('E_CONFIG', `cannot read config ${file}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_CONFIG', `cannot read config ${file}: ${(err as Error).message}`, { cause: err });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new AgentError('E_CONFIG', `config ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new OutpostError('E_CONFIG', `config ${file} is not valid JSON: ${(err as Error).message}`);
   }
   return parseConfig(raw, resolve(file));
 }

@@ -1,7 +1,7 @@
 // The config schema table: every key with its type, default and doc. Sections are defined in
 // agent/config/sections/*.ts; the README's config reference is generated from the same table
 // (`outpost config --doc`), so code and docs cannot drift.
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export interface Field<T> {
   readonly type: string;
@@ -13,7 +13,7 @@ export interface Field<T> {
 }
 
 function fail(path: string, message: string): never {
-  throw new AgentError('E_CONFIG', `config ${path}: ${message}`);
+  throw new OutpostError('E_CONFIG', `config ${path}: ${message}`);
 }
 
 function make<T>(type: string, doc: string, def: T | undefined, parse: (v: unknown, path: string) => T): Field<T> {
@@ -69,7 +69,7 @@ export const field = {
       try {
         return parse(v, p);
       } catch (err) {
-        if (err instanceof AgentError) throw err;
+        if (err instanceof OutpostError) throw err;
         fail(p, (err as Error).message);
       }
     });

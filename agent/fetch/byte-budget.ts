@@ -3,7 +3,7 @@
 // always holds "spent + a reservation": it is rewritten only when the real count passes the
 // reserved mark (every few MiB), and set to the exact figure on flush().
 import { writeJsonAtomic, readJsonOrSetAside } from '../lib/atomic-file.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { toInstant, wallTime } from '../window/tz.ts';
 
 export interface BudgetLimits {
@@ -134,7 +134,7 @@ export class ByteBudget {
     if (this.#writeError) {
       const err = this.#writeError;
       this.#writeError = null;
-      throw new AgentError('E_BUDGET_WRITE', `cannot save the byte budget: ${(err as Error).message}`, { cause: err });
+      throw new OutpostError('E_BUDGET_WRITE', `cannot save the byte budget: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -3,7 +3,7 @@
 // computed boundary (re-checking at least once a minute, so a clock step after NTP sync is
 // noticed) — no cron daemon involved. A running download gets a session signal that aborts with
 // E_WINDOW_CLOSED or E_BUDGET_SPENT: the update machine records that as `aborted`, not failed.
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { nextChange, rateAt, windowStatus, type WindowSpec } from '../window/window.ts';
 import type { ByteBudget } from './byte-budget.ts';
@@ -120,7 +120,7 @@ export class DownloadGate {
     const close = (s: GateStatus) => {
       const code = s.reason === 'budget' ? 'E_BUDGET_SPENT' : 'E_WINDOW_CLOSED';
       const what = s.reason === 'budget' ? 'byte budget spent' : 'download window closed';
-      ac.abort(new AgentError(code, `${what}; resuming ${s.until === null ? 'when allowed' : 'at ' + new Date(s.until).toISOString()}`, { retryable: true }));
+      ac.abort(new OutpostError(code, `${what}; resuming ${s.until === null ? 'when allowed' : 'at ' + new Date(s.until).toISOString()}`, { retryable: true }));
     };
     const loop = async () => {
       for (;;) {

@@ -2,7 +2,7 @@
 // statuses, and exposes the body as an async iterable with a read deadline that only runs while
 // we are actually waiting for the network (a slow consumer is not a stall).
 import type { IncomingMessage } from 'node:http';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { networkError, type HttpTransport } from '../net/http-transport.ts';
 import { fallback, socketGet } from './socket-get.ts';
 
@@ -62,7 +62,7 @@ export function retryAfterMs(res: Headed): number | null {
   return Number.isNaN(t) ? null : Math.max(0, t - Date.now());
 }
 
-export class RetryableHttpError extends AgentError {
+export class RetryableHttpError extends OutpostError {
   readonly retryAfterMs: number | null;
   constructor(message: string, retryAfter: number | null) {
     super('E_FETCH_HTTP', message, { retryable: true });
@@ -119,7 +119,7 @@ export async function* withDeadline(res: IncomingMessage, deadlineMs: number, ex
       // The deadline only runs while we wait for the network (a slow consumer is not a stall).
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          failure ??= new AgentError('E_FETCH_STALL', `no data for ${deadlineMs} ms`, { retryable: true });
+          failure ??= new OutpostError('E_FETCH_STALL', `no data for ${deadlineMs} ms`, { retryable: true });
           res.destroy();
           resolve();
         }, deadlineMs);
@@ -127,7 +127,7 @@ export async function* withDeadline(res: IncomingMessage, deadlineMs: number, ex
       });
     }
     if (expected !== null && got < expected) {
-      throw new AgentError('E_FETCH_NETWORK', `connection closed after ${got} of ${expected} bytes`, { retryable: true });
+      throw new OutpostError('E_FETCH_NETWORK', `connection closed after ${got} of ${expected} bytes`, { retryable: true });
     }
   } finally {
     res.destroy();
@@ -172,22 +172,22 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
     if (headers.range && ifRange) headers['if-range'] = ifRange;
     const res = await get(transport, url, headers, req);
     const status = res.statusCode;
-    const fail = (err: AgentError): never => {
+    const fail = (err: OutpostError): never => {
       res.destroy();
       throw err;
     };
     const location = one(res.headers.location);
     if ([301, 302, 303, 307, 308].includes(status) && location) {
       const next = new URL(location, url);
-      if (url.protocol === 'https:' && next.protocol !== 'https:') fail(new AgentError('E_FETCH_REDIRECT', `refusing redirect from https to ${next.protocol}`));
-      if (hop >= (req.maxRedirects ?? 5)) fail(new AgentError('E_FETCH_REDIRECT', `more than ${req.maxRedirects ?? 5} redirects`));
+      if (url.protocol === 'https:' && next.protocol !== 'https:') fail(new OutpostError('E_FETCH_REDIRECT', `refusing redirect from https to ${next.protocol}`));
+      if (hop >= (req.maxRedirects ?? 5)) fail(new OutpostError('E_FETCH_REDIRECT', `more than ${req.maxRedirects ?? 5} redirects`));
       res.destroy();
       url = next;
       continue;
     }
-    if (status === 416) fail(new AgentError('E_SOURCE_CHANGED', `server has no bytes at ${req.start} (416): the file is shorter than the one being resumed`));
+    if (status === 416) fail(new OutpostError('E_SOURCE_CHANGED', `server has no bytes at ${req.start} (416): the file is shorter than the one being resumed`));
     if (RETRY_STATUS.has(status)) fail(new RetryableHttpError(`HTTP ${status} from ${url.host}`, retryAfterMs(res)));
-    if (status !== 200 && status !== 206) fail(new AgentError('E_FETCH_HTTP', `HTTP ${status} from ${url.origin}${url.pathname}`));
+    if (status !== 200 && status !== 206) fail(new OutpostError('E_FETCH_HTTP', `HTTP ${status} from ${url.origin}${url.pathname}`));
     const contentLength = one(res.headers['content-length']);
     const length = contentLength === undefined ? null : Number(contentLength);
     let start = 0;
@@ -196,7 +196,7 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
       const contentRange = one(res.headers['content-range']);
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '');
       if (!m || Number(m[1]) !== req.start) {
-        fail(new AgentError('E_FETCH_PROTOCOL', `206 with Content-Range "${contentRange}" for a request from ${req.start}`, { retryable: true }));
+        fail(new OutpostError('E_FETCH_PROTOCOL', `206 with Content-Range "${contentRange}" for a request from ${req.start}`, { retryable: true }));
       }
       start = Number(m![1]);
       totalSize = m![3] === '*' ? null : Number(m![3]);

@@ -5,7 +5,7 @@
 // E_SOURCE_CHANGED so the caller restarts cleanly.
 import type { BundleSource, DeliverOptions } from '../bundle/source.ts';
 import type { VerifiedHead, VerifiedPayload } from '../bundle/types.ts';
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 import { fullJitterDelay } from '../lib/backoff.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import type { HttpTransport } from '../net/http-transport.ts';
@@ -56,7 +56,7 @@ interface Attempts {
 function fetchCause(err: unknown): unknown {
   let e: unknown = err;
   for (let i = 0; i < 6 && e instanceof Error; i++) {
-    if (isAgentError(e) && (e.code.startsWith('E_FETCH_') || e.code === 'E_SOURCE_CHANGED')) return e;
+    if (isOutpostError(e) && (e.code.startsWith('E_FETCH_') || e.code === 'E_SOURCE_CHANGED')) return e;
     e = e.cause;
   }
   return err;
@@ -75,9 +75,9 @@ export class HttpBundleSource implements BundleSource {
     try {
       this.#url = new URL(url);
     } catch {
-      throw new AgentError('E_FETCH_URL', `not a URL: ${url}`);
+      throw new OutpostError('E_FETCH_URL', `not a URL: ${url}`);
     }
-    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') throw new AgentError('E_FETCH_URL', `unsupported URL scheme in ${url}`);
+    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') throw new OutpostError('E_FETCH_URL', `unsupported URL scheme in ${url}`);
     this.origin = this.#url.href;
     this.#o = options;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -92,7 +92,7 @@ export class HttpBundleSource implements BundleSource {
     if (o.resume) {
       const head = o.verifier.verifyHeadBytes(o.resume.headBytes);
       if (!head.payloads.some((p) => p.entry.name === o.resume!.payload)) {
-        throw new AgentError('E_FETCH_RESUME', `resume point names payload ${o.resume.payload}, which the bundle head does not have`);
+        throw new OutpostError('E_FETCH_RESUME', `resume point names payload ${o.resume.payload}, which the bundle head does not have`);
       }
       track.seed(head, o.resume.payload, o.resume.nextBlock);
       pinned = o.resume.validator ?? undefined;
@@ -102,7 +102,7 @@ export class HttpBundleSource implements BundleSource {
         pinned = res.validator;
         o.onValidator?.(pinned);
       } else if (res.validator !== pinned) {
-        throw new AgentError('E_SOURCE_CHANGED', `bundle at ${this.origin} changed: validator ${pinned} is now ${res.validator ?? 'absent'}`);
+        throw new OutpostError('E_SOURCE_CHANGED', `bundle at ${this.origin} changed: validator ${pinned} is now ${res.validator ?? 'absent'}`);
       }
     };
     const a: Attempts = { failures: 0, lastProgressAt: this.#now(), corruptKey: '', corruptCount: 0, warnedIgnoreRange: false };
@@ -127,20 +127,20 @@ export class HttpBundleSource implements BundleSource {
   /** Decides whether to retry; returns the wait, or throws when the error is final. */
   #retryDelay(err: unknown, raw: unknown, track: TrackingSink, a: Attempts): number {
     const where = track.current === null ? 'head' : `${track.current} block ${track.nextBlock(track.current)}`;
-    if (isAgentError(raw, 'E_BUNDLE_BLOCK_HASH')) {
+    if (isOutpostError(raw, 'E_BUNDLE_BLOCK_HASH')) {
       a.corruptCount = a.corruptKey === where ? a.corruptCount + 1 : 1;
       a.corruptKey = where;
       if (a.corruptCount > (this.#o.maxBlockRetries ?? 3)) {
-        throw new AgentError('E_FETCH_BLOCK_CORRUPT', `${where} failed its hash ${a.corruptCount} times from ${this.origin}`, { cause: raw });
+        throw new OutpostError('E_FETCH_BLOCK_CORRUPT', `${where} failed its hash ${a.corruptCount} times from ${this.origin}`, { cause: raw });
       }
       this.#log.warn('block failed its hash; fetching it again', { at: where, attempt: a.corruptCount });
       return fullJitterDelay(a.corruptCount - 1, { baseMs: this.#retry.baseMs, capMs: this.#retry.capMs, random: this.#o.random });
     }
-    if (!isAgentError(err) || !err.retryable) throw raw;
+    if (!isOutpostError(err) || !err.retryable) throw raw;
     a.failures++;
     const stuckMs = this.#now() - a.lastProgressAt;
     if (a.failures > this.#retry.maxAttempts || stuckMs > this.#retry.giveUpAfterMs) {
-      throw new AgentError('E_FETCH_RETRIES', `gave up on ${this.origin} after ${a.failures} attempts without progress (${Math.round(stuckMs / 1000)} s): ${err.message}`, {
+      throw new OutpostError('E_FETCH_RETRIES', `gave up on ${this.origin} after ${a.failures} attempts without progress (${Math.round(stuckMs / 1000)} s): ${err.message}`, {
         retryable: true,
         cause: err,
       });
@@ -187,7 +187,7 @@ export class HttpBundleSource implements BundleSource {
   #checkComplete(track: TrackingSink, p: VerifiedPayload): void {
     const next = track.nextBlock(p.entry.name);
     if (next < p.entry.blocks) {
-      throw new AgentError('E_FETCH_NETWORK', `${p.entry.name}: stream ended at block ${next} of ${p.entry.blocks}`, { retryable: true });
+      throw new OutpostError('E_FETCH_NETWORK', `${p.entry.name}: stream ended at block ${next} of ${p.entry.blocks}`, { retryable: true });
     }
   }
 

@@ -9,7 +9,7 @@
 // node:http (`fallback`). A yielded chunk is valid until the caller asks for the next one.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { networkError } from '../net/http-transport.ts';
 import type { TlsMaterial } from '../net/tls-options.ts';
 
@@ -43,7 +43,7 @@ export interface SocketGetSpec {
 /** The response could not be read this way; the caller makes the request through node:http. */
 export const fallback = Symbol('fallback');
 
-const protocolError = (why: string) => new AgentError('E_FETCH_PROTOCOL', `malformed HTTP response: ${why}`, { retryable: true });
+const protocolError = (why: string) => new OutpostError('E_FETCH_PROTOCOL', `malformed HTTP response: ${why}`, { retryable: true });
 
 /** Parses a complete head (without the final blank line); `fallback` when it is not one read here. */
 export function parseHead(text: string): HeadOnly | typeof fallback {
@@ -168,7 +168,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
   socket.on('error', (err) => fail(err));
   socket.on('end', () => {
     if (head !== null) fail(protocolError('connection closed before the headers ended'));
-    else if (remaining !== Infinity && remaining > 0) failure ??= new AgentError('E_FETCH_NETWORK', `connection closed ${remaining} bytes before the body's end`, { retryable: true });
+    else if (remaining !== Infinity && remaining > 0) failure ??= new OutpostError('E_FETCH_NETWORK', `connection closed ${remaining} bytes before the body's end`, { retryable: true });
     ended = true;
     notify();
   });
@@ -178,7 +178,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
   });
   const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`, 'connection: close'];
   for (const [k, v] of Object.entries(spec.headers)) {
-    if (/[\r\n]/.test(k + v)) throw new AgentError('E_FETCH_URL', `header ${k} holds a line break`);
+    if (/[\r\n]/.test(k + v)) throw new OutpostError('E_FETCH_URL', `header ${k} holds a line break`);
     lines.push(`${k}: ${v}`);
   }
   socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
@@ -206,7 +206,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
         // The deadline only runs while we wait for the network (a slow consumer is not a stall).
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
-            failure ??= new AgentError('E_FETCH_STALL', `no data for ${spec.deadlineMs} ms`, { retryable: true });
+            failure ??= new OutpostError('E_FETCH_STALL', `no data for ${spec.deadlineMs} ms`, { retryable: true });
             socket.destroy();
             resolve();
           }, spec.deadlineMs);
@@ -220,7 +220,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => fail(new AgentError('E_FETCH_STALL', `no response from ${url.host} within ${spec.deadlineMs} ms`, { retryable: true })),
+      () => fail(new OutpostError('E_FETCH_STALL', `no response from ${url.host} within ${spec.deadlineMs} ms`, { retryable: true })),
       spec.deadlineMs,
     );
     const onAbort = () => fail(signal.reason);

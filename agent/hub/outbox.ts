@@ -9,7 +9,7 @@ import { open, readdir, readFile, rename, unlink, mkdir, type FileHandle } from 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, readJsonOrSetAside, writeFileAtomic, writeJsonAtomic } from '../lib/atomic-file.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { decodeAgentMessage, isReport } from '../../shared/protocol/codec.ts';
 import type { Report, ReportBody } from '../../shared/protocol/messages.ts';
@@ -118,12 +118,12 @@ export class Outbox {
   /** Journals a report; resolves once it is on disk. */
   append(body: ReportBody): Promise<Report> {
     return this.#serial(async () => {
-      if (this.#closed) throw new AgentError('E_OUTBOX_CLOSED', 'outbox is closed');
+      if (this.#closed) throw new OutpostError('E_OUTBOX_CLOSED', 'outbox is closed');
       const seq = this.#lastSeq + 1;
       const report = { ...body, v: 1, id: `r-${seq}`, seq } as Report;
       const json = JSON.stringify(report);
       const check = decodeAgentMessage(json);
-      if (!check.ok) throw new AgentError('E_OUTBOX_INVALID', `refusing to journal an invalid ${body.type} report: ${check.reason}`);
+      if (!check.ok) throw new OutpostError('E_OUTBOX_INVALID', `refusing to journal an invalid ${body.type} report: ${check.reason}`);
       await this.#write(frameLine(json));
       this.#lastSeq = seq;
       this.#push({ report, line: json, gen: this.#gen });
@@ -161,7 +161,7 @@ export class Outbox {
   adoptHubWatermark(ackedSeq: number): Promise<number> {
     if (ackedSeq <= this.#lastSeq) return this.ack(ackedSeq).then(() => 0);
     return this.#serial(async () => {
-      if (this.#closed) throw new AgentError('E_OUTBOX_CLOSED', 'outbox is closed');
+      if (this.#closed) throw new OutpostError('E_OUTBOX_CLOSED', 'outbox is closed');
       const ahead = ackedSeq - this.#lastSeq;
       const renumbered = this.#entries.map((e, i) => ({ ...e.report, id: `r-${ackedSeq + 1 + i}`, seq: ackedSeq + 1 + i }) as Report);
       await this.#rewrite(renumbered);
@@ -200,7 +200,7 @@ export class Outbox {
       await this.#fh!.appendFile(line);
       await this.#fh!.datasync();
     } catch (err) {
-      throw new AgentError('E_OUTBOX_WRITE', `cannot journal report: ${(err as Error).message}`, { cause: err, retryable: true });
+      throw new OutpostError('E_OUTBOX_WRITE', `cannot journal report: ${(err as Error).message}`, { cause: err, retryable: true });
     }
     this.#segBytes += Buffer.byteLength(line);
   }

@@ -33,7 +33,7 @@ export interface UpdatePort {
   status(): { deploymentId: string; state: string } | null;
   onEvent(listener: (e: UpdateReport) => void): () => void;
   /**
-   * Throws (an AgentError with a code) when this node cannot use a push: an unusable window, a
+   * Throws (an OutpostError with a code) when this node cannot use a push: an unusable window, a
    * health check that is not provisioned. Called before the push is stored.
    */
   validate?(pushed: PushedConfig): void;

@@ -3,7 +3,7 @@
 // never opens (cron "0 0 31 2 *") parks every download forever, a one-minute-a-year window
 // nearly so, and a 1 s health-check timeout rolls back every good update. Refused before
 // anything is stored or started, with a code. Documented in docs/hub.md (Sanity limits on pushes).
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 import type { Offer, PushedConfig, Window } from '../../shared/protocol/messages.ts';
 import { lastStart, nextStart } from '../window/window.ts';
 
@@ -45,11 +45,11 @@ export function checkWindowSanity(list: readonly Window[], what: string, now: nu
     try {
       s = nextStart(w, now);
     } catch (err) {
-      if (isAgentError(err)) throw new AgentError(err.code, `${what}[${i}]: ${err.message}`);
+      if (isOutpostError(err)) throw new OutpostError(err.code, `${what}[${i}]: ${err.message}`);
       throw err;
     }
     if (s === null || s - now > SANITY.opensWithinDays * DAY_MS) {
-      throw new AgentError('E_WINDOW_NEVER_OPENS', `${what}[${i}]: "${w.cron}" (${w.timezone}) does not start within ${SANITY.opensWithinDays} days`);
+      throw new OutpostError('E_WINDOW_NEVER_OPENS', `${what}[${i}]: "${w.cron}" (${w.timezone}) does not start within ${SANITY.opensWithinDays} days`);
     }
     return s;
   });
@@ -57,17 +57,17 @@ export function checkWindowSanity(list: readonly Window[], what: string, now: nu
   // One long enough window settles it; only lists of short ones need the walk.
   if (list.some((w) => w.durationMinutes * 60_000 >= needMs)) return;
   if (!starts.some((s) => openFor(list, s, needMs))) {
-    throw new AgentError('E_WINDOW_TOO_SHORT', `${what}: never open ${SANITY.minOpenMinutes} minutes in a row (a download or install needs that long)`);
+    throw new OutpostError('E_WINDOW_TOO_SHORT', `${what}: never open ${SANITY.minOpenMinutes} minutes in a row (a download or install needs that long)`);
   }
 }
 
-/** A config.push this node can live with; throws a coded AgentError otherwise. */
+/** A config.push this node can live with; throws a coded OutpostError otherwise. */
 export function checkPushSanity(c: PushedConfig, now: number): void {
   if (c.windows) checkWindowSanity(c.windows, 'windows', now);
   if (c.installWindows) checkWindowSanity(c.installWindows, 'installWindows', now);
   for (const h of c.healthChecks ?? []) {
     if (h.timeoutS !== undefined && h.timeoutS < SANITY.minHealthTimeoutS) {
-      throw new AgentError('E_PUSH_HEALTH_CHECK', `health check "${h.name}": timeoutS ${h.timeoutS} is below the floor of ${SANITY.minHealthTimeoutS} s (it would roll back good updates)`);
+      throw new OutpostError('E_PUSH_HEALTH_CHECK', `health check "${h.name}": timeoutS ${h.timeoutS} is below the floor of ${SANITY.minHealthTimeoutS} s (it would roll back good updates)`);
     }
   }
 }

@@ -4,7 +4,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { readFile, stat, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-file.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export const KEY_FILE = 'device-key.pem';
 
@@ -27,7 +27,7 @@ export function fingerprintOf(rawPublic: Buffer): string {
 }
 
 export function identityFromKey(privateKey: KeyObject, deviceId: string | null): DeviceIdentity {
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new AgentError('E_IDENTITY_KEY', 'device key is not ed25519');
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new OutpostError('E_IDENTITY_KEY', 'device key is not ed25519');
   const raw = rawPublicKey(privateKey);
   const fingerprint = fingerprintOf(raw);
   return {
@@ -47,7 +47,7 @@ export async function loadOrCreateIdentity(dir: string, deviceId: string | null)
     pem = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new AgentError('E_IDENTITY_KEY', `cannot read device key ${file}: ${(err as Error).message}`, { cause: err });
+      throw new OutpostError('E_IDENTITY_KEY', `cannot read device key ${file}: ${(err as Error).message}`, { cause: err });
     }
   }
   if (pem === null) {
@@ -62,7 +62,7 @@ export async function loadOrCreateIdentity(dir: string, deviceId: string | null)
   try {
     key = createPrivateKey(pem);
   } catch (err) {
-    throw new AgentError('E_IDENTITY_KEY', `device key ${file} is unreadable; move it aside to make a new identity`, { cause: err });
+    throw new OutpostError('E_IDENTITY_KEY', `device key ${file} is unreadable; move it aside to make a new identity`, { cause: err });
   }
   return identityFromKey(key, deviceId);
 }

@@ -1,9 +1,9 @@
 // Bounds a call we cannot cancel (systeminformation has no AbortSignal): stop waiting for it.
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export function withTimeout<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AgentError('E_INVENTORY_TIMEOUT', `${what} took longer than ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new OutpostError('E_INVENTORY_TIMEOUT', `${what} took longer than ${ms} ms`)), ms);
     timer.unref();
     Promise.resolve()
       .then(work)

@@ -3,7 +3,7 @@
 import { open, rename, unlink, readFile, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { AgentError } from './errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -25,7 +25,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
-    throw new AgentError('E_STATE_WRITE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_STATE_WRITE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
   await fh.close();
   await rename(tmp, path);

@@ -9,7 +9,7 @@ import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { AgentError } from './errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface ProcessLock {
@@ -46,8 +46,8 @@ async function writeTemp(path: string, content: string): Promise<string> {
   return tmp;
 }
 
-function lockError(path: string, err: unknown): AgentError {
-  return new AgentError('E_LOCK', `cannot create lock ${path}: ${(err as Error).message}`, { cause: err });
+function lockError(path: string, err: unknown): OutpostError {
+  return new OutpostError('E_LOCK', `cannot create lock ${path}: ${(err as Error).message}`, { cause: err });
 }
 
 /** Creates `path` holding `content` atomically: true, or false when it already exists. */
@@ -99,7 +99,7 @@ export async function acquireLock(path: string, what: string, code: ErrorCode = 
   const me = `${process.pid} ${boot}\n`;
   const gate = `${path}.gate`;
   const busy = (pid: number | null) =>
-    new AgentError(code, `${what} is busy: ${pid ? `process ${pid}` : 'another process'} holds ${path}`, { retryable: true });
+    new OutpostError(code, `${what} is busy: ${pid ? `process ${pid}` : 'another process'} holds ${path}`, { retryable: true });
   // The gate is held for a few file operations; waiting a little for it is not "busy".
   for (let attempt = 0; attempt < 200; attempt++) {
     if (!(await createWith(gate, me))) {

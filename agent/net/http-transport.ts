@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingMessage, type ClientRequest } from
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { connectTunnel, defaultPort, parseProxyUrl, proxyAuthorization, routeFor } from './proxy.ts';
 import type { TlsMaterial } from './tls-options.ts';
 
@@ -28,12 +28,12 @@ export interface RequestSpec {
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/;
 
 /** Maps a socket/TLS error to a stable code; TLS failures are not retried (they will not heal). */
-export function networkError(err: unknown, what: string): AgentError {
-  if (err instanceof AgentError) return err;
+export function networkError(err: unknown, what: string): OutpostError {
+  if (err instanceof OutpostError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const message = `${what}: ${(err as Error).message ?? String(err)}`;
-  if (TLS_CODE.test(code)) return new AgentError('E_FETCH_TLS', message, { cause: err });
-  return new AgentError('E_FETCH_NETWORK', message, { retryable: true, cause: err });
+  if (TLS_CODE.test(code)) return new OutpostError('E_FETCH_TLS', message, { cause: err });
+  return new OutpostError('E_FETCH_NETWORK', message, { retryable: true, cause: err });
 }
 
 // The proxy and NO_PROXY come in already resolved against the environment (from-config.ts).
@@ -65,7 +65,7 @@ export class HttpTransport {
   request(spec: RequestSpec): Promise<IncomingMessage> {
     const { url, signal } = spec;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return Promise.reject(new AgentError('E_FETCH_URL', `unsupported URL scheme ${url.protocol}`));
+      return Promise.reject(new OutpostError('E_FETCH_URL', `unsupported URL scheme ${url.protocol}`));
     }
     signal.throwIfAborted();
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -84,7 +84,7 @@ export class HttpTransport {
       };
       const onAbort = () => finish(signal.reason);
       const timer = setTimeout(
-        () => finish(new AgentError('E_FETCH_STALL', `no response from ${url.host} within ${spec.deadlineMs} ms`, { retryable: true })),
+        () => finish(new OutpostError('E_FETCH_STALL', `no response from ${url.host} within ${spec.deadlineMs} ms`, { retryable: true })),
         spec.deadlineMs,
       );
       signal.addEventListener('abort', onAbort, { once: true });

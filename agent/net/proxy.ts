@@ -5,7 +5,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { bypassesProxy, parseNoProxy } from './no-proxy.ts';
 
 /** The proxy variables as read from the environment (agent/config/sections/fetch.ts reads them). */
@@ -37,9 +37,9 @@ export function parseProxyUrl(proxy: string): URL {
   try {
     u = new URL(proxy);
   } catch {
-    throw new AgentError('E_FETCH_PROXY', `proxy is not a URL: ${proxy}`);
+    throw new OutpostError('E_FETCH_PROXY', `proxy is not a URL: ${proxy}`);
   }
-  if (u.protocol !== 'http:') throw new AgentError('E_FETCH_PROXY', `proxy ${u.origin}: only http:// proxies are supported`);
+  if (u.protocol !== 'http:') throw new OutpostError('E_FETCH_PROXY', `proxy ${u.origin}: only http:// proxies are supported`);
   return u;
 }
 
@@ -81,12 +81,12 @@ export function connectTunnel(proxy: URL, host: string, port: number, timeoutMs:
       done();
       if (res.statusCode === 200) return resolve(socket);
       socket.destroy();
-      reject(new AgentError('E_FETCH_PROXY', `proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`, { retryable: (res.statusCode ?? 0) >= 500 }));
+      reject(new OutpostError('E_FETCH_PROXY', `proxy ${proxy.host} refused CONNECT ${target}: HTTP ${res.statusCode}`, { retryable: (res.statusCode ?? 0) >= 500 }));
     });
     req.once('error', (err) => {
       done();
       if (signal?.aborted) return reject(signal.reason);
-      reject(new AgentError('E_FETCH_PROXY', `proxy ${proxy.host}: ${err.message}`, { retryable: true, cause: err }));
+      reject(new OutpostError('E_FETCH_PROXY', `proxy ${proxy.host}: ${err.message}`, { retryable: true, cause: err }));
     });
     req.end();
   });

@@ -2,7 +2,7 @@
 // trust (a CA bundle) or narrow it (no public CAs); none turns checking off.
 import { readFile } from 'node:fs/promises';
 import { getCACertificates } from 'node:tls';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export interface TlsSettings {
   /** PEM file with extra CA certificates (a private PKI). */
@@ -23,7 +23,7 @@ async function readPem(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new AgentError('E_FETCH_TLS_CONFIG', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_FETCH_TLS_CONFIG', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -32,13 +32,13 @@ export async function loadTlsMaterial(s: TlsSettings): Promise<TlsMaterial> {
   if (s.caFile) {
     const pem = await readPem(s.caFile, 'CA file');
     const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    if (certs.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', `CA file ${s.caFile} holds no PEM certificate`);
+    if (certs.length === 0) throw new OutpostError('E_FETCH_TLS_CONFIG', `CA file ${s.caFile} holds no PEM certificate`);
     extra.push(...certs);
   }
   // Node's bundled roots are never empty, so only "no public CAs and no CA file" leaves none.
-  if (!s.publicCas && extra.length === 0) throw new AgentError('E_FETCH_TLS_CONFIG', 'no trusted CAs: publicCas is off and no caFile is set');
+  if (!s.publicCas && extra.length === 0) throw new OutpostError('E_FETCH_TLS_CONFIG', 'no trusted CAs: publicCas is off and no caFile is set');
   if ((s.clientCertFile === null) !== (s.clientKeyFile === null)) {
-    throw new AgentError('E_FETCH_TLS_CONFIG', 'clientCertFile and clientKeyFile must be set together');
+    throw new OutpostError('E_FETCH_TLS_CONFIG', 'clientCertFile and clientKeyFile must be set together');
   }
   const cert = s.clientCertFile ? await readPem(s.clientCertFile, 'client certificate') : undefined;
   const key = s.clientKeyFile ? await readPem(s.clientKeyFile, 'client key') : undefined;

@@ -2,7 +2,7 @@
 // (the same CA reader as downloads), the proxy tunnel (the same route decision and CONNECT as
 // downloads, agent/net/proxy.ts), and the frame/compression limits.
 import type { ClientOptions } from 'ws';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { MAX_FRAME_BYTES } from '../../shared/protocol/limits.ts';
 import { tunnelAgent } from './proxy.ts';
 import { loadTlsMaterial } from './tls-options.ts';
@@ -33,10 +33,10 @@ export async function buildClientOptions(c: TransportConfig): Promise<ClientOpti
   try {
     target = new URL(c.url);
   } catch {
-    throw new AgentError('E_HUB_CONFIG', `hub.url is not a URL: ${c.url}`);
+    throw new OutpostError('E_HUB_CONFIG', `hub.url is not a URL: ${c.url}`);
   }
-  if (target.protocol !== 'wss:' && target.protocol !== 'ws:') throw new AgentError('E_HUB_CONFIG', 'hub.url must be wss:// (or ws:// for tests)');
-  if ((c.certFile === null) !== (c.keyFile === null)) throw new AgentError('E_HUB_CONFIG', 'hub.certFile and hub.keyFile go together');
+  if (target.protocol !== 'wss:' && target.protocol !== 'ws:') throw new OutpostError('E_HUB_CONFIG', 'hub.url must be wss:// (or ws:// for tests)');
+  if ((c.certFile === null) !== (c.keyFile === null)) throw new OutpostError('E_HUB_CONFIG', 'hub.certFile and hub.keyFile go together');
   const opts: ClientOptions = {
     maxPayload: MAX_FRAME_BYTES,
     // Reports are small JSON; compression costs memory per link and opens zip-bomb questions.
@@ -46,7 +46,7 @@ export async function buildClientOptions(c: TransportConfig): Promise<ClientOpti
   };
   if (target.protocol === 'wss:') {
     const publicCas = trustsPublicCas(c);
-    if (!publicCas && c.caFile === null) throw new AgentError('E_HUB_TRUST', 'hub.trustPublicCAs is false and hub.caFile is null: no CA would be trusted for the hub');
+    if (!publicCas && c.caFile === null) throw new OutpostError('E_HUB_TRUST', 'hub.trustPublicCAs is false and hub.caFile is null: no CA would be trusted for the hub');
     // Giving `ca` replaces Node's defaults, so every trusted CA is listed.
     const t = await loadTlsMaterial({ caFile: c.caFile, publicCas, clientCertFile: c.certFile, clientKeyFile: c.keyFile });
     opts.ca = [...t.ca];

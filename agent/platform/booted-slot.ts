@@ -2,7 +2,7 @@
 // outpost.slot=), from the device mounted at "/", or from a file (the boot simulator in tests).
 import { readFile, realpath } from 'node:fs/promises';
 import type { SlotName } from './types.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export interface BootedSlotOptions {
   source: 'cmdline' | 'mounts' | 'file';
@@ -65,6 +65,6 @@ async function readSource(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new AgentError('E_BOOTED_SLOT', `cannot detect the booted slot from ${path}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_BOOTED_SLOT', `cannot detect the booted slot from ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 // The only module that spawns processes. No shell: file + argv, with timeout and AbortSignal.
 import { spawn } from 'node:child_process';
 import type { CommandOptions, CommandResult, CommandRunner } from './types.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export const processRunner: CommandRunner = { run: runCommand };
 
@@ -54,13 +54,13 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      reject(new AgentError('E_EXEC', `cannot run ${file}: ${e.message}`, { cause: e }));
+      reject(new OutpostError('E_EXEC', `cannot run ${file}: ${e.message}`, { cause: e }));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (aborted) {
-        reject(new AgentError('E_ABORTED', `${file} aborted`));
+        reject(new OutpostError('E_ABORTED', `${file} aborted`));
         return;
       }
       resolve({

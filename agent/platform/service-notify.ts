@@ -6,7 +6,7 @@
 // every WatchdogSec/2 (30 s by default): negligible next to the agent's idle work.
 import type { CommandRunner } from './types.ts';
 import type { Logger } from '../log/logger.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 /** What systemd passes to a service; parsed from the environment by agent/config/. */
 export interface ServiceEnv {
@@ -67,7 +67,7 @@ export function createServiceNotifier(opts: ServiceNotifierOptions): ServiceNoti
       timeoutMs: SEND_TIMEOUT_MS,
     });
     if (r.code !== 0) {
-      throw new AgentError('E_SERVICE_NOTIFY', `${command} ${assignments.join(' ')} failed: ${r.timedOut ? 'timed out' : clean(r.stderr) || `exit ${r.code ?? r.signal}`}`, {
+      throw new OutpostError('E_SERVICE_NOTIFY', `${command} ${assignments.join(' ')} failed: ${r.timedOut ? 'timed out' : clean(r.stderr) || `exit ${r.code ?? r.signal}`}`, {
         retryable: true,
       });
     }

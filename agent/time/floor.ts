@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic, readJsonOrSetAside } from '../lib/atomic-file.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import type { Clock } from '../platform/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
@@ -142,7 +142,7 @@ export class TimeFloor {
   raise(ms: number, source: TimeFloorSource): Promise<boolean> {
     if (!Number.isFinite(ms) || ms < MIN_PLAUSIBLE_MS || ms > MAX_PLAUSIBLE_MS) {
       // A wild value would pin every node's clock in the future forever: refuse it loudly.
-      return Promise.reject(new AgentError('E_TIME_FLOOR_INVALID', `implausible time for the floor: ${ms}`));
+      return Promise.reject(new OutpostError('E_TIME_FLOOR_INVALID', `implausible time for the floor: ${ms}`));
     }
     const step = this.#writes.then(async () => {
       const signedMs = source === 'hub' ? this.#signedMs : Math.max(this.#signedMs, ms);

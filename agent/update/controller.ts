@@ -6,7 +6,7 @@ import type { Offer, PushedConfig } from '../../shared/protocol/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BundleSource } from '../bundle/source.ts';
 import type { HealthCheckConfig } from '../config/sections/update.ts';
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 import { checkWindows, type DeploymentWindows, type WindowLayer } from '../window/plan.ts';
 import { runInWindows, type WindowGate } from '../window/scheduler.ts';
 import { isBeforeArming, reportedResult, type ReportedResult, type State } from './machine.ts';
@@ -166,12 +166,12 @@ export class UpdateController {
     const ours = this.#running === deploymentId && this.#ended !== deploymentId;
     if (!ours && !journaled) return false;
     if (journaled && !isBeforeArming(d.state)) {
-      throw new AgentError('E_CANCEL_TOO_LATE', `deployment ${deploymentId} is in ${d.state}: past arming it can only be rolled back`);
+      throw new OutpostError('E_CANCEL_TOO_LATE', `deployment ${deploymentId} is in ${d.state}: past arming it can only be rolled back`);
     }
     const taken = await this.#d.service.cancelDeployment(deploymentId);
     // A drive waiting for its window or for the lock stops waiting; if it never started, its
     // catch reports the cancel (the journal never heard of it).
-    if (ours) this.#waiting?.abort(new AgentError('E_CANCELLED', 'cancelled'));
+    if (ours) this.#waiting?.abort(new OutpostError('E_CANCELLED', 'cancelled'));
     return taken || ours;
   }
 
@@ -293,7 +293,7 @@ export class UpdateController {
       if (sig.aborted) return; // shutdown before it started: the plan is gone, the hub offers again
       // It never started: the offer was acknowledged "accepted", so the hub must hear how it ended.
       this.#d.log.error('deployment could not start', { deploymentId: id, err });
-      const error = { code: isAgentError(err) ? err.code : 'E_INTERNAL', message: (err as Error).message };
+      const error = { code: isOutpostError(err) ? err.code : 'E_INTERNAL', message: (err as Error).message };
       // Never started: it ends as `failed` would, through the one function that names results.
       this.#emit({ type: 'outcome', deploymentId: id, result: reportedResult('failed', error), ...error, log: '' });
     } finally {
@@ -312,7 +312,7 @@ export class UpdateController {
       try {
         return await fn();
       } catch (err) {
-        if (!isAgentError(err, 'E_UPDATE_BUSY') || !err.retryable || sig.aborted) throw err;
+        if (!isOutpostError(err, 'E_UPDATE_BUSY') || !err.retryable || sig.aborted) throw err;
         const ms = this.#d.lockRetryMs ?? 5_000;
         this.#d.log.warn(`update lock held by another process; trying again in ${ms} ms`, { err });
         await this.#d.sleep(ms, sig).catch(() => {});
@@ -324,7 +324,7 @@ export class UpdateController {
 
 /** A coded `rejected` ack: a state disk that refuses the write says so (E_STATE_NO_SPACE / E_STATE_WRITE). */
 function refusal(err: unknown): OfferDecision {
-  const coded = isAgentError(err) && !(err.code === 'E_STATE_WRITE' && stateWriteErrno(err)) ? err : stateWriteErrno(err) ? stateWriteError(err, 'the deployment plan') : null;
+  const coded = isOutpostError(err) && !(err.code === 'E_STATE_WRITE' && stateWriteErrno(err)) ? err : stateWriteErrno(err) ? stateWriteError(err, 'the deployment plan') : null;
   return { result: 'rejected', code: coded?.code ?? 'E_COMMAND_FAILED', message: coded?.message ?? (err as Error).message };
 }
 

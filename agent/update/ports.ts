@@ -10,7 +10,7 @@ export interface BootedSlot {
   booted(): Promise<SlotName | null>;
 }
 
-/** A post-boot check: resolves when healthy, throws (an AgentError with a code) when not. */
+/** A post-boot check: resolves when healthy, throws (an OutpostError with a code) when not. */
 export interface HealthCheck {
   readonly name: string;
   check(signal: AbortSignal): Promise<void>;

@@ -3,7 +3,7 @@
 // able to run code on a node), and it never switches a check off: every provisioned check and the
 // built-ins ("hub-reachable") always run, so a compromised hub cannot get a broken (if signed)
 // image committed by removing the checks that would catch it.
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import type { PushedHealthCheck } from '../../shared/protocol/messages.ts';
 
 /** Checks the agent itself provides; a push may name them, and cannot switch them off. */
@@ -28,9 +28,9 @@ export function selectHealthChecks<T extends NamedCheck>(provisioned: readonly T
     }
     if (!BUILT_IN_CHECKS.includes(p.name)) {
       const known = [...provisioned.map((c) => c.name), ...BUILT_IN_CHECKS].join(', ');
-      throw new AgentError('E_PUSH_HEALTH_CHECK', `pushed health check "${p.name}" is not provisioned on this node (known: ${known})`);
+      throw new OutpostError('E_PUSH_HEALTH_CHECK', `pushed health check "${p.name}" is not provisioned on this node (known: ${known})`);
     }
-    if (p.timeoutS !== undefined) throw new AgentError('E_PUSH_HEALTH_CHECK', `built-in health check "${p.name}" takes no timeout`);
+    if (p.timeoutS !== undefined) throw new OutpostError('E_PUSH_HEALTH_CHECK', `built-in health check "${p.name}" takes no timeout`);
   }
   return provisioned.map((c) => (timeouts.has(c.name) ? { ...c, timeoutMs: timeouts.get(c.name)! } : c));
 }

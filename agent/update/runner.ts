@@ -15,7 +15,7 @@ import { captureLogger, deploymentLogPath, readDeploymentLog } from './deploymen
 import { currentBootId } from './boot-id.ts';
 import { writeJsonAtomic } from '../lib/atomic-file.ts';
 import { pruneDeploymentRecords, releaseSpaceReserve } from './state-space.ts';
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 import { retryStateWrite, stateWriteErrno, stateWriteError, STATE_WRITE_RETRY_MS } from './state-writes.ts';
 
 export type UpdateEvent =
@@ -132,7 +132,7 @@ export class Runner {
   }
 
   private async enter(journal: Journal | (Omit<Journal, 'state'> & { state: typeof NONE }), via: Event | 'resume', source: BundleSource | null, error: ErrorInfo | null): Promise<RunResult> {
-    if (this.running) throw new AgentError('E_UPDATE_BUSY', 'a deployment step is already running in this process');
+    if (this.running) throw new OutpostError('E_UPDATE_BUSY', 'a deployment step is already running in this process');
     const to = via === 'resume' ? resumeState(journal.state as State) : tableRow(journal.state, via);
     this.running = true;
     this.active = journal.id;
@@ -166,7 +166,7 @@ export class Runner {
       if (outcome) return this.finish(j, outcome, log);
       if (isParked(j.state)) return { kind: 'parked', id: j.id, state: j.state };
       const handler = HANDLERS[j.state];
-      if (!handler) throw new AgentError('E_JOURNAL_STATE', `no handler for ${j.state}`);
+      if (!handler) throw new OutpostError('E_JOURNAL_STATE', `no handler for ${j.state}`);
       const controller = new AbortController();
       this.controller = controller;
       if (this.requested) controller.abort(this.requested);
@@ -182,7 +182,7 @@ export class Runner {
           error = { code: 'E_CANCELLED', message: 'deployment cancelled' };
         } else {
           event = 'failed';
-          const coded = isAgentError(err) ? err : stateWriteErrno(err) ? stateWriteError(err, 'a state file') : null;
+          const coded = isOutpostError(err) ? err : stateWriteErrno(err) ? stateWriteError(err, 'a state file') : null;
           error = { code: coded?.code ?? 'E_INTERNAL', message: coded?.message ?? (err as Error).message ?? String(err) };
           log.error('step failed', { state: j.state, code: error.code, error: error.message });
         }
@@ -228,7 +228,7 @@ export class Runner {
     };
     if (this.degraded) {
       // Ending a deployment whose journal the disk refused: never on to anything but the end.
-      if (to !== 'abandoning' && to !== 'failed') throw new AgentError('E_JOURNAL_STATE', `${to} needs a written journal`);
+      if (to !== 'abandoning' && to !== 'failed') throw new OutpostError('E_JOURNAL_STATE', `${to} needs a written journal`);
       this.unwritten = nj;
       await this.flush();
     } else {
@@ -368,6 +368,6 @@ class Stop extends Error {
 /** The table's row, or E_JOURNAL_STATE: the service and the runner never pick a state themselves. */
 function tableRow(from: From, event: Event): State {
   const to = row(from, event);
-  if (to === null) throw new AgentError('E_JOURNAL_STATE', `no transition from ${from} on ${event}`);
+  if (to === null) throw new OutpostError('E_JOURNAL_STATE', `no transition from ${from} on ${event}`);
   return to;
 }

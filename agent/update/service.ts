@@ -11,7 +11,7 @@ import { Runner, type RunResult, type UpdateEvent } from './runner.ts';
 import { isBeforeArming, resumeState, statesWith, type State } from './machine.ts';
 import { readSlotRecords, type SlotRecord } from './slot-records.ts';
 import { readDeploymentLog } from './deployment-log.ts';
-import { AgentError, isAgentError } from '../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 import { acquireLock, type ProcessLock } from '../lib/process-lock.ts';
 import { currentBootId } from './boot-id.ts';
 import { checkBootEnv, readStartupCheck, reconcileCommitted, recordOperatorChoice, saveStartupCheck, type BootEnvCheck, type ReconcileNote } from './startup-check.ts';
@@ -139,15 +139,15 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
   const requireBooted = async (): Promise<SlotName> => {
     const b = await deps.bootedSlot.booted();
-    if (!b) throw new AgentError('E_BOOTED_SLOT', 'cannot tell which slot is running (check update.bootedSlot)');
+    if (!b) throw new OutpostError('E_BOOTED_SLOT', 'cannot tell which slot is running (check update.bootedSlot)');
     return b;
   };
 
   const otherSlot = (booted: SlotName): SlotName => {
     const me = deps.slots.find((s) => s.name === booted);
-    if (!me) throw new AgentError('E_SLOT_UNKNOWN', `booted slot ${booted} is not configured`);
+    if (!me) throw new OutpostError('E_SLOT_UNKNOWN', `booted slot ${booted} is not configured`);
     const other = deps.slots.find((s) => s.slotClass === me.slotClass && s.name !== booted);
-    if (!other) throw new AgentError('E_SLOT_UNKNOWN', `no other ${me.slotClass} slot besides ${booted}`);
+    if (!other) throw new OutpostError('E_SLOT_UNKNOWN', `no other ${me.slotClass} slot besides ${booted}`);
     return other.name;
   };
 
@@ -171,8 +171,8 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
     } catch (err) {
       // A full state disk cannot even take the lock file: say so with the disk's code.
       if (stateWriteErrno(err)) throw stateWriteError(err, 'the update lock');
-      if (!isAgentError(err, 'E_UPDATE_BUSY')) throw err;
-      throw new AgentError('E_UPDATE_BUSY', `${err.message}; if that is the daemon (outpost run): use the hub, or stop the service for an on-site install`, { cause: err, retryable: true });
+      if (!isOutpostError(err, 'E_UPDATE_BUSY')) throw err;
+      throw new OutpostError('E_UPDATE_BUSY', `${err.message}; if that is the daemon (outpost run): use the hub, or stop the service for an on-site install`, { cause: err, retryable: true });
     }
     try {
       return await fn();
@@ -183,16 +183,16 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
   return {
     start: (source, opts = {}) => locked(async () => {
-      if (opts.id !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(opts.id)) throw new AgentError('E_UPDATE_ID', `bad deployment id ${JSON.stringify(opts.id)}`);
+      if (opts.id !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(opts.id)) throw new OutpostError('E_UPDATE_ID', `bad deployment id ${JSON.stringify(opts.id)}`);
       const c = await current();
-      if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
+      if (c?.recovered) throw new OutpostError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
       const j = c?.j;
       if (j && opts.id !== undefined && j.id === opts.id) {
         const outcome = outcomeOf(j);
         return outcome ? { kind: 'outcome', id: j.id, outcome, error: outcome === 'committed' ? null : j.error } : { kind: 'in_progress', id: j.id, state: j.state };
       }
-      if (j?.state === 'revert_pending') throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} could not be reverted (${j.error?.code ?? 'unknown'}); it is retried at the next start, or run \`outpost rollback\``);
-      if (j && !outcomeOf(j)) throw new AgentError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
+      if (j?.state === 'revert_pending') throw new OutpostError('E_UPDATE_BUSY', `deployment ${j.id} could not be reverted (${j.error?.code ?? 'unknown'}); it is retried at the next start, or run \`outpost rollback\``);
+      if (j && !outcomeOf(j)) throw new OutpostError('E_UPDATE_BUSY', `deployment ${j.id} is in progress (${j.state}); resume or roll it back first`);
       const booted = await requireBooted();
       // Refused before anything is journalled: a deployment that cannot write its state must not start.
       await checkRoom();
@@ -301,13 +301,13 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
     commit: () => locked(async () => {
       const c = await current();
-      if (c?.recovered) throw new AgentError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
+      if (c?.recovered) throw new OutpostError('E_UPDATE_BUSY', 'the journal was corrupt; run `outpost install --resume` to roll back first');
       const j = c?.j;
       const booted = await requireBooted();
       if (j && !outcomeOf(j)) {
         // Only the trial boot of the target may be accepted: never a slot on its way back.
-        if (!TRIAL.includes(j.state)) throw new AgentError('E_COMMIT_REFUSED', `deployment ${j.id} is in ${j.state}; only a trial boot of ${j.target} can be committed`);
-        if (booted !== j.target) throw new AgentError('E_BOOTED_SLOT', `deployment ${j.id} targets ${j.target} but ${booted} is running`);
+        if (!TRIAL.includes(j.state)) throw new OutpostError('E_COMMIT_REFUSED', `deployment ${j.id} is in ${j.state}; only a trial boot of ${j.target} can be committed`);
+        if (booted !== j.target) throw new OutpostError('E_BOOTED_SLOT', `deployment ${j.id} targets ${j.target} but ${booted} is running`);
         // The operator vouches for this boot in place of the health checks.
         return runner.apply({ ...j, healthyBoot: await currentBootId(deps) }, 'operator_commit', null, j.error);
       }
@@ -334,7 +334,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
       // No deployment: switch to the other slot, but only to a committed one whose content we verified.
       const other = otherSlot(await requireBooted());
       const st = (await deps.bootControl.slots()).find((s) => s.name === other);
-      if (!st?.good) throw new AgentError('E_ROLLBACK_UNAVAILABLE', `slot ${other} is not marked good; nothing to roll back to`);
+      if (!st?.good) throw new OutpostError('E_ROLLBACK_UNAVAILABLE', `slot ${other} is not marked good; nothing to roll back to`);
       await verifyRecorded(other);
       if (j) await recordOperatorChoice(deps.dir, { deployment: j.id, slot: other, at: new Date(deps.now()).toISOString() });
       await deps.bootControl.markGood(other);
@@ -348,7 +348,7 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
 
   async function checkRoom(): Promise<void> {
     if (!(await runner.flush())) {
-      throw new AgentError('E_STATE_NO_SPACE', `the state directory ${deps.dir} still refuses the journal of deployment ${runner.pending?.id}`, { retryable: true });
+      throw new OutpostError('E_STATE_NO_SPACE', `the state directory ${deps.dir} still refuses the journal of deployment ${runner.pending?.id}`, { retryable: true });
     }
     await checkStateSpace(deps.dir, STATE_HEADROOM_BYTES + deps.deploymentLogBytes);
   }
@@ -395,13 +395,13 @@ export function createUpdateService(deps: UpdateDeps): UpdateService {
   async function verifyRecorded(slot: SlotName): Promise<void> {
     const rec = (await readSlotRecords(deps.dir))[slot];
     const dev = deps.slots.find((s) => s.name === slot);
-    if (!rec || !dev) throw new AgentError('E_SLOT_UNVERIFIED', `no verified install recorded for slot ${slot}`);
-    if ((await dev.digest(rec.size)) !== rec.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${slot} does not match its recorded install`);
+    if (!rec || !dev) throw new OutpostError('E_SLOT_UNVERIFIED', `no verified install recorded for slot ${slot}`);
+    if ((await dev.digest(rec.size)) !== rec.sha256) throw new OutpostError('E_SLOT_DIGEST', `slot ${slot} does not match its recorded install`);
   }
 }
 
-function tooLate(id: string, state: State): AgentError {
-  return new AgentError('E_CANCEL_TOO_LATE', `deployment ${id} is in ${state}: past arming it can only be rolled back (outpost rollback)`);
+function tooLate(id: string, state: State): OutpostError {
+  return new OutpostError('E_CANCEL_TOO_LATE', `deployment ${id} is in ${state}: past arming it can only be rolled back (outpost rollback)`);
 }
 
 /** Past deployments' outcome records, newest last (for reports and `status`). */

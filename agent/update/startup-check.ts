@@ -8,7 +8,7 @@ import type { BootControl, SlotName } from '../platform/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Journal } from './journal.ts';
 import { readJson, writeJsonAtomic } from '../lib/atomic-file.ts';
-import { isAgentError } from '../lib/errors.ts';
+import { isOutpostError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 
 export interface BootEnvCheck {
@@ -71,7 +71,7 @@ async function operatorChoice(dir: string): Promise<OperatorChoice | null> {
 }
 
 function errorInfo(err: unknown): { code: ErrorCode; message: string } {
-  return { code: isAgentError(err) ? err.code : 'E_BOOTENV_IO', message: (err as Error).message };
+  return { code: isOutpostError(err) ? err.code : 'E_BOOTENV_IO', message: (err as Error).message };
 }
 
 /** Checks the env copies and repairs a damaged one from the good one. Never throws. */

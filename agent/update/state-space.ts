@@ -3,7 +3,7 @@
 // records nor start a deployment that cannot even write its journal.
 import { readdir, statfs, unlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 /** Finished deployments whose record (deployments/<id>.json) and log (<id>.log) are kept. */
 export const KEEP_DEPLOYMENT_RECORDS = 20;
@@ -61,6 +61,6 @@ export async function checkStateSpace(dir: string, need: number): Promise<void> 
     return; // cannot tell: the writes themselves will say
   }
   if (free < need) {
-    throw new AgentError('E_STATE_NO_SPACE', `the state directory ${dir} has ${free} bytes free; a deployment needs ${need}`, { retryable: true });
+    throw new OutpostError('E_STATE_NO_SPACE', `the state directory ${dir} has ${free} bytes free; a deployment needs ${need}`, { retryable: true });
   }
 }

@@ -4,7 +4,7 @@
 // arming (or stops after arming) with a code, so the update service is never left busy.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 /** Pauses between tries of one state write: about 12 s in all, then the write counts as failed. */
 export const STATE_WRITE_RETRY_MS: readonly number[] = [250, 500, 1_000, 2_000, 4_000, 4_000];
@@ -21,11 +21,11 @@ export function stateWriteErrno(err: unknown): string | null {
 }
 
 /** The outcome code of a state write that failed for good. */
-export function stateWriteError(err: unknown, what: string): AgentError {
+export function stateWriteError(err: unknown, what: string): OutpostError {
   const errno = stateWriteErrno(err) ?? 'EIO';
   const full = errno === 'ENOSPC' || errno === 'EDQUOT';
   const why = (err as Error)?.message ?? String(err);
-  return new AgentError(full ? 'E_STATE_NO_SPACE' : 'E_STATE_WRITE', `cannot write ${what} (${errno}): ${why}`, { cause: err, retryable: true });
+  return new OutpostError(full ? 'E_STATE_NO_SPACE' : 'E_STATE_WRITE', `cannot write ${what} (${errno}): ${why}`, { cause: err, retryable: true });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Five-field cron expressions (minute hour day-of-month month day-of-week) for window starts.
 // Our own small parser so the window maths is pure and the config validator and the maths can
 // never disagree about what an expression means.
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export interface CronSchedule {
   readonly source: string;
@@ -28,7 +28,7 @@ const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'se
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 function bad(expr: string, why: string): never {
-  throw new AgentError('E_WINDOW_CRON', `cron "${expr}": ${why}`);
+  throw new OutpostError('E_WINDOW_CRON', `cron "${expr}": ${why}`);
 }
 
 function parseField(expr: string, text: string, min: number, max: number, names: string[] = [], nameBase = 0): Set<number> {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { readJsonOrSetAside, writeJsonAtomic } from '../lib/atomic-file.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { compileWindow, type WindowSpec } from './window.ts';
 
@@ -40,8 +40,8 @@ export function checkWindows(list: readonly WindowSpec[], what: string): readonl
       try {
         compileWindow(spec);
       } catch (err) {
-        if (!(err instanceof AgentError)) throw err;
-        throw new AgentError(err.code, `${what}[${i}]: ${err.message}`);
+        if (!(err instanceof OutpostError)) throw err;
+        throw new OutpostError(err.code, `${what}[${i}]: ${err.message}`);
       }
       return spec;
     }),

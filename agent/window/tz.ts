@@ -1,6 +1,6 @@
 // Time zone arithmetic through Intl (the ICU data that ships with Node): UTC offsets and
 // wall-clock → instant conversion with the same rules as Temporal's "compatible" mode.
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 const HOUR = 3_600_000;
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -20,7 +20,7 @@ function format(tz: string): Intl.DateTimeFormat {
         second: 'numeric',
       });
     } catch (err) {
-      throw new AgentError('E_WINDOW_TIMEZONE', `unknown time zone "${tz}"`, { cause: err });
+      throw new OutpostError('E_WINDOW_TIMEZONE', `unknown time zone "${tz}"`, { cause: err });
     }
     formats.set(tz, f);
   }

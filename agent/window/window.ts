@@ -5,7 +5,7 @@
 // the boundary this module computes.
 import { parseCron, cronDayMatches, type CronSchedule } from './cron.ts';
 import { checkTimeZone, constantOffset, toInstant, wallTime } from './tz.ts';
-import { AgentError } from '../lib/errors.ts';
+import { OutpostError } from '../../shared/errors.ts';
 
 export interface WindowSpec {
   readonly cron: string;
@@ -46,7 +46,7 @@ export function compileWindow(spec: WindowSpec): Compiled {
   let c = compiled.get(spec);
   if (c) return c;
   if (!Number.isFinite(spec.durationMinutes) || spec.durationMinutes <= 0) {
-    throw new AgentError('E_WINDOW_DURATION', `window "${spec.cron}": durationMinutes must be > 0`);
+    throw new OutpostError('E_WINDOW_DURATION', `window "${spec.cron}": durationMinutes must be > 0`);
   }
   checkTimeZone(spec.timezone);
   c = { spec, cron: parseCron(spec.cron), durationMs: Math.round(spec.durationMinutes * MINUTE) };
@@ -121,7 +121,7 @@ export function isOpen(windows: readonly WindowSpec[], t: number): boolean {
 function mergedClose(windows: readonly WindowSpec[], t: number): number | null {
   let end = -Infinity;
   for (const w of windows) end = Math.max(end, openEnd(w, t) ?? -Infinity);
-  if (end === -Infinity) throw new AgentError('E_WINDOW_STATE', 'mergedClose called while closed');
+  if (end === -Infinity) throw new OutpostError('E_WINDOW_STATE', 'mergedClose called while closed');
   for (let extended = true, steps = 0; extended; steps++) {
     extended = false;
     if (end - t > MERGE_HORIZON || steps > MERGE_STEPS) return null;

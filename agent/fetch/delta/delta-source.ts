@@ -8,7 +8,7 @@
 // runs instead.
 import type { BundleSource, DeliverOptions, TransferReport } from '../../bundle/source.ts';
 import type { VerifiedHead, VerifiedPayload } from '../../bundle/types.ts';
-import { AgentError, isAgentError } from '../../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
 import { fullJitterDelay } from '../../lib/backoff.ts';
 import { silentLogger, type Logger } from '../../log/logger.ts';
 import { DEFAULT_RETRY, type HttpSourceOptions, type RetryPolicy } from '../http-source.ts';
@@ -129,7 +129,7 @@ export class DeltaBundleSource implements BundleSource {
         head = await o.verifier.readHead((async function* () { yield* parts; })(), o.signal);
         break;
       } catch (err) {
-        if (!isAgentError(err, 'E_BUNDLE_TRUNCATED') || parts.length > 1) throw err;
+        if (!isOutpostError(err, 'E_BUNDLE_TRUNCATED') || parts.length > 1) throw err;
         // The head is longer than the probe: the manifest (in the probe) says how long.
         const have = parts[0]!.length;
         if (have < probe) throw err; // the whole file was shorter than the probe
@@ -253,7 +253,7 @@ export class DeltaBundleSource implements BundleSource {
       const res = await getRanges({ ...this.#opts(o, validator), onBytes }, batch);
       stats.requests++;
       if (res.kind === 'ignored') {
-        if (batch.length === 1) throw new AgentError('E_FETCH_PROTOCOL', `${this.origin} stopped honouring Range`, { retryable: true });
+        if (batch.length === 1) throw new OutpostError('E_FETCH_PROTOCOL', `${this.origin} stopped honouring Range`, { retryable: true });
         this.#log.warn('server does not serve several ranges in one response; one range per request from now on');
         this.#multi = false;
         continue;
@@ -280,18 +280,18 @@ export class DeltaBundleSource implements BundleSource {
   /** Same policy as a full download: retryable faults back off; too many without progress give up. */
   #retryDelay(err: unknown, a: { failures: number; lastProgressAt: number; corrupt: number }, group: number): number {
     const opts = { baseMs: this.#retry.baseMs, capMs: this.#retry.capMs, random: this.#o.random };
-    if (isAgentError(err, 'E_BUNDLE_BLOCK_HASH')) {
+    if (isOutpostError(err, 'E_BUNDLE_BLOCK_HASH')) {
       if (++a.corrupt > (this.#o.maxBlockRetries ?? 3)) {
-        throw new AgentError('E_FETCH_BLOCK_CORRUPT', `group ${group}: a block failed its hash ${a.corrupt} times from ${this.origin}`, { cause: err });
+        throw new OutpostError('E_FETCH_BLOCK_CORRUPT', `group ${group}: a block failed its hash ${a.corrupt} times from ${this.origin}`, { cause: err });
       }
       this.#log.warn('fetched block failed its hash; fetching again', { group, attempt: a.corrupt });
       return fullJitterDelay(a.corrupt - 1, opts);
     }
-    if (!isAgentError(err) || !err.retryable) throw err;
+    if (!isOutpostError(err) || !err.retryable) throw err;
     a.failures++;
     const stuckMs = this.#now() - a.lastProgressAt;
     if (a.failures > this.#retry.maxAttempts || stuckMs > this.#retry.giveUpAfterMs) {
-      throw new AgentError('E_FETCH_RETRIES', `gave up on ${this.origin} after ${a.failures} attempts without progress: ${err.message}`, { retryable: true, cause: err });
+      throw new OutpostError('E_FETCH_RETRIES', `gave up on ${this.origin} after ${a.failures} attempts without progress: ${err.message}`, { retryable: true, cause: err });
     }
     const delay = fullJitterDelay(a.failures - 1, opts);
     this.#log.warn('delta fetch interrupted; retrying', { group, attempt: a.failures, delayMs: delay, error: err });

@@ -4,7 +4,7 @@
 // only candidates: a block read from a slot is checked against the signed index before use.
 import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
 export interface LocalFile {
   readonly path: string;
@@ -110,7 +110,7 @@ export class LocalIndex {
       const { bytesRead } = await this.#files[ref.file]!.read(b, 0, length, ref.offset);
       return b.subarray(0, bytesRead);
     } catch (err) {
-      throw new AgentError('E_SLOT_READ', `cannot read a local block at ${ref.offset}: ${(err as Error).message}`, { cause: err });
+      throw new OutpostError('E_SLOT_READ', `cannot read a local block at ${ref.offset}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -2,7 +2,7 @@
 // 206 covering them (servers may merge), or a 200 when the server does not do (multi-)ranges —
 // then the body is dropped unread and the caller falls back. Every body byte goes through the
 // same meter and token bucket as a full download.
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { formatRangeHeader, multipartBoundary, parseContentRange, type ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { MultipartByterangesParser } from '../../../shared/http/multipart-parser.ts';
 import type { HttpTransport } from '../../net/http-transport.ts';
@@ -36,22 +36,22 @@ export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]
   if (o.validator?.startsWith('"')) headers['if-range'] = o.validator; // strong ETags only
   const res = await o.transport.request({ url: o.url, headers, signal: o.signal, deadlineMs: o.deadlineMs });
   const status = res.statusCode ?? 0;
-  const fail = (err: AgentError): never => {
+  const fail = (err: OutpostError): never => {
     res.destroy();
     throw err;
   };
   const validator = validatorOf(res);
   if (o.validator !== null && validator !== o.validator) {
-    fail(new AgentError('E_SOURCE_CHANGED', `bundle at ${o.url.href} changed: validator ${o.validator} is now ${validator ?? 'absent'}`));
+    fail(new OutpostError('E_SOURCE_CHANGED', `bundle at ${o.url.href} changed: validator ${o.validator} is now ${validator ?? 'absent'}`));
   }
-  if (status === 416) fail(new AgentError('E_SOURCE_CHANGED', `server has no bytes at the ranges asked (416): the file changed`));
+  if (status === 416) fail(new OutpostError('E_SOURCE_CHANGED', `server has no bytes at the ranges asked (416): the file changed`));
   if (RETRY_STATUS.has(status)) fail(new RetryableHttpError(`HTTP ${status} from ${o.url.host}`, retryAfterMs(res)));
   if (status === 200) {
     const length = res.headers['content-length'];
     res.destroy(); // a whole file nobody asked for: never read it
     return { kind: 'ignored', validator, totalSize: length === undefined ? null : Number(length) };
   }
-  if (status !== 206) fail(new AgentError('E_FETCH_HTTP', `HTTP ${status} from ${o.url.origin}${o.url.pathname}`));
+  if (status !== 206) fail(new OutpostError('E_FETCH_HTTP', `HTTP ${status} from ${o.url.origin}${o.url.pathname}`));
   const onAbort = () => res.destroy();
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -79,21 +79,21 @@ async function* metered(source: AsyncIterable<Buffer>, onBytes?: (n: number) => 
 function checkAsked(r: ByteRange, asked: readonly ByteRange[]): void {
   const lo = asked[0]!.start;
   const hi = asked[asked.length - 1]!.end;
-  if (r.start < lo || r.end > hi) throw new AgentError('E_FETCH_PROTOCOL', `the server sent bytes ${r.start}-${r.end}, outside ${lo}-${hi}`, { retryable: true });
+  if (r.start < lo || r.end > hi) throw new OutpostError('E_FETCH_PROTOCOL', `the server sent bytes ${r.start}-${r.end}, outside ${lo}-${hi}`, { retryable: true });
 }
 
 async function readSingle(body: AsyncIterable<Buffer>, contentRange: string | undefined, asked: readonly ByteRange[]): Promise<Piece[]> {
   const cr = parseContentRange(contentRange);
-  if (!cr) throw new AgentError('E_FETCH_PROTOCOL', `206 without a valid Content-Range ("${contentRange}")`, { retryable: true });
+  if (!cr) throw new OutpostError('E_FETCH_PROTOCOL', `206 without a valid Content-Range ("${contentRange}")`, { retryable: true });
   checkAsked(cr.range, asked);
   const data = Buffer.allocUnsafe(cr.range.end - cr.range.start + 1);
   let at = 0;
   for await (const chunk of body) {
-    if (at + chunk.length > data.length) throw new AgentError('E_FETCH_PROTOCOL', 'body longer than its Content-Range', { retryable: true });
+    if (at + chunk.length > data.length) throw new OutpostError('E_FETCH_PROTOCOL', 'body longer than its Content-Range', { retryable: true });
     chunk.copy(data, at);
     at += chunk.length;
   }
-  if (at !== data.length) throw new AgentError('E_FETCH_NETWORK', `connection closed after ${at} of ${data.length} bytes`, { retryable: true });
+  if (at !== data.length) throw new OutpostError('E_FETCH_NETWORK', `connection closed after ${at} of ${data.length} bytes`, { retryable: true });
   return [{ start: cr.range.start, data }];
 }
 
@@ -120,7 +120,7 @@ async function readMultipart(body: AsyncIterable<Buffer>, boundary: string, aske
 function checkCovered(ranges: readonly ByteRange[], pieces: readonly Piece[]): void {
   for (const r of ranges) {
     if (!pieces.some((p) => p.start <= r.start && p.start + p.data.length > r.end)) {
-      throw new AgentError('E_FETCH_PROTOCOL', `the server's answer does not cover bytes ${r.start}-${r.end}`, { retryable: true });
+      throw new OutpostError('E_FETCH_PROTOCOL', `the server's answer does not cover bytes ${r.start}-${r.end}`, { retryable: true });
     }
   }
 }
@@ -130,5 +130,5 @@ export function sliceFrom(pieces: readonly Piece[], start: number, length: numbe
   for (const p of pieces) {
     if (p.start <= start && p.start + p.data.length >= start + length) return p.data.subarray(start - p.start, start - p.start + length);
   }
-  throw new AgentError('E_FETCH_PROTOCOL', `no served part holds bytes ${start}-${start + length - 1}`, { retryable: true });
+  throw new OutpostError('E_FETCH_PROTOCOL', `no served part holds bytes ${start}-${start + length - 1}`, { retryable: true });
 }

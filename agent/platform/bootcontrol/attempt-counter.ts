@@ -6,7 +6,7 @@
 //  markGood(s)  s first, tries refilled, good — the commit; also called on every healthy boot,
 //               because the bootloader counts down a committed slot too (RAUC does the same)
 import type { BootControl, BootEnv, EnvHealth, SlotName, SlotState } from '../types.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { checkSlotNames, DEFAULT_TRIES, goodVar, leftVar, MAX_TRIES, ORDER_VAR, parseOrder, parseTries } from './scheme.ts';
 
 export interface AttemptCounterOptions {
@@ -40,7 +40,7 @@ export class AttemptCounterBootControl implements BootControl {
   }
 
   #check(slot: SlotName): void {
-    if (!this.#slots.includes(slot)) throw new AgentError('E_BOOTCTL_SLOT', `unknown slot ${JSON.stringify(slot)} (have ${this.#slots.join(', ')})`);
+    if (!this.#slots.includes(slot)) throw new OutpostError('E_BOOTCTL_SLOT', `unknown slot ${JSON.stringify(slot)} (have ${this.#slots.join(', ')})`);
   }
 
   async primary(): Promise<SlotName> {
@@ -76,7 +76,7 @@ export class AttemptCounterBootControl implements BootControl {
     const { order } = await this.#view();
     const rest = order.filter((s) => s !== slot);
     if (rest.length === 0) {
-      throw new AgentError('E_BOOTCTL_LAST_SLOT', `refusing to mark ${slot} bad: no other slot is left in ${ORDER_VAR}`);
+      throw new OutpostError('E_BOOTCTL_LAST_SLOT', `refusing to mark ${slot} bad: no other slot is left in ${ORDER_VAR}`);
     }
     await this.#env.update({ [ORDER_VAR]: rest.join(' '), [leftVar(slot)]: '0', [goodVar(slot)]: '0' });
   }
@@ -84,7 +84,7 @@ export class AttemptCounterBootControl implements BootControl {
   async arm(slot: SlotName, tries: number): Promise<void> {
     this.#check(slot);
     if (!Number.isInteger(tries) || tries < 1 || tries > MAX_TRIES) {
-      throw new AgentError('E_BOOTCTL_TRIES', `tries must be an integer from 1 to ${MAX_TRIES}, got ${tries}`);
+      throw new OutpostError('E_BOOTCTL_TRIES', `tries must be an integer from 1 to ${MAX_TRIES}, got ${tries}`);
     }
     const { order, good } = await this.#view();
     const fallback = order.filter((s) => s !== slot);

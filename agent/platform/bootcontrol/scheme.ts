@@ -2,7 +2,7 @@
 // RAUC's convention: BOOT_ORDER="A B" (slots the bootloader may try, first is primary) and
 // BOOT_<slot>_LEFT (tries left, one decimal digit because GRUB has no arithmetic). Outpost adds
 // OUTPOST_<slot>_GOOD=1 for a committed slot; bootloaders ignore it.
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import type { SlotName } from '../types.ts';
 
 export const ORDER_VAR = 'BOOT_ORDER';
@@ -16,7 +16,7 @@ export const MAX_TRIES = 9;
 
 export function checkSlotNames(slots: readonly SlotName[]): void {
   if (slots.length < 2 || new Set(slots).size !== slots.length || slots.some((s) => !/^[A-Za-z0-9]+$/.test(s))) {
-    throw new AgentError('E_BOOTCTL_SLOT', `slots must be two or more distinct alphanumeric names, got ${JSON.stringify(slots)}`);
+    throw new OutpostError('E_BOOTCTL_SLOT', `slots must be two or more distinct alphanumeric names, got ${JSON.stringify(slots)}`);
   }
 }
 

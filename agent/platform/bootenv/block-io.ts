@@ -1,12 +1,12 @@
 // Positioned reads and in-place writes on a regular file or a block device (same code path).
 // Boot environments are never replaced by rename: the bootloader reads fixed sectors.
 import { open } from 'node:fs/promises';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
-function ioError(err: unknown, path: string, what: string): AgentError {
+function ioError(err: unknown, path: string, what: string): OutpostError {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT') return new AgentError('E_BOOTENV_MISSING', `${path}: does not exist`, { cause: err });
-  return new AgentError('E_BOOTENV_IO', `${path}: cannot ${what}: ${e.message}`, { cause: err, retryable: true });
+  if (e.code === 'ENOENT') return new OutpostError('E_BOOTENV_MISSING', `${path}: does not exist`, { cause: err });
+  return new OutpostError('E_BOOTENV_IO', `${path}: cannot ${what}: ${e.message}`, { cause: err, retryable: true });
 }
 
 /** Exactly `length` bytes at `offset`; a short device or file is E_BOOTENV_SIZE. */
@@ -23,13 +23,13 @@ export async function readAt(path: string, offset: number, length: number): Prom
     while (done < length) {
       const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
       if (bytesRead === 0) {
-        throw new AgentError('E_BOOTENV_SIZE', `${path}: ends before ${offset + length} bytes (environment at ${offset}, ${length} bytes)`);
+        throw new OutpostError('E_BOOTENV_SIZE', `${path}: ends before ${offset + length} bytes (environment at ${offset}, ${length} bytes)`);
       }
       done += bytesRead;
     }
     return buf;
   } catch (err) {
-    if (err instanceof AgentError) throw err;
+    if (err instanceof OutpostError) throw err;
     throw ioError(err, path, 'read');
   } finally {
     await fh.close();

@@ -2,7 +2,7 @@
 // does: `device offset size [sectorsize [sectors]]`, '#' comments, the offset in C notation
 // (0x… hex, 0… octal, else decimal) and the sizes always hexadecimal ("4000" is 16 KiB).
 // A second line is the redundant copy and must have the same size.
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
 export interface EnvCopyLocation {
   device: string;
@@ -16,7 +16,7 @@ export interface UbootGeometry {
 }
 
 function bad(why: string): never {
-  throw new AgentError('E_BOOTENV_CONFIG', `fw_env.config: ${why}`);
+  throw new OutpostError('E_BOOTENV_CONFIG', `fw_env.config: ${why}`);
 }
 
 function parseOffset(s: string): number {

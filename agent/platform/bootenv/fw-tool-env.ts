@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { BootEnv, CommandRunner, CommandResult, EnvHealth } from '../types.ts';
 import { processRunner } from '../exec.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { readAt } from './block-io.ts';
 import { parseFwEnvConfig, type UbootGeometry } from './fw-env-config.ts';
 import { currentCopy, decodeUbootCopy } from './uboot-image.ts';
@@ -46,15 +46,15 @@ export class FwToolEnv implements BootEnv {
     try {
       r = await this.#o.runner.run(file, args, { timeoutMs: this.#o.timeoutMs, input });
     } catch (err) {
-      throw new AgentError('E_BOOTENV_TOOL', `${file}: ${(err as Error).message}`, { cause: err });
+      throw new OutpostError('E_BOOTENV_TOOL', `${file}: ${(err as Error).message}`, { cause: err });
     }
     if (r.code === 0) return r;
     const detail = r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}: ${r.stderr.trim()}`;
     // Without -f, libubootenv reports an environment with no valid copy this way.
     if (/Cannot read environment/.test(r.stderr)) {
-      throw new AgentError('E_BOOTENV_CORRUPT', `${file} -c ${this.#o.configPath}: no valid environment (${detail})`);
+      throw new OutpostError('E_BOOTENV_CORRUPT', `${file} -c ${this.#o.configPath}: no valid environment (${detail})`);
     }
-    throw new AgentError('E_BOOTENV_TOOL', `${file} -c ${this.#o.configPath}: ${detail}`, { retryable: r.timedOut });
+    throw new OutpostError('E_BOOTENV_TOOL', `${file} -c ${this.#o.configPath}: ${detail}`, { retryable: r.timedOut });
   }
 
   async read(): Promise<EnvVars> {
@@ -75,10 +75,10 @@ export class FwToolEnv implements BootEnv {
       const norm: EnvChanges = {};
       for (const [name, value] of Object.entries(changes)) {
         checkName(name, where);
-        if (/^#|\s/.test(name)) throw new AgentError('E_BOOTENV_NAME', `${where}: ${JSON.stringify(name)} cannot be written by a script`);
+        if (/^#|\s/.test(name)) throw new OutpostError('E_BOOTENV_NAME', `${where}: ${JSON.stringify(name)} cannot be written by a script`);
         if (value !== null) checkValue(name, value, where, /[\0\n\r]/);
         const line = `${name}=${value ?? ''}`;
-        if (Buffer.byteLength(line) > MAX_SCRIPT_LINE) throw new AgentError('E_BOOTENV_VALUE', `${where}: ${name} is too long for a script line`);
+        if (Buffer.byteLength(line) > MAX_SCRIPT_LINE) throw new OutpostError('E_BOOTENV_VALUE', `${where}: ${name} is too long for a script line`);
         lines.push(line);
         norm[name] = value === '' ? null : value;
       }

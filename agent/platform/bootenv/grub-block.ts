@@ -3,7 +3,7 @@
 // start with '#' are comments (Debian's grub-editenv writes a warning comment), and '#' padding
 // fills the block to its fixed size. Existing variables keep their position and new ones are
 // appended, so our output is byte-identical to grub-editenv's for the same edits.
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { checkName, checkValue, type EnvChanges, type EnvVars } from './vars.ts';
 
 export const GRUB_SIGNATURE = '# GRUB Environment Block\n';
@@ -22,13 +22,13 @@ const BSL = 0x5c;
 const EQ = 0x3d;
 
 function corrupt(where: string, why: string): never {
-  throw new AgentError('E_BOOTENV_CORRUPT', `${where}: malformed GRUB environment block (${why})`);
+  throw new OutpostError('E_BOOTENV_CORRUPT', `${where}: malformed GRUB environment block (${why})`);
 }
 
 export function decodeGrubBlock(buf: Buffer, where = 'grubenv'): GrubBlock {
   const sig = Buffer.from(GRUB_SIGNATURE, 'latin1');
   if (buf.length < sig.length || !buf.subarray(0, sig.length).equals(sig)) {
-    throw new AgentError('E_BOOTENV_HEADER', `${where}: no "# GRUB Environment Block" signature`);
+    throw new OutpostError('E_BOOTENV_HEADER', `${where}: no "# GRUB Environment Block" signature`);
   }
   // Padding: the '#' run at the end must follow a newline, as grub_envblk_set requires.
   let end = buf.length;
@@ -72,7 +72,7 @@ export function grubVars(block: GrubBlock): EnvVars {
 export function checkGrubName(name: string, where: string): void {
   checkName(name, where);
   // A name starting with '#' is written by grub-editenv but read back as a comment: refuse it.
-  if (name.startsWith('#')) throw new AgentError('E_BOOTENV_NAME', `${where}: variable name may not start with "#"`);
+  if (name.startsWith('#')) throw new OutpostError('E_BOOTENV_NAME', `${where}: variable name may not start with "#"`);
 }
 
 /** Edits in place: changed variables keep their line, new ones are appended, null removes. */
@@ -116,7 +116,7 @@ export function encodeGrubBlock(block: GrubBlock, where = 'grubenv'): Buffer {
   }
   const body = Buffer.concat(parts);
   if (body.length > block.size) {
-    throw new AgentError('E_BOOTENV_FULL', `${where}: variables need ${body.length} bytes, the block holds ${block.size}`);
+    throw new OutpostError('E_BOOTENV_FULL', `${where}: variables need ${body.length} bytes, the block holds ${block.size}`);
   }
   const out = Buffer.alloc(block.size, HASH);
   body.copy(out);

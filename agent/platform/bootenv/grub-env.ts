@@ -4,7 +4,7 @@
 import { open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BootEnv, EnvHealth } from '../types.ts';
-import { AgentError, isAgentError } from '../../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
 import { fsyncDir } from '../../lib/atomic-file.ts';
 import { readAt, writeAtSync } from './block-io.ts';
 import { applyGrubChanges, decodeGrubBlock, emptyGrubBlock, encodeGrubBlock, grubVars, GRUB_BLOCK_SIZE } from './grub-block.ts';
@@ -31,12 +31,12 @@ export class GrubEnv implements BootEnv {
     try {
       st = await stat(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AgentError('E_BOOTENV_MISSING', `${this.path}: does not exist`);
-      throw new AgentError('E_BOOTENV_IO', `${this.path}: ${(err as Error).message}`, { cause: err, retryable: true });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new OutpostError('E_BOOTENV_MISSING', `${this.path}: does not exist`);
+      throw new OutpostError('E_BOOTENV_IO', `${this.path}: ${(err as Error).message}`, { cause: err, retryable: true });
     }
     // A block of the wrong size is a truncated or foreign file; rewriting it would move sectors.
     if (st.isFile() && st.size !== this.size) {
-      throw new AgentError('E_BOOTENV_SIZE', `${this.path}: is ${st.size} bytes, a GRUB environment block is ${this.size}`);
+      throw new OutpostError('E_BOOTENV_SIZE', `${this.path}: is ${st.size} bytes, a GRUB environment block is ${this.size}`);
     }
     const buf = await readAt(this.path, 0, this.size);
     return decodeGrubBlock(buf, this.path);
@@ -52,7 +52,7 @@ export class GrubEnv implements BootEnv {
       await this.#load();
       return { copies: 1, damaged: [], current: 0 };
     } catch (err) {
-      if (isAgentError(err, 'E_BOOTENV_CORRUPT') || isAgentError(err, 'E_BOOTENV_HEADER') || isAgentError(err, 'E_BOOTENV_SIZE')) {
+      if (isOutpostError(err, 'E_BOOTENV_CORRUPT') || isOutpostError(err, 'E_BOOTENV_HEADER') || isOutpostError(err, 'E_BOOTENV_SIZE')) {
         return { copies: 1, damaged: [0], current: -1 };
       }
       throw err;
@@ -67,7 +67,7 @@ export class GrubEnv implements BootEnv {
       await writeAtSync(this.path, 0, bytes);
       const back = await readAt(this.path, 0, this.size);
       if (!back.equals(bytes)) {
-        throw new AgentError('E_BOOTENV_VERIFY', `${this.path}: block read back differs from the block written`, { retryable: true });
+        throw new OutpostError('E_BOOTENV_VERIFY', `${this.path}: block read back differs from the block written`, { retryable: true });
       }
       verifyOrThrow(applyChanges(grubVars(before), changes), grubVars(decodeGrubBlock(back, this.path)), this.path);
     });
@@ -84,8 +84,8 @@ export async function createGrubEnvFile(path: string, vars: EnvVars = {}, size =
   try {
     fh = await open(path, 'wx', 0o644);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AgentError('E_BOOTENV_EXISTS', `${path}: already exists`);
-    throw new AgentError('E_BOOTENV_IO', `${path}: cannot create: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OutpostError('E_BOOTENV_EXISTS', `${path}: already exists`);
+    throw new OutpostError('E_BOOTENV_IO', `${path}: cannot create: ${(err as Error).message}`, { cause: err });
   }
   try {
     await fh.writeFile(bytes);

@@ -1,7 +1,7 @@
 // One entry point for the composition root: boot env kind + location from config → a BootEnv.
 import { readFile } from 'node:fs/promises';
 import type { BootEnv } from '../types.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { GrubEnv } from './grub-env.ts';
 import { UbootEnv } from './uboot-env.ts';
 import { FwToolEnv } from './fw-tool-env.ts';
@@ -23,7 +23,7 @@ export async function openBootEnv(spec: BootEnvSpec): Promise<BootEnv> {
       try {
         text = await readFile(spec.configPath, 'utf8');
       } catch (err) {
-        throw new AgentError('E_BOOTENV_CONFIG', `${spec.configPath}: cannot read: ${(err as Error).message}`, { cause: err });
+        throw new OutpostError('E_BOOTENV_CONFIG', `${spec.configPath}: cannot read: ${(err as Error).message}`, { cause: err });
       }
       return new UbootEnv({ geometry: text });
     }

@@ -3,7 +3,7 @@
 // verified (a power cut mid-write leaves the old copy valid and current), then to the other copy
 // the same way, so both hold every change the agent made.
 import type { BootEnv, EnvHealth } from '../types.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { readAt, writeAtSync } from './block-io.ts';
 import { parseFwEnvConfig, type UbootGeometry } from './fw-env-config.ts';
 import { currentCopy, decodeUbootCopy, encodeUbootCopy, type DecodedCopy } from './uboot-image.ts';
@@ -36,7 +36,7 @@ export class UbootEnv implements BootEnv {
     this.#writeBoth = opts.writeBoth ?? true;
     const [a, b] = this.geometry.copies;
     if (b && a.device === b.device && Math.abs(a.offset - b.offset) < this.geometry.size) {
-      throw new AgentError('E_BOOTENV_CONFIG', `fw_env.config: the two copies overlap on ${a.device}`);
+      throw new OutpostError('E_BOOTENV_CONFIG', `fw_env.config: the two copies overlap on ${a.device}`);
     }
   }
 
@@ -62,7 +62,7 @@ export class UbootEnv implements BootEnv {
     const current = currentCopy(copies);
     if (current >= 0) return { copies, current, vars: copies[current]!.vars };
     if (this.#whenInvalid === 'empty') return { copies, current: 0, vars: {} };
-    throw new AgentError('E_BOOTENV_CORRUPT', `${this.#where(0)}: no copy of the U-Boot environment has a valid CRC`);
+    throw new OutpostError('E_BOOTENV_CORRUPT', `${this.#where(0)}: no copy of the U-Boot environment has a valid CRC`);
   }
 
   async read(): Promise<EnvVars> {
@@ -118,13 +118,13 @@ export class UbootEnv implements BootEnv {
     await writeAtSync(loc.device, loc.offset, bytes);
     const back = await readAt(loc.device, loc.offset, this.geometry.size);
     if (!back.equals(bytes)) {
-      throw new AgentError('E_BOOTENV_VERIFY', `${this.#where(target)}: copy read back differs from the copy written`, {
+      throw new OutpostError('E_BOOTENV_VERIFY', `${this.#where(target)}: copy read back differs from the copy written`, {
         retryable: true,
       });
     }
     const after = await this.#state();
     if (after.current !== target) {
-      throw new AgentError('E_BOOTENV_VERIFY', `${this.#where(target)}: the copy just written is not the current one`, {
+      throw new OutpostError('E_BOOTENV_VERIFY', `${this.#where(target)}: the copy just written is not the current one`, {
         retryable: true,
       });
     }

@@ -4,7 +4,7 @@
 // Copy selection follows libubootenv/U-Boot for file and block devices ("incremental" flags):
 // a copy with a bad CRC is ignored; with both valid the higher flag wins, 255 → 0 wrapping.
 import { crc32 } from 'node:zlib';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { checkName, checkValue, type EnvVars } from './vars.ts';
 
 export interface DecodedCopy {
@@ -27,7 +27,7 @@ export function decodeUbootCopy(buf: Buffer, redundant: boolean, where = 'uboot 
   while (p < data.length && data[p] !== 0) {
     const end = data.indexOf(0, p);
     // An entry running off the end is corrupt even with a matching CRC (libubootenv: -EIO).
-    if (end < 0) throw new AgentError('E_BOOTENV_CORRUPT', `${where}: last entry is not terminated`);
+    if (end < 0) throw new OutpostError('E_BOOTENV_CORRUPT', `${where}: last entry is not terminated`);
     const entry = data.subarray(p, end);
     const eq = entry.indexOf(0x3d);
     if (eq > 0) vars[entry.subarray(0, eq).toString('utf8')] = entry.subarray(eq + 1).toString('utf8');
@@ -50,7 +50,7 @@ export function encodeUbootCopy(vars: EnvVars, size: number, redundant: boolean,
     const entry = Buffer.from(`${name}=${vars[name]}\0`, 'utf8');
     // Room must remain for the terminating empty entry.
     if (p + entry.length + 1 > size) {
-      throw new AgentError('E_BOOTENV_FULL', `${where}: variables do not fit in ${size - off} bytes of environment`);
+      throw new OutpostError('E_BOOTENV_FULL', `${where}: variables do not fit in ${size - off} bytes of environment`);
     }
     entry.copy(out, p);
     p += entry.length;

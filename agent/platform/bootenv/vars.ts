@@ -1,6 +1,6 @@
 // Variable-level rules shared by every BootEnv: name checks, applying a change set, and the
 // read-back comparison that turns a silent mismatch into E_BOOTENV_VERIFY.
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
 export type EnvVars = Record<string, string>;
 export type EnvChanges = Record<string, string | null>;
@@ -8,13 +8,13 @@ export type EnvChanges = Record<string, string | null>;
 /** Names every bootloader here can store and read back: no '=', NUL, line breaks, not empty. */
 export function checkName(name: string, where: string): void {
   if (name === '' || /[=\0\n\r]/.test(name)) {
-    throw new AgentError('E_BOOTENV_NAME', `${where}: invalid variable name ${JSON.stringify(name)}`);
+    throw new OutpostError('E_BOOTENV_NAME', `${where}: invalid variable name ${JSON.stringify(name)}`);
   }
 }
 
 export function checkValue(name: string, value: string, where: string, forbidden: RegExp = /\0/): void {
   if (forbidden.test(value)) {
-    throw new AgentError('E_BOOTENV_VALUE', `${where}: value of ${name} contains a character this environment cannot store`);
+    throw new OutpostError('E_BOOTENV_VALUE', `${where}: value of ${name} contains a character this environment cannot store`);
   }
 }
 
@@ -37,7 +37,7 @@ export function diffVars(a: EnvVars, b: EnvVars): string[] {
 export function verifyOrThrow(expected: EnvVars, actual: EnvVars, where: string): void {
   const bad = diffVars(expected, actual);
   if (bad.length > 0) {
-    throw new AgentError('E_BOOTENV_VERIFY', `${where}: read-back differs from what was written (${bad.join(', ')})`, {
+    throw new OutpostError('E_BOOTENV_VERIFY', `${where}: read-back differs from what was written (${bad.join(', ')})`, {
       retryable: true,
     });
   }

@@ -3,7 +3,7 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { SlotDevice, SlotName, SlotWriter } from '../types.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
 export interface SlotDeviceOptions {
   name: SlotName;
@@ -42,14 +42,14 @@ export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
           signal?.throwIfAborted();
           const want = Math.min(READ_CHUNK, length - pos);
           const { bytesRead } = await fh.read(buf, 0, want, pos);
-          if (bytesRead === 0) throw new AgentError('E_SLOT_READ', `${opts.path}: unexpected end at ${pos} of ${length}`);
+          if (bytesRead === 0) throw new OutpostError('E_SLOT_READ', `${opts.path}: unexpected end at ${pos} of ${length}`);
           hash.update(buf.subarray(0, bytesRead));
           pos += bytesRead;
         }
         return hash.digest('hex');
       } catch (err) {
-        if (err instanceof AgentError || (err as Error).name === 'AbortError') throw err;
-        throw new AgentError('E_SLOT_READ', `cannot read back ${opts.path}: ${(err as Error).message}`, { cause: err });
+        if (err instanceof OutpostError || (err as Error).name === 'AbortError') throw err;
+        throw new OutpostError('E_SLOT_READ', `cannot read back ${opts.path}: ${(err as Error).message}`, { cause: err });
       } finally {
         await fh.close();
       }
@@ -61,7 +61,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
   let closed = false;
   return {
     async write(offset, data) {
-      if (closed) throw new AgentError('E_SLOT_WRITE', `${path}: writer is closed`);
+      if (closed) throw new OutpostError('E_SLOT_WRITE', `${path}: writer is closed`);
       if (offset < 0 || offset + data.length > cap) throw capacityError(path, offset + data.length, cap);
       let done = 0;
       try {
@@ -70,7 +70,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
           done += bytesWritten;
         }
       } catch (err) {
-        throw new AgentError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err });
+        throw new OutpostError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err });
       }
     },
     async finish() {
@@ -78,7 +78,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
       try {
         await fh.sync(); // data durable before anyone records it as written
       } catch (err) {
-        throw new AgentError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
+        throw new OutpostError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
       } finally {
         closed = true;
         await fh.close();
@@ -97,7 +97,7 @@ async function openOrThrow(path: string, flags: string): Promise<FileHandle> {
     // Never create: a slot is provisioned storage, a missing one is a config error.
     return await open(path, flags);
   } catch (err) {
-    throw new AgentError('E_SLOT_OPEN', `cannot open slot ${path}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_SLOT_OPEN', `cannot open slot ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -106,10 +106,10 @@ async function slotSize(path: string, sysfs: string): Promise<number> {
   try {
     st = await stat(path);
   } catch (err) {
-    throw new AgentError('E_SLOT_OPEN', `cannot open slot ${path}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_SLOT_OPEN', `cannot open slot ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (st.isFile()) return st.size;
-  if (!st.isBlockDevice()) throw new AgentError('E_SLOT_OPEN', `slot ${path} is neither a regular file nor a block device`);
+  if (!st.isBlockDevice()) throw new OutpostError('E_SLOT_OPEN', `slot ${path} is neither a regular file nor a block device`);
   // glibc's gnu_dev_major/minor: the 64-bit dev_t splits each number across two fields.
   const dev = BigInt(st.rdev);
   const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
@@ -118,10 +118,10 @@ async function slotSize(path: string, sysfs: string): Promise<number> {
   try {
     return Number((await readFile(file, 'utf8')).trim()) * 512;
   } catch (err) {
-    throw new AgentError('E_SLOT_OPEN', `cannot read size of ${path} from ${file}: ${(err as Error).message}`, { cause: err });
+    throw new OutpostError('E_SLOT_OPEN', `cannot read size of ${path} from ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-function capacityError(path: string, end: number, cap: number): AgentError {
-  return new AgentError('E_SLOT_CAPACITY', `${path}: ${end} bytes exceed the slot capacity of ${cap}`);
+function capacityError(path: string, end: number, cap: number): OutpostError {
+  return new OutpostError('E_SLOT_CAPACITY', `${path}: ${end} bytes exceed the slot capacity of ${cap}`);
 }

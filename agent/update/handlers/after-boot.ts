@@ -1,7 +1,7 @@
 // Reboot and what follows it: which slot came up, health checks, commit.
 import type { Handler } from './context.ts';
 import { targetSlot } from './context.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { currentBootId } from '../boot-id.ts';
 
 export const rebooting: Handler = async (ctx, signal) => {
@@ -18,7 +18,7 @@ export const booted: Handler = async (ctx) => {
     ctx.log.info('new slot booted', { slot: target });
     return 'booted_target';
   }
-  if (running !== previous) throw new AgentError('E_BOOTED_SLOT', `booted slot ${running ?? 'unknown'} is neither ${target} nor ${previous}`);
+  if (running !== previous) throw new OutpostError('E_BOOTED_SLOT', `booted slot ${running ?? 'unknown'} is neither ${target} nor ${previous}`);
   const t = (await ctx.deps.bootControl.slots()).find((s) => s.name === target);
   const primary = await ctx.deps.bootControl.primary();
   if (primary === target && t !== undefined && t.triesLeft >= ctx.deps.tries) {
@@ -48,7 +48,7 @@ export const healthChecking: Handler = async (ctx, signal) => {
       ctx.log.info('health check passed', { check: check.name });
     } catch (err) {
       if (signal.aborted) throw err;
-      const code = err instanceof AgentError ? err.code : 'E_HEALTH_CHECK';
+      const code = err instanceof OutpostError ? err.code : 'E_HEALTH_CHECK';
       ctx.setError({ code, message: (err as Error).message });
       ctx.log.error('health check failed', { check: check.name, error: err });
       return 'unhealthy';
@@ -61,16 +61,16 @@ export const healthChecking: Handler = async (ctx, signal) => {
 
 export const committing: Handler = async (ctx, signal) => {
   const { target, bundle } = ctx.journal;
-  if (!bundle) throw new AgentError('E_JOURNAL_STATE', 'committing without bundle facts');
+  if (!bundle) throw new OutpostError('E_JOURNAL_STATE', 'committing without bundle facts');
   const running = await ctx.deps.bootedSlot.booted();
-  if (running !== target) throw new AgentError('E_BOOTED_SLOT', `cannot commit ${target}: ${running ?? 'unknown'} is running`);
+  if (running !== target) throw new OutpostError('E_BOOTED_SLOT', `cannot commit ${target}: ${running ?? 'unknown'} is running`);
   if (ctx.journal.healthyBoot !== (await currentBootId(ctx.deps))) {
     ctx.log.warn('the health checks passed in an earlier boot; checking this boot again', { slot: target });
     return 'boot_changed';
   }
   // Re-read what we are about to call good: a slot is only ever good with a matching digest.
   const got = await targetSlot(ctx).digest(bundle.payload.size, signal);
-  if (got !== bundle.payload.sha256) throw new AgentError('E_SLOT_DIGEST', `slot ${target} no longer matches the bundle`);
+  if (got !== bundle.payload.sha256) throw new OutpostError('E_SLOT_DIGEST', `slot ${target} no longer matches the bundle`);
   await ctx.deps.bootControl.markGood(target);
   // Only now may older releases become unacceptable. The slot is committed at this point: a floor
   // file that cannot be written must not turn a healthy update into a rollback; it is reported

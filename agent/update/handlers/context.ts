@@ -5,7 +5,7 @@ import type { Event, State } from '../machine.ts';
 import type { ErrorInfo, Journal, TransferRecord } from '../journal.ts';
 import type { UpdateDeps } from '../ports.ts';
 import type { BundleSource } from '../../bundle/source.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
 type JournalPatch = Partial<Pick<Journal, 'bundle' | 'progress' | 'healthyBoot' | 'transfer'>>;
 
@@ -30,6 +30,6 @@ export type HandlerTable = { readonly [S in State]?: Handler };
 
 export function targetSlot(ctx: HandlerContext): SlotDevice {
   const s = ctx.deps.slots.find((x) => x.name === ctx.journal.target);
-  if (!s) throw new AgentError('E_SLOT_UNKNOWN', `slot ${ctx.journal.target} is not configured`);
+  if (!s) throw new OutpostError('E_SLOT_UNKNOWN', `slot ${ctx.journal.target} is not configured`);
   return s;
 }

@@ -2,7 +2,7 @@
 // is verified) → record (read back only if another process wrote it) → arm.
 import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
-import { AgentError } from '../../lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { setSlotRecord } from '../slot-records.ts';
 import { takeWrittenHere } from './written-here.ts';
 import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
@@ -15,7 +15,7 @@ export const preparing: Handler = async (ctx, signal) => {
   const states = await ctx.deps.bootControl.slots();
   const good = (s: string) => states.find((x) => x.name === s)?.good ?? false;
   if (good(ctx.journal.target) && !good(running)) {
-    throw new AgentError('E_RUNNING_UNCOMMITTED', `running slot ${running} is not committed and ${ctx.journal.target} is the only committed slot; commit or roll back first`);
+    throw new OutpostError('E_RUNNING_UNCOMMITTED', `running slot ${running} is not committed and ${ctx.journal.target} is the only committed slot; commit or roll back first`);
   }
   return 'prepared';
 };
@@ -23,9 +23,9 @@ export const preparing: Handler = async (ctx, signal) => {
 /** Never overwrite what is running, whatever the journal says (checked at each (re)start of a write). */
 export async function checkTargetNotRunning(ctx: HandlerContext): Promise<string> {
   const running = await ctx.deps.bootedSlot.booted();
-  if (running === null) throw new AgentError('E_BOOTED_SLOT', 'cannot tell which slot is running');
+  if (running === null) throw new OutpostError('E_BOOTED_SLOT', 'cannot tell which slot is running');
   if (running === ctx.journal.target) {
-    throw new AgentError('E_TARGET_RUNNING', `target slot ${ctx.journal.target} is the running slot`);
+    throw new OutpostError('E_TARGET_RUNNING', `target slot ${ctx.journal.target} is the running slot`);
   }
   return running;
 }
@@ -44,7 +44,7 @@ export async function markTargetBad(ctx: HandlerContext): Promise<void> {
 export const verifying: Handler = async (ctx, signal) => {
   signal.throwIfAborted();
   const b = ctx.journal.bundle;
-  if (!b) throw new AgentError('E_JOURNAL_STATE', 'verifying without bundle facts');
+  if (!b) throw new OutpostError('E_JOURNAL_STATE', 'verifying without bundle facts');
   const slot = targetSlot(ctx);
   if (takeWrittenHere(ctx)) {
     // Every block was verified before it was written and fsynced; see written-here.ts for why
@@ -53,7 +53,7 @@ export const verifying: Handler = async (ctx, signal) => {
   } else {
     const got = await slot.digest(b.payload.size, signal);
     if (got !== b.payload.sha256) {
-      throw new AgentError('E_SLOT_DIGEST', `slot ${slot.name} read back ${got}, expected ${b.payload.sha256}`);
+      throw new OutpostError('E_SLOT_DIGEST', `slot ${slot.name} read back ${got}, expected ${b.payload.sha256}`);
     }
     ctx.log.info('slot read back and verified', { slot: slot.name, sha256: got });
   }

@@ -9,7 +9,7 @@ import type { SlotDevice, SlotWriter } from '../../platform/types.ts';
 import type { ResumePoint } from '../../bundle/source.ts';
 import type { Handler, HandlerContext } from './context.ts';
 import { targetSlot } from './context.ts';
-import { AgentError, isAgentError } from '../../lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
 import { JournalStore, type TransferRecord } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
@@ -19,7 +19,7 @@ import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
 export const writing: Handler = async (ctx, signal) => {
   const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
   const source = ctx.source;
-  if (!source) throw new AgentError('E_SOURCE_GONE', `bundle ${ctx.journal.origin} is no longer available to resume from`);
+  if (!source) throw new OutpostError('E_SOURCE_GONE', `bundle ${ctx.journal.origin} is no longer available to resume from`);
   const j = ctx.journal;
   if (j.bundle && j.progress && j.progress.nextBlock >= j.bundle.payload.blocks) return 'written';
   const resume = await resumePoint(ctx);
@@ -27,7 +27,7 @@ export const writing: Handler = async (ctx, signal) => {
   try {
     await deliver(ctx, resume, signal, running);
   } catch (err) {
-    if (!resume || !isAgentError(err, 'E_SOURCE_CHANGED')) throw err;
+    if (!resume || !isOutpostError(err, 'E_SOURCE_CHANGED')) throw err;
     ctx.log.warn('bundle changed since the interrupted attempt; writing from the start', { error: err });
     await ctx.save({ progress: null, bundle: null });
     await deliver(ctx, null, signal, running);
@@ -105,20 +105,20 @@ class SlotSink implements BlockSink {
 
   async begin(head: VerifiedHead, payload: PayloadEntry): Promise<void> {
     if (head.payloads.length !== 1) {
-      throw new AgentError('E_BUNDLE_PAYLOADS', `bundle has ${head.payloads.length} payloads; one payload per install is supported`);
+      throw new OutpostError('E_BUNDLE_PAYLOADS', `bundle has ${head.payloads.length} payloads; one payload per install is supported`);
     }
     if (payload.slotClass !== this.slot.slotClass) {
-      throw new AgentError('E_BUNDLE_SLOT_CLASS', `payload ${payload.name} is for class ${payload.slotClass}, slot ${this.slot.name} is ${this.slot.slotClass}`);
+      throw new OutpostError('E_BUNDLE_SLOT_CLASS', `payload ${payload.name} is for class ${payload.slotClass}, slot ${this.slot.name} is ${this.slot.slotClass}`);
     }
     const cap = await this.slot.size();
-    if (payload.size > cap) throw new AgentError('E_SLOT_CAPACITY', `payload ${payload.size} bytes does not fit slot ${this.slot.name} (${cap})`);
+    if (payload.size > cap) throw new OutpostError('E_SLOT_CAPACITY', `payload ${payload.size} bytes does not fit slot ${this.slot.name} (${cap})`);
     // Before anything is written or raised: a validly signed bundle is still the wrong one when
     // it is not the bundle the offer named (a swapped file on a cache or mirror).
     checkPin(this.ctx.journal.pin ?? null, head);
     await this.ctx.deps.onVerifiedHead?.(head);
     const known = this.ctx.journal.bundle;
     if (this.nextBlock > 0) {
-      if (!known || known.payload.sha256 !== payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
+      if (!known || known.payload.sha256 !== payload.sha256) throw new OutpostError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
     } else {
       // Order matters: bad in the boot env, then the bundle facts; only then blocks. A journal
       // with `bundle` set therefore implies the target is marked bad (abandoning relies on it).
@@ -135,7 +135,7 @@ class SlotSink implements BlockSink {
 
   async block(payload: PayloadEntry, index: number, data: Buffer): Promise<void> {
     this.payload ??= this.resumedPayload(payload);
-    if (index !== this.nextBlock) throw new AgentError('E_BUNDLE_ORDER', `block ${index} arrived, expected ${this.nextBlock}`);
+    if (index !== this.nextBlock) throw new OutpostError('E_BUNDLE_ORDER', `block ${index} arrived, expected ${this.nextBlock}`);
     this.writer ??= await this.slot.openWriter(index * payload.blockSize);
     await this.writer.write(index * payload.blockSize, data);
     this.nextBlock = index + 1;
@@ -151,7 +151,7 @@ class SlotSink implements BlockSink {
   /** After the source finished: every block must be in, then fsync and record. */
   async complete(): Promise<void> {
     const p = this.payload ?? this.resumedPayload(null);
-    if (this.nextBlock !== p.blocks) throw new AgentError('E_BUNDLE_INCOMPLETE', `source ended after ${this.nextBlock} of ${p.blocks} blocks`);
+    if (this.nextBlock !== p.blocks) throw new OutpostError('E_BUNDLE_INCOMPLETE', `source ended after ${this.nextBlock} of ${p.blocks} blocks`);
     await this.checkpoint();
   }
 
@@ -171,8 +171,8 @@ class SlotSink implements BlockSink {
 
   private resumedPayload(seen: PayloadEntry | null): PayloadEntry {
     const b = this.ctx.journal.bundle;
-    if (!b) throw new AgentError('E_JOURNAL_STATE', 'blocks arrived before the bundle head');
-    if (seen && seen.sha256 !== b.payload.sha256) throw new AgentError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
+    if (!b) throw new OutpostError('E_JOURNAL_STATE', 'blocks arrived before the bundle head');
+    if (seen && seen.sha256 !== b.payload.sha256) throw new OutpostError('E_SOURCE_CHANGED', 'resumed bundle differs from the one being written');
     return { ...b.payload, slotClass: this.slot.slotClass, indexSha256: '' };
   }
 }
@@ -186,5 +186,5 @@ export function checkPin(pin: { manifestSha256: string; version?: string; releas
     : pin.version !== undefined && pin.version !== m.version ? `it is version ${m.version}, the offer named ${pin.version}`
     : pin.release !== undefined && pin.release !== String(m.release) ? `it is release ${m.release}, the offer named ${pin.release}`
     : null;
-  if (why) throw new AgentError('E_OFFER_MISMATCH', `the bundle served is not the one offered: ${why}`);
+  if (why) throw new OutpostError('E_OFFER_MISMATCH', `the bundle served is not the one offered: ${why}`);
 }

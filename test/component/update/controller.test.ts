@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../../agent/log/logger.ts';
 import { buildUpdateStack, type UpdateStack } from '../../../agent/app/update-stack.ts';
 import type { ControllerEvent, OfferInput } from '../../../agent/update/controller.ts';
-import { isAgentError } from '../../../agent/lib/errors.ts';
+import { isOutpostError } from '../../../shared/errors.ts';
 import { startFlakyServer, type FlakyServer } from '../../support/flaky-http-server.ts';
 import { waitFor } from '../../support/dev-hub.ts';
 
@@ -166,7 +166,7 @@ test('cancel after arming is refused with E_CANCEL_TOO_LATE and changes nothing'
   const c = d.stack.controller;
   assert.equal((await c.offer(offer('dep-a', { installWindows: [] }))).result, 'accepted');
   await waitFor('armed and rebooted', async () => (await journalState(d.node)) === 'awaiting_boot', 60_000);
-  await assert.rejects(c.cancel('dep-a'), (e) => isAgentError(e, 'E_CANCEL_TOO_LATE'));
+  await assert.rejects(c.cancel('dep-a'), (e) => isOutpostError(e, 'E_CANCEL_TOO_LATE'));
   assert.equal(await journalState(d.node), 'awaiting_boot');
   d.stop();
 });

@@ -14,7 +14,7 @@ import { loadTrustStore } from '../../../agent/bundle/trust-file.ts';
 import { readReleaseFloor } from '../../../agent/bundle/release-floor.ts';
 import { createUpdateService, type UpdateService } from '../../../agent/update/service.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
-import { AgentError } from '../../../agent/lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { simulateBoot } from '../../support/boot-simulator.ts';
 import type { TestNode } from '../../support/test-node.ts';
@@ -77,7 +77,7 @@ export class FlakyEnv implements BootEnv {
     if (this.failNext > 0 && this.#when(changes)) {
       this.failNext--;
       this.failures++;
-      throw new AgentError('E_BOOTENV_VERIFY', 'boot env read back differs from what was written (injected)');
+      throw new OutpostError('E_BOOTENV_VERIFY', 'boot env read back differs from what was written (injected)');
     }
     return this.#env.update(changes);
   }
@@ -86,7 +86,7 @@ export class FlakyEnv implements BootEnv {
 export const failingCheck: HealthCheck = {
   name: 'always-fails',
   async check() {
-    throw new AgentError('E_HEALTH_CHECK', 'the service did not come up (test)');
+    throw new OutpostError('E_HEALTH_CHECK', 'the service did not come up (test)');
   },
 };
 

@@ -20,7 +20,7 @@ import { startFlakyServer, type FlakyServer } from '../../support/flaky-http-ser
 import { waitFor } from '../../support/dev-hub.ts';
 import { faultyService } from './custom-service.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
-import { isAgentError } from '../../../agent/lib/errors.ts';
+import { isOutpostError } from '../../../shared/errors.ts';
 import { CommandDispatcher } from '../../../agent/hub/commands.ts';
 import { CommandLedger } from '../../../agent/hub/command-ledger.ts';
 import { readBundleIdentity } from '../../../shared/bundle/identity.ts';
@@ -197,9 +197,9 @@ test('disk full after arming: the drive stops where the journal is, the service 
   assert.equal((await node.journal())?.state, 'rebooting', 'the journal on disk names the step that ran');
   // Not wedged: the service answers with the disk's code while it is full, and once there is room
   // refuses a new deployment only because this one is past arming.
-  await assert.rejects(svc.start(fileSource(kit.bundle)), (e) => isAgentError(e, 'E_STATE_NO_SPACE'));
+  await assert.rejects(svc.start(fileSource(kit.bundle)), (e) => isOutpostError(e, 'E_STATE_NO_SPACE'));
   await rm(filler());
-  await assert.rejects(svc.start(fileSource(kit.bundle)), (e) => isAgentError(e, 'E_UPDATE_BUSY'));
+  await assert.rejects(svc.start(fileSource(kit.bundle)), (e) => isOutpostError(e, 'E_UPDATE_BUSY'));
   const after = await svc.resumeAfterBoot();
   assert.deepEqual(after && after.kind === 'outcome' && after.outcome, 'committed', JSON.stringify(after));
   assert.equal(await node.booted(), 'B');

@@ -14,7 +14,7 @@ import { createGrubEnvFile } from '../../../agent/platform/bootenv/grub-env.ts';
 import { writeBootedSlot } from '../../support/boot-simulator.ts';
 import { fileSource } from '../../../agent/bundle/file-source.ts';
 import { openSlotDevice } from '../../../agent/platform/slots/slot-device.ts';
-import { AgentError } from '../../../agent/lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 import type { HealthCheck } from '../../../agent/update/ports.ts';
 import type { RunResult } from '../../../agent/update/runner.ts';
 
@@ -84,7 +84,7 @@ for (const start of ['committed', 'blank'] as const) {
       healthChecks: [failingCheck],
       rebooter: (sim) => ({
         async reboot(reason) {
-          if (++calls === 2) throw new AgentError('E_REBOOT', 'reboot command failed (injected)');
+          if (++calls === 2) throw new OutpostError('E_REBOOT', 'reboot command failed (injected)');
           return sim.reboot(reason);
         },
       }),
@@ -170,7 +170,7 @@ test('a power cut during commit runs the health checks again in the new boot (co
     name: 'passes-in-boot-1-only',
     async check() {
       runs++;
-      if (boot !== 'boot-1') throw new AgentError('E_HEALTH_CHECK', 'service broken after the power cut');
+      if (boot !== 'boot-1') throw new OutpostError('E_HEALTH_CHECK', 'service broken after the power cut');
     },
   };
   const faults = { healthChecks: [check], bootId: async () => boot };

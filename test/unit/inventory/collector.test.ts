@@ -9,7 +9,7 @@ import { SYSTEM_PROBES, type Probe } from '../../../agent/inventory/system-probe
 import { hashInventory } from '../../../agent/inventory/hash.ts';
 import { processRunner } from '../../../agent/platform/exec.ts';
 import { AGENT_VERSION } from '../../../agent/version.ts';
-import { AgentError } from '../../../agent/lib/errors.ts';
+import { OutpostError } from '../../../shared/errors.ts';
 
 let dir = '';
 after(async () => {
@@ -19,7 +19,7 @@ after(async () => {
 test('collects every targeted section; failing and hanging sources land in errors', async () => {
   dir = await mkdtemp(join(tmpdir(), 'outpost-inv-'));
   await writeFile(join(dir, 'asset'), '#!/bin/sh\necho asset_tag=OP-0042\n', { mode: 0o755 });
-  const failing: Probe = { name: 'broken', run: async () => { throw new AgentError('E_EXEC', 'no such bus'); } };
+  const failing: Probe = { name: 'broken', run: async () => { throw new OutpostError('E_EXEC', 'no such bus'); } };
   const collector = new InventoryCollector({
     callTimeoutMs: 60_000, // real systeminformation calls: generous, a busy CI machine is slow
     scriptsDir: dir,
@@ -106,7 +106,7 @@ test('boot-static facts are collected once per process; failures are retried', a
     {
       name: 'flaky', bootStatic: true,
       run: async () => {
-        if (calls.flaky++ === 0) throw new AgentError('E_INVENTORY_TIMEOUT', 'busy');
+        if (calls.flaky++ === 0) throw new OutpostError('E_INVENTORY_TIMEOUT', 'busy');
         return { facts: { flaky: { ok: true } } };
       },
     },

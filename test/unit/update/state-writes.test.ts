@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { retryStateWrite, stateWriteErrno } from '../../../agent/update/state-writes.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
-import { AgentError, isAgentError } from '../../../agent/lib/errors.ts';
+import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
 
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 const log = silentLogger();
@@ -13,7 +13,7 @@ const log = silentLogger();
 test('a write that fails with ENOSPC a few times and then works is retried to success', async () => {
   let calls = 0;
   const r = await retryStateWrite('x', async () => {
-    if (++calls < 3) throw new AgentError('E_STATE_WRITE', 'cannot write x', { cause: errno('ENOSPC') });
+    if (++calls < 3) throw new OutpostError('E_STATE_WRITE', 'cannot write x', { cause: errno('ENOSPC') });
     return 'ok';
   }, { log, delays: [1, 1, 1] });
   assert.deepEqual([r, calls], ['ok', 3]);
@@ -22,7 +22,7 @@ test('a write that fails with ENOSPC a few times and then works is retried to su
 test('retries run out: ENOSPC and EDQUOT are E_STATE_NO_SPACE, EIO is E_STATE_WRITE, all retryable', async () => {
   for (const [code, want] of [['ENOSPC', 'E_STATE_NO_SPACE'], ['EDQUOT', 'E_STATE_NO_SPACE'], ['EIO', 'E_STATE_WRITE']] as const) {
     let calls = 0;
-    await assert.rejects(retryStateWrite('x', async () => { calls++; throw errno(code); }, { log, delays: [1, 1] }), (e) => isAgentError(e, want) && e.retryable);
+    await assert.rejects(retryStateWrite('x', async () => { calls++; throw errno(code); }, { log, delays: [1, 1] }), (e) => isOutpostError(e, want) && e.retryable);
     assert.equal(calls, 3, code);
   }
 });
@@ -31,7 +31,7 @@ test('other failures are not retried', async () => {
   let calls = 0;
   await assert.rejects(retryStateWrite('x', async () => { calls++; throw errno('EROFS'); }, { log, delays: [1, 1] }), { code: 'EROFS' });
   assert.equal(calls, 1);
-  assert.equal(stateWriteErrno(new AgentError('E_STATE_WRITE', 'read-only', { cause: errno('EROFS') })), null);
+  assert.equal(stateWriteErrno(new OutpostError('E_STATE_WRITE', 'read-only', { cause: errno('EROFS') })), null);
 });
 
 test('an abort ends the pauses at once with the coded error', async () => {
@@ -39,6 +39,6 @@ test('an abort ends the pauses at once with the coded error', async () => {
   const started = performance.now();
   const p = retryStateWrite('x', async () => { throw errno('ENOSPC'); }, { log, signal: ac.signal, delays: [600_000] });
   setImmediate(() => ac.abort('cancel'));
-  await assert.rejects(p, (e) => isAgentError(e, 'E_STATE_NO_SPACE'));
+  await assert.rejects(p, (e) => isOutpostError(e, 'E_STATE_NO_SPACE'));
   assert.ok(performance.now() - started < 60_000, 'did not wait out the pause');
 });

@@ -1,1 +1,0 @@
-export { OutpostError as AgentError, isOutpostError as isAgentError, wrapError } from '../../shared/errors.ts';
