@@ -101,12 +101,17 @@ test('a stalled body fails with E_FETCH_STALL after the read deadline', async ()
 });
 
 test('a slow consumer is not a stall: the deadline only runs while waiting for the network', async () => {
-  const res = await open(0, 300_000, { deadlineMs: 200 });
+  // The pause outlasts the read deadline; the deadline itself is loose enough that a loaded
+  // machine's own scheduling delays on loopback never trip it.
+  const res = await open(0, 300_000, { deadlineMs: 2_000 });
   let n = 0;
+  let paused = 0;
   for await (const c of res.body) {
     n += c.length;
-    if (n < 100_000) await new Promise((r) => setTimeout(r, 250));
+    // The first chunk may hold most of the body (reads go into 256 KiB buffers): pause on it.
+    if (n < 300_001 && paused++ < 2) await new Promise((r) => setTimeout(r, 2_500));
   }
+  assert.ok(paused >= 1, 'the consumer paused past the deadline at least once');
   assert.equal(n, 300_001);
 });
 
