@@ -10,6 +10,8 @@ import * as rollouts from './rollouts.ts';
 import * as tokens from './tokens.ts';
 import { pruneHistory } from './prune.ts';
 import { DEFAULT_LIMITS, type StoreLimits } from '../limits.ts';
+import { GroupCommit } from './group-commit.ts';
+import type { AppendResult } from '../types.ts';
 import { BUS_COMMAND, type AdmitInput, type Bus, type CountBy, type HubStore, type JsonValue, type MemberInput, type NewRollout, type NodePatch, type RolloutPatch } from '../types.ts';
 import type { BundleRow, MemberStatus, NodeFilter, Page, RolloutRow } from '../records.ts';
 
@@ -17,22 +19,28 @@ export interface BusImpl extends Bus {
   close(): Promise<void>;
 }
 
+/** Report batches of different nodes committed in one transaction at most (1: one each). */
+export const DEFAULT_REPORT_GROUP = 256;
+
 export class SqlStore implements HubStore {
   readonly dialect: 'sqlite' | 'postgres';
   readonly limits: StoreLimits;
   #db: Db;
   #bus: BusImpl;
+  /** Reports of many nodes share one commit (group-commit.ts). */
+  readonly reportCommits: GroupCommit<AppendResult>;
 
-  private constructor(db: Db, bus: BusImpl, limits: StoreLimits) {
+  private constructor(db: Db, bus: BusImpl, limits: StoreLimits, group: number) {
     this.#db = db;
     this.#bus = bus;
     this.limits = limits;
     this.dialect = db.dialect.name;
+    this.reportCommits = new GroupCommit(db, group);
   }
 
-  static async open(db: Db, bus: BusImpl, limits: Partial<StoreLimits> = {}): Promise<SqlStore> {
+  static async open(db: Db, bus: BusImpl, limits: Partial<StoreLimits> = {}, o: { group?: number } = {}): Promise<SqlStore> {
     await migrate(db, Date.now());
-    return new SqlStore(db, bus, { ...DEFAULT_LIMITS, ...limits });
+    return new SqlStore(db, bus, { ...DEFAULT_LIMITS, ...limits }, o.group ?? DEFAULT_REPORT_GROUP);
   }
 
   async close(): Promise<void> {
@@ -57,7 +65,8 @@ export class SqlStore implements HubStore {
   unpreauthorize = (id: string) => nodes.unpreauthorize(this.#db, id);
   listPreauthorized = () => nodes.listPreauthorized(this.#db);
 
-  appendReports = (nodeId: string, r: readonly Report[], now: number) => reports.appendReports(this.#db, this.limits, nodeId, r, now);
+  appendReports = (nodeId: string, r: readonly Report[], now: number) =>
+    this.reportCommits.run(nodeId, (tx) => reports.applyReports(tx, this.#db.dialect, this.limits, nodeId, r, now));
   getInventory = (nodeId: string) => reports.getInventory(this.#db, nodeId);
   getInventoryHash = (nodeId: string) => reports.getInventoryHash(this.#db, nodeId);
   locationHistory = (nodeId: string, o?: { limit?: number; since?: number }) => reports.locationHistory(this.#db, nodeId, o);
