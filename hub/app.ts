@@ -119,12 +119,24 @@ export async function startHub(o: HubOptions): Promise<Hub> {
 
   const timers = new HubTimers(ctx);
   await timers.refreshFleet();
+  // Several hub processes on one PostgreSQL share the fleet's admission budget (5 %/s of the
+  // fleet in all): each admits its share of the rate and sizes its hints for its share of the
+  // nodes coming back. Processes silent for 30 s are gone (the store reaps them).
+  let processes = 1;
+  const countProcesses = async () => {
+    if (store.dialect === 'sqlite') return;
+    processes = Math.max(1, (await store.listHubs()).filter((h) => h.lastBeat > now() - 30_000).length);
+  };
+  await countProcesses();
   const admission = new AdmissionControl({
-    ratePerS: o.admitRatePerS ?? defaultAdmissionRate(timers.fleet.accepted),
-    missing: () => Math.max(0, timers.fleet.accepted - timers.fleet.connected),
+    ratePerS: o.admitRatePerS ?? defaultAdmissionRate(timers.fleet.accepted / processes),
+    missing: () => Math.max(0, timers.fleet.accepted - timers.fleet.connected) / processes,
     now,
   });
-  if (o.admitRatePerS === undefined) timers.onFleet = (f) => admission.setRate(defaultAdmissionRate(f.accepted));
+  if (o.admitRatePerS === undefined) {
+    timers.onFleet = (f) => void countProcesses().catch((err) => log.warn('cannot count hub processes', { err }))
+      .then(() => admission.setRate(defaultAdmissionRate(f.accepted / processes)));
+  }
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');

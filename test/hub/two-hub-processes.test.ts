@@ -1,7 +1,8 @@
 // Two `outpost-hub serve` processes on one PostgreSQL database (a private cluster), real agent
 // link clients (HubClient) on each: a rollout started through hub 2's operator API reaches a node
 // whose socket hub 1 holds and completes, and a command issued through hub 1 for a node on hub 2
-// is delivered and acknowledged by whichever process holds that node's socket.
+// is delivered and acknowledged by whichever process holds that node's socket. And the processes
+// share the fleet's admission budget instead of each admitting the whole of it.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,10 @@ import { POSTGRES_NEEDS, POSTGRES_PACKAGE, postgresBinDir, startPostgres } from 
 import { requireTools } from '../support/require-tool.ts';
 import { waitFor } from '../support/dev-hub.ts';
 import { newIdentity, startAgent, type TestAgent } from './agents.ts';
+import { openStore } from '../../hub/store/open.ts';
+import { startHub, type Hub } from '../../hub/app.ts';
+import { silentLogger } from '../../agent/log/logger.ts';
+import { addNode } from './store/suite-helpers.ts';
 
 const COMPATIBLE = 'sim-board';
 
@@ -84,6 +89,34 @@ if (!postgresBinDir()) {
       await Promise.all(agents.map((a) => a.stop().catch(() => {})));
       await Promise.all(hubs.map((h) => h.stop('SIGTERM').catch(() => {})));
       await cluster.dropDatabase(`two_hubs_${process.pid}`).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('two hub processes on one PostgreSQL admit handshakes at half the fleet rate each', { timeout: 300_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-two-admission-'));
+    const url = await cluster.createDatabase(`two_adm_${process.pid}`);
+    const hubs: Hub[] = [];
+    try {
+      await mkdir(join(dir, 'bundles'));
+      const seed = await openStore({ url });
+      try {
+        for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, () => addNode(seed)));
+      } finally {
+        await seed.close();
+      }
+      const start = async () => startHub({ store: await openStore({ url }), host: '127.0.0.1', port: 0, bundlesDir: join(dir, 'bundles'), log: silentLogger() });
+      hubs.push(await start());
+      assert.equal(hubs[0]!.admission.ratePerS, 80, 'alone: 4 % of 2,000 nodes per second');
+      hubs.push(await start());
+      // The second counts both at its start; the first sees the second at its next fleet count.
+      await waitFor('both processes at half the rate', () => hubs.every((h) => h.admission.ratePerS === 40), 60_000, 100);
+    } finally {
+      for (const h of hubs) {
+        await h.close().catch(() => {});
+        await h.store.close().catch(() => {});
+      }
+      await cluster.dropDatabase(`two_adm_${process.pid}`).catch(() => {});
       await rm(dir, { recursive: true, force: true });
     }
   });
