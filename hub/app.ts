@@ -169,7 +169,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         return;
       }
       liveness.watch(ws);
-      new AgentLink(ws, ctx, req.headers.host ?? '');
+      new AgentLink(ws, ctx, req.headers.host ?? '', a.done);
     });
   });
 
