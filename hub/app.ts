@@ -122,21 +122,25 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   // Several hub processes on one PostgreSQL share the fleet's admission budget (5 %/s of the
   // fleet in all): each admits its share of the rate and sizes its hints for its share of the
   // nodes coming back. Processes silent for 30 s are gone (the store reaps them).
+  // Preauthorised keys never seen yet are nodes about to dial (a fleet provisioned and powered
+  // on): they count in the fleet the rate and the hints are sized for.
   let processes = 1;
+  let unseen = 0;
   const countProcesses = async () => {
+    unseen = await store.countUnseenPreauthorized();
     if (store.dialect === 'sqlite') return;
     processes = Math.max(1, (await store.listHubs()).filter((h) => h.lastBeat > now() - 30_000).length);
   };
   await countProcesses();
   const admission = new AdmissionControl({
-    ratePerS: o.admitRatePerS ?? defaultAdmissionRate(timers.fleet.accepted / processes),
-    missing: () => Math.max(0, timers.fleet.accepted - timers.fleet.connected) / processes,
+    ratePerS: o.admitRatePerS ?? defaultAdmissionRate((timers.fleet.accepted + unseen) / processes),
+    missing: () => Math.max(0, timers.fleet.accepted + unseen - timers.fleet.connected) / processes,
     now,
   });
-  if (o.admitRatePerS === undefined) {
-    timers.onFleet = (f) => void countProcesses().catch((err) => log.warn('cannot count hub processes', { err }))
-      .then(() => admission.setRate(defaultAdmissionRate(f.accepted / processes)));
-  }
+  timers.onFleet = (f) => void countProcesses().catch((err) => log.warn('cannot count hub processes', { err }))
+    .then(() => {
+      if (o.admitRatePerS === undefined) admission.setRate(defaultAdmissionRate((f.accepted + unseen) / processes));
+    });
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');

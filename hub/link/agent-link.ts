@@ -49,7 +49,9 @@ export class AgentLink implements LocalLink {
     };
     this.#rate = new TokenBucket(ctx.policy.reportRatePerS, ctx.policy.reportBurst, ctx.now);
     const timer = setTimeout(() => {
-      if (!this.#ready) ws.close(4000, 'handshake timeout');
+      if (this.#ready) return;
+      ws.close(4000, 'handshake timeout');
+      this.#handshakeEnd(); // given up: its socket may linger in the close handshake, admission need not wait
     }, ctx.policy.handshakeTimeoutMs);
     ws.once('close', () => {
       clearTimeout(timer);

@@ -64,6 +64,7 @@ export class SqlStore implements HubStore {
   preauthorize = (ids: string[], now: number) => nodes.preauthorize(this.#db, ids, now);
   unpreauthorize = (id: string) => nodes.unpreauthorize(this.#db, id);
   listPreauthorized = () => nodes.listPreauthorized(this.#db);
+  countUnseenPreauthorized = () => nodes.countUnseenPreauthorized(this.#db);
 
   appendReports = (nodeId: string, r: readonly Report[], now: number) =>
     this.reportCommits.run(nodeId, (tx) => reports.applyReports(tx, this.#db.dialect, this.limits, nodeId, r, now));
