@@ -35,7 +35,8 @@ export class SqlStore implements HubStore {
     this.#bus = bus;
     this.limits = limits;
     this.dialect = db.dialect.name;
-    this.reportCommits = new GroupCommit(db, group);
+    // PostgreSQL: as many groups at once as the pool has connections to spare (its pool is 10).
+    this.reportCommits = new GroupCommit(db, group, db.dialect.name === 'postgres' ? 4 : 1);
   }
 
   static async open(db: Db, bus: BusImpl, limits: Partial<StoreLimits> = {}, o: { group?: number } = {}): Promise<SqlStore> {
