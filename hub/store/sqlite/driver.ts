@@ -19,7 +19,7 @@ export interface SqliteOptions {
 }
 
 const MAX_CACHED_STATEMENTS = 500;
-export const DEFAULT_GROUP = 256;
+export const DEFAULT_GROUP = 32;
 
 interface Conn {
   db: DatabaseSync;
