@@ -14,7 +14,7 @@ export interface SqliteOptions {
   /** `full` (default): a commit is on disk before an ack; `normal`: WAL may lose the last commits on power loss. */
   synchronous?: 'full' | 'normal';
   busyTimeoutMs?: number;
-  /** Write transactions committed together at most (default 256; 1: each commits alone). */
+  /** Write transactions committed together at most (default 32; 1: each commits alone). */
   group?: number;
 }
 
