@@ -200,7 +200,8 @@ try {
           await admin.query('CHECKPOINT');
           await admin.end();
           for (const sync of ['on', 'off']) {
-            const s = await openPostgresStore(`${url}?options=${encodeURIComponent(`-c synchronous_commit=${sync}`)}`);
+            // Grouped explicitly: PostgreSQL's default is one transaction per batch.
+            const s = await openPostgresStore(`${url}?options=${encodeURIComponent(`-c synchronous_commit=${sync}`)}`, { group: 32 });
             const alone = await openPostgresStore(`${url}?options=${encodeURIComponent(`-c synchronous_commit=${sync}`)}`, { group: 1 });
             results.push({ store: `postgres (synchronous_commit=${sync})`, nodes: n, ...(await measure(s, nodes)), burst: await measureBurst(s, alone, nodes, BURST) });
             await alone.close();

@@ -46,7 +46,12 @@ export class SqlStore implements HubStore {
 
   static async open(db: Db, bus: BusImpl, limits: Partial<StoreLimits> = {}, o: { group?: number } = {}): Promise<SqlStore> {
     await migrate(db, Date.now());
-    return new SqlStore(db, bus, { ...DEFAULT_LIMITS, ...limits }, o.group ?? DEFAULT_REPORT_GROUP);
+    // PostgreSQL shares WAL flushes between concurrent commits itself, and the pool runs ten
+    // transactions at once; grouping in the hub serialised a burst's statements instead and was
+    // slower in bench-fleet (two hubs, 1,000 nodes: p50 0.9 s grouped vs 0.06 s not). So there
+    // the default is one transaction per batch; `group=N` still turns it on.
+    const group = o.group ?? (db.dialect.name === 'postgres' ? 1 : DEFAULT_REPORT_GROUP);
+    return new SqlStore(db, bus, { ...DEFAULT_LIMITS, ...limits }, group);
   }
 
   async close(): Promise<void> {
