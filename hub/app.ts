@@ -119,12 +119,28 @@ export async function startHub(o: HubOptions): Promise<Hub> {
 
   const timers = new HubTimers(ctx);
   await timers.refreshFleet();
+  // Several hub processes on one PostgreSQL share the fleet's admission budget (5 %/s of the
+  // fleet in all): each admits its share of the rate and sizes its hints for its share of the
+  // nodes coming back. Processes silent for 30 s are gone (the store reaps them).
+  // Preauthorised keys never seen yet are nodes about to dial (a fleet provisioned and powered
+  // on): they count in the fleet the rate and the hints are sized for.
+  let processes = 1;
+  let unseen = 0;
+  const countProcesses = async () => {
+    unseen = await store.countUnseenPreauthorized();
+    if (store.dialect === 'sqlite') return;
+    processes = Math.max(1, (await store.listHubs()).filter((h) => h.lastBeat > now() - 30_000).length);
+  };
+  await countProcesses();
   const admission = new AdmissionControl({
-    ratePerS: o.admitRatePerS ?? defaultAdmissionRate(timers.fleet.accepted),
-    missing: () => Math.max(0, timers.fleet.accepted - timers.fleet.connected),
+    ratePerS: o.admitRatePerS ?? defaultAdmissionRate((timers.fleet.accepted + unseen) / processes),
+    missing: () => Math.max(0, timers.fleet.accepted + unseen - timers.fleet.connected) / processes,
     now,
   });
-  if (o.admitRatePerS === undefined) timers.onFleet = (f) => admission.setRate(defaultAdmissionRate(f.accepted));
+  timers.onFleet = (f) => void countProcesses().catch((err) => log.warn('cannot count hub processes', { err }))
+    .then(() => {
+      if (o.admitRatePerS === undefined) admission.setRate(defaultAdmissionRate((f.accepted + unseen) / processes));
+    });
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -157,7 +173,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         return;
       }
       liveness.watch(ws);
-      new AgentLink(ws, ctx, req.headers.host ?? '');
+      new AgentLink(ws, ctx, req.headers.host ?? '', a.done);
     });
   });
 

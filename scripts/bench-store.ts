@@ -2,8 +2,8 @@
 // ack) on a store holding 1,000 vs 10,000 nodes' worth of rows — every node with an inventory
 // (~150 keys) and a report history — for SQLite (synchronous FULL, the default, and NORMAL) and
 // PostgreSQL (private cluster, fsync on; synchronous_commit on, the default, and off). With
-// durable commits a sequential report costs about one fsync of this disk; the "burst" column shows
-// what group commit makes of many nodes reporting at once. Reference in the same run: the old dev hub's whole-file
+// durable commits a sequential report costs about one fsync of this disk; the "burst" columns show
+// what group commit makes of many nodes reporting at once (against group=1 in the same run). Reference in the same run: the old dev hub's whole-file
 // JSON rewrite of the same fleet. Reports medians (ms) and the 10k/1k ratio.
 //
 //   node scripts/bench-store.ts [--nodes 1000,10000] [--samples 400] [--history 20] [--stores sqlite,postgres,json]
@@ -106,17 +106,39 @@ async function measure(s: HubStore, nodes: NodeState[]): Promise<{ median: numbe
   return { median: times[Math.floor(times.length / 2)]!, p90: times[Math.floor(times.length * 0.9)]! };
 }
 
-/** Many nodes reporting at once (after a restart, a busy minute): ms per report, amortised. */
-async function measureBurst(s: HubStore, nodes: NodeState[], burst: number): Promise<number> {
-  const rounds: number[] = [];
-  for (let k = 0; k < 5; k++) {
+interface Burst {
+  /** ms per report, amortised over the burst (median of the rounds). */
+  amortised: number;
+  /** Per report, from the call to its commit (the hub acks then), over every round. */
+  p50: number;
+  p99: number;
+}
+
+/**
+ * Many nodes reporting at once (after a restart, a busy minute), on the store with group commit
+ * (`on`) and on the same database without it (`off`, group=1: one transaction per report), in
+ * alternating rounds so both see the same machine state.
+ */
+async function measureBurst(on: HubStore, off: HubStore, nodes: NodeState[], burst: number): Promise<{ on: Burst; off: Burst }> {
+  const acc = { on: { rounds: [] as number[], lat: [] as number[] }, off: { rounds: [] as number[], lat: [] as number[] } };
+  for (let k = 0; k < 10; k++) {
+    const which = k % 2 ? 'off' : 'on';
+    const s = which === 'on' ? on : off;
     const start = Math.floor(rnd() * (nodes.length - burst));
     const batch = nodes.slice(start, start + burst).map((n) => ({ n, r: nextReport(n) }));
     const t = performance.now();
-    await Promise.all(batch.map(({ n, r }) => s.appendReports(n.id, [r], Date.now())));
-    rounds.push((performance.now() - t) / burst);
+    await Promise.all(batch.map(async ({ n, r }) => {
+      await s.appendReports(n.id, [r], Date.now());
+      acc[which].lat.push(performance.now() - t);
+    }));
+    acc[which].rounds.push((performance.now() - t) / burst);
   }
-  return rounds.sort((a, b) => a - b)[2]!;
+  const sum = (a: { rounds: number[]; lat: number[] }): Burst => {
+    const r = [...a.rounds].sort((x, y) => x - y);
+    const l = [...a.lat].sort((x, y) => x - y);
+    return { amortised: r[Math.floor(r.length / 2)]!, p50: l[Math.floor(l.length / 2)]!, p99: l[Math.floor(l.length * 0.99)]! };
+  };
+  return { on: sum(acc.on), off: sum(acc.off) };
 }
 
 /** The old dev hub: the whole fleet as one JSON document, rewritten atomically per save. */
@@ -136,7 +158,7 @@ async function jsonRewrite(dir: string, nodes: NodeState[]): Promise<{ median: n
 }
 
 const BURST = 200;
-const results: Array<{ store: string; nodes: number; median: number; p90: number; burst?: number }> = [];
+const results: Array<{ store: string; nodes: number; median: number; p90: number; burst?: { on: Burst; off: Burst } }> = [];
 const dir = mkdtempSync(join(tmpdir(), 'bench-store-'));
 try {
   if (STORES.has('sqlite') || STORES.has('json')) {
@@ -152,7 +174,9 @@ try {
       if (STORES.has('sqlite')) {
         for (const sync of ['full', 'normal'] as const) {
           const s = await openSqliteStore(file, { synchronous: sync });
-          results.push({ store: `sqlite (synchronous=${sync})`, nodes: n, ...(await measure(s, nodes)), burst: await measureBurst(s, nodes, BURST) });
+          const alone = await openSqliteStore(file, { synchronous: sync, group: 1 });
+          results.push({ store: `sqlite (synchronous=${sync})`, nodes: n, ...(await measure(s, nodes)), burst: await measureBurst(s, alone, nodes, BURST) });
+          await alone.close();
           await s.close();
         }
       }
@@ -176,8 +200,11 @@ try {
           await admin.query('CHECKPOINT');
           await admin.end();
           for (const sync of ['on', 'off']) {
-            const s = await openPostgresStore(`${url}?options=${encodeURIComponent(`-c synchronous_commit=${sync}`)}`);
-            results.push({ store: `postgres (synchronous_commit=${sync})`, nodes: n, ...(await measure(s, nodes)), burst: await measureBurst(s, nodes, BURST) });
+            // Grouped explicitly: PostgreSQL's default is one transaction per batch.
+            const s = await openPostgresStore(`${url}?options=${encodeURIComponent(`-c synchronous_commit=${sync}`)}`, { group: 32 });
+            const alone = await openPostgresStore(`${url}?options=${encodeURIComponent(`-c synchronous_commit=${sync}`)}`, { group: 1 });
+            results.push({ store: `postgres (synchronous_commit=${sync})`, nodes: n, ...(await measure(s, nodes)), burst: await measureBurst(s, alone, nodes, BURST) });
+            await alone.close();
             await s.close();
           }
         }
@@ -191,9 +218,12 @@ try {
 }
 
 out(`persist cost per report (appendReports, committed), ${SAMPLES} samples, ${HISTORY} history reports + ~150-key inventory per node`);
-out(`burst: ${BURST} nodes reporting at once, ms per report amortised (median of 5)`);
-out('store                               nodes    median ms   p90 ms   vs smallest fleet   burst ms/report');
+out(`burst: ${BURST} nodes reporting at once, group commit on (default) vs off (group=1), alternating rounds (5 each):`);
+out('  ms per report amortised (median of rounds); per-report latency call → commit p50 / p99 (ms, all rounds)');
+out('store                               nodes    median ms   p90 ms   vs smallest fleet   burst ms/report on / off   burst p50 / p99 on   burst p50 / p99 off');
 for (const r of results) {
   const base = results.find((x) => x.store === r.store && x.nodes === SIZES[0])!;
-  out(`${r.store.padEnd(35)} ${String(r.nodes).padStart(6)} ${r.median.toFixed(3).padStart(11)} ${r.p90.toFixed(3).padStart(8)}   ${`${(r.median / base.median).toFixed(2)}x`.padStart(17)}   ${r.burst === undefined ? '-' : r.burst.toFixed(3)}`);
+  const b = r.burst;
+  out(`${r.store.padEnd(35)} ${String(r.nodes).padStart(6)} ${r.median.toFixed(3).padStart(11)} ${r.p90.toFixed(3).padStart(8)}   ${`${(r.median / base.median).toFixed(2)}x`.padStart(17)}   `
+    + (b ? `${`${b.on.amortised.toFixed(3)} / ${b.off.amortised.toFixed(3)}`.padStart(24)}   ${`${b.on.p50.toFixed(1)} / ${b.on.p99.toFixed(1)}`.padStart(18)}   ${`${b.off.p50.toFixed(1)} / ${b.off.p99.toFixed(1)}`.padStart(19)}` : '-'));
 }

@@ -12,23 +12,39 @@ export interface AdmissionOptions {
   /** Shortest and longest hint given (seconds). */
   minHintS?: number;
   maxHintS?: number;
+  /**
+   * Congestion: while the oldest admitted handshake has waited this long (ms, default 5,000) or
+   * `maxInFlight` (default 500) are unfinished, nobody else is admitted. A hub short of CPU
+   * (a shared or overloaded machine) would otherwise admit more handshakes than it can finish
+   * within the agents' auth timeout (15 s): every one times out, the agents fall into their
+   * exponential backoff (up to 5 min) and the hub's work is wasted — the restart never ends.
+   */
+  slowMs?: number;
+  maxInFlight?: number;
   now?: () => number;
 }
 
 import { TokenBucket } from './token-bucket.ts';
 
-export type Admission = { admit: true } | { admit: false; retryAfterS: number };
+/** Admitted: call `done()` once the handshake ended (authenticated, refused or closed). */
+export type Admission = { admit: true; done: () => void } | { admit: false; retryAfterS: number };
 
 export class AdmissionControl {
   #o: Required<Omit<AdmissionOptions, 'missing'>> & Pick<AdmissionOptions, 'missing'>;
   #bucket: TokenBucket;
+  /** Admitted handshakes not finished yet, with when they were admitted; oldest first. */
+  #inFlight = new Map<object, number>();
   /** Counters for the operator API and benchmarks. */
   admitted = 0;
   refused = 0;
+  /** Of the refused: because handshakes were backing up (not the rate). */
+  congested = 0;
 
   constructor(o: AdmissionOptions) {
-    this.#o = { minHintS: 5, maxHintS: 900, now: Date.now, ...o };
-    this.#bucket = new TokenBucket(o.ratePerS, Math.ceil(o.ratePerS / 4), this.#o.now);
+    this.#o = { minHintS: 5, maxHintS: 900, slowMs: 5_000, maxInFlight: 500, now: Date.now, ...o };
+    // One token at start, not a full burst: a restarted hub's first second admits the rate (+1),
+    // not rate + burst (the 10,000-node restart peaked at 5.1 %/s with a full bucket).
+    this.#bucket = new TokenBucket(o.ratePerS, Math.ceil(o.ratePerS / 4), this.#o.now, 1);
   }
 
   get ratePerS(): number {
@@ -43,16 +59,30 @@ export class AdmissionControl {
   }
 
   /** One call per new agent connection, before any work is done for it. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
   request(): Admission {
-    if (this.#bucket.take()) {
+    if (!this.#congested() && this.#bucket.take()) {
       this.admitted++;
-      return { admit: true };
+      const key = {};
+      this.#inFlight.set(key, this.#o.now());
+      return { admit: true, done: () => void this.#inFlight.delete(key) };
     }
     this.refused++;
     // Returns spread uniformly over H seconds arrive at missing/H per second; aim at 80 % of the
     // rate so admitted handshakes and fresh dials still fit.
     const hint = Math.ceil(this.#o.missing() / (0.8 * this.#o.ratePerS));
     return { admit: false, retryAfterS: Math.max(this.#o.minHintS, Math.min(this.#o.maxHintS, hint)) };
+  }
+
+  #congested(): boolean {
+    // A Map iterates in insertion order: the first entry is the oldest unfinished handshake.
+    const oldest = this.#inFlight.values().next();
+    const jammed = this.#inFlight.size >= this.#o.maxInFlight || (!oldest.done && this.#o.now() - oldest.value > this.#o.slowMs);
+    if (jammed) this.congested++;
+    return jammed;
   }
 }
 

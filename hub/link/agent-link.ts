@@ -35,16 +35,28 @@ export class AgentLink implements LocalLink {
   #draining = false;
   #rate: TokenBucket;
 
-  constructor(ws: WebSocket, ctx: HubContext, host: string) {
+  #handshakeEnd: () => void;
+
+  /** `onHandshakeEnd`: called once, when the node is authenticated or the socket closed. */
+  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: () => void = () => {}) {
     this.ws = ws;
     this.#ctx = ctx;
     this.host = host;
+    let ended = false;
+    this.#handshakeEnd = () => {
+      if (ended) return;
+      ended = true;
+      onHandshakeEnd();
+    };
     this.#rate = new TokenBucket(ctx.policy.reportRatePerS, ctx.policy.reportBurst, ctx.now);
     const timer = setTimeout(() => {
-      if (!this.#ready) ws.close(4000, 'handshake timeout');
+      if (this.#ready) return;
+      ws.close(4000, 'handshake timeout');
+      this.#handshakeEnd(); // given up: its socket may linger in the close handshake, admission need not wait
     }, ctx.policy.handshakeTimeoutMs);
     ws.once('close', () => {
       clearTimeout(timer);
+      this.#handshakeEnd();
       this.#closed = true;
       if (this.#ready && ctx.links.remove(this)) {
         ctx.store.setDisconnected(this.nodeId, ctx.hubId, ctx.now()).catch((err) => ctx.log.warn('cannot record a disconnect', { err }));
@@ -164,6 +176,7 @@ export class AgentLink implements LocalLink {
       ...(node.inventoryHash ? { inventoryHash: node.inventoryHash } : {}),
     });
     for (const c of await ctx.store.outstandingCommands(id)) this.#send(c.command);
+    this.#handshakeEnd();
   }
 
   async #ack(ref: string, result: 'accepted' | 'duplicate' | 'rejected', code?: string, message?: string): Promise<void> {

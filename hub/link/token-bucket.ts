@@ -7,10 +7,11 @@ export class TokenBucket {
   #at: number;
   #now: () => number;
 
-  constructor(ratePerS: number, burst: number, now: () => number = Date.now) {
+  /** `initial`: tokens at start (default a full burst). */
+  constructor(ratePerS: number, burst: number, now: () => number = Date.now, initial?: number) {
     this.#rate = ratePerS;
     this.#burst = Math.max(1, burst);
-    this.#tokens = this.#burst;
+    this.#tokens = Math.min(this.#burst, initial ?? this.#burst);
     this.#now = now;
     this.#at = now();
   }

@@ -80,6 +80,8 @@ export interface NodeStore {
   preauthorize(ids: NodeId[], now: number): Promise<number>;
   unpreauthorize(id: NodeId): Promise<boolean>;
   listPreauthorized(): Promise<NodeId[]>;
+  /** Preauthorised keys that never connected yet: nodes expected to dial (admission sizes by them). */
+  countUnseenPreauthorized(): Promise<number>;
 }
 
 // ---- reports ----------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ export function sampleInventory(): Record<string, string | number> {
 }
 
 export interface FleetOptions {
-  url: string;
+  /** Agent endpoint; several (hub processes on one store): worker w dials url[w % length]. */
+  url: string | string[];
   nodes: number;
   workers: number;
   dir: string;
@@ -38,6 +39,8 @@ export interface FleetOptions {
 
 export class Fleet {
   readonly n: number;
+  /** The agents' stableAfterMs: a link up this long resets their redial backoff. */
+  stableAfterMs = PRODUCTION_TIMINGS.stableAfterMs;
   readonly fingerprints: string[] = [];
   /** Last authentication time per node (0: never). */
   readonly authAt: number[];
@@ -57,6 +60,7 @@ export class Fleet {
   /** Forks the workers and opens every node (identities, outboxes); nothing dials yet. */
   static async start(o: FleetOptions): Promise<Fleet> {
     const f = new Fleet(o.nodes);
+    f.stableAfterMs = o.timings?.stableAfterMs ?? PRODUCTION_TIMINGS.stableAfterMs;
     const per = Math.ceil(o.nodes / o.workers);
     const ready: Array<Promise<void>> = [];
     for (let w = 0, first = 0; first < o.nodes; w++, first += per) {
@@ -73,7 +77,7 @@ export class Fleet {
         });
       }));
       const init: WorkerInit = {
-        url: o.url, first, count, dir: o.dir, failing: [...(o.failing ?? [])].filter((g) => g >= first && g < first + count), failVersion: o.failVersion ?? null,
+        url: typeof o.url === 'string' ? o.url : o.url[w % o.url.length]!, first, count, dir: o.dir, failing: [...(o.failing ?? [])].filter((g) => g >= first && g < first + count), failVersion: o.failVersion ?? null,
         stepMs: o.stepMs ?? 500, compatible: o.compatible ?? 'sim-board', running: o.running ?? { version: '1.0', release: 1 },
         inventory: sampleInventory(), timings: { ...PRODUCTION_TIMINGS, ...o.timings },
       };
@@ -99,9 +103,12 @@ export class Fleet {
     for (const w of this.#workers) w.send(m);
   }
 
-  /** Every node starts its link (dials at once: the first attempt has no jitter). */
-  run(): void {
-    this.#all({ type: 'run' });
+  /**
+   * Every node starts its link; the starts are spread evenly over `spreadMs` (0: all at once —
+   * the first attempt has no jitter, so that is a fleet-wide power-on storm).
+   */
+  run(spreadMs = 0): void {
+    this.#all({ type: 'run', spreadMs });
   }
 
   /** Every node sends one changed inventory within `spreadMs`. */
@@ -109,11 +116,27 @@ export class Fleet {
     this.#all({ type: 'refresh', spreadMs });
   }
 
-  /** Reports journaled and not acknowledged yet, over the whole fleet. */
-  async pending(): Promise<number> {
+  async #statsOfAll(): Promise<Array<Extract<FromWorker, { type: 'stats' }>>> {
     const replies = this.#workers.map(() => new Promise<Extract<FromWorker, { type: 'stats' }>>((r) => this.#stats.push(r)));
     this.#all({ type: 'stats' });
-    return (await Promise.all(replies)).reduce((a, s) => a + s.pending, 0);
+    return Promise.all(replies);
+  }
+
+  /** Reports journaled and not acknowledged yet, over the whole fleet. */
+  async pending(): Promise<number> {
+    return (await this.#statsOfAll()).reduce((a, s) => a + s.pending, 0);
+  }
+
+  /** Why links went down since the start: count and longest chosen wait per cause. */
+  async redials(): Promise<Map<string, { count: number; maxDelayMs: number }>> {
+    const all = new Map<string, { count: number; maxDelayMs: number }>();
+    for (const s of await this.#statsOfAll()) {
+      for (const [why, count, maxDelayMs] of s.redials) {
+        const r = all.get(why) ?? { count: 0, maxDelayMs: 0 };
+        all.set(why, { count: r.count + count, maxDelayMs: Math.max(r.maxDelayMs, maxDelayMs) });
+      }
+    }
+    return all;
   }
 
   connected(since = 0): number {

@@ -23,7 +23,7 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'init'; init: WorkerInit }
-  | { type: 'run' }
+  | { type: 'run'; spreadMs: number }
   | { type: 'refresh'; spreadMs: number }
   | { type: 'stats' }
   | { type: 'stop' };
@@ -41,4 +41,10 @@ export type FromWorker =
       /** [node, deploymentId, result]. */
       outcomes: Array<[number, string, string]>;
     }
-  | { type: 'stats'; pending: number; unackedTimes: number };
+  | {
+      type: 'stats';
+      pending: number;
+      unackedTimes: number;
+      /** [why the link went down, how often, the longest wait then chosen (ms)], since the start. */
+      redials: Array<[string, number, number]>;
+    };

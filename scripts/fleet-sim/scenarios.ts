@@ -1,6 +1,7 @@
-// What the fleet simulator and the fleet bench run: a hub process on a store, a simulated fleet
-// preauthorised and connected, and the scenarios (reports and their acks, a hub kill + restart,
-// a whole rollout with a bundle that fails on chosen nodes).
+// What the fleet simulator and the fleet bench run: one or several hub processes on a store, a
+// simulated fleet preauthorised and connected, and the scenarios (reports and their acks, a hub
+// kill + restart, a whole rollout with a bundle that fails on chosen nodes). Every wait has a
+// deadline and says how far it got, so a load run on a busy machine ends with figures, not a hang.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,32 +13,59 @@ export interface Rig {
   dir: string;
   store: string;
   bundles: string;
+  /** The first hub process (the one every API call goes to). */
   hub: HubProcess;
+  /** Every hub process on the store (one on SQLite). */
+  hubs: HubProcess[];
+  hubArgs: string[];
   token: string;
   fleet: Fleet;
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<void> {
-  const end = Date.now() + timeoutMs;
+/** Progress lines while a long wait runs (every 10 s); the bench sets it to its output. */
+export const progress = { out: null as ((line: string) => void) | null, everyMs: 10_000 };
+
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200, status?: () => string | Promise<string>): Promise<void> {
+  const t0 = Date.now();
+  const end = t0 + timeoutMs;
+  let next = t0 + progress.everyMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${status ? ` (${await status()})` : ''}`);
+    if (progress.out && Date.now() >= next) {
+      next += progress.everyMs;
+      progress.out(`    … ${Math.round((Date.now() - t0) / 1000)} s waiting for ${what}${status ? `: ${await status()}` : ''}`);
+    }
     await sleep(everyMs);
   }
 }
 
-/** Hub on a fresh store, the fleet opened, its keys preauthorised; nothing dialled yet. */
-export async function setUp(o: { dir: string; nodes: number; workers: number; store?: string; hubArgs?: string[] } & Partial<FleetOptions>): Promise<Rig> {
+/** Hub process(es) on a fresh store, the fleet opened, its keys preauthorised; nothing dialled yet. */
+export async function setUp(o: { dir: string; nodes: number; workers: number; store?: string; hubs?: number; hubArgs?: string[] } & Partial<FleetOptions>): Promise<Rig> {
   const bundles = join(o.dir, 'bundles');
   await mkdir(bundles, { recursive: true });
   const store = o.store ?? `sqlite:${join(o.dir, 'hub.db')}`;
-  const hub = await HubProcess.start({ store, bundles, log: join(o.dir, 'hub.log'), args: o.hubArgs ?? [] });
+  const hubArgs = o.hubArgs ?? [];
+  // One after the other: the first start makes the operator token (printed once).
+  const hubs: HubProcess[] = [];
+  for (let i = 0; i < (o.hubs ?? 1); i++) hubs.push(await HubProcess.start({ store, bundles, log: join(o.dir, `hub${i || ''}.log`), args: hubArgs }));
+  const hub = hubs[0]!;
   if (!hub.token) throw new Error('the hub printed no operator token (a store that was used before?)');
   const agentsDir = await agentsDirFor(o.dir);
-  const fleet = await Fleet.start({ ...o, url: hub.agentUrl, nodes: o.nodes, workers: o.workers, dir: agentsDir });
+  const fleet = await Fleet.start({ ...o, url: hubs.map((h) => h.agentUrl), nodes: o.nodes, workers: o.workers, dir: agentsDir });
   for (let i = 0; i < fleet.fingerprints.length; i += 2000) {
     await hub.api(hub.token, 'POST', '/admin/preauthorize', { fingerprints: fleet.fingerprints.slice(i, i + 2000) });
   }
-  return { dir: o.dir, store, bundles, hub, token: hub.token, fleet };
+  return { dir: o.dir, store, bundles, hub, hubs, hubArgs, token: hub.token, fleet };
+}
+
+/** CPU seconds used by every hub process of the rig. */
+export async function hubCpuSeconds(r: Rig): Promise<number> {
+  return (await Promise.all(r.hubs.map((h) => h.cpuSeconds()))).reduce((a, b) => a + b, 0);
+}
+
+/** RSS of every hub process (MiB), in order. */
+export async function hubRssMiB(r: Rig): Promise<number[]> {
+  return Promise.all(r.hubs.map((h) => h.rssMiB()));
 }
 
 /** Agent state on a tmpfs when there is one: the simulator's own fsyncs stay out of the hub's figures. */
@@ -51,12 +79,38 @@ async function agentsDirFor(dir: string): Promise<string> {
   }
 }
 
-export async function connectAll(r: Rig, timeoutMs: number): Promise<number> {
+/** Starts the fleet (starts spread over `spreadMs`) and waits until every node is in and its first reports acknowledged. */
+export async function connectAll(r: Rig, timeoutMs: number, spreadMs = 0): Promise<number> {
   const t0 = Date.now();
-  r.fleet.run();
-  await waitUntil('the whole fleet to authenticate', () => r.fleet.connected() >= r.fleet.n, timeoutMs);
-  await waitUntil('every initial report acknowledged', async () => (await r.fleet.pending()) === 0, timeoutMs, 1000);
+  r.fleet.run(spreadMs);
+  await waitUntil('the whole fleet to authenticate', () => r.fleet.connected() >= r.fleet.n, timeoutMs, 200, () => `${r.fleet.connected()} of ${r.fleet.n}`);
+  await waitUntil('every initial report acknowledged', async () => (await r.fleet.pending()) === 0, Math.max(60_000, timeoutMs - (Date.now() - t0)), 1000,
+    async () => `${await r.fleet.pending()} reports not acknowledged`);
   return Date.now() - t0;
+}
+
+export interface BurstRun {
+  reports: number;
+  p50: number;
+  p99: number;
+  /** Hub CPU (all processes) per report, ms. */
+  hubCpuMs: number;
+  ms: number;
+}
+
+/** Every node sends one changed inventory within n / ratePerS seconds; report → ack latencies. */
+export async function reportBurst(r: Rig, ratePerS: number, timeoutMs: number): Promise<BurstRun> {
+  const f = r.fleet;
+  f.latencies.length = 0;
+  const spreadMs = (1000 * f.n) / ratePerS;
+  const c0 = await hubCpuSeconds(r);
+  const t0 = Date.now();
+  f.refreshInventories(spreadMs);
+  await sleep(spreadMs);
+  await waitUntil('every changed inventory acknowledged', async () => f.latencies.length >= f.n && (await f.pending()) === 0, timeoutMs, 500,
+    async () => `${f.latencies.length} of ${f.n} acked, ${await f.pending()} pending`);
+  const hubCpuMs = (1000 * ((await hubCpuSeconds(r)) - c0)) / f.latencies.length;
+  return { reports: f.latencies.length, p50: percentile(f.latencies, 0.5), p99: percentile(f.latencies, 0.99), hubCpuMs, ms: Date.now() - t0 };
 }
 
 export function percentile(xs: readonly number[], p: number): number {
@@ -65,22 +119,54 @@ export function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
 }
 
-/** Kill -9 the hub, wait `downMs`, start it again on the same store and port; how the fleet came back. */
-export async function killAndRestart(r: Rig, downMs: number, timeoutMs: number) {
+export interface RestartRun {
+  downMs: number;
+  /** Nodes back (re-authenticated) before the deadline, of the fleet. */
+  back: number;
+  p50: number;
+  p99: number;
+  max: number;
+  peakPerSecond: number;
+  peakShare: number;
+  histogram: Array<[number, number]>;
+}
+
+/**
+ * Kill -9 every hub process, wait `downMs`, start them again on the same store and ports (with
+ * `store` instead when given: another store option); how the fleet came back. At the deadline
+ * it returns what came back so far (`back` < n) instead of failing.
+ */
+export async function killAndRestart(r: Rig, downMs: number, timeoutMs: number, store = r.store): Promise<RestartRun> {
+  // An agent resets its redial backoff only after its link was up stableAfterMs; one killed
+  // sooner (just connected) redials with the backoff its connect attempts built up, up to the
+  // 300 s cap. A real fleet has been up far longer than that when its hub restarts.
+  const stableAt = Math.max(...r.fleet.authAt) + r.fleet.stableAfterMs + 2000;
+  if (Date.now() < stableAt) {
+    progress.out?.(`    waiting ${Math.ceil((stableAt - Date.now()) / 1000)} s until every link is up ${r.fleet.stableAfterMs / 1000} s (the agents' stableAfterMs)`);
+    await sleep(stableAt - Date.now());
+  }
   const killAt = Date.now();
-  await r.hub.stop('SIGKILL');
+  await Promise.all(r.hubs.map((h) => h.stop('SIGKILL')));
   await sleep(downMs);
-  const port = Number(new URL(r.hub.url).port);
-  const apiPort = Number(new URL(r.hub.apiUrl).port);
-  r.hub = await HubProcess.start({ store: r.store, bundles: r.bundles, log: join(r.dir, 'hub.log'), port, apiPort });
-  const upAt = Date.now();
-  await waitUntil('the whole fleet to re-authenticate', () => r.fleet.connected(killAt) >= r.fleet.n, timeoutMs, 500);
-  const back = r.fleet.authAt.map((t) => t - upAt);
+  // All at once; the spread is counted from when the first one listens again.
+  let upAt = Infinity;
+  const hubs = await Promise.all(r.hubs.map(async (h, i) => {
+    const port = Number(new URL(h.url).port);
+    const apiPort = Number(new URL(h.apiUrl).port);
+    const p = await HubProcess.start({ store, bundles: r.bundles, log: join(r.dir, `hub${i || ''}.log`), port, apiPort, args: r.hubArgs });
+    upAt = Math.min(upAt, Date.now());
+    return p;
+  }));
+  r.hubs = hubs;
+  r.hub = hubs[0]!;
+  await waitUntil('the whole fleet to re-authenticate', () => r.fleet.connected(killAt) >= r.fleet.n, timeoutMs, 500,
+    () => `${r.fleet.connected(killAt)} of ${r.fleet.n} back`).catch((err: Error) => progress.out?.(`    ${err.message}; measuring what came back`));
+  const back = r.fleet.authAt.filter((t) => t > killAt).map((t) => t - upAt);
   const perSecond = new Map<number, number>();
   for (const t of back) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
-  const peak = Math.max(...perSecond.values());
+  const peak = Math.max(0, ...perSecond.values());
   return {
-    downMs: upAt - killAt,
+    downMs: upAt - killAt, back: back.length,
     p50: percentile(back, 0.5), p99: percentile(back, 0.99), max: Math.max(...back),
     peakPerSecond: peak, peakShare: peak / r.fleet.n,
     histogram: [...perSecond.entries()].sort((a, b) => a[0] - b[0]),
@@ -127,5 +213,5 @@ export async function runRollout(r: Rig, o: { id: string; version: string; relea
 
 export async function tearDown(r: Rig | null): Promise<void> {
   await r?.fleet.stop().catch(() => {});
-  await r?.hub.stop('SIGTERM').catch(() => {});
+  await Promise.all((r?.hubs ?? []).map((h) => h.stop('SIGTERM').catch(() => {})));
 }

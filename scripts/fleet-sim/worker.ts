@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubClient } from '../../agent/hub/client.ts';
 import { identityFromKey } from '../../agent/identity/device-identity.ts';
-import { silentLogger } from '../../agent/log/logger.ts';
+import type { Logger } from '../../agent/log/logger.ts';
 import { MAX_FRAME_BYTES } from '../../shared/protocol/index.ts';
 import { SimUpdate, type SimRunning } from './sim-update.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
@@ -22,6 +22,21 @@ const fingerprints: string[] = [];
 const ac = new AbortController();
 const sentAt = new Map<number, Map<number, number>>(); // node → seq → when appended
 let batch: { auths: Array<[number, number]>; lat: number[]; offers: Array<[number, string]>; outcomes: Array<[number, string, string]> } = { auths: [], lat: [], offers: [], outcomes: [] };
+
+// Why links went down and how long they then waited (the agent's own log line, counted): shows
+// whether stragglers after a restart are the hub's backoff hints or the agent's exponential backoff.
+const redials = new Map<string, { count: number; maxDelayMs: number }>();
+const countingLog: Logger = {
+  debug() {}, warn() {}, error() {}, child: () => countingLog,
+  info(msg, f) {
+    if (msg !== 'hub link down, redialling' || !f) return;
+    const why = `${String(f.end)}${f.reason ? `: ${String(f.reason).replace(/\d+/g, 'N').slice(0, 60)}` : ''}`;
+    const r = redials.get(why) ?? { count: 0, maxDelayMs: 0 };
+    r.count++;
+    r.maxDelayMs = Math.max(r.maxDelayMs, Number(f.delayMs) || 0);
+    redials.set(why, r);
+  },
+};
 
 setInterval(() => {
   if (!batch.auths.length && !batch.lat.length && !batch.offers.length && !batch.outcomes.length) return;
@@ -52,7 +67,7 @@ async function open(i: number): Promise<void> {
       location: async () => null,
     },
     timings: { ...init.timings },
-    log: silentLogger(),
+    log: countingLog,
     onStatus: (s) => {
       if (s === 'authenticated') batch.auths.push([g, Date.now()]);
     },
@@ -86,7 +101,11 @@ process.on('message', (m: ToWorker) => {
         break;
       }
       case 'run':
-        for (const c of clients) void c.run(ac.signal);
+        clients.forEach((c, i) => {
+          const start = () => void c.run(ac.signal);
+          if (!m.spreadMs) start();
+          else setTimeout(start, ((i + Math.random()) / clients.length) * m.spreadMs).unref();
+        });
         break;
       case 'refresh': {
         // Every node sends one changed inventory at a random time within the spread.
@@ -99,7 +118,10 @@ process.on('message', (m: ToWorker) => {
         break;
       }
       case 'stats':
-        send({ type: 'stats', pending: clients.reduce((a, c) => a + c.outbox.pendingCount, 0), unackedTimes: [...sentAt.values()].reduce((a, t) => a + t.size, 0) });
+        send({
+          type: 'stats', pending: clients.reduce((a, c) => a + c.outbox.pendingCount, 0), unackedTimes: [...sentAt.values()].reduce((a, t) => a + t.size, 0),
+          redials: [...redials].map(([why, r]) => [why, r.count, r.maxDelayMs]),
+        });
         break;
       case 'stop':
         ac.abort();

@@ -14,18 +14,61 @@ import { startAgent, type TestAgent } from './agents.ts';
 test('admission: a token bucket with a quarter-second burst; the hint spreads the missing nodes at 80 % of the rate', () => {
   let now = 0;
   const a = new AdmissionControl({ ratePerS: 100, missing: () => 4000, now: () => now });
+  const cold = Array.from({ length: 10 }, () => a.request());
+  assert.equal(cold.filter((x) => x.admit).length, 1, 'a (re)started hub has one token saved up: its first second admits the rate (+1), not rate + burst');
+  for (const x of cold) if (x.admit) x.done();
+  now += 1000;
   const first = Array.from({ length: 100 }, () => a.request());
   assert.equal(first.filter((x) => x.admit).length, 25, 'burst = a quarter of the rate');
   const refused = first.find((x) => !x.admit) as { retryAfterS: number };
   assert.equal(refused.retryAfterS, 50, '4000 missing / (0.8 x 100 per s)');
   now += 1000;
-  assert.equal(Array.from({ length: 200 }, () => a.request()).filter((x) => x.admit).length, 25, 'never more than the burst at once');
+  const second = Array.from({ length: 200 }, () => a.request());
+  assert.equal(second.filter((x) => x.admit).length, 25, 'never more than the burst at once');
+  // Their handshakes finish (a hub keeping up: no congestion).
+  for (const x of [...first, ...second]) if (x.admit) x.done();
   let admitted = 0;
   for (let ms = 0; ms < 10_000; ms += 10) {
     now += 10;
-    for (let i = 0; i < 5; i++) if (a.request().admit) admitted++;
+    for (let i = 0; i < 5; i++) {
+      const x = a.request();
+      if (x.admit) {
+        admitted++;
+        x.done();
+      }
+    }
   }
   assert.ok(admitted >= 990 && admitted <= 1010, `about 100/s over 10 s (${admitted})`);
+});
+
+test('admission: handshakes backing up (the hub short of CPU) stop further admissions until they finish', () => {
+  let now = 0;
+  const a = new AdmissionControl({ ratePerS: 100, missing: () => 1000, now: () => now, slowMs: 5_000, maxInFlight: 30 });
+  now += 1000; // the bucket starts with one token
+  const first = Array.from({ length: 25 }, () => a.request());
+  assert.ok(first.every((x) => x.admit));
+  assert.equal(a.inFlight, 25);
+  // 6 s later the oldest is still unfinished: the tokens are there, but nobody gets in.
+  now += 6_000;
+  const jammed = a.request();
+  assert.equal(jammed.admit, false);
+  assert.equal(a.congested, 1);
+  // They finish: admissions resume.
+  for (const x of first) if (x.admit) x.done();
+  assert.equal(a.inFlight, 0);
+  const again = a.request();
+  assert.ok(again.admit, 'admitted again once the backlog cleared');
+  if (again.admit) {
+    again.done();
+    again.done(); // idempotent
+  }
+  assert.equal(a.inFlight, 0);
+  // The hard cap: at most maxInFlight unfinished, however young.
+  now += 10_000;
+  const many = Array.from({ length: 40 }, () => a.request());
+  assert.equal(many.filter((x) => x.admit).length, 25, 'the burst first');
+  now += 1_000;
+  assert.equal(Array.from({ length: 40 }, () => a.request()).filter((x) => x.admit).length, 5, 'then only up to 30 in flight');
 });
 
 test('a burst of agents beyond the rate: the rest are told to back off and all come back, spread out', { timeout: 240_000 }, async () => {

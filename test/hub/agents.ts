@@ -9,6 +9,7 @@ import { identityFromKey, type DeviceIdentity } from '../../agent/identity/devic
 import { createLogger } from '../../agent/log/logger.ts';
 import type { LinkStatus } from '../../agent/hub/connection.ts';
 import type { HelloInfo } from '../../agent/hub/hello-info.ts';
+import type { UpdatePort } from '../../agent/hub/ports.ts';
 
 export const newIdentity = (deviceId: string) => identityFromKey(generateKeyPairSync('ed25519').privateKey, deviceId);
 
@@ -24,6 +25,8 @@ export interface TestAgent {
 export async function startAgent(o: {
   url: string; dir: string; deviceId?: string; identity?: DeviceIdentity; clientOptions?: ClientOptions;
   timings?: Partial<HubTimings>; describe?: () => Promise<HelloInfo>; random?: () => number;
+  /** Takes offers (default: none, the agent refuses them as unsupported). */
+  update?: UpdatePort;
 }): Promise<TestAgent> {
   const identity = o.identity ?? newIdentity(o.deviceId ?? 'node');
   const lines: Array<Record<string, unknown>> = [];
@@ -31,7 +34,7 @@ export async function startAgent(o: {
   const authenticatedAt: number[] = [];
   const client = await HubClient.open({
     url: o.url, clientOptions: o.clientOptions ?? {}, identity, dir: join(o.dir, identity.fingerprint.slice(0, 12)), agentVersion: '0.1.0',
-    update: null, rebooter: null, source: { inventory: async () => ({ 'os.name': 'test' }), location: async () => null },
+    update: o.update ?? null, rebooter: null, source: { inventory: async () => ({ 'os.name': 'test' }), location: async () => null },
     timings: {
       pingIntervalMs: 1000, authTimeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 500, stableAfterMs: 60_000,
       inventoryIntervalS: 3600, locationIntervalS: 3600, healthDeadlineMs: 1000, outboxMaxBytes: 1 << 20, outboxMaxCount: 100,

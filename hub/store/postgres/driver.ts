@@ -67,6 +67,28 @@ export class PgDb implements Db {
     return this.#run('BEGIN', fn);
   }
 
+  txEach<T>(fns: ReadonlyArray<(tx: Tx) => Promise<T>>): Promise<Array<PromiseSettledResult<T>>> {
+    return this.#run('BEGIN', async (tx) => {
+      const out: Array<PromiseSettledResult<T>> = [];
+      for (const fn of fns) {
+        await tx.run('SAVEPOINT each');
+        try {
+          const value = await fn(tx);
+          await tx.run('RELEASE SAVEPOINT each');
+          out.push({ status: 'fulfilled', value });
+        } catch (reason) {
+          // A lost race (deadlock, serialisation, a key inserted meanwhile) reruns the whole group.
+          const code = (reason as { code?: string }).code;
+          if (code && RETRY.has(code)) throw reason;
+          await tx.run('ROLLBACK TO SAVEPOINT each');
+          await tx.run('RELEASE SAVEPOINT each');
+          out.push({ status: 'rejected', reason });
+        }
+      }
+      return out;
+    });
+  }
+
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.#run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
   }

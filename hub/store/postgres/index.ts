@@ -5,10 +5,10 @@ import { SqlStore } from '../sql/store.ts';
 import type { StoreLimits } from '../limits.ts';
 import type { HubStore } from '../types.ts';
 
-export async function openPostgresStore(url: string, o: { limits?: Partial<StoreLimits>; poolSize?: number } = {}): Promise<HubStore> {
+export async function openPostgresStore(url: string, o: { limits?: Partial<StoreLimits>; poolSize?: number; group?: number } = {}): Promise<HubStore> {
   const db = new PgDb(url, o.poolSize !== undefined ? { max: o.poolSize } : {});
   try {
-    return await SqlStore.open(db, new PgBus(url), o.limits);
+    return await SqlStore.open(db, new PgBus(url), o.limits, o.group !== undefined ? { group: o.group } : {});
   } catch (err) {
     await db.close();
     throw err;

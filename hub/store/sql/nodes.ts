@@ -185,4 +185,6 @@ export async function preauthorize(db: Db, ids: NodeId[], now: number): Promise<
 
 export const unpreauthorize = (db: Db, id: string) => db.tx(async (tx) => (await tx.run('DELETE FROM preauthorized WHERE id = ?', [id])) > 0);
 
+export const countUnseenPreauthorized = (db: Db) => db.read(async (tx) =>
+  Number((await tx.get('SELECT COUNT(*) AS c FROM preauthorized p WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = p.id)'))?.c ?? 0));
 export const listPreauthorized = (db: Db) => db.read(async (tx) => (await tx.all('SELECT id FROM preauthorized ORDER BY id')).map((r) => String(r.id)));

@@ -14,14 +14,17 @@ export interface SqliteOptions {
   /** `full` (default): a commit is on disk before an ack; `normal`: WAL may lose the last commits on power loss. */
   synchronous?: 'full' | 'normal';
   busyTimeoutMs?: number;
+  /** Write transactions committed together at most (default 32; 1: each commits alone). */
+  group?: number;
 }
 
 const MAX_CACHED_STATEMENTS = 500;
-const MAX_GROUP = 256;
+export const DEFAULT_GROUP = 32;
 
 interface Conn {
   db: DatabaseSync;
   tx: Tx;
+  maxGroup: number;
 }
 
 interface Job {
@@ -94,7 +97,7 @@ async function drain(lane: Lane): Promise<void> {
     const first = lane.jobs.shift()!;
     const group = [first];
     // Only writes of one connection share a transaction; reads run alone.
-    while (first.write && group.length < MAX_GROUP && lane.jobs[0]?.write && lane.jobs[0].conn === first.conn) group.push(lane.jobs.shift()!);
+    while (first.write && group.length < first.conn.maxGroup && lane.jobs[0]?.write && lane.jobs[0].conn === first.conn) group.push(lane.jobs.shift()!);
     await runGroup(group, lane);
     if (group.length > 1 || first.write) {
       // Let the I/O that piled up during the commit queue its jobs before the next group.
@@ -129,6 +132,7 @@ export class SqliteDb implements Db {
     };
     this.#conn = {
       db,
+      maxGroup: Math.max(1, Math.floor(o.group ?? DEFAULT_GROUP)),
       tx: {
         all: async (sql: string, params: readonly Param[] = []) => stmt(sql).all(...params) as Row[],
         get: async (sql: string, params: readonly Param[] = []) => stmt(sql).get(...params) as Row | undefined,
@@ -154,6 +158,28 @@ export class SqliteDb implements Db {
 
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.#enqueue(true, fn);
+  }
+
+  txEach<T>(fns: ReadonlyArray<(tx: Tx) => Promise<T>>): Promise<Array<PromiseSettledResult<T>>> {
+    // One job: its savepoints nest inside the job's own (SQLite allows that).
+    return this.#enqueue(true, async (tx) => {
+      const db = this.#conn.db;
+      const out: Array<PromiseSettledResult<T>> = [];
+      for (const fn of fns) {
+        db.exec('SAVEPOINT each');
+        try {
+          const value = await fn(tx);
+          db.exec('RELEASE each');
+          out.push({ status: 'fulfilled', value });
+        } catch (reason) {
+          if (!db.isTransaction) throw reason; // rolled back whole (I/O error): every fn fails
+          db.exec('ROLLBACK TO each');
+          db.exec('RELEASE each');
+          out.push({ status: 'rejected', reason });
+        }
+      }
+      return out;
+    });
   }
 
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

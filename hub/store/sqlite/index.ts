@@ -12,7 +12,7 @@ export async function openSqliteStore(file: string, o: SqliteOptions & { limits?
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new SqliteDb(path, o);
   try {
-    return await SqlStore.open(db, inProcessBus(path), o.limits);
+    return await SqlStore.open(db, inProcessBus(path), o.limits, o.group !== undefined ? { group: o.group } : {});
   } catch (err) {
     await db.close();
     throw err;

@@ -10,7 +10,7 @@ import { isOutpostError } from '../../../shared/errors.ts';
 test('sqlite: URLs and bare paths open a file store, creating its directory', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hub-store-open-'));
   try {
-    for (const url of [`sqlite:${join(dir, 'a', 'hub.db')}`, join(dir, 'b', 'hub.db'), `sqlite:${join(dir, 'c.db')}?synchronous=normal`, ':memory:']) {
+    for (const url of [`sqlite:${join(dir, 'a', 'hub.db')}`, join(dir, 'b', 'hub.db'), `sqlite:${join(dir, 'c.db')}?synchronous=normal`, `sqlite:${join(dir, 'd.db')}?group=1`, ':memory:']) {
       const s = await openStore({ url, limits: { pendingMax: 7 } });
       assert.equal(s.dialect, 'sqlite');
       assert.equal(s.limits.pendingMax, 7);
@@ -24,7 +24,7 @@ test('sqlite: URLs and bare paths open a file store, creating its directory', as
 });
 
 test('unknown schemes and options are refused with E_STORE_URL', async () => {
-  for (const url of ['mysql://h/db', 'sqlite:', 'sqlite:/tmp/x.db?synchronous=off']) {
+  for (const url of ['mysql://h/db', 'sqlite:', 'sqlite:/tmp/x.db?synchronous=off', 'sqlite:/tmp/x.db?group=0', 'sqlite:/tmp/x.db?group=many', 'postgres://h/db?group=1.5']) {
     await assert.rejects(openStore({ url }), (e) => isOutpostError(e, 'E_STORE_URL'), url);
   }
 });

@@ -24,7 +24,8 @@ if (!postgresBinDir()) {
       const name = `t${++n}_${process.pid}`;
       const url = await cluster.createDatabase(name);
       return {
-        open: (limits) => openPostgresStore(url, limits ? { limits } : {}),
+        // Group commit on (off by default on PostgreSQL): the suite covers the grouped path.
+        open: (limits) => openPostgresStore(url, { group: 32, ...(limits ? { limits } : {}) }),
         async query(sql, params = []) {
           const c = new Client({ connectionString: url });
           await c.connect();

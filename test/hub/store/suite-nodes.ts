@@ -14,7 +14,9 @@ export function nodeTests(h: StoreHarness): void {
     const pre = newId();
     assert.equal(await s.preauthorize([pre, pre], 5), 1);
     assert.deepEqual(await s.listPreauthorized(), [pre]);
+    assert.equal(await s.countUnseenPreauthorized(), 1, 'a preauthorised key expected to dial');
     assert.equal((await s.getNode(await addNode(s, { id: pre, autoAccept: false })))!.status, 'accepted');
+    assert.equal(await s.countUnseenPreauthorized(), 0, 'it came');
     // Preauthorising a key that is already pending accepts it.
     await s.preauthorize([pending], 6);
     assert.equal((await s.getNode(pending))!.status, 'accepted');

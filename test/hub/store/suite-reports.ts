@@ -62,6 +62,11 @@ export function reportTests(h: StoreHarness): void {
       assert.equal((await s.getNode(id))!.ackedSeq, i === 13 ? 0 : 2);
       assert.deepEqual((await s.getInventory(id))?.data ?? null, i === 13 ? null : { i });
     }
+    // Group commit: the first batches commit alone (one per parallel slot), the rest queued behind
+    // them share the next commits.
+    const { commits, batches, parallel } = (s as unknown as { reportCommits: { commits: number; batches: number; parallel: number } }).reportCommits;
+    assert.equal(batches, 30);
+    assert.ok(commits <= 2 * parallel + 1, `${commits} commits for 30 batches (${parallel} in parallel)`);
   }));
 
   test(`${h.name}: reports from a pending, rejected or unknown node are refused`, () => withDb(h, async (db) => {
