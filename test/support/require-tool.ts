@@ -43,6 +43,7 @@ export const SUITES: Record<string, Need[]> = {
   'test/component/fetch/tls-proxy.test.ts': [OPENSSL],
   'test/integration/hub/tls-proxy.test.ts': [OPENSSL],
   'test/hub/link-transport.test.ts': [OPENSSL],
+  'test/unit/net/hub-trust.test.ts': [OPENSSL],
   // initdb and pg_ctl live under /usr/lib/postgresql/<version>/bin (test/support/postgres.ts)
   'test/hub/store/postgres.test.ts': [['/usr/lib/postgresql', 'postgresql']],
   'test/integration/hub/auth.test.ts': [['ss', 'iproute2']],
