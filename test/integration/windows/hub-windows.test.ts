@@ -186,7 +186,11 @@ test('an accepted offer that cannot start (an on-site CLI holds the update lock)
       node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-locked', now: true,
     });
     assert.equal((await acked(n.detail, offer!.id)).result, 'accepted');
-    const d = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 120_000);
+    const d = await waitFor('outcome at the hub', async () => ((await n.detail()).deployment?.outcome ? n.detail() : null), 120_000).catch(async (err) => {
+      // Seen once at load ~9 with --test-concurrency=4: keep what the node and the hub knew.
+      process.stderr.write(`${JSON.stringify(await n.detail())}\n${n.agent.logs().slice(-40).map((l) => JSON.stringify(l)).join('\n')}\n`);
+      throw err;
+    });
     assert.equal(d.deployment!.id, 'dep-locked');
     assert.equal(d.deployment!.outcome!.result, 'failure');
     assert.equal((d.deployment!.outcome as { code?: string }).code, 'E_UPDATE_BUSY');
