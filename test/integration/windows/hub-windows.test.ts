@@ -19,6 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor, type HubProcess } from '../../support/dev-hub.ts';
 import { spawnAgent, type AgentProcess } from '../hub/agent-process.ts';
 import { BIN, startHubFleet, type HubFleet } from '../support/hub-fleet.ts';
+import { acquireLock } from '../../../agent/lib/process-lock.ts';
 
 const CLOSED = { cron: '0 0 1 1 *', durationMinutes: 1, timezone: 'UTC' };
 // Opens at every minute for a minute: the merged period never closes.
@@ -176,11 +177,12 @@ test('an offer cancelled while it waits for a download window ends cancelled; a 
 
 test('an accepted offer that cannot start (an on-site CLI holds the update lock) ends with an outcome at the hub', { timeout: 240_000 }, async () => {
   const n = await startNode('win-5');
-  // The lock of a live process (this test's), as `outpost install` on site would hold it.
-  const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  // The lock taken by a live process (this test's) the way `outpost install` on site takes it:
+  // through acquireLock's gate. A plain write raced the agent's start-up resume, which could
+  // replace it mid-acquire and then remove it as its own (seen in CI as an install that ran).
   const lock = join(n.node.stateDir, 'update', 'lock');
   await mkdir(join(n.node.stateDir, 'update'), { recursive: true });
-  await writeFile(lock, `${process.pid} ${boot}\n`);
+  const held = await waitFor('the update lock taken', () => acquireLock(lock, 'an on-site install').catch(() => null));
   try {
     const [offer] = await hub.admin<Array<{ id: string }>>('POST', '/admin/offer', {
       node: n.deviceId, bundle: 'app-2.bundle', deploymentId: 'dep-locked', now: true,
@@ -196,7 +198,7 @@ test('an accepted offer that cannot start (an on-site CLI holds the update lock)
     assert.equal((d.deployment!.outcome as { code?: string }).code, 'E_UPDATE_BUSY');
     assert.equal((await n.node.env().read()).BOOT_ORDER, 'A', 'nothing touched');
   } finally {
-    await rm(lock, { force: true });
+    await held.release();
   }
 });
 
