@@ -28,6 +28,7 @@ interface View {
 
 const sum = (c: Record<string, number>, keys: string[]) => keys.reduce((a, k) => a + (c[k] ?? 0), 0);
 const FAILED = ['failed', 'rolled-back', 'rejected', 'timed-out'];
+const IN_FLIGHT = ['offered', 'waiting', 'downloading', 'installed'];
 const REACHED = ['offered', 'waiting', 'downloading', 'installed', 'committed', 'failed', 'rolled-back', 'rejected', 'timed-out', 'cancelled'];
 
 test('rollouts on a fleet of real and simulated nodes: waves, automatic pause, resume, abort', { timeout: 900_000 }, async () => {
@@ -109,6 +110,10 @@ test('rollouts on a fleet of real and simulated nodes: waves, automatic pause, r
     for (const w of after.progress.slice(bad.wave)) assert.equal(sum(w.counts, REACHED), 0, `wave ${w.wave} never received 2.1`);
 
     // 3. Resume: offers go out again (the failures so far accepted); then abort: nothing new.
+    // Resume only once the offers already out have ended: a failure reported after the resume
+    // counts against it (the operator accepted only the failures seen so far), so resuming while
+    // the real agents are still rolling back would pause it again on a slow machine.
+    await follow('bad', (v) => v.progress.slice(0, v.wave).every((w) => sum(w.counts, IN_FLIGHT) === 0));
     await api('POST', '/admin/rollouts/bad/resume', {});
     const resumed = await follow('bad', (v) => v.wave > bad.wave || v.status !== 'running');
     assert.ok(resumed.wave > bad.wave || resumed.status === 'completed', `resumed: ${JSON.stringify(resumed)}`);
