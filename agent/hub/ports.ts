@@ -1,6 +1,6 @@
 // What the hub session needs from the rest of the agent, as small interfaces. agent/app/app.ts
 // hands in implementations (the update machine, inventory, location); the hub never imports them.
-import type { Inventory, Offer, PushedConfig, LocationFix, TransferInfo } from '../../shared/protocol/messages.ts';
+import type { AckDecision, Inventory, Offer, PushedConfig, LocationFix, TransferInfo } from '../../shared/protocol/messages.ts';
 
 /** An update event the hub must hear about (a report on the wire); state and outcome are never dropped. */
 export type UpdateReport =
@@ -16,12 +16,7 @@ export type UpdateReport =
       log: string;
     };
 
-export interface OfferDecision {
-  /** 'duplicate': this deployment is already known (running or finished); nothing new starts. */
-  result: 'accepted' | 'duplicate' | 'rejected';
-  code?: string;
-  message?: string;
-}
+export type OfferDecision = AckDecision;
 
 /** The update subsystem as the hub link drives it (agent/update/controller.ts fits it as it is). */
 export interface UpdatePort {

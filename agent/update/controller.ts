@@ -2,7 +2,7 @@
 // update lock, and hub-pushed windows and health-check tuning. The daemon hands it to the hub
 // link (it matches agent/hub/ports.ts by shape); the state machine behind it is update/service.ts.
 import type { TransferRecord } from './journal.ts';
-import type { Offer, PushedConfig } from '../../shared/protocol/messages.ts';
+import type { AckDecision, Offer, PushedConfig } from '../../shared/protocol/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BundleSource } from '../bundle/source.ts';
 import type { HealthCheckConfig } from '../config/sections/update.ts';
@@ -19,12 +19,8 @@ import type { ErrorCode } from '../../shared/error-codes.ts';
 /** What the controller reads of an offer. */
 export type OfferInput = Pick<Offer, 'deploymentId' | 'bundle' | 'now' | 'windows' | 'installWindows'> & Partial<Pick<Offer, 'version' | 'release'>>;
 
-export interface OfferDecision {
-  /** 'duplicate': this deployment is already known (running, parked or finished); nothing new starts. */
-  result: 'accepted' | 'duplicate' | 'rejected';
-  code?: ErrorCode;
-  message?: string;
-}
+/** 'duplicate': this deployment is already known (running, parked or finished); nothing new starts. */
+export type OfferDecision = AckDecision<ErrorCode>;
 
 /** An event for the hub: state and outcome are never dropped; the outcome says how it ended. */
 export type ControllerEvent =

@@ -161,6 +161,12 @@ export const REPORT_TYPES: readonly ReportType[] = [
 ];
 
 export type AckResult = 'accepted' | 'duplicate' | 'rejected';
+/** How a node answers an offer or command, before the wire fields; 'duplicate': already known, nothing new starts. */
+export interface AckDecision<Code extends string = string> {
+  result: AckResult;
+  code?: Code;
+  message?: string;
+}
 export interface CommandAck extends Envelope<'ack'> {
   ref: string;
   result: AckResult;
