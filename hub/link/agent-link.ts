@@ -34,6 +34,8 @@ export class AgentLink implements LocalLink {
   #batch: Report[] = [];
   #draining = false;
   #rate: TokenBucket;
+  /** Commands the node rate-limited, waiting to go again (cleared when the socket closes). */
+  #retries = new Set<NodeJS.Timeout>();
 
   #handshakeEnd: () => void;
 
@@ -56,6 +58,7 @@ export class AgentLink implements LocalLink {
     }, ctx.policy.handshakeTimeoutMs);
     ws.once('close', () => {
       clearTimeout(timer);
+      for (const t of this.#retries) clearTimeout(t);
       this.#handshakeEnd();
       this.#closed = true;
       if (this.#ready && ctx.links.remove(this)) {
@@ -118,7 +121,31 @@ export class AgentLink implements LocalLink {
     if (m.type === 'auth') return this.#auth(m.signature, m.id);
     if (m.type === 'error') return void this.#ctx.log.warn('agent reported an error', { node: this.nodeId || undefined, code: m.code, message: m.message });
     if (!this.#ready) return this.#protocolError(`${m.type} before auth`, m.id);
-    if (m.type === 'ack') return this.#ack(m.ref, m.result, m.code, m.message);
+    if (m.type === 'ack') {
+      if (m.result === 'rejected' && m.code === 'E_RATE_LIMITED') return this.#retryLater(m.ref, m.retryAfterS ?? 60);
+      return this.#ack(m.ref, m.result, m.code, m.message);
+    }
+  }
+
+  /**
+   * "Not now" is not "no": a command the node refused under its rate limit (an offer among them)
+   * stays pending, so a rollout does not count it as a refusal, and goes again when the node said
+   * it may. A reconnect in between resends it anyway (outstanding commands); the node answers a
+   * replay of what it already took as a duplicate.
+   */
+  #retryLater(ref: string, retryAfterS: number): void {
+    const ctx = this.#ctx;
+    ctx.log.info('command rate-limited by the node; sending it again later', { node: this.nodeId, ref, retryAfterS });
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      this.#enqueue(async () => {
+        if (this.#closed) return;
+        const row = await ctx.store.getCommand(this.nodeId, ref);
+        if (row?.status === 'pending') this.#send(row.command);
+      });
+    }, retryAfterS * 1000);
+    timer.unref();
+    this.#retries.add(timer);
   }
 
   #protocolError(message: string, ref: string): void {

@@ -17,7 +17,7 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-export async function startTestHub(dir: string, o: Partial<Omit<HubOptions, 'store' | 'log'>> & { storeFile?: string } = {}): Promise<TestHub> {
+export async function startTestHub(dir: string, o: Partial<Omit<HubOptions, 'store'>> & { storeFile?: string } = {}): Promise<TestHub> {
   const store = await openStore({ url: `sqlite:${o.storeFile ?? join(dir, 'hub.db')}` });
   const hub = await startHub({ host: '127.0.0.1', port: 0, bundlesDir: join(dir, 'bundles'), initialToken: false, log: silentLogger(), ...o, store });
   const token = (await store.createToken('test', Date.now())).token;

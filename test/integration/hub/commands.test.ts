@@ -11,6 +11,8 @@ import { identityFromKey, type DeviceIdentity } from '../../../agent/identity/de
 import { MAX_FRAME_BYTES } from '../../../shared/protocol/index.ts';
 import { waitFor } from '../../support/dev-hub.ts';
 import { startTestClient } from '../../support/hub-client.ts';
+import { createLogger } from '../../../agent/log/logger.ts';
+import { Writable } from 'node:stream';
 
 let dir: string;
 let t: TestHub;
@@ -55,6 +57,35 @@ test('inventory.refresh: acked, a full inventory and a command.result follow; he
     assert.equal(n.inventory!.tick, 1, 'the refresh sent a new full snapshot');
   } finally {
     await a.stop();
+  }
+});
+
+test('a command the node refuses under its rate limit stays pending and goes again when the node allows it', async () => {
+  // A hub of its own, to read its log: one refresh at once, then one every 3 s on the node, so
+  // the second refresh is refused E_RATE_LIMITED with retryAfterS.
+  const hubLog: Array<Record<string, unknown>> = [];
+  const out = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) hubLog.push(JSON.parse(l)); cb(); } });
+  const own = await startTestHub(await mkdtemp(join(dir, 'limited-')), { acceptAll: true, log: createLogger({ level: 'info', out }) });
+  const identity = newIdentity('limited');
+  const a = await startTestClient({
+    url: own.hub.agentUrl, identity, dir: join(dir, 'limited-node'), commandLimits: { 'inventory.refresh': { burst: 1, everyS: 3 } },
+    source: { inventory: async () => ({ 'os.name': 'x' }), location: async () => null },
+  });
+  try {
+    await waitFor('first inventory', async () => (await own.detail(identity.fingerprint))?.ackedSeq! >= 1);
+    const [first] = (await own.admin('/admin/command', { node: identity.fingerprint, type: 'inventory.refresh' })) as Array<{ id: string }>;
+    const [second] = (await own.admin('/admin/command', { node: identity.fingerprint, type: 'inventory.refresh' })) as Array<{ id: string }>;
+    const n = await waitFor('both commands acknowledged', async () => {
+      const d = (await own.detail(identity.fingerprint))!;
+      return d.acks.length === 2 ? d : null;
+    });
+    // The node did refuse one for now, and that refusal never became the command's answer.
+    assert.ok(hubLog.some((l) => l.msg === 'command rate-limited by the node; sending it again later' && (l.ref === first!.id || l.ref === second!.id)), 'one refresh was rate-limited');
+    assert.deepEqual(n.acks.map((x) => [x.ref, x.result]).sort(), [[first!.id, 'accepted'], [second!.id, 'accepted']].sort());
+    assert.deepEqual((await own.hub.store.listCommands({ nodeId: identity.fingerprint })).map((r) => r.status), ['acked', 'acked']);
+  } finally {
+    await a.stop();
+    await own.close();
   }
 });
 
