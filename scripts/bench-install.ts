@@ -83,7 +83,9 @@ async function loopDisk(dir: string, partBytes: number): Promise<Disk> {
 /** The node's config as shipped, except a reboot that does nothing (RAUC does not reboot either). */
 async function asShipped(node: TestNode): Promise<void> {
   const config = JSON.parse(await readFile(node.configPath, 'utf8'));
+  // Test nodes checkpoint at byte granularity (checkpointSeconds 0): a node as shipped does not.
   delete config.update.checkpointBytes;
+  delete config.update.checkpointSeconds;
   config.update.rebootCommand = ['/bin/true'];
   await writeFile(node.configPath, JSON.stringify(config, null, 2));
 }
@@ -127,7 +129,7 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
     await kit.dispose();
     await rm(dir, { recursive: true, force: true });
   }
-  out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB`);
+  out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB but at most every ${updateSection.fields.checkpointSeconds.default} s`);
   out(summary(samples, sizeMiB));
 }
 

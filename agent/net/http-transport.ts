@@ -97,11 +97,12 @@ export class HttpTransport {
         current.end();
       };
       const proxy = this.route(url);
-      const tls = { ca: [...this.#o.tls.ca], cert: this.#o.tls.cert, key: this.#o.tls.key };
+      // Only https reads the CAs: parsing the OS store costs ~60 ms a plain-http download need not pay.
+      const tls = () => ({ ca: [...this.#o.tls.ca], cert: this.#o.tls.cert, key: this.#o.tls.key });
       const path = url.pathname + url.search;
       if (!proxy) {
         const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        send(() => make(url, { headers, agent: false, ...(url.protocol === 'https:' ? tls : {}) }));
+        send(() => make(url, { headers, agent: false, ...(url.protocol === 'https:' ? tls() : {}) }));
       } else if (url.protocol === 'http:') {
         // Plain HTTP goes to the proxy in absolute form.
         send(() => httpRequest({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuthorization(proxy) }, agent: false }));
@@ -110,7 +111,7 @@ export class HttpTransport {
         connectTunnel(proxy, host, defaultPort(url), spec.deadlineMs, signal).then((socket) => {
           tunnel = socket;
           if (settled) return socket.destroy();
-          const secure = tlsConnect({ socket, host, servername: isIP(host) ? undefined : host, ...tls });
+          const secure = tlsConnect({ socket, host, servername: isIP(host) ? undefined : host, ...tls() });
           tunnel = secure;
           // No agent at all: with `agent: false` Node would build a fresh Agent and dial directly.
           send(() => httpsRequest({ host, port: defaultPort(url), path, headers, createConnection: () => secure }));
