@@ -251,7 +251,7 @@ export async function createBundleV2(o: CreateOptions): Promise<Created> {
   const base = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString('hex')}`);
   const tmp = `${base}.tmp`;
   const spools: string[] = [];
-  const fh = await open(tmp, 'wx', 0o644);
+  const fh = await open(tmp, 'wx+', 0o644); // read too: payloads may move
   try {
     const entries: PayloadEntry[] = [];
     const indexes: Buffer[] = [];
