@@ -158,7 +158,8 @@ function have(tool: string): boolean {
   }
 }
 
-// zstd then sha256sum (two reads of the image); `tee:` one read feeding both at once
+// zstd then sha256sum (two reads of the image); `tee:` one read feeding both at once (their
+// peak RssAnon column is the shell's alone: measure() polls direct children)
 const REFS = ['zstd -3 -T1; sha256sum', 'tee: zstd -3 -T1+sha256', 'tee: zstd -3 -T2+sha256', 'mender-artifact write'] as const;
 
 async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
