@@ -5,12 +5,16 @@
 // (user + system, fsync included) and peak private memory (RssAnon, polled), and ratios.
 //
 //   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
+//                                 [--baseline CHECKOUT]
 //
 // --parts create adds `outpost bundle create` (formats 1 and 2) of a filesystem-like image (the
 // first SIZE bytes of a tar of /usr/lib and /usr/share: real binaries and text, as compressible
 // as a root filesystem), interleaved with `mender-artifact write rootfs-image` of the same image
-// when it is installed, and always with `zstd -3` followed by `sha256sum` (compression plus the
-// hash limit: what one pass of format 2 does at least).
+// (Debian's `mender-artifact`: gzip and sha256, its defaults) when it is installed, and always
+// with the compressor format 2 uses at its level plus sha256 of the image: `zstd -3` then
+// `sha256sum` (two passes, as before), and one pass, the image read once through `tee` into
+// `sha256sum` and `zstd -3` with one (-T1) or two (-T2) compression threads. Format 2 compresses
+// 4 KiB blocks independently, which costs more than one stream; `zstd -b3 -B4096` shows by how much.
 //
 // Outpost runs as shipped: the built binary (dist/outpost; `npm run build` first) or, with
 // --agent source, bin/outpost.js on the pinned Node; default checkpoints, journal, and the
@@ -39,6 +43,8 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '256,2048' },
     agent: { type: 'string', default: 'binary' },
     parts: { type: 'string', default: 'install,create' },
+    // --parts create: also run `bundle create` of this checkout (an earlier version), from source
+    baseline: { type: 'string' },
   },
 });
 const parts = new Set(values.parts.split(','));
@@ -154,6 +160,10 @@ function have(tool: string): boolean {
   }
 }
 
+// zstd then sha256sum (two reads of the image); `tee:` one read feeding both at once (their
+// peak RssAnon column is the shell's alone: measure() polls direct children)
+const REFS = ['zstd -3 -T1; sha256sum', 'tee: zstd -3 -T1+sha256', 'tee: zstd -3 -T2+sha256', 'mender-artifact write'] as const;
+
 async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-create-'));
   const image = join(dir, 'rootfs.img');
@@ -161,25 +171,33 @@ async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
   const keys = await makeKeys(join(dir, 'keys'));
   const outpost = outpostCommand();
   const mender = have('mender-artifact');
-  if (!mender) out('mender-artifact is not installed (not in Debian): bundle create is compared with zstd -3 + sha256sum only');
+  if (!mender) out('mender-artifact is not installed (apt-get install mender-artifact): bundle create is compared with zstd -3 and sha256sum only');
+  // one pass: tee reads the image once and feeds sha256sum (through a named pipe) and zstd
+  const onePass = (threads: number) => ['sh', '-c',
+    `set -e; rm -f "$1/sha.fifo"; mkfifo "$1/sha.fifo"; sha256sum "$1/sha.fifo" >/dev/null & tee "$1/sha.fifo" < "$2" | zstd -q -3 -T${threads} -f -o "$1/rootfs.img.zst"; wait`,
+    'sh', dir, image];
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
-  const create = (format: number) => [...outpost, 'bundle', 'create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'bench',
+  const baseline = values.baseline ? [PINNED_NODE, join(values.baseline, 'bin/outpost.js')] : null;
+  const create = (format: number, cmd = outpost) => [...cmd, 'bundle', 'create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'bench',
     '--key', keys[0]!.privatePath, '--out', join(dir, `f${format}.bundle`), '--format', String(format)];
   try {
     for (let i = 0; i <= runs; i++) {
       const keep = (name: string, s: Sample) => i > 0 && add(name, s);
-      keep('zstd -3 + sha256sum', await measureAll([['zstd', '-q', '-3', '-f', image, '-o', join(dir, 'rootfs.img.zst')], ['sha256sum', image]]));
+      keep(REFS[0], await measureAll([['zstd', '-q', '-3', '-T1', '-f', image, '-o', join(dir, 'rootfs.img.zst')], ['sha256sum', image]]));
+      keep(REFS[1], await measure(onePass(1)));
+      keep(REFS[2], await measure(onePass(2)));
       if (mender) {
-        keep('mender-artifact write', await measure(['mender-artifact', 'write', 'rootfs-image', '-f', image, '-t', 'bench', '-n', '1', '-o', join(dir, 'rootfs.mender')]));
+        keep(REFS[3], await measure(['mender-artifact', 'write', 'rootfs-image', '-f', image, '-t', 'bench', '-n', '1', '-o', join(dir, 'rootfs.mender')]));
       }
       keep('outpost create format 1', await measure(create(1)));
       keep('outpost create format 2', await measure(create(2)));
+      if (baseline) keep('baseline format 2', await measure(create(2, baseline)));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  out(`\nbundle create of a ${sizeMiB} MiB filesystem-like image, ${runs} interleaved runs each; Outpost: ${values.agent}`);
+  out(`\nbundle create of a ${sizeMiB} MiB filesystem-like image, ${runs} interleaved runs each; Outpost: ${values.agent}${baseline ? `, baseline: ${values.baseline} (source)` : ''}`);
   out(createSummary(samples, sizeMiB));
 }
 
@@ -191,12 +209,12 @@ function createSummary(samples: Map<string, Sample[]>, sizeMiB: number): string 
     const xs = samples.get(name);
     return xs ? { wall: median(xs.map((x) => x.wallS)), cpu: median(xs.map((x) => x.cpuS)) } : null;
   };
-  for (const ref of ['zstd -3 + sha256sum', 'mender-artifact write']) {
+  for (const ref of REFS) {
     const r = med(ref);
     if (!r) continue;
-    for (const f of [1, 2]) {
-      const m = med(`outpost create format ${f}`)!;
-      lines.push(`outpost create format ${f}: wall / ${ref} ${(m.wall / r.wall).toFixed(2)}x, CPU / ${ref} ${(m.cpu / r.cpu).toFixed(2)}x`);
+    for (const row of ['outpost create format 1', 'outpost create format 2', 'baseline format 2']) {
+      const m = med(row);
+      if (m) lines.push(`${row}: wall / ${ref} ${(m.wall / r.wall).toFixed(2)}x, CPU / ${ref} ${(m.cpu / r.cpu).toFixed(2)}x`);
     }
   }
   return lines.join('\n');

@@ -1,17 +1,32 @@
 // Format-2 block storage: each block is one zstd frame, or its raw bytes when compression does
 // not make it smaller (a stored size equal to the block's length means raw). Decoding is bounded
 // by the block's length, so a frame that inflates further (a bomb) stops at that many bytes.
-import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants, zstdCompressSync, zstdDecompressSync, type ZstdOptions } from 'node:zlib';
 import { OutpostError } from '../errors.ts';
 
 export const DEFAULT_ZSTD_LEVEL = 3;
 
 /** The stored form of one raw block. */
 export function encodeBlock(raw: Buffer, level = DEFAULT_ZSTD_LEVEL): Buffer {
-  // chunkSize: one output buffer a little larger than the block (a frame that does not fit is
-  // not kept anyway) instead of zlib's 16 KiB default, allocated and dropped for every block.
-  const z = zstdCompressSync(raw, { chunkSize: raw.length + 256, params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 } });
+  const z = zstdCompressSync(raw, encodeOptions(raw.length, level));
   return z.length < raw.length ? z : raw;
+}
+
+// One options object per (block length, level), not one per block: zlib validates every field
+// of it on each call, and bundle creation calls this for every 4 KiB block.
+const optionsCache = new Map<number, ZstdOptions>();
+
+function encodeOptions(length: number, level: number): ZstdOptions {
+  const key = length * 32 + level;
+  let o = optionsCache.get(key);
+  if (!o) {
+    // chunkSize: one output buffer a little larger than the block (a frame that does not fit is
+    // not kept anyway) instead of zlib's 16 KiB default, allocated and dropped for every block.
+    o = { chunkSize: length + 256, params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 } };
+    if (optionsCache.size >= 64) optionsCache.clear(); // odd tail lengths must not pile up
+    optionsCache.set(key, o);
+  }
+  return o;
 }
 
 /**
