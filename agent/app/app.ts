@@ -159,7 +159,11 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       });
       // The hub run subscribes the reporter first, so resume events after a reboot are journaled.
       const link = hub ? hub.run(signal) : aborted;
-      location?.start(signal).catch((err) => logger.error('location service failed', { err }));
+      // GNSS (gpsd) starts once the link is up too: its reports only go to the hub, and its socket
+      // and first fix handling need not compete with the handshake.
+      const startLocation = () => location?.start(signal).catch((err) => logger.error('location service failed', { err }));
+      if (hub) void firstAuth.wait(FIRST_AUTH_WAIT_MS, signal).then(() => void (signal.aborted || startLocation()));
+      else startLocation();
       // Inventory checks follow the inventory section's cron schedule (random delay per node).
       if (hub && parts.source === undefined) {
         const reporter = hub.reporter;
