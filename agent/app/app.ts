@@ -20,7 +20,6 @@ import { createCollector, wireSource } from '../inventory/service.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
 import { TimeFloor } from '../time/floor.ts';
 import { timeFloorFromVerifiedHead } from '../time/verified-bundle.ts';
-import { scheduleInventory } from '../inventory/scheduler.ts';
 import { createLocationService } from '../location/factory.ts';
 import { PendingLocationReport, toHubFix } from '../location/pending-report.ts';
 import type { LocationService } from '../location/service.ts';
@@ -160,14 +159,21 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
       });
       // The hub run subscribes the reporter first, so resume events after a reboot are journaled.
       const link = hub ? hub.run(signal) : aborted;
-      location?.start(signal).catch((err) => logger.error('location service failed', { err }));
+      // GNSS (gpsd) starts once the link is up too: its reports only go to the hub, and its socket
+      // and first fix handling need not compete with the handshake.
+      const startLocation = () => location?.start(signal).catch((err) => logger.error('location service failed', { err }));
+      if (hub) void firstAuth.wait(FIRST_AUTH_WAIT_MS, signal).then(() => void (signal.aborted || startLocation()));
+      else startLocation();
       // Inventory checks follow the inventory section's cron schedule (random delay per node).
       if (hub && parts.source === undefined) {
         const reporter = hub.reporter;
         // Set up once the link is up (or has had its chance): computing the next cron match takes
         // the event loop for a noticeable time, which must not delay the first authentication; the
         // first inventory goes out on connect anyway.
-        void firstAuth.wait(FIRST_AUTH_WAIT_MS, signal).then(() => {
+        // node-cron itself is loaded only then (a dynamic import), not with the daemon's code.
+        void firstAuth.wait(FIRST_AUTH_WAIT_MS, signal).then(async () => {
+          if (signal.aborted) return;
+          const { scheduleInventory } = await import('../inventory/scheduler.ts');
           if (signal.aborted) return;
           scheduleInventory({ request: async () => (await reporter.checkInventory(), null) }, {
             cron: config.inventory.schedule, maxRandomDelayMs: config.inventory.randomDelayS * 1000, logger, signal,

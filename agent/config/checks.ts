@@ -11,6 +11,7 @@ import { loadTrustStore } from '../bundle/trust-file.ts';
 import { readReleaseFloor } from '../bundle/release-floor.ts';
 import { rootPath, stateDir, type Config } from './load.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
+import { DEFAULT_INVENTORY_SCHEDULE } from './sections/inventory.ts';
 
 export interface ConfigProblem {
   code: ErrorCode;
@@ -75,6 +76,18 @@ async function checkFetch(config: Config, add: Add): Promise<void> {
     const why = file === null ? null : await readable(rootPath(config, file));
     if (why) add('fatal', 'E_FETCH_TLS_CONFIG', `fetch.${key} ${file}: ${why}`);
   }
+}
+
+/**
+ * node-cron is loaded only here and in the scheduler, not with the config schema: every command
+ * reads the config, and evaluating node-cron cost each `outpost status` several ms for a value
+ * only `run` uses. The default needs no check.
+ */
+async function checkInventorySchedule(config: Config, add: Add): Promise<void> {
+  const v = config.inventory.schedule;
+  if (v === DEFAULT_INVENTORY_SCHEDULE) return;
+  const { default: cron } = await import('node-cron');
+  if (!cron.validate(v)) add('fatal', 'E_CONFIG', `config inventory.schedule: not a valid cron expression: ${JSON.stringify(v)}`);
 }
 
 async function checkStateDir(config: Config, add: Add): Promise<void> {
@@ -183,6 +196,7 @@ export async function checkConfig(config: Config): Promise<ConfigProblem[]> {
   await checkStateDir(config, add);
   await checkHub(config, add);
   await checkFetch(config, add);
+  await checkInventorySchedule(config, add);
   if (config.update.slots.length > 0) {
     await checkSlots(config, add);
     await checkBoot(config, add);

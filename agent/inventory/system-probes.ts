@@ -2,9 +2,16 @@
 // commands a node does not need). Arrays become objects keyed by a stable name (device, mount,
 // interface) so a diff touches one disk or interface, not the whole list. Values that change on
 // every run go to `volatile`.
-import si from 'systeminformation';
+import type Systeminformation from 'systeminformation';
 import { networkInterfaces as osInterfaces } from 'node:os';
 import type { JsonObject, JsonValue } from './types.ts';
+
+// systeminformation evaluates ~20 modules (and child_process, os, net) when loaded: it is loaded
+// at the first probe, after the daemon's hub link is up, not at every command's start.
+let loading: Promise<typeof Systeminformation> | undefined;
+function sysinfo(): Promise<typeof Systeminformation> {
+  return (loading ??= import('systeminformation').then((m) => m.default));
+}
 
 export interface ProbeResult {
   facts?: JsonObject;
@@ -48,7 +55,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'system',
     bootStatic: true,
     run: async () => {
-      const s = await si.system();
+      const s = await (await sysinfo()).system();
       return {
         facts: {
           system: { manufacturer: known(s.manufacturer), model: known(s.model), serial: known(s.serial), uuid: known(s.uuid), sku: known(s.sku), virtual: s.virtual ?? false },
@@ -60,7 +67,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'bios',
     bootStatic: true,
     run: async () => {
-      const b = await si.bios();
+      const b = await (await sysinfo()).bios();
       return { facts: { bios: { vendor: known(b.vendor), version: known(b.version), releaseDate: known(b.releaseDate), revision: known(b.revision) } } };
     },
   },
@@ -68,7 +75,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'baseboard',
     bootStatic: true,
     run: async () => {
-      const b = await si.baseboard();
+      const b = await (await sysinfo()).baseboard();
       return {
         facts: { baseboard: { manufacturer: known(b.manufacturer), model: known(b.model), version: known(b.version), serial: known(b.serial), assetTag: known(b.assetTag) } },
       };
@@ -78,7 +85,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'cpu',
     bootStatic: true,
     run: async () => {
-      const c = await si.cpu();
+      const c = await (await sysinfo()).cpu();
       return {
         facts: {
           cpu: {
@@ -92,14 +99,14 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'memory',
     run: async () => {
-      const m = await si.mem();
+      const m = await (await sysinfo()).mem();
       return { facts: { memory: { totalBytes: m.total, swapTotalBytes: m.swaptotal } }, volatile: { memAvailableBytes: m.available } };
     },
   },
   {
     name: 'os',
     run: async () => {
-      const o = await si.osInfo();
+      const o = await (await sysinfo()).osInfo();
       return {
         facts: {
           os: { platform: str(o.platform), distro: known(o.distro), release: known(o.release), codename: known(o.codename), kernel: known(o.kernel), arch: str(o.arch), hostname: known(o.hostname), uefi: o.uefi ?? null },
@@ -110,7 +117,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'disks',
     run: async () => {
-      const d = (await si.diskLayout()).filter((x) => !isTransientBlockDevice(str(x.device).replace('/dev/', '')));
+      const d = (await (await sysinfo()).diskLayout()).filter((x) => !isTransientBlockDevice(str(x.device).replace('/dev/', '')));
       return {
         facts: {
           disks: keyed(d, (x) => str(x.device) || str(x.name), (x) => ({
@@ -124,7 +131,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'blockDevices',
     run: async () => {
-      const b = (await si.blockDevices()).filter((x) => !isTransientBlockDevice(str(x.name)));
+      const b = (await (await sysinfo()).blockDevices()).filter((x) => !isTransientBlockDevice(str(x.name)));
       return {
         facts: {
           blockDevices: keyed(b, (x) => str(x.name), (x) => ({
@@ -138,7 +145,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'filesystems',
     run: async () => {
-      const f = await si.fsSize();
+      const f = await (await sysinfo()).fsSize();
       // Usage rounded to whole percent: a meaningful change, not churn on every log line.
       return {
         facts: {
@@ -150,7 +157,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'network',
     run: async () => {
-      const list = await si.networkInterfaces();
+      const list = await (await sysinfo()).networkInterfaces();
       const all = osInterfaces();
       const ifaces = (Array.isArray(list) ? list : [list]).filter((n) => !n.internal);
       return {
@@ -168,12 +175,12 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'temperature',
     run: async () => {
-      const t = await si.cpuTemperature();
+      const t = await (await sysinfo()).cpuTemperature();
       return { volatile: { temperatureC: { main: num(t.main), max: num(t.max), cores: (t.cores ?? []).map(num) } } };
     },
   },
   {
     name: 'uptime',
-    run: async () => ({ volatile: { uptimeS: Math.round(si.time().uptime) } }),
+    run: async () => ({ volatile: { uptimeS: Math.round((await sysinfo()).time().uptime) } }),
   },
 ];

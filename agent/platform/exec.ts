@@ -1,13 +1,20 @@
 // The only module that spawns processes. No shell: file + argv, with timeout and AbortSignal.
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
 import type { CommandOptions, CommandResult, CommandRunner } from './types.ts';
 import { OutpostError } from '../../shared/errors.ts';
+
+/**
+ * node:child_process (with net, dgram and their streams) loads at the first command, not with
+ * this module: `outpost status` and the daemon's start until the hub link is up run none.
+ */
+let spawn: typeof Spawn | undefined;
 
 export const processRunner: CommandRunner = { run: runCommand };
 
 export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
   const max = opts.maxOutputBytes ?? 1 << 20;
   return new Promise((resolve, reject) => {
+    spawn ??= process.getBuiltinModule('node:child_process').spawn;
     const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,

@@ -1,5 +1,5 @@
 // esbuild step: one CommonJS file holding the agent and its npm dependencies.
-import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { resolve } from 'node:path';
 import { isBuiltin } from 'node:module';
 import { OutpostError } from '../../shared/errors.ts';
@@ -12,6 +12,14 @@ const WS_NATIVE = ['bufferutil', 'utf-8-validate'];
 // warn: the bundle would crash at load. Compute it from __filename (the binary's path in a SEA).
 const META_URL = '__outpost_import_meta_url';
 const BANNER = `"use strict";var ${META_URL}=require("node:url").pathToFileURL(__filename).href;`;
+
+/** Bare `tar` in the agent resolves to scripts/build/agent-tar.ts (why: see there). */
+const AGENT_TAR: Plugin = {
+  name: 'agent-tar',
+  setup(b) {
+    b.onResolve({ filter: /^tar$/ }, () => ({ path: resolve(ROOT, 'scripts', 'build', 'agent-tar.ts') }));
+  },
+};
 
 export function bundleOptions(outfile: string, program: Program = 'agent'): BuildOptions {
   return {
@@ -37,6 +45,7 @@ export function bundleOptions(outfile: string, program: Program = 'agent'): Buil
       'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
     },
     external: WS_NATIVE,
+    plugins: program === 'agent' ? [AGENT_TAR] : [],
   };
 }
 

@@ -32,6 +32,15 @@ export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=9
 /** The hub holds a fleet's links and caches: V8's own heap sizing, not the node's tight one. */
 export const HUB_RUNTIME_FLAGS: string[] = [];
 
+/*
+ * No startup snapshot (useSnapshot false). Tried with Node 24.21: a snapshot holding the daemon's
+ * module graph cannot be built (ws pulls node:http, whose HTTPParser handle V8 cannot serialize:
+ * "global handle not serialized"; child_process, https and tls are flagged as unverified in
+ * snapshots). One holding only `status`'s graph builds, but is a 9 MiB blob instead of 0.9 MiB,
+ * replaces the code cache (the two are exclusive), and `status` took 190 ms CPU against 200 ms
+ * with the code cache in the same run (noise level). Not shipping what buys nothing measurable.
+ * What helps is evaluating less: commands and cold dependencies load where they are used.
+ */
 export function seaConfig(main: string, output: string, codeCache: boolean, flags: string[] = RUNTIME_FLAGS, assets?: Record<string, string>): SeaConfig {
   return { main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: codeCache, execArgv: flags, ...(assets ? { assets } : {}) };
 }

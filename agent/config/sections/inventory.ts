@@ -1,11 +1,12 @@
-import cron from 'node-cron';
 import { defineSection, field } from '../schema.ts';
+
+/** The schedule's default; `outpost run` checks any other value with node-cron (agent/config/checks.ts). */
+export const DEFAULT_INVENTORY_SCHEDULE = '0 * * * *';
 
 export const inventory = defineSection('inventory', 'What the node reports about itself (see docs/inventory-location.md).', {
   schedule: field.string(
     'Cron expression (UTC; 5 or 6 fields) for checking the inventory and sending a diff when it changed.',
-    '0 * * * *',
-    (v) => (cron.validate(v) ? undefined : `not a valid cron expression: ${JSON.stringify(v)}`),
+    DEFAULT_INVENTORY_SCHEDULE,
   ),
   randomDelayS: field.number('Each scheduled check waits a random 0..N seconds, so a fleet does not report in lockstep.', 300, { min: 0, max: 3600, integer: true }),
   callTimeoutMs: field.number('Timeout per hardware/OS query; a slow one is reported in `errors`, not waited for.', 10_000, { min: 100, max: 120_000, integer: true }),

@@ -109,6 +109,18 @@ test(`${CASES.length} broken configs, ${new Set(CASES.map((c) => c[1])).size} co
   assert.ok(CASES.length >= 15 && new Set(CASES.map((c) => c[1])).size === CASES.length, 'one code per broken config');
 });
 
+// Checked with `run`'s checks rather than the schema, so other commands do not load node-cron.
+test('a bad inventory.schedule: E_CONFIG from outpost config and outpost run; status still works', { timeout: 180_000 }, async () => {
+  const file = await node((c) => void (c.inventory = { ...c.inventory, schedule: '0 25 * * *' }));
+  const checked = await cli(['config', '--config', file]);
+  assert.equal(checked.code, 1, checked.err);
+  assert.match(checked.err, /^E_CONFIG: config inventory\.schedule: not a valid cron expression: "0 25 \* \* \*"\n/);
+  const ran = await run(file, 'E_CONFIG');
+  assert.equal(ran.exit, 1, ran.err);
+  assert.match(ran.err, /^E_CONFIG: [^\n]+\n$/);
+  assert.equal((await cli(['status', '--config', file])).code, 0);
+});
+
 for (const [what, code, severity, breakIt] of CASES) {
   test(`${what}: ${code} from outpost config and from outpost run (${severity})`, { timeout: 180_000 }, async () => {
     const file = await node(breakIt);
