@@ -26,8 +26,19 @@ export interface AdmissionOptions {
 
 import { TokenBucket } from './token-bucket.ts';
 
-/** Admitted: call `done()` once the handshake ended (authenticated, refused or closed). */
-export type Admission = { admit: true; done: () => void } | { admit: false; retryAfterS: number };
+/**
+ * Admitted: call `done()` once the handshake ended (refused or closed), `done(true)` once the
+ * node was told it is authenticated (what the node experiences as reconnected).
+ */
+export type Admission = { admit: true; done: (authenticated?: boolean) => void } | { admit: false; retryAfterS: number };
+
+/** Counts of one second (`at`: its start, ms epoch): handshakes admitted, refused, authenticated. */
+export interface AdmissionSecond {
+  at: number;
+  admitted: number;
+  refused: number;
+  authenticated: number;
+}
 
 export class AdmissionControl {
   #o: Required<Omit<AdmissionOptions, 'missing'>> & Pick<AdmissionOptions, 'missing'>;
@@ -39,6 +50,11 @@ export class AdmissionControl {
   refused = 0;
   /** Of the refused: because handshakes were backing up (not the rate). */
   congested = 0;
+  /** Admitted handshakes that ended with the node authenticated. */
+  authenticated = 0;
+  /** The current second's counts; `onSecond` gets each second that had any once it is over. */
+  #second: AdmissionSecond = { at: 0, admitted: 0, refused: 0, authenticated: 0 };
+  onSecond: ((s: AdmissionSecond) => void) | null = null;
 
   constructor(o: AdmissionOptions) {
     this.#o = { minHintS: 5, maxHintS: 900, slowMs: 5_000, maxInFlight: 500, now: Date.now, ...o };
@@ -66,15 +82,44 @@ export class AdmissionControl {
   request(): Admission {
     if (!this.#congested() && this.#bucket.take()) {
       this.admitted++;
+      this.#tick().admitted++;
       const key = {};
       this.#inFlight.set(key, this.#o.now());
-      return { admit: true, done: () => void this.#inFlight.delete(key) };
+      return {
+        admit: true,
+        done: (authenticated = false) => {
+          if (!this.#inFlight.delete(key) || !authenticated) return;
+          this.authenticated++;
+          this.#tick().authenticated++;
+        },
+      };
     }
     this.refused++;
+    this.#tick().refused++;
     // Returns spread uniformly over H seconds arrive at missing/H per second; aim at 80 % of the
     // rate so admitted handshakes and fresh dials still fit.
     const hint = Math.ceil(this.#o.missing() / (0.8 * this.#o.ratePerS));
     return { admit: false, retryAfterS: Math.max(this.#o.minHintS, Math.min(this.#o.maxHintS, hint)) };
+  }
+
+  /**
+   * The current second's counts. Admissions per second bound the load, but a node counts as
+   * back when its handshake completes: on a busy hub those can bunch (admitted over several
+   * seconds, finished in one), so both are counted, per second, for the log and the bench.
+   */
+  #tick(): AdmissionSecond {
+    const at = Math.floor(this.#o.now() / 1000) * 1000;
+    if (at !== this.#second.at) {
+      const s = this.#second;
+      if (s.admitted || s.refused || s.authenticated) this.onSecond?.(s);
+      this.#second = { at, admitted: 0, refused: 0, authenticated: 0 };
+    }
+    return this.#second;
+  }
+
+  /** Emits the last second's counts if that second is over (a timer calls it; requests do too). */
+  flush(): void {
+    this.#tick();
   }
 
   #congested(): boolean {
@@ -87,9 +132,11 @@ export class AdmissionControl {
 }
 
 /**
- * Default rate: 4 % of the accepted fleet per second (with the burst at most 5 % in any second),
- * at least `floor` (20/s) so small fleets are never slowed.
+ * Default rate of one hub process: the fleet's rate is 4 % of the fleet per second (with the
+ * burst at most 5 % in any second), at least `floor` (20/s) so small fleets are never slowed;
+ * `processes` hub processes serving one fleet each take an equal share of it. The floor is the
+ * fleet's, shared like the rate: two processes each at a floor of their own admitted twice it.
  */
-export function defaultAdmissionRate(fleet: number, floor = 20): number {
-  return Math.max(floor, Math.floor(fleet * 0.04));
+export function defaultAdmissionRate(fleet: number, processes = 1, floor = 20): number {
+  return Math.max(floor, Math.floor(fleet * 0.04)) / Math.max(1, processes);
 }

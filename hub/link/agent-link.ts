@@ -37,18 +37,18 @@ export class AgentLink implements LocalLink {
   /** Commands the node rate-limited, waiting to go again (cleared when the socket closes). */
   #retries = new Set<NodeJS.Timeout>();
 
-  #handshakeEnd: () => void;
+  #handshakeEnd: (authenticated?: boolean) => void;
 
-  /** `onHandshakeEnd`: called once, when the node is authenticated or the socket closed. */
-  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: () => void = () => {}) {
+  /** `onHandshakeEnd`: called once, when the node is authenticated (true) or the socket closed. */
+  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: (authenticated: boolean) => void = () => {}) {
     this.ws = ws;
     this.#ctx = ctx;
     this.host = host;
     let ended = false;
-    this.#handshakeEnd = () => {
+    this.#handshakeEnd = (authenticated = false) => {
       if (ended) return;
       ended = true;
-      onHandshakeEnd();
+      onHandshakeEnd(authenticated);
     };
     this.#rate = new TokenBucket(ctx.policy.reportRatePerS, ctx.policy.reportBurst, ctx.now);
     const timer = setTimeout(() => {
@@ -203,7 +203,7 @@ export class AgentLink implements LocalLink {
       ...(node.inventoryHash ? { inventoryHash: node.inventoryHash } : {}),
     });
     for (const c of await ctx.store.outstandingCommands(id)) this.#send(c.command);
-    this.#handshakeEnd();
+    this.#handshakeEnd(true);
   }
 
   async #ack(ref: string, result: 'accepted' | 'duplicate' | 'rejected', code?: string, message?: string): Promise<void> {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdmissionControl } from '../../hub/link/admission.ts';
+import { AdmissionControl, defaultAdmissionRate, type AdmissionSecond } from '../../hub/link/admission.ts';
 import { startTestHub } from '../support/hub-in-process.ts';
 import { waitFor } from '../support/dev-hub.ts';
 import { startAgent, type TestAgent } from './agents.ts';
@@ -39,6 +39,70 @@ test('admission: a token bucket with a quarter-second burst; the hint spreads th
     }
   }
   assert.ok(admitted >= 990 && admitted <= 1010, `about 100/s over 10 s (${admitted})`);
+});
+
+test('admission: the floor is the fleet\'s, shared by the hub processes like the rate', () => {
+  // One process: 4 % of the fleet per second, at least 20/s.
+  assert.equal(defaultAdmissionRate(200), 20);
+  assert.equal(defaultAdmissionRate(1000), 40);
+  assert.equal(defaultAdmissionRate(10_000), 400);
+  // Two processes take half each, the floor included: a small fleet is admitted at 20/s in all, not 2 x 20.
+  assert.equal(defaultAdmissionRate(200, 2), 10);
+  assert.equal(defaultAdmissionRate(1000, 2), 20);
+  assert.equal(defaultAdmissionRate(10_000, 2), 200);
+  assert.equal(defaultAdmissionRate(300, 3), 20 / 3);
+  assert.equal(defaultAdmissionRate(200, 0), 20, 'no process counted yet: this one alone');
+
+  // Two processes on one fleet of 300 (floor-bound), each at its share, a storm on both: the
+  // fleet as a whole is admitted at the floor (20/s), not at 2 x 20.
+  let now = 0;
+  const hubs = [0, 1].map(() => new AdmissionControl({ ratePerS: defaultAdmissionRate(300, 2), missing: () => 150, now: () => now }));
+  const perSecond = new Map<number, number>();
+  for (let ms = 0; ms < 20_000; ms += 10) {
+    now += 10;
+    for (const h of hubs) {
+      for (let i = 0; i < 3; i++) {
+        const x = h.request();
+        if (x.admit) {
+          x.done(true);
+          perSecond.set(Math.floor(now / 1000), (perSecond.get(Math.floor(now / 1000)) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  const total = hubs.reduce((a, h) => a + h.admitted, 0);
+  assert.ok(total >= 390 && total <= 410, `about 20/s over 20 s in all (${total})`);
+  // Each process's burst is a quarter of its share: in all at most 1.25 x the fleet's floor in any second.
+  const peak = Math.max(...perSecond.values());
+  assert.ok(peak <= 25, `peak ${peak}/s within the fleet's rate + burst (with a floor per process: 2 x 25)`);
+  assert.equal(hubs[0]!.authenticated + hubs[1]!.authenticated, total);
+});
+
+test('admission: per-second counts of admitted, refused and authenticated handshakes', () => {
+  let now = 10_000;
+  const seconds: AdmissionSecond[] = [];
+  const a = new AdmissionControl({ ratePerS: 4, missing: () => 100, now: () => now });
+  a.onSecond = (s) => seconds.push(s);
+  const first = [a.request(), a.request()]; // one token at start: one in, one refused
+  now += 1000;
+  const second = [a.request(), a.request(), a.request()]; // a burst of one (a quarter of 4)
+  for (const x of [...first, ...second]) if (x.admit) x.done(true);
+  now += 1500;
+  a.flush();
+  assert.deepEqual(seconds, [
+    { at: 10_000, admitted: 1, refused: 1, authenticated: 0 },
+    { at: 11_000, admitted: 1, refused: 2, authenticated: 2 },
+  ]);
+  // A handshake that ends without authenticating frees its slot and is not counted as authenticated.
+  now += 5000;
+  const x = a.request();
+  assert.ok(x.admit);
+  if (x.admit) x.done(false);
+  assert.equal(a.inFlight, 0);
+  now += 1000;
+  a.flush();
+  assert.deepEqual(seconds.at(-1), { at: 17_000, admitted: 1, refused: 0, authenticated: 0 });
+  assert.equal(a.authenticated, 2);
 });
 
 test('admission: handshakes backing up (the hub short of CPU) stop further admissions until they finish', () => {
