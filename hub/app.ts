@@ -179,7 +179,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         return;
       }
       liveness.watch(ws);
-      new AgentLink(ws, ctx, req.headers.host ?? '', a.done);
+      new AgentLink(ws, ctx, req.headers.host ?? '', a.done, () => admission.paceMs());
     });
   });
 

@@ -42,7 +42,10 @@ export interface AdmissionSecond {
 
 export class AdmissionControl {
   #o: Required<Omit<AdmissionOptions, 'missing'>> & Pick<AdmissionOptions, 'missing'>;
-  #bucket: TokenBucket;
+  /** Made at the first request: tokens saved up while the hub was still starting would be a burst. */
+  #bucket: TokenBucket | null = null;
+  /** Paces acceptances sent (see `paceMs`), the same rate and burst; made with `#bucket`. */
+  #pace: TokenBucket | null = null;
   /** Admitted handshakes not finished yet, with when they were admitted; oldest first. */
   #inFlight = new Map<object, number>();
   /** Counters for the operator API and benchmarks. */
@@ -58,9 +61,33 @@ export class AdmissionControl {
 
   constructor(o: AdmissionOptions) {
     this.#o = { minHintS: 5, maxHintS: 900, slowMs: 5_000, maxInFlight: 500, now: Date.now, ...o };
-    // One token at start, not a full burst: a restarted hub's first second admits the rate (+1),
-    // not rate + burst (the 10,000-node restart peaked at 5.1 %/s with a full bucket).
-    this.#bucket = new TokenBucket(o.ratePerS, Math.ceil(o.ratePerS / 4), this.#o.now, 1);
+  }
+
+  /**
+   * One token at the first request, not a full burst: a restarted hub's first second admits the
+   * rate (+1), not rate + burst (the 10,000-node restart peaked at 5.1 %/s with a full bucket).
+   * Made then, not at construction: a hub that takes seconds to start listening would have
+   * filled it meanwhile.
+   */
+  #tokens(): TokenBucket {
+    if (!this.#bucket) {
+      const burst = Math.ceil(this.#o.ratePerS / 4);
+      this.#bucket = new TokenBucket(this.#o.ratePerS, burst, this.#o.now, 1);
+      this.#pace = new TokenBucket(this.#o.ratePerS, burst, this.#o.now, 1);
+    }
+    return this.#bucket;
+  }
+
+  /**
+   * How long (ms) to hold an admitted handshake's acceptance before sending it. A node is back
+   * when it is told it is accepted; a hub short of CPU finishes the handshakes it admitted over
+   * several seconds in one bunch, and that bunch is what the fleet sees. Acceptances are let out
+   * at the admitted rate (burst a quarter of it), so no second carries more than admissions can.
+   * The wait counts as in flight, so a long queue stops admissions (`slowMs`).
+   */
+  paceMs(): number {
+    this.#tokens();
+    return this.#pace!.debt(1);
   }
 
   get ratePerS(): number {
@@ -71,7 +98,8 @@ export class AdmissionControl {
   setRate(ratePerS: number): void {
     if (ratePerS === this.#o.ratePerS) return;
     this.#o.ratePerS = ratePerS;
-    this.#bucket.setRate(ratePerS, Math.ceil(ratePerS / 4));
+    this.#bucket?.setRate(ratePerS, Math.ceil(ratePerS / 4));
+    this.#pace?.setRate(ratePerS, Math.ceil(ratePerS / 4));
   }
 
   /** One call per new agent connection, before any work is done for it. */
@@ -80,7 +108,7 @@ export class AdmissionControl {
   }
 
   request(): Admission {
-    if (!this.#congested() && this.#bucket.take()) {
+    if (!this.#congested() && this.#tokens().take()) {
       this.admitted++;
       this.#tick().admitted++;
       const key = {};

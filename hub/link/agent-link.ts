@@ -4,6 +4,7 @@
 // only after commit; command acks recorded; stored commands (re)sent. Per-node report rate is
 // capped (a flood is slowed, not stored faster); inventory size caps live in the store.
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type WebSocket from 'ws';
 import { authMessage, decodeAgentMessage, encodeHubMessage, isReport } from '../../shared/protocol/index.ts';
 import type { AgentMessage, Command, Hello, HubMessage, Report } from '../../shared/protocol/index.ts';
@@ -39,8 +40,13 @@ export class AgentLink implements LocalLink {
 
   #handshakeEnd: (authenticated?: boolean) => void;
 
-  /** `onHandshakeEnd`: called once, when the node is authenticated (true) or the socket closed. */
-  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: (authenticated: boolean) => void = () => {}) {
+  #paceMs: () => number;
+
+  /**
+   * `onHandshakeEnd`: called once, when the node is authenticated (true) or the socket closed.
+   * `paceMs`: how long to hold the acceptance of a node (admission control paces them).
+   */
+  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: (authenticated: boolean) => void = () => {}, paceMs: () => number = () => 0) {
     this.ws = ws;
     this.#ctx = ctx;
     this.host = host;
@@ -50,6 +56,7 @@ export class AgentLink implements LocalLink {
       ended = true;
       onHandshakeEnd(authenticated);
     };
+    this.#paceMs = paceMs;
     this.#rate = new TokenBucket(ctx.policy.reportRatePerS, ctx.policy.reportBurst, ctx.now);
     const timer = setTimeout(() => {
       if (this.#ready) return;
@@ -192,6 +199,8 @@ export class AgentLink implements LocalLink {
       this.ws.close(4001, 'pending');
       return;
     }
+    const wait = this.#paceMs();
+    if (wait > 0) await sleep(wait);
     if (this.#closed) return;
     this.nodeId = id;
     this.#ready = true;

@@ -105,10 +105,34 @@ test('admission: per-second counts of admitted, refused and authenticated handsh
   assert.equal(a.authenticated, 2);
 });
 
+test('admission: acceptances finished in one bunch are let out at the admitted rate', () => {
+  let now = 0;
+  const a = new AdmissionControl({ ratePerS: 4, missing: () => 100, now: () => now });
+  // Eight handshakes admitted over two seconds that a busy hub finishes at the same instant.
+  const waits = Array.from({ length: 8 }, () => a.paceMs());
+  assert.deepEqual(waits, [0, 250, 500, 750, 1000, 1250, 1500, 1750], 'one at once, then 4 per second');
+  // Quiet for a while: at most the burst (a quarter of the rate, here 1) goes out at once again.
+  now += 10_000;
+  assert.deepEqual([a.paceMs(), a.paceMs()], [0, 250]);
+  // A lower rate (the fleet shrank, another process joined) paces at that rate from now on.
+  now += 10_000;
+  a.setRate(2);
+  assert.deepEqual([a.paceMs(), a.paceMs(), a.paceMs()], [0, 500, 1000]);
+});
+
+test('admission: tokens are not saved up while the hub is still starting', () => {
+  let now = 0;
+  const a = new AdmissionControl({ ratePerS: 100, missing: () => 4000, now: () => now });
+  now += 5_000; // store opened, bundles registered, ... nobody could dial yet
+  assert.equal(Array.from({ length: 50 }, () => a.request()).filter((x) => x.admit).length, 1, 'the first second after the first request admits the rate (+1), not the burst too');
+});
+
 test('admission: handshakes backing up (the hub short of CPU) stop further admissions until they finish', () => {
   let now = 0;
   const a = new AdmissionControl({ ratePerS: 100, missing: () => 1000, now: () => now, slowMs: 5_000, maxInFlight: 30 });
-  now += 1000; // the bucket starts with one token
+  const opening = a.request(); // the bucket starts with one token, at the first request
+  if (opening.admit) opening.done(true);
+  now += 1000;
   const first = Array.from({ length: 25 }, () => a.request());
   assert.ok(first.every((x) => x.admit));
   assert.equal(a.inFlight, 25);
