@@ -120,8 +120,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   const timers = new HubTimers(ctx);
   await timers.refreshFleet();
   // Several hub processes on one PostgreSQL share the fleet's admission budget (5 %/s of the
-  // fleet in all): each admits its share of the rate and sizes its hints for its share of the
-  // nodes coming back. Processes silent for 30 s are gone (the store reaps them).
+  // fleet in all, its floor included): each admits its share of the rate and sizes its hints for
+  // its share of the nodes coming back. A process counts while its heartbeat (every 5 s) is under
+  // 15 s old; one just killed still counts for those seconds, which errs on the slow side.
   // Preauthorised keys never seen yet are nodes about to dial (a fleet provisioned and powered
   // on): they count in the fleet the rate and the hints are sized for.
   let processes = 1;
@@ -129,18 +130,23 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   const countProcesses = async () => {
     unseen = await store.countUnseenPreauthorized();
     if (store.dialect === 'sqlite') return;
-    processes = Math.max(1, (await store.listHubs()).filter((h) => h.lastBeat > now() - 30_000).length);
+    processes = Math.max(1, (await store.listHubs()).filter((h) => h.lastBeat > now() - 15_000).length);
   };
   await countProcesses();
   const admission = new AdmissionControl({
-    ratePerS: o.admitRatePerS ?? defaultAdmissionRate((timers.fleet.accepted + unseen) / processes),
+    ratePerS: o.admitRatePerS ?? defaultAdmissionRate(timers.fleet.accepted + unseen, processes),
     missing: () => Math.max(0, timers.fleet.accepted + unseen - timers.fleet.connected) / processes,
     now,
   });
   timers.onFleet = (f) => void countProcesses().catch((err) => log.warn('cannot count hub processes', { err }))
     .then(() => {
-      if (o.admitRatePerS === undefined) admission.setRate(defaultAdmissionRate((f.accepted + unseen) / processes));
+      if (o.admitRatePerS === undefined) admission.setRate(defaultAdmissionRate(f.accepted + unseen, processes));
     });
+  // Per second while handshakes come in (after a restart): admitted, refused, and authenticated
+  // (what the nodes see as back), so a bunching of completed handshakes shows in the log.
+  admission.onSecond = (s) => log.info('admission', { at: new Date(s.at).toISOString(), admitted: s.admitted, refused: s.refused, authenticated: s.authenticated, ratePerS: admission.ratePerS });
+  const admissionTick = setInterval(() => admission.flush(), 1000);
+  admissionTick.unref();
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -173,7 +179,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         return;
       }
       liveness.watch(ws);
-      new AgentLink(ws, ctx, req.headers.host ?? '', a.done);
+      new AgentLink(ws, ctx, req.headers.host ?? '', a.done, () => admission.paceMs());
     });
   });
 
@@ -232,6 +238,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     close: async () => {
       await rollouts.stop();
       timers.stop();
+      clearInterval(admissionTick);
       feed.close();
       liveness.stop();
       await links.stop();

@@ -4,6 +4,7 @@
 // only after commit; command acks recorded; stored commands (re)sent. Per-node report rate is
 // capped (a flood is slowed, not stored faster); inventory size caps live in the store.
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type WebSocket from 'ws';
 import { authMessage, decodeAgentMessage, encodeHubMessage, isReport } from '../../shared/protocol/index.ts';
 import type { AgentMessage, Command, Hello, HubMessage, Report } from '../../shared/protocol/index.ts';
@@ -37,19 +38,25 @@ export class AgentLink implements LocalLink {
   /** Commands the node rate-limited, waiting to go again (cleared when the socket closes). */
   #retries = new Set<NodeJS.Timeout>();
 
-  #handshakeEnd: () => void;
+  #handshakeEnd: (authenticated?: boolean) => void;
 
-  /** `onHandshakeEnd`: called once, when the node is authenticated or the socket closed. */
-  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: () => void = () => {}) {
+  #paceMs: () => number;
+
+  /**
+   * `onHandshakeEnd`: called once, when the node is authenticated (true) or the socket closed.
+   * `paceMs`: how long to hold the acceptance of a node (admission control paces them).
+   */
+  constructor(ws: WebSocket, ctx: HubContext, host: string, onHandshakeEnd: (authenticated: boolean) => void = () => {}, paceMs: () => number = () => 0) {
     this.ws = ws;
     this.#ctx = ctx;
     this.host = host;
     let ended = false;
-    this.#handshakeEnd = () => {
+    this.#handshakeEnd = (authenticated = false) => {
       if (ended) return;
       ended = true;
-      onHandshakeEnd();
+      onHandshakeEnd(authenticated);
     };
+    this.#paceMs = paceMs;
     this.#rate = new TokenBucket(ctx.policy.reportRatePerS, ctx.policy.reportBurst, ctx.now);
     const timer = setTimeout(() => {
       if (this.#ready) return;
@@ -192,6 +199,8 @@ export class AgentLink implements LocalLink {
       this.ws.close(4001, 'pending');
       return;
     }
+    const wait = this.#paceMs();
+    if (wait > 0) await sleep(wait);
     if (this.#closed) return;
     this.nodeId = id;
     this.#ready = true;
@@ -203,7 +212,7 @@ export class AgentLink implements LocalLink {
       ...(node.inventoryHash ? { inventoryHash: node.inventoryHash } : {}),
     });
     for (const c of await ctx.store.outstandingCommands(id)) this.#send(c.command);
-    this.#handshakeEnd();
+    this.#handshakeEnd(true);
   }
 
   async #ack(ref: string, result: 'accepted' | 'duplicate' | 'rejected', code?: string, message?: string): Promise<void> {

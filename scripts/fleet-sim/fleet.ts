@@ -46,6 +46,8 @@ export class Fleet {
   readonly authAt: number[];
   /** Every authentication, in arrival order. */
   readonly auths: Array<[number, number]> = [];
+  /** Last time the hub sent a node its acceptance (hub clock = this machine's; 0: never). */
+  readonly hubAuthAt: number[];
   readonly latencies: number[] = [];
   readonly offers = new Map<number, string[]>();
   readonly outcomes = new Map<number, Array<[string, string]>>();
@@ -55,6 +57,7 @@ export class Fleet {
   private constructor(n: number) {
     this.n = n;
     this.authAt = new Array<number>(n).fill(0);
+    this.hubAuthAt = new Array<number>(n).fill(0);
   }
 
   /** Forks the workers and opens every node (identities, outboxes); nothing dials yet. */
@@ -94,6 +97,7 @@ export class Fleet {
       this.authAt[g] = at;
       this.auths.push([g, at]);
     }
+    for (const [g, at] of m.hubAuths) this.hubAuthAt[g] = at;
     this.latencies.push(...m.lat);
     for (const [g, d] of m.offers) this.offers.set(g, [...(this.offers.get(g) ?? []), d]);
     for (const [g, d, r] of m.outcomes) this.outcomes.set(g, [...(this.outcomes.get(g) ?? []), [d, r]]);

@@ -32,8 +32,10 @@ export type FromWorker =
   | { type: 'ready'; fingerprints: string[] }
   | {
       type: 'events';
-      /** [node, ms epoch] of each authentication. */
+      /** [node, ms epoch] of each authentication as the worker handled it. */
       auths: Array<[number, number]>;
+      /** [node, ms epoch] the hub sent each acceptance (its auth.result hubTime: what a node with a CPU of its own sees). */
+      hubAuths: Array<[number, number]>;
       /** report → ack latencies (ms). */
       lat: number[];
       /** [node, deploymentId] of each offer accepted. */

@@ -2,7 +2,7 @@
 // simulated fleet preauthorised and connected, and the scenarios (reports and their acks, a hub
 // kill + restart, a whole rollout with a bundle that fails on chosen nodes). Every wait has a
 // deadline and says how far it got, so a load run on a busy machine ends with figures, not a hang.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Fleet, type FleetOptions } from './fleet.ts';
@@ -129,6 +129,41 @@ export interface RestartRun {
   peakPerSecond: number;
   peakShare: number;
   histogram: Array<[number, number]>;
+  /**
+   * The same by when the hub sent each acceptance (what a node with its own CPU sees; the
+   * figures above are when a worker process shared by thousands of nodes handled it).
+   */
+  hubSent: { peakPerSecond: number; peakShare: number; histogram: Array<[number, number]> };
+  /** Per second, from the hub processes' logs (summed): handshakes admitted and authenticated. */
+  admission: { peakAdmitted: number; peakAuthenticated: number; seconds: Array<[number, { admitted: number; refused: number; authenticated: number }]> };
+}
+
+/** Counts per whole second since `t0`. */
+function perSecondOf(times: readonly number[], t0: number): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const t of times) m.set(Math.floor((t - t0) / 1000), (m.get(Math.floor((t - t0) / 1000)) ?? 0) + 1);
+  return m;
+}
+
+/** The hubs' per-second admission log lines since `since`, summed over the processes, by second since `t0`. */
+async function admissionSeconds(r: Rig, since: number, t0: number): Promise<RestartRun['admission']> {
+  const sum = new Map<number, { admitted: number; refused: number; authenticated: number }>();
+  for (let i = 0; i < r.hubs.length; i++) {
+    const text = await readFile(join(r.dir, `hub${i || ''}.log`), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.includes('"msg":"admission"')) continue;
+      const l = JSON.parse(line) as { at: string; admitted: number; refused: number; authenticated: number };
+      const at = Date.parse(l.at);
+      if (at < since) continue;
+      const k = Math.floor((at - t0) / 1000);
+      const e = sum.get(k) ?? { admitted: 0, refused: 0, authenticated: 0 };
+      sum.set(k, { admitted: e.admitted + l.admitted, refused: e.refused + l.refused, authenticated: e.authenticated + l.authenticated });
+    }
+  }
+  const seconds = [...sum.entries()].sort((a, b) => a[0] - b[0]);
+  return {
+    peakAdmitted: Math.max(0, ...seconds.map(([, c]) => c.admitted)), peakAuthenticated: Math.max(0, ...seconds.map(([, c]) => c.authenticated)), seconds,
+  };
 }
 
 /**
@@ -161,15 +196,19 @@ export async function killAndRestart(r: Rig, downMs: number, timeoutMs: number, 
   r.hub = hubs[0]!;
   await waitUntil('the whole fleet to re-authenticate', () => r.fleet.connected(killAt) >= r.fleet.n, timeoutMs, 500,
     () => `${r.fleet.connected(killAt)} of ${r.fleet.n} back`).catch((err: Error) => progress.out?.(`    ${err.message}; measuring what came back`));
+  await sleep(1500); // the hubs log a second's admission counts once it is over
   const back = r.fleet.authAt.filter((t) => t > killAt).map((t) => t - upAt);
-  const perSecond = new Map<number, number>();
-  for (const t of back) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+  const perSecond = perSecondOf(back, 0);
   const peak = Math.max(0, ...perSecond.values());
+  const sent = perSecondOf(r.fleet.hubAuthAt.filter((t) => t > killAt), upAt);
+  const sentPeak = Math.max(0, ...sent.values());
   return {
     downMs: upAt - killAt, back: back.length,
     p50: percentile(back, 0.5), p99: percentile(back, 0.99), max: Math.max(...back),
     peakPerSecond: peak, peakShare: peak / r.fleet.n,
     histogram: [...perSecond.entries()].sort((a, b) => a[0] - b[0]),
+    hubSent: { peakPerSecond: sentPeak, peakShare: sentPeak / r.fleet.n, histogram: [...sent.entries()].sort((a, b) => a[0] - b[0]) },
+    admission: await admissionSeconds(r, killAt, upAt),
   };
 }
 

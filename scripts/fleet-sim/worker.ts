@@ -21,7 +21,7 @@ const inventorySerial: number[] = [];
 const fingerprints: string[] = [];
 const ac = new AbortController();
 const sentAt = new Map<number, Map<number, number>>(); // node → seq → when appended
-let batch: { auths: Array<[number, number]>; lat: number[]; offers: Array<[number, string]>; outcomes: Array<[number, string, string]> } = { auths: [], lat: [], offers: [], outcomes: [] };
+let batch: { auths: Array<[number, number]>; hubAuths: Array<[number, number]>; lat: number[]; offers: Array<[number, string]>; outcomes: Array<[number, string, string]> } = { auths: [], hubAuths: [], lat: [], offers: [], outcomes: [] };
 
 // Why links went down and how long they then waited (the agent's own log line, counted): shows
 // whether stragglers after a restart are the hub's backoff hints or the agent's exponential backoff.
@@ -39,9 +39,9 @@ const countingLog: Logger = {
 };
 
 setInterval(() => {
-  if (!batch.auths.length && !batch.lat.length && !batch.offers.length && !batch.outcomes.length) return;
+  if (!batch.auths.length && !batch.hubAuths.length && !batch.lat.length && !batch.offers.length && !batch.outcomes.length) return;
   send({ type: 'events', ...batch });
-  batch = { auths: [], lat: [], offers: [], outcomes: [] };
+  batch = { auths: [], hubAuths: [], lat: [], offers: [], outcomes: [] };
 }, 200).unref();
 
 async function open(i: number): Promise<void> {
@@ -67,6 +67,9 @@ async function open(i: number): Promise<void> {
       location: async () => null,
     },
     timings: { ...init.timings },
+    // The hub's time in its acceptance: when the hub sent it. Thousands of nodes share this
+    // worker's event loop, which can handle a second's acceptances late and in one bunch.
+    timeFloor: { raiseFromHub: async (t: number) => void batch.hubAuths.push([g, t]) },
     log: countingLog,
     onStatus: (s) => {
       if (s === 'authenticated') batch.auths.push([g, Date.now()]);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdmissionControl } from '../../hub/link/admission.ts';
+import { AdmissionControl, defaultAdmissionRate, type AdmissionSecond } from '../../hub/link/admission.ts';
 import { startTestHub } from '../support/hub-in-process.ts';
 import { waitFor } from '../support/dev-hub.ts';
 import { startAgent, type TestAgent } from './agents.ts';
@@ -41,10 +41,98 @@ test('admission: a token bucket with a quarter-second burst; the hint spreads th
   assert.ok(admitted >= 990 && admitted <= 1010, `about 100/s over 10 s (${admitted})`);
 });
 
+test('admission: the floor is the fleet\'s, shared by the hub processes like the rate', () => {
+  // One process: 4 % of the fleet per second, at least 20/s.
+  assert.equal(defaultAdmissionRate(200), 20);
+  assert.equal(defaultAdmissionRate(1000), 40);
+  assert.equal(defaultAdmissionRate(10_000), 400);
+  // Two processes take half each, the floor included: a small fleet is admitted at 20/s in all, not 2 x 20.
+  assert.equal(defaultAdmissionRate(200, 2), 10);
+  assert.equal(defaultAdmissionRate(1000, 2), 20);
+  assert.equal(defaultAdmissionRate(10_000, 2), 200);
+  assert.equal(defaultAdmissionRate(300, 3), 20 / 3);
+  assert.equal(defaultAdmissionRate(200, 0), 20, 'no process counted yet: this one alone');
+
+  // Two processes on one fleet of 300 (floor-bound), each at its share, a storm on both: the
+  // fleet as a whole is admitted at the floor (20/s), not at 2 x 20.
+  let now = 0;
+  const hubs = [0, 1].map(() => new AdmissionControl({ ratePerS: defaultAdmissionRate(300, 2), missing: () => 150, now: () => now }));
+  const perSecond = new Map<number, number>();
+  for (let ms = 0; ms < 20_000; ms += 10) {
+    now += 10;
+    for (const h of hubs) {
+      for (let i = 0; i < 3; i++) {
+        const x = h.request();
+        if (x.admit) {
+          x.done(true);
+          perSecond.set(Math.floor(now / 1000), (perSecond.get(Math.floor(now / 1000)) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  const total = hubs.reduce((a, h) => a + h.admitted, 0);
+  assert.ok(total >= 390 && total <= 410, `about 20/s over 20 s in all (${total})`);
+  // Each process's burst is a quarter of its share: in all at most 1.25 x the fleet's floor in any second.
+  const peak = Math.max(...perSecond.values());
+  assert.ok(peak <= 25, `peak ${peak}/s within the fleet's rate + burst (with a floor per process: 2 x 25)`);
+  assert.equal(hubs[0]!.authenticated + hubs[1]!.authenticated, total);
+});
+
+test('admission: per-second counts of admitted, refused and authenticated handshakes', () => {
+  let now = 10_000;
+  const seconds: AdmissionSecond[] = [];
+  const a = new AdmissionControl({ ratePerS: 4, missing: () => 100, now: () => now });
+  a.onSecond = (s) => seconds.push(s);
+  const first = [a.request(), a.request()]; // one token at start: one in, one refused
+  now += 1000;
+  const second = [a.request(), a.request(), a.request()]; // a burst of one (a quarter of 4)
+  for (const x of [...first, ...second]) if (x.admit) x.done(true);
+  now += 1500;
+  a.flush();
+  assert.deepEqual(seconds, [
+    { at: 10_000, admitted: 1, refused: 1, authenticated: 0 },
+    { at: 11_000, admitted: 1, refused: 2, authenticated: 2 },
+  ]);
+  // A handshake that ends without authenticating frees its slot and is not counted as authenticated.
+  now += 5000;
+  const x = a.request();
+  assert.ok(x.admit);
+  if (x.admit) x.done(false);
+  assert.equal(a.inFlight, 0);
+  now += 1000;
+  a.flush();
+  assert.deepEqual(seconds.at(-1), { at: 17_000, admitted: 1, refused: 0, authenticated: 0 });
+  assert.equal(a.authenticated, 2);
+});
+
+test('admission: acceptances finished in one bunch are let out at the admitted rate', () => {
+  let now = 0;
+  const a = new AdmissionControl({ ratePerS: 4, missing: () => 100, now: () => now });
+  // Eight handshakes admitted over two seconds that a busy hub finishes at the same instant.
+  const waits = Array.from({ length: 8 }, () => a.paceMs());
+  assert.deepEqual(waits, [0, 250, 500, 750, 1000, 1250, 1500, 1750], 'one at once, then 4 per second');
+  // Quiet for a while: at most the burst (a quarter of the rate, here 1) goes out at once again.
+  now += 10_000;
+  assert.deepEqual([a.paceMs(), a.paceMs()], [0, 250]);
+  // A lower rate (the fleet shrank, another process joined) paces at that rate from now on.
+  now += 10_000;
+  a.setRate(2);
+  assert.deepEqual([a.paceMs(), a.paceMs(), a.paceMs()], [0, 500, 1000]);
+});
+
+test('admission: tokens are not saved up while the hub is still starting', () => {
+  let now = 0;
+  const a = new AdmissionControl({ ratePerS: 100, missing: () => 4000, now: () => now });
+  now += 5_000; // store opened, bundles registered, ... nobody could dial yet
+  assert.equal(Array.from({ length: 50 }, () => a.request()).filter((x) => x.admit).length, 1, 'the first second after the first request admits the rate (+1), not the burst too');
+});
+
 test('admission: handshakes backing up (the hub short of CPU) stop further admissions until they finish', () => {
   let now = 0;
   const a = new AdmissionControl({ ratePerS: 100, missing: () => 1000, now: () => now, slowMs: 5_000, maxInFlight: 30 });
-  now += 1000; // the bucket starts with one token
+  const opening = a.request(); // the bucket starts with one token, at the first request
+  if (opening.admit) opening.done(true);
+  now += 1000;
   const first = Array.from({ length: 25 }, () => a.request());
   assert.ok(first.every((x) => x.admit));
   assert.equal(a.inFlight, 25);

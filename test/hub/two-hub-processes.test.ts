@@ -120,4 +120,33 @@ if (!postgresBinDir()) {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('two hub processes on one PostgreSQL share the fleet\'s admission floor: a small fleet is admitted at 20/s in all', { timeout: 300_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hub-two-floor-'));
+    const db = `two_floor_${process.pid}`;
+    const url = await cluster.createDatabase(db);
+    const hubs: Hub[] = [];
+    try {
+      await mkdir(join(dir, 'bundles'));
+      const seed = await openStore({ url });
+      try {
+        await Promise.all(Array.from({ length: 100 }, () => addNode(seed)));
+      } finally {
+        await seed.close();
+      }
+      const start = async () => startHub({ store: await openStore({ url }), host: '127.0.0.1', port: 0, bundlesDir: join(dir, 'bundles'), log: silentLogger() });
+      hubs.push(await start());
+      assert.equal(hubs[0]!.admission.ratePerS, 20, 'alone: the floor (4 % of 100 is less)');
+      hubs.push(await start());
+      // Each its share of the floor, not a floor of its own (that admitted 2 x 20/s).
+      await waitFor('both processes at half the floor', () => hubs.every((h) => h.admission.ratePerS === 10), 60_000, 100);
+    } finally {
+      for (const h of hubs) {
+        await h.close().catch(() => {});
+        await h.store.close().catch(() => {});
+      }
+      await cluster.dropDatabase(db).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 }
