@@ -27,7 +27,14 @@ import { CACHE, PINNED_NODE, ROOT, binaryPath } from './build/paths.ts';
 
 const QEMU_ENV = { ...process.env, QEMU_LD_PREFIX: '/usr/aarch64-linux-gnu' };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const out = (s: string) => process.stdout.write(`${s}\n`);
+// `bench-binary … | head`: once the reader has gone, output is dropped and the bench runs on to
+// its normal end, so the hub and agents it started are still stopped by their finally blocks.
+let readerGone = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  readerGone = true;
+});
+const out = (s: string) => void (readerGone || process.stdout.write(`${s}\n`));
 
 function once(file: string, args: string[], env?: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();
