@@ -3,7 +3,7 @@
 // interface) so a diff touches one disk or interface, not the whole list. Values that change on
 // every run go to `volatile`.
 import type Systeminformation from 'systeminformation';
-import { networkInterfaces as osInterfaces } from 'node:os';
+import { readNetInterfaces } from './net-interfaces.ts';
 import type { JsonObject, JsonValue } from './types.ts';
 
 // systeminformation evaluates ~20 modules (and child_process, os, net) when loaded: it is loaded
@@ -156,21 +156,11 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   },
   {
     name: 'network',
-    run: async () => {
-      const list = await (await sysinfo()).networkInterfaces();
-      const all = osInterfaces();
-      const ifaces = (Array.isArray(list) ? list : [list]).filter((n) => !n.internal);
-      return {
-        facts: {
-          network: keyed(ifaces, (n) => str(n.iface), (n) => ({
-            mac: known(n.mac),
-            // systeminformation keeps one address per family; the kernel list has all of them.
-            addresses: (all[n.iface] ?? []).map((a) => a.cidr ?? a.address).sort() as JsonValue,
-            speedMbps: positive(n.speed), operstate: known(n.operstate), type: known(n.type), mtu: num(n.mtu), default: n.default ?? false, virtual: n.virtual ?? false,
-          })),
-        },
-      };
-    },
+    run: async () => ({
+      facts: {
+        network: keyed(await readNetInterfaces(), (n) => n.iface, ({ iface: _iface, ...n }) => ({ ...n, addresses: n.addresses as JsonValue })),
+      },
+    }),
   },
   {
     name: 'temperature',
