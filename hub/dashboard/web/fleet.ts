@@ -39,10 +39,15 @@ export async function renderSummary(into: HTMLElement): Promise<void> {
   );
 }
 
+/** Renders started so far: an answer to an older one (a filter, sort or page since) is dropped. */
+let renders = 0;
+
 export async function renderFleet(main: HTMLElement, open: (fp: string) => void): Promise<void> {
+  const mine = ++renders;
   const q = new URLSearchParams({ sort: fleetState.sort, dir: fleetState.dir, offset: String(fleetState.offset), limit: String(PAGE) });
   for (const [k, v] of Object.entries(fleetState.filters)) if (v) q.set(k, v);
   const data = await api<{ total: number; offset: number; rows: NodeLine[] }>(`/admin/dashboard/nodes?${q}`);
+  if (mine !== renders) return;
   const rerender = () => void renderFleet(main, open);
 
   const form = h('form', { class: 'filters', 'aria-label': 'Filter nodes' },

@@ -61,6 +61,8 @@ test('filters and sorting narrow the table; a pending enrolment can be found', a
     // 60 nodes over 4 sites and 2 groups: HAM-02 holds i%4==1, all odd → all east.
     await page.locator('table.nodes caption', { hasText: 'Nodes (15)' }).waitFor(WAIT);
     await page.getByRole('button', { name: 'Clear' }).click();
+    // Clear re-reads the table and replaces the form: choose in the new one, not the old.
+    await page.locator('table.nodes caption', { hasText: 'Nodes (61)' }).waitFor(WAIT);
     await page.locator('form.filters select[name=status]').selectOption('pending');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.locator('table.nodes caption', { hasText: 'Nodes (1)' }).waitFor(WAIT);
