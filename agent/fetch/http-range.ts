@@ -3,6 +3,7 @@
 // we are actually waiting for the network (a slow consumer is not a stall).
 import type { IncomingMessage } from 'node:http';
 import { OutpostError } from '../../shared/errors.ts';
+import { DataWait } from './data-wait.ts';
 import { networkError, type HttpTransport } from '../net/http-transport.ts';
 import { fallback, socketGet } from './socket-get.ts';
 
@@ -84,12 +85,8 @@ export async function* withDeadline(res: IncomingMessage, deadlineMs: number, ex
   let queued = 0;
   let ended = false;
   let failure: unknown = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const data = new DataWait();
+  const notify = () => data.notify();
   res.on('data', (c: Buffer) => {
     queue.push(c);
     queued += c.length;
@@ -117,13 +114,9 @@ export async function* withDeadline(res: IncomingMessage, deadlineMs: number, ex
       if (ended) break;
       if (failure !== null) throw networkError(failure, 'reading response');
       // The deadline only runs while we wait for the network (a slow consumer is not a stall).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          failure ??= new OutpostError('E_FETCH_STALL', `no data for ${deadlineMs} ms`, { retryable: true });
-          res.destroy();
-          resolve();
-        }, deadlineMs);
-        wake = () => (clearTimeout(timer), resolve());
+      await data.wait(deadlineMs, (stall) => {
+        failure ??= stall;
+        res.destroy();
       });
     }
     if (expected !== null && got < expected) {

@@ -10,6 +10,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { OutpostError } from '../../shared/errors.ts';
+import { DataWait } from './data-wait.ts';
 import { networkError } from '../net/http-transport.ts';
 import type { TlsMaterial } from '../net/tls-options.ts';
 
@@ -80,12 +81,8 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
   let paused = false;
   let ended = false;
   let failure: unknown = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const data = new DataWait();
+  const notify = () => data.notify();
 
   // Head bytes until the blank line; then body bytes are passed on as read.
   let head: Buffer | null = Buffer.alloc(0);
@@ -204,13 +201,9 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
         if (failure !== null) throw networkError(failure, 'reading response');
         if (ended) return;
         // The deadline only runs while we wait for the network (a slow consumer is not a stall).
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            failure ??= new OutpostError('E_FETCH_STALL', `no data for ${spec.deadlineMs} ms`, { retryable: true });
-            socket.destroy();
-            resolve();
-          }, spec.deadlineMs);
-          wake = () => (clearTimeout(timer), resolve());
+        await data.wait(spec.deadlineMs, (stall) => {
+          failure ??= stall;
+          socket.destroy();
         });
       }
     } finally {
