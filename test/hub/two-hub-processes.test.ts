@@ -93,53 +93,25 @@ if (!postgresBinDir()) {
     }
   });
 
-  test('two hub processes on one PostgreSQL admit handshakes at half the fleet rate each', { timeout: 300_000 }, async () => {
+  /** Seeds `nodes` nodes, starts one hub (rate `alone`), then a second: each ends at `each`. */
+  async function sharedAdmission(db: string, nodes: number, alone: number, aloneWhy: string, each: number, eachWhy: string): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'hub-two-admission-'));
-    const url = await cluster.createDatabase(`two_adm_${process.pid}`);
-    const hubs: Hub[] = [];
-    try {
-      await mkdir(join(dir, 'bundles'));
-      const seed = await openStore({ url });
-      try {
-        for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, () => addNode(seed)));
-      } finally {
-        await seed.close();
-      }
-      const start = async () => startHub({ store: await openStore({ url }), host: '127.0.0.1', port: 0, bundlesDir: join(dir, 'bundles'), log: silentLogger() });
-      hubs.push(await start());
-      assert.equal(hubs[0]!.admission.ratePerS, 80, 'alone: 4 % of 2,000 nodes per second');
-      hubs.push(await start());
-      // The second counts both at its start; the first sees the second at its next fleet count.
-      await waitFor('both processes at half the rate', () => hubs.every((h) => h.admission.ratePerS === 40), 60_000, 100);
-    } finally {
-      for (const h of hubs) {
-        await h.close().catch(() => {});
-        await h.store.close().catch(() => {});
-      }
-      await cluster.dropDatabase(`two_adm_${process.pid}`).catch(() => {});
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('two hub processes on one PostgreSQL share the fleet\'s admission floor: a small fleet is admitted at 20/s in all', { timeout: 300_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hub-two-floor-'));
-    const db = `two_floor_${process.pid}`;
     const url = await cluster.createDatabase(db);
     const hubs: Hub[] = [];
     try {
       await mkdir(join(dir, 'bundles'));
       const seed = await openStore({ url });
       try {
-        await Promise.all(Array.from({ length: 100 }, () => addNode(seed)));
+        for (let i = 0; i < nodes; i += 100) await Promise.all(Array.from({ length: Math.min(100, nodes - i) }, () => addNode(seed)));
       } finally {
         await seed.close();
       }
       const start = async () => startHub({ store: await openStore({ url }), host: '127.0.0.1', port: 0, bundlesDir: join(dir, 'bundles'), log: silentLogger() });
       hubs.push(await start());
-      assert.equal(hubs[0]!.admission.ratePerS, 20, 'alone: the floor (4 % of 100 is less)');
+      assert.equal(hubs[0]!.admission.ratePerS, alone, aloneWhy);
       hubs.push(await start());
-      // Each its share of the floor, not a floor of its own (that admitted 2 x 20/s).
-      await waitFor('both processes at half the floor', () => hubs.every((h) => h.admission.ratePerS === 10), 60_000, 100);
+      // The second counts both at its start; the first sees the second at its next fleet count.
+      await waitFor(eachWhy, () => hubs.every((h) => h.admission.ratePerS === each), 60_000, 100);
     } finally {
       for (const h of hubs) {
         await h.close().catch(() => {});
@@ -148,5 +120,12 @@ if (!postgresBinDir()) {
       await cluster.dropDatabase(db).catch(() => {});
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  test('two hub processes on one PostgreSQL admit handshakes at half the fleet rate each', { timeout: 300_000 }, () =>
+    sharedAdmission(`two_adm_${process.pid}`, 2000, 80, 'alone: 4 % of 2,000 nodes per second', 40, 'both processes at half the rate'));
+
+  // Each its share of the floor, not a floor of its own (that admitted 2 x 20/s).
+  test('two hub processes on one PostgreSQL share the fleet\'s admission floor: a small fleet is admitted at 20/s in all', { timeout: 300_000 }, () =>
+    sharedAdmission(`two_floor_${process.pid}`, 100, 20, 'alone: the floor (4 % of 100 is less)', 10, 'both processes at half the floor'));
 }
