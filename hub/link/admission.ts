@@ -102,11 +102,12 @@ export class AdmissionControl {
     this.#pace?.setRate(ratePerS, Math.ceil(ratePerS / 4));
   }
 
-  /** One call per new agent connection, before any work is done for it. */
+  /** Admitted handshakes not finished yet (acceptances held back by pacing included). */
   get inFlight(): number {
     return this.#inFlight.size;
   }
 
+  /** One call per new agent connection, before any work is done for it. */
   request(): Admission {
     if (!this.#congested() && this.#tokens().take()) {
       this.admitted++;
