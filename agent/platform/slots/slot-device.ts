@@ -14,6 +14,11 @@ export interface SlotDeviceOptions {
 }
 
 const READ_CHUNK = 1 << 20;
+// Write-behind: every this many bytes written, an fdatasync is started in the background (never
+// more than one at a time), so the device writes while the next blocks are verified and the
+// final fsync only waits for the tail instead of the whole image. A write-back error is reported
+// to one fsync caller only (the kernel's errseq), so the background one's is kept for finish().
+const WRITE_BEHIND_BYTES = 8 << 20;
 
 export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
   const sysfs = opts.sysfs ?? '/sys';
@@ -59,6 +64,17 @@ export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
 
 function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
   let closed = false;
+  let unsynced = 0;
+  let flushing: Promise<void> | null = null;
+  let flushError: unknown = null;
+  const writeBehind = () => {
+    if (unsynced < WRITE_BEHIND_BYTES || flushing) return;
+    unsynced = 0;
+    flushing = fh.datasync().then(
+      () => void (flushing = null),
+      (err) => void ((flushError ??= err), (flushing = null)),
+    );
+  };
   return {
     async write(offset, data) {
       if (closed) throw new OutpostError('E_SLOT_WRITE', `${path}: writer is closed`);
@@ -72,10 +88,14 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
       } catch (err) {
         throw new OutpostError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err });
       }
+      unsynced += data.length;
+      writeBehind();
     },
     async finish() {
       if (closed) return;
       try {
+        await flushing;
+        if (flushError) throw flushError;
         await fh.sync(); // data durable before anyone records it as written
       } catch (err) {
         throw new OutpostError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
@@ -87,6 +107,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
     async close() {
       if (closed) return;
       closed = true;
+      await flushing; // not closed under a flush still running on the pool
       await fh.close();
     },
   };

@@ -35,6 +35,22 @@ test('a file slot writes at offsets, fsyncs on finish and reads back its digest'
   assert.equal(await slot.digest(expect.length), createHash('sha256').update(expect).digest('hex'));
 });
 
+test('a writer flushing in the background as it goes (write-behind) finishes with every byte, and closes mid-flush', async () => {
+  const size = 20 << 20; // more than two write-behind steps
+  const path = await slotFile('wb.img', size);
+  const slot = openSlotDevice({ name: 'A', slotClass: 'rootfs', path });
+  const data = randomBytes(size);
+  const w = await slot.openWriter();
+  for (let at = 0; at < size; at += 1 << 20) await w.write(at, data.subarray(at, at + (1 << 20)));
+  await w.finish();
+  assert.equal(await slot.digest(size), createHash('sha256').update(data).digest('hex'));
+  // stopped right after a background flush began: close waits for it, no error, nothing lost
+  const w2 = await slot.openWriter();
+  for (let at = 0; at < 9 << 20; at += 1 << 20) await w2.write(at, Buffer.alloc(1 << 20, 5));
+  await w2.close();
+  await assert.rejects(w2.write(0, Buffer.alloc(1)), (e: unknown) => isOutpostError(e) && e.code === 'E_SLOT_WRITE');
+});
+
 test('writes past capacity are refused with E_SLOT_CAPACITY and nothing is appended', async () => {
   const path = await slotFile('b.img', 4096);
   const slot = openSlotDevice({ name: 'B', slotClass: 'rootfs', path });
