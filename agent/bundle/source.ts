@@ -46,6 +46,12 @@ export interface DeliverOptions {
   readonly local?: readonly LocalSlot[];
   /** Told the transfer plan once it is made, and its progress. */
   readonly onTransfer?: (t: TransferReport) => void;
+  /**
+   * Fresh start only: the head this deliver() already fetched and verified from the same origin
+   * (a delta's head probe that found nothing to reuse). A source that can may go on from the first
+   * payload instead of fetching the head again; the validator is the one the head came with.
+   */
+  readonly known?: { readonly head: VerifiedHead; readonly validator: string | null };
 }
 
 /** What the deployment must install (an offer's pin): anything else is refused before a block is written. */

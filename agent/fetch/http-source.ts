@@ -1,5 +1,6 @@
 // The HTTP BundleSource. Fresh start: one GET from byte 0 through verifier.readBundle (the head is
-// verified before any block reaches the sink). Resume, and every retry once the head is known:
+// verified before any block reaches the sink). Resume, a head the caller already verified
+// (`known`), and every retry once the head is known:
 // `Range` from the first block not yet handed to the sink, through verifier.readBlocks. The
 // validator (ETag, else Last-Modified) seen first is pinned; any later difference is
 // E_SOURCE_CHANGED so the caller restarts cleanly.
@@ -96,6 +97,11 @@ export class HttpBundleSource implements BundleSource {
       }
       track.seed(head, o.resume.payload, o.resume.nextBlock);
       pinned = o.resume.validator ?? undefined;
+    } else if (o.known) {
+      // The head is verified already: the first payload comes by Range, pinned to the head's validator.
+      track.head = o.known.head;
+      pinned = o.known.validator;
+      o.onValidator?.(pinned);
     }
     const pin = (res: RangeResponse) => {
       if (pinned === undefined || pinned === null) {

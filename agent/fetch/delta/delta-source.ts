@@ -73,8 +73,10 @@ export class DeltaBundleSource implements BundleSource {
       if (!h) return this.#fullDeliver(o, null);
       ({ head, validator } = h);
     }
+    // Nothing to plan from here on: the full download goes on after the head it already has.
+    const full = o.resume ? o : { ...o, known: { head, validator } };
     const p = head.payloads[0]!;
-    if (head.payloads.length !== 1 || !p.stored) return this.#fullDeliver(o, null);
+    if (head.payloads.length !== 1 || !p.stored) return this.#fullDeliver(full, null);
     const from = o.resume?.nextBlock ?? 0;
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
     const local = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
@@ -86,7 +88,7 @@ export class DeltaBundleSource implements BundleSource {
       });
       if (est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) {
         this.#log.info('delta would not save enough; downloading in full', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes });
-        return this.#fullDeliver(o, report('full'));
+        return this.#fullDeliver(full, report('full'));
       }
       this.#log.info('delta planned', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes, localCandidateBytes: est.localBytes, scanned: local.scanned });
       o.onTransfer?.(report('delta'));

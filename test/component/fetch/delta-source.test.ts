@@ -12,7 +12,7 @@ import { createBundle } from '../../../shared/bundle/create.ts';
 import { generateSigningKey, parsePrivateKey } from '../../../shared/bundle/keys.ts';
 import { storeFromDocument } from '../../../shared/bundle/trust.ts';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
-import { streamOffset } from '../../../agent/bundle/payload-stream.ts';
+import { streamEnd, streamOffset } from '../../../agent/bundle/payload-stream.ts';
 import { HttpBundleSource, type HttpSourceOptions } from '../../../agent/fetch/http-source.ts';
 import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { DeltaBundleSource } from '../../../agent/fetch/delta/delta-source.ts';
@@ -187,9 +187,16 @@ test('an interrupted delta resumes without fetching the blocks already written',
 });
 
 test('format 1, no local slots, or a plan that saves nothing: full download', async () => {
+  server.reset();
   const v1 = await run(source('new-v1.bundle'));
   assert.equal(v1.digest, newSha);
   assert.equal(v1.reports.length, 0); // format 1 goes straight to the full download
+  // …after the head it probed: the payload by Range from its first byte, not the bundle again
+  const head = verifier.verifyHeadBytes(v1.sink.resumePoint().headBytes);
+  const from = streamOffset(head.payloads[0]!, 0);
+  assert.deepEqual(server.requests(), ['bytes=0-65535', `bytes=${from}-${streamEnd(head.payloads[0]!) - 1}`]);
+  assert.notEqual(v1.sink.validator, null, 'the validator of the probe is recorded');
+  assert.equal(v1.sink.begins, 1);
   // A booted slot with unrelated content: nothing to reuse.
   await writeFile(join(dir, 'old.img'), randomBytes(SIZE));
   try {
