@@ -42,6 +42,22 @@ test('progress lines carry the rate over recent seconds and an ETA', () => {
   assert.equal(formatEta(3725), '1:02:05');
 });
 
+test('a terminal bar is redrawn at most every 100 ms, not per block, and shows the end', () => {
+  const out = new PassThrough();
+  let writes = 0;
+  let last = '';
+  out.on('data', (b) => ((writes += 1), (last = String(b))));
+  let t = 0;
+  const p = progressPrinter({ out, err: new PassThrough(), isTTY: true }, () => t);
+  const blocks = 65_536; // 4 KiB blocks of a 256 MiB image, one call each, 1 ms apart
+  for (let i = 1; i <= blocks; i++) {
+    t = i;
+    p.progress(i * 4096, blocks * 4096);
+  }
+  assert.ok(writes <= blocks / 100 + 2, `${writes} redraws`);
+  assert.match(last, /100% 256\.0\/256\.0 MiB, 3\.9 MiB\/s/);
+});
+
 async function nodeConfig(name: string, fetch: Record<string, unknown> = {}): Promise<string> {
   const r = join(root, name);
   await makeFileNode(r);
