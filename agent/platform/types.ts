@@ -72,6 +72,7 @@ export interface SlotWriter {
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Flush + fsync; the writer is closed afterwards. */
   finish(): Promise<void>;
+  /** Closes without fsync: what was written since the last finish() may or may not be on the device. */
   close(): Promise<void>;
 }
 

@@ -51,6 +51,25 @@ test('a writer flushing in the background as it goes (write-behind) finishes wit
   await assert.rejects(w2.write(0, Buffer.alloc(1)), (e: unknown) => isOutpostError(e) && e.code === 'E_SLOT_WRITE');
 });
 
+test('small blocks (4 KiB) are gathered into larger writes and all land, around gaps and large blocks', async () => {
+  const size = 3 << 20;
+  const path = await slotFile('gather.img', size);
+  const slot = openSlotDevice({ name: 'A', slotClass: 'rootfs', path });
+  const expect = Buffer.alloc(size);
+  const w = await slot.openWriter();
+  const put = async (at: number, data: Buffer) => {
+    await w.write(at, data);
+    data.copy(expect, at);
+    data.fill(0xaa); // the caller reuses its buffer as soon as write() returns
+  };
+  for (let at = 0; at < (1 << 20) + 8192; at += 4096) await put(at, randomBytes(4096)); // past one gather buffer
+  await put(2 << 20, randomBytes(4096)); // a gap: not contiguous with what is gathered
+  await put((2 << 20) + 4096, randomBytes(1000)); // a short last block
+  await put((2 << 20) + 8192, randomBytes(512 << 10)); // a large block goes as it is, after the gathered ones
+  await w.finish();
+  assert.equal(await slot.digest(size), createHash('sha256').update(expect).digest('hex'));
+});
+
 test('writes past capacity are refused with E_SLOT_CAPACITY and nothing is appended', async () => {
   const path = await slotFile('b.img', 4096);
   const slot = openSlotDevice({ name: 'B', slotClass: 'rootfs', path });
