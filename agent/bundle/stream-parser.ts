@@ -31,7 +31,8 @@ import { payloadCutter, type PayloadCutter } from './payload-stream.ts';
 import { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
 
-const PIECE = 64 * 1024;
+/** Most bytes one step() consumes: it may cut several small blocks before any is taken from it. */
+export const PIECE = 64 * 1024;
 
 /** Verifies manifest bytes against the signature block (and policy); returns the manifest. */
 export type HeadCheck = (manifestBytes: Buffer, signatureBlock: Buffer) => { manifest: Manifest; signers: string[] };
