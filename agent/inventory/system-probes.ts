@@ -1,8 +1,9 @@
 // Targeted systeminformation calls, one per section (never getAllData: it runs dozens of
 // commands a node does not need); firmware, board, OS and network facts are read by our own
-// modules instead, with the same values, because systeminformation reads them with execSync. Arrays become objects keyed by a stable name (device, mount,
-// interface) so a diff touches one disk or interface, not the whole list. Values that change on
-// every run go to `volatile`.
+// modules instead, with the same values, since systeminformation reads those with execSync.
+// Arrays become objects keyed by a stable name (device, mount, interface) so a diff touches one
+// disk or interface, not the whole list. Values that change on every run go to `volatile`.
+import { uptime } from 'node:os';
 import type Systeminformation from 'systeminformation';
 import { readBaseboardFacts, readBiosFacts, readSystemFacts } from './dmi-facts.ts';
 import { readNetInterfaces } from './net-interfaces.ts';
@@ -174,6 +175,8 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   },
   {
     name: 'uptime',
-    run: async () => ({ volatile: { uptimeS: Math.round((await sysinfo()).time().uptime) } }),
+    // os.uptime() is what systeminformation's time() returns, after an execSync of `date` for
+    // time zone fields the inventory does not report.
+    run: async () => ({ volatile: { uptimeS: Math.round(uptime()) } }),
   },
 ];
