@@ -15,9 +15,12 @@ export interface FactSources {
   kernelRelease?: string;
 }
 
-/** Async process runner: a hung dmidecode or dmesg is killed rather than left behind. */
+/**
+ * Async process runner: a hung dmidecode or dmesg is killed rather than left behind. The whole
+ * output, as the pipelines read it: a kernel log can exceed the runner's default 1 MiB.
+ */
 export const commandOutput = (file: string, args: readonly string[], env?: Record<string, string>): Promise<string> =>
-  runCommand(file, args, { timeoutMs: 10_000, ...(env ? { env } : {}) }).then((r) => (r.timedOut ? '' : r.stdout), () => '');
+  runCommand(file, args, { timeoutMs: 10_000, maxOutputBytes: 64 << 20, ...(env ? { env } : {}) }).then((r) => (r.timedOut ? '' : r.stdout), () => '');
 
 export const under = (root: string, path: string): string => join(root, path);
 
