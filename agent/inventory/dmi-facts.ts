@@ -2,8 +2,10 @@
 // bios() and baseboard() report them on Linux, field for field — but without their execSync
 // shell commands (`cat` of /sys files, `ls /dev/disk/by-id`, `dmesg | grep`), which stopped the
 // daemon's event loop for 0.1-0.4 s. The same sources are read with async file reads and the
-// async process runner: dmidecode first (it runs as root and its values win, "Not Specified"
-// included), then /sys/devices/virtual/dmi/id for what it left empty.
+// async process runner: dmidecode first (the agent runs as root, so it reads the tables, and its
+// values win, "Not Specified" included), then /sys/devices/virtual/dmi/id for what it left empty.
+// systeminformation's quirks are kept too (a BIOS date mm/dd/yyyy reads as dd/mm): any change
+// would be an inventory diff on every node.
 import { readdir, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import { commandOutput, getValue, readText, under, type FactSources } from './fact-sources.ts';
