@@ -1,9 +1,13 @@
 // Targeted systeminformation calls, one per section (never getAllData: it runs dozens of
-// commands a node does not need). Arrays become objects keyed by a stable name (device, mount,
-// interface) so a diff touches one disk or interface, not the whole list. Values that change on
-// every run go to `volatile`.
+// commands a node does not need); firmware, board, OS and network facts are read by our own
+// modules instead, with the same values, since systeminformation reads those with execSync.
+// Arrays become objects keyed by a stable name (device, mount, interface) so a diff touches one
+// disk or interface, not the whole list. Values that change on every run go to `volatile`.
+import { uptime } from 'node:os';
 import type Systeminformation from 'systeminformation';
+import { readBaseboardFacts, readBiosFacts, readSystemFacts } from './dmi-facts.ts';
 import { readNetInterfaces } from './net-interfaces.ts';
+import { readOsFacts } from './os-facts.ts';
 import type { JsonObject, JsonValue } from './types.ts';
 
 // systeminformation evaluates ~20 modules (and child_process, os, net) when loaded: it is loaded
@@ -55,10 +59,10 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'system',
     bootStatic: true,
     run: async () => {
-      const s = await (await sysinfo()).system();
+      const s = await readSystemFacts();
       return {
         facts: {
-          system: { manufacturer: known(s.manufacturer), model: known(s.model), serial: known(s.serial), uuid: known(s.uuid), sku: known(s.sku), virtual: s.virtual ?? false },
+          system: { manufacturer: known(s.manufacturer), model: known(s.model), serial: known(s.serial), uuid: known(s.uuid), sku: known(s.sku), virtual: s.virtual },
         },
       };
     },
@@ -67,7 +71,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'bios',
     bootStatic: true,
     run: async () => {
-      const b = await (await sysinfo()).bios();
+      const b = await readBiosFacts();
       return { facts: { bios: { vendor: known(b.vendor), version: known(b.version), releaseDate: known(b.releaseDate), revision: known(b.revision) } } };
     },
   },
@@ -75,7 +79,7 @@ export const SYSTEM_PROBES: readonly Probe[] = [
     name: 'baseboard',
     bootStatic: true,
     run: async () => {
-      const b = await (await sysinfo()).baseboard();
+      const b = await readBaseboardFacts();
       return {
         facts: { baseboard: { manufacturer: known(b.manufacturer), model: known(b.model), version: known(b.version), serial: known(b.serial), assetTag: known(b.assetTag) } },
       };
@@ -106,10 +110,10 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   {
     name: 'os',
     run: async () => {
-      const o = await (await sysinfo()).osInfo();
+      const o = await readOsFacts();
       return {
         facts: {
-          os: { platform: str(o.platform), distro: known(o.distro), release: known(o.release), codename: known(o.codename), kernel: known(o.kernel), arch: str(o.arch), hostname: known(o.hostname), uefi: o.uefi ?? null },
+          os: { platform: str(o.platform), distro: known(o.distro), release: known(o.release), codename: known(o.codename), kernel: known(o.kernel), arch: str(o.arch), hostname: known(o.hostname), uefi: o.uefi },
         },
       };
     },
@@ -171,6 +175,8 @@ export const SYSTEM_PROBES: readonly Probe[] = [
   },
   {
     name: 'uptime',
-    run: async () => ({ volatile: { uptimeS: Math.round((await sysinfo()).time().uptime) } }),
+    // os.uptime() is what systeminformation's time() returns, after an execSync of `date` for
+    // time zone fields the inventory does not report.
+    run: async () => ({ volatile: { uptimeS: Math.round(uptime()) } }),
   },
 ];
