@@ -5,7 +5,13 @@
 // (user + system, fsync included) and peak private memory (RssAnon, polled), and ratios.
 //
 //   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
-//                                 [--baseline CHECKOUT]
+//                                 [--baseline CHECKOUT] [--formats 1,2]
+//
+// --formats 1,2 adds `outpost install` of a format-2 bundle of the same image (4 KiB blocks, each
+// compressed on its own; this image is random, so every block is stored raw: the rows measure
+// format 2's per-block costs, not decompression) from a file and over HTTP (with the target slot
+// emptied first: the delta's scan of both slots finds nothing to reuse, so it downloads in full).
+// Format 1 (1 MiB blocks) is what `bundle create` writes by default.
 //
 // --parts create adds `outpost bundle create` (formats 1 and 2) of a filesystem-like image (the
 // first SIZE bytes of a tar of /usr/lib and /usr/share: real binaries and text, as compressible
@@ -25,7 +31,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadavg, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TestNode, REPO } from '../test/support/test-node.ts';
@@ -33,7 +39,7 @@ import { makeKit } from '../test/support/bundle-kit.ts';
 import { binaryPath, PINNED_NODE } from './build/paths.ts';
 import { update as updateSection } from '../agent/config/sections/update.ts';
 import { measure, median, summary, type Sample } from './bench/measure.ts';
-import { makeKeys } from '../test/support/bundle-fixtures.ts';
+import { makeKeys, TEST_COMPATIBLE } from '../test/support/bundle-fixtures.ts';
 import { serveFile } from './bench/file-server.ts';
 import { RaucPeer } from './bench/rauc-peer.ts';
 
@@ -43,6 +49,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '256,2048' },
     agent: { type: 'string', default: 'binary' },
     parts: { type: 'string', default: 'install,create' },
+    formats: { type: 'string', default: '1' },
     // --parts create: also run `bundle create` of this checkout (an earlier version), from source
     baseline: { type: 'string' },
   },
@@ -102,9 +109,15 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   const kit = await makeKit({ imageSize: sizeMiB * MiB, oldSize: MiB, blockSize: MiB });
   const disk = await loopDisk(dir, partBytes);
   const server = await serveFile(kit.bundle);
+  const outpost = outpostCommand();
+  const v2 = values.formats.split(',').includes('2') ? join(dir, 'new-v2.bundle') : null;
+  if (v2) {
+    execFileSync(outpost[0]!, [...outpost.slice(1), 'bundle', 'create', '--image', kit.new.path, '--version', '2.0.0', '--release', '2', '--compatible', TEST_COMPATIBLE,
+      '--key', join(dirname(kit.bundle), 'keys/k1.key'), '--out', v2, '--format', '2'], { stdio: 'ignore' });
+  }
+  const server2 = v2 ? await serveFile(v2) : null;
   const rauc = await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1));
   if (!rauc.ok) out(`RAUC skipped: ${rauc.why}`);
-  const outpost = outpostCommand();
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
   try {
@@ -127,10 +140,18 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       if (i === 0) continue;
       await install('outpost install FILE', kit.bundle);
       await install('outpost install URL', server.url);
+      if (v2) await install('outpost install FILE format 2', v2);
+      if (server2) {
+        // the target slot still holds the new image from the run before: a delta would copy it
+        // locally and fetch nothing. Emptied, the download is in full (after the delta's scan).
+        execFileSync('blkdiscard', [disk.part(2)]);
+        await install('outpost install URL format 2', server2.url);
+      }
     }
   } finally {
     await rauc.stop();
     await server.close();
+    await server2?.close();
     disk.detach();
     await kit.dispose();
     await rm(dir, { recursive: true, force: true });
