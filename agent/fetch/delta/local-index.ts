@@ -2,7 +2,7 @@
 // booted one, and the target, which may hold an interrupted attempt), and of every aligned group
 // of blocks, so a delta can look a block up by content at any block-aligned offset. Lookups are
 // only candidates: a block read from a slot is checked against the signed index before use.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
 
@@ -80,7 +80,7 @@ export class LocalIndex {
       for (let at = 0; at < n; at += groupBytes) {
         const digests: Buffer[] = [];
         for (let b = at; b < Math.min(n, at + groupBytes); b += this.blockSize) {
-          const d = createHash('sha256').update(buf.subarray(b, b + this.blockSize)).digest();
+          const d = hash('sha256', buf.subarray(b, b + this.blockSize), 'buffer');
           digests.push(d);
           const k = key(d);
           if (!this.#blocks.has(k)) this.#blocks.set(k, pack(file, pos + b));
