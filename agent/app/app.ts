@@ -186,6 +186,8 @@ export async function buildApp(config: Config, logger: Logger, parts: AppParts =
         controller.resume(signal).catch((err) => logger.error('resuming the deployment failed', { err }));
       }
       await link;
+      // A floor write started at the last authentication finishes before the daemon says "stopped".
+      await timeFloor.settled();
     },
   };
 }

@@ -163,6 +163,11 @@ export class TimeFloor {
     return step;
   }
 
+  /** Resolves once every raise() started so far has been written or has failed (a shutdown waits for it). */
+  async settled(): Promise<void> {
+    await this.#writes;
+  }
+
   /** From a verified bundle manifest's creation time (ISO string, Date or epoch ms). */
   raiseFromBundle(createdAt: string | number | Date): Promise<boolean> {
     return this.raise(toMs(createdAt), 'bundle');

@@ -59,6 +59,16 @@ test('concurrent raises keep the highest value on disk', async () => {
   assert.equal(onDisk.floorMs, T2027 + 9000);
 });
 
+test('settled() waits for raises still being written, failed ones included (a shutdown awaits it)', async () => {
+  const dir = await scratch();
+  const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
+  void f.raise(T2027, 'bundle');
+  f.raise(Number.NaN, 'bundle').catch(() => {});
+  await f.settled();
+  assert.equal(f.floorMs, T2027);
+  assert.equal(JSON.parse(await readFile(join(dir, TIME_FLOOR_FILE), 'utf8')).floorMs, T2027);
+});
+
 test('implausible times are refused with E_TIME_FLOOR_INVALID and change nothing', async () => {
   const dir = await scratch();
   const f = await TimeFloor.open(dir, { now: () => EPOCH_BOOT, monotonic: () => 0 });
