@@ -128,7 +128,7 @@ export async function* withDeadline(res: IncomingMessage, deadlineMs: number, ex
 }
 
 /** A response whose body is read only if wanted. */
-interface Got extends Headed {
+export interface Got extends Headed {
   readonly statusCode: number;
   body(expected: number | null): AsyncIterable<Buffer>;
   destroy(): void;
@@ -138,7 +138,7 @@ interface Got extends Headed {
  * Direct connections read the body through socket-get.ts (reused buffers, a fraction of
  * node:http's CPU); proxied ones, and responses it leaves alone, go through node:http.
  */
-async function get(transport: HttpTransport, url: URL, headers: Record<string, string>, req: RangeRequest): Promise<Got> {
+export async function get(transport: HttpTransport, url: URL, headers: Record<string, string>, req: Pick<RangeRequest, 'signal' | 'deadlineMs'>): Promise<Got> {
   if (transport.route(url) === null) {
     const r = await socketGet({ url, headers: { 'user-agent': transport.userAgent, ...headers }, tls: transport.tls, signal: req.signal, deadlineMs: req.deadlineMs });
     if (r !== fallback) return { statusCode: r.statusCode, headers: r.headers, body: () => r.body, destroy: () => r.destroy() };

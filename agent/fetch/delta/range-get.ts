@@ -6,7 +6,7 @@ import { OutpostError } from '../../../shared/errors.ts';
 import { formatRangeHeader, multipartBoundary, parseContentRange, type ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { MultipartByterangesParser } from '../../../shared/http/multipart-parser.ts';
 import type { HttpTransport } from '../../net/http-transport.ts';
-import { RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf, withDeadline } from '../http-range.ts';
+import { get, RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf } from '../http-range.ts';
 import { throttled, type TokenBucket } from '../throttle.ts';
 
 export interface RangeGetOptions {
@@ -34,8 +34,9 @@ export type RangeGetResult =
 export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]): Promise<RangeGetResult> {
   const headers: Record<string, string> = { 'accept-encoding': 'identity', range: formatRangeHeader(ranges) };
   if (o.validator?.startsWith('"')) headers['if-range'] = o.validator; // strong ETags only
-  const res = await o.transport.request({ url: o.url, headers, signal: o.signal, deadlineMs: o.deadlineMs });
-  const status = res.statusCode ?? 0;
+  // Direct connections through socket-get.ts like full downloads (node:http is not even loaded).
+  const res = await get(o.transport, o.url, headers, o);
+  const status = res.statusCode;
   const fail = (err: OutpostError): never => {
     res.destroy();
     throw err;
@@ -52,18 +53,16 @@ export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]
     return { kind: 'ignored', validator, totalSize: length === undefined ? null : Number(length) };
   }
   if (status !== 206) fail(new OutpostError('E_FETCH_HTTP', `HTTP ${status} from ${o.url.origin}${o.url.pathname}`));
-  const onAbort = () => res.destroy();
-  o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
-    let body: AsyncIterable<Buffer> = metered(withDeadline(res, o.deadlineMs, length, o.signal), o.onBytes);
+    let body: AsyncIterable<Buffer> = metered(res.body(length), o.onBytes);
     if (o.throttle) body = throttled(body, o.throttle, o.signal);
-    const boundary = multipartBoundary(res.headers['content-type']);
-    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, res.headers['content-range'], ranges);
+    const header = (name: string) => [res.headers[name] ?? []].flat().join(', ') || undefined;
+    const boundary = multipartBoundary(header('content-type'));
+    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, header('content-range'), ranges);
     checkCovered(ranges, pieces);
     return { kind: 'parts', validator, pieces, requests: 1 };
   } finally {
-    o.signal.removeEventListener('abort', onAbort);
     res.destroy();
   }
 }
