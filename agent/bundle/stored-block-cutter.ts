@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../shared/bundle/format.ts';
 import { decodeBlock } from '../../shared/bundle/block-codec.ts';
+import { BlockDecoder } from '../../shared/bundle/block-decoder.ts';
 import type { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { PayloadEntry } from '../../shared/bundle/types.ts';
 import type { BlockPool } from './block-pool.ts';
@@ -29,6 +30,8 @@ export class StoredBlockCutter {
   #buf: Buffer | null = null;
   #fill = 0;
   #pos: number;
+  /** One zstd context for all of this payload's blocks (made at the first compressed block). */
+  #decoder: BlockDecoder | null = null;
 
   constructor(index: StoredIndex, pool: BlockPool, fromBlock = 0) {
     this.entry = index.entry;
@@ -91,9 +94,12 @@ export class StoredBlockCutter {
     const expected = this.#table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
     if (this.#block % this.#index.groupBlocks === 0 || this.#block === this.entry.blocks) this.#table = null;
     if (i < this.#from) return null;
-    const raw = decodeBlock(piece, this.#index.rawLength(i), `payload ${this.entry.name} block ${i}`);
+    const rawLength = this.#index.rawLength(i);
+    const where = `payload ${this.entry.name} block ${i}`;
+    const raw = piece.length === rawLength ? piece : (this.#decoder ??= new BlockDecoder(this.entry.blockSize)).decode(piece, rawLength, where);
     const data = this.#pool.take(raw.length);
     raw.copy(data);
+    if (this.done) this.#closeDecoder();
     return { payload: this.entry, index: i, data, expected };
   }
 
@@ -101,6 +107,12 @@ export class StoredBlockCutter {
   release(): void {
     this.#buf = null;
     this.#fill = 0;
+    this.#closeDecoder();
+  }
+
+  #closeDecoder(): void {
+    this.#decoder?.close();
+    this.#decoder = null;
   }
 }
 
