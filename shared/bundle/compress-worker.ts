@@ -1,0 +1,219 @@
+// Format-2 block work (sha256 and zstd of each block) shared between the main thread and worker
+// threads. Raw bytes are read into a ring of jobs in one SharedArrayBuffer; a job is a run of
+// blocks. The main thread publishes jobs in order; every thread (the main one included) claims the
+// next unclaimed job with one atomic add, writes its digests, stored sizes and stored bytes into the
+// job's own part of the buffer and marks it done. The main thread takes the results in job order,
+// so the bundle does not depend on which thread did what. Claiming instead of a fixed split keeps
+// this no slower when no core is free: the main thread then simply does most jobs itself.
+// Per block, zstd and sha256 cost a new context each (node's sync zlib opens and closes an engine
+// per call): a second core halves that, where one thread cannot get below it.
+// The worker is code in a string (as in digest-worker.ts), so the single binary needs no extra file.
+import { hash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { OutpostError } from '../errors.ts';
+import { encodeBlock } from './block-codec.ts';
+import { DIGEST_BYTES } from './format.ts';
+
+/** Bytes of raw blocks per job (fewer when a block size does not divide it). */
+const JOB_BYTES = 256 * 1024;
+/** Jobs per read: one read fills this many jobs of the ring. */
+export const READ_JOBS = 4;
+/**
+ * Reads the ring holds: one being read while the others are compressed and taken; the slack lets
+ * this thread go on while a worker that holds the next job in order waits for a core.
+ */
+const READS_IN_RING = 4;
+
+// ctrl: Int32 words at the end of the buffer
+const CLAIM = 0;
+const PUBLISHED = 1;
+const STOP = 2;
+const HEAD = 4; // then done[jobs], then raw length[jobs]
+
+export interface RingShape {
+  readonly sab: SharedArrayBuffer;
+  readonly blockSize: number;
+  readonly level: number;
+  readonly jobBlocks: number;
+  readonly jobs: number;
+  /** Byte offsets of the regions in `sab`. */
+  readonly outAt: number;
+  readonly digestsAt: number;
+  readonly sizesAt: number;
+  readonly ctrlAt: number;
+}
+
+// Must store blocks exactly as encodeBlock() does (block-codec.ts): same options, raw when the
+// frame is not smaller. A test compares bundles made with and without workers byte for byte.
+const CODE = `
+const { workerData: s, parentPort } = require('node:worker_threads');
+const { zstdCompressSync, constants } = require('node:zlib');
+const { hash } = require('node:crypto');
+const jobBytes = s.jobBlocks * s.blockSize;
+const ctrl = new Int32Array(s.sab, s.ctrlAt, ${HEAD} + 2 * s.jobs);
+const sizes = new Int32Array(s.sab, s.sizesAt, s.jobs * s.jobBlocks);
+const all = Buffer.from(s.sab);
+const options = new Map();
+function encode(raw) {
+  let o = options.get(raw.length);
+  if (!o) {
+    o = { chunkSize: raw.length + 256, params: { [constants.ZSTD_c_compressionLevel]: s.level, [constants.ZSTD_c_checksumFlag]: 0 } };
+    options.set(raw.length, o);
+  }
+  const z = zstdCompressSync(raw, o);
+  return z.length < raw.length ? z : raw;
+}
+(function run() {
+  for (;;) {
+    const j = Atomics.add(ctrl, ${CLAIM}, 1);
+    for (;;) {
+      if (Atomics.load(ctrl, ${STOP}) !== 0) return;
+      const p = Atomics.load(ctrl, ${PUBLISHED});
+      if (p > j) break;
+      Atomics.wait(ctrl, ${PUBLISHED}, p);
+    }
+    const r = j % s.jobs;
+    const len = ctrl[${HEAD} + s.jobs + r];
+    let out = s.outAt + r * jobBytes;
+    for (let b = 0, at = r * jobBytes; b * s.blockSize < len; b++, at += s.blockSize) {
+      const raw = all.subarray(at, at + Math.min(s.blockSize, len - b * s.blockSize));
+      hash('sha256', raw, 'buffer').copy(all, s.digestsAt + (r * s.jobBlocks + b) * ${DIGEST_BYTES});
+      const stored = encode(raw);
+      stored.copy(all, out);
+      out += stored.length;
+      sizes[r * s.jobBlocks + b] = stored.length;
+    }
+    Atomics.store(ctrl, ${HEAD} + r, j + 1);
+    parentPort.postMessage(j);
+  }
+})();
+`;
+
+/**
+ * The ring and, once started, its workers. Used by one async loop on the main thread: publish(),
+ * claim() + run(), done() + take().
+ */
+export class BlockRing {
+  readonly shape: RingShape;
+  readonly readBytes: number;
+  readonly #all: Buffer;
+  readonly #ctrl: Int32Array;
+  readonly #sizes: Int32Array;
+  readonly #workers: Worker[] = [];
+  #failed: Error | null = null;
+  #onProgress: () => void = () => {};
+
+  constructor(blockSize: number, level: number) {
+    const jobBlocks = Math.max(1, Math.floor(JOB_BYTES / blockSize));
+    const jobs = READ_JOBS * READS_IN_RING;
+    const jobBytes = jobBlocks * blockSize;
+    const outAt = jobs * jobBytes;
+    const digestsAt = 2 * outAt;
+    const sizesAt = digestsAt + jobs * jobBlocks * DIGEST_BYTES;
+    const ctrlAt = sizesAt + jobs * jobBlocks * 4;
+    const sab = new SharedArrayBuffer(ctrlAt + (HEAD + 2 * jobs) * 4);
+    this.shape = { sab, blockSize, level, jobBlocks, jobs, outAt, digestsAt, sizesAt, ctrlAt };
+    this.readBytes = READ_JOBS * jobBytes;
+    this.#all = Buffer.from(sab);
+    this.#ctrl = new Int32Array(sab, ctrlAt, HEAD + 2 * jobs);
+    this.#sizes = new Int32Array(sab, sizesAt, jobs * jobBlocks);
+  }
+
+  get jobBytes(): number {
+    return this.shape.jobBlocks * this.shape.blockSize;
+  }
+
+  get workers(): number {
+    return this.#workers.length;
+  }
+
+  /** Where the read that fills jobs from `firstJob` on goes. */
+  readTarget(firstJob: number): Buffer {
+    const at = (firstJob % this.shape.jobs) * this.jobBytes;
+    return this.#all.subarray(at, at + this.readBytes);
+  }
+
+  /** Starts `count` workers; `onProgress` runs when one finished a job or failed. */
+  start(count: number, onProgress: () => void): void {
+    this.#onProgress = onProgress;
+    for (let n = 0; n < count; n++) {
+      // a small young generation: V8's default lets this isolate's garbage (a wrapper per block)
+      // grow to some 30 MiB more before it is collected, at no measurable gain in CPU
+      const w = new Worker(CODE, { eval: true, workerData: this.shape, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      w.on('message', () => this.#onProgress());
+      w.on('error', (err) => this.#fail(err));
+      w.on('exit', (code) => {
+        if (Atomics.load(this.#ctrl, STOP) === 0) this.#fail(new Error(`exited with code ${code}`));
+      });
+      this.#workers.push(w);
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#failed ??= new OutpostError('E_BUNDLE_CREATE', `internal: a compression thread failed: ${err.message}`, { cause: err });
+    this.#onProgress();
+  }
+
+  /** Throws once a worker failed: a job it had claimed would never be done. */
+  check(): void {
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** Job `j` holds `rawLength` bytes; publishes every job before it too. */
+  publish(j: number, rawLength: number): void {
+    this.#ctrl[HEAD + this.shape.jobs + (j % this.shape.jobs)] = rawLength;
+    Atomics.store(this.#ctrl, PUBLISHED, j + 1);
+    Atomics.notify(this.#ctrl, PUBLISHED);
+  }
+
+  /** The next published job no thread has claimed yet, now claimed by the caller; or -1. */
+  claim(): number {
+    for (;;) {
+      const j = Atomics.load(this.#ctrl, CLAIM);
+      if (j >= Atomics.load(this.#ctrl, PUBLISHED)) return -1;
+      if (Atomics.compareExchange(this.#ctrl, CLAIM, j, j + 1) === j) return j;
+    }
+  }
+
+  /** Does job `j` on this thread (what a worker does, with encodeBlock()). */
+  run(j: number): void {
+    const { blockSize, jobBlocks, jobs, outAt, digestsAt, level } = this.shape;
+    const r = j % jobs;
+    const len = this.#ctrl[HEAD + jobs + r]!;
+    let out = outAt + r * this.jobBytes;
+    for (let b = 0, at = r * this.jobBytes; b * blockSize < len; b++, at += blockSize) {
+      const raw = this.#all.subarray(at, at + Math.min(blockSize, len - b * blockSize));
+      hash('sha256', raw, 'buffer').copy(this.#all, digestsAt + (r * jobBlocks + b) * DIGEST_BYTES);
+      const stored = encodeBlock(raw, level);
+      stored.copy(this.#all, out);
+      out += stored.length;
+      this.#sizes[r * jobBlocks + b] = stored.length;
+    }
+    Atomics.store(this.#ctrl, HEAD + r, j + 1);
+  }
+
+  done(j: number): boolean {
+    return Atomics.load(this.#ctrl, HEAD + (j % this.shape.jobs)) === j + 1;
+  }
+
+  /** Hands job `j`'s blocks, in order, to `add` (digest, stored form); both views are reused later. */
+  async take(j: number, add: (digest: Buffer, stored: Buffer) => Promise<void> | void): Promise<void> {
+    const { blockSize, jobBlocks, jobs, outAt, digestsAt } = this.shape;
+    const r = j % jobs;
+    const len = this.#ctrl[HEAD + jobs + r]!;
+    let out = outAt + r * this.jobBytes;
+    for (let b = 0; b * blockSize < len; b++) {
+      const d = digestsAt + (r * jobBlocks + b) * DIGEST_BYTES;
+      const size = this.#sizes[r * jobBlocks + b]!;
+      await add(this.#all.subarray(d, d + DIGEST_BYTES), this.#all.subarray(out, out + size));
+      out += size;
+    }
+  }
+
+  /** Stops and ends the workers (after a failure too: none is left running). */
+  async close(): Promise<void> {
+    Atomics.store(this.#ctrl, STOP, 1);
+    Atomics.notify(this.#ctrl, PUBLISHED);
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
