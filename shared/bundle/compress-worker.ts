@@ -9,6 +9,7 @@
 // per call): a second core halves that, where one thread cannot get below it.
 // The worker is code in a string (as in digest-worker.ts), so the single binary needs no extra file.
 import { hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { OutpostError } from '../errors.ts';
 import { encodeBlock } from './block-codec.ts';
@@ -28,6 +29,7 @@ const READS_IN_RING = 4;
 const CLAIM = 0;
 const PUBLISHED = 1;
 const STOP = 2;
+const PARK = 3;
 const HEAD = 4; // then done[jobs], then raw length[jobs]
 
 export interface RingShape {
@@ -65,6 +67,7 @@ function encode(raw) {
 }
 (function run() {
   for (;;) {
+    while (Atomics.load(ctrl, ${PARK}) !== 0 && Atomics.load(ctrl, ${STOP}) === 0) Atomics.wait(ctrl, ${PARK}, 1);
     const j = Atomics.add(ctrl, ${CLAIM}, 1);
     for (;;) {
       if (Atomics.load(ctrl, ${STOP}) !== 0) return;
@@ -101,6 +104,7 @@ export class BlockRing {
   readonly #sizes: Int32Array;
   readonly #workers: Worker[] = [];
   #failed: Error | null = null;
+  #pacer: Pacer | null = null;
   #onProgress: () => void = () => {};
 
   constructor(blockSize: number, level: number) {
@@ -136,6 +140,10 @@ export class BlockRing {
   /** Starts `count` workers; `onProgress` runs when one finished a job or failed. */
   start(count: number, onProgress: () => void): void {
     this.#onProgress = onProgress;
+    this.#pacer = Pacer.open((park) => {
+      Atomics.store(this.#ctrl, PARK, park ? 1 : 0);
+      if (!park) Atomics.notify(this.#ctrl, PARK);
+    });
     for (let n = 0; n < count; n++) {
       // a small young generation: V8's default lets this isolate's garbage (a wrapper per block)
       // grow to some 30 MiB more before it is collected, at no measurable gain in CPU
@@ -152,6 +160,11 @@ export class BlockRing {
   #fail(err: Error): void {
     this.#failed ??= new OutpostError('E_BUNDLE_CREATE', `internal: a compression thread failed: ${err.message}`, { cause: err });
     this.#onProgress();
+  }
+
+  /** Parks or wakes the workers as the share of CPU this process gets says (see Pacer); cheap. */
+  pace(): void {
+    this.#pacer?.tick();
   }
 
   /** Throws once a worker failed: a job it had claimed would never be done. */
@@ -212,8 +225,85 @@ export class BlockRing {
 
   /** Stops and ends the workers (after a failure too: none is left running). */
   async close(): Promise<void> {
+    this.#pacer?.close();
+    this.#pacer = null;
     Atomics.store(this.#ctrl, STOP, 1);
     Atomics.notify(this.#ctrl, PUBLISHED);
+    Atomics.notify(this.#ctrl, PARK);
     await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * Workers help only when a core is free. Where none is (the machine busy with other work, whose
+ * scheduler shares CPU fairly between sessions), two threads get the time one would and only add
+ * their overhead (some 15 % CPU). The main thread's own run-queue wait (Linux schedstat) shows
+ * which case holds: waiting a quarter of the time or more means no free core, so the workers are
+ * parked; after a while they are woken for one window to probe again, the pause doubling each
+ * time the probe fails. Without schedstat the workers are never parked.
+ */
+class Pacer {
+  static readonly WINDOW_MS = 100;
+  static readonly WAITING = 0.25;
+  static readonly FIRST_PAUSE_MS = 400;
+  static readonly MAX_PAUSE_MS = 3200;
+  readonly #fd: number;
+  readonly #set: (park: boolean) => void;
+  readonly #buf = Buffer.alloc(96);
+  #at = performance.now();
+  #waited: number;
+  #parkedUntil = 0;
+  #pause = Pacer.FIRST_PAUSE_MS;
+
+  static open(set: (park: boolean) => void): Pacer | null {
+    try {
+      return new Pacer(openSync('/proc/thread-self/schedstat', 'r'), set);
+    } catch {
+      return null;
+    }
+  }
+
+  private constructor(fd: number, set: (park: boolean) => void) {
+    this.#fd = fd;
+    this.#set = set;
+    this.#waited = this.#readWaited();
+  }
+
+  /** Nanoseconds this thread has waited on a run queue (the second field). */
+  #readWaited(): number {
+    const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+    return Number(this.#buf.toString('latin1', 0, n).split(' ')[1]);
+  }
+
+  tick(): void {
+    const now = performance.now();
+    if (this.#parkedUntil > 0) {
+      if (now < this.#parkedUntil) return;
+      this.#parkedUntil = 0; // probe: one window with the workers
+      this.#set(false);
+      this.#restart(now);
+      return;
+    }
+    const wall = now - this.#at;
+    if (wall < Pacer.WINDOW_MS) return;
+    const waited = this.#readWaited();
+    const share = (waited - this.#waited) / 1e6 / wall;
+    this.#restart(now, waited);
+    if (share < Pacer.WAITING) {
+      this.#pause = Pacer.FIRST_PAUSE_MS;
+      return;
+    }
+    this.#set(true);
+    this.#parkedUntil = now + this.#pause;
+    this.#pause = Math.min(2 * this.#pause, Pacer.MAX_PAUSE_MS);
+  }
+
+  #restart(now: number, waited = this.#readWaited()): void {
+    this.#at = now;
+    this.#waited = waited;
+  }
+
+  close(): void {
+    closeSync(this.#fd);
   }
 }

@@ -190,6 +190,7 @@ async function readInto(
     for (;;) {
       signal?.throwIfAborted();
       ring.check();
+      ring.pace();
       // set by the read's callback: TypeScript cannot see that, hence the cast
       const g = got as { n: number } | { err: unknown } | null;
       if (g) {
