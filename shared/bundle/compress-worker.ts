@@ -5,14 +5,14 @@
 // job's own part of the buffer and marks it done. The main thread takes the results in job order,
 // so the bundle does not depend on which thread did what. Claiming instead of a fixed split keeps
 // this no slower when no core is free: the main thread then simply does most jobs itself.
-// Per block, zstd and sha256 cost a new context each (node's sync zlib opens and closes an engine
-// per call): a second core halves that, where one thread cannot get below it.
+// Per block, zstd (one context kept per thread, see BlockEncoder) and sha256 are most of the CPU
+// of bundle creation: a second core halves their wall time.
 // The worker is code in a string (as in digest-worker.ts), so the single binary needs no extra file.
 import { hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { OutpostError } from '../errors.ts';
-import { encodeBlock } from './block-codec.ts';
+import { BlockEncoder } from './block-codec.ts';
 import { DIGEST_BYTES } from './format.ts';
 
 /** Bytes of raw blocks per job (fewer when a block size does not divide it). */
@@ -45,24 +45,44 @@ export interface RingShape {
   readonly ctrlAt: number;
 }
 
-// Must store blocks exactly as encodeBlock() does (block-codec.ts): same options, raw when the
-// frame is not smaller. A test compares bundles made with and without workers byte for byte.
+// Must store blocks exactly as encodeBlock() and BlockEncoder do (block-codec.ts): same options,
+// one context kept through the stream's handle where that checks out, raw when the frame is not
+// smaller. A test compares bundles made with and without workers byte for byte.
 const CODE = `
 const { workerData: s, parentPort } = require('node:worker_threads');
-const { zstdCompressSync, constants } = require('node:zlib');
+const { createZstdCompress, zstdCompressSync, constants } = require('node:zlib');
 const { hash } = require('node:crypto');
 const jobBytes = s.jobBlocks * s.blockSize;
 const ctrl = new Int32Array(s.sab, s.ctrlAt, ${HEAD} + 2 * s.jobs);
 const sizes = new Int32Array(s.sab, s.sizesAt, s.jobs * s.jobBlocks);
 const all = Buffer.from(s.sab);
-const options = new Map();
+const options = (length) => ({ chunkSize: length + 256, params: { [constants.ZSTD_c_compressionLevel]: s.level, [constants.ZSTD_c_checksumFlag]: 0 } });
+const perLength = new Map();
+const out = Buffer.alloc(2 * 64 * 1024 + 1024);
+let frame = null;
+try {
+  const stream = createZstdCompress(options(64 * 1024));
+  const handle = stream._handle;
+  const state = stream._writeState;
+  if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) throw new Error('no zstd handle');
+  frame = (raw) => {
+    handle.writeSync(constants.ZSTD_e_end, raw, 0, raw.length, out, 0, out.length);
+    if (state[1] !== 0 || state[0] === 0) throw new Error('zstd frame not ended in one call');
+    return out.subarray(0, out.length - state[0]);
+  };
+  const probe = Buffer.from('outpost block codec probe '.repeat(40));
+  if (!frame(probe).equals(zstdCompressSync(probe, options(probe.length)))) throw new Error('frames differ');
+} catch {
+  frame = null;
+}
 function encode(raw) {
-  let o = options.get(raw.length);
-  if (!o) {
-    o = { chunkSize: raw.length + 256, params: { [constants.ZSTD_c_compressionLevel]: s.level, [constants.ZSTD_c_checksumFlag]: 0 } };
-    options.set(raw.length, o);
+  let z;
+  if (frame) z = frame(raw);
+  else {
+    let o = perLength.get(raw.length);
+    if (!o) perLength.set(raw.length, (o = options(raw.length)));
+    z = zstdCompressSync(raw, o);
   }
-  const z = zstdCompressSync(raw, o);
   return z.length < raw.length ? z : raw;
 }
 (function run() {
@@ -105,6 +125,7 @@ export class BlockRing {
   readonly #workers: Worker[] = [];
   #failed: Error | null = null;
   #pacer: Pacer | null = null;
+  #encoder: BlockEncoder | null = null;
   #onProgress: () => void = () => {};
 
   constructor(blockSize: number, level: number) {
@@ -188,16 +209,17 @@ export class BlockRing {
     }
   }
 
-  /** Does job `j` on this thread (what a worker does, with encodeBlock()). */
+  /** Does job `j` on this thread (what a worker does, with a BlockEncoder). */
   run(j: number): void {
-    const { blockSize, jobBlocks, jobs, outAt, digestsAt, level } = this.shape;
+    this.#encoder ??= new BlockEncoder(this.shape.level);
+    const { blockSize, jobBlocks, jobs, outAt, digestsAt } = this.shape;
     const r = j % jobs;
     const len = this.#ctrl[HEAD + jobs + r]!;
     let out = outAt + r * this.jobBytes;
     for (let b = 0, at = r * this.jobBytes; b * blockSize < len; b++, at += blockSize) {
       const raw = this.#all.subarray(at, at + Math.min(blockSize, len - b * blockSize));
       hash('sha256', raw, 'buffer').copy(this.#all, digestsAt + (r * jobBlocks + b) * DIGEST_BYTES);
-      const stored = encodeBlock(raw, level);
+      const stored = this.#encoder.encode(raw);
       stored.copy(this.#all, out);
       out += stored.length;
       this.#sizes[r * jobBlocks + b] = stored.length;
@@ -227,6 +249,8 @@ export class BlockRing {
   async close(): Promise<void> {
     this.#pacer?.close();
     this.#pacer = null;
+    this.#encoder?.close();
+    this.#encoder = null;
     Atomics.store(this.#ctrl, STOP, 1);
     Atomics.notify(this.#ctrl, PUBLISHED);
     Atomics.notify(this.#ctrl, PARK);

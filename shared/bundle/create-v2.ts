@@ -8,9 +8,10 @@
 // (a storedSize with fewer digits across a boundary), the payloads are moved down once. An input
 // of unknown size (a pipe, a device) is stored in a spool file first and copied in after.
 // Memory never depends on the image size, only on the block and group size.
-// Blocks are compressed with the sync call (node:zlib's async zstd on 4 KiB blocks costs 1.5-2x
-// its CPU, a stream per block), on this thread and, for a large image with a free core, on
-// worker threads too (compress-worker.ts); the bytes do not depend on how many.
+// Blocks are compressed synchronously, one frame each through one reused zstd context (node:zlib's
+// async zstd on 4 KiB blocks costs 1.5-2x the CPU, a stream per block), on this thread and, for a
+// large image with a free core, on worker threads too (compress-worker.ts); the bytes do not
+// depend on how many.
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -127,11 +128,11 @@ export interface Threads {
 }
 
 /**
- * One worker per further core, up to 3, from 8 MiB on: below that, starting a worker (an isolate,
- * some 30-60 ms of CPU) costs more than it saves.
+ * One worker per further core, up to 3, from 16 MiB on: below that, starting a worker (an isolate,
+ * some 90 ms of CPU, 10 MiB) costs more than it saves (16 MiB take some 0.1 s on one thread).
  */
 export function defaultThreads(): Threads {
-  return { workers: Math.min(3, availableParallelism() - 1), fromBytes: 8 * 1024 * 1024 };
+  return { workers: Math.min(3, availableParallelism() - 1), fromBytes: 16 * 1024 * 1024 };
 }
 
 /**
