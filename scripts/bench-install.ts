@@ -21,6 +21,8 @@
 // `sha256sum` (two passes, as before), and one pass, the image read once through `tee` into
 // `sha256sum` and `zstd -3` with one (-T1) or two (-T2) compression threads. Format 2 compresses
 // 4 KiB blocks independently, which costs more than one stream; `zstd -b3 -B4096` shows by how much.
+// Format 2 compresses on worker threads too when there is a second core; the row `one core` runs
+// it under `taskset -c 0`, where it uses one thread.
 //
 // Outpost runs as shipped: the built binary (dist/outpost; `npm run build` first) or, with
 // --agent source, bin/outpost.js on the pinned Node; default checkpoints, journal, and the
@@ -32,7 +34,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TestNode, REPO } from '../test/support/test-node.ts';
 import { makeKit } from '../test/support/bundle-kit.ts';
@@ -192,6 +194,7 @@ async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
   const keys = await makeKeys(join(dir, 'keys'));
   const outpost = outpostCommand();
   const mender = have('mender-artifact');
+  const taskset = have('taskset') && availableParallelism() > 1;
   if (!mender) out('mender-artifact is not installed (apt-get install mender-artifact): bundle create is compared with zstd -3 and sha256sum only');
   // one pass: tee reads the image once and feeds sha256sum (through a named pipe) and zstd
   const onePass = (threads: number) => ['sh', '-c',
@@ -213,6 +216,8 @@ async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
       }
       keep('outpost create format 1', await measure(create(1)));
       keep('outpost create format 2', await measure(create(2)));
+      // pinned to one core: availableParallelism() is 1, so format 2 runs on one thread (no workers)
+      if (taskset) keep('outpost format 2, one core', await measure(['taskset', '-c', '0', ...create(2)]));
       if (baseline) keep('baseline format 2', await measure(create(2, baseline)));
     }
   } finally {
@@ -233,7 +238,7 @@ function createSummary(samples: Map<string, Sample[]>, sizeMiB: number): string 
   for (const ref of REFS) {
     const r = med(ref);
     if (!r) continue;
-    for (const row of ['outpost create format 1', 'outpost create format 2', 'baseline format 2']) {
+    for (const row of ['outpost create format 1', 'outpost create format 2', 'outpost format 2, one core', 'baseline format 2']) {
       const m = med(row);
       if (m) lines.push(`${row}: wall / ${ref} ${(m.wall / r.wall).toFixed(2)}x, CPU / ${ref} ${(m.cpu / r.cpu).toFixed(2)}x`);
     }

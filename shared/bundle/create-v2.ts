@@ -8,15 +8,17 @@
 // (a storedSize with fewer digits across a boundary), the payloads are moved down once. An input
 // of unknown size (a pipe, a device) is stored in a spool file first and copied in after.
 // Memory never depends on the image size, only on the block and group size.
-// One thread on purpose: node:zlib's async zstd on 4 KiB blocks (same frames with pledgedSrcSize)
-// costs 1.5-2x the CPU of the sync call, a stream per block; a worker thread compressing half of
-// each chunk from shared buffers measured +24 % CPU, +60 MiB RSS and no faster on a loaded
-// 2-core machine.
-import { createHash, hash, randomBytes } from 'node:crypto';
+// Blocks are compressed synchronously, one frame each through one reused zstd context (node:zlib's
+// async zstd on 4 KiB blocks costs 1.5-2x the CPU, a stream per block), on this thread and, for a
+// large image with a free core, on worker threads too (compress-worker.ts); the bytes do not
+// depend on how many.
+import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { OutpostError } from '../errors.ts';
-import { DEFAULT_ZSTD_LEVEL, encodeBlock } from './block-codec.ts';
+import { DEFAULT_ZSTD_LEVEL } from './block-codec.ts';
+import { BlockRing, READ_JOBS } from './compress-worker.ts';
 import {
   blockCount, DIGEST_BYTES, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, paddedSize, TAR_BLOCK, TAR_EOF_BYTES, V2_DEFAULT_BLOCK_SIZE, V2_DEFAULT_GROUP_BLOCKS, V2_SIZE_BYTES,
 } from './format.ts';
@@ -41,7 +43,6 @@ async function writeAll(fh: FileHandle, data: Buffer, at: number): Promise<void>
 class BlockStore {
   readonly #blockSize: number;
   readonly #groupBlocks: number;
-  readonly #level: number;
   readonly #sink: (data: Buffer) => Promise<void>;
   readonly #table: Buffer;
   readonly #group: Buffer;
@@ -56,10 +57,9 @@ class BlockStore {
   #writing: Promise<void> = Promise.resolve();
   storedSize = 0;
 
-  constructor(blockSize: number, groupBlocks: number, level: number, sink: (data: Buffer) => Promise<void>) {
+  constructor(blockSize: number, groupBlocks: number, sink: (data: Buffer) => Promise<void>) {
     this.#blockSize = blockSize;
     this.#groupBlocks = groupBlocks;
-    this.#level = level;
     this.#sink = sink;
     this.#table = Buffer.alloc(groupBlocks * DIGEST_BYTES);
     this.#group = Buffer.alloc(groupBlocks * blockSize);
@@ -67,10 +67,9 @@ class BlockStore {
     this.#out = [Buffer.alloc(size), Buffer.alloc(size)];
   }
 
-  /** Adds the next block; `raw` may be reused by the caller once this returns. */
-  async add(raw: Buffer): Promise<void> {
-    hash('sha256', raw, 'buffer').copy(this.#table, this.#inGroup * DIGEST_BYTES);
-    const stored = encodeBlock(raw, this.#level);
+  /** Adds the next block by its digest and stored form; both may be reused once this returns. */
+  async add(digest: Buffer, stored: Buffer): Promise<void> {
+    digest.copy(this.#table, this.#inGroup * DIGEST_BYTES);
     stored.copy(this.#group, this.#groupBytes);
     this.#groupBytes += stored.length;
     this.#sizes.push(stored.length);
@@ -122,54 +121,110 @@ function changed(path: string): OutpostError {
   return new OutpostError('E_BUNDLE_CREATE', `image ${path} changed while the bundle was being written`);
 }
 
+/** Compression threads besides the main one, and the image size from which they start. */
+export interface Threads {
+  readonly workers: number;
+  readonly fromBytes: number;
+}
+
+/**
+ * One worker per further core, up to 3, from 16 MiB on: below that, starting a worker (an isolate,
+ * some 90 ms of CPU, 10 MiB) costs more than it saves (16 MiB take some 0.1 s on one thread).
+ */
+export function defaultThreads(): Threads {
+  return { workers: Math.min(3, availableParallelism() - 1), fromBytes: 16 * 1024 * 1024 };
+}
+
 /**
  * Reads the image once into `store`, block by block; returns its size and sha256. `size`, when
- * known, is what the layout was planned for: an image that grew or shrank is refused.
+ * known, is what the layout was planned for: an image that grew or shrank is refused. The blocks
+ * are hashed and compressed in a BlockRing, by this thread and, for a large image, by workers
+ * (started once `threads.fromBytes` were read, or up front when the size says so): the next read
+ * runs on the thread pool meanwhile.
  */
-async function readInto(path: string, size: number | null, blockSize: number, store: BlockStore, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
+async function readInto(
+  path: string, size: number | null, blockSize: number, level: number, threads: Threads, store: BlockStore, signal?: AbortSignal,
+): Promise<{ size: number; sha256: string }> {
   const whole = createHash('sha256');
   const input = await open(path, 'r').catch((err: Error) => {
     throw new OutpostError('E_BUNDLE_CREATE', `cannot read image ${path}: ${err.message}`, { cause: err });
   });
-  // Two read buffers: the next chunk is read on the thread pool while this one is stored.
-  const bufs = [Buffer.alloc(READ_CHUNK), Buffer.alloc(READ_CHUNK)] as const;
-  const partial = Buffer.alloc(blockSize);
-  let fill = 0;
+  const ring = new BlockRing(blockSize, level);
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const startWorkers = () => {
+    if (ring.workers === 0 && threads.workers > 0) ring.start(threads.workers, poke);
+  };
+  if ((size ?? 0) >= threads.fromBytes) startWorkers();
+  // One read in flight; it fills READ_JOBS jobs (whole blocks: a pipe is read until full or EOF).
+  let reading: Promise<void> | null = null;
+  let got: { n: number } | { err: unknown } | null = null;
+  let nextJob = 0; // the first job of the next read
+  let published = 0;
+  let taken = 0;
+  let eof = false;
   let total = 0;
-  let k = 0;
-  let next = input.read(bufs[0], 0, READ_CHUNK, null);
+  const fill = async (into: Buffer) => {
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await input.read(into, n, into.length - n, null);
+      n += bytesRead;
+      if (bytesRead === 0 || n === into.length) return n;
+    }
+  };
+  // the next read, once the jobs its part of the ring held were taken
+  const readNext = () => {
+    if (reading || eof || nextJob + READ_JOBS - taken > ring.shape.jobs) return;
+    reading = fill(ring.readTarget(nextJob)).then(
+      (n) => { got = { n }; poke(); },
+      (err: Error) => {
+        got = { err: new OutpostError('E_BUNDLE_CREATE', `cannot read image ${path}: ${err.message}`, { cause: err }) };
+        poke();
+      },
+    );
+  };
   try {
     for (;;) {
-      const { bytesRead } = await next;
-      if (bytesRead === 0) break;
-      const chunk = bufs[k].subarray(0, bytesRead);
-      k ^= 1;
-      next = input.read(bufs[k], 0, READ_CHUNK, null);
-      next.catch(() => {}); // awaited next round or below
       signal?.throwIfAborted();
-      whole.update(chunk);
-      total += bytesRead;
-      if (size !== null && total > size) throw changed(path);
-      let off = 0;
-      if (fill > 0) {
-        const n = Math.min(blockSize - fill, chunk.length);
-        chunk.copy(partial, fill, 0, n);
-        fill += n;
-        off = n;
-        if (fill === blockSize) {
-          await store.add(partial);
-          fill = 0;
-        }
+      ring.check();
+      ring.pace();
+      // set by the read's callback: TypeScript cannot see that, hence the cast
+      const g = got as { n: number } | { err: unknown } | null;
+      if (g) {
+        got = null;
+        reading = null;
+        if ('err' in g) throw g.err;
+        const chunk = ring.readTarget(nextJob).subarray(0, g.n);
+        whole.update(chunk);
+        total += g.n;
+        if (size !== null && total > size) throw changed(path);
+        for (let k = 0; k * ring.jobBytes < g.n; k++) ring.publish(nextJob + k, Math.min(ring.jobBytes, g.n - k * ring.jobBytes));
+        published = nextJob + Math.ceil(g.n / ring.jobBytes);
+        nextJob += READ_JOBS;
+        eof = g.n < ring.readBytes;
+        if (total >= threads.fromBytes) startWorkers();
       }
-      for (; off + blockSize <= chunk.length; off += blockSize) await store.add(chunk.subarray(off, off + blockSize));
-      if (off < chunk.length) {
-        chunk.copy(partial, 0, off);
-        fill = chunk.length - off;
+      readNext();
+      while (taken < published && ring.done(taken)) await ring.take(taken++, (d, s) => store.add(d, s));
+      readNext(); // taking may have freed its part of the ring
+      if (eof && taken === published) break;
+      const j = ring.claim();
+      if (j >= 0) {
+        ring.run(j);
+        // let a finished read or write call back before the next job
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
       }
+      if (got) continue; // arrived while blocks were being taken
+      await new Promise<void>((resolve) => (wake = resolve));
     }
-    if (fill > 0) await store.add(partial.subarray(0, fill));
   } finally {
-    await next.catch(() => {});
+    await ring.close();
+    await reading;
     await input.close();
   }
   if (total === 0) throw new OutpostError('E_BUNDLE_CREATE', `image ${path} is empty`);
@@ -269,13 +324,13 @@ export async function createBundleV2(o: CreateOptions): Promise<Created> {
       }
       const target = spool ?? fh;
       let written = direct ? at : 0;
-      const store = new BlockStore(i.blockSize, i.groupBlocks, level, async (data) => {
+      const store = new BlockStore(i.blockSize, i.groupBlocks, async (data) => {
         const where = written;
         written += data.length;
         await writeAll(target, data, where);
       });
       try {
-        const read = await readInto(i.p.path, i.size, i.blockSize, store, o.signal);
+        const read = await readInto(i.p.path, i.size, i.blockSize, level, o.threads ?? defaultThreads(), store, o.signal);
         const { index, blocks } = await store.end();
         indexes.push(index);
         entries.push({

@@ -14,7 +14,7 @@ import { OutpostError } from '../errors.ts';
 import {
   DEFAULT_BLOCK_SIZE, DIGEST_BYTES, FORMAT_VERSION, MANIFEST_SIG_CONTEXT, MAX_HEAD_BYTES, blockCount, paddedSize, TAR_EOF_BYTES, type FormatVersion,
 } from './format.ts';
-import { createBundleV2 } from './create-v2.ts';
+import { createBundleV2, type Threads } from './create-v2.ts';
 import { signDetached, type SigningKey } from './keys.ts';
 import { bundleLayout, type BundleLayout } from './layout.ts';
 import { encodeManifest } from './manifest.ts';
@@ -49,6 +49,8 @@ export interface CreateOptions {
   readonly format?: FormatVersion;
   /** Format 2: zstd level for blocks (default 3). */
   readonly level?: number;
+  /** Format 2: compression threads (default: defaultThreads() in create-v2.ts); for tests and benchmarks. */
+  readonly threads?: Threads;
 }
 
 export interface Created {
