@@ -3,6 +3,7 @@
 // by the block's length, so a frame that inflates further (a bomb) stops at that many bytes.
 import { constants, createZstdCompress, zstdCompressSync, zstdDecompressSync, type ZstdOptions } from 'node:zlib';
 import { OutpostError } from '../errors.ts';
+import { nativeZstd } from './zstd-handle.ts';
 
 export const DEFAULT_ZSTD_LEVEL = 3;
 
@@ -16,7 +17,7 @@ export function encodeBlock(raw: Buffer, level = DEFAULT_ZSTD_LEVEL): Buffer {
  * encodeBlock() for many blocks in a row, 40 % less CPU: zstdCompressSync() builds a stream and a
  * zstd context per call, which for 4 KiB blocks costs about as much as compressing them. This keeps
  * one context and ends a frame per block through the stream's native handle, as zlib's own sync
- * path does (writeSync, then the output and input left in _writeState). That is node-internal:
+ * path does (zstd-handle.ts). That is node-internal:
  * should the handle not look as expected, or a probe frame differ from zstdCompressSync()'s, it
  * falls back to encodeBlock(). The frames are the same: zstd sticks the parameters to the
  * context, and an ended frame given all its input at once records its size either way.
@@ -33,17 +34,14 @@ export class BlockEncoder {
     this.#out = Buffer.alloc(2 * maxBlock + 1024); // above zstd's bound: one call ends the frame
     try {
       const stream = createZstdCompress(encodeOptions(maxBlock, level));
-      const internal = stream as unknown as { _handle?: { writeSync?: unknown }; _writeState?: unknown };
-      const handle = internal._handle;
-      const state = internal._writeState;
-      if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) throw new Error('no zstd handle');
-      const writeSync = handle.writeSync as (flush: number, i: Buffer, io: number, il: number, o: Buffer, oo: number, ol: number) => void;
-      this.#write = (raw) => {
-        writeSync.call(handle, constants.ZSTD_e_end, raw, 0, raw.length, this.#out, 0, this.#out.length);
-        if (state[1] !== 0 || state[0] === 0) throw new Error('zstd frame not ended in one call');
-        return this.#out.length - state[0]!;
-      };
       this.#stream = stream;
+      const native = nativeZstd(stream);
+      if (!native) throw new Error('no zstd handle');
+      this.#write = (raw) => {
+        const [outLeft, inLeft] = native.write(raw, this.#out);
+        if (inLeft !== 0 || outLeft === 0) throw new Error('zstd frame not ended in one call');
+        return this.#out.length - outLeft;
+      };
       const probe = Buffer.from('outpost block codec probe '.repeat(40));
       if (!this.encode(probe).equals(zstdCompressSync(probe, encodeOptions(probe.length, level)))) throw new Error('frames differ');
     } catch {

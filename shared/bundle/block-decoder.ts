@@ -1,14 +1,15 @@
 // decodeBlock() for many blocks in a row. zstdDecompressSync() builds a stream and a zstd context
 // per call; for 4 KiB blocks that, and the garbage it leaves, cost three times the decoding itself
 // (a 256 MiB filesystem image: 2.7 s of CPU to install in all). BlockDecoder keeps one context and
-// drives it through the stream's native handle, as node:zlib's own sync path does. That handle is
+// drives it through the stream's native handle (zstd-handle.ts), as node:zlib's sync path does. That handle is
 // node-internal: when it is not as expected, or a probe frame does not decode, every block goes
 // through decodeBlock(). Only frames that are plainly one frame declaring the block's length
 // (isPlainFrame) take the fast path, and anything unexpected there (an error, input left over,
 // another length) drops the context and decodes that block again with decodeBlock(), which names
 // the fault. Either way the caller still checks the bytes against the signed block digest.
-import { constants, createZstdDecompress, zstdCompressSync } from 'node:zlib';
+import { createZstdDecompress, zstdCompressSync } from 'node:zlib';
 import { decodeBlock } from './block-codec.ts';
+import { nativeZstd, type NativeZstd } from './zstd-handle.ts';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
@@ -40,26 +41,18 @@ export function isPlainFrame(stored: Buffer, rawLength: number): boolean {
   return at + ((fhd >> 2) & 1) * 4 === stored.length; // content checksum, then nothing
 }
 
-type WriteSync = (flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number) => void;
-
 interface Engine {
   readonly stream: ReturnType<typeof createZstdDecompress>;
-  readonly handle: { writeSync: WriteSync };
-  /** [output space left, input left] after each writeSync (node:zlib's _writeState). */
-  readonly state: Uint32Array;
+  readonly native: NativeZstd;
 }
 
 function openEngine(): Engine | null {
   const stream = createZstdDecompress();
   stream.on('error', () => {}); // a failed block is seen through the handle being dropped
-  const internal = stream as unknown as { _handle?: { writeSync?: unknown }; _writeState?: unknown };
-  const handle = internal._handle;
-  const state = internal._writeState;
-  if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) {
-    stream.destroy();
-    return null;
-  }
-  return { stream, handle: handle as Engine['handle'], state };
+  const native = nativeZstd(stream);
+  if (native) return { stream, native };
+  stream.destroy();
+  return null;
 }
 
 export class BlockDecoder {
@@ -94,13 +87,11 @@ export class BlockDecoder {
   #fast(stored: Buffer, rawLength: number): Buffer | null {
     const e = (this.#engine ??= openEngine());
     if (!e) return null;
-    const handle = (e.stream as unknown as { _handle?: unknown })._handle;
     try {
-      if (handle !== e.handle) throw new Error('handle gone');
-      e.handle.writeSync(constants.ZSTD_e_end, stored, 0, stored.length, this.#out, 0, this.#out.length);
-      const produced = this.#out.length - e.state[0]!;
+      if (!e.native.alive) throw new Error('handle gone');
+      const [outLeft, inLeft] = e.native.write(stored, this.#out);
       // an error drops the handle; input left or another length leaves the context mid-frame
-      if ((e.stream as unknown as { _handle?: unknown })._handle !== e.handle || e.state[1] !== 0 || produced !== rawLength) throw new Error('not one clean frame');
+      if (!e.native.alive || inLeft !== 0 || this.#out.length - outLeft !== rawLength) throw new Error('not one clean frame');
       return this.#out.subarray(0, rawLength);
     } catch {
       this.close(); // a fresh context for the next block
