@@ -7,11 +7,12 @@
 //   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
 //                                 [--baseline CHECKOUT] [--formats 1,2]
 //
-// --formats 1,2 adds `outpost install` of a format-2 bundle of the same image (4 KiB blocks, each
-// compressed on its own; this image is random, so every block is stored raw: the rows measure
-// format 2's per-block costs, not decompression) from a file and over HTTP (with the target slot
-// emptied first: the delta's scan of both slots finds nothing to reuse, so it downloads in full).
-// Format 1 (1 MiB blocks) is what `bundle create` writes by default.
+// --formats (default 1,2): `outpost install` of a format-1 bundle (1 MiB blocks) and of a format-2
+// bundle (4 KiB blocks, each compressed on its own: what `outpost bundle create` writes unless told
+// --format 1) of the same image, each from a file and over HTTP. The image is random, so format 2
+// stores every block raw: its rows measure format 2's per-block costs, not decompression. Before
+// the format-2 HTTP install the target slot is emptied: the delta's scan of both slots then finds
+// nothing to reuse and it downloads in full.
 //
 // --parts create adds `outpost bundle create` (formats 1 and 2) of a filesystem-like image (the
 // first SIZE bytes of a tar of /usr/lib and /usr/share: real binaries and text, as compressible
@@ -51,7 +52,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '256,2048' },
     agent: { type: 'string', default: 'binary' },
     parts: { type: 'string', default: 'install,create' },
-    formats: { type: 'string', default: '1' },
+    formats: { type: 'string', default: '1,2' },
     // --parts create: also run `bundle create` of this checkout (an earlier version), from source
     baseline: { type: 'string' },
   },
@@ -112,7 +113,9 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   const disk = await loopDisk(dir, partBytes);
   const server = await serveFile(kit.bundle);
   const outpost = outpostCommand();
-  const v2 = values.formats.split(',').includes('2') ? join(dir, 'new-v2.bundle') : null;
+  const formats = values.formats.split(',');
+  const v1 = formats.includes('1');
+  const v2 = formats.includes('2') ? join(dir, 'new-v2.bundle') : null;
   if (v2) {
     execFileSync(outpost[0]!, [...outpost.slice(1), 'bundle', 'create', '--image', kit.new.path, '--version', '2.0.0', '--release', '2', '--compatible', TEST_COMPATIBLE,
       '--key', join(dirname(kit.bundle), 'keys/k1.key'), '--out', v2, '--format', '2'], { stdio: 'ignore' });
@@ -140,14 +143,14 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
       if (rauc.ok) keep('rauc install', await rauc.install());
       if (i === 0) continue;
-      await install('outpost install FILE', kit.bundle);
-      await install('outpost install URL', server.url);
-      if (v2) await install('outpost install FILE format 2', v2);
+      if (v1) await install('outpost install FILE (format 1)', kit.bundle);
+      if (v1) await install('outpost install URL (format 1)', server.url);
+      if (v2) await install('outpost install FILE (format 2)', v2);
       if (server2) {
         // the target slot still holds the new image from the run before: a delta would copy it
         // locally and fetch nothing. Emptied, the download is in full (after the delta's scan).
         execFileSync('blkdiscard', [disk.part(2)]);
-        await install('outpost install URL format 2', server2.url);
+        await install('outpost install URL (format 2)', server2.url);
       }
     }
   } finally {

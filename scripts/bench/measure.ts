@@ -80,8 +80,9 @@ const range = (xs: number[], f: (x: number) => string) => `${f(Math.min(...xs))}
 export function summary(samples: Map<string, Sample[]>, sizeMiB: number): string {
   const lines: string[] = [];
   const s2 = (x: number) => x.toFixed(2);
+  const w = Math.max(24, ...[...samples.keys()].map((n) => n.length));
   const mib = (k: number) => (k / 1024).toFixed(1);
-  lines.push(`${'contender'.padEnd(24)} ${'wall s (range)'.padEnd(20)} ${'MiB/s'.padStart(6)}  ${'CPU s (range)'.padEnd(20)} peak RssAnon MiB (range)`);
+  lines.push(`${'contender'.padEnd(w)} ${'wall s (range)'.padEnd(20)} ${'MiB/s'.padStart(6)}  ${'CPU s (range)'.padEnd(20)} peak RssAnon MiB (range)`);
   const med = new Map<string, { wall: number; cpu: number; anon: number }>();
   for (const [name, xs] of samples) {
     const wall = median(xs.map((x) => x.wallS));
@@ -89,7 +90,7 @@ export function summary(samples: Map<string, Sample[]>, sizeMiB: number): string
     const anon = median(xs.map((x) => x.peakAnonKiB));
     med.set(name, { wall, cpu, anon });
     lines.push(
-      `${name.padEnd(24)} ${`${s2(wall)} (${range(xs.map((x) => x.wallS), s2)})`.padEnd(20)} ${(sizeMiB / wall).toFixed(0).padStart(6)}  ` +
+      `${name.padEnd(w)} ${`${s2(wall)} (${range(xs.map((x) => x.wallS), s2)})`.padEnd(20)} ${(sizeMiB / wall).toFixed(0).padStart(6)}  ` +
         `${`${s2(cpu)} (${range(xs.map((x) => x.cpuS), s2)})`.padEnd(20)} ${mib(anon)} (${range(xs.map((x) => x.peakAnonKiB), mib)})`,
     );
   }
