@@ -12,7 +12,8 @@ interface Headed {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(', ') : v);
+/** A header's value as one string (repeated headers joined with ", "). */
+export const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(', ') : v);
 
 export interface RangeRequest {
   readonly url: URL;
@@ -43,9 +44,9 @@ export const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** ETag if strong or weak, else Last-Modified: what identifies this version of the file. */
 export function validatorOf(res: Headed): string | null {
-  const etag = one(res.headers.etag);
+  const etag = headerValue(res.headers.etag);
   if (etag) return etag;
-  return one(res.headers['last-modified']) ?? null;
+  return headerValue(res.headers['last-modified']) ?? null;
 }
 
 function ifRangeValue(validator: string | null): string | null {
@@ -56,7 +57,7 @@ function ifRangeValue(validator: string | null): string | null {
 }
 
 export function retryAfterMs(res: Headed): number | null {
-  const v = one(res.headers['retry-after']);
+  const v = headerValue(res.headers['retry-after']);
   if (!v) return null;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
   const t = Date.parse(v);
@@ -169,7 +170,7 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
       res.destroy();
       throw err;
     };
-    const location = one(res.headers.location);
+    const location = headerValue(res.headers.location);
     if ([301, 302, 303, 307, 308].includes(status) && location) {
       const next = new URL(location, url);
       if (url.protocol === 'https:' && next.protocol !== 'https:') fail(new OutpostError('E_FETCH_REDIRECT', `refusing redirect from https to ${next.protocol}`));
@@ -181,12 +182,12 @@ export async function openRange(transport: HttpTransport, req: RangeRequest): Pr
     if (status === 416) fail(new OutpostError('E_SOURCE_CHANGED', `server has no bytes at ${req.start} (416): the file is shorter than the one being resumed`));
     if (RETRY_STATUS.has(status)) fail(new RetryableHttpError(`HTTP ${status} from ${url.host}`, retryAfterMs(res)));
     if (status !== 200 && status !== 206) fail(new OutpostError('E_FETCH_HTTP', `HTTP ${status} from ${url.origin}${url.pathname}`));
-    const contentLength = one(res.headers['content-length']);
+    const contentLength = headerValue(res.headers['content-length']);
     const length = contentLength === undefined ? null : Number(contentLength);
     let start = 0;
     let totalSize = status === 200 ? length : null;
     if (status === 206) {
-      const contentRange = one(res.headers['content-range']);
+      const contentRange = headerValue(res.headers['content-range']);
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '');
       if (!m || Number(m[1]) !== req.start) {
         fail(new OutpostError('E_FETCH_PROTOCOL', `206 with Content-Range "${contentRange}" for a request from ${req.start}`, { retryable: true }));

@@ -6,7 +6,7 @@ import { OutpostError } from '../../../shared/errors.ts';
 import { formatRangeHeader, multipartBoundary, parseContentRange, type ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { MultipartByterangesParser } from '../../../shared/http/multipart-parser.ts';
 import type { HttpTransport } from '../../net/http-transport.ts';
-import { get, RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf } from '../http-range.ts';
+import { get, headerValue, RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf } from '../http-range.ts';
 import { throttled, type TokenBucket } from '../throttle.ts';
 
 export interface RangeGetOptions {
@@ -57,9 +57,8 @@ export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]
     const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
     let body: AsyncIterable<Buffer> = metered(res.body(length), o.onBytes);
     if (o.throttle) body = throttled(body, o.throttle, o.signal);
-    const header = (name: string) => [res.headers[name] ?? []].flat().join(', ') || undefined;
-    const boundary = multipartBoundary(header('content-type'));
-    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, header('content-range'), ranges);
+    const boundary = multipartBoundary(headerValue(res.headers['content-type']));
+    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, headerValue(res.headers['content-range']), ranges);
     checkCovered(ranges, pieces);
     return { kind: 'parts', validator, pieces, requests: 1 };
   } finally {
