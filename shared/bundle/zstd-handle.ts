@@ -1,4 +1,5 @@
-// The one place that reaches into node:zlib: a zstd stream keeps its native handle in `_handle`
+// The one module that reaches into node:zlib (the worker code in compress-worker.ts is a string
+// that cannot import it, so it repeats these calls): a zstd stream keeps its native handle in `_handle`
 // and what is left of the output and input after each call in `_writeState`; node:zlib's own sync
 // path calls handle.writeSync() and reads that. Through it one zstd context serves many blocks,
 // where the public one-shot calls build a stream and a context per block. Node-internal: callers
