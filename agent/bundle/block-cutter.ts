@@ -10,8 +10,14 @@ import type { BlockPool } from './block-pool.ts';
 export interface UncheckedBlock {
   readonly payload: PayloadEntry;
   readonly index: number;
-  /** Pool buffer holding exactly the block's bytes. */
+  /** Pool buffer holding exactly the block's bytes (or, when `lent`, a view of the input). */
   readonly data: Buffer;
+  /**
+   * True: `data` is a view of the source's chunk (a block stored whole in it), valid only until
+   * the source is asked for its next chunk; the pipeline copies what it keeps, and it is not a
+   * pool buffer.
+   */
+  readonly lent?: boolean;
   /** The block's sha256 from the signed index (a view of the index). */
   readonly expected: Buffer;
 }

@@ -30,10 +30,12 @@ function blockPool(): BlockPool {
   return new BlockPool(MAX_BLOCKS_IN_FLIGHT + 1 + PIECE / V2_DEFAULT_BLOCK_SIZE);
 }
 
-async function queue(pipe: VerifyPipeline, head: VerifiedHead, ev: ParseEvent): Promise<void> {
+/** Queues one parse event; a promise only when the pipeline is full (most blocks need no await). */
+function queue(pipe: VerifyPipeline, head: VerifiedHead, ev: ParseEvent): Promise<void> | undefined {
+  if (ev.kind === 'block') return pipe.block(ev.block);
   if (ev.kind === 'begin') pipe.call((sink) => sink.begin(head, ev.payload));
-  else if (ev.kind === 'block') await pipe.block(ev.block);
   else pipe.call((sink) => sink.end(ev.payload));
+  return undefined;
 }
 
 /** Drives a parser over a source. With no pipeline, stops (and closes the source) once the head is verified. */
@@ -53,7 +55,10 @@ async function drive(
         const head = parser.head;
         if (!head) continue;
         if (!pipe) return head;
-        for (const ev of parser.takeEvents()) await queue(pipe, head, ev);
+        for (const ev of parser.takeEvents()) {
+          const wait = queue(pipe, head, ev);
+          if (wait) await wait;
+        }
       }
     }
     if (!pipe) {
@@ -61,7 +66,7 @@ async function drive(
     }
     parser.finish();
     const head = parser.head!;
-    for (const ev of parser.takeEvents()) await queue(pipe, head, ev); // the last payload's end
+    for (const ev of parser.takeEvents()) await queue(pipe, head, ev); // the last payload's end (no block here)
     await pipe.flush();
     signal?.throwIfAborted();
     return head;
@@ -126,7 +131,8 @@ export async function readBlocks(
         signal?.throwIfAborted();
         const { used, block } = cutter.push(buf, off);
         off += used;
-        if (block) await pipe.block(block);
+        const wait = block ? pipe.block(block) : undefined;
+        if (wait) await wait;
       }
       if (cutter.done) break; // bytes after the payload (padding, later entries) are not ours
     }

@@ -95,12 +95,17 @@ export class StoredBlockCutter {
     if (this.#block % this.#index.groupBlocks === 0 || this.#block === this.entry.blocks) this.#table = null;
     if (i < this.#from) return null;
     const rawLength = this.#index.rawLength(i);
-    const where = `payload ${this.entry.name} block ${i}`;
-    const raw = piece.length === rawLength ? piece : (this.#decoder ??= new BlockDecoder(this.entry.blockSize)).decode(piece, rawLength, where);
-    const data = this.#pool.take(raw.length);
-    raw.copy(data);
+    let block: UncheckedBlock;
+    if (piece.length === rawLength) {
+      block = { payload: this.entry, index: i, data: piece, expected, lent: true }; // stored raw: no copy here
+    } else {
+      const raw = (this.#decoder ??= new BlockDecoder(this.entry.blockSize)).decode(piece, rawLength, `payload ${this.entry.name} block ${i}`);
+      const data = this.#pool.take(raw.length); // the decoder's buffer is reused by the next block
+      raw.copy(data);
+      block = { payload: this.entry, index: i, data, expected };
+    }
     if (this.done) this.#closeDecoder();
-    return { payload: this.entry, index: i, data, expected };
+    return block;
   }
 
   /** Nothing pooled is held between calls. */

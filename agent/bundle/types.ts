@@ -29,8 +29,10 @@ export interface VerifiedHead {
 export interface BlockSink {
   begin(head: VerifiedHead, payload: PayloadEntry): Promise<void>;
   /**
-   * A block whose sha256 matched the signed index. `data` is a reused buffer: valid until the
-   * returned promise settles; copy it to keep it.
+   * Block `index` and, when `data` is longer than one block, the blocks after it (a run: whole
+   * blocks of payload.blockSize, the payload's last one possibly shorter; see blocksIn()). Each
+   * one's sha256 matched the signed index. `data` is a reused buffer: valid until the returned
+   * promise settles; copy it to keep it.
    */
   block(payload: PayloadEntry, index: number, data: Buffer): Promise<void>;
   /** After the payload's last block, once the bytes after it checked out (single-pass reads only). */
@@ -73,4 +75,9 @@ export interface VerifyPolicy {
    * clock, so acceptance never depends on the wall clock.
    */
   readonly now?: () => number;
+}
+
+/** How many blocks a sink's `data` holds (a run of small blocks is handed on in one call). */
+export function blocksIn(payload: PayloadEntry, data: Buffer): number {
+  return Math.max(1, Math.ceil(data.length / payload.blockSize));
 }

@@ -1,6 +1,6 @@
 // Wraps the caller's sink to know, at any moment, the first block not yet handed over: that is
 // where a retry within one deliver() resumes, so at most one partial block is fetched twice.
-import type { BlockSink, VerifiedHead } from '../bundle/types.ts';
+import { blocksIn, type BlockSink, type VerifiedHead } from '../bundle/types.ts';
 import type { PayloadEntry } from '../../shared/bundle/types.ts';
 
 export class TrackingSink implements BlockSink {
@@ -43,8 +43,9 @@ export class TrackingSink implements BlockSink {
   async block(payload: PayloadEntry, index: number, data: Buffer): Promise<void> {
     await this.#inner.block(payload, index, data);
     this.current = payload.name;
-    this.#next.set(payload.name, index + 1);
-    this.delivered++;
+    const n = blocksIn(payload, data);
+    this.#next.set(payload.name, index + n);
+    this.delivered += n;
   }
 
   async end(payload: PayloadEntry): Promise<void> {

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createBundle, type Created } from '../../shared/bundle/create.ts';
 import { encodeTrustDocument, validateTrustDocument, signTrustDocument, type TrustDocument, type TrustStore } from '../../shared/bundle/trust.ts';
 import type { SigningKey } from '../../shared/bundle/keys.ts';
+import type { PayloadEntry } from '../../shared/bundle/types.ts';
 import { readSigningKey, writeKeyPair } from '../../agent/bundle/key-files.ts';
 import { loadTrustStore } from '../../agent/bundle/trust-file.ts';
 import type { VerifyPolicy } from '../../agent/bundle/types.ts';
@@ -129,4 +130,9 @@ export async function makeBundle(o: MakeBundleOptions): Promise<MadeBundle> {
 
 export function testPolicy(trust: TrustStore, opts: { floor?: number; compatible?: readonly string[] } = {}): VerifyPolicy {
   return { trust, releaseFloor: opts.floor ?? 0, compatible: opts.compatible ?? [TEST_COMPATIBLE] };
+}
+
+/** Calls fn for each block of a sink call's data (a run of small blocks arrives in one call). */
+export function eachBlock(p: PayloadEntry, index: number, data: Buffer, fn: (i: number, block: Buffer) => void): void {
+  for (let k = 0; k * p.blockSize < data.length; k++) fn(index + k, data.subarray(k * p.blockSize, (k + 1) * p.blockSize));
 }

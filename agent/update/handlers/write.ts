@@ -3,7 +3,7 @@
 // Checkpoints come every checkpointBytes but at most every checkpointSeconds: each costs an
 // fsync of the slot and an atomic journal write, which every few MiB of a fast local install
 // took a third of its time.
-import type { BlockSink, VerifiedHead } from '../../bundle/types.ts';
+import { blocksIn, type BlockSink, type VerifiedHead } from '../../bundle/types.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import type { SlotDevice, SlotWriter } from '../../platform/types.ts';
 import type { ResumePoint } from '../../bundle/source.ts';
@@ -138,7 +138,7 @@ class SlotSink implements BlockSink {
     if (index !== this.nextBlock) throw new OutpostError('E_BUNDLE_ORDER', `block ${index} arrived, expected ${this.nextBlock}`);
     this.writer ??= await this.slot.openWriter(index * payload.blockSize);
     await this.writer.write(index * payload.blockSize, data);
-    this.nextBlock = index + 1;
+    this.nextBlock = index + blocksIn(payload, data);
     this.sinceCheckpoint += data.length;
     this.ctx.progress(Math.min(this.nextBlock * payload.blockSize, payload.size), payload.size);
     if (this.sinceCheckpoint >= this.ctx.deps.checkpointBytes && performance.now() - this.lastCheckpointAt >= (this.ctx.deps.checkpointSeconds ?? 0) * 1000) {

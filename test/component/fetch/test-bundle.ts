@@ -77,8 +77,11 @@ export class FileSlotSink implements BlockSink {
       this.#fh = await open(this.#path, 'r+');
     }
     await this.#fh.write(data, 0, data.length, index * payload.blockSize);
-    this.nextBlock = index + 1;
-    await this.onBlock?.(index);
+    const n = Math.max(1, Math.ceil(data.length / payload.blockSize)); // a run of small blocks comes in one call
+    for (let i = index; i < index + n; i++) {
+      this.nextBlock = i + 1;
+      await this.onBlock?.(i);
+    }
   }
 
   async end(): Promise<void> {

@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readBundle } from '../../../agent/bundle/reader.ts';
+import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import { main } from '../../../agent/main.ts';
 import type { BlockSink, VerifyPolicy } from '../../../agent/bundle/types.ts';
 import { generateSigningKey, parsePrivateKey, type SigningKey } from '../../../shared/bundle/keys.ts';
 import { storeFromDocument, type TrustStore } from '../../../shared/bundle/trust.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
-import { devKeys, makeBundle, makeImage, makeTrustDir, testPolicy, trustDocument, TEST_COMPATIBLE, type MadeBundle, type TestKey } from '../../support/bundle-fixtures.ts';
+import { devKeys, eachBlock, makeBundle, makeImage, makeTrustDir, testPolicy, trustDocument, TEST_COMPATIBLE, type MadeBundle, type TestKey } from '../../support/bundle-fixtures.ts';
 import { assemble, entry, EOF, flipBit, gzip, rawHeader, signatureBlock, type Parts } from './tamper.ts';
 
 const BS = 64 * 1024;
@@ -55,8 +56,8 @@ class Recorder implements BlockSink {
   async begin() {
     this.begins++;
   }
-  async block(_p: unknown, index: number) {
-    this.blocks.push(index);
+  async block(p: PayloadEntry, index: number, data: Buffer) {
+    eachBlock(p, index, data, (i) => this.blocks.push(i));
   }
   async end() {
     this.ends++;

@@ -18,7 +18,7 @@ import { DIGEST_BYTES, paddedSize } from '../../../shared/bundle/format.ts';
 import { encodeManifest } from '../../../shared/bundle/manifest.ts';
 import type { Manifest, PayloadEntry } from '../../../shared/bundle/types.ts';
 import type { TrustStore } from '../../../shared/bundle/trust.ts';
-import { devKeys, makeTrustDir, testPolicy, TEST_COMPATIBLE, type TestKey } from '../../support/bundle-fixtures.ts';
+import { devKeys, eachBlock, makeTrustDir, testPolicy, TEST_COMPATIBLE, type TestKey } from '../../support/bundle-fixtures.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 
 const CREATED = new Date('2026-11-21T12:00:00Z');
@@ -72,7 +72,7 @@ async function readBack(bytes: Buffer): Promise<Buffer[]> {
     async begin() {},
     async block(p: PayloadEntry, i: number, data: Buffer) {
       const list = blocks.get(p.name) ?? [];
-      list[i] = Buffer.from(data);
+      eachBlock(p, i, data, (k, b) => (list[k] = Buffer.from(b)));
       blocks.set(p.name, list);
     },
     async end() {},

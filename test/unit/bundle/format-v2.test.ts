@@ -17,7 +17,7 @@ import { paddedSize, TAR_EOF_BYTES } from '../../../shared/bundle/format.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import type { TrustStore } from '../../../shared/bundle/trust.ts';
 import type { SigningKey } from '../../../shared/bundle/keys.ts';
-import { devKeys, makeBundle, makeTrustDir, testPolicy } from '../../support/bundle-fixtures.ts';
+import { devKeys, eachBlock, makeBundle, makeTrustDir, testPolicy } from '../../support/bundle-fixtures.ts';
 import { joinV2, splitV2 } from '../../support/v2-resign.ts';
 
 const BS = 4096;
@@ -31,8 +31,8 @@ let keys: SigningKey[];
 class Collect implements BlockSink {
   blocks = new Map<number, Buffer>();
   async begin() {}
-  async block(_p: PayloadEntry, i: number, data: Buffer) {
-    this.blocks.set(i, Buffer.from(data));
+  async block(p: PayloadEntry, i: number, data: Buffer) {
+    eachBlock(p, i, data, (k, b) => this.blocks.set(k, Buffer.from(b)));
   }
   async end() {}
 }

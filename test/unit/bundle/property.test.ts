@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readBundle } from '../../../agent/bundle/reader.ts';
 import type { BlockSink } from '../../../agent/bundle/types.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
-import { devKeys, makeBundle, makeImage, makeTrustDir, testPolicy, type MadeBundle } from '../../support/bundle-fixtures.ts';
+import { devKeys, eachBlock, makeBundle, makeImage, makeTrustDir, testPolicy, type MadeBundle } from '../../support/bundle-fixtures.ts';
 import type { TrustStore } from '../../../shared/bundle/trust.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 
@@ -62,9 +62,9 @@ test(`${VARIANTS} randomly corrupted variants are all rejected before any bad by
       async begin() {
         begins++;
       },
-      async block(_p, index, data) {
+      async block(p, index, data) {
         assert.ok(data.equals(image.subarray(index * BS, index * BS + data.length)), `variant ${v}: block ${index} differs from the image`);
-        got.push(index);
+        eachBlock(p, index, data, (i) => got.push(i));
       },
       async end() {
         ends++;

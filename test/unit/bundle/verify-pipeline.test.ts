@@ -12,6 +12,7 @@ import type { BlockSink } from '../../../agent/bundle/types.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
+import { eachBlock } from '../../support/bundle-fixtures.ts';
 
 const BS = 4096;
 const N = 40;
@@ -43,12 +44,12 @@ class CheckingSink implements BlockSink {
     this.#want = want;
   }
   async begin() {}
-  async block(_p: PayloadEntry, index: number, data: Buffer) {
+  async block(p: PayloadEntry, index: number, data: Buffer) {
     assert.equal(this.busy, false, 'sink called while a call was in progress');
     this.busy = true;
-    assert.ok(data.equals(this.#want[index]!), `block ${index} is not the verified original`);
+    eachBlock(p, index, data, (i, b) => assert.ok(b.equals(this.#want[i]!), `block ${i} is not the verified original`));
     await sleep(index % 3);
-    this.got.push(index);
+    eachBlock(p, index, data, (i) => this.got.push(i));
     this.busy = false;
   }
   async end() {}
@@ -134,4 +135,65 @@ test('an abort stops the line after the hand-over in progress', async () => {
   const reported = fed ?? (await pipe.stop(new Error('unreachable')));
   assert.equal((reported as Error).message, 'window closed');
   assert.deepEqual(sink.got, [...Array(6).keys()]);
+});
+
+/** Feeds blocks the way format 2 stores raw ones: lent views of a chunk that is overwritten right after. */
+async function feedLent(pipe: VerifyPipeline, data: Buffer[], index: Buffer[], upTo = data.length): Promise<void> {
+  const chunk = Buffer.alloc(BS);
+  for (let i = 0; i < upTo; i++) {
+    data[i]!.copy(chunk);
+    const wait = pipe.block({ payload, index: i, data: chunk, expected: index[i]!, lent: true });
+    chunk.fill(0xee); // the source reuses its buffer: the pipeline must have copied what it kept
+    if (wait) await wait;
+  }
+}
+
+class RunSink extends CheckingSink {
+  calls = 0;
+  override async block(p: PayloadEntry, index: number, data: Buffer) {
+    this.calls++;
+    await super.block(p, index, data);
+  }
+}
+
+test('hashed on the caller, small blocks go on in runs: same blocks, in order, fewer sink calls', async () => {
+  for (const lent of [false, true]) {
+    const data = blocks(40);
+    const index = data.map((d) => createHash('sha256').update(d).digest());
+    const pool = new BlockPool(5);
+    const sink = new RunSink(data);
+    const pipe = new VerifyPipeline(sink, pool, { maxBlocks: 2, runBytes: 4 * BS });
+    await (lent ? feedLent(pipe, data, index) : feed(pipe, pool, data, index));
+    await pipe.flush();
+    assert.deepEqual(sink.got, [...Array(N).keys()]);
+    assert.equal(sink.calls, N / 4, `lent ${lent}: ${sink.calls} sink calls for ${N} blocks in runs of 4`);
+  }
+});
+
+test('runs: a bad block, or the producer failing, hands on exactly the verified blocks before it', async () => {
+  for (let seed = 50; seed < 70; seed++) {
+    const data = blocks(seed);
+    const index = data.map((d) => createHash('sha256').update(d).digest());
+    const lent = seed % 2 === 0;
+    // a bad block at any position within a run
+    const bad = 1 + (seed % (N - 2));
+    const sent = data.map((d) => Buffer.from(d));
+    sent[bad]![seed % BS] ^= 0x08;
+    let pool = new BlockPool(5);
+    let sink = new RunSink(data);
+    let pipe = new VerifyPipeline(sink, pool, { maxBlocks: 2, runBytes: 4 * BS });
+    const err = await (lent ? feedLent(pipe, sent, index) : feed(pipe, pool, sent, index)).then(() => pipe.flush()).then(() => null, (e: unknown) => e);
+    const reported = err ?? (await pipe.stop(new Error('unreachable')));
+    assert.ok(isOutpostError(reported, 'E_BUNDLE_BLOCK_HASH'), `seed ${seed}: ${reported}`);
+    assert.deepEqual(sink.got, [...Array(bad).keys()], `seed ${seed}: bad block ${bad}`);
+    // the producer fails mid-run: the blocks it gave are all handed on, the error is its own
+    const upTo = 1 + (seed % (N - 1));
+    pool = new BlockPool(5);
+    sink = new RunSink(data);
+    pipe = new VerifyPipeline(sink, pool, { maxBlocks: 2, runBytes: 4 * BS });
+    await (lent ? feedLent(pipe, data, index, upTo) : feed(pipe, pool, data, index, upTo));
+    const stopped = await pipe.stop(new Error('stream cut'));
+    assert.equal((stopped as Error).message, 'stream cut');
+    assert.deepEqual(sink.got, [...Array(upTo).keys()], `seed ${seed}: producer stopped after ${upTo}`);
+  }
 });
