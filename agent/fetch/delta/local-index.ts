@@ -2,9 +2,11 @@
 // booted one, and the target, which may hold an interrupted attempt), and of every aligned group
 // of blocks, so a delta can look a block up by content at any block-aligned offset. Lookups are
 // only candidates: a block read from a slot is checked against the signed index before use.
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
+import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
+import { readFileChunks } from '../../bundle/file-chunks.ts';
 
 export interface LocalFile {
   readonly path: string;
@@ -31,6 +33,11 @@ function unpack(v: number | undefined): LocalRef | null {
 /** 48 bits of a digest: enough to find candidates; the full digest decides. */
 function key(d: Buffer): number {
   return d.readUIntBE(0, 6);
+}
+
+/** key() of a digest held as a 'binary' string. */
+function keyOf(d: string): number {
+  return d.charCodeAt(0) * 2 ** 40 + d.charCodeAt(1) * 2 ** 32 + ((d.charCodeAt(2) << 24) >>> 0) + (d.charCodeAt(3) << 16) + (d.charCodeAt(4) << 8) + d.charCodeAt(5);
 }
 
 export class LocalIndex {
@@ -69,29 +76,32 @@ export class LocalIndex {
     }
     const file = this.#files.push(fh) - 1;
     const groupBytes = this.blockSize * this.groupBlocks;
-    const buf = Buffer.allocUnsafe(Math.max(READ, groupBytes));
-    const usable = Math.floor(buf.length / groupBytes) * groupBytes;
-    for (let pos = 0; pos + this.blockSize <= f.length; ) {
-      signal.throwIfAborted();
-      const want = Math.min(usable, Math.floor((f.length - pos) / this.blockSize) * this.blockSize);
-      const { bytesRead } = await fh.read(buf, 0, want, pos);
-      const n = Math.floor(bytesRead / this.blockSize) * this.blockSize;
-      if (n === 0) break;
+    const whole = Math.floor(f.length / this.blockSize) * this.blockSize;
+    if (whole === 0) return;
+    // Chunks of whole groups, the next one read while this one is hashed (reading and hashing
+    // one after the other left the scan waiting on the disk half of the time).
+    const chunk = Math.max(1, Math.floor(READ / groupBytes)) * groupBytes;
+    const table = Buffer.allocUnsafe(groupBytes / this.blockSize * DIGEST_BYTES);
+    let pos = 0;
+    for await (const buf of readFileChunks(f.path, { end: whole - 1, chunk, signal })) {
+      const n = Math.floor(buf.length / this.blockSize) * this.blockSize;
       for (let at = 0; at < n; at += groupBytes) {
-        const digests: Buffer[] = [];
-        for (let b = at; b < Math.min(n, at + groupBytes); b += this.blockSize) {
-          const d = hash('sha256', buf.subarray(b, b + this.blockSize), 'buffer');
-          digests.push(d);
-          const k = key(d);
-          if (!this.#blocks.has(k)) this.#blocks.set(k, pack(file, pos + b));
+        let k = 0;
+        for (let b = at; b < Math.min(n, at + groupBytes); b += this.blockSize, k++) {
+          // a 'binary' (latin1) string per digest: a Buffer each costs more than hashing 4 KiB
+          const d = hash('sha256', buf.subarray(b, b + this.blockSize), 'binary');
+          table.write(d, k * DIGEST_BYTES, 'latin1');
+          const key = keyOf(d);
+          if (!this.#blocks.has(key)) this.#blocks.set(key, pack(file, pos + b));
         }
-        if (digests.length === this.groupBlocks) {
-          const g = createHash('sha256').update(Buffer.concat(digests)).digest();
-          if (!this.#groups.has(key(g))) this.#groups.set(key(g), pack(file, pos + at));
+        if (k === this.groupBlocks) {
+          const key = keyOf(hash('sha256', table, 'binary'));
+          if (!this.#groups.has(key)) this.#groups.set(key, pack(file, pos + at));
         }
       }
       pos += n;
       this.scanned += n;
+      if (n < buf.length) break; // the device ended early
     }
   }
 
