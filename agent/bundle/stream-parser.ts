@@ -59,7 +59,11 @@ export class BundleStreamParser {
   #failure: OutpostError | null = null;
 
   readonly #guard = new FramingGuard((h, offset) => this.#onHeader(h, offset));
+  // The head's bytes, kept once: in pieces until the signed layout gives the head's size, then in
+  // one buffer of that size, of which the index entries are views (at 2 GiB and 4 KiB blocks the
+  // head is 2 MiB: copies of it per entry and per concatenation were most of an install's memory).
   #headParts: Buffer[] | null = [];
+  #headBuf: Buffer | null = null;
   #headLength = 0;
 
   // entry sequence
@@ -145,12 +149,27 @@ export class BundleStreamParser {
   }
 
   #retainHead(piece: Buffer): void {
-    if (!this.#headParts) return;
+    if (this.#head) return;
+    const at = this.#headLength;
     this.#headLength += piece.length;
     if (this.#headLength > MAX_HEAD_BYTES) {
       throw new OutpostError('E_BUNDLE_HEAD_SIZE', `bundle head exceeds ${MAX_HEAD_BYTES} bytes`);
     }
-    this.#headParts.push(Buffer.from(piece)); // copy: the source may reuse its buffers
+    if (this.#headBuf) {
+      if (this.#headLength > this.#headBuf.length) throw new OutpostError('E_BUNDLE_TAR', 'internal: head longer than its layout');
+      piece.copy(this.#headBuf, at);
+    } else {
+      this.#headParts!.push(Buffer.from(piece)); // copy: the source may reuse its buffers
+    }
+  }
+
+  /** The signed layout is known: the head goes on in one buffer of its size. */
+  #sizeHead(headSize: number): void {
+    const buf = Buffer.allocUnsafeSlow(headSize); // own allocation: freed whole when the head is
+    let at = 0;
+    for (const part of this.#headParts!) at += part.copy(buf, at);
+    this.#headParts = null;
+    this.#headBuf = buf;
   }
 
   #onHeader(h: HeaderCheck, offset: number): void {
@@ -235,9 +254,8 @@ export class BundleStreamParser {
 
   #completeHead(headSize: number): void {
     const v = this.#verified!;
-    const headBytes = Buffer.concat(this.#headParts!);
-    this.#headParts = null;
-    if (headBytes.length !== headSize) throw new OutpostError('E_BUNDLE_TAR', 'internal: head length mismatch');
+    const headBytes = this.#headBuf;
+    if (!headBytes || headBytes.length !== headSize || this.#headLength !== headSize) throw new OutpostError('E_BUNDLE_TAR', 'internal: head length mismatch');
     this.#head = Object.freeze({
       manifest: v.manifest,
       headBytes,
@@ -273,6 +291,11 @@ export class BundleStreamParser {
       if (c.cutter.done) this.#pendingEnd = c.cutter.entry;
       return;
     }
+    if (this.#headBuf) {
+      // an index entry: its bytes are already in the head buffer (retained before this is called)
+      if (c.received === c.layout.size) this.#onHeadEntry(c.layout, this.#headBuf.subarray(c.layout.dataOffset, c.layout.dataOffset + c.layout.size));
+      return;
+    }
     c.collect!.push(Buffer.from(chunk)); // copy: the source may reuse its buffers
     if (c.received === c.layout.size) this.#onHeadEntry(c.layout, Buffer.concat(c.collect!));
   }
@@ -285,6 +308,7 @@ export class BundleStreamParser {
       const bl = bundleLayout(manifest, this.#manifestBytes!.length);
       if (bl.headSize > MAX_HEAD_BYTES) throw new OutpostError('E_BUNDLE_HEAD_SIZE', `bundle head would be ${bl.headSize} bytes; the limit is ${MAX_HEAD_BYTES}`);
       this.#verified = { manifest, signers, layout: bl };
+      this.#sizeHead(bl.headSize);
     } else if (layout.kind === 'index') {
       const entry = this.#verified!.manifest.payloads.find((p) => p.name === layout.payload)!;
       const digest = createHash('sha256').update(bytes).digest('hex');
