@@ -79,17 +79,26 @@ export class DeltaBundleSource implements BundleSource {
     if (head.payloads.length !== 1 || !p.stored) return this.#fullDeliver(full, null);
     const from = o.resume?.nextBlock ?? 0;
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
-    const local = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
+    let local: LocalIndex | null = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
+    let est: ReturnType<typeof estimate>;
     try {
-      const est = estimate(p.stored, from, local);
-      const report = (mode: 'full' | 'delta'): TransferReport => ({
-        mode, fullBytes: est.fullBytes, plannedBytes: mode === 'full' ? est.fullBytes : est.deltaBytes,
-        fetchedBytes: stats.fetched, localBytes: stats.local, requests: stats.requests,
-      });
-      if (est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) {
-        this.#log.info('delta would not save enough; downloading in full', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes });
-        return this.#fullDeliver(full, report('full'));
-      }
+      est = estimate(p.stored, from, local);
+    } catch (err) {
+      await local.close();
+      throw err;
+    }
+    const report = (mode: 'full' | 'delta'): TransferReport => ({
+      mode, fullBytes: est.fullBytes, plannedBytes: mode === 'full' ? est.fullBytes : est.deltaBytes,
+      fetchedBytes: stats.fetched, localBytes: stats.local, requests: stats.requests,
+    });
+    if (est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) {
+      // Let go of the index first: a full download does not need it, and it is the largest thing held.
+      await local.close();
+      local = null;
+      this.#log.info('delta would not save enough; downloading in full', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes });
+      return this.#fullDeliver(full, report('full'));
+    }
+    try {
       this.#log.info('delta planned', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes, localCandidateBytes: est.localBytes, scanned: local.scanned });
       o.onTransfer?.(report('delta'));
       if (!o.resume) {

@@ -7,6 +7,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { readFileChunks } from '../../bundle/file-chunks.ts';
+import { KeyTable } from './key-table.ts';
 
 export interface LocalFile {
   readonly path: string;
@@ -20,51 +21,36 @@ export interface LocalRef {
 }
 
 const READ = 1 << 20;
-const FILE_UNIT = 2 ** 44; // offsets below 16 TiB; at most a few files, so the product stays a safe integer
-
-function pack(file: number, offset: number): number {
-  return file * FILE_UNIT + offset;
-}
-
-function unpack(v: number | undefined): LocalRef | null {
-  return v === undefined ? null : { file: Math.floor(v / FILE_UNIT), offset: v % FILE_UNIT };
-}
-
-/** 48 bits of a digest: enough to find candidates; the full digest decides. */
-function key(d: Buffer): number {
-  return d.readUIntBE(0, 6);
-}
-
-/** key() of a digest held as a 'binary' string. */
-function keyOf(d: string): number {
-  return d.charCodeAt(0) * 2 ** 40 + d.charCodeAt(1) * 2 ** 32 + ((d.charCodeAt(2) << 24) >>> 0) + (d.charCodeAt(3) << 16) + (d.charCodeAt(4) << 8) + d.charCodeAt(5);
-}
 
 export class LocalIndex {
   readonly blockSize: number;
   readonly groupBlocks: number;
-  // Values pack file and offset in one number (file × 2^44 + offset): no object per block.
-  readonly #blocks = new Map<number, number>();
-  readonly #groups = new Map<number, number>();
+  readonly #blocks: KeyTable;
+  readonly #groups: KeyTable;
+  /** Per scanned file: its first position in #blocks and in #groups (positions run in scan order). */
+  readonly #starts: Array<{ file: number; block: number; group: number }> = [];
   readonly #files: FileHandle[] = [];
   /** Bytes hashed while scanning. */
   scanned = 0;
 
-  private constructor(blockSize: number, groupBlocks: number) {
+  private constructor(blockSize: number, groupBlocks: number, files: readonly LocalFile[]) {
     this.blockSize = blockSize;
     this.groupBlocks = groupBlocks;
+    const sum = (unit: number) => files.reduce((n, f) => n + Math.floor(Math.max(0, f.length) / unit), 0);
+    this.#blocks = new KeyTable(sum(blockSize));
+    this.#groups = new KeyTable(sum(blockSize * groupBlocks));
   }
 
   /** Hashes each file's blocks; a file that cannot be opened is skipped (it only costs savings). */
   static async scan(files: readonly LocalFile[], blockSize: number, groupBlocks: number, signal: AbortSignal): Promise<LocalIndex> {
-    const ix = new LocalIndex(blockSize, groupBlocks);
+    const ix = new LocalIndex(blockSize, groupBlocks, files);
     try {
       for (const f of files) await ix.#scanFile(f, signal);
     } catch (err) {
       await ix.close();
       throw err;
     }
-    return ix;
+    return ix; // sorted at their first lookup: deciding on a delta looks up groups only
   }
 
   async #scanFile(f: LocalFile, signal: AbortSignal): Promise<void> {
@@ -75,14 +61,14 @@ export class LocalIndex {
       return;
     }
     const file = this.#files.push(fh) - 1;
+    this.#starts.push({ file, block: this.#blocks.size, group: this.#groups.size });
     const groupBytes = this.blockSize * this.groupBlocks;
     const whole = Math.floor(f.length / this.blockSize) * this.blockSize;
     if (whole === 0) return;
     // Chunks of whole groups, the next one read while this one is hashed (reading and hashing
     // one after the other left the scan waiting on the disk half of the time).
     const chunk = Math.max(1, Math.floor(READ / groupBytes)) * groupBytes;
-    const table = Buffer.allocUnsafe(groupBytes / this.blockSize * DIGEST_BYTES);
-    let pos = 0;
+    const table = Buffer.allocUnsafe(this.groupBlocks * DIGEST_BYTES);
     for await (const buf of readFileChunks(f.path, { end: whole - 1, chunk, signal })) {
       const n = Math.floor(buf.length / this.blockSize) * this.blockSize;
       for (let at = 0; at < n; at += groupBytes) {
@@ -91,27 +77,31 @@ export class LocalIndex {
           // a 'binary' (latin1) string per digest: a Buffer each costs more than hashing 4 KiB
           const d = hash('sha256', buf.subarray(b, b + this.blockSize), 'binary');
           table.write(d, k * DIGEST_BYTES, 'latin1');
-          const key = keyOf(d);
-          if (!this.#blocks.has(key)) this.#blocks.set(key, pack(file, pos + b));
+          this.#blocks.add(d);
         }
-        if (k === this.groupBlocks) {
-          const key = keyOf(hash('sha256', table, 'binary'));
-          if (!this.#groups.has(key)) this.#groups.set(key, pack(file, pos + at));
-        }
+        if (k === this.groupBlocks) this.#groups.add(hash('sha256', table, 'binary'));
       }
-      pos += n;
       this.scanned += n;
       if (n < buf.length) break; // the device ended early
     }
   }
 
+  /** Where the position-th entry of a table (blocks or groups, in scan order) lies. */
+  #ref(pos: number, kind: 'block' | 'group'): LocalRef | null {
+    if (pos < 0) return null;
+    let s = this.#starts[0]!;
+    for (const t of this.#starts) if (t[kind] <= pos) s = t;
+    const unit = kind === 'block' ? this.blockSize : this.blockSize * this.groupBlocks;
+    return { file: s.file, offset: (pos - s[kind]) * unit };
+  }
+
   findBlock(digest: Buffer): LocalRef | null {
-    return unpack(this.#blocks.get(key(digest)));
+    return this.#ref(this.#blocks.find(digest), 'block');
   }
 
   /** A group-aligned run of groupBlocks blocks whose group digest may be `digest`. */
   findGroup(digest: Buffer): LocalRef | null {
-    return unpack(this.#groups.get(key(digest)));
+    return this.#ref(this.#groups.find(digest), 'group');
   }
 
   async read(ref: LocalRef, length: number): Promise<Buffer> {
