@@ -1,6 +1,8 @@
-// A few reusable block buffers. A block's bytes are copied once, from the source's chunk into a
-// pool buffer, and that buffer goes through hashing and the slot write and comes back here:
-// no per-block allocation, so no garbage for the collector to let pile up during an install.
+// A few reusable block buffers. A block's bytes are copied once, from the source's chunk (or a
+// decoder) into a pool buffer, and that buffer goes through hashing and the slot write and comes
+// back here: no per-block allocation, so no garbage for the collector to let pile up during an
+// install. (Small blocks are copied into the pipeline's run buffers instead, from the pool or
+// straight from the source's chunk: verify-pipeline.ts.)
 // The pool never blocks: the pipeline bounds how many buffers are out (see verify-pipeline.ts).
 
 export class BlockPool {

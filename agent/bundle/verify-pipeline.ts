@@ -101,13 +101,13 @@ export class VerifyPipeline {
 
   /**
    * Queues a cut block; its hash starts now. The pipeline owns b.data from here (it returns it to
-   * the pool once handed on or gathered), or copies it when it is lent. Returns a promise only when the caller must wait for
-   * room (it rejects with the first failure of the line); otherwise the next block may follow.
+   * the pool once handed on or gathered), or copies it when it is lent. Returns a promise only
+   * when the caller must wait for room (it rejects with the first failure of the line).
    */
   block(b: UncheckedBlock): Promise<void> | undefined {
     if (this.#stopped) throw new OutpostError('E_INTERNAL', 'block queued after the pipeline stopped');
-    // Digests as 'binary' (latin1) strings, one char per byte, so equal strings are equal bytes: a Buffer
-    // result costs a backing store per block, a third more CPU than hashing 4 KiB itself.
+    // Digests as 'binary' (latin1) strings, one char per byte, so equal strings are equal bytes:
+    // a Buffer result costs a backing store per block, a third more CPU than hashing 4 KiB itself.
     if (this.#onCaller && b.data.length <= this.#gatherMax && hash('sha256', b.data, 'binary') === b.expected.toString('binary')) {
       this.#gather(b);
       return this.#room();
@@ -152,7 +152,7 @@ export class VerifyPipeline {
   /** Queues the run being gathered, if any. */
   #closeRun(): void {
     const run = this.#run;
-    if (!run) return undefined;
+    if (!run) return;
     this.#run = null;
     this.#queue(async () => {
       this.#signal?.throwIfAborted();
