@@ -69,7 +69,7 @@ export class StoredBlockCutter {
     } else {
       this.#buf ??= Buffer.allocUnsafe(want);
       used = Math.min(avail, want - this.#fill);
-      data.copy(this.#buf, this.#fill, offset, offset + used);
+      this.#buf.set(data.subarray(offset, offset + used), this.#fill);
       this.#fill += used;
       if (this.#fill === want) {
         piece = this.#buf;
@@ -101,7 +101,7 @@ export class StoredBlockCutter {
     } else {
       const raw = (this.#decoder ??= new BlockDecoder(this.entry.blockSize)).decode(piece, rawLength, `payload ${this.entry.name} block ${i}`);
       const data = this.#pool.take(raw.length); // the decoder's buffer is reused by the next block
-      raw.copy(data);
+      data.set(raw);
       block = { payload: this.entry, index: i, data, expected };
     }
     if (this.done) this.#closeDecoder();

@@ -157,7 +157,7 @@ export class BundleStreamParser {
     }
     if (this.#headBuf) {
       if (this.#headLength > this.#headBuf.length) throw new OutpostError('E_BUNDLE_TAR', 'internal: head longer than its layout');
-      piece.copy(this.#headBuf, at);
+      this.#headBuf.set(piece, at);
     } else {
       this.#headParts!.push(Buffer.from(piece)); // copy: the source may reuse its buffers
     }

@@ -114,7 +114,7 @@ export class VerifyPipeline {
     }
     if (b.lent) {
       const data = this.#pool.take(b.data.length); // kept past this call: copied
-      b.data.copy(data);
+      data.set(b.data);
       b = { ...b, data, lent: false };
     }
     let digest: Buffer | Promise<Buffer>;
@@ -142,7 +142,7 @@ export class VerifyPipeline {
       run = null;
     }
     run ??= this.#run = { payload: b.payload, first: b.index, buf: this.#runs.take(this.#runBytes), next: b.index, fill: 0 };
-    b.data.copy(run.buf, run.fill);
+    run.buf.set(b.data, run.fill); // set, not copy(): a builtin, fast before the JIT warms up
     run.fill += b.data.length;
     run.next++;
     if (!b.lent) this.#pool.give(b.data);
