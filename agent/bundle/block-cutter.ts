@@ -69,6 +69,11 @@ export class BlockCutter {
     return { used, block };
   }
 
+  /** Blocks are 64 KiB or more: a parser step (64 KiB at most) completes one or two. */
+  stepLimit(_items: number): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
   /** Hands a partly filled buffer back (the stream stopped mid-block). */
   release(): void {
     if (this.#buf) this.#pool.give(this.#buf);

@@ -12,6 +12,8 @@ export interface PayloadCutter {
   readonly done: boolean;
   readonly remaining: number;
   push(data: Buffer, offset: number): { used: number; block: UncheckedBlock | null };
+  /** Most bytes to push at once so that at most `items` blocks (or format-2 tables) complete. */
+  stepLimit(items: number): number;
   release(): void;
 }
 

@@ -7,8 +7,7 @@ import { OutpostError } from '../../shared/errors.ts';
 import { verifyHeadEntries } from '../../shared/bundle/verify-head.ts';
 import { BlockPool } from './block-pool.ts';
 import { payloadCutter } from './payload-stream.ts';
-import { BundleStreamParser, PIECE, type HeadCheck, type ParseEvent } from './stream-parser.ts';
-import { V2_DEFAULT_BLOCK_SIZE } from '../../shared/bundle/format.ts';
+import { BundleStreamParser, STEP_BLOCKS, type HeadCheck, type ParseEvent } from './stream-parser.ts';
 import { MAX_BLOCKS_IN_FLIGHT, VerifyPipeline } from './verify-pipeline.ts';
 import type { BlockSink, VerifiedHead, VerifyPolicy } from './types.ts';
 
@@ -22,12 +21,12 @@ function asBuffer(chunk: Uint8Array): Buffer {
 
 /**
  * Buffers for the blocks in flight, the one being cut, and the blocks one parser step cuts before
- * the pipeline takes them (16 of format 2's 4 KiB blocks per 64 KiB step: with a pool of 5, 45,000
- * of a 256 MiB image's 65,536 blocks were fresh allocations). The pool keeps only what was out
- * at once, so large blocks never fill it.
+ * the pipeline takes them (at most STEP_BLOCKS: with a pool of 5, 45,000 of a 256 MiB image's
+ * 65,536 format-2 blocks were fresh allocations). The pool keeps only what was out at once, so
+ * large blocks never fill it.
  */
 function blockPool(): BlockPool {
-  return new BlockPool(MAX_BLOCKS_IN_FLIGHT + 1 + PIECE / V2_DEFAULT_BLOCK_SIZE);
+  return new BlockPool(MAX_BLOCKS_IN_FLIGHT + 1 + STEP_BLOCKS);
 }
 
 /** Queues one parse event; a promise only when the pipeline is full (most blocks need no await). */

@@ -108,6 +108,29 @@ export class StoredBlockCutter {
     return block;
   }
 
+  /**
+   * Stored bytes from here to the end of the next `items` tables or blocks. A 64 KiB step of a
+   * compressible image may hold thousands of blocks (a zero block is stored in 15 bytes); the
+   * parser cuts its steps to this so the blocks one step decodes stay a few.
+   */
+  stepLimit(items: number): number {
+    const gb = this.#index.groupBlocks;
+    const blocks = this.entry.blocks;
+    let i = this.#block;
+    let table = this.#table === null;
+    let bytes = -this.#fill;
+    for (let n = 0; n < items && i < blocks; n++) {
+      if (table) {
+        bytes += Math.min(gb, blocks - i) * DIGEST_BYTES;
+        table = false;
+      } else {
+        bytes += this.#index.storedLength(i++);
+        table = i % gb === 0;
+      }
+    }
+    return Math.max(1, bytes);
+  }
+
   /** Nothing pooled is held between calls. */
   release(): void {
     this.#buf = null;

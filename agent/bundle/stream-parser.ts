@@ -12,8 +12,9 @@
 // Entry content is taken from the raw pieces the guard frames (so a source may reuse its chunk
 // buffers once step() returned: everything kept is copied); the tar parser, which keeps
 // references to the tails of what it is given, gets framing bytes as copies and payload bytes
-// only to count. One piece completes at most one block, so memory stays at a few blocks
-// whatever the image size.
+// only to count. A piece completes at most STEP_BLOCKS blocks (format 2's are cut to the stored
+// bytes of that many: a compressible block may be stored in a few bytes), so memory stays at a
+// few blocks whatever the image size and however well it compresses.
 import { createHash } from 'node:crypto';
 import { Parser, type ReadEntry } from 'tar';
 import { OutpostError } from '../../shared/errors.ts';
@@ -33,6 +34,8 @@ import type { VerifiedHead, VerifiedPayload } from './types.ts';
 
 /** Most bytes one step() consumes: it may cut several small blocks before any is taken from it. */
 export const PIECE = 64 * 1024;
+/** Most blocks one step() completes (format 2 stores a compressible block in a few bytes). */
+export const STEP_BLOCKS = 16;
 
 /** Verifies manifest bytes against the signature block (and policy); returns the manifest. */
 export type HeadCheck = (manifestBytes: Buffer, signatureBlock: Buffer) => { manifest: Manifest; signers: string[] };
@@ -111,9 +114,11 @@ export class BundleStreamParser {
   /** Consumes one piece of data[offset..]; returns the number of bytes consumed. Throws on the first fault. */
   step(data: Buffer, offset: number): number {
     if (this.#failure) throw this.#failure;
-    const n = Math.min(data.length - offset, this.#guard.untilBoundary, PIECE);
-    const piece = data.subarray(offset, offset + n);
     const content = this.#guard.inData && this.#current !== null;
+    let n = Math.min(data.length - offset, this.#guard.untilBoundary, PIECE);
+    const cutter = content ? this.#current!.cutter : null;
+    if (cutter) n = Math.min(n, cutter.stepLimit(STEP_BLOCKS));
+    const piece = data.subarray(offset, offset + n);
     this.#retainHead(piece); // first: the guard completes the head on the header piece itself
     this.#tar.write(content ? piece : Buffer.from(piece));
     if (content) this.#onData(this.#current!, piece);

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdCompressSync } from 'node:zlib';
 import { createVerifier } from '../../../agent/bundle/verifier.ts';
+import { policyCheck } from '../../../agent/bundle/reader.ts';
+import { BundleStreamParser, STEP_BLOCKS } from '../../../agent/bundle/stream-parser.ts';
+import { BlockPool } from '../../../agent/bundle/block-pool.ts';
 import { streamEnd, streamOffset } from '../../../agent/bundle/payload-stream.ts';
 import type { BlockSink, VerifiedHead } from '../../../agent/bundle/types.ts';
 import { StoredIndex } from '../../../shared/bundle/stored-index.ts';
@@ -148,4 +151,26 @@ test('stored bytes that are not exactly one zstd frame are E_BUNDLE_DECOMPRESS',
 
 test('a frame that inflates to other content is E_BUNDLE_BLOCK_HASH', async () => {
   await expectCode(replaceBlock(1, zstdCompressSync(Buffer.alloc(BS, 7))), 'E_BUNDLE_BLOCK_HASH', 1);
+});
+
+test('a well-compressed image: one parser step completes at most STEP_BLOCKS blocks (memory stays a few blocks)', async () => {
+  // 2,000 zero blocks are stored in a few bytes each: a 64 KiB step would otherwise hold them all
+  const zeros = Buffer.alloc(2000 * BS);
+  await writeFile(join(dir, 'zeros.img'), zeros);
+  const k = await devKeys(['dev-a']);
+  await makeBundle({ image: join(dir, 'zeros.img'), out: join(dir, 'zeros.bundle'), keys: k, format: 2, blockSize: BS, groupBlocks: 16 });
+  const bytes = await readFile(join(dir, 'zeros.bundle'));
+  assert.ok(bytes.length < zeros.length / 20, `stored in ${bytes.length} bytes`);
+  const parser = new BundleStreamParser(policyCheck(testPolicy(trust)), new BlockPool(64));
+  let most = 0;
+  let blocks = 0;
+  for (let off = 0; off < bytes.length; ) {
+    off += parser.step(bytes, off);
+    const n = parser.takeEvents().filter((e) => e.kind === 'block').length;
+    most = Math.max(most, n);
+    blocks += n;
+  }
+  parser.finish();
+  assert.equal(blocks, 2000);
+  assert.ok(most <= STEP_BLOCKS, `${most} blocks completed in one step`);
 });
