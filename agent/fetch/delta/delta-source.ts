@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../../log/logger.ts';
 import { DEFAULT_RETRY, type HttpSourceOptions, type RetryPolicy } from '../http-source.ts';
 import { realSleep } from '../sleep.ts';
 import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
+import { RUN_BYTES } from '../../bundle/verify-pipeline.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { groupDigestOf } from '../../../shared/bundle/stored-index.ts';
@@ -21,7 +22,7 @@ import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, type Piece } from './range-get.ts';
 import { LocalIndex, localLength } from './local-index.ts';
 import { blockRanges, estimate, planBlocks, planWindow, tableRanges } from './plan.ts';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 
@@ -174,19 +175,31 @@ export class DeltaBundleSource implements BundleSource {
 
   async #run(o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, from: number, validator: string | null, stats: Stats, progress: () => void): Promise<void> {
     const index = p.stored!;
+    const bs = index.entry.blockSize;
+    const windowBytes = this.#o.windowBytes ?? 8 << 20;
+    // One buffer for every window's blocks, each verified block put at its place in it: reading
+    // each local group into a fresh buffer left 8 MiB of garbage per window behind.
+    const win = Buffer.allocUnsafeSlow(Math.max(windowBytes, bs * index.groupBlocks));
     let g = Math.floor(from / index.groupBlocks);
     let next = from;
     const a = { failures: 0, lastProgressAt: this.#now(), corrupt: 0 };
     while (g < index.groups) {
       o.signal.throwIfAborted();
-      const plan = planWindow(index, g, this.#o.windowBytes ?? 8 << 20, local);
+      const plan = planWindow(index, g, windowBytes, local);
       try {
-        const blocks = await this.#window(o, p, local, plan, validator, stats);
-        for (const [i, data] of blocks) {
-          if (i < next) continue;
+        await this.#window(o, p, local, plan, validator, stats, win);
+        const first = index.group(plan[0]!.g).firstBlock;
+        const last = index.group(plan[plan.length - 1]!.g);
+        const end = last.firstBlock + last.blockCount;
+        // in runs of up to 1 MiB, in order, from the first block not yet handed on
+        const per = Math.max(1, Math.floor(RUN_BYTES / bs));
+        for (let i = Math.max(first, next); i < end; ) {
           o.signal.throwIfAborted();
-          await o.sink.block(p.entry, i, data);
-          next = i + 1;
+          const n = Math.min(per, end - i);
+          const at = (i - first) * bs;
+          await o.sink.block(p.entry, i, win.subarray(at, Math.min(at + n * bs, index.entry.size - first * bs)));
+          i += n;
+          next = i;
         }
         g = plan[plan.length - 1]!.g + 1;
         a.failures = 0;
@@ -200,22 +213,24 @@ export class DeltaBundleSource implements BundleSource {
     }
   }
 
-  /** One window: every block of `groups`, checked, in order. */
+  /** One window: every block of the planned groups, checked, put at its place in `win` (which it fills from its first block). */
   async #window(
-    o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, plan: ReturnType<typeof planWindow>, validator: string | null, stats: Stats,
-  ): Promise<Map<number, Buffer>> {
+    o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, plan: ReturnType<typeof planWindow>, validator: string | null, stats: Stats, win: Buffer,
+  ): Promise<void> {
     const index = p.stored!;
     const bs = index.entry.blockSize;
-    const out = new Map<number, Buffer>();
+    const first = index.group(plan[0]!.g).firstBlock;
+    const at = (i: number) => (i - first) * bs;
     const needTable: number[] = [];
+    const table = Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES);
     for (const x of plan) {
       const e = index.group(x.g);
       if (x.local) {
-        const data = await local.read(x.local, e.blockCount * bs);
-        const digests = Array.from({ length: e.blockCount }, (_, k) => createHash('sha256').update(data.subarray(k * bs, (k + 1) * bs)).digest());
-        if (data.length === e.blockCount * bs && groupDigestOf(Buffer.concat(digests)).equals(index.groupDigest(x.g))) {
-          for (let k = 0; k < e.blockCount; k++) out.set(e.firstBlock + k, data.subarray(k * bs, (k + 1) * bs));
-          stats.local += data.length;
+        const want = e.blockCount * bs;
+        const data = await local.read(x.local, want, win.subarray(at(e.firstBlock), at(e.firstBlock) + want));
+        for (let k = 0; k < e.blockCount && data.length === want; k++) table.write(hash('sha256', data.subarray(k * bs, (k + 1) * bs), 'binary'), k * DIGEST_BYTES, 'latin1');
+        if (data.length === want && groupDigestOf(table.subarray(0, e.blockCount * DIGEST_BYTES)).equals(index.groupDigest(x.g))) {
+          stats.local += want;
           continue;
         }
         this.#log.warn('local group failed its check; fetching its table', { group: x.g });
@@ -226,14 +241,13 @@ export class DeltaBundleSource implements BundleSource {
     const fetch: Array<{ i: number; digest: Buffer }> = [];
     for (const g of needTable) {
       const e = index.group(g);
-      const table = Buffer.from(sliceFrom(tables, p.dataOffset + e.tableOffset, e.tableLength));
-      index.checkTable(g, table);
-      for (const b of planBlocks(index, g, table, local)) {
-        const digest = table.subarray((b.i - e.firstBlock) * DIGEST_BYTES, (b.i - e.firstBlock + 1) * DIGEST_BYTES);
+      const groupTable = Buffer.from(sliceFrom(tables, p.dataOffset + e.tableOffset, e.tableLength));
+      index.checkTable(g, groupTable);
+      for (const b of planBlocks(index, g, groupTable, local)) {
+        const digest = groupTable.subarray((b.i - e.firstBlock) * DIGEST_BYTES, (b.i - e.firstBlock + 1) * DIGEST_BYTES);
         if (b.local) {
-          const data = await local.read(b.local, bs);
-          if (data.length === bs && createHash('sha256').update(data).digest().equals(digest)) {
-            out.set(b.i, data);
+          const data = await local.read(b.local, bs, win.subarray(at(b.i), at(b.i) + bs));
+          if (data.length === bs && hash('sha256', data, 'buffer').equals(digest)) {
             stats.local += bs;
             continue;
           }
@@ -245,9 +259,8 @@ export class DeltaBundleSource implements BundleSource {
     const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch.map((f) => f.i)), validator, stats);
     for (const f of fetch) {
       const b = index.block(f.i);
-      out.set(f.i, checkStoredBlock(index, f.i, Buffer.from(sliceFrom(pieces, p.dataOffset + b.offset, b.length)), f.digest));
+      win.set(checkStoredBlock(index, f.i, Buffer.from(sliceFrom(pieces, p.dataOffset + b.offset, b.length)), f.digest), at(f.i));
     }
-    return new Map([...out].sort((x, y) => x[0] - y[0]));
   }
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */

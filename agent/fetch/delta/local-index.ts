@@ -104,8 +104,9 @@ export class LocalIndex {
     return this.#ref(this.#groups.find(digest), 'group');
   }
 
-  async read(ref: LocalRef, length: number): Promise<Buffer> {
-    const b = Buffer.allocUnsafe(length);
+  /** Reads `length` bytes at ref into `into` (a fresh buffer when not given); short at the end of the file. */
+  async read(ref: LocalRef, length: number, into?: Buffer): Promise<Buffer> {
+    const b = into ?? Buffer.allocUnsafe(length);
     try {
       const { bytesRead } = await this.#files[ref.file]!.read(b, 0, length, ref.offset);
       return b.subarray(0, bytesRead);
