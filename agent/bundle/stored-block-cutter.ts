@@ -3,10 +3,9 @@
 // payload); each stored block is decoded — bounded by its length, so a bomb stops at one block —
 // into a pool buffer and handed to the verify pipeline with its table digest as the expected
 // hash. Nothing decoded reaches the sink before the pipeline compared that digest.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../shared/bundle/format.ts';
-import { decodeBlock } from '../../shared/bundle/block-codec.ts';
 import { BlockDecoder } from '../../shared/bundle/block-decoder.ts';
 import type { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { PayloadEntry } from '../../shared/bundle/types.ts';
@@ -146,13 +145,14 @@ export class StoredBlockCutter {
 
 /**
  * Decodes block i's stored bytes and checks them against `digest` (its table entry); returns the
- * raw block. For callers outside the stream pipeline (the delta fetcher), which hand on only
- * what passed.
+ * raw block, valid until the decoder's next call. For callers outside the stream pipeline (the
+ * delta fetcher), which hand on only what passed. One decoder for many blocks: a zstd context per
+ * block costs more than decoding it.
  */
-export function checkStoredBlock(index: StoredIndex, i: number, stored: Buffer, digest: Buffer): Buffer {
-  const raw = decodeBlock(stored, index.rawLength(i), `payload ${index.entry.name} block ${i}`);
-  if (!createHash('sha256').update(raw).digest().equals(digest.subarray(0, DIGEST_BYTES))) {
+export function checkStoredBlock(index: StoredIndex, i: number, stored: Buffer, digest: Buffer, decoder: BlockDecoder): Buffer {
+  const raw = decoder.decode(stored, index.rawLength(i), `payload ${index.entry.name} block ${i}`);
+  if (!hash('sha256', raw, 'buffer').equals(digest.subarray(0, DIGEST_BYTES))) {
     throw new OutpostError('E_BUNDLE_BLOCK_HASH', `payload ${index.entry.name}: block ${i} does not match the signed block index`);
   }
-  return raw === stored ? Buffer.from(raw) : raw;
+  return raw;
 }

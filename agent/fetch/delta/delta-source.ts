@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../../log/logger.ts';
 import { DEFAULT_RETRY, type HttpSourceOptions, type RetryPolicy } from '../http-source.ts';
 import { realSleep } from '../sleep.ts';
 import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
+import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { RUN_BYTES } from '../../bundle/verify-pipeline.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
@@ -180,42 +181,48 @@ export class DeltaBundleSource implements BundleSource {
     // One buffer for every window's blocks, each verified block put at its place in it: reading
     // each local group into a fresh buffer left 8 MiB of garbage per window behind.
     const win = Buffer.allocUnsafeSlow(Math.max(windowBytes, bs * index.groupBlocks));
+    const decoder = new BlockDecoder(bs); // one zstd context for every fetched block
     let g = Math.floor(from / index.groupBlocks);
     let next = from;
     const a = { failures: 0, lastProgressAt: this.#now(), corrupt: 0 };
-    while (g < index.groups) {
-      o.signal.throwIfAborted();
-      const plan = planWindow(index, g, windowBytes, local);
-      try {
-        await this.#window(o, p, local, plan, validator, stats, win);
-        const first = index.group(plan[0]!.g).firstBlock;
-        const last = index.group(plan[plan.length - 1]!.g);
-        const end = last.firstBlock + last.blockCount;
-        // in runs of up to 1 MiB, in order, from the first block not yet handed on
-        const per = Math.max(1, Math.floor(RUN_BYTES / bs));
-        for (let i = Math.max(first, next); i < end; ) {
-          o.signal.throwIfAborted();
-          const n = Math.min(per, end - i);
-          const at = (i - first) * bs;
-          await o.sink.block(p.entry, i, win.subarray(at, Math.min(at + n * bs, index.entry.size - first * bs)));
-          i += n;
-          next = i;
+    try {
+      while (g < index.groups) {
+        o.signal.throwIfAborted();
+        const plan = planWindow(index, g, windowBytes, local);
+        try {
+          await this.#window(o, p, local, plan, validator, stats, win, decoder);
+          const first = index.group(plan[0]!.g).firstBlock;
+          const last = index.group(plan[plan.length - 1]!.g);
+          const end = last.firstBlock + last.blockCount;
+          // in runs of up to 1 MiB, in order, from the first block not yet handed on
+          const per = Math.max(1, Math.floor(RUN_BYTES / bs));
+          for (let i = Math.max(first, next); i < end; ) {
+            o.signal.throwIfAborted();
+            const n = Math.min(per, end - i);
+            const at = (i - first) * bs;
+            await o.sink.block(p.entry, i, win.subarray(at, Math.min(at + n * bs, index.entry.size - first * bs)));
+            i += n;
+            next = i;
+          }
+          g = plan[plan.length - 1]!.g + 1;
+          a.failures = 0;
+          a.corrupt = 0;
+          a.lastProgressAt = this.#now();
+          progress();
+        } catch (err) {
+          if (o.signal.aborted) throw o.signal.reason;
+          await (this.#o.sleep ?? realSleep)(this.#retryDelay(err, a, g), o.signal);
         }
-        g = plan[plan.length - 1]!.g + 1;
-        a.failures = 0;
-        a.corrupt = 0;
-        a.lastProgressAt = this.#now();
-        progress();
-      } catch (err) {
-        if (o.signal.aborted) throw o.signal.reason;
-        await (this.#o.sleep ?? realSleep)(this.#retryDelay(err, a, g), o.signal);
       }
+    } finally {
+      decoder.close();
     }
   }
 
   /** One window: every block of the planned groups, checked, put at its place in `win` (which it fills from its first block). */
   async #window(
     o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, plan: ReturnType<typeof planWindow>, validator: string | null, stats: Stats, win: Buffer,
+    decoder: BlockDecoder,
   ): Promise<void> {
     const index = p.stored!;
     const bs = index.entry.blockSize;
@@ -259,7 +266,7 @@ export class DeltaBundleSource implements BundleSource {
     const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch.map((f) => f.i)), validator, stats);
     for (const f of fetch) {
       const b = index.block(f.i);
-      win.set(checkStoredBlock(index, f.i, Buffer.from(sliceFrom(pieces, p.dataOffset + b.offset, b.length)), f.digest), at(f.i));
+      win.set(checkStoredBlock(index, f.i, Buffer.from(sliceFrom(pieces, p.dataOffset + b.offset, b.length)), f.digest, decoder), at(f.i));
     }
   }
 
