@@ -15,13 +15,12 @@ import { DEFAULT_RETRY, type HttpSourceOptions, type RetryPolicy } from '../http
 import { realSleep } from '../sleep.ts';
 import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
-import { RUN_BYTES } from '../../bundle/verify-pipeline.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { groupDigestOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, type Piece } from './range-get.ts';
-import { LocalIndex, localLength } from './local-index.ts';
+import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
 import { blockRanges, estimate, planBlocks, planWindow, tableRanges } from './plan.ts';
 import { hash } from 'node:crypto';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
@@ -42,6 +41,27 @@ interface Stats {
   fetched: number;
   local: number;
   requests: number;
+}
+
+/** What the windows of one delta delivery share. */
+interface WindowRun {
+  readonly o: DeliverOptions;
+  readonly p: VerifiedPayload;
+  readonly local: LocalIndex;
+  readonly validator: string | null;
+  readonly stats: Stats;
+  /** First block not yet handed on. */
+  next: number;
+  /** One group's blocks, checked, before they are handed on. */
+  readonly group: Buffer;
+  readonly table: Buffer;
+  readonly decoder: BlockDecoder;
+}
+
+/** A window's fetched part: checked tables with their blocks' plan, and the stored bytes fetched. */
+interface Fetched {
+  readonly plans: Map<number, { table: Buffer; blocks: ReturnType<typeof planBlocks> }>;
+  readonly pieces: Piece[];
 }
 
 export class DeltaBundleSource implements BundleSource {
@@ -176,35 +196,24 @@ export class DeltaBundleSource implements BundleSource {
 
   async #run(o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, from: number, validator: string | null, stats: Stats, progress: () => void): Promise<void> {
     const index = p.stored!;
-    const bs = index.entry.blockSize;
     const windowBytes = this.#o.windowBytes ?? 8 << 20;
-    // One buffer for every window's blocks, each verified block put at its place in it: reading
-    // each local group into a fresh buffer left 8 MiB of garbage per window behind.
-    const win = Buffer.allocUnsafeSlow(Math.max(windowBytes, bs * index.groupBlocks));
-    const decoder = new BlockDecoder(bs); // one zstd context for every fetched block
-    let g = Math.floor(from / index.groupBlocks);
-    let next = from;
+    const w: WindowRun = {
+      o, p, local, validator, stats, next: from,
+      // one group's blocks at a time: local groups are read and checked as they are handed on,
+      // so a window holds only what it fetched (a buffer of the whole window cost 8 MiB)
+      group: Buffer.allocUnsafeSlow(index.entry.blockSize * index.groupBlocks),
+      table: Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES),
+      decoder: new BlockDecoder(index.entry.blockSize), // one zstd context for every fetched block
+    };
     const a = { failures: 0, lastProgressAt: this.#now(), corrupt: 0 };
     try {
-      while (g < index.groups) {
+      while (w.next < index.entry.blocks) {
         o.signal.throwIfAborted();
+        const g = Math.floor(w.next / index.groupBlocks); // a retry goes on from the first block not handed on
         const plan = planWindow(index, g, windowBytes, local);
         try {
-          await this.#window(o, p, local, plan, validator, stats, win, decoder);
-          const first = index.group(plan[0]!.g).firstBlock;
-          const last = index.group(plan[plan.length - 1]!.g);
-          const end = last.firstBlock + last.blockCount;
-          // in runs of up to 1 MiB, in order, from the first block not yet handed on
-          const per = Math.max(1, Math.floor(RUN_BYTES / bs));
-          for (let i = Math.max(first, next); i < end; ) {
-            o.signal.throwIfAborted();
-            const n = Math.min(per, end - i);
-            const at = (i - first) * bs;
-            await o.sink.block(p.entry, i, win.subarray(at, Math.min(at + n * bs, index.entry.size - first * bs)));
-            i += n;
-            next = i;
-          }
-          g = plan[plan.length - 1]!.g + 1;
+          const fetched = await this.#fetchWindow(w, plan.filter((x) => !x.local).map((x) => x.g));
+          for (const x of plan) await this.#deliverGroup(w, x.g, x.local, fetched);
           a.failures = 0;
           a.corrupt = 0;
           a.lastProgressAt = this.#now();
@@ -215,59 +224,79 @@ export class DeltaBundleSource implements BundleSource {
         }
       }
     } finally {
-      decoder.close();
+      w.decoder.close();
     }
   }
 
-  /** One window: every block of the planned groups, checked, put at its place in `win` (which it fills from its first block). */
-  async #window(
-    o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, plan: ReturnType<typeof planWindow>, validator: string | null, stats: Stats, win: Buffer,
-    decoder: BlockDecoder,
-  ): Promise<void> {
+  /** Tables of `groups` (checked) and the stored bytes of their blocks that have no local candidate. */
+  async #fetchWindow(w: WindowRun, groups: readonly number[]): Promise<Fetched> {
+    const { o, p, local, validator, stats } = w;
+    const index = p.stored!;
+    const tablePieces = await this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats);
+    const plans = new Map<number, { table: Buffer; blocks: ReturnType<typeof planBlocks> }>();
+    const fetch: number[] = [];
+    for (const g of groups) {
+      const e = index.group(g);
+      const table = Buffer.from(sliceFrom(tablePieces, p.dataOffset + e.tableOffset, e.tableLength));
+      index.checkTable(g, table);
+      const blocks = planBlocks(index, g, table, local);
+      plans.set(g, { table, blocks });
+      for (const b of blocks) if (!b.local && b.i >= w.next) fetch.push(b.i);
+    }
+    return { plans, pieces: await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats) };
+  }
+
+  /**
+   * Group g's blocks from w.next on, each checked, into w.group, then handed on in one call. A local
+   * group is read and checked here; if it fails, its table and blocks are fetched now.
+   */
+  async #deliverGroup(w: WindowRun, g: number, localRef: LocalRef | null, fetched: Fetched): Promise<void> {
+    const { o, p, local, stats } = w;
     const index = p.stored!;
     const bs = index.entry.blockSize;
-    const first = index.group(plan[0]!.g).firstBlock;
-    const at = (i: number) => (i - first) * bs;
-    const needTable: number[] = [];
-    const table = Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES);
-    for (const x of plan) {
-      const e = index.group(x.g);
-      if (x.local) {
-        const want = e.blockCount * bs;
-        const data = await local.read(x.local, want, win.subarray(at(e.firstBlock), at(e.firstBlock) + want));
-        for (let k = 0; k < e.blockCount && data.length === want; k++) table.write(hash('sha256', data.subarray(k * bs, (k + 1) * bs), 'binary'), k * DIGEST_BYTES, 'latin1');
-        if (data.length === want && groupDigestOf(table.subarray(0, e.blockCount * DIGEST_BYTES)).equals(index.groupDigest(x.g))) {
-          stats.local += want;
+    const e = index.group(g);
+    const end = e.firstBlock + e.blockCount;
+    if (end <= w.next) return;
+    const bytesOf = (i: number) => Math.min(index.entry.size, (i + 1) * bs) - i * bs;
+    if (localRef) {
+      const want = e.blockCount * bs;
+      const data = await local.read(localRef, want, w.group);
+      for (let k = 0; k < e.blockCount && data.length === want; k++) w.table.write(hash('sha256', data.subarray(k * bs, (k + 1) * bs), 'binary'), k * DIGEST_BYTES, 'latin1');
+      if (data.length === want && groupDigestOf(w.table.subarray(0, e.blockCount * DIGEST_BYTES)).equals(index.groupDigest(g))) {
+        const from = Math.max(w.next, e.firstBlock);
+        o.signal.throwIfAborted();
+        await o.sink.block(p.entry, from, w.group.subarray((from - e.firstBlock) * bs, Math.min(want, index.entry.size - e.firstBlock * bs)));
+        stats.local += (end - from) * bs;
+        w.next = end;
+        return;
+      }
+      this.#log.warn('local group failed its check; fetching its table', { group: g });
+      fetched = await this.#fetchWindow(w, [g]);
+    }
+    const { table, blocks } = fetched.plans.get(g)!;
+    let refetch: Fetched | null = null;
+    for (const b of blocks) {
+      if (b.i < w.next) continue;
+      const k = b.i - e.firstBlock;
+      const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
+      const slot = w.group.subarray(k * bs, k * bs + bytesOf(b.i));
+      if (b.local) {
+        const data = await local.read(b.local, bs, slot);
+        if (data.length === bs && hash('sha256', data, 'buffer').equals(digest)) {
+          stats.local += bs;
           continue;
         }
-        this.#log.warn('local group failed its check; fetching its table', { group: x.g });
+        this.#log.warn('local block failed its check; fetching it', { block: b.i });
+        refetch = { plans: fetched.plans, pieces: await this.#getAll(o, blockRanges(index, p.dataOffset, [b.i]), w.validator, stats) };
       }
-      needTable.push(x.g);
+      const at = index.block(b.i);
+      const pieces = b.local ? refetch!.pieces : fetched.pieces;
+      slot.set(checkStoredBlock(index, b.i, Buffer.from(sliceFrom(pieces, p.dataOffset + at.offset, at.length)), digest, w.decoder));
     }
-    const tables = await this.#getAll(o, tableRanges(index, p.dataOffset, needTable), validator, stats);
-    const fetch: Array<{ i: number; digest: Buffer }> = [];
-    for (const g of needTable) {
-      const e = index.group(g);
-      const groupTable = Buffer.from(sliceFrom(tables, p.dataOffset + e.tableOffset, e.tableLength));
-      index.checkTable(g, groupTable);
-      for (const b of planBlocks(index, g, groupTable, local)) {
-        const digest = groupTable.subarray((b.i - e.firstBlock) * DIGEST_BYTES, (b.i - e.firstBlock + 1) * DIGEST_BYTES);
-        if (b.local) {
-          const data = await local.read(b.local, bs, win.subarray(at(b.i), at(b.i) + bs));
-          if (data.length === bs && hash('sha256', data, 'buffer').equals(digest)) {
-            stats.local += bs;
-            continue;
-          }
-          this.#log.warn('local block failed its check; fetching it', { block: b.i });
-        }
-        fetch.push({ i: b.i, digest });
-      }
-    }
-    const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch.map((f) => f.i)), validator, stats);
-    for (const f of fetch) {
-      const b = index.block(f.i);
-      win.set(checkStoredBlock(index, f.i, Buffer.from(sliceFrom(pieces, p.dataOffset + b.offset, b.length)), f.digest, decoder), at(f.i));
-    }
+    const from = Math.max(w.next, e.firstBlock);
+    o.signal.throwIfAborted();
+    await o.sink.block(p.entry, from, w.group.subarray((from - e.firstBlock) * bs, (end - e.firstBlock - 1) * bs + bytesOf(end - 1)));
+    w.next = end;
   }
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */
