@@ -22,6 +22,16 @@ export const SOCKET_READ = 512 << 10;
 /** Status line and headers must fit in this. */
 const MAX_HEAD = 64 << 10;
 
+// Read buffers of finished responses, for the next request: a delta makes a hundred range requests
+// per 256 MiB, and a fresh ring (2 MiB outside the heap) each time made V8 collect garbage for
+// seconds. A buffer comes back only once its response's body is done and its socket destroyed.
+const spare: Buffer[] = [];
+const SPARE_MAX = RING;
+
+function readBuffer(): Buffer {
+  return spare.pop() ?? Buffer.allocUnsafeSlow(SOCKET_READ);
+}
+
 export interface HeadOnly {
   readonly statusCode: number;
   /** Lower-case names; repeated headers joined with ", ". */
@@ -75,8 +85,10 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port) || (https ? 443 : 80);
 
-  const ring = Array.from({ length: RING }, () => Buffer.allocUnsafeSlow(SOCKET_READ));
+  const ring = Array.from({ length: RING }, readBuffer);
   const free = [...ring];
+  /** Every read buffer this response took (the ring, and any taken beyond it). */
+  const owned = new Set<ArrayBufferLike>(ring.map((b) => b.buffer));
   const queue: Buffer[] = [];
   /** The chunk the consumer holds: its buffer comes back when it asks for the next. */
   let held: Buffer | null = null;
@@ -96,7 +108,11 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
     const ab = b.buffer;
     if (ab instanceof ArrayBuffer && ab.byteLength === SOCKET_READ) free.push(Buffer.from(ab, 0, SOCKET_READ));
   };
-  const take = (): Buffer => free.pop() ?? Buffer.allocUnsafeSlow(SOCKET_READ); // never empty: reading pauses first
+  const take = (): Buffer => {
+    const b = free.pop() ?? readBuffer(); // never empty: reading pauses first
+    owned.add(b.buffer);
+    return b;
+  };
 
   const onread = {
     buffer: take,
@@ -209,7 +225,9 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
         });
       }
     } finally {
-      socket.destroy();
+      socket.destroy(); // no read into any of them after this: the body is done, nothing is held
+      for (const ab of owned) if (spare.length < SPARE_MAX && ab instanceof ArrayBuffer) spare.push(Buffer.from(ab, 0, SOCKET_READ));
+      owned.clear();
     }
   }
 
