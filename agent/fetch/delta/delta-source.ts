@@ -275,13 +275,18 @@ export class DeltaBundleSource implements BundleSource {
     }
     const { table, blocks } = fetched.plans.get(g)!;
     let refetch: Fetched | null = null;
+    // Most local candidates sit where the block belongs (the old image at the same place): one read
+    // of the group's place in that slot serves them all, instead of a read per block.
+    const inPlace = blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
+    const placed = inPlace === undefined ? 0 : (await local.read({ file: inPlace, offset: e.firstBlock * bs }, (end - e.firstBlock) * bs, w.group)).length;
     for (const b of blocks) {
       if (b.i < w.next) continue;
       const k = b.i - e.firstBlock;
       const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
       const slot = w.group.subarray(k * bs, k * bs + bytesOf(b.i));
       if (b.local) {
-        const data = await local.read(b.local, bs, slot);
+        const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
+        const data = here ? slot : await local.read(b.local, bs, slot);
         if (data.length === bs && hash('sha256', data, 'buffer').equals(digest)) {
           stats.local += bs;
           continue;
