@@ -11,8 +11,11 @@
 // bundle (4 KiB blocks, each compressed on its own: what `outpost bundle create` writes unless told
 // --format 1) of the same image, each from a file and over HTTP. The image is random, so format 2
 // stores every block raw: its rows measure format 2's per-block costs, not decompression. Before
-// the format-2 HTTP install the target slot is emptied: the delta's scan of both slots then finds
-// nothing to reuse and it downloads in full.
+// the format-2 HTTP install the target slot is emptied: the delta's scan of the running slot then
+// finds nothing to reuse and it downloads in full.
+// The row "URL (format 2, delta N%)" is an update as a node sees one: the running slot holds the
+// previous release, the new image with N% of its 4 KiB blocks changed at scattered places
+// (--delta-change, default 2; 0 leaves the row out), so the delta reads most of it locally.
 //
 // --parts create adds `outpost bundle create` (formats 1 and 2) of a filesystem-like image (the
 // first SIZE bytes of a tar of /usr/lib and /usr/share: real binaries and text, as compressible
@@ -53,6 +56,7 @@ const { values } = parseArgs({
     agent: { type: 'string', default: 'binary' },
     parts: { type: 'string', default: 'install,create' },
     formats: { type: 'string', default: '1,2' },
+    'delta-change': { type: 'string', default: '2' },
     // --parts create: also run `bundle create` of this checkout (an earlier version), from source
     baseline: { type: 'string' },
   },
@@ -106,6 +110,20 @@ async function asShipped(node: TestNode): Promise<void> {
   await writeFile(node.configPath, JSON.stringify(config, null, 2));
 }
 
+/** The image with `share` of its 4 KiB blocks replaced by other bytes, spread over the whole image. */
+async function previousRelease(image: string, out: string, share: number): Promise<string> {
+  const BS = 4096;
+  const data = await readFile(image);
+  const blocks = Math.floor(data.length / BS);
+  const every = Math.max(1, Math.round(1 / share));
+  for (let b = 0; b < blocks; b += every) {
+    const at = (b + (b * 7919) % every) % blocks; // scattered, deterministic
+    data.fill((b * 31) & 0xff, at * BS, (at + 1) * BS);
+  }
+  await writeFile(out, data);
+  return out;
+}
+
 async function bench(sizeMiB: number, runs: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-install-'));
   const partBytes = (sizeMiB + 16) * MiB;
@@ -126,10 +144,13 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
   try {
-    const install = async (name: string, from: string) => {
+    const change = Number(values['delta-change']);
+    const previous = server2 && change > 0 ? await previousRelease(kit.new.path, join(dir, 'previous.img'), change / 100) : null;
+    const install = async (name: string, from: string, runningSlot?: string) => {
       const node = await TestNode.create({ kit, slotSize: partBytes, slotPaths: { A: disk.part(1), B: disk.part(2) } });
       try {
         await asShipped(node);
+        if (runningSlot) execFileSync('dd', [`if=${runningSlot}`, `of=${disk.part(1)}`, 'bs=4M', 'conv=fsync', 'status=none']);
         add(name, await measure([...outpost, 'install', from, '--config', node.configPath]));
         if ((await node.holds('B')) !== 'new') throw new Error(`${name}: slot B does not hold the new image`);
       } finally {
@@ -147,10 +168,16 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       if (v1) await install('outpost install URL (format 1)', server.url);
       if (v2) await install('outpost install FILE (format 2)', v2);
       if (server2) {
-        // the target slot still holds the new image from the run before: a delta would copy it
-        // locally and fetch nothing. Emptied, the download is in full (after the delta's scan).
+        // the target slot still holds the new image from the run before, the running one perhaps
+        // the previous release (delta row): a delta would copy them. Emptied (the running slot then
+        // holds the old 1 MiB image), the download is in full, after the delta's scan.
+        execFileSync('blkdiscard', [disk.part(1)]);
         execFileSync('blkdiscard', [disk.part(2)]);
         await install('outpost install URL (format 2)', server2.url);
+        if (previous) {
+          execFileSync('blkdiscard', [disk.part(2)]);
+          await install(`outpost install URL (format 2, delta ${change}%)`, server2.url, previous);
+        }
       }
     }
   } finally {
