@@ -5,7 +5,7 @@
 // (user + system, fsync included) and peak private memory (RssAnon, polled), and ratios.
 //
 //   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
-//                                 [--baseline CHECKOUT] [--formats 1,2]
+//                                 [--baseline CHECKOUT] [--formats 1,2] [--delta-change 2]
 //
 // --formats (default 1,2): `outpost install` of a format-1 bundle (1 MiB blocks) and of a format-2
 // bundle (4 KiB blocks, each compressed on its own: what `outpost bundle create` writes unless told
