@@ -33,7 +33,7 @@ import { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
 
 /** Most bytes one step() consumes: it may cut several small blocks before any is taken from it. */
-export const PIECE = 64 * 1024;
+const PIECE = 64 * 1024;
 /** Most blocks one step() completes (format 2 stores a compressible block in a few bytes). */
 export const STEP_BLOCKS = 16;
 

@@ -49,8 +49,6 @@ export interface PipelineOptions {
   readonly maxBytes?: number;
   /** Run size; 0 hands every block on by itself. */
   readonly runBytes?: number;
-  /** Largest block gathered into runs (at most half a run). */
-  readonly gatherMax?: number;
   /** Checked before each hand-over: an abort stops the line after the one in progress. */
   readonly signal?: AbortSignal;
 }
@@ -95,7 +93,7 @@ export class VerifyPipeline {
     this.#maxBytes = opts.maxBytes ?? MAX_BYTES_IN_FLIGHT;
     this.#signal = opts.signal;
     this.#runBytes = opts.runBytes ?? RUN_BYTES;
-    this.#gatherMax = Math.min(opts.gatherMax ?? GATHER_MAX_BLOCK, this.#runBytes / 2);
+    this.#gatherMax = Math.min(GATHER_MAX_BLOCK, this.#runBytes / 2);
     this.#runs = new BlockPool(this.#maxBlocks + 1);
   }
 
@@ -117,20 +115,15 @@ export class VerifyPipeline {
       data.set(b.data);
       b = { ...b, data, lent: false };
     }
-    let digest: Buffer | Promise<Buffer>;
+    let digest: Promise<Buffer>;
     try {
-      digest = this.#hash(b.data);
+      digest = Promise.resolve(this.#hash(b.data));
     } catch (err) {
       digest = Promise.reject(err);
     }
-    if (Buffer.isBuffer(digest) && b.data.length <= this.#gatherMax && digest.equals(b.expected)) {
-      this.#gather(b);
-    } else {
-      this.#closeRun(); // gathered blocks go first
-      const p = Promise.resolve(digest);
-      p.catch(ignore); // observed by the hand-over below (a mismatch fails there, in order)
-      this.#queue(() => this.#handOn(b, p), b.data.length);
-    }
+    digest.catch(ignore); // observed by the hand-over below (a mismatch fails there, in order)
+    this.#closeRun(); // gathered blocks go first
+    this.#queue(() => this.#handOn(b, digest), b.data.length);
     return this.#room();
   }
 
@@ -169,11 +162,15 @@ export class VerifyPipeline {
     this.#queuedBytes += bytes;
   }
 
+  #full(): boolean {
+    return this.#queued.length >= this.#maxBlocks || (this.#queued.length > 1 && this.#queuedBytes > this.#maxBytes);
+  }
+
   /** Waits while too much is queued. */
   #room(): Promise<void> | undefined {
-    if (!(this.#queued.length >= this.#maxBlocks || (this.#queued.length > 1 && this.#queuedBytes > this.#maxBytes))) return undefined;
+    if (!this.#full()) return undefined;
     return (async () => {
-      while (this.#queued.length >= this.#maxBlocks || (this.#queued.length > 1 && this.#queuedBytes > this.#maxBytes)) {
+      while (this.#full()) {
         const oldest = this.#queued.shift()!;
         this.#queuedBytes -= oldest.bytes;
         await oldest.done;
