@@ -21,7 +21,7 @@ import { groupDigestOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, type Piece } from './range-get.ts';
 import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
-import { blockRanges, estimate, planBlocks, planWindow, tableRanges } from './plan.ts';
+import { blockRanges, estimate, planBlocks, planWindow, tableRanges, type BlockPlan } from './plan.ts';
 import { hash } from 'node:crypto';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
@@ -60,7 +60,7 @@ interface WindowRun {
 
 /** A window's fetched part: checked tables with their blocks' plan, and the stored bytes fetched. */
 interface Fetched {
-  readonly plans: Map<number, { table: Buffer; blocks: ReturnType<typeof planBlocks> }>;
+  readonly plans: Map<number, { table: Buffer; blocks: BlockPlan[] }>;
   readonly pieces: Piece[];
 }
 
@@ -233,7 +233,7 @@ export class DeltaBundleSource implements BundleSource {
     const { o, p, local, validator, stats } = w;
     const index = p.stored!;
     const tablePieces = await this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats);
-    const plans = new Map<number, { table: Buffer; blocks: ReturnType<typeof planBlocks> }>();
+    const plans: Fetched['plans'] = new Map();
     const fetch: number[] = [];
     for (const g of groups) {
       const e = index.group(g);
@@ -257,33 +257,36 @@ export class DeltaBundleSource implements BundleSource {
     const e = index.group(g);
     const end = e.firstBlock + e.blockCount;
     if (end <= w.next) return;
-    const bytesOf = (i: number) => Math.min(index.entry.size, (i + 1) * bs) - i * bs;
+    const from = Math.max(w.next, e.firstBlock);
+    const groupBytes = Math.min(e.blockCount * bs, index.entry.size - e.firstBlock * bs);
+    const handOn = async () => {
+      o.signal.throwIfAborted();
+      await o.sink.block(p.entry, from, w.group.subarray((from - e.firstBlock) * bs, groupBytes));
+      w.next = end;
+    };
     if (localRef) {
       const want = e.blockCount * bs;
       const data = await local.read(localRef, want, w.group);
       for (let k = 0; k < e.blockCount && data.length === want; k++) w.table.write(hash('sha256', data.subarray(k * bs, (k + 1) * bs), 'binary'), k * DIGEST_BYTES, 'latin1');
       if (data.length === want && groupDigestOf(w.table.subarray(0, e.blockCount * DIGEST_BYTES)).equals(index.groupDigest(g))) {
-        const from = Math.max(w.next, e.firstBlock);
-        o.signal.throwIfAborted();
-        await o.sink.block(p.entry, from, w.group.subarray((from - e.firstBlock) * bs, Math.min(want, index.entry.size - e.firstBlock * bs)));
+        await handOn();
         stats.local += (end - from) * bs;
-        w.next = end;
         return;
       }
       this.#log.warn('local group failed its check; fetching its table', { group: g });
       fetched = await this.#fetchWindow(w, [g]);
     }
     const { table, blocks } = fetched.plans.get(g)!;
-    let refetch: Fetched | null = null;
     // Most local candidates sit where the block belongs (the old image at the same place): one read
     // of the group's place in that slot serves them all, instead of a read per block.
     const inPlace = blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
-    const placed = inPlace === undefined ? 0 : (await local.read({ file: inPlace, offset: e.firstBlock * bs }, (end - e.firstBlock) * bs, w.group)).length;
+    const placed = inPlace === undefined ? 0 : (await local.read({ file: inPlace, offset: e.firstBlock * bs }, e.blockCount * bs, w.group)).length;
     for (const b of blocks) {
       if (b.i < w.next) continue;
       const k = b.i - e.firstBlock;
       const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
-      const slot = w.group.subarray(k * bs, k * bs + bytesOf(b.i));
+      const slot = w.group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
+      let pieces = fetched.pieces;
       if (b.local) {
         const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
         const data = here ? slot : await local.read(b.local, bs, slot);
@@ -292,17 +295,14 @@ export class DeltaBundleSource implements BundleSource {
           continue;
         }
         this.#log.warn('local block failed its check; fetching it', { block: b.i });
-        refetch = { plans: fetched.plans, pieces: await this.#getAll(o, blockRanges(index, p.dataOffset, [b.i]), w.validator, stats) };
+        pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, [b.i]), w.validator, stats);
       }
       const at = index.block(b.i);
-      const pieces = b.local ? refetch!.pieces : fetched.pieces;
-      slot.set(checkStoredBlock(index, b.i, Buffer.from(sliceFrom(pieces, p.dataOffset + at.offset, at.length)), digest, w.decoder));
+      slot.set(checkStoredBlock(index, b.i, sliceFrom(pieces, p.dataOffset + at.offset, at.length), digest, w.decoder)); // copied at once
     }
-    const from = Math.max(w.next, e.firstBlock);
-    o.signal.throwIfAborted();
-    await o.sink.block(p.entry, from, w.group.subarray((from - e.firstBlock) * bs, (end - e.firstBlock - 1) * bs + bytesOf(end - 1)));
-    w.next = end;
+    await handOn();
   }
+
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */
   async #getAll(o: DeliverOptions, ranges: ByteRange[], validator: string | null, stats: Stats): Promise<Piece[]> {

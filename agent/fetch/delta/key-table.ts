@@ -22,7 +22,7 @@ export class KeyTable {
     return this.#n;
   }
 
-  /** Appends the key of a digest given as a 'binary' (latin1) string or its bytes; returns its position. */
+  /** Appends the key of a digest given as a 'binary' (latin1) string; returns its position. */
   add(digest: string): number {
     if (this.#order) throw new Error('KeyTable: add after sort');
     const k = this.#n++;

@@ -65,8 +65,7 @@ export class LocalIndex {
     const groupBytes = this.blockSize * this.groupBlocks;
     const whole = Math.floor(f.length / this.blockSize) * this.blockSize;
     if (whole === 0) return;
-    // Chunks of whole groups, the next one read while this one is hashed (reading and hashing
-    // one after the other left the scan waiting on the disk half of the time).
+    // Chunks of whole groups, the next one read while this one is hashed.
     const chunk = Math.max(1, Math.floor(READ / groupBytes)) * groupBytes;
     const table = Buffer.allocUnsafe(this.groupBlocks * DIGEST_BYTES);
     for await (const buf of readFileChunks(f.path, { end: whole - 1, chunk, signal })) {
