@@ -11,8 +11,9 @@
 // bundle (4 KiB blocks, each compressed on its own: what `outpost bundle create` writes unless told
 // --format 1) of the same image, each from a file and over HTTP. The image is random, so format 2
 // stores every block raw: its rows measure format 2's per-block costs, not decompression. Before
-// the format-2 HTTP install the target slot is emptied: the delta's scan of the running slot then
-// finds nothing to reuse and it downloads in full.
+// the format-2 HTTP install both slots are zeroed: the delta's sample of them (local-probe.ts)
+// then finds nothing worth a delta and it downloads in full, as a node does whose slots hold
+// nothing of the new image.
 // The row "URL (format 2, delta N%)" is an update as a node sees one: the running slot holds the
 // previous release, the new image with N% of its 4 KiB blocks changed at scattered places
 // (--delta-change, default 2; 0 leaves the row out), so the delta reads most of it locally.
@@ -75,6 +76,8 @@ function outpostCommand(): string[] {
 interface Disk {
   loop: string;
   part: (n: number) => string;
+  /** Zeros over partition n, synced. Not a discard: on a loop device that punches holes in the backing file, and the next install would pay to allocate every block again, which no other contender does. */
+  zero(n: number): void;
   detach(): void;
 }
 
@@ -90,6 +93,7 @@ async function loopDisk(dir: string, partBytes: number): Promise<Disk> {
   return {
     loop,
     part: (n) => `${loop}p${n}`,
+    zero: (n) => execFileSync('dd', ['if=/dev/zero', `of=${loop}p${n}`, 'bs=1M', `count=${partBytes / MiB}`, 'conv=fsync', 'status=none']),
     detach() {
       try {
         execFileSync('partx', ['--delete', loop]);
@@ -169,13 +173,13 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       if (v2) await install('outpost install FILE (format 2)', v2);
       if (server2) {
         // the target slot still holds the new image from the run before, the running one perhaps
-        // the previous release (delta row): a delta would copy them. Emptied (the running slot then
-        // holds the old 1 MiB image), the download is in full, after the delta's scan.
-        execFileSync('blkdiscard', [disk.part(1)]);
-        execFileSync('blkdiscard', [disk.part(2)]);
+        // the previous release (delta row): a delta would copy them. Emptied, the download is in
+        // full, after the delta's look at the slots.
+        disk.zero(1);
+        disk.zero(2);
         await install('outpost install URL (format 2)', server2.url);
         if (previous) {
-          execFileSync('blkdiscard', [disk.part(2)]);
+          disk.zero(2);
           await install(`outpost install URL (format 2, delta ${change}%)`, server2.url, previous);
         }
       }

@@ -3,7 +3,7 @@
 // stored size. Group tables with the per-block digests sit in the payload entry, just before
 // their group's blocks: a full download meets each table when it needs it, a delta fetches only
 // the tables of groups it could not find locally.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
 import { DIGEST_BYTES, groupCount, indexEntrySize, V2_SIZE_BYTES } from './format.ts';
 import type { PayloadEntry } from './types.ts';
@@ -91,5 +91,20 @@ export class StoredIndex {
 
 /** A group's digest: sha256 over its blocks' sha256 digests, in order. */
 export function groupDigestOf(table: Buffer): Buffer {
-  return createHash('sha256').update(table).digest();
+  return hash('sha256', table, 'buffer'); // one call: a Hash object per group cost more than hashing its table
+}
+
+/**
+ * Writes the sha256 of each whole block of `data` (a group's bytes, or part of them) into `table`,
+ * in order, and hands each digest to `each` as a 'binary' (latin1) string: a Buffer per digest
+ * costs more than hashing a 4 KiB block. Returns the part of `table` written.
+ */
+export function blockTableOf(data: Buffer, blockSize: number, table: Buffer, each?: (digest: string) => void): Buffer {
+  let k = 0;
+  for (let at = 0; at + blockSize <= data.length; at += blockSize, k++) {
+    const d = hash('sha256', data.subarray(at, at + blockSize), 'binary');
+    table.write(d, k * DIGEST_BYTES, 'latin1');
+    each?.(d);
+  }
+  return table.subarray(0, k * DIGEST_BYTES);
 }

@@ -17,11 +17,12 @@ import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
-import { groupDigestOf } from '../../../shared/bundle/stored-index.ts';
+import { blockTableOf, groupDigestOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, type Piece } from './range-get.ts';
 import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
-import { blockRanges, estimate, planBlocks, planWindow, tableRanges, type BlockPlan } from './plan.ts';
+import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type BlockPlan } from './plan.ts';
+import { probeLocal } from './local-probe.ts';
 import { hash } from 'node:crypto';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
@@ -35,6 +36,8 @@ export interface DeltaOptions extends HttpSourceOptions {
   readonly maxShare?: number;
   /** First request for the head (default 64 KiB; the rest follows if the head is larger). */
   readonly headProbeBytes?: number;
+  /** Chance that the sample of the local slots misses savings worth a delta (default 1e-6; local-probe.ts). */
+  readonly probeMiss?: number;
 }
 
 interface Stats {
@@ -101,6 +104,12 @@ export class DeltaBundleSource implements BundleSource {
     if (head.payloads.length !== 1 || !p.stored) return this.#fullDeliver(full, null);
     const from = o.resume?.nextBlock ?? 0;
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
+    const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving: 1 - (this.#o.maxShare ?? 0.9) });
+    if (!probe.worth) {
+      const fullBytes = fullBytesFrom(p.stored, from);
+      this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups });
+      return this.#fullDeliver(full, { mode: 'full', fullBytes, plannedBytes: fullBytes, fetchedBytes: stats.fetched, localBytes: 0, requests: stats.requests });
+    }
     let local: LocalIndex | null = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
     let est: ReturnType<typeof estimate>;
     try {
@@ -267,8 +276,7 @@ export class DeltaBundleSource implements BundleSource {
     if (localRef) {
       const want = e.blockCount * bs;
       const data = await local.read(localRef, want, w.group);
-      for (let k = 0; k < e.blockCount && data.length === want; k++) w.table.write(hash('sha256', data.subarray(k * bs, (k + 1) * bs), 'binary'), k * DIGEST_BYTES, 'latin1');
-      if (data.length === want && groupDigestOf(w.table.subarray(0, e.blockCount * DIGEST_BYTES)).equals(index.groupDigest(g))) {
+      if (data.length === want && groupDigestOf(blockTableOf(data, bs, w.table)).equals(index.groupDigest(g))) {
         await handOn();
         stats.local += (end - from) * bs;
         return;

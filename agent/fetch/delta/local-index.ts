@@ -7,6 +7,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { readFileChunks } from '../../bundle/file-chunks.ts';
+import { blockTableOf } from '../../../shared/bundle/stored-index.ts';
 import { KeyTable } from './key-table.ts';
 
 export interface LocalFile {
@@ -32,6 +33,7 @@ export class LocalIndex {
   readonly #files: FileHandle[] = [];
   /** Bytes hashed while scanning. */
   scanned = 0;
+  readonly #addBlock = (d: string) => void this.#blocks.add(d);
 
   private constructor(blockSize: number, groupBlocks: number, files: readonly LocalFile[]) {
     this.blockSize = blockSize;
@@ -71,14 +73,8 @@ export class LocalIndex {
     for await (const buf of readFileChunks(f.path, { end: whole - 1, chunk, signal })) {
       const n = Math.floor(buf.length / this.blockSize) * this.blockSize;
       for (let at = 0; at < n; at += groupBytes) {
-        let k = 0;
-        for (let b = at; b < Math.min(n, at + groupBytes); b += this.blockSize, k++) {
-          // a 'binary' (latin1) string per digest: a Buffer each costs more than hashing 4 KiB
-          const d = hash('sha256', buf.subarray(b, b + this.blockSize), 'binary');
-          table.write(d, k * DIGEST_BYTES, 'latin1');
-          this.#blocks.add(d);
-        }
-        if (k === this.groupBlocks) this.#groups.add(hash('sha256', table, 'binary'));
+        const t = blockTableOf(buf.subarray(at, Math.min(n, at + groupBytes)), this.blockSize, table, this.#addBlock);
+        if (t.length === table.length) this.#groups.add(hash('sha256', t, 'binary'));
       }
       this.scanned += n;
       if (n < buf.length) break; // the device ended early

@@ -79,9 +79,14 @@ export interface Estimate {
   readonly localBytes: number;
 }
 
+/** Bytes a full download of the payload from block `fromBlock` on fetches (from its group's table). */
+export function fullBytesFrom(index: StoredIndex, fromBlock: number): number {
+  const g0 = Math.floor(fromBlock / index.groupBlocks);
+  return index.entry.storedSize! - (g0 < index.groups ? index.group(g0).tableOffset : index.entry.storedSize!);
+}
+
 export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup): Estimate {
   const g0 = Math.floor(fromBlock / index.groupBlocks);
-  const start = g0 < index.groups ? index.group(g0).tableOffset : index.entry.storedSize!;
   let deltaBytes = 0;
   let localBytes = 0;
   for (const p of planWindow(index, g0, Number.POSITIVE_INFINITY, lookup)) {
@@ -90,5 +95,5 @@ export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLoo
     if (p.local) localBytes += e.blockCount * index.entry.blockSize;
     else deltaBytes += end - e.tableOffset;
   }
-  return { fullBytes: index.entry.storedSize! - start, deltaBytes, localBytes };
+  return { fullBytes: fullBytesFrom(index, fromBlock), deltaBytes, localBytes };
 }

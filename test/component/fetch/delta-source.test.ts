@@ -19,6 +19,8 @@ import { DeltaBundleSource } from '../../../agent/fetch/delta/delta-source.ts';
 import type { BundleVerifier } from '../../../agent/bundle/types.ts';
 import type { LocalSlot, ResumePoint, TransferReport } from '../../../agent/bundle/source.ts';
 import { FileSlotSink } from './test-bundle.ts';
+import { createLogger } from '../../../agent/log/logger.ts';
+import { PassThrough } from 'node:stream';
 import { startRangeServer, type RangeServer } from '../../support/range-server.ts';
 
 const BS = 4096;
@@ -49,9 +51,10 @@ before(async () => {
   await mkdir(join(dir, 'srv'));
   const k = generateSigningKey('delta-test');
   const key = parsePrivateKey(JSON.stringify(k.privateJwk));
-  for (const [name, format] of [['new.bundle', 2], ['new-v1.bundle', 1]] as const) {
+  // new-g4: groups of 4 blocks, enough of them in these small slots to take a sample of
+  for (const [name, format, groupBlocks] of [['new.bundle', 2, undefined], ['new-v1.bundle', 1, undefined], ['new-g4.bundle', 2, 4]] as const) {
     await createBundle({
-      payloads: [{ path: join(dir, 'new.img'), name: 'rootfs.img', slotClass: 'rootfs', blockSize: format === 2 ? BS : 65536 }],
+      payloads: [{ path: join(dir, 'new.img'), name: 'rootfs.img', slotClass: 'rootfs', blockSize: format === 2 ? BS : 65536, groupBlocks }],
       version: '2.0.0', release: 2, compatible: ['test-board'], keys: [key], out: join(dir, 'srv', name), format,
     });
   }
@@ -197,13 +200,29 @@ test('format 1, no local slots, or a plan that saves nothing: full download', as
   assert.deepEqual(server.requests(), ['bytes=0-65535', `bytes=${from}-${streamEnd(head.payloads[0]!) - 1}`]);
   assert.notEqual(v1.sink.validator, null, 'the validator of the probe is recorded');
   assert.equal(v1.sink.begins, 1);
-  // A booted slot with unrelated content: nothing to reuse.
+  // A booted slot with unrelated content: nothing to reuse. The slots are scanned (too small to
+  // sample) and the plan says so, or a sample of them says so without a scan.
   await writeFile(join(dir, 'old.img'), randomBytes(SIZE));
   try {
-    const d = await run(source());
-    assert.equal(d.digest, newSha);
-    assert.equal(d.reports[0]!.mode, 'full');
+    for (const [bundle, probeMiss] of [['new.bundle', undefined], ['new-g4.bundle', 0.05]] as const) {
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = createLogger({ out: new PassThrough().resume(), tap: (l) => lines.push(l) });
+      const d = await run(source(bundle, { probeMiss, logger }));
+      assert.equal(d.digest, newSha);
+      assert.equal(d.reports[0]!.mode, 'full');
+      const msgs = lines.map((l) => l.msg);
+      if (probeMiss === undefined) assert.ok(msgs.includes('delta would not save enough; downloading in full'), msgs.join('; '));
+      else {
+        const sampled = lines.find((l) => l.msg === 'local slots hold too little of the image for a delta; downloading in full');
+        assert.ok(sampled, msgs.join('; '));
+        assert.ok(Number(sampled.sampledGroups) > 0 && Number(sampled.sampledGroups) <= Number(sampled.localGroups) / 4, JSON.stringify(sampled));
+      }
+    }
   } finally {
     await writeFile(join(dir, 'old.img'), oldImage);
   }
+  // The same sample over the previous release finds it: a delta.
+  const d = await run(source('new-g4.bundle', { probeMiss: 0.05 }));
+  assert.equal(d.digest, newSha);
+  assert.equal(d.reports[d.reports.length - 1]!.mode, 'delta');
 });

@@ -1,0 +1,126 @@
+// The sample that spares a delta its full scan of the local slots: it must find savings worth a
+// delta wherever they lie, not count empty space as savings, and give up sampling where a sample
+// would cost nearly a scan.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoredIndex, groupDigestOf } from '../../../shared/bundle/stored-index.ts';
+import type { PayloadEntry } from '../../../shared/bundle/types.ts';
+import { probeLocal } from '../../../agent/fetch/delta/local-probe.ts';
+
+const BS = 4096;
+const G = 4;
+const GROUP = BS * G;
+
+/** A format-2 index of `image`: a zero block stores in 14 bytes, any other block raw. */
+function indexOf(image: Buffer): StoredIndex {
+  const blocks = image.length / BS;
+  const digests = Array.from({ length: blocks }, (_, i) => createHash('sha256').update(image.subarray(i * BS, (i + 1) * BS)).digest());
+  const sizes = Buffer.alloc(blocks * 2);
+  let stored = blocks * 32;
+  for (let i = 0; i < blocks; i++) {
+    const s = image.subarray(i * BS, (i + 1) * BS).every((b) => b === 0) ? 14 : BS;
+    sizes.writeUInt16BE(s - 1, i * 2);
+    stored += s;
+  }
+  const groupDigests = Array.from({ length: Math.ceil(blocks / G) }, (_, g) => groupDigestOf(Buffer.concat(digests.slice(g * G, g * G + G))));
+  const entry: PayloadEntry = {
+    name: 'p', slotClass: 'rootfs', size: image.length, sha256: '0'.repeat(64), blockSize: BS, blocks,
+    indexSha256: '0'.repeat(64), groupBlocks: G, storedSize: stored,
+  };
+  return new StoredIndex(entry, Buffer.concat([...groupDigests, sizes]));
+}
+
+async function withFiles(contents: Buffer[], fn: (files: Array<{ path: string; length: number }>) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'probe-'));
+  try {
+    const files = await Promise.all(contents.map(async (c, k) => {
+      const path = join(dir, `slot${k}`);
+      await writeFile(path, c);
+      return { path, length: c.length };
+    }));
+    await fn(files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const GROUPS = 1024; // 16 MiB images
+const signal = new AbortController().signal;
+const opts = { miss: 1e-3 }; // keeps the sample within a quarter of a 16 MiB slot
+
+test('slots holding nothing of the image: a full download, after reading a small sample of them', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  await withFiles([randomBytes(GROUPS * GROUP), Buffer.alloc(GROUPS * GROUP)], async (files) => {
+    const r = await probeLocal(files, indexOf(image), 0, signal, opts);
+    assert.equal(r.worth, false);
+    assert.equal(r.groups, 2 * GROUPS);
+    assert.ok(r.sampled > 0 && r.sampled <= r.groups / 4, `sampled ${r.sampled} of ${r.groups}`);
+  });
+});
+
+test('the previous release (2% of its blocks changed): worth a delta at the first groups sampled', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  const old = Buffer.from(image);
+  for (let b = 0; b < old.length / BS; b += 50) old.fill(7, b * BS, b * BS + 100);
+  await withFiles([old], async (files) => {
+    const r = await probeLocal(files, indexOf(image), 0, signal, opts);
+    assert.equal(r.worth, true);
+    assert.ok(r.sampled >= 1 && r.sampled < 10, `sampled ${r.sampled}`);
+  });
+});
+
+test('a tenth of the image in one place of an otherwise unrelated slot is found, whatever the sample', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  const slot = randomBytes(GROUPS * GROUP);
+  const from = 600 * GROUP;
+  image.copy(slot, 37 * GROUP, from, from + (GROUPS / 10) * GROUP); // elsewhere in the slot, still group-aligned
+  for (const random of [() => 0, () => 0.999999, Math.random]) {
+    await withFiles([slot], async (files) => {
+      assert.equal((await probeLocal(files, indexOf(image), 0, signal, { ...opts, random })).worth, true);
+    });
+  }
+});
+
+test('empty space in both does not count as savings; an image that is mostly empty space is scanned', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  image.fill(0, 0, 300 * GROUP); // 30% zero groups, stored in 14 bytes a block
+  await withFiles([Buffer.alloc(GROUPS * GROUP)], async (files) => {
+    const r = await probeLocal(files, indexOf(image), 0, signal, opts);
+    assert.equal(r.worth, false);
+    assert.ok(r.sampled > 0);
+  });
+  const empty = Buffer.alloc(GROUPS * GROUP);
+  randomBytes(GROUP).copy(empty, 5 * GROUP);
+  await withFiles([randomBytes(GROUPS * GROUP)], async (files) => {
+    // its few stored bytes are mostly one group: no sample small enough could rule it out
+    assert.deepEqual(await probeLocal(files, indexOf(empty), 0, signal, opts), { worth: true, sampled: 0, groups: GROUPS });
+  });
+});
+
+test('resuming: only the groups still to come count; slots too small to sample are scanned', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  const slot = randomBytes(GROUPS * GROUP);
+  image.copy(slot, 0, 0, 200 * GROUP); // the first fifth is local, but it has already been written
+  await withFiles([slot], async (files) => {
+    assert.equal((await probeLocal(files, indexOf(image), 0, signal, opts)).worth, true);
+    assert.equal((await probeLocal(files, indexOf(image), 300 * G, signal, opts)).worth, false);
+  });
+  await withFiles([randomBytes(64 * GROUP)], async (files) => {
+    assert.deepEqual(await probeLocal(files, indexOf(image.subarray(0, 64 * GROUP)), 0, signal), { worth: true, sampled: 0, groups: 64 });
+  });
+});
+
+test('an unreadable slot costs only its share of the sample; an abort ends the probe', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  await withFiles([image], async (files) => {
+    const r = await probeLocal([{ path: '/nonexistent/slot', length: GROUPS * GROUP }, ...files], indexOf(image), 0, signal, opts);
+    assert.equal(r.worth, true);
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await assert.rejects(probeLocal(files, indexOf(image), 0, ac.signal, opts), /stop/);
+  });
+});
