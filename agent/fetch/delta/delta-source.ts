@@ -19,7 +19,7 @@ import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { blockTableOf, groupDigestOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
-import { getRanges, sliceFrom, type Piece } from './range-get.ts';
+import { getRanges, sliceFrom, streamRange, type Piece } from './range-get.ts';
 import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type BlockPlan } from './plan.ts';
 import { probeLocal } from './local-probe.ts';
@@ -153,35 +153,29 @@ export class DeltaBundleSource implements BundleSource {
   /** The verified head over Range requests; null when the server ignores Range (then a full GET does it all). */
   async #fetchHead(o: DeliverOptions, stats: Stats): Promise<{ head: VerifiedHead; validator: string | null } | null> {
     const probe = this.#o.headProbeBytes ?? 64 * 1024;
-    const parts: Buffer[] = [];
-    let validator: string | null = null;
-    const get = async (r: ByteRange): Promise<boolean> => {
-      const res = await this.#withRetries(o, () => getRanges(this.#opts(o, validator), [r]));
-      stats.requests++;
-      if (res.kind === 'ignored') return false;
-      validator = res.validator;
-      const piece = res.pieces[0]!;
-      parts.push(piece.data);
-      return true;
-    };
-    if (!(await get({ start: 0, end: probe - 1 }))) return null;
-    let head: VerifiedHead | null = null;
-    for (;;) {
-      try {
-        head = await o.verifier.readHead((async function* () { yield* parts; })(), o.signal);
-        break;
-      } catch (err) {
-        if (!isOutpostError(err, 'E_BUNDLE_TRUNCATED') || parts.length > 1) throw err;
-        // The head is longer than the probe: the manifest (in the probe) says how long.
-        const have = parts[0]!.length;
-        if (have < probe) throw err; // the whole file was shorter than the probe
-        const more = this.#headSize(parts[0]!);
-        if (more === null || more <= have) throw err;
-        if (!(await get({ start: have, end: more - 1 }))) return null;
-      }
-    }
-    stats.fetched = parts.reduce((n, b) => n + b.length, 0);
-    return { head, validator };
+    const first = await this.#withRetries(o, () => getRanges(this.#opts(o, null), [{ start: 0, end: probe - 1 }]));
+    stats.requests++;
+    if (first.kind === 'ignored') return null;
+    const validator = first.validator;
+    const bytes = first.pieces[0]!.data;
+    stats.fetched = bytes.length;
+    const readHead = (rest: Iterable<Buffer> | AsyncIterable<Buffer>) => o.verifier.readHead((async function* () { yield bytes; yield* rest; })(), o.signal);
+    // The manifest (in the probe, unless the whole file was shorter) says how long the head is.
+    const size = bytes.length < probe ? null : this.#headSize(bytes);
+    if (size === null || size <= bytes.length) return { head: await readHead([]), validator };
+    // The rest of the head goes straight into the parser, which keeps its own copy.
+    const rest = await this.#withRetries(o, () =>
+      streamRange(this.#opts(o, validator), { start: bytes.length, end: size - 1 }, (body) =>
+        readHead(body).catch((err: unknown) => {
+          // every byte the manifest's layout called for came (a cut is E_FETCH_NETWORK): no retry mends this
+          throw isOutpostError(err, 'E_BUNDLE_TRUNCATED') ? new OutpostError('E_BUNDLE_TRUNCATED', err.message, { cause: err }) : err;
+        }),
+      ),
+    );
+    stats.requests++;
+    if (rest.kind === 'ignored') return null;
+    stats.fetched = size;
+    return { head: rest.value, validator };
   }
 
   /** Head size from the first bytes: parse just enough (manifest) to compute the layout. */

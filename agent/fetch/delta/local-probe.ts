@@ -7,9 +7,9 @@
 // slots is not worth taking: the scan runs instead. Sampling only ever decides "full download";
 // what the delta takes from a slot is still checked against the signed index.
 import { open, type FileHandle } from 'node:fs/promises';
-import { hash } from 'node:crypto';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
-import { blockTableOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import { blockTableOf, groupDigestOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import { KeyTable } from './key-table.ts';
 import type { LocalFile } from './local-index.ts';
 
 export interface ProbeResult {
@@ -40,13 +40,15 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   // together, do not count as hits (empty space is in every slot and stores in a few bytes); the
   // others must then save that half, and it takes at least `fewest` of them.
   const half = ((o.minSaving ?? 0.1) / 2) * d.weight.reduce((a, b) => a + b, 0);
-  const byCheapness = Array.from(d.weight.keys()).sort((a, b) => d.weight[a]! / d.count[a]! - d.weight[b]! / d.count[b]!);
-  const counted = new Uint8Array(d.weight.length).fill(1);
-  for (let k = 0, sum = 0; k < byCheapness.length && sum + d.weight[byCheapness[k]!]! <= half; k++) {
-    sum += d.weight[byCheapness[k]!]!;
-    counted[byCheapness[k]!] = 0;
+  const distinct: number[] = [];
+  for (let p = 0; p < d.count.length; p++) if (d.count[p]) distinct.push(p);
+  distinct.sort((a, b) => d.weight[a]! / d.count[a]! - d.weight[b]! / d.count[b]!);
+  const counted = new Uint8Array(d.count.length).fill(1);
+  for (let k = 0, sum = 0; k < distinct.length && sum + d.weight[distinct[k]!]! <= half; k++) {
+    sum += d.weight[distinct[k]!]!;
+    counted[distinct[k]!] = 0;
   }
-  const heaviest = Float64Array.from(d.weight).sort().reverse();
+  const heaviest = d.weight.slice().sort().reverse();
   let fewest = 0;
   for (let sum = 0; fewest < heaviest.length && sum < half; fewest++) sum += heaviest[fewest]!;
   const n = fewest === 0 ? 0 : Math.ceil((Math.log(1 / (o.miss ?? 1e-6)) * groups) / fewest);
@@ -68,8 +70,8 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
       const { bytesRead } = await fh.read(data, 0, groupBytes, at * groupBytes).catch(() => ({ bytesRead: 0 }));
       if (bytesRead < groupBytes) continue;
       sampled++;
-      const k = d.keys.get(hash('sha256', blockTableOf(data, index.entry.blockSize, table), 'binary'));
-      if (k !== undefined && counted[k]) return { worth: true, sampled, groups };
+      const p = d.keys.find(groupDigestOf(blockTableOf(data, index.entry.blockSize, table)));
+      if (p >= 0 && counted[p]) return { worth: true, sampled, groups };
     }
   } finally {
     await Promise.all(handles.map((h) => h?.close().catch(() => {})));
@@ -77,20 +79,25 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   return { worth: false, sampled, groups };
 }
 
-/** The distinct digests of the whole groups from g0 on, with their stored bytes (tables included) added up. */
-function digestsFrom(index: StoredIndex, g0: number): { keys: Map<string, number>; weight: number[]; count: number[] } {
-  const keys = new Map<string, number>();
-  const weight: number[] = [];
-  const count: number[] = [];
-  for (let g = g0; g < index.groups; g++) {
-    const e = index.group(g);
-    if (e.blockCount !== index.groupBlocks) continue; // a short last group has no aligned local twin
+/**
+ * The whole groups from g0 on, looked up by digest (KeyTable: 10 bytes a group; a Map of digest
+ * strings took ~80), with stored bytes (tables included) and group counts added up per distinct
+ * digest at the position of its first group.
+ */
+function digestsFrom(index: StoredIndex, g0: number): { keys: KeyTable; weight: Float64Array; count: Uint32Array } {
+  // only the last group can be short, and a short group has no aligned local twin
+  const last = index.groups - 1;
+  const m = Math.max(0, index.groups - g0 - (last >= g0 && index.group(last).blockCount !== index.groupBlocks ? 1 : 0));
+  const keys = new KeyTable(m);
+  for (let p = 0; p < m; p++) keys.add(index.groupDigest(g0 + p).toString('latin1'));
+  const weight = new Float64Array(m);
+  const count = new Uint32Array(m);
+  for (let p = 0; p < m; p++) {
+    const g = g0 + p;
     const end = g + 1 < index.groups ? index.group(g + 1).tableOffset : index.entry.storedSize!;
-    const digest = index.groupDigest(g).toString('latin1');
-    let k = keys.get(digest);
-    if (k === undefined) keys.set(digest, (k = weight.push(0) - 1));
-    weight[k]! += end - e.tableOffset;
-    count[k] = (count[k] ?? 0) + 1;
+    const first = keys.find(index.groupDigest(g));
+    weight[first]! += end - index.group(g).tableOffset;
+    count[first]!++;
   }
   return { keys, weight, count };
 }

@@ -6,7 +6,7 @@ import { OutpostError } from '../../../shared/errors.ts';
 import { formatRangeHeader, multipartBoundary, parseContentRange, type ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { MultipartByterangesParser } from '../../../shared/http/multipart-parser.ts';
 import type { HttpTransport } from '../../net/http-transport.ts';
-import { get, headerValue, RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf } from '../http-range.ts';
+import { get, headerValue, RETRY_STATUS, RetryableHttpError, retryAfterMs, validatorOf, type Got } from '../http-range.ts';
 import { throttled, type TokenBucket } from '../throttle.ts';
 
 export interface RangeGetOptions {
@@ -32,6 +32,43 @@ export type RangeGetResult =
 
 /** Requests `ranges` (sorted, disjoint) in one GET. */
 export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]): Promise<RangeGetResult> {
+  const r = await open(o, ranges);
+  if (r.kind === 'ignored') return r;
+  const { res, validator } = r;
+  try {
+    const body = bodyOf(o, res);
+    const boundary = multipartBoundary(headerValue(res.headers['content-type']));
+    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, headerValue(res.headers['content-range']), ranges);
+    checkCovered(ranges, pieces);
+    return { kind: 'parts', validator, pieces, requests: 1 };
+  } finally {
+    res.destroy();
+  }
+}
+
+/**
+ * One range, its body handed to `consume` as it arrives rather than buffered whole (a format-2
+ * head runs to 2 MiB at 2 GiB, and its parser keeps its own copy). `consume` may stop early.
+ */
+export async function streamRange<T>(o: RangeGetOptions, range: ByteRange, consume: (body: AsyncIterable<Buffer>) => Promise<T>): Promise<{ readonly kind: 'ignored' } | { readonly kind: 'streamed'; readonly validator: string | null; readonly value: T }> {
+  const r = await open(o, [range]);
+  if (r.kind === 'ignored') return r;
+  const { res, validator } = r;
+  try {
+    const cr = parseContentRange(headerValue(res.headers['content-range']));
+    if (!cr || cr.range.start !== range.start || cr.range.end !== range.end) {
+      throw new OutpostError('E_FETCH_PROTOCOL', `asked for bytes ${range.start}-${range.end}, the server answered with ${headerValue(res.headers['content-range']) ?? 'no Content-Range'}`, { retryable: true });
+    }
+    return { kind: 'streamed', validator, value: await consume(exactly(bodyOf(o, res), range.end - range.start + 1)) };
+  } finally {
+    res.destroy();
+  }
+}
+
+type Opened = { readonly kind: 'ignored'; readonly validator: string | null; readonly totalSize: number | null } | { readonly kind: 'open'; readonly res: Got; readonly validator: string | null };
+
+/** Sends the GET and checks its status and validator: a 206 to read, or 'ignored' (a 200, its body unread). */
+async function open(o: RangeGetOptions, ranges: readonly ByteRange[]): Promise<Opened> {
   const headers: Record<string, string> = { 'accept-encoding': 'identity', range: formatRangeHeader(ranges) };
   if (o.validator?.startsWith('"')) headers['if-range'] = o.validator; // strong ETags only
   // Direct connections through socket-get.ts like full downloads (node:http is not even loaded).
@@ -53,17 +90,25 @@ export async function getRanges(o: RangeGetOptions, ranges: readonly ByteRange[]
     return { kind: 'ignored', validator, totalSize: length === undefined ? null : Number(length) };
   }
   if (status !== 206) fail(new OutpostError('E_FETCH_HTTP', `HTTP ${status} from ${o.url.origin}${o.url.pathname}`));
-  try {
-    const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
-    let body: AsyncIterable<Buffer> = metered(res.body(length), o.onBytes);
-    if (o.throttle) body = throttled(body, o.throttle, o.signal);
-    const boundary = multipartBoundary(headerValue(res.headers['content-type']));
-    const pieces = boundary ? await readMultipart(body, boundary, ranges) : await readSingle(body, headerValue(res.headers['content-range']), ranges);
-    checkCovered(ranges, pieces);
-    return { kind: 'parts', validator, pieces, requests: 1 };
-  } finally {
-    res.destroy();
+  return { kind: 'open', res, validator };
+}
+
+/** The response body through the same meter and token bucket as a full download. */
+function bodyOf(o: RangeGetOptions, res: Got): AsyncIterable<Buffer> {
+  const length = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
+  const body = metered(res.body(length), o.onBytes);
+  return o.throttle ? throttled(body, o.throttle, o.signal) : body;
+}
+
+/** `length` bytes of `body`: E_FETCH_PROTOCOL for more, a retryable E_FETCH_NETWORK for fewer (unless the reader stopped first). */
+async function* exactly(body: AsyncIterable<Buffer>, length: number): AsyncGenerator<Buffer> {
+  let at = 0;
+  for await (const chunk of body) {
+    at += chunk.length;
+    if (at > length) throw new OutpostError('E_FETCH_PROTOCOL', 'body longer than its Content-Range', { retryable: true });
+    yield chunk;
   }
+  if (at !== length) throw new OutpostError('E_FETCH_NETWORK', `connection closed after ${at} of ${length} bytes`, { retryable: true });
 }
 
 async function* metered(source: AsyncIterable<Buffer>, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {

@@ -226,3 +226,13 @@ test('format 1, no local slots, or a plan that saves nothing: full download', as
   assert.equal(d.digest, newSha);
   assert.equal(d.reports[d.reports.length - 1]!.mode, 'delta');
 });
+
+test('a head longer than the first request comes in a second one, streamed into the parser', async () => {
+  server.reset();
+  const d = await run(source('new.bundle', { headProbeBytes: 4096 }));
+  assert.equal(d.digest, newSha);
+  assert.equal(d.reports[d.reports.length - 1]!.mode, 'delta');
+  const headBytes = d.sink.resumePoint().headBytes.length;
+  assert.ok(headBytes > 4096, `head ${headBytes} bytes`);
+  assert.deepEqual(server.requests().slice(0, 2), ['bytes=0-4095', `bytes=4096-${headBytes - 1}`]);
+});
