@@ -2,16 +2,21 @@
 // a strong ETag, like any static file server a hub would sit behind. The body is read into two
 // reused buffers, one read ahead, as such servers do (or they sendfile): fs.createReadStream
 // allocates a fresh buffer per chunk, and on a 2-core machine that server then cost 0.5–0.9 s of
-// CPU per 256 MiB and bounded the download it was meant to serve.
+// CPU per 256 MiB and bounded the download it was meant to serve. A request for several ranges
+// (a delta) is answered as the hub answers it, multipart/byteranges: answered with the whole file
+// (200), it made the delta fetch one range per request, a connection each.
 import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveFile as hubServe } from '../../hub/bundles/serve.ts';
 
 export async function serveFile(path: string): Promise<{ url: string; close(): Promise<void> }> {
   const st = statSync(path);
   const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
   const server = createServer((req, res) => {
+    // Several ranges (a delta): multipart/byteranges as the hub answers them (hub/bundles/serve.ts).
+    if ((req.headers.range ?? '').includes(',')) return void hubServe(path, req, res);
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     const ranged = m && (ifRange === undefined || ifRange === etag);
