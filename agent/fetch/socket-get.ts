@@ -8,10 +8,10 @@
 // by the end of the connection; anything else (a chunked body, an interim response) is left to
 // node:http (`fallback`). A yielded chunk is valid until the caller asks for the next one.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { OutpostError } from '../../shared/errors.ts';
 import { DataWait } from './data-wait.ts';
 import { networkError } from '../net/http-transport.ts';
+import { tls } from '../net/lazy-tls.ts';
 import type { TlsMaterial } from '../net/tls-options.ts';
 
 /** Read buffers: one being filled, the rest queued for or held by the consumer. */
@@ -169,7 +169,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
 
   const options = { host, port, onread };
   const socket: Socket = https
-    ? tlsConnect({ ...options, servername: isIP(host) ? undefined : host, ca: [...spec.tls.ca], cert: spec.tls.cert, key: spec.tls.key })
+    ? tls().connect({ ...options, servername: isIP(host) ? undefined : host, ca: [...spec.tls.ca], cert: spec.tls.cert, key: spec.tls.key })
     : netConnect(options);
   const fail = (err: unknown) => {
     failure ??= err;

@@ -2,12 +2,11 @@
 // certificate, and an HTTP proxy (CONNECT tunnel for https, absolute-form for http) unless NO_PROXY
 // says otherwise. Every request has a deadline for connect + response headers and honours a signal.
 import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { connect as tlsConnect } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
 import { OutpostError } from '../../shared/errors.ts';
 import { connectTunnel, defaultPort, parseProxyUrl, proxyAuthorization, routeFor } from './proxy.ts';
 import type { TlsMaterial } from './tls-options.ts';
+import { https, tls as lazyTls } from './lazy-tls.ts';
 
 export interface TransportOptions {
   readonly tls: TlsMaterial;
@@ -101,7 +100,7 @@ export class HttpTransport {
       const tls = () => ({ ca: [...this.#o.tls.ca], cert: this.#o.tls.cert, key: this.#o.tls.key });
       const path = url.pathname + url.search;
       if (!proxy) {
-        const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
+        const make = url.protocol === 'https:' ? https().request : httpRequest;
         send(() => make(url, { headers, agent: false, ...(url.protocol === 'https:' ? tls() : {}) }));
       } else if (url.protocol === 'http:') {
         // Plain HTTP goes to the proxy in absolute form.
@@ -111,10 +110,10 @@ export class HttpTransport {
         connectTunnel(proxy, host, defaultPort(url), spec.deadlineMs, signal).then((socket) => {
           tunnel = socket;
           if (settled) return socket.destroy();
-          const secure = tlsConnect({ socket, host, servername: isIP(host) ? undefined : host, ...tls() });
+          const secure = lazyTls().connect({ socket, host, servername: isIP(host) ? undefined : host, ...tls() });
           tunnel = secure;
           // No agent at all: with `agent: false` Node would build a fresh Agent and dial directly.
-          send(() => httpsRequest({ host, port: defaultPort(url), path, headers, createConnection: () => secure }));
+          send(() => https().request({ host, port: defaultPort(url), path, headers, createConnection: () => secure }));
         }, (err) => finish(err));
       }
     });

@@ -1,12 +1,12 @@
 // The one proxy decision and the one CONNECT tunnel for every outbound connection: the hub link
 // (ws/wss) and downloads (http/https). Same settings, same route, same error codes.
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tlsTypes from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { OutpostError } from '../../shared/errors.ts';
 import { bypassesProxy, parseNoProxy } from './no-proxy.ts';
+import { https, tls } from './lazy-tls.ts';
 
 /** The proxy variables as read from the environment (agent/config/sections/fetch.ts reads them). */
 export interface ProxyEnvironment {
@@ -92,7 +92,7 @@ export function connectTunnel(proxy: URL, host: string, port: number, timeoutMs:
   });
 }
 
-type ConnectOptions = tls.ConnectionOptions & { host?: string; port?: number | string; servername?: string };
+type ConnectOptions = tlsTypes.ConnectionOptions & { host?: string; port?: number | string; servername?: string };
 type Callback = (err: Error | null, socket?: Duplex) => void;
 
 /**
@@ -100,14 +100,14 @@ type Callback = (err: Error | null, socket?: Duplex) => void;
  * wss:// (TLS to the hub inside the tunnel, verified with the request's ca/cert/key) or ws://.
  */
 export function tunnelAgent(proxy: URL, secure: boolean, connectTimeoutMs = 15_000): http.Agent {
-  const agent = secure ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
+  const agent = secure ? new (https().Agent)({ keepAlive: false }) : new http.Agent({ keepAlive: false });
   const create = (options: ConnectOptions, callback: Callback): undefined => {
     const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
     const port = Number(options.port ?? (secure ? 443 : 80));
     connectTunnel(proxy, host, port, connectTimeoutMs).then(
       (socket) => {
         if (!secure) return callback(null, socket);
-        callback(null, tls.connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) }));
+        callback(null, tls().connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) }));
       },
       (err: Error) => callback(err),
     );

@@ -1,8 +1,8 @@
 // Trust and client identity for every TLS connection (the hub link and downloads). Verification is always on: the only knobs add
 // trust (a CA bundle) or narrow it (no public CAs); none turns checking off.
 import { readFile } from 'node:fs/promises';
-import { getCACertificates } from 'node:tls';
 import { OutpostError } from '../../shared/errors.ts';
+import { tls } from './lazy-tls.ts';
 
 export interface TlsSettings {
   /** PEM file with extra CA certificates (a private PKI). */
@@ -50,7 +50,7 @@ export async function loadTlsMaterial(s: TlsSettings): Promise<TlsMaterial> {
     get ca(): readonly string[] {
       // 'system' is the OS store (what an image's ca-certificates package maintains); 'bundled' keeps
       // minimal images without a store working; 'default' adds NODE_EXTRA_CA_CERTS.
-      ca ??= publicCas ? [...new Set([...getCACertificates('system'), ...getCACertificates('bundled'), ...getCACertificates('default')]), ...extra] : extra;
+      ca ??= publicCas ? [...new Set([...tls().getCACertificates('system'), ...tls().getCACertificates('bundled'), ...tls().getCACertificates('default')]), ...extra] : extra;
       return ca;
     },
     ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
