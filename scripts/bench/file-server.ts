@@ -9,11 +9,11 @@ import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serveFile as hubServe } from '../../hub/bundles/serve.ts';
+import { etagOf, serveFile as hubServe } from '../../hub/bundles/serve.ts';
 
 export async function serveFile(path: string): Promise<{ url: string; close(): Promise<void> }> {
   const st = statSync(path);
-  const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+  const etag = etagOf(st.size, st.mtimeMs); // the hub's, so a delta's If-Range matches whichever of the two answers
   const server = createServer((req, res) => {
     // Several ranges (a delta): multipart/byteranges as the hub answers them (hub/bundles/serve.ts).
     if ((req.headers.range ?? '').includes(',')) return void hubServe(path, req, res);

@@ -72,6 +72,11 @@ export class StoredIndex {
     return { tableOffset: this.#groupOffsets[g]!, tableLength: blockCount * DIGEST_BYTES, firstBlock, blockCount };
   }
 
+  /** Stored bytes of group g: its table and its blocks as stored. */
+  groupStoredLength(g: number): number {
+    return this.#groupOffsets[g + 1]! - this.#groupOffsets[g]!;
+  }
+
   /** Offset (in the payload entry's data) and length of block i's stored bytes. */
   block(i: number): { offset: number; length: number } {
     const g = Math.floor(i / this.groupBlocks);
@@ -81,9 +86,14 @@ export class StoredIndex {
     return { offset, length: this.storedLength(i) };
   }
 
+  /** Whether `table` is group g's table of block digests. */
+  tableMatches(g: number, table: Buffer): boolean {
+    return table.length === this.group(g).tableLength && groupDigestOf(table).equals(this.groupDigest(g));
+  }
+
   /** Throws E_BUNDLE_INDEX unless `table` is group g's table of block digests. */
   checkTable(g: number, table: Buffer): void {
-    if (table.length !== this.group(g).tableLength || !groupDigestOf(table).equals(this.groupDigest(g))) {
+    if (!this.tableMatches(g, table)) {
       throw new OutpostError('E_BUNDLE_INDEX', `payload ${this.entry.name}: the block table of group ${g} does not match the signed index`);
     }
   }

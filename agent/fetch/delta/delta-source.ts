@@ -17,7 +17,7 @@ import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
-import { blockTableOf, groupDigestOf } from '../../../shared/bundle/stored-index.ts';
+import { blockTableOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece } from './range-get.ts';
 import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
@@ -67,6 +67,10 @@ interface Fetched {
   readonly pieces: Piece[];
 }
 
+function transferReport(mode: 'full' | 'delta', fullBytes: number, plannedBytes: number, stats: Stats): TransferReport {
+  return { mode, fullBytes, plannedBytes, fetchedBytes: stats.fetched, localBytes: stats.local, requests: stats.requests };
+}
+
 export class DeltaBundleSource implements BundleSource {
   readonly origin: string;
   readonly #full: BundleSource;
@@ -108,7 +112,7 @@ export class DeltaBundleSource implements BundleSource {
     if (!probe.worth) {
       const fullBytes = fullBytesFrom(p.stored, from);
       this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups });
-      return this.#fullDeliver(full, { mode: 'full', fullBytes, plannedBytes: fullBytes, fetchedBytes: stats.fetched, localBytes: 0, requests: stats.requests });
+      return this.#fullDeliver(full, transferReport('full', fullBytes, fullBytes, stats));
     }
     let local: LocalIndex | null = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
     let est: ReturnType<typeof estimate>;
@@ -118,10 +122,7 @@ export class DeltaBundleSource implements BundleSource {
       await local.close();
       throw err;
     }
-    const report = (mode: 'full' | 'delta'): TransferReport => ({
-      mode, fullBytes: est.fullBytes, plannedBytes: mode === 'full' ? est.fullBytes : est.deltaBytes,
-      fetchedBytes: stats.fetched, localBytes: stats.local, requests: stats.requests,
-    });
+    const report = (mode: 'full' | 'delta') => transferReport(mode, est.fullBytes, mode === 'full' ? est.fullBytes : est.deltaBytes, stats);
     if (est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) {
       // Let go of the index first: a full download does not need it, and it is the largest thing held.
       await local.close();
@@ -270,7 +271,7 @@ export class DeltaBundleSource implements BundleSource {
     if (localRef) {
       const want = e.blockCount * bs;
       const data = await local.read(localRef, want, w.group);
-      if (data.length === want && groupDigestOf(blockTableOf(data, bs, w.table)).equals(index.groupDigest(g))) {
+      if (data.length === want && index.tableMatches(g, blockTableOf(data, bs, w.table))) {
         await handOn();
         stats.local += (end - from) * bs;
         return;
@@ -304,7 +305,6 @@ export class DeltaBundleSource implements BundleSource {
     }
     await handOn();
   }
-
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */
   async #getAll(o: DeliverOptions, ranges: ByteRange[], validator: string | null, stats: Stats): Promise<Piece[]> {

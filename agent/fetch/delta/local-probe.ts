@@ -1,5 +1,5 @@
-// Before a delta reads the whole of the local slots (both of them: 1.5 s of CPU a GiB here, and
-// minutes on an SD card), a sample of their aligned groups says whether they can hold enough of
+// Before a delta reads the whole of the local slots (the running one, and the target when
+// resuming: 1.5 s of CPU a GiB here, and minutes on an SD card), a sample of their aligned groups says whether they can hold enough of
 // the new image to be worth it. The delta only goes ahead when groups found locally save at least
 // a tenth of the download (plan.ts), so the sample is sized to find, with near certainty, a local
 // group among the fewest that could add up to half of that; when none turns up, nothing close to
@@ -93,10 +93,8 @@ function digestsFrom(index: StoredIndex, g0: number): { keys: KeyTable; weight: 
   const weight = new Float64Array(m);
   const count = new Uint32Array(m);
   for (let p = 0; p < m; p++) {
-    const g = g0 + p;
-    const end = g + 1 < index.groups ? index.group(g + 1).tableOffset : index.entry.storedSize!;
-    const first = keys.find(index.groupDigest(g));
-    weight[first]! += end - index.group(g).tableOffset;
+    const first = keys.find(index.groupDigest(g0 + p));
+    weight[first]! += index.groupStoredLength(g0 + p);
     count[first]!++;
   }
   return { keys, weight, count };

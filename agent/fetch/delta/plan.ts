@@ -90,10 +90,8 @@ export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLoo
   let deltaBytes = 0;
   let localBytes = 0;
   for (const p of planWindow(index, g0, Number.POSITIVE_INFINITY, lookup)) {
-    const e = index.group(p.g);
-    const end = p.g + 1 < index.groups ? index.group(p.g + 1).tableOffset : index.entry.storedSize!;
-    if (p.local) localBytes += e.blockCount * index.entry.blockSize;
-    else deltaBytes += end - e.tableOffset;
+    if (p.local) localBytes += index.group(p.g).blockCount * index.entry.blockSize;
+    else deltaBytes += index.groupStoredLength(p.g);
   }
   return { fullBytes: fullBytesFrom(index, fromBlock), deltaBytes, localBytes };
 }

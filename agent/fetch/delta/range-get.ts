@@ -131,12 +131,7 @@ async function readSingle(body: AsyncIterable<Buffer>, contentRange: string | un
   checkAsked(cr.range, asked);
   const data = Buffer.allocUnsafe(cr.range.end - cr.range.start + 1);
   let at = 0;
-  for await (const chunk of body) {
-    if (at + chunk.length > data.length) throw new OutpostError('E_FETCH_PROTOCOL', 'body longer than its Content-Range', { retryable: true });
-    chunk.copy(data, at);
-    at += chunk.length;
-  }
-  if (at !== data.length) throw new OutpostError('E_FETCH_NETWORK', `connection closed after ${at} of ${data.length} bytes`, { retryable: true });
+  for await (const chunk of exactly(body, data.length)) at += chunk.copy(data, at);
   return [{ start: cr.range.start, data }];
 }
 
