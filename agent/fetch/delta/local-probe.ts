@@ -10,7 +10,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, groupDigestOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { KeyTable } from './key-table.ts';
+import { settleAll } from '../../lib/settle-all.ts';
 import type { LocalFile } from './local-index.ts';
+
+/** Sample reads in flight at once. */
+const PROBE_READS = 4;
 
 export interface ProbeResult {
   /** false: the slots hold too little of the image for a delta (no need to scan them). */
@@ -55,28 +59,36 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   if (groups === 0 || fewest === 0 || n > groups / 4) return { worth: true, sampled: 0, groups };
   const random = o.random ?? Math.random;
   const handles: Array<FileHandle | null> = await Promise.all(files.map((f) => open(f.path, 'r').catch(() => null)));
-  const data = Buffer.allocUnsafe(groupBytes);
-  const table = Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES);
   let sampled = 0;
-  try {
-    // One group from each of n equal strata: a run of matching groups longer than a stratum cannot be missed.
-    for (let s = 0; s < n; s++) {
+  let next = 0;
+  let hit = false;
+  // One group from each of n equal strata: a run of matching groups longer than a stratum cannot
+  // be missed. A few reads at once: one at a time, the sample waited on the device for most of
+  // its time (256 MiB slot, 276 groups: 0.13 s, 85% idle).
+  const reader = async (): Promise<void> => {
+    const data = Buffer.allocUnsafe(groupBytes);
+    const table = Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES);
+    while (next < n && !hit) {
       signal.throwIfAborted();
+      const s = next++;
       let at = Math.min(groups - 1, Math.floor(((s + random()) * groups) / n));
       let file = 0;
       while (at >= counts[file]!) at -= counts[file++]!;
       const fh = handles[file];
       if (!fh) continue;
       const { bytesRead } = await fh.read(data, 0, groupBytes, at * groupBytes).catch(() => ({ bytesRead: 0 }));
-      if (bytesRead < groupBytes) continue;
+      if (bytesRead < groupBytes || hit) continue;
       sampled++;
       const p = d.keys.find(groupDigestOf(blockTableOf(data, index.entry.blockSize, table)));
-      if (p >= 0 && counted[p]) return { worth: true, sampled, groups };
+      if (p >= 0 && counted[p]) hit = true;
     }
+  };
+  try {
+    await settleAll(Array.from({ length: Math.min(PROBE_READS, n) }, reader)); // all stopped before the handles close
   } finally {
     await Promise.all(handles.map((h) => h?.close().catch(() => {})));
   }
-  return { worth: false, sampled, groups };
+  return { worth: hit, sampled, groups };
 }
 
 /**
