@@ -21,7 +21,8 @@ import { blockTableOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece } from './range-get.ts';
 import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
-import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type BlockPlan } from './plan.ts';
+import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type BlockPlan, type GroupPlan } from './plan.ts';
+import { ReadAhead, type PlannedRead } from './read-ahead.ts';
 import { probeLocal } from './local-probe.ts';
 import { hash } from 'node:crypto';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
@@ -59,12 +60,43 @@ interface WindowRun {
   readonly group: Buffer;
   readonly table: Buffer;
   readonly decoder: BlockDecoder;
+  /** Read-ahead buffers (read-ahead.ts), lent to one window at a time. */
+  readonly reads: Buffer[];
+}
+
+/** A window planned, its fetch under way. */
+interface Ahead {
+  readonly g: number;
+  readonly plan: GroupPlan[];
+  readonly fetched: Promise<Fetched>;
+  readonly stop: AbortController;
+}
+
+/** Local reads in flight, and most bytes a read (merged reads of consecutive groups). */
+const READ_AHEAD = 4;
+const READ_SPAN_BYTES = 256 << 10;
+const ignore = () => {};
+
+/** The whole buffer a read landed in (a read may come back short), `length` bytes of it. */
+function bufferOf(read: Buffer, length: number): Buffer {
+  return Buffer.from(read.buffer, read.byteOffset, length);
 }
 
 /** A window's fetched part: checked tables with their blocks' plan, and the stored bytes fetched. */
 interface Fetched {
   readonly plans: Map<number, { table: Buffer; blocks: BlockPlan[] }>;
   readonly pieces: Piece[];
+}
+
+/**
+ * Most local candidates of a changed group sit where the block belongs (the old image at the same
+ * place): one read of the group's place in that slot serves them all, instead of a read per block.
+ */
+function inPlaceRead(index: StoredIndex, g: number, fetched: Fetched): PlannedRead | null {
+  const bs = index.entry.blockSize;
+  const e = index.group(g);
+  const file = fetched.plans.get(g)!.blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
+  return file === undefined ? null : { ref: { file, offset: e.firstBlock * bs }, length: e.blockCount * bs };
 }
 
 function transferReport(mode: 'full' | 'delta', fullBytes: number, plannedBytes: number, stats: Stats): TransferReport {
@@ -203,38 +235,66 @@ export class DeltaBundleSource implements BundleSource {
     const windowBytes = this.#o.windowBytes ?? 8 << 20;
     const w: WindowRun = {
       o, p, local, validator, stats, next: from,
-      // one group's blocks at a time: local groups are read and checked as they are handed on,
-      // so a window holds only what it fetched (a buffer of the whole window cost 8 MiB)
+      // groups are checked as they are handed on, so a window holds only what it fetched (a
+      // buffer of the whole window cost 8 MiB); this one assembles a group with no local read
       group: Buffer.allocUnsafeSlow(index.entry.blockSize * index.groupBlocks),
       table: Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES),
       decoder: new BlockDecoder(index.entry.blockSize), // one zstd context for every fetched block
+      reads: Array.from({ length: READ_AHEAD }, () => Buffer.allocUnsafeSlow(Math.max(READ_SPAN_BYTES, index.entry.blockSize * index.groupBlocks))),
+    };
+    // The next window's requests go out while this one is delivered (its fetched bytes are held
+    // one window longer): window by window, the delivery waited on the server at every window.
+    const start = (g: number): Ahead => {
+      const plan = planWindow(index, g, windowBytes, local);
+      const stop = new AbortController();
+      const fetched = this.#fetchWindow(w, plan.filter((x) => !x.local).map((x) => x.g), AbortSignal.any([o.signal, stop.signal]));
+      fetched.catch(ignore); // awaited when its window comes, or dropped (and stopped) below
+      return { g, plan, fetched, stop };
+    };
+    const drop = async (x: Ahead | null) => {
+      x?.stop.abort();
+      await x?.fetched.catch(ignore); // no request outlives its window
     };
     const a = { failures: 0, lastProgressAt: this.#now(), corrupt: 0 };
+    let ahead: Ahead | null = null;
     try {
       while (w.next < index.entry.blocks) {
         o.signal.throwIfAborted();
         const g = Math.floor(w.next / index.groupBlocks); // a retry goes on from the first block not handed on
-        const plan = planWindow(index, g, windowBytes, local);
+        let cur: Ahead;
+        if (ahead?.g === g) cur = ahead;
+        else {
+          await drop(ahead);
+          cur = start(g);
+        }
+        ahead = null;
         try {
-          const fetched = await this.#fetchWindow(w, plan.filter((x) => !x.local).map((x) => x.g));
-          for (const x of plan) await this.#deliverGroup(w, x.g, x.local, fetched);
+          const fetched = await cur.fetched;
+          const after = cur.plan[cur.plan.length - 1]!.g + 1;
+          if (after < index.groups) ahead = start(after);
+          await this.#deliverWindow(w, cur.plan, fetched);
           a.failures = 0;
           a.corrupt = 0;
           a.lastProgressAt = this.#now();
           progress();
         } catch (err) {
           if (o.signal.aborted) throw o.signal.reason;
+          await drop(ahead); // planned again from where this one stopped
+          ahead = null;
           await (this.#o.sleep ?? realSleep)(this.#retryDelay(err, a, g), o.signal);
         }
       }
     } finally {
+      await drop(ahead);
       w.decoder.close();
     }
   }
 
   /** Tables of `groups` (checked) and the stored bytes of their blocks that have no local candidate. */
-  async #fetchWindow(w: WindowRun, groups: readonly number[]): Promise<Fetched> {
-    const { o, p, local, validator, stats } = w;
+  async #fetchWindow(w: WindowRun, groups: readonly number[], signal: AbortSignal = w.o.signal): Promise<Fetched> {
+    const { p, local, validator, stats } = w;
+    const o = { ...w.o, signal };
+    const from = w.next;
     const index = p.stored!;
     const tablePieces = await this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats);
     const plans: Fetched['plans'] = new Map();
@@ -245,55 +305,73 @@ export class DeltaBundleSource implements BundleSource {
       index.checkTable(g, table);
       const blocks = planBlocks(index, g, table, local);
       plans.set(g, { table, blocks });
-      for (const b of blocks) if (!b.local && b.i >= w.next) fetch.push(b.i);
+      for (const b of blocks) if (!b.local && b.i >= from) fetch.push(b.i);
     }
     return { plans, pieces: await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats) };
   }
 
+  /** The window's groups in order, their local reads started a few ahead (read-ahead.ts). */
+  async #deliverWindow(w: WindowRun, plan: readonly GroupPlan[], fetched: Fetched): Promise<void> {
+    const index = w.p.stored!;
+    const bs = index.entry.blockSize;
+    const reads = plan.map((x) => (x.local ? { ref: x.local, length: index.group(x.g).blockCount * bs } : inPlaceRead(index, x.g, fetched)));
+    const ra = new ReadAhead(w.local, reads, w.reads, READ_SPAN_BYTES);
+    try {
+      for (let k = 0; k < plan.length; k++) {
+        await this.#deliverGroup(w, plan[k]!, fetched, reads[k]!, ra.take(k));
+        ra.release(k);
+      }
+    } finally {
+      await ra.close();
+    }
+  }
+
   /**
-   * Group g's blocks from w.next on, each checked, into w.group, then handed on in one call. A local
-   * group is read and checked here; if it fails, its table and blocks are fetched now.
+   * Group x.g's blocks from w.next on, each checked, then handed on in one call. `read` is the
+   * group's local run (x.local) or its place in a local slot, started ahead; a local run that
+   * fails its check is fetched by its table now.
    */
-  async #deliverGroup(w: WindowRun, g: number, localRef: LocalRef | null, fetched: Fetched): Promise<void> {
+  async #deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: PlannedRead | null, bytes: Promise<Buffer> | null): Promise<void> {
     const { o, p, local, stats } = w;
     const index = p.stored!;
     const bs = index.entry.blockSize;
+    const g = x.g;
     const e = index.group(g);
     const end = e.firstBlock + e.blockCount;
     if (end <= w.next) return;
     const from = Math.max(w.next, e.firstBlock);
     const groupBytes = Math.min(e.blockCount * bs, index.entry.size - e.firstBlock * bs);
-    const handOn = async () => {
+    let data = bytes ? await bytes : null;
+    const handOn = async (group: Buffer) => {
       o.signal.throwIfAborted();
-      await o.sink.block(p.entry, from, w.group.subarray((from - e.firstBlock) * bs, groupBytes));
+      await o.sink.block(p.entry, from, group.subarray((from - e.firstBlock) * bs, groupBytes));
       w.next = end;
     };
-    if (localRef) {
-      const want = e.blockCount * bs;
-      const data = await local.read(localRef, want, w.group);
-      if (data.length === want && index.tableMatches(g, blockTableOf(data, bs, w.table))) {
-        await handOn();
+    if (x.local) {
+      if (data!.length === e.blockCount * bs && index.tableMatches(g, blockTableOf(data!, bs, w.table))) {
+        await handOn(data!);
         stats.local += (end - from) * bs;
         return;
       }
       this.#log.warn('local group failed its check; fetching its table', { group: g });
       fetched = await this.#fetchWindow(w, [g]);
+      read = inPlaceRead(index, g, fetched);
+      data = read ? await local.read(read.ref, read.length, bufferOf(data!, read.length)) : null;
     }
     const { table, blocks } = fetched.plans.get(g)!;
-    // Most local candidates sit where the block belongs (the old image at the same place): one read
-    // of the group's place in that slot serves them all, instead of a read per block.
-    const inPlace = blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
-    const placed = inPlace === undefined ? 0 : (await local.read({ file: inPlace, offset: e.firstBlock * bs }, e.blockCount * bs, w.group)).length;
+    const inPlace = read?.ref.file;
+    const placed = data?.length ?? 0;
+    const group = data ? bufferOf(data, e.blockCount * bs) : w.group;
     for (const b of blocks) {
       if (b.i < w.next) continue;
       const k = b.i - e.firstBlock;
       const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
-      const slot = w.group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
+      const slot = group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
       let pieces = fetched.pieces;
       if (b.local) {
         const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
-        const data = here ? slot : await local.read(b.local, bs, slot);
-        if (data.length === bs && hash('sha256', data, 'buffer').equals(digest)) {
+        const got = here ? slot : await local.read(b.local, bs, slot);
+        if (got.length === bs && hash('sha256', got, 'buffer').equals(digest)) {
           stats.local += bs;
           continue;
         }
@@ -303,7 +381,7 @@ export class DeltaBundleSource implements BundleSource {
       const at = index.block(b.i);
       slot.set(checkStoredBlock(index, b.i, sliceFrom(pieces, p.dataOffset + at.offset, at.length), digest, w.decoder)); // copied at once
     }
-    await handOn();
+    await handOn(group);
   }
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */
