@@ -80,8 +80,11 @@ export async function serveFile(path: string, req: IncomingMessage, res: ServerR
 
 /** Writes each part's header and data in turn from one open file, honouring backpressure. */
 async function sendParts(path: string, plan: ReturnType<typeof multipartPlan>, res: ServerResponse): Promise<void> {
+  // A response already closed (the client went away, often: a delta drops the request it
+  // fetched ahead when it stops) emits neither 'drain' nor 'close' again: waiting for them kept
+  // the file open until garbage collection.
   const write = (b: Buffer) =>
-    res.write(b)
+    res.destroyed || res.write(b)
       ? Promise.resolve()
       : new Promise<void>((ok) => {
           const done = () => {
@@ -91,11 +94,13 @@ async function sendParts(path: string, plan: ReturnType<typeof multipartPlan>, r
           };
           res.on('drain', done);
           res.on('close', done);
+          if (res.destroyed) done();
         });
   let fh: FileHandle | null = null;
   try {
     fh = await open(path, 'r');
     for (const p of plan.parts) {
+      if (res.destroyed) return;
       await write(p.header);
       for (let at = p.range.start; at <= p.range.end; ) {
         if (res.destroyed) return;
