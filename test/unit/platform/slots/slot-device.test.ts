@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile, truncate, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { openSlotDevice } from '../../../../agent/platform/slots/slot-device.ts';
 import { isOutpostError } from '../../../../shared/errors.ts';
 
@@ -68,6 +69,30 @@ test('small blocks (4 KiB) are gathered into larger writes and all land, around 
   await put((2 << 20) + 8192, randomBytes(512 << 10)); // a large block goes as it is, after the gathered ones
   await w.finish();
   assert.equal(await slot.digest(size), createHash('sha256').update(expect).digest('hex'));
+});
+
+test('a gathered write that fails on the thread pool fails the next write or finish, never silently', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a tmpfs' }, async () => {
+  // A sparse 4 MiB slot file on a 1 MiB tmpfs: writes fail (ENOSPC) once the space is gone, while
+  // the writer already gathers the next blocks.
+  const mnt = join(dir, 'small');
+  await mkdir(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+  try {
+    const path = join(mnt, 'slot.img');
+    await writeFile(path, '');
+    await truncate(path, 4 << 20);
+    const slot = openSlotDevice({ name: 'A', slotClass: 'rootfs', path });
+    const w = await slot.openWriter();
+    const failed = async () => {
+      for (let at = 0; at < 4 << 20; at += 4096) await w.write(at, randomBytes(4096));
+      await w.finish();
+    };
+    await assert.rejects(failed(), (err: unknown) => isOutpostError(err, 'E_SLOT_WRITE'));
+    await assert.rejects(w.write(0, randomBytes(4096)), (err: unknown) => isOutpostError(err, 'E_SLOT_WRITE')); // refused after it, too
+    await w.close();
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
 });
 
 test('writes past capacity are refused with E_SLOT_CAPACITY and nothing is appended', async () => {
