@@ -29,7 +29,10 @@ import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 
 export interface DeltaOptions extends HttpSourceOptions {
-  /** Raw bytes planned and held per window (default 8 MiB). */
+  /**
+   * Most bytes fetched and held at once (default 8 MiB): the window being handed on and the next
+   * one fetch half of it each; a window covers at most 16 times this much of the image.
+   */
   readonly windowBytes?: number;
   /** Ranges per request (default 200: keeps the Range header near 4 KiB). */
   readonly maxRanges?: number;
@@ -64,14 +67,22 @@ interface WindowRun {
   readonly reads: Buffer[];
 }
 
-/** A window planned, its fetch under way. */
+/** A window once its tables are in: the groups it hands on, what they fetched, and the tables of groups left for the next one. */
+interface WindowFetch {
+  readonly plan: GroupPlan[];
+  readonly fetched: Fetched;
+  readonly carry: Fetched['plans'];
+}
+
+/** A window's fetch under way. */
 interface Ahead {
   readonly g: number;
-  readonly plan: GroupPlan[];
-  readonly fetched: Promise<Fetched>;
+  readonly fetched: Promise<WindowFetch>;
   readonly stop: AbortController;
 }
 
+/** Ranges per request: the Range header stays near 4 KiB. */
+const MAX_RANGES = 200;
 /** Local reads in flight, and most bytes a read (merged reads of consecutive groups). */
 const READ_AHEAD = 4;
 const READ_SPAN_BYTES = 256 << 10;
@@ -233,6 +244,7 @@ export class DeltaBundleSource implements BundleSource {
   async #run(o: DeliverOptions, p: VerifiedPayload, local: LocalIndex, from: number, validator: string | null, stats: Stats, progress: () => void): Promise<void> {
     const index = p.stored!;
     const windowBytes = this.#o.windowBytes ?? 8 << 20;
+    const limits = { fetchGroups: this.#o.maxRanges ?? MAX_RANGES, rawBytes: 16 * windowBytes };
     const w: WindowRun = {
       o, p, local, validator, stats, next: from,
       // groups are checked as they are handed on, so a window holds only what it fetched (a
@@ -242,14 +254,14 @@ export class DeltaBundleSource implements BundleSource {
       decoder: new BlockDecoder(index.entry.blockSize), // one zstd context for every fetched block
       reads: Array.from({ length: READ_AHEAD }, () => Buffer.allocUnsafeSlow(Math.max(READ_SPAN_BYTES, index.entry.blockSize * index.groupBlocks))),
     };
-    // The next window's requests go out while this one is delivered (its fetched bytes are held
-    // one window longer): window by window, the delivery waited on the server at every window.
-    const start = (g: number): Ahead => {
-      const plan = planWindow(index, g, windowBytes, local);
+    // The next window's requests go out while this one is delivered (its fetched bytes, half of
+    // windowBytes at most, are held one window longer): window by window, the delivery waited on
+    // the server at every window.
+    const start = (g: number, carry: Fetched['plans']): Ahead => {
       const stop = new AbortController();
-      const fetched = this.#fetchWindow(w, plan.filter((x) => !x.local).map((x) => x.g), AbortSignal.any([o.signal, stop.signal]));
+      const fetched = this.#fetchWindow(w, planWindow(index, g, limits, local), carry, windowBytes / 2, AbortSignal.any([o.signal, stop.signal]));
       fetched.catch(ignore); // awaited when its window comes, or dropped (and stopped) below
-      return { g, plan, fetched, stop };
+      return { g, fetched, stop };
     };
     const drop = async (x: Ahead | null) => {
       x?.stop.abort();
@@ -257,6 +269,7 @@ export class DeltaBundleSource implements BundleSource {
     };
     const a = { failures: 0, lastProgressAt: this.#now(), corrupt: 0 };
     let ahead: Ahead | null = null;
+    let carry: Fetched['plans'] = new Map(); // checked tables stay good whatever happens
     try {
       while (w.next < index.entry.blocks) {
         o.signal.throwIfAborted();
@@ -265,14 +278,15 @@ export class DeltaBundleSource implements BundleSource {
         if (ahead?.g === g) cur = ahead;
         else {
           await drop(ahead);
-          cur = start(g);
+          cur = start(g, carry);
         }
         ahead = null;
         try {
-          const fetched = await cur.fetched;
-          const after = cur.plan[cur.plan.length - 1]!.g + 1;
-          if (after < index.groups) ahead = start(after);
-          await this.#deliverWindow(w, cur.plan, fetched);
+          const win = await cur.fetched;
+          carry = win.carry;
+          const after = win.plan[win.plan.length - 1]!.g + 1;
+          if (after < index.groups) ahead = start(after, carry);
+          await this.#deliverWindow(w, win.plan, win.fetched);
           a.failures = 0;
           a.corrupt = 0;
           a.lastProgressAt = this.#now();
@@ -290,24 +304,53 @@ export class DeltaBundleSource implements BundleSource {
     }
   }
 
-  /** Tables of `groups` (checked) and the stored bytes of their blocks that have no local candidate. */
-  async #fetchWindow(w: WindowRun, groups: readonly number[], signal: AbortSignal = w.o.signal): Promise<Fetched> {
+  /**
+   * The tables of the plan's groups without a local candidate (checked; those in `carry` are not
+   * fetched again), then the stored bytes of their blocks without one — for as many groups as
+   * fit `fetchBytes` (at least one): the plan is cut there, and the tables of the groups after
+   * the cut carry over to the next window.
+   */
+  async #fetchWindow(w: WindowRun, plan: readonly GroupPlan[], carry: Fetched['plans'], fetchBytes: number, signal: AbortSignal = w.o.signal): Promise<WindowFetch> {
     const { p, local, validator, stats } = w;
     const o = { ...w.o, signal };
     const from = w.next;
     const index = p.stored!;
-    const tablePieces = await this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats);
+    const need = plan.filter((x) => !x.local && !carry.has(x.g)).map((x) => x.g);
+    const tablePieces = await this.#getAll(o, tableRanges(index, p.dataOffset, need), validator, stats);
     const plans: Fetched['plans'] = new Map();
-    const fetch: number[] = [];
-    for (const g of groups) {
-      const e = index.group(g);
+    for (const x of plan) {
+      if (x.local) continue;
+      const carried = carry.get(x.g);
+      if (carried) {
+        plans.set(x.g, carried);
+        continue;
+      }
+      const e = index.group(x.g);
       const table = Buffer.from(sliceFrom(tablePieces, p.dataOffset + e.tableOffset, e.tableLength));
-      index.checkTable(g, table);
-      const blocks = planBlocks(index, g, table, local);
-      plans.set(g, { table, blocks });
-      for (const b of blocks) if (!b.local && b.i >= from) fetch.push(b.i);
+      index.checkTable(x.g, table);
+      plans.set(x.g, { table, blocks: planBlocks(index, x.g, table, local) });
     }
-    return { plans, pieces: await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats) };
+    const fetch: number[] = [];
+    let bytes = 0;
+    let end = 0;
+    for (; end < plan.length; end++) {
+      const x = plan[end]!;
+      if (x.local) continue;
+      const want = plans.get(x.g)!.blocks.filter((b) => !b.local && b.i >= from);
+      const stored = want.reduce((n, b) => n + index.storedLength(b.i), 0);
+      if (end > 0 && bytes + stored > fetchBytes) break;
+      bytes += stored;
+      for (const b of want) fetch.push(b.i);
+    }
+    const next: Fetched['plans'] = new Map();
+    for (const x of plan.slice(end)) {
+      const t = plans.get(x.g);
+      if (!t) continue;
+      next.set(x.g, t);
+      plans.delete(x.g);
+    }
+    const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats);
+    return { plan: plan.slice(0, end), fetched: { plans, pieces }, carry: next };
   }
 
   /** The window's groups in order, their local reads started a few ahead (read-ahead.ts). */
@@ -354,7 +397,7 @@ export class DeltaBundleSource implements BundleSource {
         return;
       }
       this.#log.warn('local group failed its check; fetching its table', { group: g });
-      fetched = await this.#fetchWindow(w, [g]);
+      fetched = (await this.#fetchWindow(w, [{ g, local: null }], new Map(), Infinity)).fetched;
       read = inPlaceRead(index, g, fetched);
       data = read ? await local.read(read.ref, read.length, bufferOf(data!, read.length)) : null;
     }
@@ -387,7 +430,7 @@ export class DeltaBundleSource implements BundleSource {
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */
   async #getAll(o: DeliverOptions, ranges: ByteRange[], validator: string | null, stats: Stats): Promise<Piece[]> {
     const pieces: Piece[] = [];
-    const max = this.#o.maxRanges ?? 200;
+    const max = this.#o.maxRanges ?? MAX_RANGES;
     const before = { n: 0 };
     const onBytes = (n: number) => {
       before.n += n;

@@ -74,7 +74,8 @@ function options(): HttpSourceOptions {
 
 function source(name = 'new.bundle', extra: object = {}): DeltaBundleSource {
   const url = server.url(name);
-  const o = { ...options(), windowBytes: 256 * 1024, ...extra };
+  // windows that fetch two blocks each (and cover 256 KiB at most): many windows, many cut
+  const o = { ...options(), windowBytes: 16 * 1024, ...extra };
   return new DeltaBundleSource(url, new HttpBundleSource(url, o), o);
 }
 
@@ -128,6 +129,16 @@ test('delta: byte-identical to the new image, a fraction of the bytes, few reque
   assert.ok(deltaBytes < fullBytes * 0.2, `delta ${deltaBytes} of full ${fullBytes}`);
   assert.ok(deltaBytes < changedBytes * 3 + 40_000, `delta ${deltaBytes} for ${changedBytes} changed`);
   assert.ok(server.requests().length <= 6, `requests: ${server.requests().length}`);
+});
+
+test('windows cut by what they fetch: no byte of the bundle is requested twice', async () => {
+  server.reset();
+  const d = await run(source());
+  assert.equal(d.digest, newSha);
+  const ranges = server.requests().flatMap((r) => [...r.matchAll(/(\d+)-(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const));
+  assert.ok(server.requests().length > 6, `several windows: ${server.requests().length} requests`);
+  const sorted = ranges.slice(1).sort((a, b) => a[0] - b[0]); // the head's first 64 KiB probe aside
+  for (let k = 1; k < sorted.length; k++) assert.ok(sorted[k]![0] > sorted[k - 1]![1], `ranges ${sorted[k - 1]} and ${sorted[k]} overlap`);
 });
 
 test('a server that serves one range per response still works (more requests)', async () => {

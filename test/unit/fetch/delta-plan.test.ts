@@ -33,12 +33,16 @@ function lookup(groups: Map<string, LocalRef>, blocks: Map<string, LocalRef>): G
   };
 }
 
-test('groups with a local candidate are local; the rest need their tables; windows respect the size', () => {
+test('groups with a local candidate are local; the rest need their tables; windows respect their limits', () => {
   const { idx } = index();
   const l = lookup(new Map([[idx.groupDigest(1).toString('hex'), { file: 0, offset: 7 * BS * G }]]), new Map());
-  const w = planWindow(idx, 0, 3 * G * BS, l);
+  const wide = { fetchGroups: Infinity, rawBytes: Infinity };
+  const w = planWindow(idx, 0, { ...wide, rawBytes: 3 * G * BS }, l);
   assert.deepEqual(w.map((x) => [x.g, x.local?.offset ?? null]), [[0, null], [1, 7 * BS * G], [2, null]]);
-  assert.deepEqual(planWindow(idx, 5, 1, l).map((x) => x.g), [5]); // always at least one group
+  assert.deepEqual(planWindow(idx, 5, { fetchGroups: 1, rawBytes: 1 }, l).map((x) => x.g), [5]); // always at least one group
+  // a local group does not count among the groups whose tables are fetched
+  assert.deepEqual(planWindow(idx, 0, { ...wide, fetchGroups: 2 }, l).map((x) => x.g), [0, 1, 2]);
+  assert.deepEqual(planWindow(idx, 0, { ...wide, fetchGroups: 1 }, l).map((x) => x.g), [0, 1]);
   const r = tableRanges(idx, 1000, [0, 2]);
   assert.deepEqual(r, [{ start: 1000, end: 1000 + 127 }, { start: 1000 + idx.group(2).tableOffset, end: 1000 + idx.group(2).tableOffset + 127 }]);
 });
