@@ -138,11 +138,16 @@ async function readSingle(body: AsyncIterable<Buffer>, contentRange: string | un
 async function readMultipart(body: AsyncIterable<Buffer>, boundary: string, asked: readonly ByteRange[]): Promise<Piece[]> {
   const parser = new MultipartByterangesParser(boundary);
   const pieces: Piece[] = [];
+  // each part lies within the span asked, and all of them together too: repeated parts cannot grow the buffers
+  const span = asked[asked.length - 1]!.end - asked[0]!.start + 1;
+  let received = 0;
   let current: { start: number; data: Buffer; at: number } | null = null;
   for await (const chunk of body) {
     for (const e of parser.push(chunk)) {
       if (e.kind === 'part') {
         checkAsked(e.range, asked);
+        received += e.range.end - e.range.start + 1;
+        if (received > span) throw new OutpostError('E_FETCH_PROTOCOL', `the server sent more than the ${span} bytes of the span asked`, { retryable: true });
         current = { start: e.range.start, data: Buffer.allocUnsafe(e.range.end - e.range.start + 1), at: 0 };
         pieces.push(current);
       } else {
