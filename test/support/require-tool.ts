@@ -50,6 +50,7 @@ export const SUITES: Record<string, Need[]> = {
   'test/integration/hub/run-daemon.test.ts': [['python3', 'python3']],
   'test/realdev/loop-install.test.ts': [['sfdisk', 'fdisk'], ['partx', 'util-linux'], ['losetup', 'mount']],
   'test/realdev/inventory-facts.test.ts': [['unshare', 'util-linux'], ['chroot', 'coreutils'], ['mount', 'mount']],
+  'test/unit/platform/slots/slot-device.test.ts': [['unshare', 'util-linux'], ['mount', 'mount']],
   'test/binary/x64.test.ts': [...BUILD_X64, GRUB_EDITENV],
   'test/binary/run.test.ts': [...BUILD_X64, ['python3', 'python3']],
   'test/binary/service-notify.test.ts': [['python3', 'python3']],

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile, truncate, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { openSlotDevice } from '../../../../agent/platform/slots/slot-device.ts';
 import { isOutpostError } from '../../../../shared/errors.ts';
 
@@ -73,26 +74,13 @@ test('small blocks (4 KiB) are gathered into larger writes and all land, around 
 
 test('a gathered write that fails on the thread pool fails the next write or finish, never silently', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a tmpfs' }, async () => {
   // A sparse 4 MiB slot file on a 1 MiB tmpfs: writes fail (ENOSPC) once the space is gone, while
-  // the writer already gathers the next blocks.
+  // the writer already gathers the next blocks. The tmpfs lives in a mount namespace of its own,
+  // so no other test (an inventory of this machine's filesystems) ever sees it.
   const mnt = join(dir, 'small');
   await mkdir(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-  try {
-    const path = join(mnt, 'slot.img');
-    await writeFile(path, '');
-    await truncate(path, 4 << 20);
-    const slot = openSlotDevice({ name: 'A', slotClass: 'rootfs', path });
-    const w = await slot.openWriter();
-    const failed = async () => {
-      for (let at = 0; at < 4 << 20; at += 4096) await w.write(at, randomBytes(4096));
-      await w.finish();
-    };
-    await assert.rejects(failed(), (err: unknown) => isOutpostError(err, 'E_SLOT_WRITE'));
-    await assert.rejects(w.write(0, randomBytes(4096)), (err: unknown) => isOutpostError(err, 'E_SLOT_WRITE')); // refused after it, too
-    await w.close();
-  } finally {
-    execFileSync('umount', [mnt]);
-  }
+  const child = join(import.meta.dirname, 'full-slot-child.ts');
+  const { stdout } = await promisify(execFile)('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2" "$3" "$1"', 'sh', mnt, process.execPath, child], { timeout: 60_000 });
+  assert.deepEqual(JSON.parse(stdout), { first: 'E_SLOT_WRITE', after: 'E_SLOT_WRITE' });
 });
 
 test('writes past capacity are refused with E_SLOT_CAPACITY and nothing is appended', async () => {
