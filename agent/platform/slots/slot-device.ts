@@ -72,16 +72,9 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
   let flushError: unknown = null;
   // Small blocks (format 2: 4 KiB) gathered into one write: a thread-pool round trip per 4 KiB
   // block cost a 256 MiB install 1 s of CPU and left the main thread waiting as long again.
-  // Two gather buffers: one is written on the pool while the next fills (a delta hands on 64 KiB
-  // groups one at a time, and waited for every sixteenth while its 1 MiB went to the device).
-  // A failed background write is thrown by the next write, drain or finish, so nothing is
-  // recorded as written after it.
   let gather: Buffer | null = null;
-  let spare: Buffer | null = null;
   let gathered = 0;
   let gatherAt = 0;
-  let writing: Promise<void> | null = null;
-  let writeError: unknown = null;
   const writeBehind = () => {
     if (unsynced < WRITE_BEHIND_BYTES || flushing) return;
     unsynced = 0;
@@ -103,37 +96,21 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
     unsynced += data.length;
     writeBehind();
   };
-  /** Waits for the gathered write in flight; throws its failure. */
-  const settle = async () => {
-    await writing;
-    if (writeError) throw writeError;
-  };
-  /** Starts writing what is gathered (after the write before it); `wait`: and waits for it. */
-  const drain = async (wait: boolean) => {
-    if (gathered > 0) {
-      await settle();
-      const n = gathered;
-      const full = gather!;
-      gathered = 0;
-      gather = spare; // filled next while `full` is written
-      spare = full;
-      writing = writeAt(full.subarray(0, n), gatherAt).then(
-        () => void (writing = null),
-        (err) => void ((writeError ??= err), (writing = null)),
-      );
-    }
-    if (wait) await settle();
+  const drain = async () => {
+    if (gathered === 0) return;
+    const n = gathered;
+    gathered = 0;
+    await writeAt(gather!.subarray(0, n), gatherAt);
   };
   return {
     async write(offset, data) {
       if (closed) throw new OutpostError('E_SLOT_WRITE', `${path}: writer is closed`);
       if (offset < 0 || offset + data.length > cap) throw capacityError(path, offset + data.length, cap);
-      if (writeError) throw writeError;
       if (data.length >= GATHER_MIN_DIRECT) {
-        await drain(true);
+        await drain();
         return writeAt(data, offset);
       }
-      if (gathered > 0 && (offset !== gatherAt + gathered || gathered + data.length > GATHER_BYTES)) await drain(false);
+      if (gathered > 0 && (offset !== gatherAt + gathered || gathered + data.length > GATHER_BYTES)) await drain();
       gather ??= Buffer.allocUnsafeSlow(GATHER_BYTES);
       if (gathered === 0) gatherAt = offset;
       gather.set(data, gathered); // copied: the caller reuses `data` once this returns
@@ -142,7 +119,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
     async finish() {
       if (closed) return;
       try {
-        await drain(true);
+        await drain();
         await flushing;
         if (flushError) throw flushError;
         await fh.sync(); // data durable before anyone records it as written
@@ -151,16 +128,14 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
         throw new OutpostError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
       } finally {
         closed = true;
-        await writing; // not closed under a write…
-        await flushing; // …or a flush still running on the pool
+        await flushing; // not closed under a flush still running on the pool
         await fh.close();
       }
     },
     async close() {
       if (closed) return;
       closed = true;
-      await writing; // not closed under a write…
-      await flushing; // …or a flush still running on the pool
+      await flushing; // not closed under a flush still running on the pool
       await fh.close();
     },
   };

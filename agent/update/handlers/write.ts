@@ -15,7 +15,6 @@ import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
 import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
 import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
-import { settleAll } from '../../lib/settle-all.ts';
 
 export const writing: Handler = async (ctx, signal) => {
   const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
@@ -123,13 +122,9 @@ class SlotSink implements BlockSink {
     } else {
       // Order matters: bad in the boot env, then the bundle facts; only then blocks. A journal
       // with `bundle` set therefore implies the target is marked bad (abandoning relies on it).
-      // The head file means nothing until the journal names the bundle: it is written while the
-      // target is marked (one fsync'd write less to wait for), and both end before the journal.
+      await markTargetBad(this.ctx);
       const store = new JournalStore(this.ctx.deps.dir);
-      await settleAll([
-        markTargetBad(this.ctx),
-        retryStateWrite('the bundle head', () => store.writeHead(head.headBytes), { log: this.ctx.log, signal: this.signal, delays: this.ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS }),
-      ]);
+      await retryStateWrite('the bundle head', () => store.writeHead(head.headBytes), { log: this.ctx.log, signal: this.signal, delays: this.ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
       const { name, size, sha256, blockSize, blocks } = payload;
       const bundle = { version: head.manifest.version, release: head.manifest.release, payload: { name, size, sha256, blockSize, blocks } };
       await this.ctx.save({ bundle, progress: { nextBlock: 0, validator: this.validator } });
