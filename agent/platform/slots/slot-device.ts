@@ -70,6 +70,8 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
   let unsynced = 0;
   let flushing: Promise<void> | null = null;
   let flushError: unknown = null;
+  /** A failed write: nothing after it is accepted (what follows would not be where it belongs). */
+  let writeError: unknown = null;
   // Small blocks (format 2: 4 KiB) gathered into one write: a thread-pool round trip per 4 KiB
   // block cost a 256 MiB install 1 s of CPU and left the main thread waiting as long again.
   let gather: Buffer | null = null;
@@ -91,7 +93,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
         done += bytesWritten;
       }
     } catch (err) {
-      throw new OutpostError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err });
+      throw (writeError = new OutpostError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err }));
     }
     unsynced += data.length;
     writeBehind();
@@ -105,6 +107,7 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
   return {
     async write(offset, data) {
       if (closed) throw new OutpostError('E_SLOT_WRITE', `${path}: writer is closed`);
+      if (writeError) throw writeError;
       if (offset < 0 || offset + data.length > cap) throw capacityError(path, offset + data.length, cap);
       if (data.length >= GATHER_MIN_DIRECT) {
         await drain();

@@ -72,10 +72,10 @@ test('small blocks (4 KiB) are gathered into larger writes and all land, around 
   assert.equal(await slot.digest(size), createHash('sha256').update(expect).digest('hex'));
 });
 
-test('a gathered write that fails on the thread pool fails the next write or finish, never silently', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a tmpfs' }, async () => {
-  // A sparse 4 MiB slot file on a 1 MiB tmpfs: writes fail (ENOSPC) once the space is gone, while
-  // the writer already gathers the next blocks. The tmpfs lives in a mount namespace of its own,
-  // so no other test (an inventory of this machine's filesystems) ever sees it.
+test('a write that fails (gathered, on the thread pool) fails the write or finish that issued it, and every write after it', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a tmpfs' }, async () => {
+  // A sparse 4 MiB slot file on a 1 MiB tmpfs: writes fail (ENOSPC) once the space is gone. The
+  // tmpfs lives in a mount namespace of its own, so no other test (an inventory of this machine's
+  // filesystems) ever sees it.
   const mnt = join(dir, 'small');
   await mkdir(mnt);
   const child = join(import.meta.dirname, 'full-slot-child.ts');
