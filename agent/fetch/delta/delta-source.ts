@@ -2,10 +2,10 @@
 // each group is taken from a local slot when its digest matches, else its table is fetched and
 // each block is taken locally when its digest matches, else fetched — several ranges per
 // request where the server allows, one range per request where it does not. Every block, local
-// or fetched, is checked against the signed index before it reaches the sink, in block order, so
-// the update machine's checkpoints and resume work exactly as for a full download. When the
-// bundle is format 1, the server ignores ranges, or the plan saves too little, the full download
-// runs instead.
+// or fetched, is checked against the signed index before it reaches the sink, in block order
+// (group-delivery.ts), so the update machine's checkpoints and resume work exactly as for a full
+// download. When the bundle is format 1, the server ignores ranges, or the plan saves too little,
+// the full download runs instead.
 import type { BundleSource, DeliverOptions, TransferReport } from '../../bundle/source.ts';
 import type { VerifiedHead, VerifiedPayload } from '../../bundle/types.ts';
 import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
@@ -13,18 +13,14 @@ import { fullJitterDelay } from '../../lib/backoff.ts';
 import { silentLogger, type Logger } from '../../log/logger.ts';
 import { DEFAULT_RETRY, type HttpSourceOptions, type RetryPolicy } from '../http-source.ts';
 import { realSleep } from '../sleep.ts';
-import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
-import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
-import { blockTableOf } from '../../../shared/bundle/stored-index.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece } from './range-get.ts';
-import { LocalIndex, localLength, type LocalRef } from './local-index.ts';
-import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type BlockPlan, type GroupPlan } from './plan.ts';
-import { ReadAhead, type PlannedRead } from './read-ahead.ts';
+import { LocalIndex, localLength } from './local-index.ts';
+import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
+import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
-import { hash } from 'node:crypto';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 
@@ -44,29 +40,6 @@ export interface DeltaOptions extends HttpSourceOptions {
   readonly probeMiss?: number;
 }
 
-interface Stats {
-  fetched: number;
-  local: number;
-  requests: number;
-}
-
-/** What the windows of one delta delivery share. */
-interface WindowRun {
-  readonly o: DeliverOptions;
-  readonly p: VerifiedPayload;
-  readonly local: LocalIndex;
-  readonly validator: string | null;
-  readonly stats: Stats;
-  /** First block not yet handed on. */
-  next: number;
-  /** One group's blocks, checked, before they are handed on. */
-  readonly group: Buffer;
-  readonly table: Buffer;
-  readonly decoder: BlockDecoder;
-  /** Read-ahead buffers (read-ahead.ts), lent to one window at a time. */
-  readonly reads: Buffer[];
-}
-
 /** A window once its tables are in: the groups it hands on, what they fetched, and the tables of groups left for the next one. */
 interface WindowFetch {
   readonly plan: GroupPlan[];
@@ -83,32 +56,7 @@ interface Ahead {
 
 /** Ranges per request: the Range header stays near 4 KiB. */
 const MAX_RANGES = 200;
-/** Local reads in flight, and most bytes a read (merged reads of consecutive groups). */
-const READ_AHEAD = 4;
-const READ_SPAN_BYTES = 256 << 10;
 const ignore = () => {};
-
-/** The whole buffer a read landed in (a read may come back short), `length` bytes of it. */
-function bufferOf(read: Buffer, length: number): Buffer {
-  return Buffer.from(read.buffer, read.byteOffset, length);
-}
-
-/** A window's fetched part: checked tables with their blocks' plan, and the stored bytes fetched. */
-interface Fetched {
-  readonly plans: Map<number, { table: Buffer; blocks: BlockPlan[] }>;
-  readonly pieces: Piece[];
-}
-
-/**
- * Most local candidates of a changed group sit where the block belongs (the old image at the same
- * place): one read of the group's place in that slot serves them all, instead of a read per block.
- */
-function inPlaceRead(index: StoredIndex, g: number, fetched: Fetched): PlannedRead | null {
-  const bs = index.entry.blockSize;
-  const e = index.group(g);
-  const file = fetched.plans.get(g)!.blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
-  return file === undefined ? null : { ref: { file, offset: e.firstBlock * bs }, length: e.blockCount * bs };
-}
 
 function transferReport(mode: 'full' | 'delta', fullBytes: number, plannedBytes: number, stats: Stats): TransferReport {
   return { mode, fullBytes, plannedBytes, fetchedBytes: stats.fetched, localBytes: stats.local, requests: stats.requests };
@@ -286,7 +234,10 @@ export class DeltaBundleSource implements BundleSource {
           carry = win.carry;
           const after = win.plan[win.plan.length - 1]!.g + 1;
           if (after < index.groups) ahead = start(after, carry);
-          await this.#deliverWindow(w, win.plan, win.fetched);
+          await deliverWindow(w, win.plan, win.fetched, {
+            window: async (g) => (await this.#fetchWindow(w, [{ g, local: null }], new Map(), Infinity)).fetched,
+            block: (i) => this.#getAll(o, blockRanges(index, p.dataOffset, [i]), validator, stats),
+          }, this.#log);
           a.failures = 0;
           a.corrupt = 0;
           a.lastProgressAt = this.#now();
@@ -351,80 +302,6 @@ export class DeltaBundleSource implements BundleSource {
     }
     const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats);
     return { plan: plan.slice(0, end), fetched: { plans, pieces }, carry: next };
-  }
-
-  /** The window's groups in order, their local reads started a few ahead (read-ahead.ts). */
-  async #deliverWindow(w: WindowRun, plan: readonly GroupPlan[], fetched: Fetched): Promise<void> {
-    const index = w.p.stored!;
-    const bs = index.entry.blockSize;
-    const reads = plan.map((x) => (x.local ? { ref: x.local, length: index.group(x.g).blockCount * bs } : inPlaceRead(index, x.g, fetched)));
-    const ra = new ReadAhead(w.local, reads, w.reads, READ_SPAN_BYTES);
-    try {
-      for (let k = 0; k < plan.length; k++) {
-        await this.#deliverGroup(w, plan[k]!, fetched, reads[k]!, ra.take(k));
-        ra.release(k);
-      }
-    } finally {
-      await ra.close();
-    }
-  }
-
-  /**
-   * Group x.g's blocks from w.next on, each checked, then handed on in one call. `read` is the
-   * group's local run (x.local) or its place in a local slot, started ahead; a local run that
-   * fails its check is fetched by its table now.
-   */
-  async #deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: PlannedRead | null, bytes: Promise<Buffer> | null): Promise<void> {
-    const { o, p, local, stats } = w;
-    const index = p.stored!;
-    const bs = index.entry.blockSize;
-    const g = x.g;
-    const e = index.group(g);
-    const end = e.firstBlock + e.blockCount;
-    if (end <= w.next) return;
-    const from = Math.max(w.next, e.firstBlock);
-    const groupBytes = Math.min(e.blockCount * bs, index.entry.size - e.firstBlock * bs);
-    let data = bytes ? await bytes : null;
-    const handOn = async (group: Buffer) => {
-      o.signal.throwIfAborted();
-      await o.sink.block(p.entry, from, group.subarray((from - e.firstBlock) * bs, groupBytes));
-      w.next = end;
-    };
-    if (x.local) {
-      if (data!.length === e.blockCount * bs && index.tableMatches(g, blockTableOf(data!, bs, w.table))) {
-        await handOn(data!);
-        stats.local += (end - from) * bs;
-        return;
-      }
-      this.#log.warn('local group failed its check; fetching its table', { group: g });
-      fetched = (await this.#fetchWindow(w, [{ g, local: null }], new Map(), Infinity)).fetched;
-      read = inPlaceRead(index, g, fetched);
-      data = read ? await local.read(read.ref, read.length, bufferOf(data!, read.length)) : null;
-    }
-    const { table, blocks } = fetched.plans.get(g)!;
-    const inPlace = read?.ref.file;
-    const placed = data?.length ?? 0;
-    const group = data ? bufferOf(data, e.blockCount * bs) : w.group;
-    for (const b of blocks) {
-      if (b.i < w.next) continue;
-      const k = b.i - e.firstBlock;
-      const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
-      const slot = group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
-      let pieces = fetched.pieces;
-      if (b.local) {
-        const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
-        const got = here ? slot : await local.read(b.local, bs, slot);
-        if (got.length === bs && hash('sha256', got, 'buffer').equals(digest)) {
-          stats.local += bs;
-          continue;
-        }
-        this.#log.warn('local block failed its check; fetching it', { block: b.i });
-        pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, [b.i]), w.validator, stats);
-      }
-      const at = index.block(b.i);
-      slot.set(checkStoredBlock(index, b.i, sliceFrom(pieces, p.dataOffset + at.offset, at.length), digest, w.decoder)); // copied at once
-    }
-    await handOn(group);
   }
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */

@@ -1,0 +1,147 @@
+// A delta window's groups, checked and handed on in order. A group found locally is read (a few
+// ahead, read-ahead.ts) and checked against its signed group digest; the others block by block,
+// each read locally and checked against its table digest or decoded from what was fetched. What
+// fails its check is fetched at that point (through `refetch`); nothing unchecked reaches the sink.
+import type { DeliverOptions } from '../../bundle/source.ts';
+import type { VerifiedPayload } from '../../bundle/types.ts';
+import { hash } from 'node:crypto';
+import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
+import type { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
+import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
+import { blockTableOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import { sliceFrom, type Piece } from './range-get.ts';
+import type { LocalIndex } from './local-index.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BlockPlan, GroupPlan } from './plan.ts';
+import { ReadAhead, type PlannedRead } from './read-ahead.ts';
+
+/** Local reads in flight, and most bytes a read (merged reads of consecutive groups). */
+export const READ_AHEAD = 4;
+export const READ_SPAN_BYTES = 256 << 10;
+
+export interface Stats {
+  fetched: number;
+  local: number;
+  requests: number;
+}
+
+/** What the windows of one delta delivery share. */
+export interface WindowRun {
+  readonly o: DeliverOptions;
+  readonly p: VerifiedPayload;
+  readonly local: LocalIndex;
+  readonly validator: string | null;
+  readonly stats: Stats;
+  /** First block not yet handed on. */
+  next: number;
+  /** One group's blocks, checked, before they are handed on. */
+  readonly group: Buffer;
+  readonly table: Buffer;
+  readonly decoder: BlockDecoder;
+  /** Read-ahead buffers (read-ahead.ts), lent to one window at a time. */
+  readonly reads: Buffer[];
+}
+
+/** A window's fetched part: checked tables with their blocks' plan, and the stored bytes fetched. */
+export interface Fetched {
+  readonly plans: Map<number, { table: Buffer; blocks: BlockPlan[] }>;
+  readonly pieces: Piece[];
+}
+
+/** Fetches for what failed its check locally. */
+export interface Refetch {
+  /** Group g's table (checked) and its blocks without a local candidate. */
+  window(g: number): Promise<Fetched>;
+  /** Block i's stored bytes. */
+  block(i: number): Promise<Piece[]>;
+}
+
+/** The window's groups in order, their local reads started a few ahead. */
+export async function deliverWindow(w: WindowRun, plan: readonly GroupPlan[], fetched: Fetched, refetch: Refetch, log: Logger): Promise<void> {
+  const index = w.p.stored!;
+  const bs = index.entry.blockSize;
+  const reads = plan.map((x) => (x.local ? { ref: x.local, length: index.group(x.g).blockCount * bs } : inPlaceRead(index, x.g, fetched)));
+  const ra = new ReadAhead(w.local, reads, w.reads, READ_SPAN_BYTES);
+  try {
+    for (let k = 0; k < plan.length; k++) {
+      await deliverGroup(w, plan[k]!, fetched, reads[k]!, ra.take(k), refetch, log);
+      ra.release(k);
+    }
+  } finally {
+    await ra.close();
+  }
+}
+
+/**
+ * Most local candidates of a changed group sit where the block belongs (the old image at the same
+ * place): one read of the group's place in that slot serves them all, instead of a read per block.
+ */
+function inPlaceRead(index: StoredIndex, g: number, fetched: Fetched): PlannedRead | null {
+  const bs = index.entry.blockSize;
+  const e = index.group(g);
+  const file = fetched.plans.get(g)!.blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
+  return file === undefined ? null : { ref: { file, offset: e.firstBlock * bs }, length: e.blockCount * bs };
+}
+
+/** The whole buffer a read landed in (a read may come back short), `length` bytes of it. */
+function bufferOf(read: Buffer, length: number): Buffer {
+  return Buffer.from(read.buffer, read.byteOffset, length);
+}
+
+/**
+ * Group x.g's blocks from w.next on, each checked, then handed on in one call. `read` is the
+ * group's local run (x.local) or its place in a local slot, started ahead; a local run that
+ * fails its check is fetched by its table now.
+ */
+async function deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: PlannedRead | null, bytes: Promise<Buffer> | null, refetch: Refetch, log: Logger): Promise<void> {
+  const { o, p, local, stats } = w;
+  const index = p.stored!;
+  const bs = index.entry.blockSize;
+  const g = x.g;
+  const e = index.group(g);
+  const end = e.firstBlock + e.blockCount;
+  if (end <= w.next) return;
+  const from = Math.max(w.next, e.firstBlock);
+  const groupBytes = Math.min(e.blockCount * bs, index.entry.size - e.firstBlock * bs);
+  let data = bytes ? await bytes : null;
+  const handOn = async (group: Buffer) => {
+    o.signal.throwIfAborted();
+    await o.sink.block(p.entry, from, group.subarray((from - e.firstBlock) * bs, groupBytes));
+    w.next = end;
+  };
+  if (x.local) {
+    if (data!.length === e.blockCount * bs && index.tableMatches(g, blockTableOf(data!, bs, w.table))) {
+      await handOn(data!);
+      stats.local += (end - from) * bs;
+      return;
+    }
+    log.warn('local group failed its check; fetching its table', { group: g });
+    fetched = await refetch.window(g);
+    read = inPlaceRead(index, g, fetched);
+    data = read ? await local.read(read.ref, read.length, bufferOf(data!, read.length)) : null;
+  }
+  const { table, blocks } = fetched.plans.get(g)!;
+  const inPlace = read?.ref.file;
+  const placed = data?.length ?? 0;
+  const group = data ? bufferOf(data, e.blockCount * bs) : w.group;
+  for (const b of blocks) {
+    if (b.i < w.next) continue;
+    const k = b.i - e.firstBlock;
+    const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
+    const slot = group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
+    let pieces = fetched.pieces;
+    if (b.local) {
+      const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
+      const got = here ? slot : await local.read(b.local, bs, slot);
+      if (got.length === bs && hash('sha256', got, 'buffer').equals(digest)) {
+        stats.local += bs;
+        continue;
+      }
+      log.warn('local block failed its check; fetching it', { block: b.i });
+      pieces = await refetch.block(b.i);
+    }
+    const at = index.block(b.i);
+    slot.set(checkStoredBlock(index, b.i, sliceFrom(pieces, p.dataOffset + at.offset, at.length), digest, w.decoder)); // copied at once
+  }
+  await handOn(group);
+}
