@@ -92,7 +92,7 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
 }
 
 /**
- * The whole groups from g0 on, looked up by digest (KeyTable: 10 bytes a group; a Map of digest
+ * The whole groups from g0 on, looked up by digest (KeyTable: 8 bytes a group; a Map of digest
  * strings took ~80), with stored bytes (tables included) and group counts added up per distinct
  * digest at the position of its first group.
  */

@@ -1,5 +1,5 @@
 // The delta's local lookup table against a plain Map of the same keys: first position wins,
-// absent keys are -1, equal 32-bit prefixes are told apart by the next 16 bits.
+// absent keys are -1, equal 32-bit prefixes are told apart by the next 8 bits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -26,20 +26,36 @@ test('finds the first position of every key, and nothing for keys never added', 
   for (let m = 0; m < 2000; m++) assert.equal(t.find(digest(-1 - m)), -1);
 });
 
-test('keys equal in their first 32 bits are told apart by the next 16', () => {
+test('keys equal in their first 32 bits are told apart by the next 8; beyond 40 bits a key is a candidate', () => {
   const t = new KeyTable(3);
   const a = Buffer.alloc(32, 0xab);
   const b = Buffer.from(a);
-  b[5] = 0x01;
+  b[4] = 0x01;
   const c = Buffer.from(a);
-  c[4] = 0x00;
+  c[5] = 0x00; // same 40 bits as a: found as a candidate the caller checks
+  const d = Buffer.from(a);
+  d[4] = 0x00;
   t.add(a.toString('latin1'));
   t.add(b.toString('latin1'));
   t.sort();
   assert.equal(t.find(a), 0);
   assert.equal(t.find(b), 1);
-  assert.equal(t.find(c), -1);
+  assert.equal(t.find(c), 0);
+  assert.equal(t.find(d), -1);
   const empty = new KeyTable(0);
   empty.sort();
   assert.equal(empty.find(a), -1);
+});
+
+test('a run of one key keeps its first position; positions go on past what the capacity holds', () => {
+  const t = new KeyTable(4);
+  const zero = digest(0);
+  const one = digest(1);
+  assert.deepEqual([zero, zero, zero, one, zero, one].map((d) => t.add(d.toString('latin1'))), [0, 1, 2, 3, 4, 5]);
+  // kept: 0, 3, 4, 5 (capacity 4); a seventh entry is dropped, its position still counted
+  assert.equal(t.add(digest(2).toString('latin1')), 6);
+  assert.equal(t.size, 7);
+  assert.equal(t.find(zero), 0);
+  assert.equal(t.find(one), 3);
+  assert.equal(t.find(digest(2)), -1);
 });
