@@ -3,7 +3,7 @@
 // bug) ends a CommonJS process quietly with code 0, which a script or a unit manager reads as
 // success: a dev build ended an install that way half-way through the slot. So the code is 70
 // (internal error) until main settles, and saying so on stderr.
-export const UNFINISHED = 70;
+import { EXIT } from '../../agent/cli/io.ts';
 
 export function runEntry(main: () => Promise<number>): void {
   let done = false;
@@ -15,9 +15,9 @@ export function runEntry(main: () => Promise<number>): void {
       process.exit(done ? (process.exitCode ?? 0) : 0);
     });
   }
-  process.exitCode = UNFINISHED;
+  process.exitCode = EXIT.internal;
   process.on('exit', (code) => {
-    if (!done && code === UNFINISHED) process.stderr.write('E_INTERNAL: the command stopped before it finished (nothing was left to wait for)\n');
+    if (!done && code === EXIT.internal) process.stderr.write('E_INTERNAL: the command stopped before it finished (nothing was left to wait for)\n');
   });
   main().then(
     (code) => {
@@ -28,7 +28,7 @@ export function runEntry(main: () => Promise<number>): void {
       // main() reports its own errors; this only catches a failure to even start.
       done = true;
       process.stderr.write(`E_INTERNAL: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = UNFINISHED;
+      process.exitCode = EXIT.internal;
     },
   );
 }
