@@ -7,12 +7,10 @@ import type { fetch as fetchSection } from '../config/sections/fetch.ts';
 import type { Logger } from '../log/logger.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { DownloadGate } from './download-gate.ts';
-import { HttpBundleSource, type HttpSourceOptions } from './http-source.ts';
-import { DeltaBundleSource } from './delta/delta-source.ts';
 import type { BundleSource } from '../bundle/source.ts';
-import { HttpTransport } from '../net/http-transport.ts';
+import { deferredSource } from '../bundle/deferred-source.ts';
 import { parseNoProxy } from '../net/no-proxy.ts';
-import { proxySetting, type ProxyEnvironment } from '../net/proxy.ts';
+import { parseProxyUrl, proxySetting, type ProxyEnvironment } from '../net/proxy.ts';
 import { loadTlsMaterial } from '../net/tls-options.ts';
 
 export type FetchSettings = SectionOf<typeof fetchSection.fields>;
@@ -53,17 +51,17 @@ export async function createFetcher(s: FetchSettings, deps: FetchDeps): Promise<
     gate,
     budget,
     sourceFor: (url) => {
-      const o: HttpSourceOptions = {
-        transport: new HttpTransport({ tls, proxy: proxyFor(url, s, deps.proxyEnv), noProxy }),
+      const transport = { tls, proxy: proxyFor(url, s, deps.proxyEnv), noProxy };
+      if (transport.proxy && transport.proxy !== 'direct') parseProxyUrl(transport.proxy); // fails here, as the transport would
+      const o = {
         retry: { maxAttempts: s.retryMaxAttempts, baseMs: s.retryBaseMs, capMs: s.retryCapMs, giveUpAfterMs: s.giveUpAfterMinutes * 60_000 },
         readDeadlineMs: s.readDeadlineSeconds * 1000,
         maxBlockRetries: s.maxBlockRetries,
         throttle: gate.throttle,
-        onBytes: (n) => gate.charge(n),
+        onBytes: (n: number) => gate.charge(n),
         logger: deps.logger,
       };
-      // Delta when the deployment offers local slots, the bundle is format 2 and the server serves ranges; full otherwise.
-      return new DeltaBundleSource(url, new HttpBundleSource(url, o), o);
+      return deferredSource(url, async () => (await import('./http-bundle-source.ts')).httpBundleSource(url, transport, o));
     },
   };
 }

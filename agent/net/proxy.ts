@@ -1,12 +1,12 @@
 // The one proxy decision and the one CONNECT tunnel for every outbound connection: the hub link
 // (ws/wss) and downloads (http/https). Same settings, same route, same error codes.
-import http from 'node:http';
+import type httpTypes from 'node:http';
 import net from 'node:net';
 import type tlsTypes from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { OutpostError } from '../../shared/errors.ts';
 import { bypassesProxy, parseNoProxy } from './no-proxy.ts';
-import { https, tls } from './lazy-tls.ts';
+import { http, https, tls } from './lazy-tls.ts';
 
 /** The proxy variables as read from the environment (agent/config/sections/fetch.ts reads them). */
 export interface ProxyEnvironment {
@@ -70,7 +70,7 @@ export function connectTunnel(proxy: URL, host: string, port: number, timeoutMs:
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
     const target = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
-    const req = http.request({
+    const req = http().request({
       host: proxy.hostname, port: defaultPort(proxy), method: 'CONNECT', path: target, headers: { host: target, ...proxyAuthorization(proxy) }, agent: false,
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer to CONNECT within ${timeoutMs} ms`)), timeoutMs);
@@ -99,8 +99,8 @@ type Callback = (err: Error | null, socket?: Duplex) => void;
  * An agent for ws's `agent` option whose connections are CONNECT tunnels. `secure`: the target is
  * wss:// (TLS to the hub inside the tunnel, verified with the request's ca/cert/key) or ws://.
  */
-export function tunnelAgent(proxy: URL, secure: boolean, connectTimeoutMs = 15_000): http.Agent {
-  const agent = secure ? new (https().Agent)({ keepAlive: false }) : new http.Agent({ keepAlive: false });
+export function tunnelAgent(proxy: URL, secure: boolean, connectTimeoutMs = 15_000): httpTypes.Agent {
+  const agent = secure ? new (https().Agent)({ keepAlive: false }) : new (http().Agent)({ keepAlive: false });
   const create = (options: ConnectOptions, callback: Callback): undefined => {
     const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
     const port = Number(options.port ?? (secure ? 443 : 80));
