@@ -8,6 +8,7 @@ import { hashInventory } from '../inventory/hash.ts';
 import { slotSummary } from '../inventory/slot-summary.ts';
 import { processRunner } from '../platform/exec.ts';
 import { TimeFloor } from '../time/floor.ts';
+import { monotonicMs } from '../lib/monotonic.ts';
 
 const HELP = `usage: outpost inventory [--json] [--config FILE] [--no-slots]
 
@@ -30,9 +31,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         const { service } = await openUpdateApp(config);
         return slotSummary(await service.status());
       };
-  const started = performance.now();
+  const started = monotonicMs();
   const inv = await createCollector(config, { runner: processRunner, slots, timeFloor }).collect();
-  const ms = Math.round(performance.now() - started);
+  const ms = Math.round(monotonicMs() - started);
   const hash = hashInventory(inv);
   if (values.json) {
     io.out.write(JSON.stringify({ ...inv, hash }, null, 2) + '\n');

@@ -1,6 +1,7 @@
 // Progress for humans: a redrawn bar on a terminal, a plain line per 10% otherwise (logs, serial
 // consoles and CI keep readable output); both with the rate over the last seconds and an ETA.
 import type { CliIO } from './io.ts';
+import { monotonicMs } from '../lib/monotonic.ts';
 
 export interface ProgressPrinter {
   progress(done: number, total: number): void;
@@ -33,7 +34,7 @@ const SAMPLE_MS = 200;
 /** A terminal bar is redrawn at most this often. */
 const REDRAW_MS = 100;
 
-export function progressPrinter(io: CliIO, now: () => number = () => performance.now()): ProgressPrinter {
+export function progressPrinter(io: CliIO, now: () => number = monotonicMs): ProgressPrinter {
   let barShown = false;
   let lastTenth = -1;
   let lastDrawAt = -Infinity;

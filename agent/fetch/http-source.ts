@@ -15,6 +15,7 @@ import { throttled, type TokenBucket } from './throttle.ts';
 import { realSleep, type Sleep } from './sleep.ts';
 import { TrackingSink } from './tracking-sink.ts';
 import { streamEnd, streamOffset } from '../bundle/payload-stream.ts';
+import { monotonicMs } from '../lib/monotonic.ts';
 
 export interface RetryPolicy {
   /** Consecutive failed attempts without a new verified block before giving up. */
@@ -84,7 +85,7 @@ export class HttpBundleSource implements BundleSource {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#log = (options.logger ?? silentLogger()).child('fetch', { url: this.origin });
     this.#sleep = options.sleep ?? realSleep;
-    this.#now = options.now ?? (() => performance.now()); // monotonic: a clock step must not end a download
+    this.#now = options.now ?? monotonicMs; // monotonic: a clock step must not end a download
   }
 
   async deliver(o: DeliverOptions): Promise<VerifiedHead> {

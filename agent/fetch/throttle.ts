@@ -1,6 +1,7 @@
 // Token bucket: bytes are released at `rate` per second with a small burst, so any 10-second span
 // carries the configured rate within a few percent. The bucket starts empty (no initial burst).
 import { realSleep, type Sleep } from './sleep.ts';
+import { monotonicMs } from '../lib/monotonic.ts';
 
 export interface TokenBucketOptions {
   /** Bytes per second; null = unlimited. */
@@ -22,7 +23,7 @@ export class TokenBucket {
 
   constructor(options: TokenBucketOptions) {
     this.#rate = options.rate;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? monotonicMs;
     this.#sleep = options.sleep ?? realSleep;
     this.#last = this.#now();
   }

@@ -9,6 +9,7 @@ import type { MovementStore, SiteKey } from './movement-store.ts';
 import { distanceM } from './geo.ts';
 import { reportReason, type ReportLimits } from './report-limiter.ts';
 import type { LocationEvent, LocationReport, SiteSurvey } from './types.ts';
+import { monotonicMs } from '../lib/monotonic.ts';
 
 export interface LocationServiceOptions {
   site: SiteSurvey | null;
@@ -43,7 +44,7 @@ export class LocationService {
 
   constructor(o: LocationServiceOptions) {
     this.#o = o;
-    this.#mono = o.monotonic ?? (() => performance.now());
+    this.#mono = o.monotonic ?? monotonicMs;
     const s = o.site;
     this.#siteKey = s && s.latitude !== null && s.longitude !== null ? { latitude: s.latitude, longitude: s.longitude, radiusM: s.radiusM } : null;
   }

@@ -14,6 +14,7 @@ import type { Clock } from '../platform/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import { BUILD_TIME_FLOOR_MS, HUB_CLOCK_AGREEMENT_MS, MAX_HUB_LEAD_MS, MAX_PLAUSIBLE_MS, MIN_PLAUSIBLE_MS } from './limits.ts';
+import { monotonicMs } from '../lib/monotonic.ts';
 
 export type TimeFloorSource = 'build' | 'bundle' | 'hub';
 
@@ -53,7 +54,7 @@ function markerCheck(paths: readonly string[]): () => boolean {
   let at = -Infinity;
   let last = false;
   return () => {
-    const t = performance.now();
+    const t = monotonicMs();
     if (t - at > 10_000) {
       last = paths.some((p) => existsSync(p));
       at = t;
@@ -65,7 +66,7 @@ function markerCheck(paths: readonly string[]): () => boolean {
 export interface TimeFloorOptions {
   /** System wall clock (default Date.now). */
   now?: () => number;
-  /** Monotonic milliseconds (default performance.now). */
+  /** Monotonic milliseconds (default monotonicMs). */
   monotonic?: () => number;
   /** Lowest floor ever used; default: the agent's build floor. */
   builtInFloorMs?: number;
@@ -105,7 +106,7 @@ export class TimeFloor {
   private constructor(path: string, floorMs: number, source: TimeFloorSource, signedMs: number, opts: TimeFloorOptions) {
     this.#path = path;
     this.#now = opts.now ?? Date.now;
-    this.#mono = opts.monotonic ?? (() => performance.now());
+    this.#mono = opts.monotonic ?? monotonicMs;
     this.#toleranceMs = opts.toleranceMs ?? 60_000;
     this.#maxHubLeadMs = opts.maxHubLeadMs ?? MAX_HUB_LEAD_MS;
     this.#signedMs = signedMs;

@@ -23,6 +23,7 @@ import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, t
 import { probeLocal } from './local-probe.ts';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
+import { monotonicMs } from '../../lib/monotonic.ts';
 
 export interface DeltaOptions extends HttpSourceOptions {
   /**
@@ -364,6 +365,6 @@ export class DeltaBundleSource implements BundleSource {
   }
 
   #now(): number {
-    return (this.#o.now ?? (() => performance.now()))();
+    return (this.#o.now ?? monotonicMs)();
   }
 }

@@ -15,6 +15,7 @@ import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
 import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
 import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
+import { monotonicMs } from '../../lib/monotonic.ts';
 
 export const writing: Handler = async (ctx, signal) => {
   const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
@@ -91,7 +92,7 @@ class SlotSink implements BlockSink {
   private writer: SlotWriter | null = null;
   private nextBlock: number;
   private sinceCheckpoint = 0;
-  private lastCheckpointAt = performance.now();
+  private lastCheckpointAt = monotonicMs();
   private payload: PayloadEntry | null = null;
   private readonly signal: AbortSignal;
 
@@ -141,7 +142,7 @@ class SlotSink implements BlockSink {
     this.nextBlock = index + blocksIn(payload, data);
     this.sinceCheckpoint += data.length;
     this.ctx.progress(Math.min(this.nextBlock * payload.blockSize, payload.size), payload.size);
-    if (this.sinceCheckpoint >= this.ctx.deps.checkpointBytes && performance.now() - this.lastCheckpointAt >= (this.ctx.deps.checkpointSeconds ?? 0) * 1000) {
+    if (this.sinceCheckpoint >= this.ctx.deps.checkpointBytes && monotonicMs() - this.lastCheckpointAt >= (this.ctx.deps.checkpointSeconds ?? 0) * 1000) {
       await this.checkpoint();
     }
   }
@@ -166,7 +167,7 @@ class SlotSink implements BlockSink {
     this.writer = null; // …reopened at the next block on demand
     await this.ctx.save({ progress: { nextBlock: this.nextBlock, validator: this.validator }, ...(this.transfer ? { transfer: this.transfer } : {}) }); // …then the record
     this.sinceCheckpoint = 0;
-    this.lastCheckpointAt = performance.now();
+    this.lastCheckpointAt = monotonicMs();
   }
 
   private resumedPayload(seen: PayloadEntry | null): PayloadEntry {
