@@ -18,7 +18,8 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
     const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // No input: /dev/null (EOF at once, as an empty pipe would give, without a pipe to set up).
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       // Own process group, so a timeout or abort also kills what the command started
       // (a health or inventory script's children would otherwise hold the pipes open).
       detached: true,
@@ -49,15 +50,15 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
             killGroup();
           }, opts.timeoutMs)
         : undefined;
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout!.on('data', (b: Buffer) => {
       if (outLen < max) out.push(b.subarray(0, max - outLen));
       outLen += b.length;
     });
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr!.on('data', (b: Buffer) => {
       if (errLen < max) err.push(b.subarray(0, max - errLen));
       errLen += b.length;
     });
-    child.stdin.on('error', () => {}); // child may exit before reading its input
+    child.stdin?.on('error', () => {}); // child may exit before reading its input
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -78,6 +79,6 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });
-    child.stdin.end(opts.input ?? '');
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
