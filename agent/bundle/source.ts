@@ -47,6 +47,11 @@ export interface DeliverOptions {
   /** Told the transfer plan once it is made, and its progress. */
   readonly onTransfer?: (t: TransferReport) => void;
   /**
+   * Told of each request answered and of the body bytes received, as they come (a network source).
+   * A delta that falls back to a full download adds them to its transfer record.
+   */
+  readonly onFetched?: (bytes: number, requests: number) => void;
+  /**
    * Fresh start only: the head this deliver() already fetched and verified from the same origin
    * (a delta's head probe that found nothing to reuse). A source that can may go on from the first
    * payload instead of fetching the head again; the validator is the one the head came with.

@@ -160,9 +160,10 @@ export class HttpBundleSource implements BundleSource {
 
   async #fresh(o: DeliverOptions, track: TrackingSink, pin: (r: RangeResponse) => void): Promise<VerifiedHead> {
     const res = await openRange(this.#o.transport, { url: this.#url, start: 0, end: null, validator: null, signal: o.signal, deadlineMs: this.#deadline() });
+    o.onFetched?.(0, 1);
     try {
       pin(res);
-      return await o.verifier.readBundle(this.#body(res, 0, null, o.signal), track, o.signal);
+      return await o.verifier.readBundle(this.#body(res, 0, null, o), track, o.signal);
     } finally {
       res.close();
     }
@@ -176,6 +177,7 @@ export class HttpBundleSource implements BundleSource {
       const want = streamOffset(p, from);
       const last = streamEnd(p) - 1;
       const res = await openRange(this.#o.transport, { url: this.#url, start: want, end: last, validator: validator(), signal: o.signal, deadlineMs: this.#deadline() });
+      o.onFetched?.(0, 1);
       try {
         pin(res);
         if (res.start !== want && !a.warnedIgnoreRange) {
@@ -183,7 +185,7 @@ export class HttpBundleSource implements BundleSource {
           this.#log.warn('server ignores Range; skipping to the first missing block', { skipBytes: want - res.start });
         }
         if (!track.begun(p.entry.name)) await track.begin(head, p.entry);
-        await o.verifier.readBlocks(this.#body(res, want, last - want + 1, o.signal), head, p.entry.name, from, track, o.signal);
+        await o.verifier.readBlocks(this.#body(res, want, last - want + 1, o), head, p.entry.name, from, track, o.signal);
       } finally {
         res.close();
       }
@@ -203,11 +205,13 @@ export class HttpBundleSource implements BundleSource {
   }
 
   /** Meter, throttle, skip to `want` (server ignored Range) and cut after `length` bytes. */
-  async *#body(res: RangeResponse, want: number, length: number | null, signal: AbortSignal): AsyncGenerator<Buffer> {
-    const onBytes = this.#o.onBytes;
+  async *#body(res: RangeResponse, want: number, length: number | null, o: DeliverOptions): AsyncGenerator<Buffer> {
+    const { onBytes } = this.#o;
+    const { onFetched, signal } = o;
     async function* metered(): AsyncGenerator<Buffer> {
       for await (const chunk of res.body) {
         onBytes?.(chunk.length);
+        onFetched?.(chunk.length, 0);
         yield chunk;
       }
     }

@@ -59,6 +59,9 @@ interface Ahead {
 const MAX_RANGES = 200;
 const ignore = () => {};
 
+/** A full download after a delta's head tells its progress this often (a delta: once a window). */
+const FULL_REPORT_BYTES = 8 << 20;
+
 function transferReport(mode: 'full' | 'delta', fullBytes: number, plannedBytes: number, stats: Stats): TransferReport {
   return { mode, fullBytes, plannedBytes, fetchedBytes: stats.fetched, localBytes: stats.local, requests: stats.requests };
 }
@@ -138,9 +141,25 @@ export class DeltaBundleSource implements BundleSource {
     }
   }
 
-  #fullDeliver(o: DeliverOptions, report: TransferReport | null): Promise<VerifiedHead> {
-    if (report) o.onTransfer?.(report);
-    return this.#full.deliver(o);
+  /**
+   * The full download. With a report (the head, and maybe a plan, came first), the requests and
+   * bytes of the full download are added to it as they come, so the record says what was fetched
+   * in all: told at each request, every FULL_REPORT_BYTES, and at the end, failed or not.
+   */
+  async #fullDeliver(o: DeliverOptions, report: TransferReport | null): Promise<VerifiedHead> {
+    if (!report) return this.#full.deliver(o);
+    let r = report;
+    let told = r;
+    o.onTransfer?.(r);
+    const onFetched = (bytes: number, requests: number) => {
+      r = { ...r, fetchedBytes: r.fetchedBytes + bytes, requests: r.requests + requests };
+      if (requests > 0 || r.fetchedBytes - told.fetchedBytes >= FULL_REPORT_BYTES) o.onTransfer?.((told = r));
+    };
+    try {
+      return await this.#full.deliver({ ...o, onFetched });
+    } finally {
+      if (r !== told) o.onTransfer?.(r);
+    }
   }
 
   /** The verified head over Range requests; null when the server ignores Range (then a full GET does it all). */

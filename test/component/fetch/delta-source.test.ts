@@ -218,9 +218,17 @@ test('format 1, no local slots, or a plan that saves nothing: full download', as
     for (const [bundle, probeMiss] of [['new.bundle', undefined], ['new-g4.bundle', 0.05]] as const) {
       const lines: Array<Record<string, unknown>> = [];
       const logger = createLogger({ out: new PassThrough().resume(), tap: (l) => lines.push(l) });
+      server.reset();
       const d = await run(source(bundle, { probeMiss, logger }));
       assert.equal(d.digest, newSha);
       assert.equal(d.reports[0]!.mode, 'full');
+      // The record counts the full download too, not just the head before it: nothing was saved.
+      const last = d.reports.at(-1)!;
+      assert.ok(d.reports.every((t, i) => t.mode === 'full' && (i === 0 || t.fetchedBytes >= d.reports[i - 1]!.fetchedBytes)));
+      assert.equal(last.requests, server.requests().length);
+      const headers = server.bytes() - last.fetchedBytes; // the server counts its headers too
+      assert.ok(headers > 0 && headers < 1024 * last.requests, `served ${server.bytes()}, recorded ${last.fetchedBytes}`);
+      assert.ok(last.fetchedBytes >= last.fullBytes, `fetched ${last.fetchedBytes} of a full ${last.fullBytes}`);
       const msgs = lines.map((l) => l.msg);
       if (probeMiss === undefined) assert.ok(msgs.includes('delta would not save enough; downloading in full'), msgs.join('; '));
       else {
