@@ -34,8 +34,11 @@
 // shipped read-back policy. Every contender writes the same image into the same kind of slot: a
 // partition of a GPT disk on a loop device. RAUC (Debian's `rauc`, plus squashfs-tools and
 // dbus-daemon) runs as a service on a private D-Bus; the bench says so and goes on without it
-// when it is not installed.
-import { execFileSync } from 'node:child_process';
+// when it is not installed. `curl -o /dev/null` of the format-2 bundle from the same loopback
+// server is the network reference: what receiving the bytes alone costs (TCP receive is charged to
+// the receiving process), which an install over HTTP pays on top of one from a file and RAUC,
+// installing from a file, does not.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -145,6 +148,8 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   const server2 = v2 ? await serveFile(v2) : null;
   const rauc = await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1));
   if (!rauc.ok) out(`RAUC skipped: ${rauc.why}`);
+  const curl = server2 !== null && spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (server2 && !curl) out('network reference skipped: curl is not installed');
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
   try {
@@ -167,6 +172,7 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       keep('openssl dgst -sha256', await measure(['openssl', 'dgst', '-sha256', kit.new.path]));
       keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
       if (rauc.ok) keep('rauc install', await rauc.install());
+      if (curl) keep('curl URL -o /dev/null (format 2)', await measure(['curl', '-sf', '-o', '/dev/null', server2!.url]));
       if (i === 0) continue;
       if (v1) await install('outpost install FILE (format 1)', kit.bundle);
       if (v1) await install('outpost install URL (format 1)', server.url);
