@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isOpen, nextOpen, windowStatus, rateAt, nextChange, nextStart, lastStart, compileWindow } from '../../../agent/window/window.ts';
 import { parseCron } from '../../../agent/window/cron.ts';
-import { toInstant } from '../../../agent/window/tz.ts';
+import { toInstant, wallTime } from '../../../agent/window/tz.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 
 const Z = (s: string) => Date.parse(s.endsWith('Z') ? s : s + 'Z');
@@ -140,4 +140,15 @@ test('an "always" window (every minute for a minute) does not block: open, no cl
   const t = Date.parse('2026-11-21T14:40:30Z');
   for (let i = 0; i < 5; i++) assert.deepEqual(windowStatus(always, t + i * 3_600_000), { open: true, until: null });
   assert.equal(nextChange(always, t), Date.parse('2026-11-21T14:41:00Z'));
+});
+
+test('UTC, computed without ICU, reads the same wall clock as a UTC zone through Intl', () => {
+  // Etc/GMT is UTC through ICU's tables; UTC and Etc/UTC take the arithmetic shortcut.
+  for (let k = 0; k < 2000; k++) {
+    const t = Math.round((k * 7919.31 - 1000) * 3_600_123.7) + (k % 1000);
+    for (const tz of ['UTC', 'Etc/UTC']) {
+      assert.equal(wallTime(tz, t), wallTime('Etc/GMT', t), `${tz} at ${t}`);
+      assert.equal(toInstant(tz, t), toInstant('Etc/GMT', t), `${tz} local ${t}`);
+    }
+  }
 });
