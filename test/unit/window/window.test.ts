@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isOpen, nextOpen, windowStatus, rateAt, nextChange, nextStart, lastStart, compileWindow } from '../../../agent/window/window.ts';
 import { parseCron } from '../../../agent/window/cron.ts';
-import { toInstant, wallTime } from '../../../agent/window/tz.ts';
+import { checkTimeZone, toInstant, wallTime } from '../../../agent/window/tz.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 
 const Z = (s: string) => Date.parse(s.endsWith('Z') ? s : s + 'Z');
@@ -151,4 +151,9 @@ test('UTC, computed without ICU, reads the same wall clock as a UTC zone through
       assert.equal(toInstant(tz, t), toInstant('Etc/GMT', t), `${tz} local ${t}`);
     }
   }
+});
+
+test('time zones: canonical names, aliases and UTC are accepted, anything else is E_WINDOW_TIMEZONE', () => {
+  for (const tz of ['Europe/Berlin', 'America/New_York', 'US/Eastern', 'Etc/GMT+5', 'UTC', 'Etc/UTC', 'utc']) assert.doesNotThrow(() => checkTimeZone(tz), tz);
+  for (const tz of ['Nowhere/Here', 'Europe/Berlinn', '', 'UTC+1']) assert.throws(() => checkTimeZone(tz), (e) => isOutpostError(e, 'E_WINDOW_TIMEZONE'), tz);
 });
