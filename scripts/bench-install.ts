@@ -40,7 +40,7 @@
 // installing from a file, does not.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -117,17 +117,24 @@ async function asShipped(node: TestNode): Promise<void> {
   await writeFile(node.configPath, JSON.stringify(config, null, 2));
 }
 
-/** The image with `share` of its 4 KiB blocks replaced by other bytes, spread over the whole image. */
+/**
+ * The image with `share` of its 4 KiB blocks replaced by other bytes, spread over the whole image.
+ * Copied, then patched in place: an image of 2 GiB or more does not fit one Buffer.
+ */
 async function previousRelease(image: string, out: string, share: number): Promise<string> {
   const BS = 4096;
-  const data = await readFile(image);
-  const blocks = Math.floor(data.length / BS);
-  const every = Math.max(1, Math.round(1 / share));
-  for (let b = 0; b < blocks; b += every) {
-    const at = (b + (b * 7919) % every) % blocks; // scattered, deterministic
-    data.fill((b * 31) & 0xff, at * BS, (at + 1) * BS);
+  await copyFile(image, out);
+  const fh = await open(out, 'r+');
+  try {
+    const blocks = Math.floor((await fh.stat()).size / BS);
+    const every = Math.max(1, Math.round(1 / share));
+    for (let b = 0; b < blocks; b += every) {
+      const at = (b + (b * 7919) % every) % blocks; // scattered, deterministic
+      await fh.write(Buffer.alloc(BS, (b * 31) & 0xff), 0, BS, at * BS);
+    }
+  } finally {
+    await fh.close();
   }
-  await writeFile(out, data);
   return out;
 }
 
