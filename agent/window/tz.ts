@@ -4,6 +4,8 @@ import { OutpostError } from '../../shared/errors.ts';
 
 const HOUR = 3_600_000;
 const formats = new Map<string, Intl.DateTimeFormat>();
+/** The runtime's canonical zone names, listed at the first check of a zone other than UTC. */
+let canonical: Set<string> | null = null;
 
 /**
  * UTC (the zone of a window or budget that names none) is computed without ICU: the first
@@ -42,8 +44,6 @@ export function checkTimeZone(tz: string): void {
   canonical ??= new Set(Intl.supportedValuesOf('timeZone'));
   if (!canonical.has(tz)) format(tz); // an alias (US/Eastern) or no zone at all: ICU decides
 }
-
-let canonical: Set<string> | null = null;
 
 /** Wall-clock time at `instant` in `tz`, as milliseconds of a naive (UTC-based) date. */
 export function wallTime(tz: string, instant: number): number {
