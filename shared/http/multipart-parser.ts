@@ -16,14 +16,20 @@ function bad(message: string): OutpostError {
 
 type State = 'open' | 'headers' | 'data' | 'delimiter' | 'done';
 
+const EMPTY = Buffer.alloc(0);
+
 export class MultipartByterangesParser {
   readonly #open: Buffer;
+  /** CRLF and the boundary: what follows each part's data. */
+  readonly #delimiter: Buffer;
   #state: State = 'open';
-  #pending: Buffer = Buffer.alloc(0);
+  /** A section cut at the end of the last chunk (at most MAX_SECTION bytes). */
+  #pending: Buffer = EMPTY;
   #left = 0;
 
   constructor(boundary: string) {
     this.#open = Buffer.from(`--${boundary}`, 'latin1');
+    this.#delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   }
 
   get done(): boolean {
@@ -33,27 +39,46 @@ export class MultipartByterangesParser {
   /** Feeds one chunk; returns the events it completes, in order. */
   push(chunk: Buffer): MultipartEvent[] {
     const out: MultipartEvent[] = [];
-    let buf = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
-    this.#pending = Buffer.alloc(0);
-    while (buf.length > 0) {
+    const p = this.#pending;
+    if (p.length === 0) {
+      this.#run(chunk, out, Infinity);
+      return out;
+    }
+    // Only the start of the chunk is joined to the cut section: joining the whole chunk (a socket
+    // read of up to 512 KiB) copied most of a delta's bytes once more and left the copies as garbage.
+    this.#pending = EMPTY;
+    const joined = Buffer.concat([p, chunk.subarray(0, MAX_SECTION + 1)]);
+    const used = this.#run(joined, out, p.length);
+    if (this.#pending.length === 0 && used - p.length < chunk.length) this.#run(chunk.subarray(used - p.length), out, Infinity);
+    return out;
+  }
+
+  /**
+   * Consumes buf until at least `stopAfter` bytes are used; returns the bytes used (all of buf
+   * when the rest is kept as the pending cut section, or is the epilogue).
+   */
+  #run(buf: Buffer, out: MultipartEvent[], stopAfter: number): number {
+    let at = 0;
+    while (at < buf.length && at < stopAfter) {
       if (this.#state === 'data') {
-        const n = Math.min(this.#left, buf.length);
-        out.push({ kind: 'data', chunk: buf.subarray(0, n) });
+        const n = Math.min(this.#left, buf.length - at);
+        out.push({ kind: 'data', chunk: buf.subarray(at, at + n) });
         this.#left -= n;
-        buf = buf.subarray(n);
+        at += n;
         if (this.#left === 0) this.#state = 'delimiter';
         continue;
       }
-      if (this.#state === 'done') break; // the epilogue is ignored (RFC 2046)
-      const used = this.#section(buf, out);
+      if (this.#state === 'done') return buf.length; // the epilogue is ignored (RFC 2046)
+      const rest = at === 0 ? buf : buf.subarray(at);
+      const used = this.#section(rest, out);
       if (used === 0) {
-        if (buf.length > MAX_SECTION) throw bad('delimiter or part headers too long');
-        this.#pending = Buffer.from(buf);
-        break;
+        if (rest.length > MAX_SECTION) throw bad('delimiter or part headers too long');
+        this.#pending = Buffer.from(rest);
+        return buf.length;
       }
-      buf = buf.subarray(used);
+      at += used;
     }
-    return out;
+    return at;
   }
 
   /** End of the body: it must have been closed by the final delimiter. */
@@ -70,9 +95,9 @@ export class MultipartByterangesParser {
       return this.#afterDelimiter(buf, at + this.#open.length);
     }
     if (this.#state === 'delimiter') {
-      const want = Buffer.concat([Buffer.from('\r\n'), this.#open]);
+      const want = this.#delimiter;
       if (buf.length < want.length + 2) return 0;
-      if (!buf.subarray(0, want.length).equals(want)) throw bad('part data is not followed by the boundary (wrong Content-Range length?)');
+      if (buf.compare(want, 0, want.length, 0, want.length) !== 0) throw bad('part data is not followed by the boundary (wrong Content-Range length?)');
       return this.#afterDelimiter(buf, want.length);
     }
     // headers: up to the empty line
