@@ -3,11 +3,10 @@
 // payload); each stored block is decoded — bounded by its length, so a bomb stops at one block —
 // into a pool buffer and handed to the verify pipeline with its table digest as the expected
 // hash. Nothing decoded reaches the sink before the pipeline compared that digest.
-import { hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../shared/bundle/format.ts';
 import { BlockDecoder } from '../../shared/bundle/block-decoder.ts';
-import type { StoredIndex } from '../../shared/bundle/stored-index.ts';
+import { digestIs, type StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { PayloadEntry } from '../../shared/bundle/types.ts';
 import type { BlockPool } from './block-pool.ts';
 import type { UncheckedBlock } from './block-cutter.ts';
@@ -151,7 +150,7 @@ export class StoredBlockCutter {
  */
 export function checkStoredBlock(index: StoredIndex, i: number, stored: Buffer, digest: Buffer, decoder: BlockDecoder): Buffer {
   const raw = decoder.decode(stored, index.rawLength(i), `payload ${index.entry.name} block ${i}`);
-  if (!hash('sha256', raw, 'buffer').equals(digest.subarray(0, DIGEST_BYTES))) {
+  if (!digestIs(raw, digest)) {
     throw new OutpostError('E_BUNDLE_BLOCK_HASH', `payload ${index.entry.name}: block ${i} does not match the signed block index`);
   }
   return raw;

@@ -105,6 +105,14 @@ export function groupDigestOf(table: Buffer): Buffer {
 }
 
 /**
+ * True when sha256(data) is the first DIGEST_BYTES of `digest`. Compared as latin1 strings: a
+ * digest Buffer per 4 KiB block is memory outside the heap until V8 collects its wrapper.
+ */
+export function digestIs(data: Buffer, digest: Buffer): boolean {
+  return hash('sha256', data, 'binary') === digest.toString('latin1', 0, DIGEST_BYTES);
+}
+
+/**
  * Writes the sha256 of each whole block of `data` (a group's bytes, or part of them) into `table`,
  * in order, and hands each digest to `each` as a 'binary' (latin1) string: a Buffer per digest
  * costs more than hashing a 4 KiB block. Returns the part of `table` written.

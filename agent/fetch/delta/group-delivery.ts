@@ -4,11 +4,10 @@
 // fails its check is fetched at that point (through `refetch`); nothing unchecked reaches the sink.
 import type { DeliverOptions } from '../../bundle/source.ts';
 import type { VerifiedPayload } from '../../bundle/types.ts';
-import { hash } from 'node:crypto';
 import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import type { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
-import { blockTableOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import { blockTableOf, digestIs, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { sliceFrom, type Piece } from './range-get.ts';
 import type { LocalIndex } from './local-index.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -133,7 +132,7 @@ async function deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: 
     if (b.local) {
       const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
       const got = here ? slot : await local.read(b.local, bs, slot);
-      if (got.length === bs && hash('sha256', got, 'buffer').equals(digest)) {
+      if (got.length === bs && digestIs(got, digest)) {
         stats.local += bs;
         continue;
       }
