@@ -16,7 +16,7 @@ import { realSleep } from '../sleep.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
-import { getRanges, sliceFrom, streamRange, type Piece } from './range-get.ts';
+import { getRanges, sliceFrom, streamRange, type Piece, type Slab } from './range-get.ts';
 import { LocalIndex, localLength } from './local-index.ts';
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
@@ -53,6 +53,8 @@ interface Ahead {
   readonly g: number;
   readonly fetched: Promise<WindowFetch>;
   readonly stop: AbortController;
+  /** Where its fetched blocks land; back to the pool once the window is handed on or dropped. */
+  readonly slab: Slab | null;
 }
 
 /** Ranges per request: the Range header stays near 4 KiB. */
@@ -224,16 +226,23 @@ export class DeltaBundleSource implements BundleSource {
     };
     // The next window's requests go out while this one is delivered (its fetched bytes, half of
     // windowBytes at most, are held one window longer): window by window, the delivery waited on
-    // the server at every window.
+    // the server at every window. So two slabs of half of windowBytes each hold every fetched
+    // block (range-get.ts); pages of a slab are touched only as far as a window fills it.
+    const slabs: Slab[] = [];
+    let made = 0;
     const start = (g: number, carry: Fetched['plans']): Ahead => {
       const stop = new AbortController();
-      const fetched = this.#fetchWindow(w, planWindow(index, g, limits, local), carry, windowBytes / 2, AbortSignal.any([o.signal, stop.signal]));
+      const slab = slabs.pop() ?? (made < 2 ? (made++, { buf: Buffer.allocUnsafeSlow(windowBytes / 2), used: 0 }) : null);
+      if (slab) slab.used = 0;
+      const fetched = this.#fetchWindow(w, planWindow(index, g, limits, local), carry, windowBytes / 2, AbortSignal.any([o.signal, stop.signal]), slab ?? undefined);
       fetched.catch(ignore); // awaited when its window comes, or dropped (and stopped) below
-      return { g, fetched, stop };
+      return { g, fetched, stop, slab };
     };
+    /** Stops x's requests (unless it is done) and gives its slab back: its pieces are not read again. */
     const drop = async (x: Ahead | null) => {
       x?.stop.abort();
       await x?.fetched.catch(ignore); // no request outlives its window
+      if (x?.slab) slabs.push(x.slab);
     };
     const a = { failures: 0, lastProgressAt: this.#now(), corrupt: 0 };
     let ahead: Ahead | null = null;
@@ -267,6 +276,8 @@ export class DeltaBundleSource implements BundleSource {
           await drop(ahead); // planned again from where this one stopped
           ahead = null;
           await (this.#o.sleep ?? realSleep)(this.#retryDelay(err, a, g), o.signal);
+        } finally {
+          if (cur.slab) slabs.push(cur.slab); // its fetch has settled, and its pieces are read no more
         }
       }
     } finally {
@@ -281,7 +292,7 @@ export class DeltaBundleSource implements BundleSource {
    * fit `fetchBytes` (at least one): the plan is cut there, and the tables of the groups after
    * the cut carry over to the next window.
    */
-  async #fetchWindow(w: WindowRun, plan: readonly GroupPlan[], carry: Fetched['plans'], fetchBytes: number, signal: AbortSignal = w.o.signal): Promise<WindowFetch> {
+  async #fetchWindow(w: WindowRun, plan: readonly GroupPlan[], carry: Fetched['plans'], fetchBytes: number, signal: AbortSignal = w.o.signal, slab?: Slab): Promise<WindowFetch> {
     const { p, local, validator, stats } = w;
     const o = { ...w.o, signal };
     const from = w.next;
@@ -320,12 +331,12 @@ export class DeltaBundleSource implements BundleSource {
       next.set(x.g, t);
       plans.delete(x.g);
     }
-    const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats);
+    const pieces = await this.#getAll(o, blockRanges(index, p.dataOffset, fetch), validator, stats, slab);
     return { plan: plan.slice(0, end), fetched: { plans, pieces }, carry: next };
   }
 
   /** All ranges, in requests of at most maxRanges (one each once the server showed it serves only single ranges). */
-  async #getAll(o: DeliverOptions, ranges: ByteRange[], validator: string | null, stats: Stats): Promise<Piece[]> {
+  async #getAll(o: DeliverOptions, ranges: ByteRange[], validator: string | null, stats: Stats, slab?: Slab): Promise<Piece[]> {
     const pieces: Piece[] = [];
     const max = this.#o.maxRanges ?? MAX_RANGES;
     const before = { n: 0 };
@@ -335,7 +346,7 @@ export class DeltaBundleSource implements BundleSource {
     };
     for (let k = 0; k < ranges.length; ) {
       const batch = ranges.slice(k, k + (this.#multi ? max : 1));
-      const res = await getRanges({ ...this.#opts(o, validator), onBytes }, batch);
+      const res = await getRanges({ ...this.#opts(o, validator), onBytes }, batch, slab);
       stats.requests++;
       if (res.kind === 'ignored') {
         if (batch.length === 1) throw new OutpostError('E_FETCH_PROTOCOL', `${this.origin} stopped honouring Range`, { retryable: true });

@@ -18,6 +18,7 @@ import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { DeltaBundleSource } from '../../../agent/fetch/delta/delta-source.ts';
 import type { BundleVerifier } from '../../../agent/bundle/types.ts';
 import type { LocalSlot, ResumePoint, TransferReport } from '../../../agent/bundle/source.ts';
+import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import { FileSlotSink } from './test-bundle.ts';
 import { createLogger } from '../../../agent/log/logger.ts';
 import { PassThrough } from 'node:stream';
@@ -139,6 +140,37 @@ test('windows cut by what they fetch: no byte of the bundle is requested twice',
   assert.ok(server.requests().length > 6, `several windows: ${server.requests().length} requests`);
   const sorted = ranges.slice(1).sort((a, b) => a[0] - b[0]); // the head's first 64 KiB probe aside
   for (let k = 1; k < sorted.length; k++) assert.ok(sorted[k]![0] > sorted[k - 1]![1], `ranges ${sorted[k - 1]} and ${sorted[k]} overlap`);
+});
+
+test("a window's fetched blocks stay whole while the next window's arrive (no byte fetched twice)", async () => {
+  // Once a request goes out (the next window's), the sink holds the group it is given until
+  // that answer has come in full, so the next window's blocks land while this window's are
+  // still being handed on. Blocks overwritten under a window would fail their check and be
+  // fetched again: a range asked twice.
+  let received = 0;
+  let seen = 0;
+  const src = source('new.bundle', { onBytes: (bytes: number) => void (received += bytes) });
+  const pause = () => new Promise((ok) => setTimeout(ok, 5));
+  class HoldingSink extends FileSlotSink {
+    override async block(payload: PayloadEntry, index: number, data: Buffer): Promise<void> {
+      if (server.requests().length > seen) {
+        seen = server.requests().length;
+        for (let last = -1; received !== last; ) {
+          last = received;
+          await pause();
+        }
+      }
+      return super.block(payload, index, data);
+    }
+  }
+  server.reset();
+  const target = join(dir, `target-hold-${n}`);
+  await writeFile(target, Buffer.alloc(SIZE));
+  const d = await run(src, { target, sink: new HoldingSink(target) });
+  assert.equal(d.digest, newSha);
+  const ranges = server.requests().slice(1).flatMap((r) => [...r.matchAll(/(\d+)-(\d+)/g)].map((m) => `${m[1]}-${m[2]}`));
+  assert.equal(new Set(ranges).size, ranges.length, 'a range was asked twice');
+  assert.ok(server.requests().length > 6, `several windows: ${server.requests().length} requests`);
 });
 
 test('a server that serves one range per response still works (more requests)', async () => {
