@@ -318,11 +318,13 @@ export class DeltaBundleSource implements BundleSource {
     for (; end < plan.length; end++) {
       const x = plan[end]!;
       if (x.local) continue;
-      const want = plans.get(x.g)!.blocks.filter((b) => !b.local && b.i >= from);
-      const stored = want.reduce((n, b) => n + index.storedLength(b.i), 0);
+      const { blocks } = plans.get(x.g)!;
+      const first = index.group(x.g).firstBlock;
+      let stored = 0;
+      for (let k = 0; k < blocks.length; k++) if (blocks[k]! < 0 && first + k >= from) stored += index.storedLength(first + k);
       if (end > 0 && bytes + stored > fetchBytes) break;
       bytes += stored;
-      for (const b of want) fetch.push(b.i);
+      for (let k = 0; k < blocks.length; k++) if (blocks[k]! < 0 && first + k >= from) fetch.push(first + k);
     }
     const next: Fetched['plans'] = new Map();
     for (const x of plan.slice(end)) {

@@ -11,7 +11,7 @@ import { blockTableOf, digestIs, type StoredIndex } from '../../../shared/bundle
 import { sliceFrom, type Piece } from './range-get.ts';
 import type { LocalIndex } from './local-index.ts';
 import type { Logger } from '../../log/logger.ts';
-import type { BlockPlan, GroupPlan } from './plan.ts';
+import type { GroupPlan } from './plan.ts';
 import { ReadAhead, type PlannedRead } from './read-ahead.ts';
 
 /** Local reads in flight, and most bytes a read (merged reads of consecutive groups). */
@@ -43,7 +43,8 @@ export interface WindowRun {
 
 /** A window's fetched part: checked tables with their blocks' plan, and the stored bytes fetched. */
 export interface Fetched {
-  readonly plans: Map<number, { table: Buffer; blocks: BlockPlan[] }>;
+  /** Per group: its table and, per block, a local candidate's position or -1 (planBlocks). */
+  readonly plans: Map<number, { table: Buffer; blocks: Int32Array }>;
   readonly pieces: Piece[];
 }
 
@@ -59,7 +60,7 @@ export interface Refetch {
 export async function deliverWindow(w: WindowRun, plan: readonly GroupPlan[], fetched: Fetched, refetch: Refetch, log: Logger): Promise<void> {
   const index = w.p.stored!;
   const bs = index.entry.blockSize;
-  const reads = plan.map((x) => (x.local ? { ref: x.local, length: index.group(x.g).blockCount * bs } : inPlaceRead(index, x.g, fetched)));
+  const reads = plan.map((x) => (x.local ? { ref: x.local, length: index.group(x.g).blockCount * bs } : inPlaceRead(index, w.local, x.g, fetched)));
   const ra = new ReadAhead(w.local, reads, w.reads, READ_SPAN_BYTES);
   try {
     for (let k = 0; k < plan.length; k++) {
@@ -75,11 +76,15 @@ export async function deliverWindow(w: WindowRun, plan: readonly GroupPlan[], fe
  * Most local candidates of a changed group sit where the block belongs (the old image at the same
  * place): one read of the group's place in that slot serves them all, instead of a read per block.
  */
-function inPlaceRead(index: StoredIndex, g: number, fetched: Fetched): PlannedRead | null {
+function inPlaceRead(index: StoredIndex, local: LocalIndex, g: number, fetched: Fetched): PlannedRead | null {
   const bs = index.entry.blockSize;
   const e = index.group(g);
-  const file = fetched.plans.get(g)!.blocks.find((b) => b.local && b.local.offset === b.i * bs)?.local?.file;
-  return file === undefined ? null : { ref: { file, offset: e.firstBlock * bs }, length: e.blockCount * bs };
+  const { blocks } = fetched.plans.get(g)!;
+  for (let k = 0; k < blocks.length; k++) {
+    const pos = blocks[k]!;
+    if (pos >= 0 && local.blockOffset(pos) === (e.firstBlock + k) * bs) return { ref: { file: local.blockFile(pos), offset: e.firstBlock * bs }, length: e.blockCount * bs };
+  }
+  return null;
 }
 
 /** The whole buffer a read landed in (a read may come back short), `length` bytes of it. */
@@ -116,31 +121,31 @@ async function deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: 
     }
     log.warn('local group failed its check; fetching its table', { group: g });
     fetched = await refetch.window(g);
-    read = inPlaceRead(index, g, fetched);
+    read = inPlaceRead(index, local, g, fetched);
     data = read ? await local.read(read.ref, read.length, bufferOf(data!, read.length)) : null;
   }
   const { table, blocks } = fetched.plans.get(g)!;
   const inPlace = read?.ref.file;
   const placed = data?.length ?? 0;
   const group = data ? bufferOf(data, e.blockCount * bs) : w.group;
-  for (const b of blocks) {
-    if (b.i < w.next) continue;
-    const k = b.i - e.firstBlock;
+  for (let k = from - e.firstBlock; k < e.blockCount; k++) {
+    const i = e.firstBlock + k;
+    const pos = blocks[k]!;
     const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
     const slot = group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
     let pieces = fetched.pieces;
-    if (b.local) {
-      const here = b.local.file === inPlace && b.local.offset === b.i * bs && (k + 1) * bs <= placed;
-      const got = here ? slot : await local.read(b.local, bs, slot);
+    if (pos >= 0) {
+      const here = local.blockFile(pos) === inPlace && local.blockOffset(pos) === i * bs && (k + 1) * bs <= placed;
+      const got = here ? slot : await local.read(local.blockRef(pos), bs, slot);
       if (got.length === bs && digestIs(got, digest)) {
         stats.local += bs;
         continue;
       }
-      log.warn('local block failed its check; fetching it', { block: b.i });
-      pieces = await refetch.block(b.i);
+      log.warn('local block failed its check; fetching it', { block: i });
+      pieces = await refetch.block(i);
     }
-    const at = index.block(b.i);
-    slot.set(checkStoredBlock(index, b.i, sliceFrom(pieces, p.dataOffset + at.offset, at.length), digest, w.decoder)); // copied at once
+    const at = index.block(i);
+    slot.set(checkStoredBlock(index, i, sliceFrom(pieces, p.dataOffset + at.offset, at.length), digest, w.decoder)); // copied at once
   }
   await handOn(group);
 }

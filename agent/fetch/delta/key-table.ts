@@ -67,11 +67,11 @@ export class KeyTable {
     this.#entries.subarray(0, this.#m).sort();
   }
 
-  /** Position of the first entry (in scan order) whose key is the digest's, or -1. */
-  find(digest: Buffer): number {
+  /** Position of the first entry (in scan order) whose key is that of the digest at `at`, or -1. */
+  find(digest: Buffer, at = 0): number {
     this.sort();
-    const hi = digest.readUInt32BE(0);
-    const top = digest[4]!;
+    const hi = digest.readUInt32BE(at);
+    const top = digest[at + 4]!;
     const w = this.#words;
     let a = 0;
     let b = this.#m;

@@ -81,17 +81,42 @@ export class LocalIndex {
     }
   }
 
-  /** Where the position-th entry of a table (blocks or groups, in scan order) lies. */
-  #ref(pos: number, kind: 'block' | 'group'): LocalRef | null {
-    if (pos < 0) return null;
+  /** The scanned file the position-th entry of a table (blocks or groups, in scan order) lies in. */
+  #start(pos: number, kind: 'block' | 'group'): { file: number; block: number; group: number } {
     let s = this.#starts[0]!;
     for (const t of this.#starts) if (t[kind] <= pos) s = t;
+    return s;
+  }
+
+  /** Where the position-th entry of a table lies. */
+  #ref(pos: number, kind: 'block' | 'group'): LocalRef | null {
+    if (pos < 0) return null;
+    const s = this.#start(pos, kind);
     const unit = kind === 'block' ? this.blockSize : this.blockSize * this.groupBlocks;
     return { file: s.file, offset: (pos - s[kind]) * unit };
   }
 
-  findBlock(digest: Buffer): LocalRef | null {
-    return this.#ref(this.#blocks.find(digest), 'block');
+  /**
+   * Position of a local block whose digest may be the one at `at` in `table`, or -1. A position,
+   * not a LocalRef: a window plans every block of its changed groups, and an object per block
+   * lived as long as the window, past V8's young generation.
+   */
+  findBlock(table: Buffer, at: number): number {
+    return this.#blocks.find(table, at);
+  }
+
+  /** File of block position `pos` (findBlock). */
+  blockFile(pos: number): number {
+    return this.#start(pos, 'block').file;
+  }
+
+  /** Offset of block position `pos` in its file. */
+  blockOffset(pos: number): number {
+    return (pos - this.#start(pos, 'block').block) * this.blockSize;
+  }
+
+  blockRef(pos: number): LocalRef {
+    return this.#ref(pos, 'block')!;
   }
 
   /** A group-aligned run of groupBlocks blocks whose group digest may be `digest`. */

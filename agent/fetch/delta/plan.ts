@@ -11,7 +11,8 @@ export const MAX_GAP = 256;
 
 export interface GroupLookup {
   findGroup(digest: Buffer): LocalRef | null;
-  findBlock(digest: Buffer): LocalRef | null;
+  /** Position of a local block whose digest may be the one at `at` in `table`, or -1. */
+  findBlock(table: Buffer, at: number): number;
 }
 
 export interface GroupPlan {
@@ -59,20 +60,13 @@ export function tableRanges(index: StoredIndex, dataOffset: number, groups: read
   }), MAX_GAP);
 }
 
-export interface BlockPlan {
-  readonly i: number;
-  readonly local: LocalRef | null;
-}
-
-/** For each block of group g (its table already checked): a local candidate or null (fetch). */
-export function planBlocks(index: StoredIndex, g: number, table: Buffer, lookup: GroupLookup): BlockPlan[] {
+/** For block k of group g (its table already checked): the position of a local candidate, or -1 (fetch). */
+export function planBlocks(index: StoredIndex, g: number, table: Buffer, lookup: GroupLookup): Int32Array {
   const e = index.group(g);
-  const out: BlockPlan[] = [];
+  const out = new Int32Array(e.blockCount);
   for (let k = 0; k < e.blockCount; k++) {
-    const i = e.firstBlock + k;
     // Only whole blocks are indexed locally; a short last block is fetched.
-    const local = index.rawLength(i) === index.entry.blockSize ? lookup.findBlock(table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES)) : null;
-    out.push({ i, local });
+    out[k] = index.rawLength(e.firstBlock + k) === index.entry.blockSize ? lookup.findBlock(table, k * DIGEST_BYTES) : -1;
   }
   return out;
 }

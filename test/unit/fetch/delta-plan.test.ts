@@ -26,10 +26,10 @@ function index(): { idx: StoredIndex; digests: Buffer[] } {
   return { idx: new StoredIndex(entry, Buffer.concat([...groupDigests, sizes])), digests };
 }
 
-function lookup(groups: Map<string, LocalRef>, blocks: Map<string, LocalRef>): GroupLookup {
+function lookup(groups: Map<string, LocalRef>, blocks: Map<string, number>): GroupLookup {
   return {
     findGroup: (d) => groups.get(d.toString('hex')) ?? null,
-    findBlock: (d) => blocks.get(d.toString('hex')) ?? null,
+    findBlock: (t, at) => blocks.get(t.toString('hex', at, at + 32)) ?? -1,
   };
 }
 
@@ -50,9 +50,9 @@ test('groups with a local candidate are local; the rest need their tables; windo
 test('blocks of a fetched table: local candidates by digest, the rest fetched as coalesced ranges', () => {
   const { idx, digests } = index();
   const table = Buffer.concat(digests.slice(4, 8));
-  const l = lookup(new Map(), new Map([[digests[5]!.toString('hex'), { file: 1, offset: 99 * BS }]]));
+  const l = lookup(new Map(), new Map([[digests[5]!.toString('hex'), 99]]));
   const plan = planBlocks(idx, 1, table, l);
-  assert.deepEqual(plan.map((b) => [b.i, b.local?.offset ?? null]), [[4, null], [5, 99 * BS], [6, null], [7, null]]);
+  assert.deepEqual([...plan], [-1, 99, -1, -1]); // blocks 4–7: block 5 at local position 99, the rest fetched
   const ranges = blockRanges(idx, 0, [4, 6, 7]);
   const b4 = idx.block(4);
   const b6 = idx.block(6);
