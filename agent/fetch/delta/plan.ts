@@ -94,13 +94,19 @@ export function fullBytesFrom(index: StoredIndex, fromBlock: number): number {
   return index.entry.storedSize! - (g0 < index.groups ? index.group(g0).tableOffset : index.entry.storedSize!);
 }
 
+/** Group g has a local candidate (as planWindow decides it). */
+function hasLocal(index: StoredIndex, g: number, lookup: GroupLookup): boolean {
+  return index.group(g).blockCount === index.groupBlocks && lookup.findGroup(index.groupDigest(g)) !== null;
+}
+
 export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup): Estimate {
   const g0 = Math.floor(fromBlock / index.groupBlocks);
   let deltaBytes = 0;
   let localBytes = 0;
-  for (const p of planWindow(index, g0, { fetchGroups: Infinity, rawBytes: Infinity }, lookup)) {
-    if (p.local) localBytes += index.group(p.g).blockCount * index.entry.blockSize;
-    else deltaBytes += index.groupStoredLength(p.g);
+  // Group by group, not through a plan of the whole image (two objects per group, all at once).
+  for (let g = g0; g < index.groups; g++) {
+    if (hasLocal(index, g, lookup)) localBytes += index.group(g).blockCount * index.entry.blockSize;
+    else deltaBytes += index.groupStoredLength(g);
   }
   return { fullBytes: fullBytesFrom(index, fromBlock), deltaBytes, localBytes };
 }
