@@ -320,11 +320,18 @@ export class DeltaBundleSource implements BundleSource {
       if (x.local) continue;
       const { blocks } = plans.get(x.g)!;
       const first = index.group(x.g).firstBlock;
+      const had = fetch.length;
       let stored = 0;
-      for (let k = 0; k < blocks.length; k++) if (blocks[k]! < 0 && first + k >= from) stored += index.storedLength(first + k);
-      if (end > 0 && bytes + stored > fetchBytes) break;
+      for (let k = 0; k < blocks.length; k++) {
+        if (blocks[k]! >= 0 || first + k < from) continue;
+        fetch.push(first + k);
+        stored += index.storedLength(first + k);
+      }
+      if (end > 0 && bytes + stored > fetchBytes) {
+        fetch.length = had;
+        break;
+      }
       bytes += stored;
-      for (let k = 0; k < blocks.length; k++) if (blocks[k]! < 0 && first + k >= from) fetch.push(first + k);
     }
     const next: Fetched['plans'] = new Map();
     for (const x of plan.slice(end)) {
