@@ -29,7 +29,9 @@ export interface SeaConfig {
  * core: each thread that allocates gets its own malloc arena, kept after use — 1.3 MiB less
  * private memory for a 256 MiB install, 5.8 MiB less for a 2 GiB delta, CPU 3-4% lower (8 runs
  * interleaved); bundle create, whose workers are threads of their own, within noise.
- * NODE_OPTIONS still extends them.
+ * NODE_OPTIONS still extends them. The code cache is made without these flags: a flag that
+ * enters V8's flag hash (--optimize-for-size and --heap-growing-percent did, when tried for a
+ * delta's heap, which neither changed) makes every start reject it ("Code cache data rejected").
  */
 export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96', '--v8-pool-size=1'];
 
