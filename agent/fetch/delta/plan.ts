@@ -28,6 +28,11 @@ export interface WindowLimits {
   readonly rawBytes: number;
 }
 
+/** A local run that may hold group g whole. A short last group has no aligned local twin: it goes by its table. */
+function localGroup(index: StoredIndex, g: number, lookup: GroupLookup): LocalRef | null {
+  return index.group(g).blockCount === index.groupBlocks ? lookup.findGroup(index.groupDigest(g)) : null;
+}
+
 /**
  * Groups from `firstGroup` on, as many as the limits allow (at least one). How much a window
  * fetches is bounded once its tables are in (delta-source.ts): an update that changed 2% of its
@@ -42,8 +47,7 @@ export function planWindow(index: StoredIndex, firstGroup: number, limits: Windo
     const e = index.group(g);
     const bytes = Math.min(index.entry.size, (e.firstBlock + e.blockCount) * index.entry.blockSize) - e.firstBlock * index.entry.blockSize;
     if (out.length > 0 && raw + bytes > limits.rawBytes) break;
-    // A short last group has no aligned local twin; it goes by its table.
-    const local = e.blockCount === index.groupBlocks ? lookup.findGroup(index.groupDigest(g)) : null;
+    const local = localGroup(index, g, lookup);
     if (!local && out.length > 0 && fetched + 1 > limits.fetchGroups) break;
     if (!local) fetched++;
     raw += bytes;
@@ -94,18 +98,13 @@ export function fullBytesFrom(index: StoredIndex, fromBlock: number): number {
   return index.entry.storedSize! - (g0 < index.groups ? index.group(g0).tableOffset : index.entry.storedSize!);
 }
 
-/** Group g has a local candidate (as planWindow decides it). */
-function hasLocal(index: StoredIndex, g: number, lookup: GroupLookup): boolean {
-  return index.group(g).blockCount === index.groupBlocks && lookup.findGroup(index.groupDigest(g)) !== null;
-}
-
 export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup): Estimate {
   const g0 = Math.floor(fromBlock / index.groupBlocks);
   let deltaBytes = 0;
   let localBytes = 0;
   // Group by group, not through a plan of the whole image (two objects per group, all at once).
   for (let g = g0; g < index.groups; g++) {
-    if (hasLocal(index, g, lookup)) localBytes += index.group(g).blockCount * index.entry.blockSize;
+    if (localGroup(index, g, lookup)) localBytes += index.group(g).blockCount * index.entry.blockSize;
     else deltaBytes += index.groupStoredLength(g);
   }
   return { fullBytes: fullBytesFrom(index, fromBlock), deltaBytes, localBytes };
