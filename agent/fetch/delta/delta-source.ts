@@ -54,7 +54,7 @@ interface Ahead {
   readonly fetched: Promise<WindowFetch>;
   readonly stop: AbortController;
   /** Where its fetched blocks land; back to the pool once the window is handed on or dropped. */
-  readonly slab: Slab | null;
+  readonly slab: Slab | undefined;
 }
 
 /** Ranges per request: the Range header stays near 4 KiB. */
@@ -228,13 +228,12 @@ export class DeltaBundleSource implements BundleSource {
     // windowBytes at most, are held one window longer): window by window, the delivery waited on
     // the server at every window. So two slabs of half of windowBytes each hold every fetched
     // block (range-get.ts); pages of a slab are touched only as far as a window fills it.
-    const slabs: Slab[] = [];
-    let made = 0;
+    const slabs: Slab[] = [0, 1].map(() => ({ buf: Buffer.allocUnsafeSlow(windowBytes / 2), used: 0 }));
     const start = (g: number, carry: Fetched['plans']): Ahead => {
       const stop = new AbortController();
-      const slab = slabs.pop() ?? (made < 2 ? (made++, { buf: Buffer.allocUnsafeSlow(windowBytes / 2), used: 0 }) : null);
+      const slab = slabs.pop();
       if (slab) slab.used = 0;
-      const fetched = this.#fetchWindow(w, planWindow(index, g, limits, local), carry, windowBytes / 2, AbortSignal.any([o.signal, stop.signal]), slab ?? undefined);
+      const fetched = this.#fetchWindow(w, planWindow(index, g, limits, local), carry, windowBytes / 2, AbortSignal.any([o.signal, stop.signal]), slab);
       fetched.catch(ignore); // awaited when its window comes, or dropped (and stopped) below
       return { g, fetched, stop, slab };
     };
