@@ -144,7 +144,7 @@ test('windows cut by what they fetch: no byte of the bundle is requested twice',
 
 test("a window's fetched blocks stay whole while the next window's arrive (no byte fetched twice)", async () => {
   // Once a request goes out (the next window's), the sink holds the group it is given until
-  // that answer has come in full, so the next window's blocks land while this window's are
+  // the answers have come in full, so the next window's blocks land while this window's are
   // still being handed on. Blocks overwritten under a window would fail their check and be
   // fetched again: a range asked twice.
   let received = 0;
@@ -154,11 +154,15 @@ test("a window's fetched blocks stay whole while the next window's arrive (no by
   class HoldingSink extends FileSlotSink {
     override async block(payload: PayloadEntry, index: number, data: Buffer): Promise<void> {
       if (server.requests().length > seen) {
-        seen = server.requests().length;
-        for (let last = -1; received !== last; ) {
-          last = received;
+        // until nothing new has come for four polls in a row: the next window's tables are
+        // answered, then the request for its blocks goes out and is answered too
+        for (let quiet = 0; quiet < 4; ) {
+          const asked = server.requests().length;
+          const got = received;
           await pause();
+          quiet = server.requests().length === asked && received === got ? quiet + 1 : 0;
         }
+        seen = server.requests().length;
       }
       return super.block(payload, index, data);
     }
