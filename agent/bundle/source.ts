@@ -44,6 +44,12 @@ export interface DeliverOptions {
   readonly onValidator?: (validator: string | null) => void;
   /** Slots to take unchanged blocks from (booted slot, the target's current content); none: full download. */
   readonly local?: readonly LocalSlot[];
+  /**
+   * A directory on the node's disk for a delta's lookup tables of the local slots (16 bytes a
+   * block, removed when the delivery ends; one delivery at a time). Not given, or too full: they are
+   * kept in memory (8 bytes a block). Not tmpfs: that is memory.
+   */
+  readonly scratchDir?: string;
   /** Told the transfer plan once it is made, and its progress. */
   readonly onTransfer?: (t: TransferReport) => void;
   /**

@@ -17,7 +17,7 @@ import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece, type Slab } from './range-get.ts';
-import { LocalIndex, localLength } from './local-index.ts';
+import { LocalIndex, localLength, scratchFor } from './local-index.ts';
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
@@ -111,7 +111,16 @@ export class DeltaBundleSource implements BundleSource {
       this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups });
       return this.#fullDeliver(full, transferReport('full', fullBytes, fullBytes, stats));
     }
-    let local: LocalIndex | null = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, o.signal);
+    const scratch = o.scratchDir === undefined ? null : await scratchFor(o.scratchDir, files, p.entry.blockSize, p.stored.groupBlocks);
+    let local: LocalIndex | null;
+    try {
+      local = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, scratch, o.signal);
+    } catch (err) {
+      if (scratch === null || !isOutpostError(err, 'E_STATE_WRITE')) throw err;
+      // the disk filled since it was looked at: the tables go in memory (the scan again costs time, a full download bandwidth)
+      this.#log.warn('cannot write the delta\'s tables of the local slots; keeping them in memory', { error: err });
+      local = await LocalIndex.scan(files, p.entry.blockSize, p.stored.groupBlocks, null, o.signal);
+    }
     let est: ReturnType<typeof estimate>;
     try {
       est = estimate(p.stored, from, local);

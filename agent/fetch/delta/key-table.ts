@@ -13,8 +13,20 @@ const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE ? 1 : 0;
 const LO = 1 - HI;
 
+/** A table of local keys (this one in memory, key-file.ts's on disk), as the delta's LocalIndex uses it. */
+export interface LocalKeys {
+  readonly size: number;
+  add(digest: string): number;
+  /** Ends the appending; lookups follow. */
+  finish(): void;
+  /** Whether position `pos` holds the key of the digest at `at` in `table` (false: not known). */
+  keyIs(pos: number, table: Buffer, at: number): boolean;
+  find(table: Buffer, at?: number): number;
+  close(): void;
+}
+
 /** Entries appended in position order; sorted at the first lookup (a plan that needs none never pays for it). */
-export class KeyTable {
+export class KeyTable implements LocalKeys {
   /** Entry k: key (digest bytes 0–4) × 2²⁴ + position, so sorting the words orders by key, then position. */
   readonly #entries: BigUint64Array;
   /** The same memory as 32-bit words: HI = digest bytes 0–3, LO = digest byte 4 << 24 | position. */
@@ -59,6 +71,18 @@ export class KeyTable {
     this.#m = m + 1;
     return k;
   }
+
+  /** Ends the appending (LocalKeys): sorts. */
+  finish(): void {
+    this.sort();
+  }
+
+  /** No keys by position are kept in memory (LocalKeys): a lookup goes by find(). */
+  keyIs(): boolean {
+    return false;
+  }
+
+  close(): void {}
 
   /** Orders the entries by key, then position (in place, natively). */
   sort(): void {

@@ -1,14 +1,18 @@
 // What the node already holds: the sha256 of every block-aligned block of its local slots (the
 // booted one, and the target, which may hold an interrupted attempt), and of every aligned group
-// of blocks, so a delta can look a block up by content at any block-aligned offset. Lookups are
-// only candidates: a block read from a slot is checked against the signed index before use.
+// of blocks, so a delta can look a block up by content at any block-aligned offset: first where
+// it sits in the new image (most unchanged blocks have not moved), then anywhere. The tables live
+// in scratch files (key-file.ts), not in memory. Lookups are only candidates: a block read from a
+// slot is checked against the signed index before use.
 import { hash } from 'node:crypto';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { OutpostError } from '../../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { readFileChunks } from '../../bundle/file-chunks.ts';
 import { blockTableOf } from '../../../shared/bundle/stored-index.ts';
-import { KeyTable } from './key-table.ts';
+import { KeyFile } from './key-file.ts';
+import { KeyTable, type LocalKeys } from './key-table.ts';
 
 export interface LocalFile {
   readonly path: string;
@@ -22,12 +26,14 @@ export interface LocalRef {
 }
 
 const READ = 1 << 20;
+/** Name prefix of the scratch files (scratchFor). */
+const SCRATCH = 'delta-local';
 
 export class LocalIndex {
   readonly blockSize: number;
   readonly groupBlocks: number;
-  readonly #blocks: KeyTable;
-  readonly #groups: KeyTable;
+  readonly #blocks: LocalKeys;
+  readonly #groups: LocalKeys;
   /** Per scanned file: its first position in #blocks and in #groups (positions run in scan order). */
   readonly #starts: Array<{ file: number; block: number; group: number }> = [];
   readonly #files: FileHandle[] = [];
@@ -35,24 +41,35 @@ export class LocalIndex {
   scanned = 0;
   readonly #addBlock = (d: string) => void this.#blocks.add(d);
 
-  private constructor(blockSize: number, groupBlocks: number, files: readonly LocalFile[]) {
+  private constructor(blockSize: number, groupBlocks: number, files: readonly LocalFile[], scratch: string | null) {
     this.blockSize = blockSize;
     this.groupBlocks = groupBlocks;
     const sum = (unit: number) => files.reduce((n, f) => n + Math.floor(Math.max(0, f.length) / unit), 0);
-    this.#blocks = new KeyTable(sum(blockSize));
-    this.#groups = new KeyTable(sum(blockSize * groupBlocks));
+    this.#blocks = scratch ? new KeyFile(`${scratch}-blocks`) : new KeyTable(sum(blockSize));
+    try {
+      this.#groups = scratch ? new KeyFile(`${scratch}-groups`) : new KeyTable(sum(blockSize * groupBlocks));
+    } catch (err) {
+      this.#blocks.close();
+      throw err;
+    }
   }
 
-  /** Hashes each file's blocks; a file that cannot be opened is skipped (it only costs savings). */
-  static async scan(files: readonly LocalFile[], blockSize: number, groupBlocks: number, signal: AbortSignal): Promise<LocalIndex> {
-    const ix = new LocalIndex(blockSize, groupBlocks, files);
+  /**
+   * Hashes each file's blocks; a file that cannot be opened is skipped (it only costs savings).
+   * The tables go to files named from `scratch` (a path prefix), removed by close(), and failing
+   * to write them throws E_STATE_WRITE; null keeps them in memory (8 bytes a block).
+   */
+  static async scan(files: readonly LocalFile[], blockSize: number, groupBlocks: number, scratch: string | null, signal: AbortSignal): Promise<LocalIndex> {
+    const ix = new LocalIndex(blockSize, groupBlocks, files, scratch);
     try {
       for (const f of files) await ix.#scanFile(f, signal);
+      ix.#blocks.finish();
+      ix.#groups.finish();
     } catch (err) {
       await ix.close();
       throw err;
     }
-    return ix; // sorted at their first lookup: deciding on a delta looks up groups only
+    return ix;
   }
 
   async #scanFile(f: LocalFile, signal: AbortSignal): Promise<void> {
@@ -96,13 +113,24 @@ export class LocalIndex {
     return { file: s.file, offset: (pos - s[kind]) * unit };
   }
 
+  /** Position `unit` (a block or group of the image) has in each scanned file whose key there is the digest's, or -1. */
+  #samePlace(t: LocalKeys, kind: 'block' | 'group', table: Buffer, at: number, unit: number): number {
+    const s = this.#starts;
+    for (let f = 0; f < s.length; f++) {
+      const pos = s[f]![kind] + unit;
+      if (pos < (f + 1 < s.length ? s[f + 1]![kind] : t.size) && t.keyIs(pos, table, at)) return pos;
+    }
+    return -1;
+  }
+
   /**
-   * Position of a local block whose digest may be the one at `at` in `table`, or -1. A position,
-   * not a LocalRef: a window plans every block of its changed groups, and an object per block
-   * lived as long as the window, past V8's young generation.
+   * Position of a local block whose digest may be the one at `at` in `table` (that of block
+   * `block` of the image), or -1. A position, not a LocalRef: a window plans every block of its
+   * changed groups, and an object per block lived as long as the window, past V8's young generation.
    */
-  findBlock(table: Buffer, at: number): number {
-    return this.#blocks.find(table, at);
+  findBlock(table: Buffer, at: number, block: number): number {
+    const here = this.#samePlace(this.#blocks, 'block', table, at, block);
+    return here >= 0 ? here : this.#blocks.find(table, at);
   }
 
   /** File of block position `pos` (findBlock). */
@@ -119,9 +147,10 @@ export class LocalIndex {
     return this.#ref(pos, 'block')!;
   }
 
-  /** A group-aligned run of groupBlocks blocks whose group digest may be `digest`. */
-  findGroup(digest: Buffer): LocalRef | null {
-    return this.#ref(this.#groups.find(digest), 'group');
+  /** A group-aligned run of groupBlocks blocks whose group digest may be `digest` (that of group `g` of the image). */
+  findGroup(digest: Buffer, g: number): LocalRef | null {
+    const here = this.#samePlace(this.#groups, 'group', digest, 0, g);
+    return this.#ref(here >= 0 ? here : this.#groups.find(digest), 'group');
   }
 
   /** Reads `length` bytes at ref into `into` (a fresh buffer when not given); short at the end of the file. */
@@ -136,7 +165,24 @@ export class LocalIndex {
   }
 
   async close(): Promise<void> {
+    this.#blocks.close();
+    this.#groups.close();
     for (const f of this.#files.splice(0)) await f.close().catch(() => {});
+  }
+}
+
+/**
+ * Where the tables of `files` go: a prefix in `dir` when they take at most a quarter of its free
+ * space (positions and sorted keys, 8 bytes each a block and a group, plus as much while the sorted
+ * runs merge), else null (memory). The state directory's checkpoints and logs need room too.
+ */
+export async function scratchFor(dir: string, files: readonly LocalFile[], blockSize: number, groupBlocks: number): Promise<string | null> {
+  const units = files.reduce((n, f) => n + Math.floor(Math.max(0, f.length) / blockSize) + Math.floor(Math.max(0, f.length) / (blockSize * groupBlocks)), 0);
+  try {
+    const s = await statfs(dir);
+    return 3 * 8 * units <= (s.bavail * s.bsize) / 4 ? join(dir, SCRATCH) : null;
+  } catch {
+    return null;
   }
 }
 

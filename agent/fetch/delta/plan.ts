@@ -10,9 +10,10 @@ import type { LocalRef } from './local-index.ts';
 export const MAX_GAP = 256;
 
 export interface GroupLookup {
-  findGroup(digest: Buffer): LocalRef | null;
-  /** Position of a local block whose digest may be the one at `at` in `table`, or -1. */
-  findBlock(table: Buffer, at: number): number;
+  /** A local run that may hold group `g` of the image, whose digest is `digest`. */
+  findGroup(digest: Buffer, g: number): LocalRef | null;
+  /** Position of a local block whose digest may be the one at `at` in `table` (block `block` of the image), or -1. */
+  findBlock(table: Buffer, at: number, block: number): number;
 }
 
 export interface GroupPlan {
@@ -30,7 +31,7 @@ export interface WindowLimits {
 
 /** A local run that may hold group g whole. A short last group has no aligned local twin: it goes by its table. */
 function localGroup(index: StoredIndex, g: number, lookup: GroupLookup): LocalRef | null {
-  return index.group(g).blockCount === index.groupBlocks ? lookup.findGroup(index.groupDigest(g)) : null;
+  return index.group(g).blockCount === index.groupBlocks ? lookup.findGroup(index.groupDigest(g), g) : null;
 }
 
 /**
@@ -70,7 +71,7 @@ export function planBlocks(index: StoredIndex, g: number, table: Buffer, lookup:
   const out = new Int32Array(e.blockCount);
   for (let k = 0; k < e.blockCount; k++) {
     // Only whole blocks are indexed locally; a short last block is fetched.
-    out[k] = index.rawLength(e.firstBlock + k) === index.entry.blockSize ? lookup.findBlock(table, k * DIGEST_BYTES) : -1;
+    out[k] = index.rawLength(e.firstBlock + k) === index.entry.blockSize ? lookup.findBlock(table, k * DIGEST_BYTES, e.firstBlock + k) : -1;
   }
   return out;
 }

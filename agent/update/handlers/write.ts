@@ -63,6 +63,7 @@ async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: 
       verifier: ctx.deps.verifier,
       onValidator: (v) => (sink.validator = v),
       local,
+      scratchDir: ctx.deps.dir,
       onTransfer: (t) => {
         if (t.mode !== lastMode) ctx.log.info('transfer planned', { ...t });
         lastMode = t.mode;

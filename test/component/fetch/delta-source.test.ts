@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,7 @@ before(async () => {
   await writeFile(join(dir, 'old.img'), oldImage);
   await writeFile(join(dir, 'new.img'), newImage);
   await mkdir(join(dir, 'srv'));
+  mkdirSync(join(dir, 'scratch'));
   const k = generateSigningKey('delta-test');
   const key = parsePrivateKey(JSON.stringify(k.privateJwk));
   // new-g4: groups of 4 blocks, enough of them in these small slots to take a sample of
@@ -91,7 +92,7 @@ interface Run {
 }
 
 /** A fresh booted slot (the old image) and target slot (zeros), unless given. */
-async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; target?: string; local?: boolean; onTransfer?: (t: TransferReport) => void; sink?: FileSlotSink; signal?: AbortSignal } = {}): Promise<Run> {
+async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; target?: string; local?: boolean; onTransfer?: (t: TransferReport) => void; sink?: FileSlotSink; signal?: AbortSignal; scratch?: boolean } = {}): Promise<Run> {
   const booted = join(dir, `booted-${n}`);
   const target = o.target ?? join(dir, `target-${n}`);
   n++;
@@ -104,6 +105,8 @@ async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; tar
       sink, resume: o.resume ?? null, signal: o.signal ?? AbortSignal.timeout(60_000), verifier,
       onValidator: (v) => (sink.validator = v),
       local: o.local === false ? [] : [slot(booted), slot(target)],
+      // the local slots' tables on disk (the agent's state directory), or in memory
+      ...(o.scratch === false ? {} : { scratchDir: join(dir, 'scratch') }),
       onTransfer: (t) => {
         reports.push(t);
         o.onTransfer?.(t);
@@ -115,13 +118,19 @@ async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; tar
   return { digest: await sink.digest(SIZE), reports, sink };
 }
 
-test('delta: byte-identical to the new image, a fraction of the bytes, few requests', async () => {
+for (const scratch of [true, false]) test(`delta: byte-identical to the new image, a fraction of the bytes, few requests (tables ${scratch ? 'on disk' : 'in memory'})`, async () => {
   server.reset();
   const full = await run(source(), { local: false });
   const fullBytes = server.bytes();
   assert.equal(full.digest, newSha);
   server.reset();
-  const d = await run(source('new.bundle', { windowBytes: 8 << 20 }));
+  let seen: string[] = [];
+  const d = await run(source('new.bundle', { windowBytes: 8 << 20 }), {
+    scratch,
+    onTransfer: () => void (seen = readdirSync(join(dir, 'scratch')).sort()), // the plan is made: the tables are in place
+  });
+  assert.deepEqual(seen, scratch ? ['delta-local-blocks.keys', 'delta-local-blocks.pos', 'delta-local-groups.keys', 'delta-local-groups.pos'] : []);
+  assert.deepEqual(readdirSync(join(dir, 'scratch')), [], 'removed when the delivery ends');
   const deltaBytes = server.bytes();
   assert.equal(d.digest, newSha);
   const last = d.reports[d.reports.length - 1]!;
