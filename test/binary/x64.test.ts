@@ -41,6 +41,12 @@ test('--version names the agent, the pinned Node and the architecture', () => {
   assert.equal(r.stderr, '', 'no experimental-feature warning or other noise on stderr');
 });
 
+test('the code cache is accepted: it was made under the flags the binary runs with', () => {
+  const r = runX64(['status', '--config', join(tmp, 'missing.json')]);
+  assert.doesNotMatch(r.stderr, /Code cache data rejected/);
+  assert.match(r.stderr, /^E_CONFIG: /);
+});
+
 test('it is a single executable, not a plain node: node flags are agent arguments', () => {
   // A plain node would evaluate the expression and print 3; the SEA hands "-p" to the agent's CLI.
   const r = runX64(['-p', '1+2']);
