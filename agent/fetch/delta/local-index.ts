@@ -2,8 +2,8 @@
 // booted one, and the target, which may hold an interrupted attempt), and of every aligned group
 // of blocks, so a delta can look a block up by content at any block-aligned offset: first where
 // it sits in the new image (most unchanged blocks have not moved), then anywhere. The tables live
-// in scratch files (key-file.ts), not in memory. Lookups are only candidates: a block read from a
-// slot is checked against the signed index before use.
+// in scratch files (key-file.ts) where the disk has room, else in memory (key-table.ts). Lookups
+// are only candidates: a block read from a slot is checked against the signed index before use.
 import { hash } from 'node:crypto';
 import { open, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
