@@ -2,14 +2,13 @@
 // absent keys are -1, keys by position are what was added there; one sorted run or many merged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyFile } from '../../../agent/fetch/delta/key-file.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
+import { checkEmpty, checkFirstPositions, checkFortyBitKeys, digest } from './local-keys-cases.ts';
 
-const digest = (n: number) => createHash('sha256').update(`block ${n}`).digest();
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'key-file-'));
@@ -33,17 +32,8 @@ for (const runEntries of [1 << 17, 997, 64]) {
         for (let t = 0; t < times && contents.length < n; t++) contents.push(c);
       }
       const t = new KeyFile(join(dir, 'x'), { runEntries });
-      const first = new Map<string, number>();
-      for (let k = 0; k < n; k++) {
-        const d = digest(contents[k]!);
-        assert.equal(t.add(d.toString('latin1')), k);
-        const hex = d.toString('hex');
-        if (!first.has(hex)) first.set(hex, k);
-      }
-      t.finish();
+      checkFirstPositions(t, contents);
       assert.deepEqual((await readdir(dir)).sort(), ['x.keys', 'x.pos']);
-      for (const [hex, k] of first) assert.equal(t.find(Buffer.from(hex, 'hex')), k, hex);
-      for (let m = 0; m < 2000; m++) assert.equal(t.find(digest(-1 - m)), -1);
       // by place: position k holds contents[k] and nothing else (its neighbour's key, when different)
       const table = Buffer.alloc(64);
       for (let k = 0; k < n; k += 7) {
@@ -63,25 +53,10 @@ for (const runEntries of [1 << 17, 997, 64]) {
 test('keys equal in their first 32 bits are told apart by the next 8; an empty table finds nothing', () =>
   withDir((dir) => {
     const t = new KeyFile(join(dir, 'x'), { runEntries: 1 });
-    const a = Buffer.alloc(32, 0xab);
-    const b = Buffer.from(a);
-    b[4] = 0x01;
-    const c = Buffer.from(a);
-    c[5] = 0x00; // same 40 bits as a: found as a candidate the caller checks
-    const d = Buffer.from(a);
-    d[4] = 0x00;
-    t.add(a.toString('latin1'));
-    t.add(b.toString('latin1'));
-    t.finish();
-    assert.equal(t.find(a), 0);
-    assert.equal(t.find(b), 1);
-    assert.equal(t.find(c), 0);
-    assert.equal(t.find(d), -1);
+    checkFortyBitKeys(t);
     t.close();
     const empty = new KeyFile(join(dir, 'y'));
-    empty.finish();
-    assert.equal(empty.find(a), -1);
-    assert.equal(empty.keyIs(0, a, 0), false);
+    checkEmpty(empty);
     empty.close();
   }));
 
