@@ -17,7 +17,7 @@ import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece, type Slab } from './range-get.ts';
-import { LocalIndex, localLength, scratchFor } from './local-index.ts';
+import { clearScratch, LocalIndex, localLength, scratchFor } from './local-index.ts';
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
@@ -87,6 +87,8 @@ export class DeltaBundleSource implements BundleSource {
   }
 
   async deliver(o: DeliverOptions): Promise<VerifiedHead> {
+    // what a delivery cut short left there: a full download would not write over it
+    if (o.scratchDir !== undefined) await clearScratch(o.scratchDir);
     if (!o.local || o.local.length === 0) return this.#fullDeliver(o, null);
     const stats: Stats = { fetched: 0, local: 0, requests: 0 };
     let head: VerifiedHead;

@@ -5,7 +5,7 @@
 // in scratch files (key-file.ts) where the disk has room, else in memory (key-table.ts). Lookups
 // are only candidates: a block read from a slot is checked against the signed index before use.
 import { hash } from 'node:crypto';
-import { open, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError } from '../../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
@@ -184,6 +184,12 @@ export async function scratchFor(dir: string, files: readonly LocalFile[], block
   } catch {
     return null;
   }
+}
+
+/** Removes the scratch files an interrupted delivery (a power cut, a kill) left in `dir`. */
+export async function clearScratch(dir: string): Promise<void> {
+  const names = ['blocks', 'groups'].flatMap((t) => ['pos', 'keys', 'runs'].map((x) => join(dir, `${SCRATCH}-${t}.${x}`)));
+  await Promise.all(names.map((f) => rm(f, { force: true }).catch(() => {})));
 }
 
 /** Size of a slot file or device, or 0 when it cannot be read (no local blocks from it). */

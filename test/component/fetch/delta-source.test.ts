@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +243,15 @@ test('an interrupted delta resumes without fetching the blocks already written',
   for (const r of server.requests()) {
     for (const m of r.matchAll(/(\d+)-(\d+)/g)) assert.ok(Number(m[1]) >= from, `range ${m[0]} is before the resume point ${from}`);
   }
+});
+
+test('scratch files a delivery cut short left behind are removed by the next one, even a full download', async () => {
+  const stale = ['delta-local-blocks.pos', 'delta-local-blocks.runs', 'delta-local-groups.keys'];
+  for (const f of [...stale, 'journal.json']) writeFileSync(join(dir, 'scratch', f), 'left by a power cut');
+  const r = await run(source('new-v1.bundle'));
+  assert.equal(r.digest, newSha);
+  assert.deepEqual(readdirSync(join(dir, 'scratch')), ['journal.json'], 'only its own files are removed');
+  rmSync(join(dir, 'scratch', 'journal.json'));
 });
 
 test('format 1, no local slots, or a plan that saves nothing: full download', async () => {
