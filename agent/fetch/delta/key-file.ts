@@ -9,7 +9,7 @@
 // page read per lookup. Lookups are candidates only, as before: the caller checks the full digest.
 import { closeSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { OutpostError } from '../../../shared/errors.ts';
-import { MAX_POSITIONS, type LocalKeys } from './key-table.ts';
+import { HI, keyHi, LO, lowerBound, MAX_POSITIONS, type LocalKeys } from './key-table.ts';
 
 /** Entries sorted in memory at once while scanning (1 MiB). */
 const RUN = 1 << 17;
@@ -19,10 +19,6 @@ const PAGE = 256;
 const CHUNK = 1 << 13;
 /** Entries read at once from each run while merging. */
 const MERGE_READ = 1 << 12;
-
-const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const HI = LITTLE ? 1 : 0;
-const LO = 1 - HI;
 
 /** Entries as 64-bit words (for the native sort) and as 32-bit halves (read without BigInts). */
 class Entries {
@@ -34,6 +30,12 @@ class Entries {
     this.w = new Uint32Array(this.big.buffer);
     this.bytes = new Uint8Array(this.big.buffer);
   }
+}
+
+/** Positional entries read back from chunk `at` (-1: none). */
+interface Chunk {
+  at: number;
+  readonly e: Entries;
 }
 
 const scratchError = (path: string, err: unknown) =>
@@ -81,11 +83,9 @@ export class KeyFile implements LocalKeys {
   #posFlushed = 0;
   /** First entry (hi, lo) of each page of the sorted file. */
   #fences = new Uint32Array(0);
-  /** The first run's fences: with one run, the sorted file's. */
-  #firstFences = new Uint32Array(0);
   readonly #page = new Entries(PAGE);
   /** Two chunks of positional entries read back (a changed group looks in two slots by turns). */
-  readonly #chunks = [{ at: -1, e: new Entries(CHUNK) }, { at: -1, e: new Entries(CHUNK) }];
+  readonly #chunks: Chunk[] = [{ at: -1, e: new Entries(CHUNK) }, { at: -1, e: new Entries(CHUNK) }];
   #done = false;
 
   /** Files `${prefix}.pos` and `${prefix}.keys` (and `.runs` while scanning), made afresh; runEntries: for tests. */
@@ -117,7 +117,7 @@ export class KeyFile implements LocalKeys {
     if (this.#done) throw new Error('KeyFile: add after finish');
     const k = this.#n++;
     if (k >= MAX_POSITIONS) return k;
-    const hi = ((digest.charCodeAt(0) << 24) | (digest.charCodeAt(1) << 16) | (digest.charCodeAt(2) << 8) | digest.charCodeAt(3)) >>> 0;
+    const hi = keyHi(digest);
     const top = digest.charCodeAt(4);
     const lo = ((top << 24) | k) >>> 0;
     const p = this.#pos!;
@@ -148,13 +148,6 @@ export class KeyFile implements LocalKeys {
     const r = this.#run!;
     r.big.subarray(0, this.#runFill).sort();
     writeAll(this.#runsFd, r.bytes, this.#runFill * 8, this.#m * 8, this.#runsPath);
-    if (this.#runs.length === 0) {
-      this.#firstFences = new Uint32Array(2 * Math.ceil(this.#runFill / PAGE));
-      for (let j = 0; j < this.#runFill; j += PAGE) {
-        this.#firstFences[(j / PAGE) * 2] = r.w[2 * j + HI]!;
-        this.#firstFences[(j / PAGE) * 2 + 1] = r.w[2 * j + LO]!;
-      }
-    }
     this.#runs.push(this.#runFill);
     this.#m += this.#runFill;
     this.#runFill = 0;
@@ -165,13 +158,14 @@ export class KeyFile implements LocalKeys {
     if (this.#done) return;
     this.#done = true;
     this.#flushPositions();
-    this.#flushRun();
-    this.#pos = null;
-    this.#run = null;
+    // one run in all (what is left of it, or a full one already written): the run buffer holds it
+    const single = this.#runs.length + (this.#runFill > 0 ? 1 : 0) <= 1;
+    this.#flushRun(); // sorts what is left of the run
     this.#fences = new Uint32Array(2 * Math.ceil(this.#m / PAGE));
-    if (this.#runs.length <= 1) {
-      // One run is sorted already: it is the sorted file, and its fences were taken as it was written.
-      this.#fences.set(this.#firstFences.subarray(0, this.#fences.length));
+    if (single) {
+      // Sorted already: the runs file is the sorted file, its fences taken from memory.
+      for (let j = 0; j < this.#m; j += PAGE) this.#fence(j, this.#run!.w[2 * j + HI]!, this.#run!.w[2 * j + LO]!);
+      this.#pos = this.#run = null;
       try {
         renameSync(this.#runsPath, this.#keysPath); // the open descriptor follows the file
       } catch (err) {
@@ -181,6 +175,7 @@ export class KeyFile implements LocalKeys {
       this.#runsFd = -1;
       return;
     }
+    this.#pos = this.#run = null;
     try {
       this.#keysFd = openSync(this.#keysPath, 'w+');
     } catch (err) {
@@ -194,6 +189,12 @@ export class KeyFile implements LocalKeys {
     } catch {
       // already gone
     }
+  }
+
+  /** Entry j of the sorted file, (hi, lo), starts a page. */
+  #fence(j: number, hi: number, lo: number): void {
+    this.#fences[(j / PAGE) * 2] = hi;
+    this.#fences[(j / PAGE) * 2 + 1] = lo;
   }
 
   /** K-way merge of the sorted runs into the sorted file, fences taken as it is written. */
@@ -242,10 +243,7 @@ export class KeyFile implements LocalKeys {
       out.w[2 * o + HI] = hi;
       out.w[2 * o + LO] = lo;
       const j = written + o;
-      if (j % PAGE === 0) {
-        this.#fences[(j / PAGE) * 2] = hi;
-        this.#fences[(j / PAGE) * 2 + 1] = lo;
-      }
+      if (j % PAGE === 0) this.#fence(j, hi, lo);
       if (++o === CHUNK) {
         writeAll(this.#keysFd, out.bytes, o * 8, written * 8, this.#keysPath);
         written += o;
@@ -264,13 +262,13 @@ export class KeyFile implements LocalKeys {
   keyIs(pos: number, table: Buffer, at: number): boolean {
     if (pos < 0 || pos >= Math.min(this.#n, MAX_POSITIONS)) return false;
     const c = Math.floor(pos / CHUNK);
-    let ch = this.#chunks[0]!.at === c ? this.#chunks[0]! : this.#chunks[1]!;
-    if (ch.at !== c) {
-      ch = this.#chunks[1]!;
-      this.#chunks.reverse(); // the chunk read now is the one kept longest
-      const n = Math.min(CHUNK, Math.min(this.#n, MAX_POSITIONS) - c * CHUNK);
+    const [first, second] = this.#chunks as [Chunk, Chunk];
+    let ch = first.at === c ? first : second.at === c ? second : undefined;
+    if (!ch) {
+      ch = this.#chunks.pop()!; // the one read longer ago
+      this.#chunks.unshift(ch);
       ch.at = -1;
-      readAll(this.#posFd, ch.e.bytes, n * 8, c * CHUNK * 8, this.#posPath);
+      readAll(this.#posFd, ch.e.bytes, Math.min(CHUNK, Math.min(this.#n, MAX_POSITIONS) - c * CHUNK) * 8, c * CHUNK * 8, this.#posPath);
       ch.at = c;
     }
     const i = pos - c * CHUNK;
@@ -284,29 +282,15 @@ export class KeyFile implements LocalKeys {
     const top = table[at + 4]!;
     const f = this.#fences;
     const pages = f.length / 2;
-    // q: the first page whose first key is not below the digest's
-    let a = 0;
-    let b = pages;
-    while (a < b) {
-      const m = (a + b) >>> 1;
-      const h = f[2 * m]!;
-      if (h < hi || (h === hi && f[2 * m + 1]! >>> 24 < top)) a = m + 1;
-      else b = m;
-    }
-    // The first entry of that key is at the start of page q, or in the page before it.
+    // a: the first page whose first key is not below the digest's (fences are (hi, lo) pairs)
+    const a = lowerBound(f, pages, 0, hi, top);
+    // The first entry of that key is at the start of page a, or in the page before it.
     if (a > 0) {
       const p = a - 1;
       const n = Math.min(PAGE, this.#m - p * PAGE);
       readAll(this.#keysFd, this.#page.bytes, n * 8, p * PAGE * 8, this.#keysPath);
       const w = this.#page.w;
-      let x = 0;
-      let y = n;
-      while (x < y) {
-        const m = (x + y) >>> 1;
-        const h = w[2 * m + HI]!;
-        if (h < hi || (h === hi && w[2 * m + LO]! >>> 24 < top)) x = m + 1;
-        else y = m;
-      }
+      const x = lowerBound(w, n, HI, hi, top);
       if (x < n) return w[2 * x + HI] === hi && w[2 * x + LO]! >>> 24 === top ? w[2 * x + LO]! & 0xffffff : -1;
     }
     if (a === pages || f[2 * a] !== hi || f[2 * a + 1]! >>> 24 !== top) return -1;

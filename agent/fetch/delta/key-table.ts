@@ -8,10 +8,32 @@
 /** Positions fit in 24 bits (16 Mi entries: two 32 GiB slots of 4 KiB blocks); later ones are not kept. */
 export const MAX_POSITIONS = 1 << 24;
 
-/** Word order inside a 64-bit entry on this machine. */
+/** Word order inside a 64-bit entry on this machine (key-file.ts writes its entries the same way). */
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const HI = LITTLE ? 1 : 0;
-const LO = 1 - HI;
+export const HI = LITTLE ? 1 : 0;
+export const LO = 1 - HI;
+
+/** Digest bytes 0–3 of a digest given as a 'binary' (latin1) string: an entry's high word. */
+export function keyHi(digest: string): number {
+  return ((digest.charCodeAt(0) << 24) | (digest.charCodeAt(1) << 16) | (digest.charCodeAt(2) << 8) | digest.charCodeAt(3)) >>> 0;
+}
+
+/**
+ * Index of the first of `n` sorted entries in `w` (word pairs, the high word at `hiAt` of each)
+ * whose key (high word, then the top byte of the low word) is not below (hi, top); n when none is.
+ */
+export function lowerBound(w: Uint32Array, n: number, hiAt: number, hi: number, top: number): number {
+  const loAt = 1 - hiAt;
+  let a = 0;
+  let b = n;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    const h = w[2 * m + hiAt]!;
+    if (h < hi || (h === hi && w[2 * m + loAt]! >>> 24 < top)) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
 
 /** A table of local keys (this one in memory, key-file.ts's on disk), as the delta's LocalIndex uses it. */
 export interface LocalKeys {
@@ -59,7 +81,7 @@ export class KeyTable implements LocalKeys {
   add(digest: string): number {
     if (this.#sorted) throw new Error('KeyTable: add after sort');
     const k = this.#n++;
-    const hi = ((digest.charCodeAt(0) << 24) | (digest.charCodeAt(1) << 16) | (digest.charCodeAt(2) << 8) | digest.charCodeAt(3)) >>> 0;
+    const hi = keyHi(digest);
     const top = digest.charCodeAt(4);
     const repeat = hi === this.#prevHi && top === this.#prevTop;
     this.#prevHi = hi;
@@ -72,10 +94,8 @@ export class KeyTable implements LocalKeys {
     return k;
   }
 
-  /** Ends the appending (LocalKeys): sorts. */
-  finish(): void {
-    this.sort();
-  }
+  /** Ends the appending (LocalKeys). Sorted at the first lookup: a plan that ends in a full download looks no block up. */
+  finish(): void {}
 
   /** No keys by position are kept in memory (LocalKeys): a lookup goes by find(). */
   keyIs(): boolean {
@@ -97,14 +117,7 @@ export class KeyTable implements LocalKeys {
     const hi = digest.readUInt32BE(at);
     const top = digest[at + 4]!;
     const w = this.#words;
-    let a = 0;
-    let b = this.#m;
-    while (a < b) {
-      const m = (a + b) >>> 1;
-      const h = w[2 * m + HI]!;
-      if (h < hi || (h === hi && w[2 * m + LO]! >>> 24 < top)) a = m + 1;
-      else b = m;
-    }
+    const a = lowerBound(w, this.#m, HI, hi, top);
     if (a === this.#m || w[2 * a + HI] !== hi || w[2 * a + LO]! >>> 24 !== top) return -1;
     return w[2 * a + LO]! & 0xffffff;
   }

@@ -29,6 +29,11 @@ const READ = 1 << 20;
 /** Name prefix of the scratch files (scratchFor). */
 const SCRATCH = 'delta-local';
 
+/** Whole units (blocks, or groups) of `unit` bytes in the files: the most entries a table gets. */
+function unitsIn(files: readonly LocalFile[], unit: number): number {
+  return files.reduce((n, f) => n + Math.floor(Math.max(0, f.length) / unit), 0);
+}
+
 export class LocalIndex {
   readonly blockSize: number;
   readonly groupBlocks: number;
@@ -44,10 +49,9 @@ export class LocalIndex {
   private constructor(blockSize: number, groupBlocks: number, files: readonly LocalFile[], scratch: string | null) {
     this.blockSize = blockSize;
     this.groupBlocks = groupBlocks;
-    const sum = (unit: number) => files.reduce((n, f) => n + Math.floor(Math.max(0, f.length) / unit), 0);
-    this.#blocks = scratch ? new KeyFile(`${scratch}-blocks`) : new KeyTable(sum(blockSize));
+    this.#blocks = scratch ? new KeyFile(`${scratch}-blocks`) : new KeyTable(unitsIn(files, blockSize));
     try {
-      this.#groups = scratch ? new KeyFile(`${scratch}-groups`) : new KeyTable(sum(blockSize * groupBlocks));
+      this.#groups = scratch ? new KeyFile(`${scratch}-groups`) : new KeyTable(unitsIn(files, blockSize * groupBlocks));
     } catch (err) {
       this.#blocks.close();
       throw err;
@@ -177,7 +181,7 @@ export class LocalIndex {
  * runs merge), else null (memory). The state directory's checkpoints and logs need room too.
  */
 export async function scratchFor(dir: string, files: readonly LocalFile[], blockSize: number, groupBlocks: number): Promise<string | null> {
-  const units = files.reduce((n, f) => n + Math.floor(Math.max(0, f.length) / blockSize) + Math.floor(Math.max(0, f.length) / (blockSize * groupBlocks)), 0);
+  const units = unitsIn(files, blockSize) + unitsIn(files, blockSize * groupBlocks);
   try {
     const s = await statfs(dir);
     return 3 * 8 * units <= (s.bavail * s.bsize) / 4 ? join(dir, SCRATCH) : null;

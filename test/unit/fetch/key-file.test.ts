@@ -52,12 +52,22 @@ for (const runEntries of [1 << 17, 997, 64]) {
 
 test('keys equal in their first 32 bits are told apart by the next 8; an empty table finds nothing', () =>
   withDir((dir) => {
-    const t = new KeyFile(join(dir, 'x'), { runEntries: 1 });
-    checkFortyBitKeys(t);
-    t.close();
+    // runs of 1: two runs merged; of 2: one full run, written before the scan ended; of 3: one run left at the end
+    for (const runEntries of [1, 2, 3]) {
+      const t = new KeyFile(join(dir, `x${runEntries}`), { runEntries });
+      checkFortyBitKeys(t);
+      t.close();
+    }
     const empty = new KeyFile(join(dir, 'y'));
     checkEmpty(empty);
     empty.close();
+  }));
+
+test('a full run written during the scan and what is left at its end are merged', () =>
+  withDir((dir) => {
+    const t = new KeyFile(join(dir, 'x'), { runEntries: 700 });
+    checkFirstPositions(t, Array.from({ length: 1000 }, (_, k) => 1000 - k));
+    t.close();
   }));
 
 test('a scratch directory that cannot be written is E_STATE_WRITE', () =>
