@@ -61,6 +61,11 @@ function readAll(fd: number, bytes: Uint8Array, length: number, at: number, path
   }
 }
 
+/** The files of the table at `prefix`: positions, sorted keys, and the sorted runs while scanning. */
+export function keyFilePaths(prefix: string): { pos: string; keys: string; runs: string } {
+  return { pos: `${prefix}.pos`, keys: `${prefix}.keys`, runs: `${prefix}.runs` };
+}
+
 export class KeyFile implements LocalKeys {
   readonly #posPath: string;
   readonly #keysPath: string;
@@ -91,9 +96,7 @@ export class KeyFile implements LocalKeys {
   /** Files `${prefix}.pos` and `${prefix}.keys` (and `.runs` while scanning), made afresh; runEntries: for tests. */
   constructor(prefix: string, o: { runEntries?: number } = {}) {
     this.#run = new Entries(o.runEntries ?? RUN);
-    this.#posPath = `${prefix}.pos`;
-    this.#keysPath = `${prefix}.keys`;
-    this.#runsPath = `${prefix}.runs`;
+    ({ pos: this.#posPath, keys: this.#keysPath, runs: this.#runsPath } = keyFilePaths(prefix));
     try {
       this.#posFd = openSync(this.#posPath, 'w+');
     } catch (err) {

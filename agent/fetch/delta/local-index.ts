@@ -11,7 +11,7 @@ import { OutpostError } from '../../../shared/errors.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { readFileChunks } from '../../bundle/file-chunks.ts';
 import { blockTableOf } from '../../../shared/bundle/stored-index.ts';
-import { KeyFile } from './key-file.ts';
+import { KeyFile, keyFilePaths } from './key-file.ts';
 import { KeyTable, type LocalKeys } from './key-table.ts';
 
 export interface LocalFile {
@@ -28,6 +28,8 @@ export interface LocalRef {
 const READ = 1 << 20;
 /** Name prefix of the scratch files (scratchFor). */
 const SCRATCH = 'delta-local';
+/** The two tables' names after it. */
+const TABLES = ['blocks', 'groups'] as const;
 
 /** Whole units (blocks, or groups) of `unit` bytes in the files: the most entries a table gets. */
 function unitsIn(files: readonly LocalFile[], unit: number): number {
@@ -49,9 +51,9 @@ export class LocalIndex {
   private constructor(blockSize: number, groupBlocks: number, files: readonly LocalFile[], scratch: string | null) {
     this.blockSize = blockSize;
     this.groupBlocks = groupBlocks;
-    this.#blocks = scratch ? new KeyFile(`${scratch}-blocks`) : new KeyTable(unitsIn(files, blockSize));
+    this.#blocks = scratch ? new KeyFile(`${scratch}-${TABLES[0]}`) : new KeyTable(unitsIn(files, blockSize));
     try {
-      this.#groups = scratch ? new KeyFile(`${scratch}-groups`) : new KeyTable(unitsIn(files, blockSize * groupBlocks));
+      this.#groups = scratch ? new KeyFile(`${scratch}-${TABLES[1]}`) : new KeyTable(unitsIn(files, blockSize * groupBlocks));
     } catch (err) {
       this.#blocks.close();
       throw err;
@@ -192,7 +194,7 @@ export async function scratchFor(dir: string, files: readonly LocalFile[], block
 
 /** Removes the scratch files an interrupted delivery (a power cut, a kill) left in `dir`. */
 export async function clearScratch(dir: string): Promise<void> {
-  const names = ['blocks', 'groups'].flatMap((t) => ['pos', 'keys', 'runs'].map((x) => join(dir, `${SCRATCH}-${t}.${x}`)));
+  const names = TABLES.flatMap((t) => Object.values(keyFilePaths(join(dir, `${SCRATCH}-${t}`))));
   await Promise.all(names.map((f) => rm(f, { force: true }).catch(() => {})));
 }
 
