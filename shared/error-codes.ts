@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   E_BUNDLE_HEAD_SIZE: 'everything before the first payload would exceed 16 MiB',
   E_BUNDLE_INCOMPATIBLE: "none of the bundle's compatible strings is the node's",
   E_BUNDLE_INDEX: "a block index, or (format 2) a group's block table, does not match its signed digest",
+  E_BUNDLE_INDEX_PAGE: "format 2: a page of a block index, read back from the update journal's copy of the head, is not what was verified, or cannot be read (the state disk changed under the install)",
   E_BUNDLE_KEY_REVOKED: 'not enough valid signatures; some were by revoked keys',
   E_BUNDLE_KEY_UNKNOWN: 'not enough valid signatures; some were by keys the store does not know',
   E_BUNDLE_MANIFEST: 'the (correctly signed) manifest is not valid JSON of its format',

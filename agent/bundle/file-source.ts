@@ -6,6 +6,7 @@ import type { BundleSource } from './source.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import { readFileChunks } from './file-chunks.ts';
 import { streamEnd, streamOffset } from './payload-stream.ts';
+import { resumedHead } from './resumed-head.ts';
 
 export function fileSource(path: string): BundleSource {
   const abs = resolve(path);
@@ -20,7 +21,7 @@ export function fileSource(path: string): BundleSource {
       if (resume.validator !== null && resume.validator !== validator) {
         throw new OutpostError('E_SOURCE_CHANGED', `${abs} changed since the interrupted attempt`);
       }
-      const head = verifier.verifyHeadBytes(resume.headBytes);
+      const head = await resumedHead(verifier, resume);
       const p = head.payloads.find((x) => x.entry.name === resume.payload);
       if (!p) throw new OutpostError('E_SOURCE_CHANGED', `payload ${resume.payload} is not in ${abs}`);
       const start = streamOffset(p, resume.nextBlock);

@@ -4,8 +4,12 @@
 import type { BlockSink, BundleVerifier, VerifiedHead } from './types.ts';
 
 export interface ResumePoint {
-  /** Head bytes persisted from the first attempt (re-verified before use). */
-  readonly headBytes: Buffer;
+  /**
+   * Where the head persisted by the first attempt is, re-verified before use (resumedHead()): the
+   * file (the journal's copy; the head then pages its indexes from it), or its bytes. One of them.
+   */
+  readonly headFile?: string;
+  readonly headBytes?: Buffer;
   /** Payload being written and the first block not yet durably in the slot. */
   readonly payload: string;
   readonly nextBlock: number;

@@ -31,6 +31,9 @@ import { BlockPool } from './block-pool.ts';
 import { payloadCutter, type PayloadCutter } from './payload-stream.ts';
 import { StoredIndex } from '../../shared/bundle/stored-index.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
+import { PageableHead } from './verified-head.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Most bytes one step() consumes: it may cut several small blocks before any is taken from it. */
 const PIECE = 64 * 1024;
@@ -195,7 +198,8 @@ export class BundleStreamParser {
     if (!te || te.path !== h.name || te.size !== h.size || te.type !== 'File') {
       throw new OutpostError('E_BUNDLE_TAR', `tar parser and framing disagree at entry "${h.name}"`);
     }
-    const payload = layout.kind === 'payload' ? this.#payload(layout.payload!) : null;
+    if (layout.kind === 'payload' && !this.#head) this.#completeHead(offset + TAR_BLOCK);
+    const payload = layout.kind === 'payload' ? this.#head!.payloads.find((p) => p.entry.name === layout.payload)! : null;
     this.#current = {
       layout,
       tarEntry: te,
@@ -204,7 +208,6 @@ export class BundleStreamParser {
       tarReceived: 0,
       cutter: payload ? payloadCutter(payload, this.#pool, 0) : null,
     };
-    if (payload && !this.#head) this.#completeHead(offset + TAR_BLOCK);
     if (payload) this.#events.push({ kind: 'begin', payload: payload.entry });
   }
 
@@ -253,7 +256,7 @@ export class BundleStreamParser {
     const v = this.#verified!;
     const entry = v.manifest.payloads.find((p) => p.name === name)!;
     const dataOffset = v.layout.entries.find((e) => e.kind === 'payload' && e.payload === name)!.dataOffset;
-    const blockHashes = this.#indexes.get(name)!;
+    const blockHashes = this.#indexes.get(name) ?? EMPTY; // format 2: its StoredIndex holds the index
     return { entry, dataOffset, blockHashes, stored: this.#stored.get(name) ?? null };
   }
 
@@ -261,12 +264,14 @@ export class BundleStreamParser {
     const v = this.#verified!;
     const headBytes = this.#headBuf;
     if (!headBytes || headBytes.length !== headSize || this.#headLength !== headSize) throw new OutpostError('E_BUNDLE_TAR', 'internal: head length mismatch');
-    this.#head = Object.freeze({
-      manifest: v.manifest,
-      headBytes,
-      payloads: Object.freeze(v.manifest.payloads.map((p) => Object.freeze(this.#payload(p.name)))),
-      signers: Object.freeze([...v.signers]),
-    });
+    const indexAt = new Map<string, number>();
+    for (const e of v.layout.entries) if (e.kind === 'index' && this.#stored.has(e.payload!)) indexAt.set(e.payload!, e.dataOffset);
+    const payloads = Object.freeze(v.manifest.payloads.map((p) => Object.freeze(this.#payload(p.name))));
+    this.#head = Object.freeze(new PageableHead(v.manifest, headBytes, payloads, Object.freeze([...v.signers]), indexAt));
+    // the head holds what is kept of these now, so it alone can let the bytes go (pageFrom)
+    this.#headBuf = null;
+    this.#manifestBytes = null;
+    this.#indexes.clear();
   }
 
   #onTarEntry(e: ReadEntry): void {
@@ -321,8 +326,8 @@ export class BundleStreamParser {
         throw new OutpostError('E_BUNDLE_INDEX', `block index of ${entry.name} does not match its signed digest`);
       }
       if (bytes.length !== indexEntrySize(entry)) throw new OutpostError('E_BUNDLE_ENTRY_SIZE', `block index of ${entry.name} has the wrong size`);
-      this.#indexes.set(entry.name, bytes);
-      if (entry.groupBlocks !== undefined) this.#stored.set(entry.name, new StoredIndex(entry, bytes)); // stored sizes checked here
+      if (entry.groupBlocks === undefined) this.#indexes.set(entry.name, bytes);
+      else this.#stored.set(entry.name, new StoredIndex(entry, bytes)); // stored sizes checked here
     }
   }
 }

@@ -7,7 +7,7 @@ export interface VerifiedPayload {
   readonly entry: PayloadEntry;
   /** Byte offset of the payload's data inside the bundle file (for Range resume). */
   readonly dataOffset: number;
-  /** The index entry's bytes (already checked against entry.indexSha256): format 1, one sha256 per block. */
+  /** The index entry's bytes (already checked against entry.indexSha256): format 1, one sha256 per block; empty for format 2. */
   readonly blockHashes: Buffer;
   /** Format 2: the parsed index (group digests, stored sizes and offsets); null for format 1. */
   readonly stored: StoredIndex | null;
@@ -20,6 +20,12 @@ export interface VerifiedHead {
   readonly payloads: readonly VerifiedPayload[];
   /** Key ids whose signatures were valid. */
   readonly signers: readonly string[];
+  /**
+   * `file` holds headBytes now (written or read by the caller): the head's memory is let go. Its
+   * format-2 indexes read pages from the file, each checked against a digest taken here, and
+   * headBytes reads the file back, checked, when asked; a file changed since is E_BUNDLE_INDEX_PAGE.
+   */
+  pageFrom(file: string): void;
 }
 
 /**

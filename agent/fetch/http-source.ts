@@ -16,6 +16,7 @@ import { realSleep, type Sleep } from './sleep.ts';
 import { TrackingSink } from './tracking-sink.ts';
 import { streamEnd, streamOffset } from '../bundle/payload-stream.ts';
 import { monotonicMs } from '../lib/monotonic.ts';
+import { resumedHead } from '../bundle/resumed-head.ts';
 
 export interface RetryPolicy {
   /** Consecutive failed attempts without a new verified block before giving up. */
@@ -92,7 +93,7 @@ export class HttpBundleSource implements BundleSource {
     const track = new TrackingSink(o.sink);
     let pinned: string | null | undefined;
     if (o.resume) {
-      const head = o.verifier.verifyHeadBytes(o.resume.headBytes);
+      const head = await resumedHead(o.verifier, o.resume);
       if (!head.payloads.some((p) => p.entry.name === o.resume!.payload)) {
         throw new OutpostError('E_FETCH_RESUME', `resume point names payload ${o.resume.payload}, which the bundle head does not have`);
       }

@@ -1,6 +1,5 @@
 // The deployment journal: one versioned JSON record, written atomically before a state acts.
 // A record that does not validate is set aside (never trusted) and reported as corrupt.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, readJsonOrSetAside, writeFileAtomic, writeJsonAtomic, type JsonPeek, type JsonRead } from '../lib/atomic-file.ts';
 import { isState, STATES, type Outcome, type State } from './machine.ts';
@@ -91,14 +90,15 @@ export class JournalStore {
     return writeJsonAtomic(this.path, j);
   }
 
-  /** Head bytes of the bundle (signed manifest + block index), re-verified on resume. */
-  writeHead(bytes: Uint8Array): Promise<void> {
-    return writeFileAtomic(join(this.dir, HEAD_FILE), bytes);
+  /** Where the bundle's head bytes (signed manifest + block index) are kept, re-verified on resume. */
+  get headPath(): string {
+    return join(this.dir, HEAD_FILE);
   }
 
-  async readHead(): Promise<Buffer | null> {
-    return readFile(join(this.dir, HEAD_FILE)).catch(() => null);
+  writeHead(bytes: Uint8Array): Promise<void> {
+    return writeFileAtomic(this.headPath, bytes);
   }
+
 }
 
 export function outcomeOf(j: Journal): Outcome | null {

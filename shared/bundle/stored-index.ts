@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
 import { DIGEST_BYTES, groupCount, indexEntrySize, V2_SIZE_BYTES } from './format.ts';
+import { IndexPages } from './index-pages.ts';
 import type { PayloadEntry } from './types.ts';
 
 export interface GroupExtent {
@@ -20,7 +21,7 @@ export class StoredIndex {
   readonly entry: PayloadEntry;
   readonly groupBlocks: number;
   readonly groups: number;
-  readonly #bytes: Buffer;
+  readonly #bytes: IndexPages;
   readonly #groupOffsets: Float64Array;
 
   /** Validates an index whose digest already matched entry.indexSha256. */
@@ -32,7 +33,7 @@ export class StoredIndex {
     this.entry = entry;
     this.groupBlocks = entry.groupBlocks;
     this.groups = groupCount(entry);
-    this.#bytes = bytes;
+    this.#bytes = new IndexPages(bytes);
     this.#groupOffsets = new Float64Array(this.groups + 1);
     let at = 0;
     for (let g = 0; g < this.groups; g++) {
@@ -54,6 +55,14 @@ export class StoredIndex {
     }
   }
 
+  /**
+   * `file` holds this index at `base` (the journal's copy of the head): the index's memory is let
+   * go, and its pages are read from there, each checked against a digest taken now.
+   */
+  pageFrom(file: string, base: number): void {
+    this.#bytes.pageFrom(file, base);
+  }
+
   rawLength(i: number): number {
     return Math.min(this.entry.blockSize, this.entry.size - i * this.entry.blockSize);
   }
@@ -63,7 +72,7 @@ export class StoredIndex {
   }
 
   groupDigest(g: number): Buffer {
-    return this.#bytes.subarray(g * DIGEST_BYTES, (g + 1) * DIGEST_BYTES);
+    return this.#bytes.view(g * DIGEST_BYTES, DIGEST_BYTES);
   }
 
   group(g: number): GroupExtent {

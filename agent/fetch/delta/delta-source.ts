@@ -24,6 +24,7 @@ import { probeLocal } from './local-probe.ts';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
+import { resumedHead } from '../../bundle/resumed-head.ts';
 
 export interface DeltaOptions extends HttpSourceOptions {
   /**
@@ -94,7 +95,7 @@ export class DeltaBundleSource implements BundleSource {
     let head: VerifiedHead;
     let validator: string | null;
     if (o.resume) {
-      head = o.verifier.verifyHeadBytes(o.resume.headBytes);
+      head = await resumedHead(o.verifier, o.resume);
       validator = o.resume.validator;
     } else {
       const h = await this.#fetchHead(o, stats);

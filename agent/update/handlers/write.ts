@@ -16,6 +16,9 @@ import { markWrittenHere } from './written-here.ts';
 import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
 import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
+import { access } from 'node:fs/promises';
+
+const fileExists = (path: string) => access(path).then(() => true, () => false);
 
 export const writing: Handler = async (ctx, signal) => {
   const running = await checkTargetNotRunning(ctx); // a resumed write too: the journal may predate a slot switch
@@ -40,9 +43,10 @@ export const writing: Handler = async (ctx, signal) => {
 async function resumePoint(ctx: HandlerContext): Promise<ResumePoint | null> {
   const { bundle, progress } = ctx.journal;
   if (!bundle || !progress || progress.nextBlock === 0) return null;
-  const headBytes = await new JournalStore(ctx.deps.dir).readHead();
-  if (!headBytes) return null;
-  return { headBytes, payload: bundle.payload.name, nextBlock: progress.nextBlock, validator: progress.validator };
+  // the file, not its bytes: the source re-verifies it and pages the index from it (pageFrom)
+  const headFile = new JournalStore(ctx.deps.dir).headPath;
+  if (!(await fileExists(headFile))) return null;
+  return { headFile, payload: bundle.payload.name, nextBlock: progress.nextBlock, validator: progress.validator };
 }
 
 async function deliver(ctx: HandlerContext, resume: ResumePoint | null, signal: AbortSignal, running: string): Promise<void> {
@@ -127,6 +131,7 @@ class SlotSink implements BlockSink {
       await markTargetBad(this.ctx);
       const store = new JournalStore(this.ctx.deps.dir);
       await retryStateWrite('the bundle head', () => store.writeHead(head.headBytes), { log: this.ctx.log, signal: this.signal, delays: this.ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
+      head.pageFrom(store.headPath); // the index is on disk now: it need not stay in memory for the install
       const { name, size, sha256, blockSize, blocks } = payload;
       const bundle = { version: head.manifest.version, release: head.manifest.release, payload: { name, size, sha256, blockSize, blocks } };
       await this.ctx.save({ bundle, progress: { nextBlock: 0, validator: this.validator } });

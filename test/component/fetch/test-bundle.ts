@@ -88,7 +88,7 @@ export class FileSlotSink implements BlockSink {
     this.ended = true;
   }
 
-  resumePoint(): ResumePoint {
+  resumePoint(): ResumePoint & { headBytes: Buffer } {
     return { headBytes: this.headBytes!, payload: this.payload?.name ?? 'rootfs.img', nextBlock: this.nextBlock, validator: this.validator };
   }
 

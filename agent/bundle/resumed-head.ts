@@ -1,0 +1,18 @@
+// The head a resume goes on from: re-verified (trust store, floor and policy may have changed
+// since), and, read from the journal's file, left there: its indexes page from the file.
+import { readFile } from 'node:fs/promises';
+import { OutpostError } from '../../shared/errors.ts';
+import type { ResumePoint } from './source.ts';
+import type { BundleVerifier, VerifiedHead } from './types.ts';
+
+export async function resumedHead(verifier: BundleVerifier, resume: ResumePoint): Promise<VerifiedHead> {
+  if (resume.headBytes) return verifier.verifyHeadBytes(resume.headBytes);
+  const file = resume.headFile;
+  if (file === undefined) throw new OutpostError('E_JOURNAL_STATE', 'a resume point without the bundle head');
+  const bytes = await readFile(file).catch((err: unknown) => {
+    throw new OutpostError('E_JOURNAL_STATE', `cannot read the persisted bundle head ${file}: ${(err as Error).message}`, { cause: err });
+  });
+  const head = verifier.verifyHeadBytes(bytes);
+  head.pageFrom(file);
+  return head;
+}

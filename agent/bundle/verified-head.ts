@@ -1,0 +1,50 @@
+// A verified head whose bytes can leave memory once they are in a file (the update journal's
+// copy): at 4 KiB blocks its format-2 indexes are 1 MiB per GiB of image, held for the whole
+// install. From then on the indexes read pages from the file (index-pages.ts), and headBytes
+// reads the file back, checked against the head's digest, the few times it is asked for.
+import { readFileSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import { OutpostError } from '../../shared/errors.ts';
+import type { Manifest } from '../../shared/bundle/types.ts';
+import type { VerifiedHead, VerifiedPayload } from './types.ts';
+
+export class PageableHead implements VerifiedHead {
+  readonly manifest: Manifest;
+  readonly payloads: readonly VerifiedPayload[];
+  readonly signers: readonly string[];
+  /** Offset of each format-2 payload's index in the head bytes. */
+  readonly #indexAt: ReadonlyMap<string, number>;
+  #bytes: Buffer | null;
+  #file: string | null = null;
+  #digest: string | null = null;
+
+  constructor(manifest: Manifest, headBytes: Buffer, payloads: readonly VerifiedPayload[], signers: readonly string[], indexAt: ReadonlyMap<string, number>) {
+    this.manifest = manifest;
+    this.#bytes = headBytes;
+    this.payloads = payloads;
+    this.signers = signers;
+    this.#indexAt = indexAt;
+  }
+
+  get headBytes(): Buffer {
+    if (this.#bytes) return this.#bytes;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.#file!);
+    } catch (err) {
+      throw new OutpostError('E_BUNDLE_INDEX_PAGE', `cannot read the bundle head back from ${this.#file}: ${(err as Error).message}`, { cause: err });
+    }
+    if (hash('sha256', bytes) !== this.#digest) throw new OutpostError('E_BUNDLE_INDEX_PAGE', `the bundle head in ${this.#file} is not what was verified`);
+    return bytes;
+  }
+
+  pageFrom(file: string): void {
+    if (this.#bytes) this.#digest = hash('sha256', this.#bytes);
+    this.#bytes = null;
+    this.#file = file;
+    for (const p of this.payloads) {
+      const at = this.#indexAt.get(p.entry.name);
+      if (p.stored && at !== undefined) p.stored.pageFrom(file, at);
+    }
+  }
+}
