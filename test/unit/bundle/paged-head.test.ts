@@ -74,13 +74,15 @@ test('index pages read from the file answer as the bytes in memory did; a page c
   const pages = new IndexPages(Buffer.from(bytes), 64);
   pages.pageFrom(file, 7);
   assert.ok(pages.paged);
-  // back and forth over 16 pages with 8 kept: pages are read again after they were let go
+  const first = pages.view(0, 32);
+  // back and forth over 16 pages with 8 kept: pages are read again, into the memory of others
   for (const order of [[0, 1000, 2], [998, -2, -2], [0, 1000, 34]]) {
     for (let off = order[0]!; off >= 0 && off < 1000; off += order[2]!) {
       assert.equal(pages.readUInt16BE(off), bytes.readUInt16BE(off), `at ${off}`);
       if (off % 32 === 0) assert.ok(pages.view(off, 32).equals(bytes.subarray(off, off + 32)));
     }
   }
+  assert.ok(first.equals(bytes.subarray(0, 32)), 'a view taken earlier was overwritten');
   const changed = Buffer.from(await readFile(file));
   changed[7 + 5 * 64 + 3]! ^= 1;
   await writeFile(file, changed);
