@@ -39,12 +39,19 @@ export class PageableHead implements VerifiedHead {
   }
 
   pageFrom(file: string): void {
-    if (this.#bytes) this.#digest = hash('sha256', this.#bytes);
+    const bytes = this.#bytes;
+    if (bytes) this.#digest = hash('sha256', bytes);
     this.#bytes = null;
     this.#file = file;
     for (const p of this.payloads) {
       const at = this.#indexAt.get(p.entry.name);
       if (p.stored && at !== undefined) p.stored.pageFrom(file, at);
+    }
+    // Its memory goes back now, not at V8's next full collection: by now the buffer is old, and
+    // a full install may not collect its old space for the whole image (4 MiB more at 4 GiB, at
+    // the start). Only when nothing else may view it: format 1's block hashes are views of it.
+    if (bytes && this.payloads.every((p) => p.stored) && bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+      bytes.buffer.transfer(0);
     }
   }
 }

@@ -98,7 +98,6 @@ export class JournalStore {
   writeHead(bytes: Uint8Array): Promise<void> {
     return writeFileAtomic(this.headPath, bytes);
   }
-
 }
 
 export function outcomeOf(j: Journal): Outcome | null {

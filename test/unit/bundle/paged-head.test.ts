@@ -113,8 +113,12 @@ test('a head paged from its file during an install: the same index, its memory l
   let paged: VerifiedHead | null = null;
   sink.onBegin = (head) => {
     released = new WeakRef(head.headBytes.buffer);
+    const size = head.headBytes.length;
     writeFileSync(headFile, head.headBytes);
+    const before = process.memoryUsage().arrayBuffers;
     head.pageFrom(headFile);
+    // given back at once, without waiting for a collection (less the pages' digests, 32 bytes each)
+    assert.ok(before - process.memoryUsage().arrayBuffers >= size - 1024, `${before - process.memoryUsage().arrayBuffers} of ${size} bytes given back`);
     paged = head;
   };
   sink.onEnd = async () => {
@@ -166,4 +170,27 @@ test('a resume goes on from the head file alone; a head file changed before it i
   await writeFile(headFile, changed);
   await assert.rejects(resumedHead(v, resume), (err) => isOutpostError(err, 'E_BUNDLE_INDEX'));
   await assert.rejects(resumedHead(v, { ...resume, headFile: join(dir, 'none') }), (err) => isOutpostError(err, 'E_JOURNAL_STATE'));
+});
+
+test('a format-1 head keeps its block hashes (views of its bytes) when it is paged from its file', async () => {
+  const k = await devKeys(['dev-a']);
+  const img = randomBytes(5 * 65536 + 100);
+  await writeFile(join(dir, 'img1'), img);
+  const b1 = join(dir, 'b1.bundle');
+  await makeBundle({ image: join(dir, 'img1'), out: b1, keys: k, format: 1, blockSize: 65536 });
+  const v = createVerifier(testPolicy(trust));
+  const head = await v.readHead(readFileChunks(b1));
+  const hashes = Buffer.from(head.payloads[0]!.blockHashes);
+  const file = join(dir, 'head1.bin');
+  await writeFile(file, head.headBytes);
+  head.pageFrom(file);
+  assert.ok(head.payloads[0]!.blockHashes.equals(hashes));
+  const sink = new Collect(img.length);
+  const p = head.payloads[0]!;
+  await v.readBlocks(readFileChunks(b1, { start: p.dataOffset }), head, p.entry.name, 0, {
+    begin: async () => {},
+    block: async (_p, i, data) => void data.copy(sink.image, i * 65536),
+    end: async () => {},
+  });
+  assert.ok(sink.image.equals(img));
 });
