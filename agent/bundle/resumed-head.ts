@@ -1,5 +1,6 @@
 // The head a resume goes on from: re-verified (trust store, floor and policy may have changed
-// since), and, read from the journal's file, left there: its indexes page from the file.
+// since), and, read from the journal's file, left there: its indexes page from the file. A file
+// that cannot be read is E_JOURNAL_STATE; the write handler then writes from block 0.
 import { readFile } from 'node:fs/promises';
 import { OutpostError } from '../../shared/errors.ts';
 import type { ResumePoint } from './source.ts';
@@ -12,7 +13,9 @@ export async function resumedHead(verifier: BundleVerifier, resume: ResumePoint)
   const bytes = await readFile(file).catch((err: unknown) => {
     throw new OutpostError('E_JOURNAL_STATE', `cannot read the persisted bundle head ${file}: ${(err as Error).message}`, { cause: err });
   });
-  const head = verifier.verifyHeadBytes(bytes);
+  const head = verifier.verifyHeadBytes(bytes); // the parser keeps a copy of its own
   head.pageFrom(file);
+  // the read is garbage now: give it back at once, not at V8's next collection of old space
+  if (bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) bytes.buffer.transfer(0);
   return head;
 }

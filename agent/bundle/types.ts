@@ -21,9 +21,11 @@ export interface VerifiedHead {
   /** Key ids whose signatures were valid. */
   readonly signers: readonly string[];
   /**
-   * `file` holds headBytes now (written or read by the caller): the head's memory is let go. Its
-   * format-2 indexes read pages from the file, each checked against a digest taken here, and
-   * headBytes reads the file back, checked, when asked; a file changed since is E_BUNDLE_INDEX_PAGE.
+   * `file` holds headBytes now (written or read by the caller): when every payload is format 2,
+   * the head's memory is let go. Its indexes read pages from the file, each checked against a
+   * digest taken here, and headBytes reads the file back, checked, when asked; a file changed
+   * since is E_BUNDLE_INDEX_PAGE. A head with a format-1 payload keeps its bytes (its block
+   * hashes are views of them).
    */
   pageFrom(file: string): void;
 }

@@ -39,6 +39,7 @@ export class PageableHead implements VerifiedHead {
   }
 
   pageFrom(file: string): void {
+    if (!this.payloads.every((p) => p.stored)) return; // format 1: its block hashes are views of the bytes, which stay
     const bytes = this.#bytes;
     if (bytes) this.#digest = hash('sha256', bytes);
     this.#bytes = null;
@@ -49,8 +50,8 @@ export class PageableHead implements VerifiedHead {
     }
     // Its memory goes back now, not at V8's next full collection: by now the buffer is old, and
     // a full install may not collect its old space for the whole image (4 MiB more at 4 GiB, at
-    // the start). Only when nothing else may view it: format 1's block hashes are views of it.
-    if (bytes && this.payloads.every((p) => p.stored) && bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    // the start). Nothing else views it: the parser let go of it when the head was complete.
+    if (bytes && bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
       bytes.buffer.transfer(0);
     }
   }

@@ -9,7 +9,7 @@ import { OutpostError } from '../errors.ts';
 import { DIGEST_BYTES } from './format.ts';
 
 /** A multiple of 32: an index's digests (32 bytes) and sizes (2 bytes) never cross a page. */
-export const INDEX_PAGE_BYTES = 32 * 1024;
+const INDEX_PAGE_BYTES = 32 * 1024;
 /** Pages kept: a delta walks its digests and sizes in two windows at once, each a page or two. */
 const CACHED_PAGES = 8;
 
@@ -30,6 +30,7 @@ export class IndexPages {
 
   /** pageBytes: a multiple of 32 (tests use small pages). */
   constructor(bytes: Buffer, pageBytes = INDEX_PAGE_BYTES) {
+    if (!(pageBytes > 0 && pageBytes % DIGEST_BYTES === 0)) throw new RangeError(`index page of ${pageBytes} bytes: not a multiple of ${DIGEST_BYTES}`);
     this.#mem = bytes;
     this.length = bytes.length;
     this.#pageBytes = pageBytes;
@@ -60,16 +61,25 @@ export class IndexPages {
 
   readUInt16BE(off: number): number {
     if (this.#mem) return this.#mem.readUInt16BE(off);
-    const n = Math.floor(off / this.#pageBytes);
+    const n = this.#within(off, 2);
     return this.#page(n).readUInt16BE(off - n * this.#pageBytes);
   }
 
   /** `length` bytes at `off`, within one page: a view in memory, a copy once paged (pages are reused). */
   view(off: number, length: number): Buffer {
     if (this.#mem) return this.#mem.subarray(off, off + length);
-    const n = Math.floor(off / this.#pageBytes);
+    const n = this.#within(off, length);
     const at = off - n * this.#pageBytes;
-    return Buffer.from(this.#page(n).subarray(at, Math.min(at + length, this.length - n * this.#pageBytes)));
+    return Buffer.from(this.#page(n).subarray(at, at + length));
+  }
+
+  /** The page of `length` bytes at `off`; a RangeError past the end or across pages (a page's buffer is reused: bytes past what was checked are not the index's). */
+  #within(off: number, length: number): number {
+    const n = Math.floor(off / this.#pageBytes);
+    if (off < 0 || length < 1 || off + length > this.length || Math.floor((off + length - 1) / this.#pageBytes) !== n) {
+      throw new RangeError(`index bytes ${off}..${off + length} are outside the index (${this.length} bytes) or cross a page`);
+    }
+    return n;
   }
 
   #page(n: number): Buffer {

@@ -63,6 +63,11 @@ export class StoredIndex {
     this.#bytes.pageFrom(file, base);
   }
 
+  /** Whether the index is read from a file now (pageFrom). */
+  get paged(): boolean {
+    return this.#bytes.paged;
+  }
+
   rawLength(i: number): number {
     return Math.min(this.entry.blockSize, this.entry.size - i * this.entry.blockSize);
   }

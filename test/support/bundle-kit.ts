@@ -13,6 +13,8 @@ export interface KitOptions {
   blockSize: number;
   /** Size of the image already in slot A (default imageSize). */
   oldSize?: number;
+  /** Bundle format (default 1). */
+  format?: 1 | 2;
 }
 
 export async function makeKit(opts: KitOptions): Promise<BundleKit & { older: string; dispose(): Promise<void> }> {
@@ -21,9 +23,9 @@ export async function makeKit(opts: KitOptions): Promise<BundleKit & { older: st
   const old = await image(join(dir, 'old.img'), opts.oldSize ?? opts.imageSize, 1);
   const fresh = await image(join(dir, 'new.img'), opts.imageSize - 3 * 1000, 2); // not block-aligned on purpose
   const bundle = join(dir, 'new.bundle');
-  await makeBundle({ image: fresh.path, out: bundle, keys, version: '2.0.0', release: 2, blockSize: opts.blockSize });
+  await makeBundle({ image: fresh.path, out: bundle, keys, version: '2.0.0', release: 2, blockSize: opts.blockSize, format: opts.format });
   const older = join(dir, 'older.bundle');
-  await makeBundle({ image: old.path, out: older, keys, version: '1.0.0', release: 1, blockSize: opts.blockSize });
+  await makeBundle({ image: old.path, out: older, keys, version: '1.0.0', release: 1, blockSize: opts.blockSize, format: opts.format });
   return {
     bundle,
     older,

@@ -3,6 +3,7 @@
 // Checkpoints come every checkpointBytes but at most every checkpointSeconds: each costs an
 // fsync of the slot and an atomic journal write, which every few MiB of a fast local install
 // took a third of its time.
+import { access } from 'node:fs/promises';
 import { blocksIn, type BlockSink, type VerifiedHead } from '../../bundle/types.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import type { SlotDevice, SlotWriter } from '../../platform/types.ts';
@@ -16,7 +17,6 @@ import { markWrittenHere } from './written-here.ts';
 import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
 import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
-import { access } from 'node:fs/promises';
 
 const fileExists = (path: string) => access(path).then(() => true, () => false);
 
@@ -31,8 +31,9 @@ export const writing: Handler = async (ctx, signal) => {
   try {
     await deliver(ctx, resume, signal, running);
   } catch (err) {
-    if (!resume || !isOutpostError(err, 'E_SOURCE_CHANGED')) throw err;
-    ctx.log.warn('bundle changed since the interrupted attempt; writing from the start', { error: err });
+    // a changed bundle, or a head.bin that cannot be read back: the slot is marked bad already
+    if (!resume || !(isOutpostError(err, 'E_SOURCE_CHANGED') || isOutpostError(err, 'E_JOURNAL_STATE'))) throw err;
+    ctx.log.warn('cannot go on from the interrupted attempt; writing from the start', { error: err });
     await ctx.save({ progress: null, bundle: null });
     await deliver(ctx, null, signal, running);
   }
