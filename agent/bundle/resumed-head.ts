@@ -3,6 +3,7 @@
 // that cannot be read is E_JOURNAL_STATE; the write handler then writes from block 0.
 import { readFile } from 'node:fs/promises';
 import { OutpostError } from '../../shared/errors.ts';
+import { releaseBuffer } from '../lib/release-buffer.ts';
 import type { ResumePoint } from './source.ts';
 import type { BundleVerifier, VerifiedHead } from './types.ts';
 
@@ -15,7 +16,6 @@ export async function resumedHead(verifier: BundleVerifier, resume: ResumePoint)
   });
   const head = verifier.verifyHeadBytes(bytes); // the parser keeps a copy of its own
   head.pageFrom(file);
-  // the read is garbage now: give it back at once, not at V8's next collection of old space
-  if (bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) bytes.buffer.transfer(0);
+  releaseBuffer(bytes); // the read is garbage now
   return head;
 }

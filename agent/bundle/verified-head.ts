@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
+import { releaseBuffer } from '../lib/release-buffer.ts';
 import type { Manifest } from '../../shared/bundle/types.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
 
@@ -48,11 +49,8 @@ export class PageableHead implements VerifiedHead {
       const at = this.#indexAt.get(p.entry.name);
       if (p.stored && at !== undefined) p.stored.pageFrom(file, at);
     }
-    // Its memory goes back now, not at V8's next full collection: by now the buffer is old, and
-    // a full install may not collect its old space for the whole image (4 MiB more at 4 GiB, at
-    // the start). Nothing else views it: the parser let go of it when the head was complete.
-    if (bytes && bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
-      bytes.buffer.transfer(0);
-    }
+    // By now the buffer is old: a full install from a file peaked at its start on it (4 MiB at
+    // 4 GiB) until V8 collected it. Nothing else views it: the parser let go of it.
+    if (bytes) releaseBuffer(bytes);
   }
 }
