@@ -6,6 +6,7 @@
 // (group-delivery.ts), so the update machine's checkpoints and resume work exactly as for a full
 // download. When the bundle is format 1, the server ignores ranges, or the plan saves too little,
 // the full download runs instead.
+import { writeFile } from 'node:fs/promises';
 import type { BundleSource, DeliverOptions, TransferReport } from '../../bundle/source.ts';
 import type { VerifiedHead, VerifiedPayload } from '../../bundle/types.ts';
 import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
@@ -17,7 +18,7 @@ import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece, type Slab } from './range-get.ts';
-import { clearScratch, LocalIndex, localLength, scratchFor } from './local-index.ts';
+import { clearScratch, LocalIndex, localLength, scratchFor, scratchHeadPath } from './local-index.ts';
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
@@ -89,7 +90,16 @@ export class DeltaBundleSource implements BundleSource {
 
   async deliver(o: DeliverOptions): Promise<VerifiedHead> {
     // what a delivery cut short left there: a full download would not write over it
-    if (o.scratchDir !== undefined) await clearScratch(o.scratchDir);
+    if (o.scratchDir === undefined) return this.#deliver(o);
+    await clearScratch(o.scratchDir);
+    try {
+      return await this.#deliver(o);
+    } finally {
+      await clearScratch(o.scratchDir);
+    }
+  }
+
+  async #deliver(o: DeliverOptions): Promise<VerifiedHead> {
     if (!o.local || o.local.length === 0) return this.#fullDeliver(o, null);
     const stats: Stats = { fetched: 0, local: 0, requests: 0 };
     let head: VerifiedHead;
@@ -106,6 +116,7 @@ export class DeltaBundleSource implements BundleSource {
     const full = o.resume ? o : { ...o, known: { head, validator } };
     const p = head.payloads[0]!;
     if (head.payloads.length !== 1 || !p.stored) return this.#fullDeliver(full, null);
+    if (!o.resume && o.scratchDir !== undefined) await this.#pageEarly(head, o.scratchDir);
     const from = o.resume?.nextBlock ?? 0;
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
     const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving: 1 - (this.#o.maxShare ?? 0.9) });
@@ -153,6 +164,24 @@ export class DeltaBundleSource implements BundleSource {
     } finally {
       await local.close();
     }
+  }
+
+  /**
+   * Pages the head's index from a copy in the scratch directory, so that the sample and the scan of
+   * the slots do not add their tables to the whole head (4 MiB at 4 GiB, where a format-2 install
+   * over HTTP peaked before the journal's copy was written). Every page read is checked against
+   * the verified bytes, so the copy needs no fsync; the sink's begin() pages from the journal's
+   * copy, and clearScratch() removes this one. A copy that cannot be written leaves the head whole.
+   */
+  async #pageEarly(head: VerifiedHead, dir: string): Promise<void> {
+    const file = scratchHeadPath(dir);
+    try {
+      await writeFile(file, head.headBytes);
+    } catch (err) {
+      this.#log.debug('cannot keep a scratch copy of the bundle head; it stays in memory', { error: err });
+      return;
+    }
+    head.pageFrom(file);
   }
 
   /**

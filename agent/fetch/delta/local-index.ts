@@ -192,9 +192,14 @@ export async function scratchFor(dir: string, files: readonly LocalFile[], block
   }
 }
 
+/** Where a delivery keeps the verified head it pages its index from before the journal has a copy. */
+export function scratchHeadPath(dir: string): string {
+  return join(dir, `${SCRATCH}-head`);
+}
+
 /** Removes the scratch files an interrupted delivery (a power cut, a kill) left in `dir`. */
 export async function clearScratch(dir: string): Promise<void> {
-  const names = TABLES.flatMap((t) => Object.values(keyFilePaths(join(dir, `${SCRATCH}-${t}`))));
+  const names = [scratchHeadPath(dir), ...TABLES.flatMap((t) => Object.values(keyFilePaths(join(dir, `${SCRATCH}-${t}`))))];
   await Promise.all(names.map((f) => rm(f, { force: true }).catch(() => {})));
 }
 

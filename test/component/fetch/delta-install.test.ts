@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdCompressSync } from 'node:zlib';
@@ -70,6 +70,8 @@ test('install URL: delta chosen, the slot holds the new image, status reports th
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await n.holds('B'), 'new');
   assert.ok(server.bytes() < SIZE * 0.15, `served ${server.bytes()} for a ${SIZE}-byte image`);
+  // the scratch tables and the scratch copy of the head are gone; the journal keeps its own copy
+  assert.deepEqual((await readdir(join(n.stateDir, 'update'))).filter((f) => f.startsWith('delta-local') || f === 'head.bin'), ['head.bin']);
   const t = (await n.journal())!.transfer!;
   assert.equal(t.mode, 'delta');
   assert.ok(t.localBytes > SIZE * 0.8 && t.fetchedBytes < SIZE * 0.15, JSON.stringify(t));

@@ -16,7 +16,7 @@ import { streamEnd, streamOffset } from '../../../agent/bundle/payload-stream.ts
 import { HttpBundleSource, type HttpSourceOptions } from '../../../agent/fetch/http-source.ts';
 import { HttpTransport } from '../../../agent/net/http-transport.ts';
 import { DeltaBundleSource } from '../../../agent/fetch/delta/delta-source.ts';
-import type { BundleVerifier } from '../../../agent/bundle/types.ts';
+import type { BundleVerifier, VerifiedHead } from '../../../agent/bundle/types.ts';
 import type { LocalSlot, ResumePoint, TransferReport } from '../../../agent/bundle/source.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import { FileSlotSink } from './test-bundle.ts';
@@ -89,6 +89,7 @@ interface Run {
   digest: string;
   reports: TransferReport[];
   sink: FileSlotSink;
+  head: VerifiedHead;
 }
 
 /** A fresh booted slot (the old image) and target slot (zeros), unless given. */
@@ -100,8 +101,9 @@ async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; tar
   if (!o.target) await writeFile(target, Buffer.alloc(SIZE));
   const sink = o.sink ?? new FileSlotSink(target, o.resume ?? null);
   const reports: TransferReport[] = [];
+  let head: VerifiedHead;
   try {
-    await src.deliver({
+    head = await src.deliver({
       sink, resume: o.resume ?? null, signal: o.signal ?? AbortSignal.timeout(60_000), verifier,
       onValidator: (v) => (sink.validator = v),
       local: o.local === false ? [] : [slot(booted), slot(target)],
@@ -115,7 +117,7 @@ async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; tar
   } finally {
     await sink.close();
   }
-  return { digest: await sink.digest(SIZE), reports, sink };
+  return { digest: await sink.digest(SIZE), reports, sink, head };
 }
 
 for (const scratch of [true, false]) test(`delta: byte-identical to the new image, a fraction of the bytes, few requests (tables ${scratch ? 'on disk' : 'in memory'})`, async () => {
@@ -129,8 +131,10 @@ for (const scratch of [true, false]) test(`delta: byte-identical to the new imag
     scratch,
     onTransfer: () => void (seen = readdirSync(join(dir, 'scratch')).sort()), // the plan is made: the tables are in place
   });
-  assert.deepEqual(seen, scratch ? ['delta-local-blocks.keys', 'delta-local-blocks.pos', 'delta-local-groups.keys', 'delta-local-groups.pos'] : []);
+  // and the head the index pages from until the journal has its copy (the sink here keeps none)
+  assert.deepEqual(seen, scratch ? ['delta-local-blocks.keys', 'delta-local-blocks.pos', 'delta-local-groups.keys', 'delta-local-groups.pos', 'delta-local-head'] : []);
   assert.deepEqual(readdirSync(join(dir, 'scratch')), [], 'removed when the delivery ends');
+  assert.equal(d.head.payloads[0]!.stored!.paged, scratch, 'the index pages from the scratch copy before the slots are sampled');
   const deltaBytes = server.bytes();
   assert.equal(d.digest, newSha);
   const last = d.reports[d.reports.length - 1]!;
