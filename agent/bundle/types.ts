@@ -20,6 +20,15 @@ export interface VerifiedHead {
   readonly payloads: readonly VerifiedPayload[];
   /** Key ids whose signatures were valid. */
   readonly signers: readonly string[];
+  /** sha256 (lowercase hex) of the manifest entry's bytes: what an offer pins (identity.ts). */
+  readonly manifestSha256: string;
+  /**
+   * headBytes a chunk at a time, for writing them out: once paged, read from the file and checked
+   * against the head's digest at the end (E_BUNDLE_INDEX_PAGE), so a caller that writes them must
+   * not use what it wrote until the iteration ended without error. A chunk is valid until the next
+   * one is asked for.
+   */
+  headChunks(): AsyncIterable<Buffer>;
   /**
    * `file` holds headBytes now (written or read by the caller): when every payload is format 2,
    * the head's memory is let go. Its indexes read pages from the file, each checked against a

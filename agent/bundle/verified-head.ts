@@ -3,16 +3,22 @@
 // install. From then on the indexes read pages from the file (index-pages.ts), and headBytes
 // reads the file back, checked against the head's digest, the few times it is asked for.
 import { readFileSync } from 'node:fs';
-import { hash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { createHash, hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { releaseBuffer } from '../lib/release-buffer.ts';
+import { manifestBytesOf, manifestSha256 } from '../../shared/bundle/identity.ts';
 import type { Manifest } from '../../shared/bundle/types.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
+
+/** Read size of headChunks(). */
+const HEAD_CHUNK_BYTES = 64 * 1024;
 
 export class PageableHead implements VerifiedHead {
   readonly manifest: Manifest;
   readonly payloads: readonly VerifiedPayload[];
   readonly signers: readonly string[];
+  readonly manifestSha256: string;
   /** Offset of each format-2 payload's index in the head bytes. */
   readonly #indexAt: ReadonlyMap<string, number>;
   #bytes: Buffer | null;
@@ -25,6 +31,7 @@ export class PageableHead implements VerifiedHead {
     this.payloads = payloads;
     this.signers = signers;
     this.#indexAt = indexAt;
+    this.manifestSha256 = manifestSha256(manifestBytesOf(headBytes));
   }
 
   get headBytes(): Buffer {
@@ -37,6 +44,36 @@ export class PageableHead implements VerifiedHead {
     }
     if (hash('sha256', bytes) !== this.#digest) throw new OutpostError('E_BUNDLE_INDEX_PAGE', `the bundle head in ${this.#file} is not what was verified`);
     return bytes;
+  }
+
+  async *headChunks(): AsyncIterable<Buffer> {
+    if (this.#bytes) {
+      yield this.#bytes;
+      return;
+    }
+    // a chunk at a time: headBytes would take the whole head (4 MiB at 4 GiB) back into memory
+    const file = this.#file!;
+    const fail = (why: string, cause?: unknown) => new OutpostError('E_BUNDLE_INDEX_PAGE', `the bundle head in ${file} ${why}`, { cause });
+    const fh = await open(file, 'r').catch((err: unknown) => {
+      throw fail(`cannot be read back: ${(err as Error).message}`, err);
+    });
+    try {
+      const buf = Buffer.allocUnsafe(HEAD_CHUNK_BYTES);
+      const digest = createHash('sha256');
+      for (let at = 0; ; ) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, at).catch((err: unknown) => {
+          throw fail(`cannot be read back: ${(err as Error).message}`, err);
+        });
+        if (bytesRead === 0) break;
+        at += bytesRead;
+        const chunk = buf.subarray(0, bytesRead);
+        digest.update(chunk);
+        yield chunk;
+      }
+      if (digest.digest('hex') !== this.#digest) throw fail('is not what was verified');
+    } finally {
+      await fh.close();
+    }
   }
 
   pageFrom(file: string): void {

@@ -3,7 +3,7 @@
 import { open, rename, unlink, readFile, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { OutpostError } from '../../shared/errors.ts';
+import { isOutpostError, OutpostError } from '../../shared/errors.ts';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -14,7 +14,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/** data may come a chunk at a time; an OutpostError the chunks throw (bytes found bad) is passed on as it is, and nothing is renamed. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array | AsyncIterable<Uint8Array>, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -25,6 +26,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
+    if (isOutpostError(err)) throw err;
     throw new OutpostError('E_STATE_WRITE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
   await fh.close();

@@ -95,7 +95,7 @@ export class JournalStore {
     return join(this.dir, HEAD_FILE);
   }
 
-  writeHead(bytes: Uint8Array): Promise<void> {
+  writeHead(bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
     return writeFileAtomic(this.headPath, bytes);
   }
 }

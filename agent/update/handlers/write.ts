@@ -14,7 +14,6 @@ import { isOutpostError, OutpostError } from '../../../shared/errors.ts';
 import { JournalStore, type TransferRecord } from '../journal.ts';
 import { checkTargetNotRunning, markTargetBad } from './install.ts';
 import { markWrittenHere } from './written-here.ts';
-import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
 import { retryStateWrite, STATE_WRITE_RETRY_MS } from '../state-writes.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
 
@@ -131,7 +130,7 @@ class SlotSink implements BlockSink {
       // with `bundle` set therefore implies the target is marked bad (abandoning relies on it).
       await markTargetBad(this.ctx);
       const store = new JournalStore(this.ctx.deps.dir);
-      await retryStateWrite('the bundle head', () => store.writeHead(head.headBytes), { log: this.ctx.log, signal: this.signal, delays: this.ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
+      await retryStateWrite('the bundle head', () => store.writeHead(head.headChunks()), { log: this.ctx.log, signal: this.signal, delays: this.ctx.deps.stateWriteRetryMs ?? STATE_WRITE_RETRY_MS });
       head.pageFrom(store.headPath); // the index is on disk now: it need not stay in memory for the install
       const { name, size, sha256, blockSize, blocks } = payload;
       const bundle = { version: head.manifest.version, release: head.manifest.release, payload: { name, size, sha256, blockSize, blocks } };
@@ -188,7 +187,7 @@ class SlotSink implements BlockSink {
 /** E_OFFER_MISMATCH unless the verified head is the pinned bundle (manifest bytes, version, release). */
 export function checkPin(pin: { manifestSha256: string; version?: string; release?: string } | null, head: VerifiedHead): void {
   if (!pin) return;
-  const got = manifestSha256(manifestBytesOf(head.headBytes));
+  const got = head.manifestSha256;
   const m = head.manifest;
   const why = got !== pin.manifestSha256 ? `its manifest sha256 is ${got}, the offer named ${pin.manifestSha256}`
     : pin.version !== undefined && pin.version !== m.version ? `it is version ${m.version}, the offer named ${pin.version}`

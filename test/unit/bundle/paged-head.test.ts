@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -17,7 +17,8 @@ import { readFileChunks } from '../../../agent/bundle/file-chunks.ts';
 import { resumedHead } from '../../../agent/bundle/resumed-head.ts';
 import type { BlockSink, VerifiedHead } from '../../../agent/bundle/types.ts';
 import { IndexPages } from '../../../shared/bundle/index-pages.ts';
-import { manifestBytesOf } from '../../../shared/bundle/identity.ts';
+import { manifestBytesOf, manifestSha256 } from '../../../shared/bundle/identity.ts';
+import { writeFileAtomic } from '../../../agent/lib/atomic-file.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 import { isOutpostError } from '../../../shared/errors.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
@@ -144,13 +145,23 @@ test('a head paged from its file during an install: the same index, its memory l
 
   const fresh = await v.readHead(readFileChunks(bundle));
   const e = indexEntry(fresh);
-  await writeFile(headFile, fresh.headBytes);
+  const bytes = Buffer.from(fresh.headBytes); // a copy: paging gives the head's own memory back
+  assert.equal(fresh.manifestSha256, manifestSha256(manifestBytesOf(bytes)));
+  await writeFile(headFile, bytes);
   fresh.pageFrom(headFile);
+  // written out a chunk at a time (the journal's copy), read from the file and checked
+  const copy = join(dir, 'copy', 'head.bin');
+  await writeFileAtomic(copy, fresh.headChunks());
+  assert.ok((await readFile(copy)).equals(bytes));
+  assert.ok(bytes.length > 64 * 1024, 'more than one chunk');
   const changed = Buffer.from(await readFile(headFile));
   changed[e.dataOffset + e.size - 1]! ^= 1; // the last block's stored size, in the index's last page
   await writeFile(headFile, changed);
   assert.throws(() => fresh.payloads[0]!.stored!.storedLength(s.entry.blocks - 1), pageError);
   assert.throws(() => fresh.headBytes, pageError);
+  // a copy from a changed file is refused as it ends: nothing is renamed into place, no temp file is left
+  await assert.rejects(writeFileAtomic(join(dir, 'copy', 'bad.bin'), fresh.headChunks()), pageError);
+  assert.deepEqual(await readdir(join(dir, 'copy')), ['head.bin']);
 });
 
 test('a resume goes on from the head file alone; a head file changed before it is refused', async () => {
