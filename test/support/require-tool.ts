@@ -49,6 +49,7 @@ export const SUITES: Record<string, Need[]> = {
   'test/integration/hub/auth.test.ts': [['ss', 'iproute2']],
   'test/integration/hub/run-daemon.test.ts': [['python3', 'python3']],
   'test/realdev/loop-install.test.ts': [['sfdisk', 'fdisk'], ['partx', 'util-linux'], ['losetup', 'mount']],
+  'test/realdev/direct-write.test.ts': [['losetup', 'mount'], ['blockdev', 'util-linux']],
   'test/realdev/inventory-facts.test.ts': [['unshare', 'util-linux'], ['chroot', 'coreutils'], ['mount', 'mount']],
   'test/unit/platform/slots/slot-device.test.ts': [['unshare', 'util-linux'], ['mount', 'mount']],
   'test/binary/x64.test.ts': [...BUILD_X64, GRUB_EDITENV],

@@ -4,6 +4,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { SlotDevice, SlotName, SlotWriter } from '../types.ts';
 import { OutpostError } from '../../../shared/errors.ts';
+import { directWriter, openDirect } from './direct-writer.ts';
 
 export interface SlotDeviceOptions {
   name: SlotName;
@@ -36,6 +37,10 @@ export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
       const cap = await size();
       if (offset < 0 || offset > cap) throw capacityError(opts.path, offset, cap);
       const fh = await openOrThrow(opts.path, 'r+');
+      // a block device takes writes past the page cache (direct-writer.ts); a file slot (tests,
+      // the demo, tmpfs) keeps the page cache
+      const direct = (await fh.stat().catch(() => null))?.isBlockDevice() ? await openDirect(opts.path) : null;
+      if (direct) return directWriter(direct, fh, opts.path, cap, (end) => capacityError(opts.path, end, cap));
       return writerFor(fh, opts.path, cap);
     },
     async digest(length, signal) {
