@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
 import type { SlotWriter } from '../types.ts';
+import { finishWrites } from './finish-writes.ts';
 
 /** Bytes per O_DIRECT write (each of the two buffers). */
 const DIRECT_BYTES = 512 << 10;
@@ -116,18 +117,12 @@ export function directWriter(direct: FileHandle, buffered: FileHandle, path: str
     },
     async finish() {
       if (closed) return;
-      try {
+      closed = true;
+      await finishWrites(path, async () => {
         await submit();
         await settle();
         if (writeError) throw writeError;
-        await buffered.sync(); // data durable before anyone records it as written
-      } catch (err) {
-        if (err instanceof OutpostError) throw err;
-        throw new OutpostError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        closed = true;
-        await closeBoth();
-      }
+      }, buffered, closeBoth);
     },
     async close() {
       if (closed) return;

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { SlotDevice, SlotName, SlotWriter } from '../types.ts';
 import { OutpostError } from '../../../shared/errors.ts';
 import { directWriter, openDirect } from './direct-writer.ts';
+import { finishWrites } from './finish-writes.ts';
 
 export interface SlotDeviceOptions {
   name: SlotName;
@@ -126,19 +127,15 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
     },
     async finish() {
       if (closed) return;
-      try {
+      closed = true;
+      await finishWrites(path, async () => {
         await drain();
         await flushing;
         if (flushError) throw flushError;
-        await fh.sync(); // data durable before anyone records it as written
-      } catch (err) {
-        if (err instanceof OutpostError) throw err;
-        throw new OutpostError('E_SLOT_WRITE', `cannot fsync ${path}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        closed = true;
+      }, fh, async () => {
         await flushing; // not closed under a flush still running on the pool
         await fh.close();
-      }
+      });
     },
     async close() {
       if (closed) return;
