@@ -9,11 +9,11 @@ const LOG = 'inside.nmea';
 
 test('fixes inside the site: no movement, best source by accuracy, satellite counts', { timeout: 240_000 }, async () => {
   const port = await freePort();
-  const fake = startGpsfake(LOG, port);
+  const fake = await startGpsfake(LOG, port);
   // Survey accuracy 50 m: the GNSS fix (gpsd eph 17.1 m for HDOP 0.9) is the better source.
   const loc = await locationUnderTest(port, { survey: { accuracyM: 50 }, log: LOG });
   try {
-    await waitFor('a GNSS fix', () => loc.service.current().source === 'gnss' && loc.service.current().gnss?.satellitesUsed !== null);
+    await waitFor('a GNSS fix', () => loc.service.current().source === 'gnss' && loc.service.current().gnss?.satellitesUsed !== null, undefined, fake.stderr);
     const cur = loc.service.current();
     assert.equal(cur.zone, 'inside');
     assert.equal(cur.accuracyM, 17.1);
@@ -37,10 +37,10 @@ test('fixes inside the site: no movement, best source by accuracy, satellite cou
 
 test('a well-surveyed site beats GNSS as the best source, and survives gpsd going away', { timeout: 240_000 }, async () => {
   const port = await freePort();
-  const fake = startGpsfake(LOG, port);
+  const fake = await startGpsfake(LOG, port);
   const loc = await locationUnderTest(port, { survey: { accuracyM: 2 } });
   try {
-    await waitFor('a GNSS fix', () => loc.service.current().gnss?.lastFixAt != null);
+    await waitFor('a GNSS fix', () => loc.service.current().gnss?.lastFixAt != null, undefined, fake.stderr);
     const cur = loc.service.current();
     assert.equal(cur.source, 'survey');
     assert.equal(cur.accuracyM, 2);

@@ -1,12 +1,12 @@
 // gpsd goes away mid-run and comes back on the same port: the client reconnects by itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, restartGpsfake, startGpsfake, waitFor } from './gpsfake.ts';
+import { freePort, startGpsfake, waitFor } from './gpsfake.ts';
 import { locationUnderTest } from './setup.ts';
 
 test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async () => {
   const port = await freePort();
-  let fake = startGpsfake('inside.nmea', port);
+  let fake = await startGpsfake('inside.nmea', port);
   const loc = await locationUnderTest(port);
   let fixes = 0;
   loc.gpsd.onMessage((m) => {
@@ -20,7 +20,7 @@ test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async ()
     await waitFor('disconnect noticed', () => !loc.gpsd.status.connected);
     const before = fixes;
 
-    fake = await restartGpsfake('inside.nmea', port);
+    fake = await startGpsfake('inside.nmea', port);
     await waitFor('reconnected', () => loc.gpsd.status.connected && loc.gpsd.status.connects >= 2);
     await waitFor('fixes after the restart', () => fixes >= before + 3);
     assert.equal(loc.service.current().source, 'survey');

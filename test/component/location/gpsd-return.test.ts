@@ -7,7 +7,7 @@ import { locationUnderTest } from './setup.ts';
 test('out and back: one "moved" then one "returned"', { timeout: 240_000 }, async () => {
   const LOG = 'walk-out-and-back.nmea';
   const port = await freePort();
-  const fake = startGpsfake(LOG, port);
+  const fake = await startGpsfake(LOG, port);
   const loc = await locationUnderTest(port, { log: LOG });
   try {
     const events = await loc.replayed();

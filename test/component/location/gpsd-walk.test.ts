@@ -11,7 +11,7 @@ import { MOVEMENT_FILE } from '../../../agent/location/movement-store.ts';
 test('walking out of the radius gives exactly one "moved", and a restart outside none', { timeout: 240_000 }, async () => {
   const LOG = 'walk-out.nmea';
   const port = await freePort();
-  const fake = startGpsfake(LOG, port);
+  const fake = await startGpsfake(LOG, port);
   const loc = await locationUnderTest(port, { log: LOG });
   try {
     const events = await loc.replayed(); // 16 more fixes far away after the walk
@@ -37,7 +37,7 @@ test('walking out of the radius gives exactly one "moved", and a restart outside
 
   // A restart far away: the stored zone says "outside", so there is nothing new to say.
   const port2 = await freePort();
-  const fake2 = startGpsfake('away.nmea', port2);
+  const fake2 = await startGpsfake('away.nmea', port2);
   const again = await locationUnderTest(port2, { stateDir: loc.stateDir, log: 'away.nmea' });
   try {
     const events = await again.replayed();

@@ -1,6 +1,6 @@
 // Test helper: a real gpsd fed by gpsfake from an NMEA log, on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { START, scenarios } from '../../../scripts/make-nmea.ts';
 
@@ -32,12 +32,8 @@ export function lastEpochMs(log: string): number {
   return START + (epochs.length - 1) * 1000;
 }
 
-/**
- * Replays `log` (a file name under test/fixtures/nmea) at 0.1 s per sentence, in a loop.
- * (gpsfake's single-shot mode waits 60 s for gpsd after the log ends, so tests watch for the
- * last epoch instead, see lastEpochMs.)
- */
-export function startGpsfake(log: string, port: number): Gpsfake {
+/** gpsfake replaying `log` at 0.1 s per sentence, in a loop: spawned once (see startGpsfake). */
+function spawnGpsfake(log: string, port: number): Gpsfake {
   const args = ['-P', String(port), '-c', '0.1', '-n', '-q', join(NMEA_DIR, log)];
   const proc = spawn('gpsfake', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -70,29 +66,54 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** True when something accepts a connection on the loopback `port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 /**
- * Starts gpsfake again on the same port once the old gpsd has let go of it, and starts it again
- * if it dies at once (its gpsd could not bind): on a loaded box both happen.
+ * Replays `log` (a file name under test/fixtures/nmea) at 0.1 s per sentence, in a loop, through
+ * gpsfake's gpsd on `port`. (gpsfake's single-shot mode waits 60 s for gpsd after the log ends,
+ * so tests watch for the last epoch instead, see lastEpochMs.) Resolves once that gpsd listens.
+ * It waits for the port to be free first (an earlier gpsd may outlive its gpsfake for a moment),
+ * and starts gpsfake again if it dies before listening (its gpsd could not bind): on a loaded
+ * box both happen.
  */
-export async function restartGpsfake(log: string, port: number): Promise<Gpsfake> {
+export async function startGpsfake(log: string, port: number): Promise<Gpsfake> {
   for (let attempt = 0; ; attempt++) {
-    const deadline = Date.now() + 30_000;
+    const free = Date.now() + 30_000;
     while (!(await portFree(port))) {
-      if (Date.now() > deadline) throw new Error(`port ${port} still busy after gpsfake stopped`);
+      if (Date.now() > free) throw new Error(`port ${port} still busy after gpsfake stopped`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const fake = startGpsfake(log, port);
-    const died = await Promise.race([fake.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]);
-    if (!died) return fake;
+    const fake = spawnGpsfake(log, port);
+    let dead = false;
+    void fake.exited.then(() => (dead = true));
+    const deadline = Date.now() + 60_000;
+    while (!dead && !(await listening(port))) {
+      if (Date.now() > deadline) {
+        await fake.stop();
+        throw new Error(`gpsfake's gpsd never listened on port ${port}: ${fake.stderr()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!dead) return fake;
     if (attempt >= 4) throw new Error(`gpsfake keeps exiting on port ${port}: ${fake.stderr()}`);
   }
 }
 
-/** Resolves when `check` holds, polling; rejects after a generous deadline (loaded CI boxes). */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+/** Resolves when `check` holds, polling; rejects after a generous deadline (loaded CI boxes), saying `detail()` (gpsfake's stderr, say). */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000, detail?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail ? `: ${detail()}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
