@@ -32,11 +32,34 @@ export async function openDirect(path: string): Promise<FileHandle | null> {
 
 /**
  * Aligned buffers: a WebAssembly memory starts on a page of its own, the one allocation whose
- * alignment JavaScript can count on (a Buffer's memory comes from malloc, 16-byte aligned).
+ * alignment JavaScript can count on (a Buffer's memory comes from malloc, 16-byte aligned). One
+ * set is kept for the next writer (a writer is opened again after every checkpoint).
  */
-function alignedBuffers(count: number, bytes: number): Buffer[] {
-  const mem = new Wasm.Memory({ initial: (count * bytes) / WASM_PAGE, maximum: (count * bytes) / WASM_PAGE });
-  return Array.from({ length: count }, (_, k) => Buffer.from(mem.buffer, k * bytes, bytes));
+let spare: Buffer[] | null = null;
+function takeBuffers(): Buffer[] {
+  const got = spare;
+  spare = null;
+  if (got) return got;
+  const pages = (2 * DIRECT_BYTES) / WASM_PAGE;
+  const mem = new Wasm.Memory({ initial: pages, maximum: pages });
+  return [0, 1].map((k) => Buffer.from(mem.buffer, k * DIRECT_BYTES, DIRECT_BYTES));
+}
+
+/**
+ * A direct writer for the block device `path` (`buffered`: a descriptor of it through the page
+ * cache, which the writer then owns), or null where O_DIRECT or aligned memory cannot be had
+ * (a filesystem or kernel that refuses O_DIRECT; no WebAssembly, an address-space limit): the
+ * caller writes through the page cache instead.
+ */
+export async function openDirectWriter(path: string, buffered: FileHandle, cap: number, capacityError: (end: number) => OutpostError): Promise<SlotWriter | null> {
+  const direct = await openDirect(path);
+  if (!direct) return null;
+  try {
+    return directWriter(direct, buffered, path, cap, capacityError);
+  } catch {
+    await direct.close();
+    return null;
+  }
 }
 
 /**
@@ -44,14 +67,15 @@ function alignedBuffers(count: number, bytes: number): Buffer[] {
  * which it owns and closes. `capacityError` refuses a write past `cap`.
  */
 export function directWriter(direct: FileHandle, buffered: FileHandle, path: string, cap: number, capacityError: (end: number) => OutpostError): SlotWriter {
-  const bufs = alignedBuffers(2, DIRECT_BYTES);
+  const bufs = takeBuffers();
   const inFlight: Array<Promise<void> | null> = [null, null];
   let cur = 0;
   let fill = 0;
   let at = 0;
   let useDirect = true;
   let closed = false;
-  /** A failed write: nothing after it is accepted (what follows would not be where it belongs). */
+  let finishing: Promise<void> | null = null;
+  /** A failed write: nothing after it is written or accepted (what follows would not be where it belongs). */
   let writeError: OutpostError | null = null;
 
   const writeAll = async (fh: FileHandle, data: Buffer, offset: number) => {
@@ -62,6 +86,7 @@ export function directWriter(direct: FileHandle, buffered: FileHandle, path: str
     }
   };
   const writeChunk = async (data: Buffer, offset: number) => {
+    if (writeError) return;
     let done = 0;
     try {
       const aligned = offset % DIRECT_ALIGN === 0 ? data.length - (data.length % DIRECT_ALIGN) : 0;
@@ -95,17 +120,18 @@ export function directWriter(direct: FileHandle, buffered: FileHandle, path: str
     inFlight.fill(null);
   };
   const closeBoth = async () => {
-    await settle(); // not closed under a write still running on the pool
+    await settle(); // not closed under a write still running on the pool, nor its buffer given away
+    spare = bufs;
     await Promise.all([direct.close(), buffered.close()]);
   };
 
   return {
     async write(offset, data) {
       if (closed) throw new OutpostError('E_SLOT_WRITE', `${path}: writer is closed`);
-      if (writeError) throw writeError;
       if (offset < 0 || offset + data.length > cap) throw capacityError(offset + data.length);
       if (fill > 0 && offset !== at + fill) await submit();
       for (let done = 0; done < data.length; ) {
+        if (writeError) throw writeError;
         if (fill === 0) at = offset + done;
         const n = Math.min(DIRECT_BYTES - fill, data.length - done);
         bufs[cur]!.set(data.subarray(done, done + n), fill); // copied: the caller reuses `data` once this returns
@@ -115,16 +141,20 @@ export function directWriter(direct: FileHandle, buffered: FileHandle, path: str
       }
       if (writeError) throw writeError;
     },
-    async finish() {
-      if (closed) return;
-      closed = true;
-      await finishWrites(path, async () => {
-        await submit();
-        await settle();
-        if (writeError) throw writeError;
-      }, buffered, closeBoth);
+    finish() {
+      // once: a second call answers as the first did (a failed finish never turns into success)
+      finishing ??= (async () => {
+        closed = true;
+        await finishWrites(path, async () => {
+          await submit();
+          await settle();
+          if (writeError) throw writeError;
+        }, buffered, closeBoth);
+      })();
+      return finishing;
     },
     async close() {
+      if (finishing) return void (await finishing.catch(() => {}));
       if (closed) return;
       closed = true;
       await closeBoth();

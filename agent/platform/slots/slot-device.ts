@@ -4,7 +4,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { SlotDevice, SlotName, SlotWriter } from '../types.ts';
 import { OutpostError } from '../../../shared/errors.ts';
-import { directWriter, openDirect } from './direct-writer.ts';
+import { openDirectWriter } from './direct-writer.ts';
 import { finishWrites } from './finish-writes.ts';
 
 export interface SlotDeviceOptions {
@@ -40,9 +40,9 @@ export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
       const fh = await openOrThrow(opts.path, 'r+');
       // a block device takes writes past the page cache (direct-writer.ts); a file slot (tests,
       // the demo, tmpfs) keeps the page cache
-      const direct = (await fh.stat().catch(() => null))?.isBlockDevice() ? await openDirect(opts.path) : null;
-      if (direct) return directWriter(direct, fh, opts.path, cap, (end) => capacityError(opts.path, end, cap));
-      return writerFor(fh, opts.path, cap);
+      const block = (await fh.stat().catch(() => null))?.isBlockDevice() ?? false;
+      const direct = block ? await openDirectWriter(opts.path, fh, cap, (end) => capacityError(opts.path, end, cap)) : null;
+      return direct ?? writerFor(fh, opts.path, cap);
     },
     async digest(length, signal) {
       const cap = await size();
@@ -73,6 +73,7 @@ export function openSlotDevice(opts: SlotDeviceOptions): SlotDevice {
 
 function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
   let closed = false;
+  let finishing: Promise<void> | null = null;
   let unsynced = 0;
   let flushing: Promise<void> | null = null;
   let flushError: unknown = null;
@@ -125,19 +126,23 @@ function writerFor(fh: FileHandle, path: string, cap: number): SlotWriter {
       gather.set(data, gathered); // copied: the caller reuses `data` once this returns
       gathered += data.length;
     },
-    async finish() {
-      if (closed) return;
-      closed = true;
-      await finishWrites(path, async () => {
-        await drain();
-        await flushing;
-        if (flushError) throw flushError;
-      }, fh, async () => {
-        await flushing; // not closed under a flush still running on the pool
-        await fh.close();
-      });
+    finish() {
+      // once: a second call answers as the first did (a failed finish never turns into success)
+      finishing ??= (async () => {
+        closed = true;
+        await finishWrites(path, async () => {
+          await drain();
+          await flushing;
+          if (flushError) throw flushError;
+        }, fh, async () => {
+          await flushing; // not closed under a flush still running on the pool
+          await fh.close();
+        });
+      })();
+      return finishing;
     },
     async close() {
+      if (finishing) return void (await finishing.catch(() => {}));
       if (closed) return;
       closed = true;
       await flushing; // not closed under a flush still running on the pool
