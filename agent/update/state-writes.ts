@@ -14,6 +14,8 @@ const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
 /** The errno (ENOSPC, EDQUOT, EIO) behind a failed state write, looking through causes; null: another failure. */
 export function stateWriteErrno(err: unknown): string | null {
   for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    // a bundle's failure that names its errno (a head that cannot be read back) is not the state disk's
+    if (e instanceof OutpostError && e.code.startsWith('E_BUNDLE_')) return null;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TRANSIENT.has(code)) return code;
   }

@@ -32,6 +32,12 @@ test('other failures are not retried', async () => {
   await assert.rejects(retryStateWrite('x', async () => { calls++; throw errno('EROFS'); }, { log, delays: [1, 1] }), { code: 'EROFS' });
   assert.equal(calls, 1);
   assert.equal(stateWriteErrno(new OutpostError('E_STATE_WRITE', 'read-only', { cause: errno('EROFS') })), null);
+  // a bundle head that cannot be read back (EIO) is not the state disk failing: passed on at once
+  calls = 0;
+  const unreadable = new OutpostError('E_BUNDLE_INDEX_PAGE', 'the bundle head cannot be read back', { cause: errno('EIO') });
+  await assert.rejects(retryStateWrite('x', async () => { calls++; throw unreadable; }, { log, delays: [1, 1] }), (e) => e === unreadable);
+  assert.equal(calls, 1);
+  assert.equal(stateWriteErrno(new OutpostError('E_LOCK', 'cannot create lock', { cause: errno('ENOSPC') })), 'ENOSPC');
 });
 
 test('an abort ends the pauses at once with the coded error', async () => {
