@@ -50,8 +50,9 @@ export interface DeliverOptions {
   readonly local?: readonly LocalSlot[];
   /**
    * A directory on the node's disk for a delta's lookup tables of the local slots (16 bytes a
-   * block, removed when the delivery ends; one delivery at a time). Not given, or too full: they are
-   * kept in memory (8 bytes a block). Not tmpfs: that is memory.
+   * block, removed when the delivery ends; one delivery at a time) and a copy of the verified head
+   * its index pages from until the sink's begin() points it elsewhere. Not given, or too full: they
+   * are kept in memory (8 bytes a block). Not tmpfs: that is memory.
    */
   readonly scratchDir?: string;
   /** Told the transfer plan once it is made, and its progress. */
@@ -85,7 +86,9 @@ export interface BundleSource {
   readonly pin?: BundlePin;
   /**
    * Delivers verified head and blocks. If the resume point's validator no longer matches the
-   * source (the bundle changed), throws E_SOURCE_CHANGED so the caller restarts cleanly.
+   * source (the bundle changed), throws E_SOURCE_CHANGED so the caller restarts cleanly. The head
+   * returned may page its index from a scratch file that is gone once this returns (scratchDir):
+   * only a sink that pointed it at a copy of its own in begin() (pageFrom) may read it afterwards.
    */
   deliver(options: DeliverOptions): Promise<VerifiedHead>;
 }

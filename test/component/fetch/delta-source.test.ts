@@ -81,8 +81,8 @@ function source(name = 'new.bundle', extra: object = {}): DeltaBundleSource {
   return new DeltaBundleSource(url, new HttpBundleSource(url, o), o);
 }
 
-function slot(path: string): LocalSlot {
-  return { path, size: async () => SIZE };
+function slot(path: string, onSize?: () => void): LocalSlot {
+  return { path, size: async () => (onSize?.(), SIZE) };
 }
 
 interface Run {
@@ -93,7 +93,7 @@ interface Run {
 }
 
 /** A fresh booted slot (the old image) and target slot (zeros), unless given. */
-async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; target?: string; local?: boolean; onTransfer?: (t: TransferReport) => void; sink?: FileSlotSink; signal?: AbortSignal; scratch?: boolean } = {}): Promise<Run> {
+async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; target?: string; local?: boolean; onTransfer?: (t: TransferReport) => void; sink?: FileSlotSink; signal?: AbortSignal; scratch?: boolean; verifier?: BundleVerifier; onSlotSize?: () => void } = {}): Promise<Run> {
   const booted = join(dir, `booted-${n}`);
   const target = o.target ?? join(dir, `target-${n}`);
   n++;
@@ -104,9 +104,9 @@ async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; tar
   let head: VerifiedHead;
   try {
     head = await src.deliver({
-      sink, resume: o.resume ?? null, signal: o.signal ?? AbortSignal.timeout(60_000), verifier,
+      sink, resume: o.resume ?? null, signal: o.signal ?? AbortSignal.timeout(60_000), verifier: o.verifier ?? verifier,
       onValidator: (v) => (sink.validator = v),
-      local: o.local === false ? [] : [slot(booted), slot(target)],
+      local: o.local === false ? [] : [slot(booted, o.onSlotSize), slot(target, o.onSlotSize)],
       // the local slots' tables on disk (the agent's state directory), or in memory
       ...(o.scratch === false ? {} : { scratchDir: join(dir, 'scratch') }),
       onTransfer: (t) => {
@@ -127,14 +127,21 @@ for (const scratch of [true, false]) test(`delta: byte-identical to the new imag
   assert.equal(full.digest, newSha);
   server.reset();
   let seen: string[] = [];
+  // the head as verified, and whether its index was paged when the local slots were first looked
+  // at (their sizes are asked for just before the sample and the scan)
+  let verified: VerifiedHead | null = null;
+  let pagedAtLook: boolean | null = null;
   const d = await run(source('new.bundle', { windowBytes: 8 << 20 }), {
+    verifier: { ...verifier, readHead: async (...a) => (verified = await verifier.readHead(...a)) },
+    onSlotSize: () => void (pagedAtLook ??= verified!.payloads[0]!.stored!.paged),
     scratch,
     onTransfer: () => void (seen = readdirSync(join(dir, 'scratch')).sort()), // the plan is made: the tables are in place
   });
   // and the head the index pages from until the journal has its copy (the sink here keeps none)
   assert.deepEqual(seen, scratch ? ['delta-local-blocks.keys', 'delta-local-blocks.pos', 'delta-local-groups.keys', 'delta-local-groups.pos', 'delta-local-head'] : []);
   assert.deepEqual(readdirSync(join(dir, 'scratch')), [], 'removed when the delivery ends');
-  assert.equal(d.head.payloads[0]!.stored!.paged, scratch, 'the index pages from the scratch copy before the slots are sampled');
+  assert.equal(pagedAtLook, scratch, 'the index pages from the scratch copy before the slots are sampled');
+  assert.ok(Object.is(d.head, verified));
   const deltaBytes = server.bytes();
   assert.equal(d.digest, newSha);
   const last = d.reports[d.reports.length - 1]!;
