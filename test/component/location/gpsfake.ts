@@ -69,12 +69,14 @@ function portFree(port: number): Promise<boolean> {
 /** True when something accepts a connection on the loopback `port`. */
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1');
-    c.once('connect', () => {
+    const c = connect({ port, host: '127.0.0.1', timeout: 2_000 });
+    const done = (ok: boolean) => {
       c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
+      resolve(ok);
+    };
+    c.once('connect', () => done(true));
+    c.once('timeout', () => done(false));
+    c.once('error', () => done(false));
   });
 }
 
@@ -87,25 +89,29 @@ function listening(port: number): Promise<boolean> {
  * box both happen.
  */
 export async function startGpsfake(log: string, port: number): Promise<Gpsfake> {
+  // one deadline for every attempt, well inside the tests' own timeouts: this error says why
+  const deadline = Date.now() + 120_000;
+  const late = (why: string) => Date.now() > deadline && new Error(`gpsfake on port ${port}: ${why}`);
   for (let attempt = 0; ; attempt++) {
-    const free = Date.now() + 30_000;
     while (!(await portFree(port))) {
-      if (Date.now() > free) throw new Error(`port ${port} still busy after gpsfake stopped`);
+      const err = late('the port is still busy');
+      if (err) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
     const fake = spawnGpsfake(log, port);
     let dead = false;
     void fake.exited.then(() => (dead = true));
-    const deadline = Date.now() + 60_000;
     while (!dead && !(await listening(port))) {
-      if (Date.now() > deadline) {
+      const err = late(`its gpsd never listened: ${fake.stderr()}`);
+      if (err) {
         await fake.stop();
-        throw new Error(`gpsfake's gpsd never listened on port ${port}: ${fake.stderr()}`);
+        throw err;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     if (!dead) return fake;
-    if (attempt >= 4) throw new Error(`gpsfake keeps exiting on port ${port}: ${fake.stderr()}`);
+    const err = attempt >= 4 ? new Error(`gpsfake keeps exiting on port ${port}: ${fake.stderr()}`) : late(`it exited: ${fake.stderr()}`);
+    if (err) throw err;
   }
 }
 
