@@ -3,10 +3,10 @@
 // install. From then on the indexes read pages from the file (index-pages.ts), and headBytes
 // reads the file back, checked against the head's digest, the few times it is asked for.
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { createHash, hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { releaseBuffer } from '../lib/release-buffer.ts';
+import { readFileChunks } from './file-chunks.ts';
 import { manifestBytesOf, manifestSha256 } from '../../shared/bundle/identity.ts';
 import type { Manifest } from '../../shared/bundle/types.ts';
 import type { VerifiedHead, VerifiedPayload } from './types.ts';
@@ -53,27 +53,16 @@ export class PageableHead implements VerifiedHead {
     }
     // a chunk at a time: headBytes would take the whole head (4 MiB at 4 GiB) back into memory
     const file = this.#file!;
-    const fail = (why: string, cause?: unknown) => new OutpostError('E_BUNDLE_INDEX_PAGE', `the bundle head in ${file} ${why}`, { cause });
-    const fh = await open(file, 'r').catch((err: unknown) => {
-      throw fail(`cannot be read back: ${(err as Error).message}`, err);
-    });
+    const digest = createHash('sha256');
     try {
-      const buf = Buffer.allocUnsafe(HEAD_CHUNK_BYTES);
-      const digest = createHash('sha256');
-      for (let at = 0; ; ) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, at).catch((err: unknown) => {
-          throw fail(`cannot be read back: ${(err as Error).message}`, err);
-        });
-        if (bytesRead === 0) break;
-        at += bytesRead;
-        const chunk = buf.subarray(0, bytesRead);
+      for await (const chunk of readFileChunks(file, { chunk: HEAD_CHUNK_BYTES })) {
         digest.update(chunk);
         yield chunk;
       }
-      if (digest.digest('hex') !== this.#digest) throw fail('is not what was verified');
-    } finally {
-      await fh.close();
+    } catch (err) {
+      throw new OutpostError('E_BUNDLE_INDEX_PAGE', `the bundle head in ${file} cannot be read back: ${(err as Error).message}`, { cause: err });
     }
+    if (digest.digest('hex') !== this.#digest) throw new OutpostError('E_BUNDLE_INDEX_PAGE', `the bundle head in ${file} is not what was verified`);
   }
 
   pageFrom(file: string): void {
