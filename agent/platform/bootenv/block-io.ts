@@ -2,6 +2,7 @@
 // Boot environments are never replaced by rename: the bootloader reads fixed sectors.
 import { open } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
+import { writeFully } from '../../lib/write-fully.ts';
 
 function ioError(err: unknown, path: string, what: string): OutpostError {
   const e = err as NodeJS.ErrnoException;
@@ -45,11 +46,7 @@ export async function writeAtSync(path: string, offset: number, data: Uint8Array
     throw ioError(err, path, 'open for writing');
   }
   try {
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
-      done += bytesWritten;
-    }
+    await writeFully(fh, data, offset);
     await fh.sync();
   } catch (err) {
     throw ioError(err, path, 'write');

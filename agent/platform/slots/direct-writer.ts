@@ -12,6 +12,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { OutpostError } from '../../../shared/errors.ts';
 import type { SlotWriter } from '../types.ts';
 import { finishWrites } from './finish-writes.ts';
+import { writeFully } from '../../lib/write-fully.ts';
 
 /** Bytes per O_DIRECT write (each of the two buffers). */
 const DIRECT_BYTES = 512 << 10;
@@ -22,7 +23,7 @@ const WASM_PAGE = 64 << 10;
 const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer } } }).WebAssembly;
 
 /** O_DIRECT on `path`, or null where the kernel or filesystem refuses it. */
-export async function openDirect(path: string): Promise<FileHandle | null> {
+async function openDirect(path: string): Promise<FileHandle | null> {
   try {
     return await open(path, constants.O_RDWR | constants.O_DIRECT);
   } catch {
@@ -78,13 +79,6 @@ export function directWriter(direct: FileHandle, buffered: FileHandle, path: str
   /** A failed write: nothing after it is written or accepted (what follows would not be where it belongs). */
   let writeError: OutpostError | null = null;
 
-  const writeAll = async (fh: FileHandle, data: Buffer, offset: number) => {
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
-      done += bytesWritten;
-    }
-  };
   const writeChunk = async (data: Buffer, offset: number) => {
     if (writeError) return;
     let done = 0;
@@ -92,14 +86,14 @@ export function directWriter(direct: FileHandle, buffered: FileHandle, path: str
       const aligned = offset % DIRECT_ALIGN === 0 ? data.length - (data.length % DIRECT_ALIGN) : 0;
       if (useDirect && aligned > 0) {
         try {
-          await writeAll(direct, data.subarray(0, aligned), offset);
+          await writeFully(direct, data.subarray(0, aligned), offset);
           done = aligned;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
           useDirect = false; // this device takes no O_DIRECT after all: the page cache it is
         }
       }
-      await writeAll(buffered, data.subarray(done), offset + done);
+      await writeFully(buffered, data.subarray(done), offset + done);
     } catch (err) {
       writeError ??= new OutpostError('E_SLOT_WRITE', `cannot write ${path} at ${offset + done}: ${(err as Error).message}`, { cause: err });
     }
