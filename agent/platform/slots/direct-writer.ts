@@ -1,7 +1,7 @@
 // Writes to a block-device slot that bypass the page cache (O_DIRECT). Through the page cache,
 // the kernel's copy of every byte and the bookkeeping of the dirty pages cost a 256 MiB install
 // 0.3 s of system time when the machine was quiet and up to 1.1 s when it was not (dd to a loop
-// partition: 0.11-0.63 s buffered, 0.07-0.09 s with oflag=direct). The data is copied into one of
+// device: 0.11-0.63 s buffered, 0.07-0.09 s with oflag=direct). The data is copied into one of
 // two aligned buffers (O_DIRECT needs memory, offset and length aligned); one is written while
 // the next is filled. A piece that is not aligned (the payload's short end) goes through the
 // page cache on a second descriptor, and finish()'s fsync on that one flushes both: a block
