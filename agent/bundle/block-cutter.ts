@@ -20,6 +20,13 @@ export interface UncheckedBlock {
   readonly lent?: boolean;
   /** The block's sha256 from the signed index (a view of the index). */
   readonly expected: Buffer;
+  /**
+   * More than 1: `data` holds this many consecutive blocks from `index` on, each of the payload's
+   * block size, and `expected` their digests in order (a run of format-2 blocks stored raw, cut
+   * in one piece: per-block objects and calls cost more than hashing 4 KiB). Each block is still
+   * checked on its own.
+   */
+  readonly count?: number;
 }
 
 export class BlockCutter {

@@ -17,6 +17,9 @@ export function storedResumeOffset(index: StoredIndex, fromBlock: number): numbe
   return index.group(Math.floor(fromBlock / index.groupBlocks)).tableOffset;
 }
 
+/** Most blocks in one raw span (a parser step completes at most STEP_BLOCKS anyway). */
+export const SPAN_BLOCKS = 16;
+
 export class StoredBlockCutter {
   readonly entry: PayloadEntry;
   readonly #index: StoredIndex;
@@ -62,6 +65,8 @@ export class StoredBlockCutter {
     let piece: Buffer | null = null;
     let used: number;
     if (this.#fill === 0 && avail >= want) {
+      const span = this.#rawSpan(data, offset, avail);
+      if (span) return span;
       piece = data.subarray(offset, offset + want);
       used = want;
     } else {
@@ -78,6 +83,33 @@ export class StoredBlockCutter {
     if (!piece) return { used, block: null };
     this.#pos += want;
     return { used, block: this.#complete(piece) };
+  }
+
+  /**
+   * Blocks from the current one on that are stored raw, whole (the payload's block size) and in
+   * this group, as far as data[offset..] holds them (SPAN_BLOCKS at most): one item for the
+   * pipeline, lent like a single raw block. Null when fewer than two qualify.
+   */
+  #rawSpan(data: Buffer, offset: number, avail: number): { used: number; block: UncheckedBlock } | null {
+    if (this.#table === null || this.#block < this.#from) return null;
+    const bs = this.entry.blockSize;
+    const gb = this.#index.groupBlocks;
+    const first = this.#block;
+    const end = Math.min(first - (first % gb) + gb, this.entry.blocks, first + SPAN_BLOCKS, first + Math.floor(avail / bs));
+    let i = first;
+    while (i < end && this.#index.storedLength(i) === bs) i++; // stored ≤ raw ≤ bs: bs stored bytes are raw
+    const n = i - first;
+    if (n < 2) return null;
+    const k = first % gb;
+    const block: UncheckedBlock = {
+      payload: this.entry, index: first, data: data.subarray(offset, offset + n * bs),
+      expected: this.#table.subarray(k * DIGEST_BYTES, (k + n) * DIGEST_BYTES), lent: true, count: n,
+    };
+    this.#block = i;
+    this.#pos += n * bs;
+    if (i % gb === 0 || i === this.entry.blocks) this.#table = null;
+    if (this.done) this.#closeDecoder();
+    return { used: n * bs, block };
   }
 
   #complete(piece: Buffer): UncheckedBlock | null {

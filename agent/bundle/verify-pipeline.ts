@@ -21,6 +21,7 @@ import { hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { BlockPool } from './block-pool.ts';
 import { digestIs } from '../../shared/bundle/stored-index.ts';
+import { DIGEST_BYTES } from '../../shared/bundle/format.ts';
 import type { UncheckedBlock } from './block-cutter.ts';
 import type { BlockSink } from './types.ts';
 
@@ -108,12 +109,40 @@ export class VerifyPipeline {
    */
   block(b: UncheckedBlock): Promise<void> | undefined {
     if (this.#stopped) throw new OutpostError('E_INTERNAL', 'block queued after the pipeline stopped');
+    const n = b.count ?? 1;
+    if (n > 1) this.#span(b, n);
     // Digests compared as latin1 strings (digestIs): a Buffer result costs a backing store per
     // block, a third more CPU than hashing 4 KiB itself.
-    if (this.#onCaller && b.data.length <= this.#gatherMax && digestIs(b.data, b.expected)) {
-      this.#gather(b);
-      return this.#room();
+    else if (this.#onCaller && b.data.length <= this.#gatherMax && digestIs(b.data, b.expected)) {
+      this.#gather(b.payload, b.index, b.data, b.data.length);
+      if (!b.lent) this.#pool.give(b.data);
+    } else this.#one(b);
+    return this.#room();
+  }
+
+  /**
+   * A span of n blocks: each is hashed and compared here; the verified ones before the first
+   * mismatch are gathered in one copy, and from the mismatch on each block goes the way of a
+   * single one (the mismatch fails at its hand-over, in order, and nothing after it is handed on).
+   */
+  #span(b: UncheckedBlock, n: number): void {
+    const bs = b.data.length / n;
+    let k = 0;
+    if (this.#onCaller && bs <= this.#gatherMax) {
+      const want = b.expected.toString('latin1'); // one string for the span's digests
+      while (k < n && hash('sha256', b.data.subarray(k * bs, (k + 1) * bs), 'binary') === want.slice(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES)) k++;
+      if (k > 0) this.#gather(b.payload, b.index, b.data.subarray(0, k * bs), bs);
     }
+    for (; k < n; k++) {
+      this.#one({
+        payload: b.payload, index: b.index + k, data: b.data.subarray(k * bs, (k + 1) * bs),
+        expected: b.expected.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES), lent: b.lent,
+      });
+    }
+  }
+
+  /** Queues one block to be hashed (by #hash) and compared at its hand-over. */
+  #one(b: UncheckedBlock): void {
     if (b.lent) {
       const data = this.#pool.take(b.data.length); // kept past this call: copied
       data.set(b.data);
@@ -128,22 +157,29 @@ export class VerifyPipeline {
     digest.catch(ignore); // observed by the hand-over below (a mismatch fails there, in order)
     this.#closeRun(); // gathered blocks go first
     this.#queue(() => this.#handOn(b, digest), b.data.length);
-    return this.#room();
   }
 
-  /** A verified small block: into the run (queued when full or when the next block does not follow). */
-  #gather(b: UncheckedBlock): void {
-    let run = this.#run;
-    if (run && (run.payload !== b.payload || run.next !== b.index || run.fill + b.data.length > run.buf.length)) {
-      this.#closeRun();
-      run = null;
+  /**
+   * Verified blocks of `bs` bytes each (data.length is a multiple of bs: a short last block of a
+   * payload comes alone), from block `first` on: into runs, queued when full or when the next block does not follow. A
+   * block from the pool goes back to it.
+   */
+  #gather(payload: UncheckedBlock['payload'], first: number, data: Buffer, bs: number): void {
+    for (let off = 0, i = first; off < data.length; ) {
+      let run = this.#run;
+      if (run && (run.payload !== payload || run.next !== i || run.fill + bs > run.buf.length)) {
+        this.#closeRun();
+        run = null;
+      }
+      run ??= this.#run = { payload, first: i, buf: this.#runs.take(this.#runBytes), next: i, fill: 0 };
+      const take = Math.min(data.length - off, Math.floor((run.buf.length - run.fill) / bs) * bs);
+      run.buf.set(off === 0 && take === data.length ? data : data.subarray(off, off + take), run.fill); // set, not copy(): a builtin, fast before the JIT warms up
+      run.fill += take;
+      run.next += take / bs;
+      off += take;
+      i += take / bs;
+      if (run.fill + bs > run.buf.length) this.#closeRun(); // the next one would not fit
     }
-    run ??= this.#run = { payload: b.payload, first: b.index, buf: this.#runs.take(this.#runBytes), next: b.index, fill: 0 };
-    run.buf.set(b.data, run.fill); // set, not copy(): a builtin, fast before the JIT warms up
-    run.fill += b.data.length;
-    run.next++;
-    if (!b.lent) this.#pool.give(b.data);
-    if (run.fill + b.data.length > run.buf.length) this.#closeRun(); // the next one would not fit
   }
 
   /** Queues the run being gathered, if any. */

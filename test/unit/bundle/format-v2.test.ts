@@ -2,7 +2,7 @@
 // and each bad input with its own code — none of them lets a bad block through.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { createVerifier } from '../../../agent/bundle/verifier.ts';
 import { policyCheck } from '../../../agent/bundle/reader.ts';
 import { BundleStreamParser, STEP_BLOCKS } from '../../../agent/bundle/stream-parser.ts';
 import { BlockPool } from '../../../agent/bundle/block-pool.ts';
+import { SPAN_BLOCKS, StoredBlockCutter } from '../../../agent/bundle/stored-block-cutter.ts';
 import { streamEnd, streamOffset } from '../../../agent/bundle/payload-stream.ts';
 import type { BlockSink, VerifiedHead } from '../../../agent/bundle/types.ts';
 import { StoredIndex } from '../../../shared/bundle/stored-index.ts';
@@ -87,6 +88,47 @@ test('resume inside a group: the stream starts at the group table, earlier block
     await v.readBlocks(once(bundle.subarray(streamOffset(p, from), streamEnd(p))), head, p.entry.name, from, sink);
     assert.deepEqual([...sink.blocks.keys()], Array.from({ length: p.entry.blocks - from }, (_, k) => from + k));
     for (const [i, b] of sink.blocks) assert.ok(b.equals(image.subarray(i * BS, (i + 1) * BS)));
+  }
+});
+
+test('blocks stored raw are cut in spans: whole blocks of one group, from the resume point, with their own digests', async () => {
+  const head = await createVerifier(testPolicy(trust)).readHead(once(bundle));
+  const p = head.payloads[0]!;
+  const index = p.stored!;
+  // the random tail is raw and crosses group boundaries; text and zeros are compressed
+  for (const from of [0, 17, 22, 25, 27]) { // 21–26 random (raw), 27 the short end
+    for (const step of [3000, 2 * BS, 10 * BS + 7, 1 << 20]) {
+      const bytes = bundle.subarray(streamOffset(p, from), streamEnd(p));
+      const cutter = new StoredBlockCutter(index, new BlockPool(8), from);
+      const seen: number[] = [];
+      let spans = 0;
+      for (let at = 0; at < bytes.length; at += step) {
+        const chunk = bytes.subarray(at, Math.min(at + step, bytes.length));
+        for (let off = 0; off < chunk.length && !cutter.done; ) {
+          const { used, block } = cutter.push(chunk, off);
+          off += used;
+          if (!block) continue;
+          const n = block.count ?? 1;
+          const where = `from ${from}, step ${step}, blocks ${block.index}+${n}`;
+          if (n > 1) {
+            spans++;
+            assert.ok(n <= SPAN_BLOCKS && block.lent, where);
+            assert.equal(Math.floor(block.index / G), Math.floor((block.index + n - 1) / G), `${where}: one group`);
+            assert.equal(block.data.length, n * BS, where);
+          }
+          for (let k = 0; k < n; k++) {
+            const i = block.index + k;
+            if (n > 1) assert.equal(index.storedLength(i), BS, `${where}: block ${i} is stored raw`);
+            const raw = block.data.subarray(k * (n > 1 ? BS : 0), n > 1 ? (k + 1) * BS : undefined);
+            assert.ok(raw.equals(image.subarray(i * BS, i * BS + raw.length)), `${where}: block ${i}`);
+            assert.ok(block.expected.subarray(k * 32, (k + 1) * 32).equals(createHash('sha256').update(raw).digest()), `${where}: digest of ${i}`);
+            seen.push(i);
+          }
+        }
+      }
+      assert.deepEqual(seen, Array.from({ length: p.entry.blocks - from }, (_, k) => from + k), `from ${from}, step ${step}`);
+      if (step > 8 * BS && from < 26) assert.ok(spans > 0, `from ${from}, step ${step}: no span cut`);
+    }
   }
 });
 

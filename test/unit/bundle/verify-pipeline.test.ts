@@ -197,3 +197,56 @@ test('runs: a bad block, or the producer failing, hands on exactly the verified 
     assert.deepEqual(sink.got, [...Array(upTo).keys()], `seed ${seed}: producer stopped after ${upTo}`);
   }
 });
+
+/** Feeds blocks as spans of `span` blocks (format 2's raw runs): lent views of one chunk, overwritten right after. */
+async function feedSpans(pipe: VerifyPipeline, data: Buffer[], index: Buffer[], span: number, upTo = data.length): Promise<void> {
+  const chunk = Buffer.alloc(span * BS);
+  for (let i = 0; i < upTo; i += span) {
+    const n = Math.min(span, upTo - i);
+    for (let k = 0; k < n; k++) data[i + k]!.copy(chunk, k * BS);
+    const expected = Buffer.concat(index.slice(i, i + n));
+    const wait = pipe.block({ payload, index: i, data: chunk.subarray(0, n * BS), expected, lent: true, count: n });
+    chunk.fill(0xee);
+    if (wait) await wait;
+  }
+}
+
+test('spans of blocks: each block checked on its own; a bad one anywhere stops the line exactly there', async () => {
+  // span lengths that fit a run, straddle runs (runs of 4) and exceed them
+  for (const span of [2, 3, 6, 16]) {
+    const data = blocks(80 + span);
+    const index = data.map((d) => createHash('sha256').update(d).digest());
+    const sink = new RunSink(data);
+    const pipe = new VerifyPipeline(sink, new BlockPool(5), { maxBlocks: 2, runBytes: 4 * BS });
+    await feedSpans(pipe, data, index, span);
+    await pipe.flush();
+    assert.deepEqual(sink.got, [...Array(N).keys()], `span ${span}`);
+    assert.equal(sink.calls, N / 4, `span ${span}: ${sink.calls} sink calls for ${N} blocks in runs of 4`);
+    for (let bad = 0; bad < N; bad += 1 + (span % 3)) {
+      const sent = data.map((d) => Buffer.from(d));
+      sent[bad]![(bad * 7) % BS] ^= 0x10;
+      const s = new RunSink(data);
+      const p = new VerifyPipeline(s, new BlockPool(5), { maxBlocks: 2, runBytes: 4 * BS });
+      const err = await feedSpans(p, sent, index, span).then(() => p.flush()).then(() => null, (e: unknown) => e);
+      const reported = err ?? (await p.stop(new Error('unreachable')));
+      assert.ok(isOutpostError(reported, 'E_BUNDLE_BLOCK_HASH'), `span ${span}, bad ${bad}: ${reported}`);
+      assert.match((reported as Error).message, new RegExp(`block ${bad} `), `span ${span}: the bad block is the one named`);
+      assert.deepEqual(s.got, [...Array(bad).keys()], `span ${span}: bad block ${bad}`);
+    }
+  }
+});
+
+test('spans with a hasher of its own: every block hashed by it and compared at its hand-over', async () => {
+  const data = blocks(91);
+  const index = data.map((d) => createHash('sha256').update(d).digest());
+  const sent = data.map((d) => Buffer.from(d));
+  sent[13]![5] ^= 1;
+  const stats = { now: 0, most: 0 };
+  const sink = new CheckingSink(data);
+  const pipe = new VerifyPipeline(sink, new BlockPool(5), { hash: slowHasher(92, stats), maxBlocks: 4 });
+  const err = await feedSpans(pipe, sent, index, 5).then(() => pipe.flush()).then(() => null, (e: unknown) => e);
+  const reported = err ?? (await pipe.stop(new Error('unreachable')));
+  assert.ok(isOutpostError(reported, 'E_BUNDLE_BLOCK_HASH'), String(reported));
+  assert.deepEqual(sink.got, [...Array(13).keys()]);
+  assert.ok(stats.most >= 2, 'blocks of a span were hashed by the given hasher');
+});
