@@ -73,6 +73,14 @@ export class IndexPages {
     return Buffer.from(this.#page(n).subarray(at, at + length));
   }
 
+  /** `length` bytes at `off`, within one page, as a latin1 string: compared without a Buffer of their own. */
+  latin1(off: number, length: number): string {
+    if (this.#mem) return this.#mem.toString('latin1', off, off + length);
+    const n = this.#within(off, length);
+    const at = off - n * this.#pageBytes;
+    return this.#page(n).toString('latin1', at, at + length);
+  }
+
   /** The page of `length` bytes at `off`; a RangeError past the end or across pages (a page's buffer is reused: bytes past what was checked are not the index's). */
   #within(off: number, length: number): number {
     const n = Math.floor(off / this.#pageBytes);

@@ -117,7 +117,7 @@ test('blocks stored raw are cut in spans: whole blocks of one group, from the re
             assert.equal(block.data.length, n * BS, where);
           }
           for (let k = 0; k < n; k++) {
-            const i = block.index + k;
+            const i: number = block.index + k;
             if (n > 1) assert.equal(index.storedLength(i), BS, `${where}: block ${i} is stored raw`);
             const raw = block.data.subarray(k * (n > 1 ? BS : 0), n > 1 ? (k + 1) * BS : undefined);
             assert.ok(raw.equals(image.subarray(i * BS, i * BS + raw.length)), `${where}: block ${i}`);

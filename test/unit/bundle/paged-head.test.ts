@@ -81,6 +81,7 @@ test('index pages read from the file answer as the bytes in memory did; a page c
     for (let off = order[0]!; off >= 0 && off < 1000; off += order[2]!) {
       assert.equal(pages.readUInt16BE(off), bytes.readUInt16BE(off), `at ${off}`);
       if (off % 32 === 0 && off + 32 <= 1000) assert.ok(pages.view(off, 32).equals(bytes.subarray(off, off + 32)));
+      if (off % 32 === 0 && off + 32 <= 1000) assert.equal(pages.latin1(off, 32), bytes.toString('latin1', off, off + 32));
     }
   }
   assert.ok(first.equals(bytes.subarray(0, 32)), 'a view taken earlier was overwritten');
@@ -88,6 +89,8 @@ test('index pages read from the file answer as the bytes in memory did; a page c
   assert.throws(() => pages.readUInt16BE(999), RangeError);
   assert.throws(() => pages.view(992, 32), RangeError);
   assert.throws(() => pages.view(48, 32), RangeError);
+  assert.throws(() => pages.latin1(48, 32), RangeError);
+  assert.throws(() => pages.latin1(992, 32), RangeError);
   const changed = Buffer.from(await readFile(file));
   changed[7 + 5 * 64 + 3]! ^= 1;
   await writeFile(file, changed);
@@ -96,6 +99,7 @@ test('index pages read from the file answer as the bytes in memory did; a page c
   assert.equal(fresh.readUInt16BE(4 * 64), bytes.readUInt16BE(4 * 64)); // the pages around it still read
   assert.throws(() => fresh.readUInt16BE(5 * 64 + 2), pageError);
   assert.throws(() => fresh.view(5 * 64 + 32, 32), pageError);
+  assert.throws(() => fresh.latin1(5 * 64, 32), pageError);
   await writeFile(file, changed.subarray(0, 7 + 15 * 64 + 10)); // cut inside the last page
   assert.throws(() => fresh.readUInt16BE(15 * 64), pageError);
   const gone = new IndexPages(Buffer.from(bytes), 64);
