@@ -6,6 +6,13 @@
 //
 //   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
 //                                 [--baseline CHECKOUT] [--formats 1,2] [--delta-change 2]
+//                                 [--rows f1file,f1url,f2file,f2url,delta] [--refs openssl,dd,rauc,curl]
+//                                 [--compare BINARY[,BINARY…]]
+//
+// --rows and --refs pick the Outpost rows and the references (default: all). --compare runs other
+// builds of the agent (e.g. a binary of an earlier commit, kept aside) in the same rounds, right
+// after the one under test, each row tagged [1], [2] … in the order given: an A/B of two builds
+// in one interleaved run, with the references measured alongside.
 //
 // --formats (default 1,2): `outpost install` of a format-1 bundle (1 MiB blocks) and of a format-2
 // bundle (4 KiB blocks, each compressed on its own: what `outpost bundle create` writes unless told
@@ -61,11 +68,18 @@ const { values } = parseArgs({
     parts: { type: 'string', default: 'install,create' },
     formats: { type: 'string', default: '1,2' },
     'delta-change': { type: 'string', default: '2' },
+    rows: { type: 'string', default: 'f1file,f1url,f2file,f2url,delta' },
+    refs: { type: 'string', default: 'openssl,dd,rauc,curl' },
+    compare: { type: 'string' },
     // --parts create: also run `bundle create` of this checkout (an earlier version), from source
     baseline: { type: 'string' },
   },
 });
 const parts = new Set(values.parts.split(','));
+const rows = new Set(values.rows.split(','));
+const refs = new Set(values.refs.split(','));
+for (const r of rows) if (!['f1file', 'f1url', 'f2file', 'f2url', 'delta'].includes(r)) throw new Error(`--rows: unknown row ${r}`);
+for (const r of refs) if (!['openssl', 'dd', 'rauc', 'curl'].includes(r)) throw new Error(`--refs: unknown reference ${r}`);
 const out = (s: string) => process.stdout.write(s + '\n');
 const MiB = 1 << 20;
 
@@ -153,21 +167,27 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       '--key', join(dirname(kit.bundle), 'keys/k1.key'), '--out', v2, '--format', '2'], { stdio: 'ignore' });
   }
   const server2 = v2 ? await serveFile(v2) : null;
-  const rauc = await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1));
-  if (!rauc.ok) out(`RAUC skipped: ${rauc.why}`);
-  const curl = server2 !== null && spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (server2 && !curl) out('network reference skipped: curl is not installed');
+  const rauc = refs.has('rauc') ? await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1)) : null;
+  if (rauc && !rauc.ok) out(`RAUC skipped: ${rauc.why}`);
+  const curl = refs.has('curl') && server2 !== null && spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (refs.has('curl') && server2 && !curl) out('network reference skipped: curl is not installed');
+  // the build under test, then the ones to compare with it, tagged by their place in --compare
+  const builds: Array<{ cmd: string[]; tag: string }> = [{ cmd: outpost, tag: '' }];
+  for (const [k, bin] of (values.compare?.split(',') ?? []).entries()) {
+    if (!existsSync(bin)) throw new Error(`--compare: ${bin} does not exist`);
+    builds.push({ cmd: [bin], tag: ` [${k + 1}]` });
+  }
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
   try {
     const change = Number(values['delta-change']);
-    const previous = server2 && change > 0 ? await previousRelease(kit.new.path, join(dir, 'previous.img'), change / 100) : null;
-    const install = async (name: string, from: string, runningSlot?: string) => {
+    const previous = server2 && change > 0 && rows.has('delta') ? await previousRelease(kit.new.path, join(dir, 'previous.img'), change / 100) : null;
+    const install = async (cmd: string[], name: string, from: string, runningSlot?: string) => {
       const node = await TestNode.create({ kit, slotSize: partBytes, slotPaths: { A: disk.part(1), B: disk.part(2) } });
       try {
         await asShipped(node);
         if (runningSlot) execFileSync('dd', [`if=${runningSlot}`, `of=${disk.part(1)}`, 'bs=4M', 'conv=fsync', 'status=none']);
-        add(name, await measure([...outpost, 'install', from, '--config', node.configPath]));
+        add(name, await measure([...cmd, 'install', from, '--config', node.configPath]));
         if ((await node.holds('B')) !== 'new') throw new Error(`${name}: slot B does not hold the new image`);
       } finally {
         await node.dispose();
@@ -176,29 +196,32 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
     // one untimed round first: page cache, binary, RAUC service warm for everyone alike
     for (let i = 0; i <= runs; i++) {
       const keep = (name: string, s: Sample) => i > 0 && add(name, s);
-      keep('openssl dgst -sha256', await measure(['openssl', 'dgst', '-sha256', kit.new.path]));
-      keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
-      if (rauc.ok) keep('rauc install', await rauc.install());
+      if (refs.has('openssl')) keep('openssl dgst -sha256', await measure(['openssl', 'dgst', '-sha256', kit.new.path]));
+      if (refs.has('dd')) keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
+      if (rauc?.ok) keep('rauc install', await rauc.install());
       if (curl) keep('curl URL -o /dev/null (format 2)', await measure(['curl', '-sf', '-o', '/dev/null', server2!.url]));
       if (i === 0) continue;
-      if (v1) await install('outpost install FILE (format 1)', kit.bundle);
-      if (v1) await install('outpost install URL (format 1)', server.url);
-      if (v2) await install('outpost install FILE (format 2)', v2);
-      if (server2) {
+      for (const { cmd, tag } of builds) {
+        if (v1 && rows.has('f1file')) await install(cmd, `outpost install FILE (format 1)${tag}`, kit.bundle);
+        if (v1 && rows.has('f1url')) await install(cmd, `outpost install URL (format 1)${tag}`, server.url);
+        if (v2 && rows.has('f2file')) await install(cmd, `outpost install FILE (format 2)${tag}`, v2);
+        if (!server2) continue;
         // the target slot still holds the new image from the run before, the running one perhaps
         // the previous release (delta row): a delta would copy them. Emptied, the download is in
         // full, after the delta's look at the slots.
-        disk.zero(1);
-        disk.zero(2);
-        await install('outpost install URL (format 2)', server2.url);
-        if (previous) {
+        if (rows.has('f2url')) {
+          disk.zero(1);
           disk.zero(2);
-          await install(`outpost install URL (format 2, delta ${change}%)`, server2.url, previous);
+          await install(cmd, `outpost install URL (format 2)${tag}`, server2.url);
+        }
+        if (previous && rows.has('delta')) {
+          disk.zero(2);
+          await install(cmd, `outpost install URL (format 2, delta ${change}%)${tag}`, server2.url, previous);
         }
       }
     }
   } finally {
-    await rauc.stop();
+    await rauc?.stop();
     await server.close();
     await server2?.close();
     disk.detach();
@@ -206,6 +229,7 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB but at most every ${updateSection.fields.checkpointSeconds.default} s`);
+  for (const b of builds.slice(1)) out(`rows tagged${b.tag}: ${b.cmd.join(' ')}`);
   out(summary(samples, sizeMiB));
 }
 
