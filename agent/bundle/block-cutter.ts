@@ -76,7 +76,7 @@ export class BlockCutter {
     return { used, block };
   }
 
-  /** Blocks are 64 KiB or more: a parser step (64 KiB at most) completes one or two. */
+  /** Blocks are 64 KiB or more: a parser step (256 KiB at most) completes four at most. */
   stepLimit(_items: number): number {
     return Number.POSITIVE_INFINITY;
   }

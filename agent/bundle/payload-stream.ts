@@ -12,8 +12,11 @@ export interface PayloadCutter {
   readonly done: boolean;
   readonly remaining: number;
   push(data: Buffer, offset: number): { used: number; block: UncheckedBlock | null };
-  /** Most bytes to push at once so that at most `items` blocks (or format-2 tables) complete. */
-  stepLimit(items: number): number;
+  /**
+   * Most bytes to push at once so that at most `items` blocks that need buffers of their own (or
+   * format-2 tables) complete; it may stop counting at `most` bytes.
+   */
+  stepLimit(items: number, most?: number): number;
   release(): void;
 }
 

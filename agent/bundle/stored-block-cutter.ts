@@ -17,8 +17,8 @@ export function storedResumeOffset(index: StoredIndex, fromBlock: number): numbe
   return index.group(Math.floor(fromBlock / index.groupBlocks)).tableOffset;
 }
 
-/** Most blocks in one raw span (a parser step completes at most STEP_BLOCKS anyway). */
-export const SPAN_BLOCKS = 16;
+/** Most blocks in one raw span: a pipeline run's worth of 4 KiB blocks. */
+export const SPAN_BLOCKS = 64;
 
 export class StoredBlockCutter {
   readonly entry: PayloadEntry;
@@ -139,22 +139,28 @@ export class StoredBlockCutter {
   }
 
   /**
-   * Stored bytes from here to the end of the next `items` tables or blocks. A 64 KiB step of a
-   * compressible image may hold thousands of blocks (a zero block is stored in 15 bytes); the
-   * parser cuts its steps to this so the blocks one step decodes stay a few.
+   * Stored bytes from here to the end of the next `items` tables or compressed blocks, `most`
+   * bytes at most. A 64 KiB step of a compressible image may hold thousands of blocks (a zero
+   * block is stored in 15 bytes); the parser cuts its steps to this so the blocks one step
+   * decodes stay a few. Blocks stored raw are not counted: they are lent, not decoded into
+   * buffers of their own.
    */
-  stepLimit(items: number): number {
+  stepLimit(items: number, most = Infinity): number {
+    const bs = this.entry.blockSize;
     const gb = this.#index.groupBlocks;
     const blocks = this.entry.blocks;
     let i = this.#block;
     let table = this.#table === null;
     let bytes = -this.#fill;
-    for (let n = 0; n < items && i < blocks; n++) {
+    for (let n = 0; n < items && i < blocks && bytes < most; ) {
       if (table) {
         bytes += Math.min(gb, blocks - i) * DIGEST_BYTES;
         table = false;
+        n++;
       } else {
-        bytes += this.#index.storedLength(i++);
+        const stored = this.#index.storedLength(i++);
+        bytes += stored;
+        if (stored !== bs) n++;
         table = i % gb === 0;
       }
     }

@@ -35,9 +35,13 @@ import { PageableHead } from './verified-head.ts';
 
 const EMPTY = Buffer.alloc(0);
 
-/** Most bytes one step() consumes: it may cut several small blocks before any is taken from it. */
-const PIECE = 64 * 1024;
-/** Most blocks one step() completes (format 2 stores a compressible block in a few bytes). */
+/**
+ * Most bytes one step() consumes: it may cut several small blocks before any is taken from it.
+ * A step costs the same whatever its size (tar, the framing guard, the cutter's look ahead): one
+ * per pipeline run of raw 4 KiB blocks.
+ */
+const PIECE = 256 * 1024;
+/** Most blocks one step() completes that need a buffer of their own (format 2 stores a compressible block in a few bytes). */
 export const STEP_BLOCKS = 16;
 
 /** Verifies manifest bytes against the signature block (and policy); returns the manifest. */
@@ -120,7 +124,7 @@ export class BundleStreamParser {
     const content = this.#guard.inData && this.#current !== null;
     let n = Math.min(data.length - offset, this.#guard.untilBoundary, PIECE);
     const cutter = content ? this.#current!.cutter : null;
-    if (cutter) n = Math.min(n, cutter.stepLimit(STEP_BLOCKS));
+    if (cutter) n = Math.min(n, cutter.stepLimit(STEP_BLOCKS, n));
     const piece = data.subarray(offset, offset + n);
     this.#retainHead(piece); // first: the guard completes the head on the header piece itself
     this.#tar.write(content ? piece : Buffer.from(piece));
