@@ -10,9 +10,9 @@
 //                                 [--compare BINARY[,BINARY…]]
 //
 // --rows and --refs pick the Outpost rows and the references (default: all). --compare runs other
-// builds of the agent (e.g. a binary of an earlier commit, kept aside) in the same rounds, right
-// after the one under test, each row tagged [1], [2] … in the order given: an A/B of two builds
-// in one interleaved run, with the references measured alongside.
+// builds of the agent (e.g. a binary of an earlier commit, kept aside) in the same rounds as the
+// one under test, each row tagged [1], [2] … in the order given, and each round started by the
+// next build in turn: an A/B of two builds in one interleaved run, references alongside.
 //
 // --formats (default 1,2): `outpost install` of a format-1 bundle (1 MiB blocks) and of a format-2
 // bundle (4 KiB blocks, each compressed on its own: what `outpost bundle create` writes unless told
@@ -201,7 +201,8 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       if (rauc?.ok) keep('rauc install', await rauc.install());
       if (curl) keep('curl URL -o /dev/null (format 2)', await measure(['curl', '-sf', '-o', '/dev/null', server2!.url]));
       if (i === 0) continue;
-      for (const { cmd, tag } of builds) {
+      // each round starts with another build: none always runs right after the references
+      for (const { cmd, tag } of [...builds.slice(i % builds.length), ...builds.slice(0, i % builds.length)]) {
         if (v1 && rows.has('f1file')) await install(cmd, `outpost install FILE (format 1)${tag}`, kit.bundle);
         if (v1 && rows.has('f1url')) await install(cmd, `outpost install URL (format 1)${tag}`, server.url);
         if (v2 && rows.has('f2file')) await install(cmd, `outpost install FILE (format 2)${tag}`, v2);
