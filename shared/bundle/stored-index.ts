@@ -80,6 +80,11 @@ export class StoredIndex {
     return this.#bytes.view(g * DIGEST_BYTES, DIGEST_BYTES);
   }
 
+  /** groupDigest(g) as a latin1 string: no Buffer (nor, once paged, a copy) per group. */
+  groupDigestLatin1(g: number): string {
+    return this.#bytes.latin1(g * DIGEST_BYTES, DIGEST_BYTES);
+  }
+
   group(g: number): GroupExtent {
     const firstBlock = g * this.groupBlocks;
     const blockCount = Math.min(this.groupBlocks, this.entry.blocks - firstBlock);
@@ -104,7 +109,7 @@ export class StoredIndex {
   tableMatches(g: number, table: Buffer): boolean {
     // as latin1 strings: a digest Buffer and a copy of the signed one per group cost more than hashing the table
     const tableLength = Math.min(this.groupBlocks, this.entry.blocks - g * this.groupBlocks) * DIGEST_BYTES;
-    return table.length === tableLength && hash('sha256', table, 'binary') === this.#bytes.latin1(g * DIGEST_BYTES, DIGEST_BYTES);
+    return table.length === tableLength && hash('sha256', table, 'binary') === this.groupDigestLatin1(g);
   }
 
   /** Throws E_BUNDLE_INDEX unless `table` is group g's table of block digests. */

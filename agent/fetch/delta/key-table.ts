@@ -113,9 +113,16 @@ export class KeyTable implements LocalKeys {
 
   /** Position of the first entry (in scan order) whose key is that of the digest at `at`, or -1. */
   find(digest: Buffer, at = 0): number {
+    return this.#find(digest.readUInt32BE(at), digest[at + 4]!);
+  }
+
+  /** find() of a digest given as a 'binary' (latin1) string. */
+  findLatin1(digest: string): number {
+    return this.#find(keyHi(digest), digest.charCodeAt(4));
+  }
+
+  #find(hi: number, top: number): number {
     this.sort();
-    const hi = digest.readUInt32BE(at);
-    const top = digest[at + 4]!;
     const w = this.#words;
     const a = lowerBound(w, this.#m, HI, hi, top);
     if (a === this.#m || w[2 * a + HI] !== hi || w[2 * a + LO]! >>> 24 !== top) return -1;

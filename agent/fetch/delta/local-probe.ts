@@ -105,11 +105,11 @@ function digestsFrom(index: StoredIndex, g0: number): { keys: KeyTable; weight: 
   const last = index.groups - 1;
   const m = Math.max(0, index.groups - g0 - (last >= g0 && index.group(last).blockCount !== index.groupBlocks ? 1 : 0));
   const keys = new KeyTable(m);
-  for (let p = 0; p < m; p++) keys.add(index.groupDigest(g0 + p).toString('latin1'));
+  for (let p = 0; p < m; p++) keys.add(index.groupDigestLatin1(g0 + p));
   const weight = new Float64Array(m);
   const count = new Uint32Array(m);
   for (let p = 0; p < m; p++) {
-    const first = keys.find(index.groupDigest(g0 + p));
+    const first = keys.findLatin1(index.groupDigestLatin1(g0 + p));
     weight[first]! += index.groupStoredLength(g0 + p);
     count[first]!++;
   }

@@ -31,4 +31,16 @@ test('a run of one key keeps its first position; positions go on past what the c
   assert.equal(t.find(zero), 0);
   assert.equal(t.find(one), 3);
   assert.equal(t.find(digest(2)), -1);
+  // the same lookups with the digest as a latin1 string
+  assert.equal(t.findLatin1(zero.toString('latin1')), 0);
+  assert.equal(t.findLatin1(one.toString('latin1')), 3);
+  assert.equal(t.findLatin1(digest(2).toString('latin1')), -1);
+  const r = seededRandom(12);
+  const many = new KeyTable(5000);
+  const ds = Array.from({ length: 5000 }, () => digest(Math.floor(r() * 3000)));
+  for (const d of ds) many.add(d.toString('latin1'));
+  for (let k = 0; k < 7000; k++) {
+    const d = k < 5000 ? ds[k]! : digest(-1 - k);
+    assert.equal(many.findLatin1(d.toString('latin1')), many.find(d), `digest ${k}`);
+  }
 });
