@@ -41,6 +41,14 @@ export interface SeaConfig {
  * interleaved: 35.1 MiB without the balancer, 33.0 with V8's constant; 30.6 with this one against
  * 33.0 with a third of it, CPU 7.9 against 7.7 s (runs spread by ±0.5 s). Full installs (256 MiB,
  * 2 GiB) and `bundle create`: no change, their old generation does not grow.
+ * The balancer has a price at every start: its two flags change V8's flag hash, so the code cache
+ * of Node's own modules, built into the runtime with default flags, is rejected and each built-in
+ * module is compiled from source when first required (the heap-size flags, --v8-pool-size and
+ * --no-concurrent-recompilation leave the hash alone). Requiring crypto, zlib, stream, net,
+ * child_process, fs/promises, assert and readline: 17 -> 46 ms; an `install` of an 8 MiB image,
+ * 7 interleaved runs: 0.19 s without the two flags, 0.23 s with them. Kept: the daemon pays it once
+ * per start, and every delta it runs would peak 4 MiB higher (2 GiB delta, 4 runs: 31.4 -> 35.2 MiB).
+ * The balancer cannot be switched on later, for the delta alone: V8 makes it at heap set-up.
  * NODE_OPTIONS still extends them. The code cache is made by a Node run with these flags: V8
  * rejects a cache made under other values of the flags it hashes (--no-maglev is one), at every
  * start ("Code cache data rejected").
