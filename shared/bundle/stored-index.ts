@@ -35,19 +35,26 @@ export class StoredIndex {
     this.groups = groupCount(entry);
     this.#bytes = new IndexPages(bytes);
     this.#groupOffsets = new Float64Array(this.groups + 1);
+    // One flat loop over the blocks, read from `bytes` directly: nested loops over groups and
+    // their blocks left V8's on-stack-replaced code at every inner loop's end (256 deoptimizations
+    // for a 2 GiB image, 68 ms for a 4 GiB one).
+    const gb = this.groupBlocks;
+    const blocks = entry.blocks;
+    const bs = entry.blockSize;
+    const offsets = this.#groupOffsets;
+    let p = this.groups * DIGEST_BYTES; // the first block's stored size (V2_SIZE_BYTES, big-endian, minus 1)
     let at = 0;
-    for (let g = 0; g < this.groups; g++) {
-      this.#groupOffsets[g] = at;
-      const first = g * this.groupBlocks;
-      const n = Math.min(this.groupBlocks, entry.blocks - first);
-      at += n * DIGEST_BYTES;
-      for (let i = first; i < first + n; i++) {
-        const s = this.storedLength(i);
-        if (s > this.rawLength(i)) {
-          throw new OutpostError('E_BUNDLE_STORED_SIZE', `payload ${entry.name}: block ${i} claims ${s} stored bytes for ${this.rawLength(i)} raw ones`);
-        }
-        at += s;
+    for (let i = 0, g = 0, k = 0; i < blocks; i++, k++, p += V2_SIZE_BYTES) {
+      if (k === gb || i === 0) {
+        k = 0;
+        offsets[g++] = at;
+        at += Math.min(gb, blocks - i) * DIGEST_BYTES; // the group's table
       }
+      const s = ((bytes[p]! << 8) | bytes[p + 1]!) + 1;
+      if (s > bs || (i === blocks - 1 && s > this.rawLength(i))) { // only the last block is short (blocks = ceil(size / bs), manifest.ts)
+        throw new OutpostError('E_BUNDLE_STORED_SIZE', `payload ${entry.name}: block ${i} claims ${s} stored bytes for ${this.rawLength(i)} raw ones`);
+      }
+      at += s;
     }
     this.#groupOffsets[this.groups] = at;
     if (at !== entry.storedSize) {
