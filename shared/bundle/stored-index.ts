@@ -42,7 +42,9 @@ export class StoredIndex {
     const blocks = entry.blocks;
     const bs = entry.blockSize;
     const offsets = this.#groupOffsets;
-    let p = this.groups * DIGEST_BYTES; // the first block's stored size (V2_SIZE_BYTES, big-endian, minus 1)
+    // the first block's stored size (V2_SIZE_BYTES, big-endian, minus 1), decoded by hand below as
+    // storedLength() does: Buffer.readUInt16BE in this loop took three times as long (2 GiB: 21–33 ms against 6–11)
+    let p = this.groups * DIGEST_BYTES;
     let at = 0;
     for (let i = 0, g = 0, k = 0; i < blocks; i++, k++, p += V2_SIZE_BYTES) {
       if (k === gb || i === 0) {
@@ -93,9 +95,13 @@ export class StoredIndex {
   }
 
   group(g: number): GroupExtent {
-    const firstBlock = g * this.groupBlocks;
-    const blockCount = Math.min(this.groupBlocks, this.entry.blocks - firstBlock);
-    return { tableOffset: this.#groupOffsets[g]!, tableLength: blockCount * DIGEST_BYTES, firstBlock, blockCount };
+    const blockCount = this.#blockCount(g);
+    return { tableOffset: this.#groupOffsets[g]!, tableLength: blockCount * DIGEST_BYTES, firstBlock: g * this.groupBlocks, blockCount };
+  }
+
+  /** Blocks in group g: groupBlocks, fewer in the last group. */
+  #blockCount(g: number): number {
+    return Math.min(this.groupBlocks, this.entry.blocks - g * this.groupBlocks);
   }
 
   /** Stored bytes of group g: its table and its blocks as stored. */
@@ -115,8 +121,7 @@ export class StoredIndex {
   /** Whether `table` is group g's table of block digests. */
   tableMatches(g: number, table: Buffer): boolean {
     // as latin1 strings: a digest Buffer and a copy of the signed one per group cost more than hashing the table
-    const tableLength = Math.min(this.groupBlocks, this.entry.blocks - g * this.groupBlocks) * DIGEST_BYTES;
-    return table.length === tableLength && hash('sha256', table, 'binary') === this.groupDigestLatin1(g);
+    return table.length === this.#blockCount(g) * DIGEST_BYTES && hash('sha256', table, 'binary') === this.groupDigestLatin1(g);
   }
 
   /** Throws E_BUNDLE_INDEX unless `table` is group g's table of block digests. */
