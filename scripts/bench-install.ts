@@ -60,6 +60,9 @@ import { makeKeys, TEST_COMPATIBLE } from '../test/support/bundle-fixtures.ts';
 import { serveFile } from './bench/file-server.ts';
 import { RaucPeer } from './bench/rauc-peer.ts';
 
+const INSTALL_ROWS = ['f1file', 'f1url', 'f2file', 'f2url', 'delta'];
+const INSTALL_REFS = ['openssl', 'dd', 'rauc', 'curl'];
+
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
@@ -68,8 +71,8 @@ const { values } = parseArgs({
     parts: { type: 'string', default: 'install,create' },
     formats: { type: 'string', default: '1,2' },
     'delta-change': { type: 'string', default: '2' },
-    rows: { type: 'string', default: 'f1file,f1url,f2file,f2url,delta' },
-    refs: { type: 'string', default: 'openssl,dd,rauc,curl' },
+    rows: { type: 'string', default: INSTALL_ROWS.join(',') },
+    refs: { type: 'string', default: INSTALL_REFS.join(',') },
     compare: { type: 'string' },
     // --parts create: also run `bundle create` of this checkout (an earlier version), from source
     baseline: { type: 'string' },
@@ -78,8 +81,8 @@ const { values } = parseArgs({
 const parts = new Set(values.parts.split(','));
 const rows = new Set(values.rows.split(','));
 const refs = new Set(values.refs.split(','));
-for (const r of rows) if (!['f1file', 'f1url', 'f2file', 'f2url', 'delta'].includes(r)) throw new Error(`--rows: unknown row ${r}`);
-for (const r of refs) if (!['openssl', 'dd', 'rauc', 'curl'].includes(r)) throw new Error(`--refs: unknown reference ${r}`);
+for (const r of rows) if (!INSTALL_ROWS.includes(r)) throw new Error(`--rows: unknown row ${r} (one of ${INSTALL_ROWS.join(', ')})`);
+for (const r of refs) if (!INSTALL_REFS.includes(r)) throw new Error(`--refs: unknown reference ${r} (one of ${INSTALL_REFS.join(', ')})`);
 const out = (s: string) => process.stdout.write(s + '\n');
 const MiB = 1 << 20;
 
