@@ -5,7 +5,10 @@
 // bundle reader copies what it keeps (reader.ts), so it may consume these directly.
 import { open } from 'node:fs/promises';
 
-export const FILE_CHUNK = 512 << 10;
+// 256 KiB, not 512: the kernel's copy out of the page cache is half as costly when the two
+// buffers fit the core's L2 cache (here 512 KiB): 256 MiB read and hashed in 4 KiB blocks, 4 runs
+// each, 37–82 ms of system time against 152–190 ms; an install from a file 0.80 → 0.65 s CPU.
+export const FILE_CHUNK = 256 << 10;
 
 export interface FileChunkOptions {
   /** First byte (default 0). */
