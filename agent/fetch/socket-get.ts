@@ -78,6 +78,30 @@ export function parseHead(text: string): HeadOnly | typeof fallback {
   return { statusCode, headers };
 }
 
+/**
+ * Finds the end of a response head across socket reads. Only header bytes are ever copied: the
+ * first read holds the head and the start of the body, which a copy of the whole read duplicated
+ * (up to 512 KiB per response, and a delta makes a range request per few MiB).
+ */
+export class HeadScanner {
+  #head: Buffer = Buffer.alloc(0);
+
+  /**
+   * The head's text (without the blank line) and the offset of the body's first byte in `data`;
+   * null when the head goes on past `data` (its bytes are kept). Throws past MAX_HEAD.
+   */
+  feed(data: Buffer): { readonly text: string; readonly bodyStart: number } | null {
+    const had = this.#head.length;
+    const look = data.subarray(0, MAX_HEAD + 4 - had);
+    const at = had === 0 ? look : Buffer.concat([this.#head, look]);
+    const end = at.indexOf('\r\n\r\n', Math.max(0, had - 3), 'latin1');
+    if (end >= 0) return { text: at.toString('latin1', 0, end), bodyStart: end + 4 - had };
+    this.#head = had === 0 ? Buffer.from(look) : at; // look is a view of the caller's buffer
+    if (this.#head.length > MAX_HEAD) throw protocolError(`headers longer than ${MAX_HEAD} bytes`);
+    return null;
+  }
+}
+
 export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof fallback> {
   const { url, signal } = spec;
   signal.throwIfAborted();
@@ -99,7 +123,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
   const notify = () => data.notify();
 
   // Head bytes until the blank line; then body bytes are passed on as read.
-  let head: Buffer | null = Buffer.alloc(0);
+  let scanner: HeadScanner | null = new HeadScanner();
   let onHead: ((h: { head: HeadOnly | typeof fallback } | { error: unknown }) => void) | null = null;
   let remaining = Infinity; // body bytes still expected (Content-Length), once the head is in
 
@@ -118,19 +142,17 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
     buffer: take,
     callback: (n: number, buf: Buffer): boolean => {
       let data = buf.subarray(0, n);
-      if (head !== null) {
-        const at = Buffer.concat([head, data]);
-        const end = at.indexOf('\r\n\r\n', Math.max(0, head.length - 3), 'latin1');
-        if (end < 0) {
-          head = at;
-          give(buf);
-          if (head.length > MAX_HEAD) fail(protocolError(`headers longer than ${MAX_HEAD} bytes`));
-          return true;
-        }
-        head = null;
+      if (scanner !== null) {
+        let found: ReturnType<HeadScanner['feed']>;
         let parsed: HeadOnly | typeof fallback;
         try {
-          parsed = parseHead(at.subarray(0, end).toString('latin1'));
+          found = scanner.feed(data);
+          if (found === null) {
+            give(buf);
+            return true;
+          }
+          scanner = null;
+          parsed = parseHead(found.text);
         } catch (err) {
           give(buf);
           fail(err);
@@ -140,8 +162,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
           const length = parsed.headers['content-length'];
           remaining = parsed.statusCode === 204 || parsed.statusCode === 304 ? 0 : length === undefined ? Infinity : Number(length);
         }
-        const bodyStart = end + 4 - (at.length - n); // offset of the first body byte in buf
-        data = buf.subarray(bodyStart, n);
+        data = buf.subarray(found.bodyStart, n);
         onHead?.({ head: parsed });
         onHead = null;
         if (parsed === fallback) {
@@ -182,7 +203,7 @@ export function socketGet(spec: SocketGetSpec): Promise<SocketResponse | typeof 
   };
   socket.on('error', (err) => fail(err));
   socket.on('end', () => {
-    if (head !== null) fail(protocolError('connection closed before the headers ended'));
+    if (scanner !== null) fail(protocolError('connection closed before the headers ended'));
     else if (remaining !== Infinity && remaining > 0) failure ??= new OutpostError('E_FETCH_NETWORK', `connection closed ${remaining} bytes before the body's end`, { retryable: true });
     ended = true;
     notify();
