@@ -36,11 +36,13 @@ export interface SeaConfig {
  * 22.0 -> 20.3 MiB, same wall and CPU time (9 runs interleaved).
  * V8's memory balancer sets the old generation's limit from its live size, allocation rate and
  * collection speed, instead of growing it by at least 8 MiB past what was live (its fixed step,
- * which a delta reached: objects of each window outlive the young generation). The constant is ten
+ * which a delta reached: objects of each window outlive the young generation). The constant is 33
  * times V8's default (less headroom, more frequent full collections). 2 GiB delta, sets of 4 runs
- * interleaved: 35.1 MiB without the balancer, 33.0 with V8's constant; 30.6 with this one against
- * 33.0 with a third of it, CPU 7.9 against 7.7 s (runs spread by ±0.5 s). Full installs (256 MiB,
- * 2 GiB) and `bundle create`: no change, their old generation does not grow.
+ * interleaved: 35.1 MiB without the balancer, 33.0 with V8's constant; 30.6 with 3e-9 against 33.0
+ * with a third of it, CPU 7.9 against 7.7 s (runs spread by ±0.5 s). 1e-8 against 3e-9, 5 runs each
+ * in two sets: 4 GiB delta 31.8 (31.4–34.4) against 35.1 (34.8–36.5) MiB, CPU 16.6 against 15.3 s
+ * (spread ±3 s); 2 GiB 30.2 against 30.9 MiB (3 runs); 3e-8 gave 33.0 MiB at 4 GiB (2 runs).
+ * Full installs (256 MiB, 2 GiB) and `bundle create`: no change, their old generation does not grow.
  * The balancer has a price at every start: its two flags change V8's flag hash, so the code cache
  * of Node's own modules, built into the runtime with default flags, is rejected and each built-in
  * module is compiled from source when first required (the heap-size flags, --v8-pool-size and
@@ -48,12 +50,15 @@ export interface SeaConfig {
  * child_process, fs/promises, assert and readline: 17 -> 46 ms; an `install` of an 8 MiB image,
  * 7 interleaved runs: 0.19 s without the two flags, 0.23 s with them. Kept: the daemon pays it once
  * per start, and every delta it runs would peak 4 MiB higher (2 GiB delta, 4 runs: 31.4 -> 35.2 MiB).
- * The balancer cannot be switched on later, for the delta alone: V8 makes it at heap set-up.
+ * The balancer cannot be switched on later, for the delta alone: V8 makes it at heap set-up. Nor
+ * do heap flags set at run time when a delta starts stand in for it (v8.setFlagsFromString of
+ * --optimize-for-size or --heap-growing-percent=10, without the balancer: 35.0 MiB at 2 GiB
+ * against 30.7 with it, 3 runs).
  * NODE_OPTIONS still extends them. The code cache is made by a Node run with these flags: V8
  * rejects a cache made under other values of the flags it hashes (--no-maglev is one), at every
  * start ("Code cache data rejected").
  */
-export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96', '--v8-pool-size=1', '--no-concurrent-recompilation', '--memory-balancer', '--memory-balancer-c-value=3e-9'];
+export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96', '--v8-pool-size=1', '--no-concurrent-recompilation', '--memory-balancer', '--memory-balancer-c-value=1e-8'];
 
 /** The hub holds a fleet's links and caches: V8's own heap sizing, not the node's tight one. */
 export const HUB_RUNTIME_FLAGS: string[] = [];
