@@ -49,8 +49,8 @@ export class StoredIndex {
     for (let i = 0, g = 0, k = 0; i < blocks; i++, k++, p += V2_SIZE_BYTES) {
       if (k === gb || i === 0) {
         k = 0;
-        offsets[g++] = at;
-        at += Math.min(gb, blocks - i) * DIGEST_BYTES; // the group's table
+        offsets[g] = at;
+        at += this.#blockCount(g++) * DIGEST_BYTES; // the group's table
       }
       const s = ((bytes[p]! << 8) | bytes[p + 1]!) + 1;
       if (s > bs || (i === blocks - 1 && s > this.rawLength(i))) { // only the last block is short (blocks = ceil(size / bs), manifest.ts)
