@@ -13,7 +13,7 @@ test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async ()
     if (m.class === 'TPV' && m.mode >= 2) fixes++;
   });
   try {
-    await waitFor('first fixes', () => fixes >= 3);
+    await waitFor('first fixes', () => fixes >= 3, undefined, () => fake.stderr());
     assert.equal(loc.gpsd.status.connects, 1);
 
     await fake.stop();
@@ -22,7 +22,7 @@ test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async ()
 
     fake = await startGpsfake('inside.nmea', port);
     await waitFor('reconnected', () => loc.gpsd.status.connected && loc.gpsd.status.connects >= 2);
-    await waitFor('fixes after the restart', () => fixes >= before + 3);
+    await waitFor('fixes after the restart', () => fixes >= before + 3, undefined, () => fake.stderr());
     assert.equal(loc.service.current().source, 'survey');
     assert.equal(loc.service.current().gnss?.connected, true);
     assert.deepEqual(loc.of('location.moved'), []);

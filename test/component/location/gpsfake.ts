@@ -81,12 +81,45 @@ function listening(port: number): Promise<boolean> {
 }
 
 /**
+ * True when the gpsd on `port` lists a device (`?DEVICES;`). gpsfake adds its pty through gpsd's
+ * control socket once that socket's file exists; a connect that comes between gpsd's bind and
+ * listen is refused, and gpsfake ignores that: its gpsd then listens with no device and never
+ * reports a fix. Seen on a loaded CI machine; reproduced by delaying gpsd's listen().
+ */
+function hasDevice(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 2_000);
+    c.once('connect', () => c.write('?DEVICES;'));
+    c.once('error', () => done(false));
+    c.on('data', (b: Buffer) => {
+      buf += b.toString('latin1');
+      for (const line of buf.split('\n')) {
+        if (!line.includes('"class":"DEVICES"')) continue;
+        try {
+          done(((JSON.parse(line) as { devices?: unknown[] }).devices?.length ?? 0) > 0);
+        } catch {
+          // a DEVICES line still arriving: wait for its end
+        }
+        return;
+      }
+    });
+  });
+}
+
+/**
  * Replays `log` (a file name under test/fixtures/nmea) at 0.1 s per sentence, in a loop, through
  * gpsfake's gpsd on `port`. (gpsfake's single-shot mode waits 60 s for gpsd after the log ends,
  * so tests watch for the last epoch instead, see lastEpochMs.) Resolves once that gpsd listens.
  * It waits for the port to be free first (an earlier gpsd may outlive its gpsfake for a moment),
- * and starts gpsfake again if it dies before listening (its gpsd could not bind): on a loaded
- * box both happen.
+ * and starts gpsfake again if it dies before listening (its gpsd could not bind) or if its gpsd
+ * never gets the device (see hasDevice): on a loaded box all of these happen.
  */
 export async function startGpsfake(log: string, port: number): Promise<Gpsfake> {
   // one deadline for every attempt, well inside the tests' own timeouts: this error says why
@@ -109,8 +142,14 @@ export async function startGpsfake(log: string, port: number): Promise<Gpsfake> 
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (!dead) return fake;
-    const err = attempt >= 4 ? new Error(`gpsfake keeps exiting on port ${port}: ${fake.stderr()}`) : late(`it exited: ${fake.stderr()}`);
+    // gpsfake adds the device about 0.1 s after gpsd starts: 10 s is generous even when loaded
+    const deviceBy = Date.now() + 10_000;
+    let ready = false;
+    while (!dead && !(ready = await hasDevice(port)) && Date.now() < deviceBy) await new Promise((r) => setTimeout(r, 100));
+    if (ready) return fake;
+    await fake.stop();
+    const why = dead ? 'it exited' : 'its gpsd never got the device';
+    const err = attempt >= 4 ? new Error(`gpsfake on port ${port}, ${attempt + 1} attempts: ${why}: ${fake.stderr()}`) : late(`${why}: ${fake.stderr()}`);
     if (err) throw err;
   }
 }

@@ -44,7 +44,7 @@ export async function locationUnderTest(port: number, opts: { survey?: Partial<S
     service, gpsd, events, of, stateDir,
     /** Resolves with the events seen by the end of the log's first pass. */
     async replayed(): Promise<LocationEvent[]> {
-      await waitFor('the whole log replayed', () => atEnd !== null);
+      await waitFor('the whole log replayed', () => atEnd !== null, undefined, () => `client ${JSON.stringify(gpsd.status)}`);
       return atEnd!;
     },
     async close(removeState = true) {
