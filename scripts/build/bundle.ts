@@ -49,6 +49,14 @@ export function bundleOptions(outfile: string, program: Program = 'agent'): Buil
   };
 }
 
+/** The agent binary's SEA main: a few lines that load the bundle (scripts/build/sea-main.ts). */
+export async function bundleSeaMain(outfile: string): Promise<void> {
+  await build({
+    entryPoints: [resolve(ROOT, 'scripts', 'build', 'sea-main.ts')], outfile, bundle: true, platform: 'node',
+    format: 'cjs', target: 'node24', minify: true, logLevel: 'warning',
+  });
+}
+
 export interface BundleResult {
   file: string;
   bytes: number;

@@ -28,6 +28,11 @@ export function stampFile(p: Program): string {
 }
 
 export const BUNDLE_FILE = bundleFile('agent');
+/** The agent binary's SEA main (scripts/build/sea-main.ts), and the program it runs: the bundle above, wrapped. */
+export const AGENT_MAIN_FILE = join(DIST, 'outpost-main.cjs');
+export const AGENT_PROGRAM_FILE = join(DIST, 'outpost-program.js');
+/** The x64 agent's trained V8 code caches, a file per mode (scripts/build/train-code-cache.ts). */
+export const AGENT_CODE_CACHE = join(DIST, 'outpost-x64-code-cache');
 export const STAMP_FILE = stampFile('agent');
 
 /** The pinned runtime: its version is the one every binary and the SEA blob must share. */

@@ -1,14 +1,18 @@
-// SEA blob step. Two blobs from the same bundle:
-//  - x64 carries a V8 code cache, made by the very runtime it is injected into (same V8 build),
-//    which saves compiling the whole bundle at every start (~40 % of `outpost --version`).
+// SEA blob step. Two blobs per program from the same bundle:
+//  - x64 carries a V8 code cache, made by the very runtime it is injected into (same V8 build).
+//    The hub's is Node's own SEA code cache (the bundle compiled, not run: its top-level code).
+//    The agent's is trained: its blob's main is scripts/build/sea-main.ts, which runs the bundle,
+//    carried as an asset, with a cache made by running it (program-script.ts says what that saves).
 //  - arm64 carries plain script only. A code cache is CPU-architecture specific (an x64 cache
 //    crashes the arm64 binary), and an arm64 cache could only be made under qemu here, which we
 //    cannot prove equal to real hardware; a cache-free blob cannot mismatch anything.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import { CACHE_MODES, cacheAsset } from './program-script.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import { runTool } from './tools.ts';
-import { DIST, PINNED_NODE } from './paths.ts';
+import { DIST, PINNED_NODE, ROOT } from './paths.ts';
 
 export interface SeaConfig {
   main: string;
@@ -88,4 +92,26 @@ export function makeBlob(main: string, output: string, codeCache: boolean, flags
   const blob = readFileSync(output);
   if (blob.length === 0) throw new OutpostError('E_BUILD_STEP', `SEA blob ${output} is empty`);
   return blob;
+}
+
+/**
+ * Trains the agent's code caches (scripts/build/train-code-cache.ts), one process per mode, with
+ * the pinned x64 Node under the binary's flags (V8 refuses a cache made under other flags), into
+ * outDir/<mode>; returns the SEA assets (key → path relative to dist/).
+ */
+export function trainCodeCaches(program: string, outDir: string): Record<string, string> {
+  const work = mkdtempSync(join(tmpdir(), 'outpost-code-cache-'));
+  mkdirSync(outDir, { recursive: true });
+  const assets: Record<string, string> = {};
+  try {
+    for (const mode of CACHE_MODES) {
+      const out = join(outDir, mode);
+      runTool(PINNED_NODE, [...RUNTIME_FLAGS, join(ROOT, 'scripts', 'build', 'train-code-cache.ts'), mode, program, out, work]);
+      if (statSync(out).size === 0) throw new OutpostError('E_BUILD_STEP', `code cache ${out} is empty`);
+      assets[cacheAsset(mode)] = relative(DIST, out);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return assets;
 }

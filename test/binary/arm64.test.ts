@@ -35,6 +35,12 @@ test('--version under qemu names the pinned Node and arm64', () => {
   assert.equal(r.stderr, '');
 });
 
+test('the arm64 binary carries no code cache and runs its program without one', () => {
+  const r = runArm64(['--version'], { env: { NODE_DEBUG: 'outpost' } });
+  assert.equal(r.code, 0, explain(r));
+  assert.match(r.stderr, /^OUTPOST \d+: code cache cli: none in this binary$/m);
+});
+
 test('config --doc is the same on arm64 as on x86-64 (one blob, both runtimes)', () => {
   const arm = runArm64(['config', '--doc']);
   const x64 = runX64(['config', '--doc']);

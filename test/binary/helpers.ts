@@ -33,16 +33,16 @@ function result(r: ReturnType<typeof spawnSync>): Run {
   return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-export function runX64(args: readonly string[], opts: { cwd?: string; input?: string } = {}): Run {
-  return result(spawnSync(X64, args, { cwd: opts.cwd, input: opts.input, encoding: 'utf8', timeout: 60_000 }));
+export function runX64(args: readonly string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+  return result(spawnSync(X64, args, { cwd: opts.cwd, input: opts.input, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 60_000 }));
 }
 
 /** The arm64 binary under user-mode emulation; binfmt is not registered, so qemu is named. */
-export function runArm64(args: readonly string[], opts: { cwd?: string } = {}): Run {
+export function runArm64(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
   return result(
     spawnSync('qemu-aarch64-static', [ARM64, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, QEMU_LD_PREFIX },
+      env: { ...process.env, ...opts.env, QEMU_LD_PREFIX },
       encoding: 'utf8',
       timeout: 120_000,
     }),

@@ -47,6 +47,24 @@ test('the code cache is accepted: it was made under the flags the binary runs wi
   assert.match(r.stderr, /^E_CONFIG: /);
 });
 
+test('each group of commands starts from its own trained code cache, and V8 accepts it', () => {
+  // NODE_DEBUG=outpost: the binary's main says which cache it gave V8 and what V8 made of it
+  const cases: Array<[args: string[], mode: string]> = [
+    [['--version'], 'cli'], [['config', '--doc'], 'cli'], [['bundle', '--help'], 'bundle'],
+    [['install', '--help'], 'install-file'], [['install', 'http://127.0.0.1:9/b', '--help'], 'install-url'],
+    [['status', '--config', join(tmp, 'missing.json')], 'status'],
+  ];
+  for (const [args, mode] of cases) {
+    const r = runX64(args, { env: { NODE_DEBUG: 'outpost' } });
+    assert.match(r.stderr, new RegExp(`^OUTPOST \\d+: code cache ${mode}: accepted$`, 'm'), `${args.join(' ')}: ${explain(r)}`);
+  }
+  // A flag V8 hashes, added through NODE_OPTIONS: the cache is refused and the program still runs.
+  const r = runX64(['--version'], { env: { NODE_DEBUG: 'outpost', NODE_OPTIONS: '--interpreted-frames-native-stack' } });
+  assert.equal(r.code, 0, explain(r));
+  assert.equal(r.stdout, `outpost ${AGENT_VERSION} (node ${PINNED}, x64)\n`);
+  assert.match(r.stderr, /code cache cli: rejected by V8, compiled from source/);
+});
+
 test('it is a single executable, not a plain node: node flags are agent arguments', () => {
   // A plain node would evaluate the expression and print 3; the SEA hands "-p" to the agent's CLI.
   const r = runX64(['-p', '1+2']);
