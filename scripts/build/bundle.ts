@@ -13,11 +13,13 @@ const WS_NATIVE = ['bufferutil', 'utf-8-validate'];
 const META_URL = '__outpost_import_meta_url';
 const BANNER = `"use strict";var ${META_URL}=require("node:url").pathToFileURL(__filename).href;`;
 
-/** Bare `tar` in the agent resolves to scripts/build/agent-tar.ts (why: see there). */
+/** Bare `tar` in the agent resolves to scripts/build/agent-tar.ts, `minizlib` to agent-minizlib.ts (why: see there). */
 const AGENT_TAR: Plugin = {
   name: 'agent-tar',
   setup(b) {
     b.onResolve({ filter: /^tar$/ }, () => ({ path: resolve(ROOT, 'scripts', 'build', 'agent-tar.ts') }));
+    // tar's parser imports minizlib for compressed tarballs, which the agent never parses
+    b.onResolve({ filter: /^minizlib$/ }, () => ({ path: resolve(ROOT, 'scripts', 'build', 'agent-minizlib.ts') }));
   },
 };
 
