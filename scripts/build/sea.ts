@@ -101,6 +101,7 @@ export function makeBlob(main: string, output: string, codeCache: boolean, flags
  */
 export function trainCodeCaches(program: string, outDir: string): Record<string, string> {
   const work = mkdtempSync(join(tmpdir(), 'outpost-code-cache-'));
+  rmSync(outDir, { recursive: true, force: true }); // no cache of a mode that is gone
   mkdirSync(outDir, { recursive: true });
   const assets: Record<string, string> = {};
   try {

@@ -111,7 +111,7 @@ const STEPS: Record<CacheMode, (cli: Cli, dir: string) => Promise<void>> = {
   },
   async status(cli, dir) {
     const fresh = await trainingNode(join(dir, 'node-fresh'), join(dir, 'root.json'), MiB);
-    for (const config of [fresh, join(dir, 'node-0/config.json'), join(dir, 'node-3/config.json')]) {
+    for (const config of [fresh, join(dir, 'node-0/config.json'), join(dir, 'node-2/config.json')]) {
       await cli('status', '--config', config);
       await cli('status', '--json', '--config', config);
     }
