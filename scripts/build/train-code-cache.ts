@@ -10,17 +10,14 @@
 // own on a node: code that ran once, long ago (a module's set-up), is what V8 would otherwise
 // have dropped from the cache by the end (bytecode flushing). A command that fails fails the build.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdir, open, truncate, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { copyFile, mkdir, truncate, writeFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { createGrubEnvFile } from '../../agent/platform/bootenv/grub-env.ts';
 import { setSlotRecord } from '../../agent/update/slot-records.ts';
-import { serveFile } from '../../hub/bundles/serve.ts';
 import { compileProgram, runProgram, type CacheMode } from './program-script.ts';
 
 const MiB = 1 << 20;
@@ -35,21 +32,15 @@ function builtinsOnly(from: string): NodeJS.Require {
   }, req) as NodeJS.Require;
 }
 
-/** A node as an installer leaves it: file slots (A running `running`, or empty), GRUB env, trust store. */
-async function trainingNode(dir: string, trustRoot: string, slotBytes: number, running?: string): Promise<string> {
+/** A node as an installer leaves it: empty file slots (A running), GRUB env, trust store. */
+async function trainingNode(dir: string, trustRoot: string, slotBytes: number): Promise<string> {
   for (const d of ['slots', 'boot', 'run', 'state/update', 'etc/outpost/trust']) await mkdir(join(dir, d), { recursive: true });
   for (const s of ['a', 'b']) {
     await writeFile(join(dir, `slots/${s}.img`), '');
     await truncate(join(dir, `slots/${s}.img`), slotBytes);
   }
-  const image = running ? readFileSync(running) : Buffer.alloc(0);
-  if (running) {
-    const fh = await open(join(dir, 'slots/a.img'), 'r+');
-    await fh.write(image, 0, image.length, 0).finally(() => fh.close());
-  }
   await setSlotRecord(join(dir, 'state/update'), 'A', {
-    version: '1', release: 1, size: image.length, sha256: createHash('sha256').update(image).digest('hex'),
-    installedAt: new Date(0).toISOString(), deployment: 'factory',
+    version: '1', release: 1, size: 0, sha256: createHash('sha256').digest('hex'), installedAt: new Date(0).toISOString(), deployment: 'factory',
   });
   await createGrubEnvFile(join(dir, 'boot/grubenv'), { BOOT_ORDER: 'A B', BOOT_A_LEFT: '3', BOOT_B_LEFT: '0', OUTPOST_A_GOOD: '1' });
   await writeFile(join(dir, 'run/booted-slot'), 'A\n');
@@ -69,21 +60,16 @@ async function trainingNode(dir: string, trustRoot: string, slotBytes: number, r
 }
 
 /** An image like a root filesystem's: a compressible part (format 2 decodes it) and a random one. */
-function trainingImages(): { image: Buffer; previous: Buffer } {
+function trainingImage(): Buffer {
   const text = Buffer.from('usr/lib/outpost: a line of a text file that compresses well\n'.repeat(20_000)).subarray(0, MiB);
-  const image = Buffer.concat([text, randomBytes(3 * MiB + 1000)]);
-  const previous = Buffer.from(image);
-  for (let b = 7; b * 4096 < previous.length; b += 97) randomBytes(4096).copy(previous, b * 4096); // what a delta fetches
-  return { image, previous };
+  return Buffer.concat([text, randomBytes(3 * MiB + 1000)]);
 }
 
 /** What each mode runs. */
 const STEPS: Record<CacheMode, (cli: Cli, dir: string) => Promise<void>> = {
   async bundle(cli, dir) {
     await cli('bundle', 'keygen', '--out', join(dir, 'keys'), '--id', 'k1');
-    const { image, previous } = trainingImages();
-    await writeFile(join(dir, 'new.img'), image);
-    await writeFile(join(dir, 'old.img'), previous);
+    await writeFile(join(dir, 'new.img'), trainingImage());
     const create = ['bundle', 'create', '--image', join(dir, 'new.img'), '--version', '2', '--release', '2', '--compatible', COMPATIBLE, '--key', join(dir, 'keys/k1.key')];
     await cli(...create, '--out', join(dir, 'new-2.bundle'));
     await cli(...create, '--format', '1', '--block-size', '64K', '--out', join(dir, 'new-1.bundle'));
@@ -96,22 +82,9 @@ const STEPS: Record<CacheMode, (cli: Cli, dir: string) => Promise<void>> = {
       await cli('install', join(dir, `new-${format}.bundle`), '--config', await trainingNode(join(dir, `node-${k}`), join(dir, 'root.json'), slotBytes(dir)));
     }
   },
-  async 'install-url'(cli, dir) {
-    const server = createServer((req, res) => void serveFile(join(dir, 'new-2.bundle'), req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/new-2.bundle`;
-      // in full (empty slots), then as a delta (the running slot holds the previous image)
-      for (const [k, running] of [undefined, join(dir, 'old.img')].entries()) {
-        await cli('install', url, '--config', await trainingNode(join(dir, `node-${k + 2}`), join(dir, 'root.json'), slotBytes(dir), running));
-      }
-    } finally {
-      server.close();
-    }
-  },
   async status(cli, dir) {
     const fresh = await trainingNode(join(dir, 'node-fresh'), join(dir, 'root.json'), MiB);
-    for (const config of [fresh, join(dir, 'node-0/config.json'), join(dir, 'node-2/config.json')]) {
+    for (const config of [fresh, join(dir, 'node-0/config.json'), join(dir, 'node-1/config.json')]) {
       await cli('status', '--config', config);
       await cli('status', '--json', '--config', config);
     }

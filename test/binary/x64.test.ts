@@ -51,7 +51,7 @@ test('each group of commands starts from its own trained code cache, and V8 acce
   // NODE_DEBUG=outpost: the binary's main says which cache it gave V8 and what V8 made of it
   const cases: Array<[args: string[], mode: string]> = [
     [['--version'], 'cli'], [['config', '--doc'], 'cli'], [['bundle', '--help'], 'bundle'],
-    [['install', '--help'], 'install-file'], [['install', 'http://127.0.0.1:9/b', '--help'], 'install-url'],
+    [['install', '--help'], 'install-file'], [['install', 'http://127.0.0.1:9/b', '--help'], 'cli'],
     [['status', '--config', join(tmp, 'missing.json')], 'status'],
   ];
   for (const [args, mode] of cases) {
