@@ -17,7 +17,7 @@ export const PROGRAM_ASSET = 'outpost-program.js';
  * cache is deserialized whole at start, so one for everything cost `--version` 30 ms and 6 MiB,
  * and one for every kind of install raised a file install's peak private memory by 2 MiB.
  * An install from a URL starts from the `cli` cache: with a cache of its own (full download and
- * delta, 0.67 MB) a 4 GiB delta peaked 2 MiB higher (34.2–34.5 against 31.8–32.7 MiB, medians of
+ * delta, 0.67 MB) a 4 GiB delta peaked 2 MiB higher (33.3–34.5 against 31.8–32.7 MiB, medians of
  * four sets of 4–5 interleaved runs; with `cli` 32.3 against 31.8), for 0.05 s less CPU at start.
  * In the order they are trained (train-code-cache.ts).
  */
