@@ -4,7 +4,7 @@
 // (PROGRAM: the wrapped bundle the binary carries, dist/outpost-program.js).
 // The build runs it once per mode, in the order of CACHE_MODES, with the pinned Node and
 // RUNTIME_FLAGS (V8 refuses a cache made under other flags). What each mode runs is in STEPS:
-// bundle makes the keys, images and bundles in WORKDIR that the installs use; each install goes
+// bundle makes the key, the image and the bundles in WORKDIR that the installs use; each install goes
 // into a throwaway node with file slots; status reads those nodes. Every command runs through the
 // program's own main() on a fresh instance of the program, as each command is a process of its
 // own on a node: code that ran once, long ago (a module's set-up), is what V8 would otherwise
