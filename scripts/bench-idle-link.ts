@@ -35,7 +35,7 @@ const agents: TestAgent[] = [];
 try {
   const clientOptions = await buildClientOptions({ url: t.hub.agentUrl, caFile: cert, certFile: null, keyFile: null, proxy: null, handshakeTimeoutMs: 10_000 });
   for (let i = 0; i < N; i++) agents.push(await startAgent({ url: t.hub.agentUrl, dir, deviceId: `idle-${i}`, clientOptions, timings: { pingIntervalMs: PING_MS } }));
-  await waitFor('all linked and drained', () => agents.every((a) => a.client.link.isAuthenticated() && a.client.outbox.pendingCount === 0), 120_000, 100);
+  await waitFor('all linked and drained', () => agents.every((a) => a.client.link.isAuthenticated() && a.client.outbox.pendingCount === 0), 120_000, { everyMs: 100 });
   const total = () => sockets.reduce((s, x) => s + x.bytesRead + x.bytesWritten, 0);
   const window = async (ms: number) => {
     const a = total();

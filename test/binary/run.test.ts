@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { AGENT_VERSION } from '../../agent/version.ts';
 import { ROOT, X64, ensureBuilt } from './helpers.ts';
 import { startNotifyReceiver, type Datagram } from './notify-receiver.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let tmp = '';
 let hub: ChildProcess | undefined;
@@ -62,16 +63,6 @@ async function nodes(): Promise<NodeView[]> {
   return list.nodes;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('the binary connects, authenticates, reports inventory, and stops on SIGTERM', async () => {
   const config = join(tmp, 'agent.json');
   writeFileSync(config, JSON.stringify({ core: { root: join(tmp, 'node'), logLevel: 'info' }, hub: { url: agentUrl } }));
@@ -83,10 +74,10 @@ test('the binary connects, authenticates, reports inventory, and stops on SIGTER
   agent.stderr!.on('data', (b: Buffer) => (stderr += b));
   const exited = once(agent, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   try {
-    const node = await until('the agent online at the hub', async () => (await nodes()).find((n) => n.online));
+    const node = await waitFor('the agent online at the hub', async () => (await nodes()).find((n) => n.online));
     assert.equal(node.agentVersion, AGENT_VERSION);
     // Inventory comes from systeminformation, bundled into the binary: the hub must get it.
-    const inventory = await until('an inventory report', async () => {
+    const inventory = await waitFor('an inventory report', async () => {
       const res = await fetch(`${admin}/admin/node`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

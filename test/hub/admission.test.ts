@@ -169,7 +169,7 @@ test('a burst of agents beyond the rate: the rest are told to back off and all c
   try {
     // First dial of every agent at once, as after a hub restart.
     agents.push(...(await Promise.all(Array.from({ length: N }, (_, i) => startAgent({ url: t.hub.agentUrl, dir, deviceId: `adm-${i}`, timings: { backoffBaseMs: 100 } })))));
-    await waitFor('every agent authenticated', () => agents.every((a) => a.authenticatedAt.length >= 1), 90_000, 100);
+    await waitFor('every agent authenticated', () => agents.every((a) => a.authenticatedAt.length >= 1), 90_000, { everyMs: 100 });
     assert.ok(t.hub.admission.refused > 0, 'some were turned away');
     const hinted = agents.flatMap((a) => a.lines.filter((l) => l.msg === 'hub link down, redialling' && l.end === 'backoff').map((l) => Number(l.delayMs)));
     assert.ok(hinted.length > 0);

@@ -10,20 +10,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveFile } from '../../hub/bundles/serve.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 /** Descriptors of this process open on `path`. */
 async function openOn(path: string): Promise<number> {
   let n = 0;
   for (const fd of await readdir('/proc/self/fd')) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === path) n++;
   return n;
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 // A FileHandle closed by the garbage collector warns (DEP0137): it was left open, not closed.
@@ -57,7 +50,7 @@ test('a multi-range response cut by the client at any point closes its file', as
         s.on('error', () => {});
       });
     }
-    await until('every response to close the bundle file', async () => (await openOn(path)) === 0);
+    await waitFor('every response to close the bundle file', async () => (await openOn(path)) === 0);
     assert.deepEqual(gcClosed, [], 'closed by the handler, not by the garbage collector');
   } finally {
     await new Promise<void>((ok) => server.close(() => ok()));

@@ -65,17 +65,17 @@ if (!postgresBinDir()) {
       agents.push(await startAgent({ url: hub1.agentUrl, dir: join(dir, 'agents'), identity: ids.a, describe, update: updates.a }));
       agents.push(await startAgent({ url: hub2.agentUrl, dir: join(dir, 'agents'), identity: ids.b, describe }));
       const node = (h: HubProcess, id: string) => h.api<NodeView[]>(token, 'GET', `/admin/nodes/${id}`).then((v) => v[0]!);
-      await waitFor('both nodes online', async () => (await node(hub1, ids.a.fingerprint)).online && (await node(hub1, ids.b.fingerprint)).online, 120_000, 200);
+      await waitFor('both nodes online', async () => (await node(hub1, ids.a.fingerprint)).online && (await node(hub1, ids.b.fingerprint)).online, 120_000, { everyMs: 200 });
 
       // 1. A rollout of node A only, started through hub 2: hub 1 (holding A's socket) sends the offer.
       await hub2.api(token, 'POST', '/admin/groups', { node: ids.a.fingerprint, group: 'canary' });
       await hub2.api(token, 'POST', '/admin/rollouts', { id: 'across', bundle, target: { group: 'canary' }, waves: ['100%'], deadlineS: 300 });
-      await waitFor('node A (on hub 1) receives the offer', () => offered.length === 1, 120_000, 200);
+      await waitFor('node A (on hub 1) receives the offer', () => offered.length === 1, 120_000, { everyMs: 200 });
       let view: RolloutView | null = null;
       await waitFor('the rollout to finish', async () => {
         view = await hub2.api<RolloutView>(token, 'GET', '/admin/rollouts/across');
         return view.status !== 'running';
-      }, 180_000, 200);
+      }, 180_000, { everyMs: 200 });
       const v = view as unknown as RolloutView;
       assert.equal(v.status, 'completed', v.reason ?? '');
       assert.deepEqual(v.progress.map((w) => [w.size, w.counts.committed ?? 0]), [[1, 1]]);
@@ -84,7 +84,7 @@ if (!postgresBinDir()) {
       // 2. A command for node B (on hub 2) issued through hub 1: delivered by hub 2 and acknowledged.
       const [issued] = await hub1.api<Array<{ id: string; delivered: boolean }>>(token, 'POST', '/admin/command', { node: ids.b.fingerprint, type: 'inventory.refresh' });
       assert.ok(issued?.delivered, 'the store knows node B is connected (to the other process)');
-      await waitFor('node B acknowledges the command', async () => (await node(hub1, ids.b.fingerprint)).acks.some((a) => a.ref === issued!.id && a.result === 'accepted'), 120_000, 200);
+      await waitFor('node B acknowledges the command', async () => (await node(hub1, ids.b.fingerprint)).acks.some((a) => a.ref === issued!.id && a.result === 'accepted'), 120_000, { everyMs: 200 });
     } finally {
       await Promise.all(agents.map((a) => a.stop().catch(() => {})));
       await Promise.all(hubs.map((h) => h.stop('SIGTERM').catch(() => {})));
@@ -111,7 +111,7 @@ if (!postgresBinDir()) {
       assert.equal(hubs[0]!.admission.ratePerS, alone, aloneWhy);
       hubs.push(await start());
       // The second counts both at its start; the first sees the second at its next fleet count.
-      await waitFor(eachWhy, () => hubs.every((h) => h.admission.ratePerS === each), 60_000, 100);
+      await waitFor(eachWhy, () => hubs.every((h) => h.admission.ratePerS === each), 60_000, { everyMs: 100 });
     } finally {
       for (const h of hubs) {
         await h.close().catch(() => {});

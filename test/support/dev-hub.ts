@@ -88,20 +88,4 @@ export async function startHubProcess(o: HubProcessOptions): Promise<HubProcess>
   };
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` (at least a minute) passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 50): Promise<NonNullable<T>> {
-  // A deadline, never a timing assertion: shared CI machines run at load 20+, where a process
-  // start alone can take 10 s, so no wait is shorter than a minute.
-  const until = Date.now() + Math.max(timeoutMs, 60_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from './wait-for.ts';

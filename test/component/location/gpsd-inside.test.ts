@@ -2,7 +2,8 @@
 // 250 m away must not count as movement.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startGpsfake, waitFor } from './gpsfake.ts';
+import { freePort, startGpsfake } from './gpsfake.ts';
+import { waitFor } from '../../support/wait-for.ts';
 import { locationUnderTest } from './setup.ts';
 
 const LOG = 'inside.nmea';
@@ -13,7 +14,7 @@ test('fixes inside the site: no movement, best source by accuracy, satellite cou
   // Survey accuracy 50 m: the GNSS fix (gpsd eph 17.1 m for HDOP 0.9) is the better source.
   const loc = await locationUnderTest(port, { survey: { accuracyM: 50 }, log: LOG });
   try {
-    await waitFor('a GNSS fix', () => loc.service.current().source === 'gnss' && loc.service.current().gnss?.satellitesUsed !== null, undefined, fake.stderr);
+    await waitFor('a GNSS fix', () => loc.service.current().source === 'gnss' && loc.service.current().gnss?.satellitesUsed !== null, undefined, { detail: fake.stderr });
     const cur = loc.service.current();
     assert.equal(cur.zone, 'inside');
     assert.equal(cur.accuracyM, 17.1);
@@ -40,7 +41,7 @@ test('a well-surveyed site beats GNSS as the best source, and survives gpsd goin
   const fake = await startGpsfake(LOG, port);
   const loc = await locationUnderTest(port, { survey: { accuracyM: 2 } });
   try {
-    await waitFor('a GNSS fix', () => loc.service.current().gnss?.lastFixAt != null, undefined, fake.stderr);
+    await waitFor('a GNSS fix', () => loc.service.current().gnss?.lastFixAt != null, undefined, { detail: fake.stderr });
     const cur = loc.service.current();
     assert.equal(cur.source, 'survey');
     assert.equal(cur.accuracyM, 2);

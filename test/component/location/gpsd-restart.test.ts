@@ -1,7 +1,8 @@
 // gpsd goes away mid-run and comes back on the same port: the client reconnects by itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startGpsfake, waitFor } from './gpsfake.ts';
+import { freePort, startGpsfake } from './gpsfake.ts';
+import { waitFor } from '../../support/wait-for.ts';
 import { locationUnderTest } from './setup.ts';
 
 test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async () => {
@@ -13,7 +14,7 @@ test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async ()
     if (m.class === 'TPV' && m.mode >= 2) fixes++;
   });
   try {
-    await waitFor('first fixes', () => fixes >= 3, undefined, () => fake.stderr());
+    await waitFor('first fixes', () => fixes >= 3, undefined, { detail: () => fake.stderr() });
     assert.equal(loc.gpsd.status.connects, 1);
 
     await fake.stop();
@@ -22,7 +23,7 @@ test('the client reconnects after gpsd restarts', { timeout: 240_000 }, async ()
 
     fake = await startGpsfake('inside.nmea', port);
     await waitFor('reconnected', () => loc.gpsd.status.connected && loc.gpsd.status.connects >= 2);
-    await waitFor('fixes after the restart', () => fixes >= before + 3, undefined, () => fake.stderr());
+    await waitFor('fixes after the restart', () => fixes >= before + 3, undefined, { detail: () => fake.stderr() });
     assert.equal(loc.service.current().source, 'survey');
     assert.equal(loc.service.current().gnss?.connected, true);
     assert.deepEqual(loc.of('location.moved'), []);

@@ -153,12 +153,3 @@ export async function startGpsfake(log: string, port: number): Promise<Gpsfake> 
     if (err) throw err;
   }
 }
-
-/** Resolves when `check` holds, polling; rejects after a generous deadline (loaded CI boxes), saying `detail()` (gpsfake's stderr, say). */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000, detail?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail ? `: ${detail()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

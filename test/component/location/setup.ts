@@ -8,7 +8,8 @@ import { MovementStore } from '../../../agent/location/movement-store.ts';
 import { silentLogger } from '../../../agent/log/logger.ts';
 import type { LocationEvent, SiteSurvey } from '../../../agent/location/types.ts';
 import { SITE } from '../../../scripts/make-nmea.ts';
-import { lastEpochMs, waitFor } from './gpsfake.ts';
+import { lastEpochMs } from './gpsfake.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 export const SURVEY: SiteSurvey = {
   id: 'ber-07', name: 'Berlin 7', address: 'Alexanderplatz 1, Berlin', latitude: SITE.latitude, longitude: SITE.longitude,
@@ -44,7 +45,7 @@ export async function locationUnderTest(port: number, opts: { survey?: Partial<S
     service, gpsd, events, of, stateDir,
     /** Resolves with the events seen by the end of the log's first pass. */
     async replayed(): Promise<LocationEvent[]> {
-      await waitFor('the whole log replayed', () => atEnd !== null, undefined, () => `client ${JSON.stringify(gpsd.status)}`);
+      await waitFor('the whole log replayed', () => atEnd !== null, undefined, { detail: () => `client ${JSON.stringify(gpsd.status)}` });
       return atEnd!;
     },
     async close(removeState = true) {

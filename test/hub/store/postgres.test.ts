@@ -10,7 +10,8 @@ import { BUS_COMMAND, type JsonValue } from '../../../hub/store/types.ts';
 import { POSTGRES_NEEDS, POSTGRES_PACKAGE, postgresBinDir, startPostgres } from '../../support/postgres.ts';
 import { requireTools } from '../../support/require-tool.ts';
 import { storeSuite } from './store-suite.ts';
-import { addNode, until, withDb, type StoreHarness } from './suite-helpers.ts';
+import { addNode, withDb, type StoreHarness } from './suite-helpers.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 if (!postgresBinDir()) {
   test('postgres store suite', { skip: requireTools(...POSTGRES_NEEDS) || `install the Debian package ${POSTGRES_PACKAGE}` }, () => {});
@@ -49,7 +50,7 @@ if (!postgresBinDir()) {
     const heard: JsonValue[] = [];
     await hub2.subscribe(BUS_COMMAND, (p) => heard.push(p));
     await hub1.enqueueCommand(node, { v: 1, type: 'reboot', id: 'c-1' }, { now: 1 });
-    await until('hub2 hears of the command', () => heard.length === 1);
+    await waitFor('hub2 hears of the command', () => heard.length === 1);
     assert.deepEqual(heard[0], { nodeId: node, id: 'c-1' });
     assert.deepEqual((await hub2.outstandingCommands(node)).map((c) => c.id), ['c-1']);
   }));
@@ -60,7 +61,7 @@ if (!postgresBinDir()) {
     const heard: JsonValue[] = [];
     await b.subscribe('outpost_test', (p) => heard.push(p));
     await a.notify('outpost_test', 'before');
-    await until('the first notification', () => heard.length === 1);
+    await waitFor('the first notification', () => heard.length === 1);
     // Kill every LISTENing backend (b's listener): like a PostgreSQL restart or a network cut.
     const killed = await db.query(
       "SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
@@ -68,7 +69,7 @@ if (!postgresBinDir()) {
     assert.ok(killed.length >= 1);
     // The listener comes back by itself; keep publishing until one gets through.
     let i = 0;
-    await until('a notification after the reconnect', async () => {
+    await waitFor('a notification after the reconnect', async () => {
       await a.notify('outpost_test', `after-${++i}`).catch(() => {});
       await new Promise((r) => setTimeout(r, 100));
       return heard.some((h) => typeof h === 'string' && h.startsWith('after-'));

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { isOutpostError } from '../../../shared/errors.ts';
 import { BUS_COMMAND, type HubStore, type JsonValue, type NewRollout } from '../../../hub/store/types.ts';
 import type { Offer } from '../../../shared/protocol/index.ts';
-import { addNode, newId, rep, until, withDb, type StoreHarness } from './suite-helpers.ts';
+import { addNode, newId, rep, withDb, type StoreHarness } from './suite-helpers.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 const offer = (id: string, deploymentId: string): Offer => ({
   v: 1, type: 'offer', id, deploymentId, bundle: { url: 'https://hub/b/x', size: 10, sha256: 'a'.repeat(64) }, version: '2.0', release: '7',
@@ -35,13 +36,13 @@ export function commandTests(h: StoreHarness): void {
     const unsub = await s2.subscribe(BUS_COMMAND, (p) => seen.push(p));
     const row = (await s1.enqueueCommand(id, offer('c1', 'd1'), { bundleId: 'b1', now: 10 }))!;
     assert.deepEqual([row.status, row.type, row.deploymentId, row.ack], ['pending', 'offer', 'd1', null]);
-    await until('the notification on the other store', () => seen.length === 1);
+    await waitFor('the notification on the other store', () => seen.length === 1);
     assert.deepEqual(seen[0], { nodeId: id, id: 'c1' });
     // The process holding the socket finds the command by what the notification says.
     assert.deepEqual((await s2.getCommand(id, 'c1'))!.command, offer('c1', 'd1'));
     await s1.enqueueCommand(id, { v: 1, type: 'reboot', id: 'c2', reason: 'r' }, { now: 11 });
     assert.deepEqual((await s2.outstandingCommands(id)).map((c) => c.id), ['c1', 'c2']);
-    await until('the second notification', () => seen.length === 2);
+    await waitFor('the second notification', () => seen.length === 2);
     const d = (await s2.getDeployment(id, 'd1'))!;
     assert.deepEqual([d.state, d.bundleId, d.result, d.startedAt], ['offered', 'b1', null, null]);
     assert.equal((await s1.getNode(id))!.health, 'updating');
@@ -66,7 +67,7 @@ export function commandTests(h: StoreHarness): void {
     await s2.subscribe('outpost_probe', () => (probed = true));
     await s1.enqueueCommand(id, { v: 1, type: 'reboot', id: 'c3' }, { now: 50 });
     await s1.notify('outpost_probe', 1);
-    await until('the probe', () => probed);
+    await waitFor('the probe', () => probed);
     assert.equal(seen.length, 2, 'nothing after unsubscribing');
   }));
 

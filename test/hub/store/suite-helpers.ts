@@ -55,15 +55,5 @@ export function rep(seq: number, body: ReportBody): Report {
   return { v: 1, id: `r-${++rid}`, seq, ...body } as Report;
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;

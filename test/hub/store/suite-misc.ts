@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isOutpostError } from '../../../shared/errors.ts';
 import type { JsonValue } from '../../../hub/store/types.ts';
-import { addNode, until, withDb, type StoreHarness } from './suite-helpers.ts';
+import { addNode, withDb, type StoreHarness } from './suite-helpers.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 export function miscTests(h: StoreHarness): void {
   test(`${h.name}: operator tokens: plaintext once, only its sha256 stored, verify, revoke`, () => withDb(h, async (db) => {
@@ -64,11 +65,11 @@ export function miscTests(h: StoreHarness): void {
     await b.subscribe('outpost_test', (p) => got.push(['b', p]));
     await b.subscribe('outpost_other', (p) => got.push(['other', p]));
     await a.notify('outpost_test', { n: 1, s: 'é' });
-    await until('both deliveries', () => got.length === 2);
+    await waitFor('both deliveries', () => got.length === 2);
     assert.deepEqual(got.sort(), [['a', { n: 1, s: 'é' }], ['b', { n: 1, s: 'é' }]]);
     await offA();
     await b.notify('outpost_test', [2]);
-    await until('delivery to b', () => got.length === 3);
+    await waitFor('delivery to b', () => got.length === 3);
     assert.deepEqual(got[2], ['b', [2]]);
     await assert.rejects(a.notify('Bad-Channel', 1), (e) => isOutpostError(e, 'E_STORE_BUS_CHANNEL'));
     await assert.rejects(a.subscribe('x;drop', () => {}), (e) => isOutpostError(e, 'E_STORE_BUS_CHANNEL'));

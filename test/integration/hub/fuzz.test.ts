@@ -143,7 +143,7 @@ test('10,000+ hostile frames: every one answered or dropped, agent stays up, hea
         }
       }
       // Waiting per batch keeps the agent's send buffer small, so no reply is dropped for backpressure.
-      await waitFor(`replies to batch at ${sent}`, () => replies.length >= expected, 30_000, 5);
+      await waitFor(`replies to batch at ${sent}`, () => replies.length >= expected, 30_000, { everyMs: 5 });
     }
     assert.equal(connections, 1, 'no hostile frame closed the link');
     const refd = new Map<string, number>();

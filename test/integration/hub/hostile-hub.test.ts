@@ -110,7 +110,7 @@ test('10,000 refresh/reboot/push commands: reboots, script runs, CPU and state s
         ));
       }
       // Waiting per batch keeps the agent below its 1,024-message queue (no E_PROTOCOL_BUSY).
-      await waitFor(`acks for the batch at ${sent}`, () => acks.length >= sent + BATCH, 120_000, 20).catch((err) => {
+      await waitFor(`acks for the batch at ${sent}`, () => acks.length >= sent + BATCH, 120_000, { everyMs: 20 }).catch((err) => {
         throw new Error(`${err.message} (${acks.length} acks, ${connections} connections); agent log tail: ${JSON.stringify(agent!.logs().slice(-8))}`);
       });
     }
