@@ -1,12 +1,12 @@
 // One HTTP(S) request on node:http/https: verified TLS with our CA list and optional client
 // certificate, and an HTTP proxy (CONNECT tunnel for https, absolute-form for http) unless NO_PROXY
 // says otherwise. Every request has a deadline for connect + response headers and honours a signal.
-import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import type { IncomingMessage, ClientRequest } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { OutpostError } from '../../shared/errors.ts';
 import { connectTunnel, defaultPort, parseProxyUrl, proxyAuthorization, routeFor } from './proxy.ts';
 import type { TlsMaterial } from './tls-options.ts';
-import { https, tls as lazyTls } from './lazy-tls.ts';
+import { http, https, tls as lazyTls } from './lazy-tls.ts';
 
 export interface TransportOptions {
   readonly tls: TlsMaterial;
@@ -100,11 +100,11 @@ export class HttpTransport {
       const tls = () => ({ ca: [...this.#o.tls.ca], cert: this.#o.tls.cert, key: this.#o.tls.key });
       const path = url.pathname + url.search;
       if (!proxy) {
-        const make = url.protocol === 'https:' ? https().request : httpRequest;
+        const make = url.protocol === 'https:' ? https().request : http().request;
         send(() => make(url, { headers, agent: false, ...(url.protocol === 'https:' ? tls() : {}) }));
       } else if (url.protocol === 'http:') {
         // Plain HTTP goes to the proxy in absolute form.
-        send(() => httpRequest({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuthorization(proxy) }, agent: false }));
+        send(() => http().request({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuthorization(proxy) }, agent: false }));
       } else {
         const host = url.hostname.replace(/^\[|\]$/g, '');
         connectTunnel(proxy, host, defaultPort(url), spec.deadlineMs, signal).then((socket) => {
