@@ -71,6 +71,7 @@ const { values } = parseArgs({
     parts: { type: 'string', default: 'install,create' },
     formats: { type: 'string', default: '1,2' },
     'delta-change': { type: 'string', default: '2' },
+    'f2-block-size': { type: 'string', default: '4K' },
     rows: { type: 'string', default: INSTALL_ROWS.join(',') },
     refs: { type: 'string', default: INSTALL_REFS.join(',') },
     compare: { type: 'string' },
@@ -167,7 +168,7 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   const v2 = formats.includes('2') ? join(dir, 'new-v2.bundle') : null;
   if (v2) {
     execFileSync(outpost[0]!, [...outpost.slice(1), 'bundle', 'create', '--image', kit.new.path, '--version', '2.0.0', '--release', '2', '--compatible', TEST_COMPATIBLE,
-      '--key', join(dirname(kit.bundle), 'keys/k1.key'), '--out', v2, '--format', '2'], { stdio: 'ignore' });
+      '--key', join(dirname(kit.bundle), 'keys/k1.key'), '--out', v2, '--format', '2', '--block-size', values['f2-block-size']], { stdio: 'ignore' });
   }
   const server2 = v2 ? await serveFile(v2) : null;
   const rauc = refs.has('rauc') ? await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1)) : null;
@@ -182,6 +183,9 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   }
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
+  /** Bytes each install over HTTP fetched, by row. */
+  const fetched = new Map<string, number[]>();
+  const f2 = values['f2-block-size'] === '4K' ? 'format 2' : `format 2, ${values['f2-block-size']} blocks`;
   try {
     const change = Number(values['delta-change']);
     const previous = server2 && change > 0 && rows.has('delta') ? await previousRelease(kit.new.path, join(dir, 'previous.img'), change / 100) : null;
@@ -190,7 +194,10 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       try {
         await asShipped(node);
         if (runningSlot) execFileSync('dd', [`if=${runningSlot}`, `of=${disk.part(1)}`, 'bs=4M', 'conv=fsync', 'status=none']);
+        const http = from === server2?.url ? server2 : from === server.url ? server : null;
+        const before = http?.sent() ?? 0;
         add(name, await measure([...cmd, 'install', from, '--config', node.configPath]));
+        if (http) fetched.set(name, [...(fetched.get(name) ?? []), http.sent() - before]);
         if ((await node.holds('B')) !== 'new') throw new Error(`${name}: slot B does not hold the new image`);
       } finally {
         await node.dispose();
@@ -208,7 +215,7 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       for (const { cmd, tag } of [...builds.slice(i % builds.length), ...builds.slice(0, i % builds.length)]) {
         if (v1 && rows.has('f1file')) await install(cmd, `outpost install FILE (format 1)${tag}`, kit.bundle);
         if (v1 && rows.has('f1url')) await install(cmd, `outpost install URL (format 1)${tag}`, server.url);
-        if (v2 && rows.has('f2file')) await install(cmd, `outpost install FILE (format 2)${tag}`, v2);
+        if (v2 && rows.has('f2file')) await install(cmd, `outpost install FILE (${f2})${tag}`, v2);
         if (!server2) continue;
         // the target slot still holds the new image from the run before, the running one perhaps
         // the previous release (delta row): a delta would copy them. Emptied, the download is in
@@ -216,11 +223,11 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
         if (rows.has('f2url')) {
           disk.zero(1);
           disk.zero(2);
-          await install(cmd, `outpost install URL (format 2)${tag}`, server2.url);
+          await install(cmd, `outpost install URL (${f2})${tag}`, server2.url);
         }
         if (previous && rows.has('delta')) {
           disk.zero(2);
-          await install(cmd, `outpost install URL (format 2, delta ${change}%)${tag}`, server2.url, previous);
+          await install(cmd, `outpost install URL (${f2}, delta ${change}%)${tag}`, server2.url, previous);
         }
       }
     }
@@ -235,6 +242,7 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB but at most every ${updateSection.fields.checkpointSeconds.default} s`);
   for (const b of builds.slice(1)) out(`rows tagged${b.tag}: ${b.cmd.join(' ')}`);
   out(summary(samples, sizeMiB));
+  for (const [name, bytes] of fetched) out(`${name}: fetched ${(median(bytes) / MiB).toFixed(1)} MiB (median; the server's bytes, headers included)`);
 }
 
 /** Commands run one after the other as one contender: wall and CPU add up, memory is the larger peak. */
@@ -277,6 +285,9 @@ async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
     'sh', dir, image];
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
+  /** Bytes each install over HTTP fetched, by row. */
+  const fetched = new Map<string, number[]>();
+  const f2 = values['f2-block-size'] === '4K' ? 'format 2' : `format 2, ${values['f2-block-size']} blocks`;
   const baseline = values.baseline ? [PINNED_NODE, join(values.baseline, 'bin/outpost.js')] : null;
   const create = (format: number, cmd = outpost) => [...cmd, 'bundle', 'create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'bench',
     '--key', keys[0]!.privatePath, '--out', join(dir, `f${format}.bundle`), '--format', String(format)];

@@ -8,10 +8,17 @@
 import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { etagOf, serveFile as hubServe } from '../../hub/bundles/serve.ts';
 
-export async function serveFile(path: string): Promise<{ url: string; close(): Promise<void> }> {
+export interface FileServer {
+  readonly url: string;
+  /** Bytes written to clients so far (headers included), over every connection. */
+  sent(): number;
+  close(): Promise<void>;
+}
+
+export async function serveFile(path: string): Promise<FileServer> {
   const st = statSync(path);
   const etag = etagOf(st.size, st.mtimeMs); // the hub's, so a delta's If-Range matches whichever of the two answers
   const server = createServer((req, res) => {
@@ -28,10 +35,21 @@ export async function serveFile(path: string): Promise<{ url: string; close(): P
     if (req.method === 'HEAD') return res.end();
     sendRange(path, start, end, res).catch(() => res.destroy());
   });
+  // what a delta costs the site's link: counted on the sockets, closed or still open
+  const live = new Set<Socket>();
+  let closed = 0;
+  server.on('connection', (socket) => {
+    live.add(socket);
+    socket.once('close', () => {
+      live.delete(socket);
+      closed += socket.bytesWritten;
+    });
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/bundle`,
+    sent: () => [...live].reduce((n, socket) => n + socket.bytesWritten, closed),
     close: () => new Promise((r) => {
       server.closeAllConnections();
       server.close(() => r());
