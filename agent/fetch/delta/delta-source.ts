@@ -18,10 +18,11 @@ import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
 import { getRanges, sliceFrom, streamRange, type Piece, type Slab } from './range-get.ts';
-import { clearScratch, LocalIndex, localLength, scratchFor, scratchHeadPath } from './local-index.ts';
+import { clearScratch, LocalIndex, localLength, scratchFor, scratchHeadPath, type LocalFile } from './local-index.ts';
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
+import { localShare, SAMPLE_GROUPS, sampleGroups } from './table-sample.ts';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
@@ -119,10 +120,15 @@ export class DeltaBundleSource implements BundleSource {
     if (!o.resume && o.scratchDir !== undefined) await this.#pageEarly(head, o.scratchDir);
     const from = o.resume?.nextBlock ?? 0;
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
-    const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving: 1 - (this.#o.maxShare ?? 0.9) });
-    if (!probe.worth) {
+    const minSaving = 1 - (this.#o.maxShare ?? 0.9);
+    const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving });
+    // Whole groups are not all a delta takes locally: the blocks of the others, at their offsets,
+    // are sampled too before a delta is given up (table-sample.ts). Taken at most once.
+    let share: number | null = null;
+    const blockShare = async () => (share ??= await this.#tableSample(o, p, files, from, validator, stats));
+    if (!probe.worth && (await blockShare()) < minSaving) {
       const fullBytes = fullBytesFrom(p.stored, from);
-      this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups });
+      this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups, blockShare: share });
       return this.#fullDeliver(full, transferReport('full', fullBytes, fullBytes, stats));
     }
     const scratch = o.scratchDir === undefined ? null : await scratchFor(o.scratchDir, files, p.entry.blockSize, p.stored.groupBlocks);
@@ -137,7 +143,8 @@ export class DeltaBundleSource implements BundleSource {
     }
     let est: ReturnType<typeof estimate>;
     try {
-      est = estimate(p.stored, from, local);
+      est = estimate(p.stored, from, local, share ?? 0);
+      if (share === null && est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) est = estimate(p.stored, from, local, await blockShare());
     } catch (err) {
       await local.close();
       throw err;
@@ -147,11 +154,11 @@ export class DeltaBundleSource implements BundleSource {
       // Let go of the index first: a full download does not need it, and it is the largest thing held.
       await local.close();
       local = null;
-      this.#log.info('delta would not save enough; downloading in full', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes });
+      this.#log.info('delta would not save enough; downloading in full', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes, blockShare: share });
       return this.#fullDeliver(full, report('full'));
     }
     try {
-      this.#log.info('delta planned', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes, localCandidateBytes: est.localBytes, scanned: local.scanned });
+      this.#log.info('delta planned', { fullBytes: est.fullBytes, deltaBytes: est.deltaBytes, localCandidateBytes: est.localBytes, scanned: local.scanned, blockShare: share });
       o.onTransfer?.(report('delta'));
       if (!o.resume) {
         o.onValidator?.(validator);
@@ -231,6 +238,31 @@ export class DeltaBundleSource implements BundleSource {
     if (rest.kind === 'ignored') return null;
     stats.fetched = size;
     return { head: rest.value, validator };
+  }
+
+  /**
+   * Share of the blocks found at their own offsets in the local files, from the tables of a sample
+   * of groups (table-sample.ts); 0 when the sample cannot be taken (it only ever adds a delta).
+   */
+  async #tableSample(o: DeliverOptions, p: VerifiedPayload, files: readonly LocalFile[], from: number, validator: string | null, stats: Stats): Promise<number> {
+    const index = p.stored!;
+    const groups = sampleGroups(index, Math.floor(from / index.groupBlocks), SAMPLE_GROUPS, this.#o.random ?? Math.random);
+    if (groups.length === 0) return 0;
+    try {
+      const pieces = await this.#withRetries(o, () => this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats));
+      const tables = new Map<number, Buffer>();
+      for (const g of groups) {
+        const e = index.group(g);
+        const table = sliceFrom(pieces, p.dataOffset + e.tableOffset, e.tableLength);
+        index.checkTable(g, table);
+        tables.set(g, table);
+      }
+      return await localShare(index, files, tables, o.signal);
+    } catch (err) {
+      if (o.signal.aborted) throw o.signal.reason;
+      this.#log.warn('cannot sample the tables of the new image; counting whole groups only', { error: err });
+      return 0;
+    }
   }
 
   /** Head size from the first bytes: parse just enough (manifest) to compute the layout. */

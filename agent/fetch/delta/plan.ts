@@ -87,7 +87,10 @@ export function blockRanges(index: StoredIndex, dataOffset: number, blocks: read
 export interface Estimate {
   /** Bytes a full download of the payload from `fromBlock` would fetch. */
   readonly fullBytes: number;
-  /** Upper bound for a delta: tables and stored bytes of every group without a local candidate. */
+  /**
+   * Bytes a delta would fetch: the tables of every group without a local candidate, and their
+   * blocks' stored bytes less the share expected locally (`blockShare`; with 0, an upper bound).
+   */
   readonly deltaBytes: number;
   /** Raw bytes of groups with a local candidate. */
   readonly localBytes: number;
@@ -99,14 +102,19 @@ export function fullBytesFrom(index: StoredIndex, fromBlock: number): number {
   return index.entry.storedSize! - (g0 < index.groups ? index.group(g0).tableOffset : index.entry.storedSize!);
 }
 
-export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup): Estimate {
+/**
+ * `blockShare`: the share of the blocks of groups without a local candidate that is expected at
+ * the same offsets in a local slot (table-sample.ts), 0 when not known.
+ */
+export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup, blockShare = 0): Estimate {
   const g0 = Math.floor(fromBlock / index.groupBlocks);
   let deltaBytes = 0;
   let localBytes = 0;
   // Group by group, not through a plan of the whole image (two objects per group, all at once).
   for (let g = g0; g < index.groups; g++) {
-    if (localGroup(index, g, lookup)) localBytes += index.group(g).blockCount * index.entry.blockSize;
-    else deltaBytes += index.groupStoredLength(g);
+    const e = index.group(g);
+    if (localGroup(index, g, lookup)) localBytes += e.blockCount * index.entry.blockSize;
+    else deltaBytes += e.tableLength + (1 - blockShare) * (index.groupStoredLength(g) - e.tableLength);
   }
-  return { fullBytes: fullBytesFrom(index, fromBlock), deltaBytes, localBytes };
+  return { fullBytes: fullBytesFrom(index, fromBlock), deltaBytes: Math.round(deltaBytes), localBytes };
 }

@@ -311,6 +311,39 @@ test('format 1, no local slots, or a plan that saves nothing: full download', as
   assert.equal(d.reports[d.reports.length - 1]!.mode, 'delta');
 });
 
+test('a change in every group: blocks sampled from the tables, a delta all the same', async () => {
+  // One block of every group changed (a change scattered every few blocks): no group is found whole
+  // in a slot, so the plan (groups of 16, slots scanned) and the sample of the slots (groups of 4)
+  // see nothing; the tables of a sample of groups show the other blocks are all there.
+  const k = generateSigningKey('delta-scattered');
+  const key = parsePrivateKey(JSON.stringify(k.privateJwk));
+  const trust = storeFromDocument({ format: 1, version: 1, threshold: 1, keys: [{ id: k.id, publicKey: k.publicHex }], revoked: [], signatures: [] });
+  const v = createVerifier({ trust, releaseFloor: 0, compatible: ['test-board'] });
+  for (const [groupBlocks, probeMiss] of [[16, undefined], [4, 0.05]] as const) {
+    const image = Buffer.from(oldImage);
+    for (let b = 1; b < 1024; b += groupBlocks) randomBytes(BS).copy(image, b * BS);
+    const sha = createHash('sha256').update(image).digest('hex');
+    const name = `scattered-g${groupBlocks}`;
+    await writeFile(join(dir, `${name}.img`), image);
+    await createBundle({
+      payloads: [{ path: join(dir, `${name}.img`), name: 'rootfs.img', slotClass: 'rootfs', blockSize: BS, groupBlocks }],
+      version: '2.0.0', release: 2, compatible: ['test-board'], keys: [key], out: join(dir, 'srv', `${name}.bundle`), format: 2,
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ out: new PassThrough().resume(), tap: (l) => lines.push(l) });
+    server.reset();
+    const d = await run(source(`${name}.bundle`, { probeMiss, logger, windowBytes: 8 << 20 }), { verifier: v });
+    assert.equal(d.digest, sha);
+    const last = d.reports.at(-1)!;
+    assert.equal(last.mode, 'delta', lines.map((l) => l.msg).join('; '));
+    const planned = lines.find((l) => l.msg === 'delta planned')!;
+    const expected = 1 - 1 / groupBlocks; // the blocks at their offsets, of the groups sampled
+    assert.ok(Math.abs(Number(planned.blockShare) - expected) < 0.01, JSON.stringify(planned));
+    assert.ok(last.localBytes >= expected * 1024 * BS && last.fetchedBytes < last.fullBytes * (1.5 / groupBlocks) + 40_000, JSON.stringify(last));
+    assert.ok(server.bytes() < last.fullBytes * (1.5 / groupBlocks) + 60_000, `served ${server.bytes()} of ${last.fullBytes}`);
+  }
+});
+
 test('a head longer than the first request comes in a second one, streamed into the parser', async () => {
   server.reset();
   const d = await run(source('new.bundle', { headProbeBytes: 4096 }));

@@ -3,50 +3,15 @@
 // would cost nearly a scan.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { StoredIndex, groupDigestOf } from '../../../shared/bundle/stored-index.ts';
-import type { PayloadEntry } from '../../../shared/bundle/types.ts';
+import { randomBytes } from 'node:crypto';
 import { probeLocal } from '../../../agent/fetch/delta/local-probe.ts';
+import { indexOfImage, withFiles } from './stored-index-fixture.ts';
 
 const BS = 4096;
 const G = 4;
 const GROUP = BS * G;
+const indexOf = (image: Buffer) => indexOfImage(image, BS, G);
 
-/** A format-2 index of `image`: a zero block stores in 14 bytes, any other block raw. */
-function indexOf(image: Buffer): StoredIndex {
-  const blocks = image.length / BS;
-  const digests = Array.from({ length: blocks }, (_, i) => createHash('sha256').update(image.subarray(i * BS, (i + 1) * BS)).digest());
-  const sizes = Buffer.alloc(blocks * 2);
-  let stored = blocks * 32;
-  for (let i = 0; i < blocks; i++) {
-    const s = image.subarray(i * BS, (i + 1) * BS).every((b) => b === 0) ? 14 : BS;
-    sizes.writeUInt16BE(s - 1, i * 2);
-    stored += s;
-  }
-  const groupDigests = Array.from({ length: Math.ceil(blocks / G) }, (_, g) => groupDigestOf(Buffer.concat(digests.slice(g * G, g * G + G))));
-  const entry: PayloadEntry = {
-    name: 'p', slotClass: 'rootfs', size: image.length, sha256: '0'.repeat(64), blockSize: BS, blocks,
-    indexSha256: '0'.repeat(64), groupBlocks: G, storedSize: stored,
-  };
-  return new StoredIndex(entry, Buffer.concat([...groupDigests, sizes]));
-}
-
-async function withFiles(contents: Buffer[], fn: (files: Array<{ path: string; length: number }>) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'probe-'));
-  try {
-    const files = await Promise.all(contents.map(async (c, k) => {
-      const path = join(dir, `slot${k}`);
-      await writeFile(path, c);
-      return { path, length: c.length };
-    }));
-    await fn(files);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const GROUPS = 1024; // 16 MiB images
 const signal = new AbortController().signal;
