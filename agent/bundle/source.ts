@@ -28,7 +28,7 @@ export interface TransferReport {
   readonly mode: 'full' | 'delta';
   /** Bytes a full download of what is still missing would fetch. */
   readonly fullBytes: number;
-  /** Bytes the plan expects to fetch (an upper bound for a delta). */
+  /** Bytes the plan expects to fetch (for a delta an upper bound, or an estimate from a sample of block tables). */
   readonly plannedBytes: number;
   /** Bytes received so far (body bytes, head included). */
   readonly fetchedBytes: number;

@@ -242,14 +242,16 @@ export class DeltaBundleSource implements BundleSource {
 
   /**
    * Share of the blocks found at their own offsets in the local files, from the tables of a sample
-   * of groups (table-sample.ts); 0 when the sample cannot be taken (it only ever adds a delta).
+   * of groups (table-sample.ts); 0 when the sample cannot be taken (it only ever adds a delta). One
+   * attempt, no retries: a link that fails it now fails the full download's first try as well,
+   * which retries on its own.
    */
   async #tableSample(o: DeliverOptions, p: VerifiedPayload, files: readonly LocalFile[], from: number, validator: string | null, stats: Stats): Promise<number> {
     const index = p.stored!;
     const groups = sampleGroups(index, Math.floor(from / index.groupBlocks), SAMPLE_GROUPS, this.#o.random ?? Math.random);
     if (groups.length === 0) return 0;
     try {
-      const pieces = await this.#withRetries(o, () => this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats));
+      const pieces = await this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats);
       const tables = new Map<number, Buffer>();
       for (const g of groups) {
         const e = index.group(g);

@@ -6,8 +6,10 @@
 // so the blocks' digests come from the tables of a sample of groups: one small request (64
 // tables of 512 bytes for 4 KiB blocks), each table checked against its signed group digest.
 // The local blocks at the same offsets are read and hashed against them. What matches says which
-// share of the other groups' stored bytes a delta would take locally: an estimate, and only ever
-// an estimate; what the delta then takes is checked against the signed index as always.
+// share of the other groups' stored bytes a delta would take locally: weighed by stored bytes, so
+// empty space (a few bytes a block) counts for little, and over the sampled groups not found whole
+// (the plan counts those already). An estimate, and only ever an estimate: what the delta then
+// takes is checked against the signed index as always.
 import { open, type FileHandle } from 'node:fs/promises';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
@@ -19,20 +21,22 @@ export const SAMPLE_GROUPS = 64;
 /** Local reads in flight at once. */
 const READS = 4;
 
-/** Up to n distinct whole groups from g0 on, one from each of n equal strata, in order. */
+/** Up to n distinct whole groups from g0 on, one from each of n strata of (nearly) equal size, in order. */
 export function sampleGroups(index: StoredIndex, g0: number, n: number, random: () => number): number[] {
   const last = index.groups - 1;
-  // a short last group has no aligned local twin
-  const end = last >= g0 && index.group(last).blockCount !== index.groupBlocks ? last : index.groups;
-  const span = end - g0;
+  // a last group that is short, or ends in a short block, has no aligned local twin
+  const whole = last >= 0 && index.group(last).blockCount === index.groupBlocks && index.rawLength(index.entry.blocks - 1) === index.entry.blockSize;
+  const span = (whole ? index.groups : last) - g0;
   if (span <= 0) return [];
   if (span <= n) return Array.from({ length: span }, (_, k) => g0 + k);
-  return Array.from({ length: n }, (_, s) => g0 + Math.min(span - 1, Math.floor(((s + random()) * span) / n)));
+  const edge = (s: number) => Math.floor((s * span) / n); // stratum s is [edge(s), edge(s + 1)), never empty
+  return Array.from({ length: n }, (_, s) => g0 + edge(s) + Math.min(edge(s + 1) - edge(s) - 1, Math.floor(random() * (edge(s + 1) - edge(s)))));
 }
 
 /**
- * Share (0–1) of the sampled groups' raw bytes that the local files hold at the same offsets,
- * block by block; `tables` gives each group's table, already checked.
+ * Share (0–1) of the stored bytes of the sampled groups' blocks that the local files hold at the
+ * same offsets, block by block, over the groups not held whole (0 when every one is); `tables`
+ * gives each group's table, already checked.
  */
 export async function localShare(index: StoredIndex, files: readonly LocalFile[], tables: ReadonlyMap<number, Buffer>, signal: AbortSignal): Promise<number> {
   const bs = index.entry.blockSize;
@@ -60,8 +64,12 @@ export async function localShare(index: StoredIndex, files: readonly LocalFile[]
           if (local.compare(table, k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES, k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES) === 0) hit[k] = 1;
         }
       }
-      sampled += index.groupBlocks;
-      for (const h of hit) found += h;
+      if (hit.every((h) => h === 1)) continue; // found whole: the plan counts it as local already
+      for (let k = 0; k < index.groupBlocks; k++) {
+        const stored = index.storedLength(index.group(g).firstBlock + k);
+        sampled += stored;
+        found += hit[k]! * stored;
+      }
     }
   };
   try {

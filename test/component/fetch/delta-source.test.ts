@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -342,6 +342,15 @@ test('a change in every group: blocks sampled from the tables, a delta all the s
     assert.ok(last.localBytes >= expected * 1024 * BS && last.fetchedBytes < last.fullBytes * (1.5 / groupBlocks) + 40_000, JSON.stringify(last));
     assert.ok(server.bytes() < last.fullBytes * (1.5 / groupBlocks) + 60_000, `served ${server.bytes()} of ${last.fullBytes}`);
   }
+  // The block sample's one request cut: it counts for nothing (no retries of its own), and the
+  // full download goes on as before the sample existed.
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({ out: new PassThrough().resume(), tap: (l) => lines.push(l) });
+  const d = await run(source('scattered-g16.bundle', { logger }), { verifier: v, onSlotSize: () => server.set({ cutAfter: 100 }) });
+  assert.equal(d.digest, createHash('sha256').update(readFileSync(join(dir, 'scattered-g16.img'))).digest('hex'));
+  assert.equal(d.reports.at(-1)!.mode, 'full');
+  const msgs = lines.map((l) => l.msg);
+  assert.ok(msgs.includes('cannot sample the tables of the new image; counting whole groups only') && msgs.includes('delta would not save enough; downloading in full'), msgs.join('; '));
 });
 
 test('a head longer than the first request comes in a second one, streamed into the parser', async () => {

@@ -25,6 +25,9 @@ test('sampleGroups: distinct whole groups from g0 on, one per stratum; all of th
   assert.deepEqual([...picked].sort((a, b) => a - b), picked, 'in order');
   assert.equal(new Set(picked).size, 16, 'distinct');
   assert.ok(picked.every((g) => g >= 5 && g < 101), `whole groups only: ${picked.join(',')}`);
+  const many = sampleGroups(index, 0, 64, Math.random); // 101 whole groups in 64 strata of 1 or 2
+  assert.equal(new Set(many).size, 64, `distinct: ${many.join(',')}`);
+  assert.ok(many.every((g, k) => k === 0 || g > many[k - 1]!));
   assert.deepEqual(sampleGroups(index, 96, 16, random), [96, 97, 98, 99, 100]);
   assert.deepEqual(sampleGroups(index, 101, 16, random), [], 'the short last group has no aligned twin');
 });
@@ -49,4 +52,22 @@ test('localShare: blocks at their own offsets in any local file, the rest not', 
   await withFiles([slot0.subarray(0, 8 * G * BS)], async (files) => {
     assert.equal(await localShare(index, [{ path: '/nonexistent/slot', length: image.length }, ...files], tables, signal), (8 * 2) / (groups * G));
   });
+});
+
+test('localShare: weighed by stored bytes (empty space counts for little), groups held whole left out', async () => {
+  const groups = 16;
+  // every other block empty (stored in 14 bytes); the slot holds the empty ones only
+  const image = randomBytes(groups * G * BS);
+  for (let b = 0; b < groups * G; b += 2) image.fill(0, b * BS, (b + 1) * BS);
+  const index = indexOfImage(image, BS, G);
+  const tables = new Map(Array.from({ length: groups }, (_, g) => [g, tableOf(image, g)] as const));
+  await withFiles([Buffer.alloc(image.length)], async (files) => {
+    assert.equal(await localShare(index, files, tables, signal), 14 / (14 + BS));
+  });
+  // groups 0-7 held whole, the others with one block of four: only the others count
+  const slot = Buffer.from(image);
+  for (let g = 8; g < groups; g++) randomBytes(3 * BS).copy(slot, (g * G + 1) * BS);
+  await withFiles([slot], async (files) => assert.equal(await localShare(index, files, tables, signal), 14 / (2 * 14 + 2 * BS)));
+  // all held whole: nothing to say about the others
+  await withFiles([image], async (files) => assert.equal(await localShare(index, files, tables, signal), 0));
 });
