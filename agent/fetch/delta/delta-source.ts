@@ -22,7 +22,7 @@ import { clearScratch, LocalIndex, localLength, scratchFor, scratchHeadPath, typ
 import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
-import { localShare, SAMPLE_GROUPS, sampleGroups } from './table-sample.ts';
+import { indexedHits, localShare, SAMPLE_GROUPS, sampleGroups, withSameOffsetHits } from './table-sample.ts';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
@@ -125,8 +125,8 @@ export class DeltaBundleSource implements BundleSource {
     // Whole groups are not all a delta takes locally: the blocks of the others, at their offsets,
     // are sampled too before a delta is given up (table-sample.ts). Taken at most once.
     let share: number | null = null;
-    const blockShare = async () => (share ??= await this.#tableSample(o, p, files, from, validator, stats));
-    if (!probe.worth && (await blockShare()) < minSaving) {
+    const blockShare = async (scanned: LocalIndex | null) => (share ??= await this.#tableSample(o, p, files, scanned, from, validator, stats));
+    if (!probe.worth && (await blockShare(null)) < minSaving) {
       const fullBytes = fullBytesFrom(p.stored, from);
       this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups, blockShare: share });
       return this.#fullDeliver(full, transferReport('full', fullBytes, fullBytes, stats));
@@ -144,7 +144,7 @@ export class DeltaBundleSource implements BundleSource {
     let est: ReturnType<typeof estimate>;
     try {
       est = estimate(p.stored, from, local, share ?? 0);
-      if (share === null && est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) est = estimate(p.stored, from, local, await blockShare());
+      if (share === null && est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) est = estimate(p.stored, from, local, await blockShare(local));
     } catch (err) {
       await local.close();
       throw err;
@@ -241,12 +241,12 @@ export class DeltaBundleSource implements BundleSource {
   }
 
   /**
-   * Share of the blocks found at their own offsets in the local files, from the tables of a sample
-   * of groups (table-sample.ts); 0 when the sample cannot be taken (it only ever adds a delta). One
-   * attempt, no retries: a link that fails it now fails the full download's first try as well,
-   * which retries on its own.
+   * Share of the blocks a delta would take locally, from the tables of a sample of groups
+   * (table-sample.ts): through the scan's index, or without one at their own offsets in the local
+   * files. 0 when the sample cannot be taken (it only ever adds a delta). One attempt, no retries:
+   * a link that fails it now fails the full download's first try as well, which retries on its own.
    */
-  async #tableSample(o: DeliverOptions, p: VerifiedPayload, files: readonly LocalFile[], from: number, validator: string | null, stats: Stats): Promise<number> {
+  async #tableSample(o: DeliverOptions, p: VerifiedPayload, files: readonly LocalFile[], scanned: LocalIndex | null, from: number, validator: string | null, stats: Stats): Promise<number> {
     const index = p.stored!;
     const groups = sampleGroups(index, Math.floor(from / index.groupBlocks), SAMPLE_GROUPS, this.#o.random ?? Math.random);
     if (groups.length === 0) return 0;
@@ -259,7 +259,8 @@ export class DeltaBundleSource implements BundleSource {
         index.checkTable(g, table);
         tables.set(g, table);
       }
-      return await localShare(index, files, tables, o.signal);
+      if (scanned) return await localShare(index, tables, indexedHits(index, scanned), o.signal);
+      return await withSameOffsetHits(index, files, (hits) => localShare(index, tables, hits, o.signal));
     } catch (err) {
       if (o.signal.aborted) throw o.signal.reason;
       this.#log.warn('cannot sample the tables of the new image; counting whole groups only', { error: err });

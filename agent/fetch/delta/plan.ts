@@ -30,7 +30,7 @@ export interface WindowLimits {
 }
 
 /** A local run that may hold group g whole. A short last group has no aligned local twin: it goes by its table. */
-function localGroup(index: StoredIndex, g: number, lookup: GroupLookup): LocalRef | null {
+export function localGroup(index: StoredIndex, g: number, lookup: GroupLookup): LocalRef | null {
   return index.group(g).blockCount === index.groupBlocks ? lookup.findGroup(index.groupDigest(g), g) : null;
 }
 

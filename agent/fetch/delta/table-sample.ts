@@ -5,7 +5,8 @@
 // changed: 258 MiB fetched where a delta needs about 20). The head holds a digest per group only,
 // so the blocks' digests come from the tables of a sample of groups: one small request (64
 // tables of 512 bytes for 4 KiB blocks), each table checked against its signed group digest.
-// The local blocks at the same offsets are read and hashed against them. What matches says which
+// Before the slots are scanned, the local blocks at the same offsets are read and hashed against
+// them; after a scan, its index is asked, as the delta will ask it. What matches says which
 // share of the other groups' stored bytes a delta would take locally: weighed by stored bytes, so
 // empty space (a few bytes a block) counts for little, and over the sampled groups not found whole
 // (the plan counts those already). An estimate, and only ever an estimate: what the delta then
@@ -15,6 +16,7 @@ import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { settleAll } from '../../lib/settle-all.ts';
 import type { LocalFile } from './local-index.ts';
+import { localGroup, planBlocks, type GroupLookup } from './plan.ts';
 
 /** Groups whose tables are fetched: 1,024 blocks of 4 KiB, the share known to a few per cent. */
 export const SAMPLE_GROUPS = 64;
@@ -34,48 +36,74 @@ export function sampleGroups(index: StoredIndex, g0: number, n: number, random: 
 }
 
 /**
- * Share (0–1) of the stored bytes of the sampled groups' blocks that the local files hold at the
- * same offsets, block by block, over the groups not held whole (0 when every one is); `tables`
- * gives each group's table, already checked.
+ * Which blocks of group g (its table checked) a delta would take locally, 1 each; null when the
+ * group is found whole (the plan counts it as local already).
  */
-export async function localShare(index: StoredIndex, files: readonly LocalFile[], tables: ReadonlyMap<number, Buffer>, signal: AbortSignal): Promise<number> {
-  const bs = index.entry.blockSize;
-  const groupBytes = bs * index.groupBlocks;
+export type BlockHits = (g: number, table: Buffer) => Promise<Uint8Array | null> | Uint8Array | null;
+
+/**
+ * Share (0–1) of the stored bytes of the sampled groups' blocks that `hits` finds, over the groups
+ * not found whole (0 when every one is); `tables` gives each group's table, already checked.
+ */
+export async function localShare(index: StoredIndex, tables: ReadonlyMap<number, Buffer>, hits: BlockHits, signal: AbortSignal): Promise<number> {
   const groups = [...tables.keys()];
-  const handles: Array<FileHandle | null> = await Promise.all(files.map((f) => open(f.path, 'r').catch(() => null)));
   let sampled = 0;
   let found = 0;
   let next = 0;
-  const reader = async (): Promise<void> => {
-    const data = Buffer.allocUnsafe(groupBytes);
-    const local = Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES);
+  const worker = async (): Promise<void> => {
     while (next < groups.length) {
       signal.throwIfAborted();
       const g = groups[next++]!;
-      const table = tables.get(g)!;
-      const at = index.group(g).firstBlock * bs;
-      const hit = new Uint8Array(index.groupBlocks);
-      for (const [f, fh] of handles.entries()) {
-        if (!fh || at + groupBytes > files[f]!.length) continue;
-        const { bytesRead } = await fh.read(data, 0, groupBytes, at).catch(() => ({ bytesRead: 0 }));
-        if (bytesRead < groupBytes) continue;
-        blockTableOf(data, bs, local);
-        for (let k = 0; k < index.groupBlocks; k++) {
-          if (local.compare(table, k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES, k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES) === 0) hit[k] = 1;
-        }
-      }
-      if (hit.every((h) => h === 1)) continue; // found whole: the plan counts it as local already
-      for (let k = 0; k < index.groupBlocks; k++) {
+      const hit = await hits(g, tables.get(g)!);
+      if (!hit) continue;
+      for (let k = 0; k < hit.length; k++) {
         const stored = index.storedLength(index.group(g).firstBlock + k);
         sampled += stored;
         found += hit[k]! * stored;
       }
     }
   };
+  await settleAll(Array.from({ length: Math.min(READS, groups.length) }, worker));
+  return sampled === 0 ? 0 : found / sampled;
+}
+
+/** Through the index of a scan of the slots: a block anywhere in them, as the delta looks (plan.ts). */
+export function indexedHits(index: StoredIndex, lookup: GroupLookup): BlockHits {
+  return (g, table) => (localGroup(index, g, lookup) ? null : Uint8Array.from(planBlocks(index, g, table, lookup), (at) => (at >= 0 ? 1 : 0)));
+}
+
+/**
+ * Without a scan: the local files' blocks at the same offsets, read and hashed (fn runs while the
+ * files are open). A group whose blocks all match there is one the scan finds whole.
+ */
+export async function withSameOffsetHits<T>(index: StoredIndex, files: readonly LocalFile[], fn: (hits: BlockHits) => Promise<T>): Promise<T> {
+  const bs = index.entry.blockSize;
+  const groupBytes = bs * index.groupBlocks;
+  const handles: Array<FileHandle | null> = await Promise.all(files.map((f) => open(f.path, 'r').catch(() => null)));
+  const spare: Buffer[] = []; // one read buffer per reader in flight
+  const hits: BlockHits = async (g, table) => {
+    const data = spare.pop() ?? Buffer.allocUnsafe(groupBytes);
+    const digests = Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES);
+    const at = index.group(g).firstBlock * bs;
+    const hit = new Uint8Array(index.groupBlocks);
+    try {
+      for (const [f, fh] of handles.entries()) {
+        if (!fh || at + groupBytes > files[f]!.length) continue;
+        const { bytesRead } = await fh.read(data, 0, groupBytes, at).catch(() => ({ bytesRead: 0 }));
+        if (bytesRead < groupBytes) continue;
+        blockTableOf(data, bs, digests);
+        for (let k = 0; k < index.groupBlocks; k++) {
+          if (digests.compare(table, k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES, k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES) === 0) hit[k] = 1;
+        }
+      }
+    } finally {
+      spare.push(data);
+    }
+    return hit.every((h) => h === 1) ? null : hit;
+  };
   try {
-    await settleAll(Array.from({ length: Math.min(READS, groups.length) }, reader)); // all stopped before the handles close
+    return await fn(hits); // localShare's readers have all stopped when it returns
   } finally {
     await Promise.all(handles.map((h) => h?.close().catch(() => {})));
   }
-  return sampled === 0 ? 0 : found / sampled;
 }

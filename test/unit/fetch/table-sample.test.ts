@@ -4,12 +4,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
-import { localShare, sampleGroups } from '../../../agent/fetch/delta/table-sample.ts';
+import { indexedHits, localShare, sampleGroups, withSameOffsetHits } from '../../../agent/fetch/delta/table-sample.ts';
+import { LocalIndex } from '../../../agent/fetch/delta/local-index.ts';
+import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { indexOfImage, withFiles } from './stored-index-fixture.ts';
 
 const BS = 4096;
 const G = 4;
 const signal = AbortSignal.timeout(60_000);
+
+/** The share at the same offsets in `files`, as before a scan. */
+const sameOffset = (index: StoredIndex, files: Array<{ path: string; length: number }>, tables: ReadonlyMap<number, Buffer>) =>
+  withSameOffsetHits(index, files, (hits) => localShare(index, tables, hits, signal));
 
 /** Group g's table of block digests, as the bundle stores it. */
 function tableOf(image: Buffer, g: number): Buffer {
@@ -46,11 +52,11 @@ test('localShare: blocks at their own offsets in any local file, the rest not', 
   }
   const tables = new Map(Array.from({ length: groups }, (_, g) => [g, tableOf(image, g)] as const));
   assert.equal(tables.get(0)!.length, G * DIGEST_BYTES);
-  await withFiles([slot0], async (files) => assert.equal(await localShare(index, files, tables, signal), 0.5));
-  await withFiles([slot0, slot1], async (files) => assert.equal(await localShare(index, files, tables, signal), 0.75));
+  await withFiles([slot0], async (files) => assert.equal(await sameOffset(index, files, tables), 0.5));
+  await withFiles([slot0, slot1], async (files) => assert.equal(await sameOffset(index, files, tables), 0.75));
   // a slot that cannot be opened, or is shorter than the groups, holds nothing of them
   await withFiles([slot0.subarray(0, 8 * G * BS)], async (files) => {
-    assert.equal(await localShare(index, [{ path: '/nonexistent/slot', length: image.length }, ...files], tables, signal), (8 * 2) / (groups * G));
+    assert.equal(await sameOffset(index, [{ path: '/nonexistent/slot', length: image.length }, ...files], tables), (8 * 2) / (groups * G));
   });
 });
 
@@ -62,12 +68,30 @@ test('localShare: weighed by stored bytes (empty space counts for little), group
   const index = indexOfImage(image, BS, G);
   const tables = new Map(Array.from({ length: groups }, (_, g) => [g, tableOf(image, g)] as const));
   await withFiles([Buffer.alloc(image.length)], async (files) => {
-    assert.equal(await localShare(index, files, tables, signal), 14 / (14 + BS));
+    assert.equal(await sameOffset(index, files, tables), 14 / (14 + BS));
   });
   // groups 0-7 held whole, the others with one block of four: only the others count
   const slot = Buffer.from(image);
   for (let g = 8; g < groups; g++) randomBytes(3 * BS).copy(slot, (g * G + 1) * BS);
-  await withFiles([slot], async (files) => assert.equal(await localShare(index, files, tables, signal), 14 / (2 * 14 + 2 * BS)));
+  await withFiles([slot], async (files) => assert.equal(await sameOffset(index, files, tables), 14 / (2 * 14 + 2 * BS)));
   // all held whole: nothing to say about the others
-  await withFiles([image], async (files) => assert.equal(await localShare(index, files, tables, signal), 0));
+  await withFiles([image], async (files) => assert.equal(await sameOffset(index, files, tables), 0));
+});
+
+test('localShare after a scan: blocks found anywhere in the slots, as the delta looks for them', async () => {
+  const groups = 16;
+  const image = randomBytes(groups * G * BS);
+  const index = indexOfImage(image, BS, G);
+  const tables = new Map(Array.from({ length: groups }, (_, g) => [g, tableOf(image, g)] as const));
+  // the image moved by one block: nothing at its own offset, every block but the last elsewhere
+  const slot = Buffer.concat([randomBytes(BS), image.subarray(0, image.length - BS)]);
+  await withFiles([slot], async (files) => {
+    assert.equal(await sameOffset(index, files, tables), 0);
+    const local = await LocalIndex.scan(files, BS, G, null, signal);
+    try {
+      assert.equal(await localShare(index, tables, indexedHits(index, local), signal), (groups * G - 1) / (groups * G));
+    } finally {
+      await local.close();
+    }
+  });
 });
