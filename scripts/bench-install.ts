@@ -119,7 +119,14 @@ async function loopDisk(dir: string, partBytes: number): Promise<Disk> {
       try {
         execFileSync('partx', ['--delete', loop]);
       } finally {
-        execFileSync('losetup', ['--detach', loop]);
+        // A device still open (a run that failed right after set-up, RAUC's service stopping) was
+        // seen to stay attached after a detach: try again for a while, then say so.
+        for (let i = 0; ; i++) {
+          spawnSync('losetup', ['--detach', loop], { stdio: 'ignore' });
+          if (!execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME'], { encoding: 'utf8' }).split('\n').includes(loop)) break;
+          if (i === 50) throw new Error(`${loop} stays attached`);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+        }
       }
     },
   };
@@ -158,10 +165,23 @@ async function previousRelease(image: string, out: string, share: number): Promi
 
 async function bench(sizeMiB: number, runs: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-install-'));
+  // undone in reverse, whatever fails: a set-up step that threw left its loop device attached
+  const undo: Array<() => unknown> = [() => rm(dir, { recursive: true, force: true })];
+  try {
+    await benchIn(dir, sizeMiB, runs, undo);
+  } finally {
+    for (const step of undo.reverse()) await step();
+  }
+}
+
+async function benchIn(dir: string, sizeMiB: number, runs: number, undo: Array<() => unknown>): Promise<void> {
   const partBytes = (sizeMiB + 16) * MiB;
   const kit = await makeKit({ imageSize: sizeMiB * MiB, oldSize: MiB, blockSize: MiB });
+  undo.push(() => kit.dispose());
   const disk = await loopDisk(dir, partBytes);
+  undo.push(() => disk.detach());
   const server = await serveFile(kit.bundle);
+  undo.push(() => server.close());
   const outpost = outpostCommand();
   const formats = values.formats.split(',');
   const v1 = formats.includes('1');
@@ -171,7 +191,9 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
       '--key', join(dirname(kit.bundle), 'keys/k1.key'), '--out', v2, '--format', '2', '--block-size', values['f2-block-size']], { stdio: 'ignore' });
   }
   const server2 = v2 ? await serveFile(v2) : null;
+  undo.push(() => server2?.close());
   const rauc = refs.has('rauc') ? await RaucPeer.start(join(dir, 'rauc'), kit.new.path, disk.part(2), disk.part(1)) : null;
+  undo.push(() => rauc?.stop());
   if (rauc && !rauc.ok) out(`RAUC skipped: ${rauc.why}`);
   const curl = refs.has('curl') && server2 !== null && spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
   if (refs.has('curl') && server2 && !curl) out('network reference skipped: curl is not installed');
@@ -186,58 +208,49 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
   /** Bytes each install over HTTP fetched, by row. */
   const fetched = new Map<string, number[]>();
   const f2 = values['f2-block-size'] === '4K' ? 'format 2' : `format 2, ${values['f2-block-size']} blocks`;
-  try {
-    const change = Number(values['delta-change']);
-    const previous = server2 && change > 0 && rows.has('delta') ? await previousRelease(kit.new.path, join(dir, 'previous.img'), change / 100) : null;
-    const install = async (cmd: string[], name: string, from: string, runningSlot?: string) => {
-      const node = await TestNode.create({ kit, slotSize: partBytes, slotPaths: { A: disk.part(1), B: disk.part(2) } });
-      try {
-        await asShipped(node);
-        if (runningSlot) execFileSync('dd', [`if=${runningSlot}`, `of=${disk.part(1)}`, 'bs=4M', 'conv=fsync', 'status=none']);
-        const http = from === server2?.url ? server2 : from === server.url ? server : null;
-        const before = http?.sent() ?? 0;
-        add(name, await measure([...cmd, 'install', from, '--config', node.configPath]));
-        if (http) fetched.set(name, [...(fetched.get(name) ?? []), http.sent() - before]);
-        if ((await node.holds('B')) !== 'new') throw new Error(`${name}: slot B does not hold the new image`);
-      } finally {
-        await node.dispose();
+  const change = Number(values['delta-change']);
+  const previous = server2 && change > 0 && rows.has('delta') ? await previousRelease(kit.new.path, join(dir, 'previous.img'), change / 100) : null;
+  const install = async (cmd: string[], name: string, from: string, runningSlot?: string) => {
+    const node = await TestNode.create({ kit, slotSize: partBytes, slotPaths: { A: disk.part(1), B: disk.part(2) } });
+    try {
+      await asShipped(node);
+      if (runningSlot) execFileSync('dd', [`if=${runningSlot}`, `of=${disk.part(1)}`, 'bs=4M', 'conv=fsync', 'status=none']);
+      const http = from === server2?.url ? server2 : from === server.url ? server : null;
+      const before = http?.sent() ?? 0;
+      add(name, await measure([...cmd, 'install', from, '--config', node.configPath]));
+      if (http) fetched.set(name, [...(fetched.get(name) ?? []), http.sent() - before]);
+      if ((await node.holds('B')) !== 'new') throw new Error(`${name}: slot B does not hold the new image`);
+    } finally {
+      await node.dispose();
+    }
+  };
+  // one untimed round first: page cache, binary, RAUC service warm for everyone alike
+  for (let i = 0; i <= runs; i++) {
+    const keep = (name: string, s: Sample) => i > 0 && add(name, s);
+    if (refs.has('openssl')) keep('openssl dgst -sha256', await measure(['openssl', 'dgst', '-sha256', kit.new.path]));
+    if (refs.has('dd')) keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
+    if (rauc?.ok) keep('rauc install', await rauc.install());
+    if (curl) keep('curl URL -o /dev/null (format 2)', await measure(['curl', '-sf', '-o', '/dev/null', server2!.url]));
+    if (i === 0) continue;
+    // each round starts with another build: none always runs right after the references
+    for (const { cmd, tag } of [...builds.slice(i % builds.length), ...builds.slice(0, i % builds.length)]) {
+      if (v1 && rows.has('f1file')) await install(cmd, `outpost install FILE (format 1)${tag}`, kit.bundle);
+      if (v1 && rows.has('f1url')) await install(cmd, `outpost install URL (format 1)${tag}`, server.url);
+      if (v2 && rows.has('f2file')) await install(cmd, `outpost install FILE (${f2})${tag}`, v2);
+      if (!server2) continue;
+      // the target slot still holds the new image from the run before, the running one perhaps
+      // the previous release (delta row): a delta would copy them. Emptied, the download is in
+      // full, after the delta's look at the slots.
+      if (rows.has('f2url')) {
+        disk.zero(1);
+        disk.zero(2);
+        await install(cmd, `outpost install URL (${f2})${tag}`, server2.url);
       }
-    };
-    // one untimed round first: page cache, binary, RAUC service warm for everyone alike
-    for (let i = 0; i <= runs; i++) {
-      const keep = (name: string, s: Sample) => i > 0 && add(name, s);
-      if (refs.has('openssl')) keep('openssl dgst -sha256', await measure(['openssl', 'dgst', '-sha256', kit.new.path]));
-      if (refs.has('dd')) keep('dd conv=fsync', await measure(['dd', `if=${kit.new.path}`, `of=${disk.part(2)}`, 'bs=4M', 'conv=fsync', 'status=none']));
-      if (rauc?.ok) keep('rauc install', await rauc.install());
-      if (curl) keep('curl URL -o /dev/null (format 2)', await measure(['curl', '-sf', '-o', '/dev/null', server2!.url]));
-      if (i === 0) continue;
-      // each round starts with another build: none always runs right after the references
-      for (const { cmd, tag } of [...builds.slice(i % builds.length), ...builds.slice(0, i % builds.length)]) {
-        if (v1 && rows.has('f1file')) await install(cmd, `outpost install FILE (format 1)${tag}`, kit.bundle);
-        if (v1 && rows.has('f1url')) await install(cmd, `outpost install URL (format 1)${tag}`, server.url);
-        if (v2 && rows.has('f2file')) await install(cmd, `outpost install FILE (${f2})${tag}`, v2);
-        if (!server2) continue;
-        // the target slot still holds the new image from the run before, the running one perhaps
-        // the previous release (delta row): a delta would copy them. Emptied, the download is in
-        // full, after the delta's look at the slots.
-        if (rows.has('f2url')) {
-          disk.zero(1);
-          disk.zero(2);
-          await install(cmd, `outpost install URL (${f2})${tag}`, server2.url);
-        }
-        if (previous && rows.has('delta')) {
-          disk.zero(2);
-          await install(cmd, `outpost install URL (${f2}, delta ${change}%)${tag}`, server2.url, previous);
-        }
+      if (previous && rows.has('delta')) {
+        disk.zero(2);
+        await install(cmd, `outpost install URL (${f2}, delta ${change}%)${tag}`, server2.url, previous);
       }
     }
-  } finally {
-    await rauc?.stop();
-    await server.close();
-    await server2?.close();
-    disk.detach();
-    await kit.dispose();
-    await rm(dir, { recursive: true, force: true });
   }
   out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB but at most every ${updateSection.fields.checkpointSeconds.default} s`);
   for (const b of builds.slice(1)) out(`rows tagged${b.tag}: ${b.cmd.join(' ')}`);
