@@ -122,8 +122,9 @@ export class DeltaBundleSource implements BundleSource {
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
     const minSaving = 1 - (this.#o.maxShare ?? 0.9);
     const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving });
-    // Whole groups are not all a delta takes locally: the blocks of the others, at their offsets,
-    // are sampled too before a delta is given up (table-sample.ts). Taken at most once.
+    // Whole groups are not all a delta takes locally: the blocks of the others are sampled too
+    // before a delta is given up, at their own offsets or, after a scan, through its index
+    // (table-sample.ts). Taken at most once.
     let share: number | null = null;
     const blockShare = async (scanned: LocalIndex | null) => (share ??= await this.#tableSample(o, p, files, scanned, from, validator, stats));
     if (!probe.worth && (await blockShare(null)) < minSaving) {

@@ -103,8 +103,8 @@ export function fullBytesFrom(index: StoredIndex, fromBlock: number): number {
 }
 
 /**
- * `blockShare`: the share of the blocks of groups without a local candidate that is expected at
- * the same offsets in a local slot (table-sample.ts), 0 when not known.
+ * `blockShare`: the share of the stored bytes of blocks of groups without a local candidate that
+ * is expected locally (table-sample.ts), 0 when not known.
  */
 export function estimate(index: StoredIndex, fromBlock: number, lookup: GroupLookup, blockShare = 0): Estimate {
   const g0 = Math.floor(fromBlock / index.groupBlocks);
