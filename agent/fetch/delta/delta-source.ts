@@ -17,12 +17,12 @@ import { realSleep } from '../sleep.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
-import { getRanges, sliceFrom, streamRange, type Piece, type Slab } from './range-get.ts';
+import { getRanges, streamRange, type Piece, type Slab } from './range-get.ts';
 import { clearScratch, LocalIndex, localLength, scratchFor, scratchHeadPath, type LocalFile } from './local-index.ts';
-import { blockRanges, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
+import { blockRanges, checkedTable, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
-import { indexedHits, localShare, SAMPLE_GROUPS, sampleGroups, withSameOffsetHits } from './table-sample.ts';
+import { sampleShare } from './table-sample.ts';
 import { parseManifest } from '../../../shared/bundle/manifest.ts';
 import { bundleLayout } from '../../../shared/bundle/layout.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
@@ -120,14 +120,14 @@ export class DeltaBundleSource implements BundleSource {
     if (!o.resume && o.scratchDir !== undefined) await this.#pageEarly(head, o.scratchDir);
     const from = o.resume?.nextBlock ?? 0;
     const files = await Promise.all(o.local.map(async (s) => ({ path: s.path, length: Math.min(await localLength(s.path, () => s.size()), p.entry.size) })));
-    const minSaving = 1 - (this.#o.maxShare ?? 0.9);
-    const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving });
+    const maxShare = this.#o.maxShare ?? 0.9;
+    const probe = await probeLocal(files, p.stored, from, o.signal, { random: this.#o.random, miss: this.#o.probeMiss, minSaving: 1 - maxShare });
     // Whole groups are not all a delta takes locally: the blocks of the others are sampled too
     // before a delta is given up, at their own offsets or, after a scan, through its index
-    // (table-sample.ts). Taken at most once.
+    // (table-sample.ts). Taken at most once: null until then.
     let share: number | null = null;
-    const blockShare = async (scanned: LocalIndex | null) => (share ??= await this.#tableSample(o, p, files, scanned, from, validator, stats));
-    if (!probe.worth && (await blockShare(null)) < minSaving) {
+    if (!probe.worth) share = await this.#tableSample(o, p, files, null, from, validator, stats);
+    if (share !== null && share < 1 - maxShare) {
       const fullBytes = fullBytesFrom(p.stored, from);
       this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups, blockShare: share });
       return this.#fullDeliver(full, transferReport('full', fullBytes, fullBytes, stats));
@@ -145,13 +145,16 @@ export class DeltaBundleSource implements BundleSource {
     let est: ReturnType<typeof estimate>;
     try {
       est = estimate(p.stored, from, local, share ?? 0);
-      if (share === null && est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) est = estimate(p.stored, from, local, await blockShare(local));
+      if (share === null && est.deltaBytes >= maxShare * est.fullBytes) {
+        share = await this.#tableSample(o, p, files, local, from, validator, stats);
+        est = estimate(p.stored, from, local, share);
+      }
     } catch (err) {
       await local.close();
       throw err;
     }
     const report = (mode: 'full' | 'delta') => transferReport(mode, est.fullBytes, mode === 'full' ? est.fullBytes : est.deltaBytes, stats);
-    if (est.deltaBytes >= (this.#o.maxShare ?? 0.9) * est.fullBytes) {
+    if (est.deltaBytes >= maxShare * est.fullBytes) {
       // Let go of the index first: a full download does not need it, and it is the largest thing held.
       await local.close();
       local = null;
@@ -242,26 +245,16 @@ export class DeltaBundleSource implements BundleSource {
   }
 
   /**
-   * Share of the blocks a delta would take locally, from the tables of a sample of groups
-   * (table-sample.ts): through the scan's index, or without one at their own offsets in the local
-   * files. 0 when the sample cannot be taken (it only ever adds a delta). One attempt, no retries:
-   * a link that fails it now fails the full download's first try as well, which retries on its own.
+   * sampleShare() (table-sample.ts), 0 when the sample cannot be taken (it only ever adds a delta).
+   * One attempt, no retries: a link that fails it now fails the full download's first try as well,
+   * which retries on its own.
    */
   async #tableSample(o: DeliverOptions, p: VerifiedPayload, files: readonly LocalFile[], scanned: LocalIndex | null, from: number, validator: string | null, stats: Stats): Promise<number> {
-    const index = p.stored!;
-    const groups = sampleGroups(index, Math.floor(from / index.groupBlocks), SAMPLE_GROUPS, this.#o.random ?? Math.random);
-    if (groups.length === 0) return 0;
     try {
-      const pieces = await this.#getAll(o, tableRanges(index, p.dataOffset, groups), validator, stats);
-      const tables = new Map<number, Buffer>();
-      for (const g of groups) {
-        const e = index.group(g);
-        const table = sliceFrom(pieces, p.dataOffset + e.tableOffset, e.tableLength);
-        index.checkTable(g, table);
-        tables.set(g, table);
-      }
-      if (scanned) return await localShare(index, tables, indexedHits(index, scanned), o.signal);
-      return await withSameOffsetHits(index, files, (hits) => localShare(index, tables, hits, o.signal));
+      return await sampleShare(p.stored!, files, {
+        dataOffset: p.dataOffset, fromBlock: from, scanned, random: this.#o.random ?? Math.random, signal: o.signal,
+        fetch: (ranges) => this.#getAll(o, ranges, validator, stats),
+      });
     } catch (err) {
       if (o.signal.aborted) throw o.signal.reason;
       this.#log.warn('cannot sample the tables of the new image; counting whole groups only', { error: err });
@@ -383,9 +376,7 @@ export class DeltaBundleSource implements BundleSource {
         plans.set(x.g, carried);
         continue;
       }
-      const e = index.group(x.g);
-      const table = Buffer.from(sliceFrom(tablePieces, p.dataOffset + e.tableOffset, e.tableLength));
-      index.checkTable(x.g, table);
+      const table = checkedTable(index, p.dataOffset, tablePieces, x.g);
       plans.set(x.g, { table, blocks: planBlocks(index, x.g, table, local) });
     }
     const fetch: number[] = [];

@@ -5,6 +5,7 @@ import { coalesceRanges, type ByteRange } from '../../../shared/http/byte-ranges
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import type { LocalRef } from './local-index.ts';
+import { sliceFrom, type Piece } from './range-get.ts';
 
 /** Gaps up to this many bytes are fetched rather than split into another range (a part header costs about as much). */
 export const MAX_GAP = 256;
@@ -63,6 +64,14 @@ export function tableRanges(index: StoredIndex, dataOffset: number, groups: read
     const e = index.group(g);
     return { start: dataOffset + e.tableOffset, end: dataOffset + e.tableOffset + e.tableLength - 1 };
   }), MAX_GAP);
+}
+
+/** Group g's table from the pieces its tableRanges() fetched: a copy, checked against its signed group digest. */
+export function checkedTable(index: StoredIndex, dataOffset: number, pieces: readonly Piece[], g: number): Buffer {
+  const e = index.group(g);
+  const table = Buffer.from(sliceFrom(pieces, dataOffset + e.tableOffset, e.tableLength));
+  index.checkTable(g, table);
+  return table;
 }
 
 /** For block k of group g (its table already checked): the position of a local candidate, or -1 (fetch). */

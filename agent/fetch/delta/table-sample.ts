@@ -16,7 +16,9 @@ import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
 import { settleAll } from '../../lib/settle-all.ts';
 import type { LocalFile } from './local-index.ts';
-import { localGroup, planBlocks, type GroupLookup } from './plan.ts';
+import { checkedTable, localGroup, planBlocks, tableRanges, type GroupLookup } from './plan.ts';
+import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
+import type { Piece } from './range-get.ts';
 
 /** Groups whose tables are fetched: 1,024 blocks of 4 KiB, the share known to a few per cent. */
 export const SAMPLE_GROUPS = 64;
@@ -106,4 +108,31 @@ export async function withSameOffsetHits<T>(index: StoredIndex, files: readonly 
   } finally {
     await Promise.all(handles.map((h) => h?.close().catch(() => {})));
   }
+}
+
+export interface SampleOptions {
+  /** Where the payload's stored data starts in the bundle. */
+  readonly dataOffset: number;
+  /** The groups from the first one still to deliver. */
+  readonly fromBlock: number;
+  /** The scan's index of the local files, if they were scanned. */
+  readonly scanned: GroupLookup | null;
+  readonly random: () => number;
+  /** The bundle's bytes in these ranges (one attempt: a failure fails the sample). */
+  fetch(ranges: ByteRange[]): Promise<Piece[]>;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The share of the stored bytes of the groups without a local candidate that a delta would take
+ * locally, from the tables of SAMPLE_GROUPS groups: through the scan's index, or without one at
+ * their own offsets in the local files.
+ */
+export async function sampleShare(index: StoredIndex, files: readonly LocalFile[], o: SampleOptions): Promise<number> {
+  const groups = sampleGroups(index, Math.floor(o.fromBlock / index.groupBlocks), SAMPLE_GROUPS, o.random);
+  if (groups.length === 0) return 0;
+  const pieces = await o.fetch(tableRanges(index, o.dataOffset, groups));
+  const tables = new Map(groups.map((g) => [g, checkedTable(index, o.dataOffset, pieces, g)] as const));
+  if (o.scanned) return localShare(index, tables, indexedHits(index, o.scanned), o.signal);
+  return withSameOffsetHits(index, files, (hits) => localShare(index, tables, hits, o.signal));
 }
