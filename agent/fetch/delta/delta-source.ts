@@ -1,4 +1,4 @@
-// Delta download of a format-2 bundle: the signed head first (by Range), then, window by window,
+// Delta download of a format-2 bundle: the signed head first (by Range, head-by-range.ts), then, window by window,
 // each group is taken from a local slot when its digest matches, else its table is fetched and
 // each block is taken locally when its digest matches, else fetched — several ranges per
 // request where the server allows, one range per request where it does not. Every block, local
@@ -17,14 +17,13 @@ import { realSleep } from '../sleep.ts';
 import { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import type { ByteRange } from '../../../shared/http/byte-ranges.ts';
-import { getRanges, streamRange, type Piece, type Slab } from './range-get.ts';
+import { getRanges, type Piece, type Slab } from './range-get.ts';
+import { headByRange } from './head-by-range.ts';
 import { clearScratch, LocalIndex, localLength, scratchFor, scratchHeadPath, type LocalFile } from './local-index.ts';
 import { blockRanges, checkedTable, estimate, fullBytesFrom, planBlocks, planWindow, tableRanges, type GroupPlan } from './plan.ts';
 import { deliverWindow, READ_AHEAD, READ_SPAN_BYTES, type Fetched, type Stats, type WindowRun } from './group-delivery.ts';
 import { probeLocal } from './local-probe.ts';
 import { sampleShare } from './table-sample.ts';
-import { parseManifest } from '../../../shared/bundle/manifest.ts';
-import { bundleLayout } from '../../../shared/bundle/layout.ts';
 import { monotonicMs } from '../../lib/monotonic.ts';
 import { resumedHead } from '../../bundle/resumed-head.ts';
 
@@ -109,7 +108,9 @@ export class DeltaBundleSource implements BundleSource {
       head = await resumedHead(o.verifier, o.resume);
       validator = o.resume.validator;
     } else {
-      const h = await this.#fetchHead(o, stats);
+      const h = await headByRange(o, stats, {
+        probeBytes: this.#o.headProbeBytes ?? 64 * 1024, ranged: (validator) => this.#opts(o, validator), retried: (fn) => this.#withRetries(o, fn),
+      });
       if (!h) return this.#fullDeliver(o, null);
       ({ head, validator } = h);
     }
@@ -216,34 +217,6 @@ export class DeltaBundleSource implements BundleSource {
     }
   }
 
-  /** The verified head over Range requests; null when the server ignores Range (then a full GET does it all). */
-  async #fetchHead(o: DeliverOptions, stats: Stats): Promise<{ head: VerifiedHead; validator: string | null } | null> {
-    const probe = this.#o.headProbeBytes ?? 64 * 1024;
-    const first = await this.#withRetries(o, () => getRanges(this.#opts(o, null), [{ start: 0, end: probe - 1 }]));
-    stats.requests++;
-    if (first.kind === 'ignored') return null;
-    const validator = first.validator;
-    const bytes = first.pieces[0]!.data;
-    stats.fetched = bytes.length;
-    const readHead = (rest: Iterable<Buffer> | AsyncIterable<Buffer>) => o.verifier.readHead((async function* () { yield bytes; yield* rest; })(), o.signal);
-    // The manifest (in the probe, unless the whole file was shorter) says how long the head is.
-    const size = bytes.length < probe ? null : this.#headSize(bytes);
-    if (size === null || size <= bytes.length) return { head: await readHead([]), validator };
-    // The rest of the head goes straight into the parser, which keeps its own copy.
-    const rest = await this.#withRetries(o, () =>
-      streamRange(this.#opts(o, validator), { start: bytes.length, end: size - 1 }, (body) =>
-        readHead(body).catch((err: unknown) => {
-          // every byte the manifest's layout called for came (a cut is E_FETCH_NETWORK): no retry mends this
-          throw isOutpostError(err, 'E_BUNDLE_TRUNCATED') ? new OutpostError('E_BUNDLE_TRUNCATED', err.message, { cause: err }) : err;
-        }),
-      ),
-    );
-    stats.requests++;
-    if (rest.kind === 'ignored') return null;
-    stats.fetched = size;
-    return { head: rest.value, validator };
-  }
-
   /**
    * sampleShare() (table-sample.ts), 0 when the sample cannot be taken (it only ever adds a delta).
    * One attempt, no retries: a link that fails it now fails the full download's first try as well,
@@ -259,18 +232,6 @@ export class DeltaBundleSource implements BundleSource {
       if (o.signal.aborted) throw o.signal.reason;
       this.#log.warn('cannot sample the tables of the new image; counting whole groups only', { error: err });
       return 0;
-    }
-  }
-
-  /** Head size from the first bytes: parse just enough (manifest) to compute the layout. */
-  #headSize(first: Buffer): number | null {
-    const size = Number.parseInt(first.subarray(124, 135).toString('ascii'), 8);
-    if (!Number.isSafeInteger(size) || 512 + size > first.length) return null;
-    try {
-      // Unverified here, used only to size the next request; readHead verifies everything.
-      return bundleLayout(parseManifest(first.subarray(512, 512 + size)), size).headSize;
-    } catch {
-      return null;
     }
   }
 
