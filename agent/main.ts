@@ -27,7 +27,11 @@ function usage(): string {
   return s + '\nRun `outpost <command> --help` for its options. Exit codes: 0 ok, 1 failed (code on stderr),\n2 usage error, 4 no location, 70 internal error, 130 stopped by a signal.\n';
 }
 
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+/**
+ * `loaded` is called once the command's modules are loaded, before it runs: the single binary
+ * sets the V8 flags it runs with back then (scripts/build/loading-flags.ts).
+ */
+export async function main(argv: string[], io: CliIO = processIO(), loaded?: () => void): Promise<number> {
   let [name, ...rest] = argv;
   if (name !== undefined && HELP_FLAGS.has(name)) return (io.out.write(usage()), EXIT.ok);
   if (name !== undefined && VERSION_FLAGS.has(name)) name = 'version';
@@ -44,6 +48,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
   try {
     const mod = await cmd.load();
+    loaded?.();
     return await mod.run(rest, io);
   } catch (err) {
     return reportError(io, err, `outpost ${name}`);

@@ -39,8 +39,11 @@ export function cacheAsset(mode: CacheMode): string {
 /** What sea-entry.ts exports. */
 export interface ProgramExports {
   main(argv: string[], io?: unknown): Promise<number>;
-  /** main(process.argv) as the binary's process (its result becomes the exit code). */
-  start(): void;
+  /**
+   * main(process.argv) as the binary's process (its result becomes the exit code); `loaded` is
+   * called once the command's modules are loaded, before it runs (loading-flags.ts).
+   */
+  start(loaded?: () => void): void;
 }
 
 /**

@@ -7,6 +7,6 @@ import { runEntry } from './run-entry.ts';
 
 export { main };
 
-export function start(): void {
-  runEntry(() => main(process.argv.slice(2)));
+export function start(loaded?: () => void): void {
+  runEntry(() => main(process.argv.slice(2), undefined, loaded));
 }

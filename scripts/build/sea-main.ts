@@ -5,6 +5,11 @@
 import { getRawAsset } from 'node:sea';
 import { debuglog } from 'node:util';
 import { cacheAsset, cacheModeOf, compileProgram, PROGRAM_ASSET, runProgram } from './program-script.ts';
+import { defaultFlagsWhileLoading, startedWithBalancer } from './loading-flags.ts';
+
+// First: built-in modules load from Node's own code cache only under V8's default flags.
+const atDefaults = startedWithBalancer(process.execArgv, process.env.NODE_OPTIONS);
+const loaded = atDefaults ? defaultFlagsWhileLoading() : () => {};
 
 const mode = cacheModeOf(process.argv.slice(2));
 let cache: Uint8Array | undefined;
@@ -15,5 +20,5 @@ try {
 }
 // Buffer's UTF-8 decoder: getAsset(key, 'utf8') would go through TextDecoder.
 const { script, cacheRejected } = compileProgram(Buffer.from(getRawAsset(PROGRAM_ASSET)).toString('utf8'), cache);
-debuglog('outpost')(`code cache ${mode}: ${cache === undefined ? 'none in this binary' : cacheRejected ? 'rejected by V8, compiled from source' : 'accepted'}`);
-runProgram(script, __filename, require).start();
+debuglog('outpost')(`code cache ${mode}: ${cache === undefined ? 'none in this binary' : cacheRejected ? 'rejected by V8, compiled from source' : 'accepted'}; balancer flags at V8's defaults while loading: ${atDefaults ? 'yes' : 'no'}`);
+runProgram(script, __filename, require).start(loaded);

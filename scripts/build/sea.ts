@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { CACHE_MODES, cacheAsset } from './program-script.ts';
+import { BALANCER_FLAGS } from './loading-flags.ts';
 import { OutpostError } from '../../shared/errors.ts';
 import { runTool } from './tools.ts';
 import { DIST, PINNED_NODE, ROOT } from './paths.ts';
@@ -47,22 +48,24 @@ export interface SeaConfig {
  * in two sets: 4 GiB delta 31.8 (31.4–34.4) against 35.1 (34.8–36.5) MiB, CPU 16.6 against 15.3 s
  * (spread ±3 s); 2 GiB 30.2 against 30.9 MiB (3 runs); 3e-8 gave 33.0 MiB at 4 GiB (2 runs).
  * Full installs (256 MiB, 2 GiB) and `bundle create`: no change, their old generation does not grow.
- * The balancer has a price at every start: its two flags change V8's flag hash, so the code cache
- * of Node's own modules, built into the runtime with default flags, is rejected and each built-in
- * module is compiled from source when first required (the heap-size flags, --v8-pool-size and
+ * The balancer's two flags change V8's flag hash, so the code cache of Node's own modules, built
+ * into the runtime with default flags, is rejected under them and each built-in module compiled
+ * from source when first required (the heap-size flags, --v8-pool-size and
  * --no-concurrent-recompilation leave the hash alone). Requiring crypto, zlib, stream, net,
  * child_process, fs/promises, assert and readline: 17 -> 46 ms; an `install` of an 8 MiB image,
- * 7 interleaved runs: 0.19 s without the two flags, 0.23 s with them. Kept: the daemon pays it once
- * per start, and every delta it runs would peak 4 MiB higher (2 GiB delta, 4 runs: 31.4 -> 35.2 MiB).
- * The balancer cannot be switched on later, for the delta alone: V8 makes it at heap set-up. Nor
- * do heap flags set at run time when a delta starts stand in for it (v8.setFlagsFromString of
- * --optimize-for-size or --heap-growing-percent=10, without the balancer: 35.0 MiB at 2 GiB
- * against 30.7 with it, 3 runs).
- * NODE_OPTIONS still extends them. The code cache is made by a Node run with these flags: V8
- * rejects a cache made under other values of the flags it hashes (--no-maglev is one), at every
- * start ("Code cache data rejected").
+ * 7 interleaved runs: 0.19 s without the two flags, 0.23 s with them. The balancer cannot be made
+ * later, for the delta alone: V8 makes it at heap set-up. Nor do heap flags set at run time when a
+ * delta starts stand in for it (v8.setFlagsFromString of --optimize-for-size or
+ * --heap-growing-percent=10, without the balancer: 35.0 MiB at 2 GiB against 30.7 with it, 3 runs).
+ * What V8 does allow: the binary starts with the balancer and sets its two flags to V8's defaults
+ * while the program loads, then back (loading-flags.ts); built-ins then load from Node's cache.
+ * An `install` of an 8 MiB image from a file, 15 paired runs: 243 against 263 ms of CPU.
+ * NODE_OPTIONS still extends them. The code cache is made by a Node run with these flags, and
+ * saved with the balancer's at V8's defaults, as the binary loads it: V8 rejects a cache made under
+ * other values of the flags it hashes (--no-maglev is one), at every start ("Code cache data
+ * rejected").
  */
-export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96', '--v8-pool-size=1', '--no-concurrent-recompilation', '--memory-balancer', '--memory-balancer-c-value=1e-8'];
+export const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96', '--v8-pool-size=1', '--no-concurrent-recompilation', ...BALANCER_FLAGS];
 
 /** The hub holds a fleet's links and caches: V8's own heap sizing, not the node's tight one. */
 export const HUB_RUNTIME_FLAGS: string[] = [];

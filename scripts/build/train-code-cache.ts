@@ -19,6 +19,7 @@ import { OutpostError } from '../../shared/errors.ts';
 import { createGrubEnvFile } from '../../agent/platform/bootenv/grub-env.ts';
 import { setSlotRecord } from '../../agent/update/slot-records.ts';
 import { compileProgram, runProgram, type CacheMode } from './program-script.ts';
+import { defaultFlagsWhileLoading } from './loading-flags.ts';
 
 const MiB = 1 << 20;
 const COMPATIBLE = 'code-cache-training';
@@ -110,6 +111,9 @@ async function train(mode: CacheMode, programFile: string, out: string, dir: str
     if (code !== 0) throw new OutpostError('E_BUILD_STEP', `code-cache training: outpost ${argv.join(' ')} exited ${code}:\n${said}`);
   };
   await STEPS[mode](cli, dir);
+  // The binary compiles its program while the balancer's flags are at V8's defaults, and V8 checks
+  // the flags a cache was made under: make it under those.
+  defaultFlagsWhileLoading();
   writeFileSync(out, script.createCachedData());
 }
 

@@ -56,7 +56,7 @@ test('each group of commands starts from its own trained code cache, and V8 acce
   ];
   for (const [args, mode] of cases) {
     const r = runX64(args, { env: { NODE_DEBUG: 'outpost' } });
-    assert.match(r.stderr, new RegExp(`^OUTPOST \\d+: code cache ${mode}: accepted$`, 'm'), `${args.join(' ')}: ${explain(r)}`);
+    assert.match(r.stderr, new RegExp(`^OUTPOST \\d+: code cache ${mode}: accepted; balancer flags at V8's defaults while loading: yes$`, 'm'), `${args.join(' ')}: ${explain(r)}`);
   }
   // A flag V8 hashes, added through NODE_OPTIONS: the cache is refused and the program still runs.
   const r = runX64(['--version'], { env: { NODE_DEBUG: 'outpost', NODE_OPTIONS: '--interpreted-frames-native-stack' } });
