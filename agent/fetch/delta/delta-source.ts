@@ -130,7 +130,7 @@ export class DeltaBundleSource implements BundleSource {
     if (!probe.worth) share = await this.#tableSample(o, p, files, null, from, validator, stats);
     if (share !== null && share < 1 - maxShare) {
       const fullBytes = fullBytesFrom(p.stored, from);
-      this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, localGroups: probe.groups, blockShare: share });
+      this.#log.info('local slots hold too little of the image for a delta; downloading in full', { fullBytes, sampledGroups: probe.sampled, zeroGroups: probe.zeros, localGroups: probe.groups, blockShare: share });
       return this.#fullDeliver(full, transferReport('full', fullBytes, fullBytes, stats));
     }
     const scratch = o.scratchDir === undefined ? null : await scratchFor(o.scratchDir, files, p.entry.blockSize, p.stored.groupBlocks);

@@ -19,8 +19,10 @@ const PROBE_READS = 4;
 export interface ProbeResult {
   /** false: the slots hold too little of the image for a delta (no need to scan them). */
   readonly worth: boolean;
-  /** Groups read and hashed (0: the sample would have been too large; scan instead). */
+  /** Groups read (0: the sample would have been too large; scan instead). */
   readonly sampled: number;
+  /** Of those, groups of zeros, not hashed: empty space that could not count (below). */
+  readonly zeros: number;
   /** Aligned groups in the local files. */
   readonly groups: number;
 }
@@ -60,10 +62,16 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   let fewest = 0;
   for (let sum = 0; fewest < heaviest.length && sum < half; fewest++) sum += heaviest[fewest]!;
   const n = fewest === 0 ? 0 : Math.ceil((Math.log(1 / (o.miss ?? 1e-6)) * groups) / fewest);
-  if (groups === 0 || fewest === 0 || n > groups / 4) return { worth: true, sampled: 0, groups };
+  if (groups === 0 || fewest === 0 || n > groups / 4) return { worth: true, sampled: 0, zeros: 0, groups };
+  // A slot is often mostly zeros (a new node's empty slot, a filesystem's free space). A group of
+  // zeros is compared with zeros instead of hashed, unless the image's own group of zeros counts.
+  const zero = Buffer.alloc(groupBytes);
+  const z = d.keys.find(groupDigestOf(blockTableOf(zero, index.entry.blockSize, Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES))));
+  const zeroCounts = z >= 0 && counted[z] === 1;
   const random = o.random ?? Math.random;
   const handles: Array<FileHandle | null> = await Promise.all(files.map((f) => open(f.path, 'r').catch(() => null)));
   let sampled = 0;
+  let zeros = 0;
   let next = 0;
   let hit = false;
   // One group from each of n equal strata: a run of matching groups longer than a stratum cannot
@@ -83,6 +91,10 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
       const { bytesRead } = await fh.read(data, 0, groupBytes, at * groupBytes).catch(() => ({ bytesRead: 0 }));
       if (bytesRead < groupBytes || hit) continue;
       sampled++;
+      if (!zeroCounts && data.equals(zero)) {
+        zeros++;
+        continue;
+      }
       const p = d.keys.find(groupDigestOf(blockTableOf(data, index.entry.blockSize, table)));
       if (p >= 0 && counted[p]) hit = true;
     }
@@ -92,7 +104,7 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   } finally {
     await Promise.all(handles.map((h) => h?.close().catch(() => {})));
   }
-  return { worth: hit, sampled, groups };
+  return { worth: hit, sampled, zeros, groups };
 }
 
 /**

@@ -24,6 +24,8 @@ test('slots holding nothing of the image: a full download, after reading a small
     assert.equal(r.worth, false);
     assert.equal(r.groups, 2 * GROUPS);
     assert.ok(r.sampled > 0 && r.sampled <= r.groups / 4, `sampled ${r.sampled} of ${r.groups}`);
+    // the empty slot's groups are compared with zeros, not hashed
+    assert.ok(r.zeros > 0 && r.zeros < r.sampled, `${r.zeros} of ${r.sampled} sampled groups were zeros`);
   });
 });
 
@@ -57,12 +59,28 @@ test('empty space in both does not count as savings; an image that is mostly emp
     const r = await probeLocal(files, indexOf(image), 0, signal, opts);
     assert.equal(r.worth, false);
     assert.ok(r.sampled > 0);
+    assert.equal(r.zeros, r.sampled);
   });
   const empty = Buffer.alloc(GROUPS * GROUP);
   randomBytes(GROUP).copy(empty, 5 * GROUP);
   await withFiles([randomBytes(GROUPS * GROUP)], async (files) => {
     // its few stored bytes are mostly one group: no sample small enough could rule it out
-    assert.deepEqual(await probeLocal(files, indexOf(empty), 0, signal, opts), { worth: true, sampled: 0, groups: GROUPS });
+    assert.deepEqual(await probeLocal(files, indexOf(empty), 0, signal, opts), { worth: true, sampled: 0, zeros: 0, groups: GROUPS });
+  });
+});
+
+test('zeros are hashed where the image\'s own zeros would be savings enough', async () => {
+  // 300 groups of zeros (184 stored bytes each) and 100 random ones (16.5 KiB). Asked to save 5%,
+  // the zeros weigh more than half of that; a sample this small runs only when a miss is allowed.
+  const image = Buffer.concat([Buffer.alloc(300 * GROUP), randomBytes(100 * GROUP)]);
+  await withFiles([Buffer.alloc(400 * GROUP)], async (files) => {
+    const r = await probeLocal(files, indexOf(image), 0, signal, { miss: 0.9, minSaving: 0.05 });
+    assert.deepEqual({ worth: r.worth, zeros: r.zeros }, { worth: true, zeros: 0 });
+    assert.ok(r.sampled > 0);
+    // asked to save 10%, they weigh less than half of it: compared with zeros, and no savings
+    const tenth = await probeLocal(files, indexOf(image), 0, signal, { miss: 0.9, minSaving: 0.1 });
+    assert.equal(tenth.worth, false);
+    assert.ok(tenth.sampled > 0 && tenth.zeros === tenth.sampled);
   });
 });
 
@@ -75,7 +93,7 @@ test('resuming: only the groups still to come count; slots too small to sample a
     assert.equal((await probeLocal(files, indexOf(image), 300 * G, signal, opts)).worth, false);
   });
   await withFiles([randomBytes(64 * GROUP)], async (files) => {
-    assert.deepEqual(await probeLocal(files, indexOf(image.subarray(0, 64 * GROUP)), 0, signal), { worth: true, sampled: 0, groups: 64 });
+    assert.deepEqual(await probeLocal(files, indexOf(image.subarray(0, 64 * GROUP)), 0, signal), { worth: true, sampled: 0, zeros: 0, groups: 64 });
   });
 });
 
