@@ -59,7 +59,8 @@ export interface SeaConfig {
  * --heap-growing-percent=10, without the balancer: 35.0 MiB at 2 GiB against 30.7 with it, 3 runs).
  * What V8 does allow: the binary starts with the balancer and sets its two flags to V8's defaults
  * while the program loads, then back (loading-flags.ts); built-ins then load from Node's cache.
- * An `install` of an 8 MiB image from a file, 15 paired runs: 243 against 263 ms of CPU.
+ * An `install` of an 8 MiB image from a file, 15 paired runs: 243 against 263 ms of CPU. Flags
+ * wanted only once the command runs are set then too (AFTER_LOADING_FLAGS there).
  * NODE_OPTIONS still extends them. The code cache is made by a Node run with these flags, and
  * saved with the balancer's at V8's defaults, as the binary loads it: V8 rejects a cache made under
  * other values of the flags it hashes (--no-maglev is one), at every start ("Code cache data

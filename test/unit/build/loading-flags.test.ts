@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../../agent/main.ts';
-import { BALANCER_FLAGS, V8_DEFAULT_BALANCER_FLAGS, startedWithBalancer } from '../../../scripts/build/loading-flags.ts';
+import { AFTER_LOADING_FLAGS, BALANCER_FLAGS, V8_DEFAULT_BALANCER_FLAGS, defaultFlagsWhileLoading, startedWithBalancer } from '../../../scripts/build/loading-flags.ts';
 import { RUNTIME_FLAGS } from '../../../scripts/build/sea.ts';
 
 const MODULE = pathToFileURL(join(import.meta.dirname, '../../../scripts/build/loading-flags.ts')).href;
@@ -77,6 +77,16 @@ test('the balancer survives being set aside and back across many full collection
   const after = out.split('LOADED\n').slice(1);
   assert.ok(after.every((s) => s.includes('MemoryBalancer:')), 'it sets the limit again at each full collection once set back');
   assert.deepEqual(BALANCER_FLAGS.filter((f) => RUNTIME_FLAGS.includes(f)), [...BALANCER_FLAGS]);
+});
+
+test('V8\'s defaults first; once loaded, the balancer\'s flags and the after-loading ones, once', () => {
+  const set: string[] = [];
+  const loaded = defaultFlagsWhileLoading((f) => set.push(f));
+  assert.deepEqual(set, [...V8_DEFAULT_BALANCER_FLAGS]);
+  loaded();
+  loaded();
+  assert.deepEqual(set, [...V8_DEFAULT_BALANCER_FLAGS, ...BALANCER_FLAGS, ...AFTER_LOADING_FLAGS]);
+  assert.deepEqual([...AFTER_LOADING_FLAGS], ['--bytecode-old-age=2']);
 });
 
 test('main() says when the command has loaded, once and before it runs', async () => {
