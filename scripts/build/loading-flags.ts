@@ -9,7 +9,7 @@
 // flags to V8's defaults while the program and its command load, and sets them back before the
 // command runs. A worker's heap is set up under the flags of the moment it starts: none may start in
 // between (only `bundle create` starts workers, from its command).
-// Flags V8 hashes that the binary wants only once the command runs are set then (AFTER_LOADING).
+// Flags V8 hashes that the binary wants only once the command runs are set then (AFTER_LOADING_FLAGS).
 import { setFlagsFromString } from 'node:v8';
 
 /** The balancer's flags in the binary's runtime flags (sea.ts RUNTIME_FLAGS). */
