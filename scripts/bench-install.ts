@@ -298,9 +298,6 @@ async function benchCreate(sizeMiB: number, runs: number): Promise<void> {
     'sh', dir, image];
   const samples = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
-  /** Bytes each install over HTTP fetched, by row. */
-  const fetched = new Map<string, number[]>();
-  const f2 = values['f2-block-size'] === '4K' ? 'format 2' : `format 2, ${values['f2-block-size']} blocks`;
   const baseline = values.baseline ? [PINNED_NODE, join(values.baseline, 'bin/outpost.js')] : null;
   const create = (format: number, cmd = outpost) => [...cmd, 'bundle', 'create', '--image', image, '--version', '1', '--release', '1', '--compatible', 'bench',
     '--key', keys[0]!.privatePath, '--out', join(dir, `f${format}.bundle`), '--format', String(format)];
