@@ -58,8 +58,9 @@ export async function localShare(index: StoredIndex, tables: ReadonlyMap<number,
       const g = groups[next++]!;
       const hit = await hits(g, tables.get(g)!);
       if (!hit) continue;
+      const first = index.group(g).firstBlock;
       for (let k = 0; k < hit.length; k++) {
-        const stored = index.storedLength(index.group(g).firstBlock + k);
+        const stored = index.storedLength(first + k);
         sampled += stored;
         found += hit[k]! * stored;
       }
