@@ -17,10 +17,10 @@
 // for 4 KiB blocks that per-block machinery cost more CPU than hashing). A run is queued when it
 // is full, before anything else is queued (a block that failed, a begin or end), and when the
 // producer stops or flushes: the sink sees the same blocks in the same order as one by one.
-import { hash } from 'node:crypto';
 import { OutpostError } from '../../shared/errors.ts';
 import { BlockPool } from './block-pool.ts';
 import { digestIs } from '../../shared/bundle/stored-index.ts';
+import { blockDigestLatin1 } from '../../shared/bundle/block-digest.ts';
 import { DIGEST_BYTES } from '../../shared/bundle/format.ts';
 import type { UncheckedBlock } from './block-cutter.ts';
 import type { BlockSink } from './types.ts';
@@ -34,7 +34,7 @@ export type BlockHasher = (data: Buffer) => Buffer | Promise<Buffer>;
  * fresh allocation before hashing and cost 2–2.5× the CPU for no gain in wall time, since the
  * reads and writes already run on the thread pool while this thread hashes.
  */
-export const hashOnCaller: BlockHasher = (data) => hash('sha256', data, 'buffer'); // one-shot: no Hash object per 4 KiB block
+export const hashOnCaller: BlockHasher = (data) => Buffer.from(blockDigestLatin1(data), 'latin1');
 
 /** Most blocks queued (hashing or waiting for the sink) at once. */
 export const MAX_BLOCKS_IN_FLIGHT = 4;
@@ -130,7 +130,7 @@ export class VerifyPipeline {
     let k = 0;
     if (this.#onCaller && bs <= this.#gatherMax) {
       const want = b.expected.toString('latin1'); // one string for the span's digests
-      while (k < n && hash('sha256', b.data.subarray(k * bs, (k + 1) * bs), 'binary') === want.slice(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES)) k++;
+      while (k < n && blockDigestLatin1(b.data.subarray(k * bs, (k + 1) * bs)) === want.slice(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES)) k++;
       if (k > 0) this.#gather(b.payload, b.index, b.data.subarray(0, k * bs), bs);
     }
     for (; k < n; k++) {

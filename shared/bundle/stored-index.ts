@@ -7,6 +7,7 @@ import { hash } from 'node:crypto';
 import { OutpostError } from '../errors.ts';
 import { DIGEST_BYTES, groupCount, indexEntrySize, V2_SIZE_BYTES } from './format.ts';
 import { IndexPages } from './index-pages.ts';
+import { blockDigestLatin1 } from './block-digest.ts';
 import type { PayloadEntry } from './types.ts';
 
 export interface GroupExtent {
@@ -142,7 +143,7 @@ export function groupDigestOf(table: Buffer): Buffer {
  * digest Buffer per 4 KiB block is memory outside the heap until V8 collects its wrapper.
  */
 export function digestIs(data: Buffer, digest: Buffer): boolean {
-  return hash('sha256', data, 'binary') === digest.toString('latin1', 0, DIGEST_BYTES);
+  return blockDigestLatin1(data) === digest.toString('latin1', 0, DIGEST_BYTES);
 }
 
 /**
@@ -153,7 +154,7 @@ export function digestIs(data: Buffer, digest: Buffer): boolean {
 export function blockTableOf(data: Buffer, blockSize: number, table: Buffer, each?: (digest: string) => void): Buffer {
   let k = 0;
   for (let at = 0; at + blockSize <= data.length; at += blockSize, k++) {
-    const d = hash('sha256', data.subarray(at, at + blockSize), 'binary');
+    const d = blockDigestLatin1(data.subarray(at, at + blockSize));
     table.write(d, k * DIGEST_BYTES, 'latin1');
     each?.(d);
   }

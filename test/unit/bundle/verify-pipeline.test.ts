@@ -18,9 +18,10 @@ const BS = 4096;
 const N = 40;
 const payload: PayloadEntry = { name: 'p.img', slotClass: 'rootfs', size: N * BS, sha256: '0'.repeat(64), blockSize: BS, blocks: N, indexSha256: '0'.repeat(64) };
 
+/** Random blocks, every fifth one zeros (compared with zeros, not hashed: block-digest.ts). */
 function blocks(seed: number): Buffer[] {
   const r = seededRandom(seed);
-  return Array.from({ length: N }, () => Buffer.from(Array.from({ length: BS }, () => Math.floor(r() * 256))));
+  return Array.from({ length: N }, (_, i) => (i % 5 === 2 ? Buffer.alloc(BS) : Buffer.from(Array.from({ length: BS }, () => Math.floor(r() * 256)))));
 }
 
 /** Real sha256, finishing after a random delay: later blocks often finish first. */
