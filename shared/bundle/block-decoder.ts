@@ -7,8 +7,13 @@
 // (isPlainFrame) take the fast path, and anything unexpected there (an error, input left over,
 // another length) drops the context and decodes that block again with decodeBlock(), which names
 // the fault. Either way the caller still checks the bytes against the signed block digest.
+// A frame that decoded to zeros is kept: the next block stored as the very same bytes is zeros
+// too (decoding is deterministic), without a call into zstd. An image's free space is thousands
+// of such blocks, and for a 4 KiB block the call cost more than the hash (256 MiB ext4 image with
+// 77 % free: 166 ms of 1 s).
 import { createZstdDecompress, zstdCompressSync } from 'node:zlib';
 import { decodeBlock } from './block-codec.ts';
+import { isZeros } from './block-digest.ts';
 import { nativeZstd, type NativeZstd } from './zstd-handle.ts';
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -55,10 +60,16 @@ function openEngine(): Engine | null {
   return null;
 }
 
+/** Frames longer than this are not kept: zstd stores a block of zeros in a few dozen bytes. */
+const ZERO_FRAME_MAX = 64;
+
 export class BlockDecoder {
   readonly #out: Buffer;
   #engine: Engine | null = null;
   #usable: boolean;
+  /** The last frame that decoded to zeros, and its raw length. */
+  #zeroFrame: Buffer | null = null;
+  #zeroLength = 0;
 
   /** maxBlock: the largest raw block it will be given the fast path for. */
   constructor(maxBlock = 64 * 1024) {
@@ -78,10 +89,17 @@ export class BlockDecoder {
 
   /** decodeBlock(), same results and errors; the bytes returned are valid until the next call. */
   decode(stored: Buffer, rawLength: number, where: string): Buffer {
+    const z = this.#zeroFrame;
+    if (z !== null && rawLength === this.#zeroLength && stored.length === z.length && stored.equals(z)) return this.#out.fill(0, 0, rawLength).subarray(0, rawLength);
+    let raw: Buffer;
     if (stored.length === rawLength || !this.#usable || rawLength >= this.#out.length || !isPlainFrame(stored, rawLength)) {
-      return decodeBlock(stored, rawLength, where);
+      raw = decodeBlock(stored, rawLength, where);
+    } else raw = this.#fast(stored, rawLength) ?? decodeBlock(stored, rawLength, where);
+    if (stored.length <= ZERO_FRAME_MAX && stored.length < rawLength && raw.length === rawLength && rawLength < this.#out.length && isZeros(raw)) {
+      this.#zeroFrame = Buffer.from(stored); // a copy: `stored` is the caller's, reused
+      this.#zeroLength = rawLength;
     }
-    return this.#fast(stored, rawLength) ?? decodeBlock(stored, rawLength, where);
+    return raw;
   }
 
   #fast(stored: Buffer, rawLength: number): Buffer | null {

@@ -65,3 +65,31 @@ test('bad stored bytes fail with decodeBlock\'s code, and the next good block st
   assert.equal(isPlainFrame(frame, raw.length - 1), false);
   d.close();
 });
+
+test('a frame that decoded to zeros: the same bytes again are zeros; any other frame decodes as itself', () => {
+  const d = new BlockDecoder(BS);
+  const zeros = encodeBlock(Buffer.alloc(BS));
+  const text = blocks()[0]!;
+  const shortZeros = Buffer.alloc(100);
+  const checksummed = zstdCompressSync(Buffer.alloc(BS), { params: { [constants.ZSTD_c_checksumFlag]: 1 }, pledgedSrcSize: BS });
+  const flipped = Buffer.from(zeros);
+  flipped[flipped.length - 1] ^= 0x01;
+  // after other blocks filled the decoder's buffer, the known frame must still give zeros
+  const order: Array<[Buffer, Buffer]> = [
+    [zeros, Buffer.alloc(BS)], [zeros, Buffer.alloc(BS)], [encodeBlock(text), text], [zeros, Buffer.alloc(BS)],
+    [encodeBlock(Buffer.alloc(BS, 0xab)), Buffer.alloc(BS, 0xab)], [zeros, Buffer.alloc(BS)],
+    [encodeBlock(shortZeros), shortZeros], [encodeBlock(text), text], [checksummed, Buffer.alloc(BS)], [encodeBlock(text), text], [checksummed, Buffer.alloc(BS)],
+  ];
+  for (const [k, [stored, raw]] of order.entries()) assert.deepEqual(d.decode(stored, raw.length, 'b'), raw, `block ${k}`);
+  // the known frame's bytes with one changed are not zeros from memory: zstd decides
+  const want = codeOf(() => decodeBlock(flipped, BS, 'b'));
+  const got = codeOf(() => d.decode(flipped, BS, 'b'));
+  if (want) assert.equal(got, want);
+  else assert.deepEqual(d.decode(flipped, BS, 'b'), decodeBlock(flipped, BS, 'b'));
+  // the same frame for another length: decoded, and refused as decodeBlock refuses it
+  assert.deepEqual(d.decode(zeros, BS, 'b'), Buffer.alloc(BS)); // the frame known again
+  assert.equal(codeOf(() => d.decode(zeros, BS / 2, 'b')), codeOf(() => decodeBlock(zeros, BS / 2, 'b')));
+  assert.ok(codeOf(() => d.decode(zeros, BS / 2, 'b')), 'a frame declaring 4 KiB is not a block of 2 KiB');
+  assert.deepEqual(d.decode(zeros, BS, 'b'), Buffer.alloc(BS));
+  d.close();
+});
