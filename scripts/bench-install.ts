@@ -7,7 +7,7 @@
 //   node scripts/bench-install.ts [--runs 5] [--sizes 256,2048] [--agent binary|source] [--parts install,create]
 //                                 [--baseline CHECKOUT] [--formats 1,2] [--delta-change 2]
 //                                 [--rows f1file,f1url,f2file,f2url,delta] [--refs openssl,dd,rauc,curl]
-//                                 [--compare BINARY[,BINARY…]]
+//                                 [--compare BINARY[,BINARY…]] [--image random|ext4]
 //
 // --rows and --refs pick the Outpost rows and the references (default: all). --compare runs other
 // builds of the agent (e.g. a binary of an earlier commit, kept aside) in the same rounds as the
@@ -21,6 +21,12 @@
 // the format-2 HTTP install both slots are zeroed: the delta's sample of them (local-probe.ts)
 // then finds nothing worth a delta and it downloads in full, as a node does whose slots hold
 // nothing of the new image.
+// --image ext4 ships a filesystem instead: an ext4 image of the size, a little under half of it
+// files (the start of a tar of /usr/lib and /usr/share) and the rest free space, zeros, as in a
+// root filesystem made with room to grow (needs mkfs.ext4). Format 2 then compresses most
+// blocks, and the zeros show what a node does with free space. The zeroed slots then hold part of
+// the image, the zeros: where those weigh enough, the format-2 install over HTTP is a delta (its
+// line of fetched bytes says how much it saved).
 // The row "URL (format 2, delta N%)" is an update as a node sees one: the running slot holds the
 // previous release, the new image with N% of its 4 KiB blocks changed at scattered places
 // (--delta-change, default 2; 0 leaves the row out), so the delta reads most of it locally.
@@ -47,7 +53,7 @@
 // installing from a file, does not.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -75,6 +81,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: INSTALL_ROWS.join(',') },
     refs: { type: 'string', default: INSTALL_REFS.join(',') },
     compare: { type: 'string' },
+    image: { type: 'string', default: 'random' },
     // --parts create: also run `bundle create` of this checkout (an earlier version), from source
     baseline: { type: 'string' },
   },
@@ -83,6 +90,7 @@ const parts = new Set(values.parts.split(','));
 const rows = new Set(values.rows.split(','));
 const refs = new Set(values.refs.split(','));
 for (const r of rows) if (!INSTALL_ROWS.includes(r)) throw new Error(`--rows: unknown row ${r} (one of ${INSTALL_ROWS.join(', ')})`);
+if (!['random', 'ext4'].includes(values.image)) throw new Error(`--image: random or ext4, not ${values.image}`);
 for (const r of refs) if (!INSTALL_REFS.includes(r)) throw new Error(`--refs: unknown reference ${r} (one of ${INSTALL_REFS.join(', ')})`);
 const out = (s: string) => process.stdout.write(s + '\n');
 const MiB = 1 << 20;
@@ -163,6 +171,20 @@ async function previousRelease(image: string, out: string, share: number): Promi
   return out;
 }
 
+/** An ext4 image of `bytes`, 45 % of them files and the rest free (--image ext4). */
+async function ext4Image(dir: string, bytes: number): Promise<string> {
+  const root = join(dir, 'root');
+  await mkdir(root, { recursive: true });
+  // the tar is cut short on purpose: the second tar keeps what arrived whole and complains
+  execFileSync('sh', ['-c', `tar cf - /usr/lib /usr/share 2>/dev/null | head -c ${Math.floor(bytes * 0.45)} | tar xf - -C '${root}' 2>/dev/null; true`]);
+  const image = join(dir, 'fs.img');
+  await writeFile(image, '');
+  await truncate(image, bytes);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-d', root, image]);
+  await rm(root, { recursive: true, force: true });
+  return image;
+}
+
 async function bench(sizeMiB: number, runs: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-install-'));
   // undone in reverse, whatever fails: a set-up step that threw left its loop device attached
@@ -176,7 +198,8 @@ async function bench(sizeMiB: number, runs: number): Promise<void> {
 
 async function benchIn(dir: string, sizeMiB: number, runs: number, undo: Array<() => unknown>): Promise<void> {
   const partBytes = (sizeMiB + 16) * MiB;
-  const kit = await makeKit({ imageSize: sizeMiB * MiB, oldSize: MiB, blockSize: MiB });
+  const newImage = values.image === 'ext4' ? await ext4Image(join(dir, 'ext4'), sizeMiB * MiB) : undefined;
+  const kit = await makeKit({ imageSize: sizeMiB * MiB, oldSize: MiB, blockSize: MiB, newImage });
   undo.push(() => kit.dispose());
   const disk = await loopDisk(dir, partBytes);
   undo.push(() => disk.detach());
@@ -252,7 +275,7 @@ async function benchIn(dir: string, sizeMiB: number, runs: number, undo: Array<(
       }
     }
   }
-  out(`\n${sizeMiB} MiB image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB but at most every ${updateSection.fields.checkpointSeconds.default} s`);
+  out(`\n${sizeMiB} MiB ${values.image === 'ext4' ? 'ext4 ' : ''}image, ${runs} interleaved runs each; Outpost: ${values.agent} (${outpost.join(' ')}), checkpoint every ${updateSection.fields.checkpointBytes.default! / MiB} MiB but at most every ${updateSection.fields.checkpointSeconds.default} s`);
   for (const b of builds.slice(1)) out(`rows tagged${b.tag}: ${b.cmd.join(' ')}`);
   out(summary(samples, sizeMiB));
   for (const [name, bytes] of fetched) out(`${name}: fetched ${(median(bytes) / MiB).toFixed(1)} MiB (median; the server's bytes, headers included)`);

@@ -15,13 +15,15 @@ export interface KitOptions {
   oldSize?: number;
   /** Bundle format (default 1). */
   format?: 1 | 2;
+  /** An image file to ship instead of a random one of imageSize (it keeps its own size). */
+  newImage?: string;
 }
 
 export async function makeKit(opts: KitOptions): Promise<BundleKit & { older: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-kit-'));
   const keys = await makeKeys(join(dir, 'keys'));
   const old = await image(join(dir, 'old.img'), opts.oldSize ?? opts.imageSize, 1);
-  const fresh = await image(join(dir, 'new.img'), opts.imageSize - 3 * 1000, 2); // not block-aligned on purpose
+  const fresh = opts.newImage ? await imageOf(opts.newImage) : await image(join(dir, 'new.img'), opts.imageSize - 3 * 1000, 2); // not block-aligned on purpose
   const bundle = join(dir, 'new.bundle');
   await makeBundle({ image: fresh.path, out: bundle, keys, version: '2.0.0', release: 2, blockSize: opts.blockSize, format: opts.format });
   const older = join(dir, 'older.bundle');
@@ -45,7 +47,15 @@ async function bundleConfig(nodeRoot: string, configRoot: string, keys: readonly
 
 async function image(path: string, size: number, seed: number): Promise<Image> {
   await makeImage(path, size, seed);
+  return imageOf(path);
+}
+
+async function imageOf(path: string): Promise<Image> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
   return { path, size, sha256: hash.digest('hex') };
 }
