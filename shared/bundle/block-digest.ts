@@ -5,8 +5,8 @@
 // more: the first and last bytes are looked at before any compare is made.
 import { hash } from 'node:crypto';
 
-/** Zeros compared against, a slice at a time (blocks may be larger: format 1 has up to 8 MiB). */
-const ZEROS = Buffer.alloc(64 << 10);
+/** Zeros compared against, a slice at a time (blocks may be larger: format 1 has up to 8 MiB); made at first use. */
+let zeros: Buffer | null = null;
 /** The digest of a block of zeros, per block length ('binary' strings; a few lengths in a process). */
 const zeroDigests = new Map<number, string>();
 
@@ -14,9 +14,10 @@ const zeroDigests = new Map<number, string>();
 export function isZeros(data: Buffer): boolean {
   const n = data.length;
   if (n === 0 || data[0] !== 0 || data[n - 1] !== 0) return n === 0;
-  for (let at = 0; at < n; at += ZEROS.length) {
-    const len = Math.min(ZEROS.length, n - at);
-    if (ZEROS.compare(data, at, at + len, 0, len) !== 0) return false;
+  const z = (zeros ??= Buffer.alloc(64 << 10));
+  for (let at = 0; at < n; at += z.length) {
+    const len = Math.min(z.length, n - at);
+    if (z.compare(data, at, at + len, 0, len) !== 0) return false;
   }
   return true;
 }

@@ -3,9 +3,13 @@
 // the new image to be worth it. The delta only goes ahead when groups found locally save at least
 // a tenth of the download (plan.ts), so the sample is sized to find, with near certainty, a local
 // group among the fewest that could add up to half of that; when none turns up, nothing close to
-// a tenth is there and the full download starts at once. A sample as large as a quarter of the
-// slots is not worth taking: the scan runs instead. Sampling only ever decides "full download";
-// what the delta takes from a slot is still checked against the signed index.
+// a tenth is there and the full download starts at once. A sample larger than half the slots is
+// not worth taking: the scan runs instead. Up to that, a sample reads less than the scan, in
+// order with gaps, stops at its first find, and skips the scan's hashing and tables when it
+// finds nothing (a quarter was the limit before: a compressible 256 MiB image into empty slots
+// then scanned them, 1.7 s, where a sample of 30 % of their groups said "full" at once).
+// Sampling only ever decides "full download"; what the delta takes from a slot is still checked
+// against the signed index.
 import { open, type FileHandle } from 'node:fs/promises';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, groupDigestOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
@@ -62,7 +66,7 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   let fewest = 0;
   for (let sum = 0; fewest < heaviest.length && sum < half; fewest++) sum += heaviest[fewest]!;
   const n = fewest === 0 ? 0 : Math.ceil((Math.log(1 / (o.miss ?? 1e-6)) * groups) / fewest);
-  if (groups === 0 || fewest === 0 || n > groups / 4) return { worth: true, sampled: 0, zeros: 0, groups };
+  if (groups === 0 || fewest === 0 || n > groups / 2) return { worth: true, sampled: 0, zeros: 0, groups };
   // A slot is often mostly zeros (a new node's empty slot, a filesystem's free space). A group of
   // zeros is compared with zeros instead of hashed, unless the image's own group of zeros counts.
   const zero = Buffer.alloc(groupBytes);

@@ -15,7 +15,7 @@ const indexOf = (image: Buffer) => indexOfImage(image, BS, G);
 
 const GROUPS = 1024; // 16 MiB images
 const signal = new AbortController().signal;
-const opts = { miss: 1e-3 }; // keeps the sample within a quarter of a 16 MiB slot
+const opts = { miss: 1e-3 }; // keeps the sample within a quarter of a 16 MiB slot (half is the limit)
 
 test('slots holding nothing of the image: a full download, after reading a small sample of them', async () => {
   const image = randomBytes(GROUPS * GROUP);
@@ -26,6 +26,16 @@ test('slots holding nothing of the image: a full download, after reading a small
     assert.ok(r.sampled > 0 && r.sampled <= r.groups / 4, `sampled ${r.sampled} of ${r.groups}`);
     // the empty slot's groups are compared with zeros, not hashed
     assert.ok(r.zeros > 0 && r.zeros < r.sampled, `${r.zeros} of ${r.sampled} sampled groups were zeros`);
+  });
+});
+
+test('a sample of up to half the slots is taken rather than scanning them', async () => {
+  const image = randomBytes(GROUPS * GROUP);
+  await withFiles([randomBytes(GROUPS * GROUP), Buffer.alloc(GROUPS * GROUP)], async (files) => {
+    // asked to miss less: about a third of the slots' groups
+    const r = await probeLocal(files, indexOf(image), 0, signal, { miss: 1e-8 });
+    assert.equal(r.worth, false);
+    assert.ok(r.sampled > r.groups / 4 && r.sampled <= r.groups / 2, `sampled ${r.sampled} of ${r.groups}`);
   });
 });
 
