@@ -39,6 +39,19 @@ test('a sample of up to half the slots is taken rather than scanning them', asyn
   });
 });
 
+test('an image mostly free space: its zeros, which do not count, do not shrink the sample\'s target', async () => {
+  // 724 groups of zeros (184 stored bytes each, 133 KB in all) and 300 random ones (16.5 KiB).
+  // The zeros weigh less than half the savings asked for, so they do not count; the savings must
+  // come from 16 or more random groups: a sample of 442 of the slot's 1024 groups.
+  // Counting the zeros among the heaviest digests made it 9 groups and a sample too large to take.
+  const image = Buffer.concat([Buffer.alloc(724 * GROUP), randomBytes(300 * GROUP)]);
+  await withFiles([randomBytes(GROUPS * GROUP)], async (files) => {
+    const r = await probeLocal(files, indexOf(image), 0, signal, opts);
+    assert.equal(r.worth, false);
+    assert.ok(r.sampled > 0 && r.sampled <= r.groups / 2, `sampled ${r.sampled} of ${r.groups}`);
+  });
+});
+
 test('the previous release (2% of its blocks changed): worth a delta at the first groups sampled', async () => {
   const image = randomBytes(GROUPS * GROUP);
   const old = Buffer.from(image);
