@@ -9,8 +9,7 @@
 // the fault. Either way the caller still checks the bytes against the signed block digest.
 // A frame that decoded to zeros is kept: the next block stored as the very same bytes is zeros
 // too (decoding is deterministic), without a call into zstd. An image's free space is thousands
-// of such blocks, and for a 4 KiB block the call cost more than the hash (256 MiB ext4 image with
-// 77 % free: 166 ms of 1 s).
+// of such blocks: 50,000 of them took 54–79 ms through zstd, 14–42 ms this way.
 import { createZstdDecompress, zstdCompressSync } from 'node:zlib';
 import { decodeBlock } from './block-codec.ts';
 import { isZeros } from './block-digest.ts';
