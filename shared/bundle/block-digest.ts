@@ -24,8 +24,17 @@ export function isZeros(data: Buffer): boolean {
 
 /** sha256 of `data` as a 'binary' (latin1) string: a Buffer per 4 KiB block costs more than hashing it. */
 export function blockDigestLatin1(data: Buffer): string {
-  if (!isZeros(data)) return hash('sha256', data, 'binary');
-  let d = zeroDigests.get(data.length);
-  if (d === undefined) zeroDigests.set(data.length, (d = hash('sha256', data, 'binary')));
+  return isZeros(data) ? zeroDigestLatin1(data.length) : hash('sha256', data, 'binary');
+}
+
+/** sha256 of `length` zeros as a 'binary' (latin1) string. */
+export function zeroDigestLatin1(length: number): string {
+  let d = zeroDigests.get(length);
+  if (d === undefined) zeroDigests.set(length, (d = hash('sha256', Buffer.alloc(length), 'binary')));
   return d;
+}
+
+/** The format-2 group digest of a whole group of zeros (sha256 over its blocks' digests). */
+export function zeroGroupDigestLatin1(blockSize: number, groupBlocks: number): string {
+  return hash('sha256', Buffer.from(zeroDigestLatin1(blockSize).repeat(groupBlocks), 'latin1'), 'binary');
 }

@@ -2,12 +2,18 @@
 // ahead, read-ahead.ts) and checked against its signed group digest; the others block by block,
 // each read locally and checked against its table digest or decoded from what was fetched. What
 // fails its check is fetched at that point (through `refetch`); nothing unchecked reaches the sink.
+// A group or block whose signed digest is that of zeros (an image's free space) is written as
+// zeros: nothing is read or fetched for it, and there is nothing to check, its digest saying what
+// its bytes are. Read from wherever the slot had zeros, such groups cut the reads of the groups
+// around them into a read each (a 256 MiB ext4 image half free, updated in place: 1,672 reads
+// for 4,096 groups).
 import type { DeliverOptions } from '../../bundle/source.ts';
 import type { VerifiedPayload } from '../../bundle/types.ts';
 import { checkStoredBlock } from '../../bundle/stored-block-cutter.ts';
 import type { BlockDecoder } from '../../../shared/bundle/block-decoder.ts';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, digestIs, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import { zeroDigestLatin1, zeroGroupDigestLatin1 } from '../../../shared/bundle/block-digest.ts';
 import { sliceFrom, type Piece } from './range-get.ts';
 import type { LocalIndex } from './local-index.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -60,7 +66,8 @@ export interface Refetch {
 export async function deliverWindow(w: WindowRun, plan: readonly GroupPlan[], fetched: Fetched, refetch: Refetch, log: Logger): Promise<void> {
   const index = w.p.stored!;
   const bs = index.entry.blockSize;
-  const reads = plan.map((x) => (x.local ? { ref: x.local, length: index.group(x.g).blockCount * bs } : inPlaceRead(index, w.local, x.g, fetched)));
+  const zeros = zeroGroupDigestLatin1(bs, index.groupBlocks);
+  const reads = plan.map((x) => (!x.local ? inPlaceRead(index, w.local, x.g, fetched) : index.groupDigestLatin1(x.g) === zeros ? null : { ref: x.local, length: index.group(x.g).blockCount * bs }));
   const ra = new ReadAhead(w.local, reads, w.reads, READ_SPAN_BYTES);
   try {
     for (let k = 0; k < plan.length; k++) {
@@ -113,6 +120,12 @@ async function deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: 
     await o.sink.block(p.entry, from, group.subarray((from - e.firstBlock) * bs, groupBytes));
     w.next = end;
   };
+  if (x.local && !read) {
+    // a whole group of zeros (deliverWindow planned no read for it)
+    await handOn(w.group.fill(0));
+    stats.local += (end - from) * bs;
+    return;
+  }
   if (x.local) {
     if (data!.length === e.blockCount * bs && index.tableMatches(g, blockTableOf(data!, bs, w.table))) {
       await handOn(data!);
@@ -128,11 +141,17 @@ async function deliverGroup(w: WindowRun, x: GroupPlan, fetched: Fetched, read: 
   const inPlace = read?.ref.file;
   const placed = data?.length ?? 0;
   const group = data ? bufferOf(data, e.blockCount * bs) : w.group;
+  const zeros = zeroDigestLatin1(bs);
   for (let k = from - e.firstBlock; k < e.blockCount; k++) {
     const i = e.firstBlock + k;
     const pos = blocks[k]!;
     const digest = table.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES);
     const slot = group.subarray(k * bs, Math.min((k + 1) * bs, groupBytes));
+    if (slot.length === bs && table.toString('latin1', k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES) === zeros) {
+      slot.fill(0);
+      stats.local += bs;
+      continue;
+    }
     let pieces = fetched.pieces;
     if (pos >= 0) {
       const here = local.blockFile(pos) === inPlace && local.blockOffset(pos) === i * bs && (k + 1) * bs <= placed;

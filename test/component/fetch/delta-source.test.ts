@@ -20,7 +20,7 @@ import type { BundleVerifier, VerifiedHead } from '../../../agent/bundle/types.t
 import type { LocalSlot, ResumePoint, TransferReport } from '../../../agent/bundle/source.ts';
 import type { PayloadEntry } from '../../../shared/bundle/types.ts';
 import { FileSlotSink } from './test-bundle.ts';
-import { createLogger } from '../../../agent/log/logger.ts';
+import { createLogger, type Logger } from '../../../agent/log/logger.ts';
 import { PassThrough } from 'node:stream';
 import { startRangeServer, type RangeServer } from '../../support/range-server.ts';
 
@@ -93,11 +93,11 @@ interface Run {
 }
 
 /** A fresh booted slot (the old image) and target slot (zeros), unless given. */
-async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; target?: string; local?: boolean; onTransfer?: (t: TransferReport) => void; sink?: FileSlotSink; signal?: AbortSignal; scratch?: boolean; verifier?: BundleVerifier; onSlotSize?: () => void } = {}): Promise<Run> {
+async function run(src: DeltaBundleSource, o: { resume?: ResumePoint | null; target?: string; local?: boolean; onTransfer?: (t: TransferReport) => void; sink?: FileSlotSink; signal?: AbortSignal; scratch?: boolean; verifier?: BundleVerifier; onSlotSize?: () => void; old?: string } = {}): Promise<Run> {
   const booted = join(dir, `booted-${n}`);
   const target = o.target ?? join(dir, `target-${n}`);
   n++;
-  await copyFile(join(dir, 'old.img'), booted);
+  await copyFile(o.old ?? join(dir, 'old.img'), booted);
   if (!o.target) await writeFile(target, Buffer.alloc(SIZE));
   const sink = o.sink ?? new FileSlotSink(target, o.resume ?? null);
   const reports: TransferReport[] = [];
@@ -226,6 +226,51 @@ test('a local block that changed after planning fails its check and is fetched',
   });
   assert.ok(corrupted);
   assert.equal(d.digest, newSha);
+});
+
+test('groups and blocks of zeros are written as zeros: nothing read for them, nothing fetched again', async () => {
+  // The old image has its only zeros in group 10; the new one has zero groups 30–33 and two zero
+  // blocks in an otherwise unchanged group 40 (blocks of 4 KiB, groups of 16).
+  const old = Buffer.from(oldImage);
+  old.fill(0, 160 * BS, 176 * BS);
+  const image = Buffer.from(old);
+  image.fill(0, 480 * BS, 544 * BS);
+  image.fill(0, 643 * BS, 644 * BS);
+  image.fill(0, 645 * BS, 646 * BS);
+  const k = generateSigningKey('delta-zeros');
+  await writeFile(join(dir, 'old-zeros.img'), old);
+  await writeFile(join(dir, 'new-zeros.img'), image);
+  await createBundle({
+    payloads: [{ path: join(dir, 'new-zeros.img'), name: 'rootfs.img', slotClass: 'rootfs', blockSize: BS }],
+    version: '2.0.0', release: 2, compatible: ['test-board'], keys: [parsePrivateKey(JSON.stringify(k.privateJwk))], out: join(dir, 'srv', 'new-zeros.bundle'), format: 2,
+  });
+  const trust = storeFromDocument({ format: 1, version: 1, threshold: 1, keys: [{ id: k.id, publicKey: k.publicHex }], revoked: [], signatures: [] });
+  const warned: string[] = [];
+  const logger: Logger = { debug() {}, info() {}, error() {}, warn: (msg) => void warned.push(msg), child: () => logger };
+  let spoiled = false;
+  const booted = join(dir, `booted-${n}`);
+  const target = join(dir, `target-zeros-${n}`);
+  await writeFile(target, randomBytes(SIZE)); // no zeros there either
+  server.reset();
+  const d = await run(source('new-zeros.bundle', { windowBytes: 8 << 20, logger }), {
+    old: join(dir, 'old-zeros.img'),
+    target,
+    verifier: createVerifier({ trust, releaseFloor: 0, compatible: ['test-board'] }),
+    onTransfer: (t) => {
+      if (spoiled || t.mode !== 'delta') return;
+      spoiled = true;
+      // the plan found the zeros in group 10 of the running slot: they are not zeros any more
+      const fd = openSync(booted, 'r+');
+      writeSync(fd, Buffer.alloc(16 * BS, 0xee), 0, 16 * BS, 160 * BS);
+      closeSync(fd);
+    },
+  });
+  assert.ok(spoiled);
+  assert.equal(d.digest, createHash('sha256').update(image).digest('hex'));
+  assert.deepEqual(warned, [], 'no local group or block failed its check: none was read for the zeros');
+  const last = d.reports[d.reports.length - 1]!;
+  assert.equal(last.mode, 'delta');
+  assert.ok(last.localBytes >= 1024 * BS - 20 * BS, `local ${last.localBytes}`);
 });
 
 test('a cut link is retried within the delta; the result is the same', async () => {

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { blockDigestLatin1, isZeros } from '../../../shared/bundle/block-digest.ts';
-import { blockTableOf, digestIs } from '../../../shared/bundle/stored-index.ts';
+import { blockDigestLatin1, isZeros, zeroDigestLatin1, zeroGroupDigestLatin1 } from '../../../shared/bundle/block-digest.ts';
+import { blockTableOf, digestIs, groupDigestOf } from '../../../shared/bundle/stored-index.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest().toString('latin1');
@@ -59,4 +59,12 @@ test('block tables and digest checks: zeros and other blocks as sha256 gives the
   flipped[bs - 2] = 0x80;
   assert.equal(digestIs(flipped, zeroDigest), false);
   assert.equal(digestIs(Buffer.alloc(bs), table.subarray(32, 64)), false, 'zeros against another block\'s digest');
+});
+
+test('the digests of zeros a delta writes without reading: a block\'s, and a group\'s over its block table', () => {
+  for (const [bs, gb] of [[4096, 16], [4096, 1], [65536, 4]] as const) {
+    assert.equal(zeroDigestLatin1(bs), sha(Buffer.alloc(bs)));
+    const table = blockTableOf(Buffer.alloc(bs * gb), bs, Buffer.alloc(gb * 32));
+    assert.equal(zeroGroupDigestLatin1(bs, gb), groupDigestOf(table).toString('latin1'), `${bs} × ${gb}`);
+  }
 });
