@@ -3,7 +3,7 @@
 // each read locally and checked against its table digest or decoded from what was fetched. What
 // fails its check is fetched at that point (through `refetch`); nothing unchecked reaches the sink.
 // A group or block whose signed digest is that of zeros (an image's free space) is written as
-// zeros: nothing is read or fetched for it, and there is nothing to check, its digest saying what
+// zeros: nothing is read for it, and there is nothing to check, its digest saying what
 // its bytes are. Read from wherever the slot had zeros, such groups cut the reads of the groups
 // around them into a read each (a 256 MiB ext4 image half free, updated in place: 1,672 reads
 // for 4,096 groups).
