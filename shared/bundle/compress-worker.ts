@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { OutpostError } from '../errors.ts';
 import { BlockEncoder } from './block-codec.ts';
 import { DIGEST_BYTES } from './format.ts';
+import { isZeros } from './block-digest.ts';
 
 /** Bytes of raw blocks per job (fewer when a block size does not divide it). */
 const JOB_BYTES = 256 * 1024;
@@ -44,6 +45,9 @@ export interface RingShape {
   readonly sizesAt: number;
   readonly ctrlAt: number;
 }
+
+/** Blocks up to this size that are zeros are hashed and compressed once per thread (its zeros are kept to compare with). */
+const ZERO_BLOCK_MAX = 64 * 1024;
 
 // Must store blocks exactly as encodeBlock() and BlockEncoder do (block-codec.ts): same options,
 // one context kept through the stream's handle where that checks out, raw when the frame is not
@@ -85,6 +89,10 @@ function encode(raw) {
   }
   return z.length < raw.length ? z : raw;
 }
+// a block of zeros (free space) is hashed and compressed once: the same bytes always give the same
+const zeros = s.blockSize <= ${ZERO_BLOCK_MAX} ? Buffer.alloc(s.blockSize) : null;
+let zeroDigest = null;
+let zeroStored = null;
 (function run() {
   for (;;) {
     while (Atomics.load(ctrl, ${PARK}) !== 0 && Atomics.load(ctrl, ${STOP}) === 0) Atomics.wait(ctrl, ${PARK}, 1);
@@ -100,8 +108,9 @@ function encode(raw) {
     let out = s.outAt + r * jobBytes;
     for (let b = 0, at = r * jobBytes; b * s.blockSize < len; b++, at += s.blockSize) {
       const raw = all.subarray(at, at + Math.min(s.blockSize, len - b * s.blockSize));
-      hash('sha256', raw, 'buffer').copy(all, s.digestsAt + (r * s.jobBlocks + b) * ${DIGEST_BYTES});
-      const stored = encode(raw);
+      const z = zeros !== null && raw.length === zeros.length && raw[0] === 0 && raw[raw.length - 1] === 0 && raw.equals(zeros);
+      (z ? (zeroDigest ??= hash('sha256', zeros, 'buffer')) : hash('sha256', raw, 'buffer')).copy(all, s.digestsAt + (r * s.jobBlocks + b) * ${DIGEST_BYTES});
+      const stored = z ? (zeroStored ??= Buffer.from(encode(zeros))) : encode(raw);
       stored.copy(all, out);
       out += stored.length;
       sizes[r * s.jobBlocks + b] = stored.length;
@@ -126,6 +135,9 @@ export class BlockRing {
   #failed: Error | null = null;
   #pacer: Pacer | null = null;
   #encoder: BlockEncoder | null = null;
+  /** A block of zeros as hashed and stored, once met (as in the workers). */
+  #zeroDigest: Buffer | null = null;
+  #zeroStored: Buffer | null = null;
   #onProgress: () => void = () => {};
 
   constructor(blockSize: number, level: number) {
@@ -218,8 +230,9 @@ export class BlockRing {
     let out = outAt + r * this.jobBytes;
     for (let b = 0, at = r * this.jobBytes; b * blockSize < len; b++, at += blockSize) {
       const raw = this.#all.subarray(at, at + Math.min(blockSize, len - b * blockSize));
-      hash('sha256', raw, 'buffer').copy(this.#all, digestsAt + (r * jobBlocks + b) * DIGEST_BYTES);
-      const stored = this.#encoder.encode(raw);
+      const z = blockSize <= ZERO_BLOCK_MAX && raw.length === blockSize && isZeros(raw);
+      (z ? (this.#zeroDigest ??= hash('sha256', raw, 'buffer')) : hash('sha256', raw, 'buffer')).copy(this.#all, digestsAt + (r * jobBlocks + b) * DIGEST_BYTES);
+      const stored = z ? (this.#zeroStored ??= Buffer.from(this.#encoder.encode(raw))) : this.#encoder.encode(raw);
       stored.copy(this.#all, out);
       out += stored.length;
       this.#sizes[r * jobBlocks + b] = stored.length;
