@@ -14,6 +14,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DIGEST_BYTES } from '../../../shared/bundle/format.ts';
 import { blockTableOf, groupDigestOf, type StoredIndex } from '../../../shared/bundle/stored-index.ts';
+import { isZeros, zeroGroupDigestLatin1 } from '../../../shared/bundle/block-digest.ts';
 import { KeyTable } from './key-table.ts';
 import { settleAll } from '../../lib/settle-all.ts';
 import type { LocalFile } from './local-index.ts';
@@ -73,8 +74,7 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
   if (groups === 0 || fewest === 0 || n > groups / 2) return { worth: true, sampled: 0, zeros: 0, groups };
   // A slot is often mostly zeros (a new node's empty slot, a filesystem's free space). A group of
   // zeros is compared with zeros instead of hashed, unless the image's own group of zeros counts.
-  const zero = Buffer.alloc(groupBytes);
-  const z = d.keys.find(groupDigestOf(blockTableOf(zero, index.entry.blockSize, Buffer.allocUnsafe(index.groupBlocks * DIGEST_BYTES))));
+  const z = d.keys.findLatin1(zeroGroupDigestLatin1(index.entry.blockSize, index.groupBlocks));
   const zeroCounts = z >= 0 && counted[z] === 1;
   const random = o.random ?? Math.random;
   const handles: Array<FileHandle | null> = await Promise.all(files.map((f) => open(f.path, 'r').catch(() => null)));
@@ -99,7 +99,7 @@ export async function probeLocal(files: readonly LocalFile[], index: StoredIndex
       const { bytesRead } = await fh.read(data, 0, groupBytes, at * groupBytes).catch(() => ({ bytesRead: 0 }));
       if (bytesRead < groupBytes || hit) continue;
       sampled++;
-      if (!zeroCounts && data.equals(zero)) {
+      if (!zeroCounts && isZeros(data)) {
         zeros++;
         continue;
       }
