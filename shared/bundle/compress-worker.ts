@@ -46,9 +46,6 @@ export interface RingShape {
   readonly ctrlAt: number;
 }
 
-/** Blocks up to this size that are zeros are hashed and compressed once per thread (its zeros are kept to compare with). */
-const ZERO_BLOCK_MAX = 64 * 1024;
-
 // Must store blocks exactly as encodeBlock() and BlockEncoder do (block-codec.ts): same options,
 // one context kept through the stream's handle where that checks out, raw when the frame is not
 // smaller. A test compares bundles made with and without workers byte for byte.
@@ -90,7 +87,7 @@ function encode(raw) {
   return z.length < raw.length ? z : raw;
 }
 // a block of zeros (free space) is hashed and compressed once: the same bytes always give the same
-const zeros = s.blockSize <= ${ZERO_BLOCK_MAX} ? Buffer.alloc(s.blockSize) : null;
+const zeros = Buffer.alloc(s.blockSize);
 let zeroDigest = null;
 let zeroStored = null;
 (function run() {
@@ -108,7 +105,7 @@ let zeroStored = null;
     let out = s.outAt + r * jobBytes;
     for (let b = 0, at = r * jobBytes; b * s.blockSize < len; b++, at += s.blockSize) {
       const raw = all.subarray(at, at + Math.min(s.blockSize, len - b * s.blockSize));
-      const z = zeros !== null && raw.length === zeros.length && raw[0] === 0 && raw[raw.length - 1] === 0 && raw.equals(zeros);
+      const z = raw.length === zeros.length && raw[0] === 0 && raw[raw.length - 1] === 0 && raw.equals(zeros);
       (z ? (zeroDigest ??= hash('sha256', zeros, 'buffer')) : hash('sha256', raw, 'buffer')).copy(all, s.digestsAt + (r * s.jobBlocks + b) * ${DIGEST_BYTES});
       const stored = z ? (zeroStored ??= Buffer.from(encode(zeros))) : encode(raw);
       stored.copy(all, out);
@@ -230,7 +227,7 @@ export class BlockRing {
     let out = outAt + r * this.jobBytes;
     for (let b = 0, at = r * this.jobBytes; b * blockSize < len; b++, at += blockSize) {
       const raw = this.#all.subarray(at, at + Math.min(blockSize, len - b * blockSize));
-      const z = blockSize <= ZERO_BLOCK_MAX && raw.length === blockSize && isZeros(raw);
+      const z = raw.length === blockSize && isZeros(raw);
       (z ? (this.#zeroDigest ??= hash('sha256', raw, 'buffer')) : hash('sha256', raw, 'buffer')).copy(this.#all, digestsAt + (r * jobBlocks + b) * DIGEST_BYTES);
       const stored = z ? (this.#zeroStored ??= Buffer.from(this.#encoder.encode(raw))) : this.#encoder.encode(raw);
       stored.copy(this.#all, out);
